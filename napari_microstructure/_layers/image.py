@@ -1,0 +1,61 @@
+"""Image layers: their pixels as a 2-D (or RGB) array, and their pixel size in µm."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+PIXEL_SIZE_KEY = "pixel_size_um"
+UNIT = "µm"
+
+
+def image_array(layer: Any) -> np.ndarray:
+    """Return the displayed 2-D image (grey ``(H, W)`` or ``(H, W, 3|4)`` for RGB) of a layer.
+
+    Multi-dimensional data (pages, channels as a stack) is reduced to the plane shown at the
+    current slider position, so every core function sees a single micrograph.
+    """
+    data = layer.data
+    if getattr(layer, "multiscale", False):
+        data = data[0]
+    ndim_spatial = 3 if layer.rgb else 2
+    arr = data
+    while arr.ndim > ndim_spatial:
+        arr = arr[0]
+    return np.asarray(arr)
+
+
+def image_pixel_size(layer: Any) -> float | None:
+    """Pixel size of a layer in µm, or None when the user has not set or the file did not tell."""
+    value = layer.metadata.get(PIXEL_SIZE_KEY)
+    return float(value) if value else None
+
+
+def set_pixel_size(layer: Any, pixel_size_um: float | None) -> None:
+    """Set (or clear, with None) a layer's pixel size; its ``scale`` follows in µm."""
+    n = layer.ndim
+    if pixel_size_um is None or pixel_size_um <= 0:
+        layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: None}
+        layer.scale = (1.0,) * n
+        return
+    layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: float(pixel_size_um)}
+    layer.scale = tuple(layer.scale[:-2]) + (float(pixel_size_um),) * 2
+    _set_units(layer, n)
+
+
+def _set_units(layer: Any, n: int) -> None:
+    try:
+        layer.units = (UNIT,) * n
+    except (AttributeError, ValueError, TypeError):
+        pass  # older napari without per-layer units
+
+
+def image_layer_kwargs(pixel_size_um: float | None, name: str, **extra: Any) -> dict[str, Any]:
+    """Keyword arguments for a new image (or labels) layer in physical units."""
+    kwargs: dict[str, Any] = {"name": name, "metadata": {PIXEL_SIZE_KEY: pixel_size_um}}
+    if pixel_size_um:
+        kwargs["scale"] = (pixel_size_um, pixel_size_um)
+        kwargs["units"] = (UNIT, UNIT)
+    kwargs.update(extra)
+    return kwargs

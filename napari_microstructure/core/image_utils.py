@@ -1,0 +1,61 @@
+"""Conversions every core function needs: any micrograph array to float grey or uint8 RGB."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def is_rgb(image: np.ndarray) -> bool:
+    """True for an ``(H, W, 3)`` or ``(H, W, 4)`` array."""
+    return image.ndim == 3 and image.shape[-1] in (3, 4)
+
+
+def to_float01(image: np.ndarray) -> np.ndarray:
+    """Scale an image to float32 in [0, 1], keeping channels.
+
+    Integer images are divided by their dtype's range (a 16-bit image that uses only 12 bits is
+    then stretched by its own min/max); float images are min/max normalised unless already in
+    [0, 1].
+    """
+    img = np.asarray(image)
+    if is_rgb(img) and img.shape[-1] == 4:
+        img = img[..., :3]
+    if img.dtype == bool:
+        return img.astype(np.float32)
+    if np.issubdtype(img.dtype, np.integer):
+        out = img.astype(np.float32)
+        top = float(np.iinfo(img.dtype).max)
+        if img.dtype.itemsize > 1 and out.size and out.max() < top / 8:
+            lo, hi = float(out.min()), float(out.max())
+            return (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
+        return out / top
+    out = img.astype(np.float32)
+    if out.size == 0:
+        return out
+    lo, hi = float(np.nanmin(out)), float(np.nanmax(out))
+    if lo >= 0.0 and hi <= 1.0:
+        return np.nan_to_num(out)
+    return np.nan_to_num((out - lo) / (hi - lo)) if hi > lo else np.zeros_like(out)
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Float32 grey image in [0, 1] (luminance for RGB)."""
+    img = to_float01(image)
+    if img.ndim == 3:
+        img = img @ np.array([0.2125, 0.7154, 0.0721], dtype=np.float32)
+    return img
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """uint8 image (grey or RGB) scaled from :func:`to_float01`."""
+    if image.dtype == np.uint8 and (image.ndim == 2 or image.shape[-1] == 3):
+        return image
+    return np.clip(to_float01(image) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 image, grey replicated to three channels."""
+    img = to_uint8(image)
+    if img.ndim == 2:
+        img = np.repeat(img[..., None], 3, axis=-1)
+    return np.ascontiguousarray(img[..., :3])

@@ -1,0 +1,117 @@
+"""Shared behaviour of the dock widgets: layer choice, background work, progress and Cancel."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+from magicgui.widgets import Container, Label, ProgressBar, PushButton
+from napari.qt.threading import GeneratorWorker, thread_worker
+from napari.utils.notifications import show_error, show_info, show_warning
+
+from ..core.progress import Progress
+
+if TYPE_CHECKING:
+    import napari
+
+log = logging.getLogger(__name__)
+
+
+class WorkerWidget(Container):
+    """Base dock widget that runs core generators in a worker thread.
+
+    Subclasses build their controls, then add ``self._progress_row`` where the progress bar and
+    the Cancel button should sit, and call :meth:`_start` with a core generator.
+    """
+
+    def __init__(self, viewer: napari.viewer.Viewer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._viewer = viewer
+        self._worker: GeneratorWorker | None = None
+        self._progress = ProgressBar(value=0, min=0, max=100, visible=False, label="progress")
+        self._status = Label(value="")
+        self._cancel = PushButton(text="Cancel", enabled=False)
+        self._cancel.changed.connect(self._on_cancel)
+        self._progress_row = Container(
+            widgets=[self._progress, self._cancel, self._status], labels=False
+        )
+
+    # -- public state ---------------------------------------------------------------------
+    @property
+    def viewer(self) -> napari.viewer.Viewer:
+        return self._viewer
+
+    @property
+    def worker(self) -> GeneratorWorker | None:
+        """The running (or last) worker; tests wait on its ``finished`` signal."""
+        return self._worker
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None and self._worker.is_running
+
+    @property
+    def status(self) -> str:
+        return str(self._status.value)
+
+    # -- background work --------------------------------------------------------------------
+    def _start(
+        self,
+        make_gen: Callable[[], Generator[Any, Any, Any]],
+        on_done: Callable[[Any], None],
+        what: str,
+    ) -> GeneratorWorker | None:
+        """Run ``make_gen()`` off the GUI thread; ``on_done(result)`` runs on the GUI thread."""
+        if self.busy:
+            show_warning(f"{what}: still busy with the previous run; cancel it first.")
+            return None
+
+        @thread_worker(start_thread=False)
+        def _work() -> Generator[Any, Any, Any]:
+            return (yield from make_gen())
+
+        worker = _work()
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(lambda result: self._finish(on_done, result, what))
+        worker.errored.connect(lambda exc: self._on_error(exc, what))
+        worker.aborted.connect(lambda: self._set_idle(f"{what}: cancelled"))
+        self._worker = worker
+        self._progress.visible = True
+        self._progress.value = 0
+        self._cancel.enabled = True
+        self._status.value = f"{what}…"
+        worker.start()
+        return worker
+
+    def _on_yielded(self, item: Any) -> None:
+        if isinstance(item, Progress):
+            self._progress.value = int(round(100 * item.fraction))
+            if item.message:
+                self._status.value = item.message
+
+    def _finish(self, on_done: Callable[[Any], None], result: Any, what: str) -> None:
+        self._set_idle(f"{what}: done")
+        try:
+            on_done(result)
+        except Exception as exc:  # noqa: BLE001 - shown to the user, logged with traceback
+            self._on_error(exc, what)
+
+    def _on_error(self, exc: BaseException, what: str) -> None:
+        log.debug("%s failed", what, exc_info=exc)
+        self._set_idle(f"{what}: failed")
+        show_error(f"{what} failed: {exc}")
+
+    def _set_idle(self, message: str) -> None:
+        self._cancel.enabled = False
+        self._progress.visible = False
+        self._status.value = message
+
+    def _on_cancel(self) -> None:
+        if self._worker is not None:
+            self._worker.quit()
+            show_info("Cancelling…")
+
+    def cancel(self) -> None:
+        """Ask the running worker to stop at its next progress step."""
+        self._on_cancel()
