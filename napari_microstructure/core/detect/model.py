@@ -1,0 +1,211 @@
+"""Loading ultralytics detection checkpoints offline, with the pixel size they were trained at.
+
+A model's training pixel size (µm/px), class names, input size and metrics live in a sidecar
+JSON next to the ``.pt`` (``<name>.json``) and/or in the checkpoint under ``MODEL_INFO_KEY``.
+The sidecar wins where both give a value, so a user can fix a wrong pixel size without
+rewriting the weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import pickle
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+MODEL_INFO_KEY = "napari_microstructure"
+DEMO_MODEL = Path(__file__).resolve().parents[2] / "models" / "demo_detector.pt"
+
+
+@dataclass
+class Detector:
+    """A loaded detection model and what is known about its training images."""
+
+    yolo: Any
+    path: Path
+    names: dict[int, str]
+    pixel_size: float | None
+    imgsz: int
+    info: dict[str, Any] = field(default_factory=dict)
+    _fused: Any = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def torch_model(self) -> Any:
+        """The underlying ``torch.nn.Module`` (unfused, in eval mode)."""
+        return self.yolo.model
+
+    @property
+    def stride(self) -> int:
+        return int(max(getattr(self.yolo.model, "stride", [32])))
+
+    @property
+    def end2end(self) -> bool:
+        return bool(getattr(self.yolo.model, "end2end", False))
+
+    def inference_model(self) -> Any:
+        """Fused copy of the network for prediction (Conv+BN folded, as ``YOLO.predict`` does)."""
+        with self._lock:
+            if self._fused is None:
+                model = copy.deepcopy(self.yolo.model).float().eval()
+                if hasattr(model, "fuse"):
+                    model = model.fuse(verbose=False)
+                for p in model.parameters():
+                    p.requires_grad_(False)
+                self._fused = model
+            return self._fused
+
+
+def sidecar_path(pt_path: str | Path) -> Path:
+    """The ``<name>.json`` next to a ``<name>.pt``."""
+    return Path(pt_path).with_suffix(".json")
+
+
+def read_model_info(pt_path: str | Path, ckpt: dict | None = None) -> dict[str, Any]:
+    """Model info from the checkpoint (if given) overlaid by the sidecar JSON (if present)."""
+    info: dict[str, Any] = {}
+    if ckpt is not None and isinstance(ckpt.get(MODEL_INFO_KEY), dict):
+        info.update(ckpt[MODEL_INFO_KEY])
+    side = sidecar_path(pt_path)
+    if side.is_file():
+        try:
+            data = json.loads(side.read_text())
+        except (OSError, ValueError) as exc:
+            msg = f"{side.name}: the model's sidecar file is not valid JSON ({exc})"
+            raise ValueError(msg) from exc
+        if not isinstance(data, dict):
+            raise ValueError(f"{side.name}: the model's sidecar file must hold a JSON object")
+        info.update(data)
+    return info
+
+
+def write_model_info(pt_path: str | Path, info: dict[str, Any]) -> Path:
+    """Write the sidecar JSON (pixel_size_um, classes, imgsz, metrics, ...) next to a model."""
+    side = sidecar_path(pt_path)
+    side.write_text(json.dumps(info, indent=2) + "\n")
+    return side
+
+
+def _load_checkpoint(path: Path) -> dict:
+    """``torch.load`` with every failure turned into a message the user understands."""
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except ModuleNotFoundError as exc:
+        raise ValueError(
+            f"{path.name}: this checkpoint needs the Python module '{exc.name}', which is not "
+            "installed; it was probably made by another program (e.g. YOLOv5). "
+            "Use an ultralytics (YOLOv8 or later) detection model."
+        ) from exc
+    except (
+        pickle.UnpicklingError,
+        EOFError,
+        RuntimeError,
+        zipfile.BadZipFile,
+        OSError,
+        AttributeError,
+        ImportError,
+        TypeError,
+        ValueError,
+    ) as exc:
+        raise ValueError(
+            f"{path.name}: not a readable PyTorch checkpoint (the file is corrupt, truncated or "
+            f"another kind of file): {type(exc).__name__}"
+        ) from exc
+    if not isinstance(ckpt, dict) or not any(
+        isinstance(ckpt.get(k), torch.nn.Module) for k in ("ema", "model")
+    ):
+        raise ValueError(
+            f"{path.name}: a PyTorch file, but not an ultralytics model checkpoint "
+            "(no 'model' network inside)"
+        )
+    return ckpt
+
+
+def _task_of(ckpt: dict) -> str:
+    from ultralytics.nn.tasks import guess_model_task
+
+    model = ckpt.get("ema") or ckpt.get("model")
+    task = getattr(model, "task", None)
+    if not task:
+        try:
+            task = guess_model_task(model)
+        except (SyntaxError, TypeError, ValueError):
+            task = "unknown"
+    return str(task)
+
+
+def _import_ultralytics() -> None:
+    # this package's __init__ (already run, we are inside it) set YOLO_OFFLINE and the font
+    import ultralytics  # noqa: F401
+
+    from ..yolo_env import yolo_settings_offline
+
+    try:
+        yolo_settings_offline()
+    except KeyError:  # a setting this ultralytics version lacks: apply the ones it has
+        import os
+
+        from ultralytics.utils import SETTINGS
+
+        root = Path(os.environ["YOLO_CONFIG_DIR"])
+        wanted = {
+            "sync": False,
+            "hub": False,
+            "datasets_dir": str(root / "datasets"),
+            "weights_dir": str(root / "weights"),
+            "runs_dir": str(root / "runs"),
+        }
+        SETTINGS.update({k: v for k, v in wanted.items() if k in SETTINGS})
+
+
+def load_detector(path: str | Path | None = None) -> Detector:
+    """Load an ultralytics detection model from a local ``.pt``; None loads the demo model.
+
+    Never downloads anything. A missing, unreadable or non-detection (segmentation,
+    classification, pose, ...) file raises ``ValueError`` with a message for the user.
+    """
+    _import_ultralytics()
+    from ultralytics import YOLO
+
+    p = Path(path).expanduser() if path is not None else DEMO_MODEL
+    if path is not None and str(path).strip() == "":
+        raise ValueError("no model file given")
+    if not p.is_file():
+        what = "the shipped demo model" if path is None else "model file"
+        raise ValueError(f"{what} not found: {p}")
+    if p.suffix.lower() != ".pt":
+        raise ValueError(f"{p.name}: expected an ultralytics PyTorch model file ending in .pt")
+    ckpt = _load_checkpoint(p)
+    task = _task_of(ckpt)
+    if task != "detect":
+        raise ValueError(
+            f"{p.name}: this is a '{task}' model; detection needs an ultralytics detection "
+            "model (boxes), e.g. one trained with task=detect"
+        )
+    info = read_model_info(p, ckpt)
+    del ckpt
+    try:
+        yolo = YOLO(str(p), task="detect")
+    except Exception as exc:  # noqa: BLE001 - any loader failure is a bad model file for the user
+        raise ValueError(f"{p.name}: ultralytics could not load this model: {exc}") from exc
+    yolo.model.eval()
+    names = {int(k): str(v) for k, v in dict(yolo.names).items()}
+    imgsz = info.get("imgsz") or (yolo.overrides or {}).get("imgsz") or 640
+    if isinstance(imgsz, list | tuple):
+        imgsz = max(imgsz)
+    ps = info.get("pixel_size_um")
+    pixel_size = float(ps) if ps else None
+    if pixel_size is not None and pixel_size <= 0:
+        raise ValueError(f"{p.name}: the model's recorded pixel size must be > 0, got {ps}")
+    return Detector(
+        yolo=yolo, path=p, names=names, pixel_size=pixel_size, imgsz=int(imgsz), info=info
+    )
