@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from magicgui.widgets import Container, Label, ProgressBar, PushButton
+from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 
@@ -29,6 +29,7 @@ class WorkerWidget(Container):
         super().__init__(**kwargs)
         self._viewer = viewer
         self._worker: GeneratorWorker | None = None
+        self._disconnects: list[Callable[[], Any]] = []
         self._progress = ProgressBar(value=0, min=0, max=100, visible=False, label="progress")
         self._status = Label(value="")
         self._cancel = PushButton(text="Cancel", enabled=False)
@@ -36,6 +37,40 @@ class WorkerWidget(Container):
         self._progress_row = Container(
             widgets=[self._progress, self._cancel, self._status], labels=False
         )
+
+    # -- layer choice --------------------------------------------------------------------------
+    def _layer_combo(self, layer_type: type, label: str, nullable: bool = False) -> ComboBox:
+        """A combo box of the viewer's layers of ``layer_type`` that follows layer changes."""
+
+        def choices(_widget: Any = None) -> list[Any]:
+            return [layer for layer in self._viewer.layers if isinstance(layer, layer_type)]
+
+        combo = ComboBox(label=label, choices=choices, nullable=nullable)
+        events = self._viewer.layers.events
+
+        def refresh(_event: Any = None) -> None:
+            combo.reset_choices()
+
+        for name in ("inserted", "removed", "reordered"):
+            getattr(events, name).connect(refresh)
+        self._disconnects.append(
+            lambda: [
+                getattr(events, n).disconnect(refresh)
+                for n in ("inserted", "removed", "reordered")
+            ]
+        )
+        return combo
+
+    def close(self) -> None:  # noqa: D102 - also drops the viewer event connections
+        for disconnect in self._disconnects:
+            try:
+                disconnect()
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        self._disconnects.clear()
+        if self.busy:
+            self.cancel()
+        super().close()
 
     # -- public state ---------------------------------------------------------------------
     @property

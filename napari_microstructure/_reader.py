@@ -1,0 +1,52 @@
+"""napari reader: micrographs open in µm with the pixel size their file carries."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from napari.utils.notifications import show_error, show_warning
+
+from ._layers import image_layer_kwargs
+from .core.imageio import SUPPORTED_SUFFIXES, ImageReadError, read_micrograph
+
+
+def get_reader(path: str | list[str]) -> Any:
+    """Return :func:`read_layers` for supported files, None for everything else."""
+    paths = [path] if isinstance(path, str) else list(path)
+    if not paths or any(Path(p).suffix.lower() not in SUPPORTED_SUFFIXES for p in paths):
+        return None
+    return read_layers
+
+
+def read_layers(path: str | list[str]) -> list[tuple]:
+    """One image layer per file, scaled in µm; unreadable files are reported, not raised."""
+    paths = [path] if isinstance(path, str) else list(path)
+    layers: list[tuple] = []
+    for p in paths:
+        try:
+            mf = read_micrograph(p)
+        except ImageReadError as exc:
+            show_error(str(exc))
+            continue
+        if mf.pixel_size is None:
+            show_warning(
+                f"{Path(p).name}: no pixel size in the file; it is shown in pixels. "
+                "Set it in the 'Pixel size' widget to measure in µm."
+            )
+        kwargs = image_layer_kwargs(
+            mf.pixel_size,
+            Path(p).stem,
+            rgb=mf.rgb,
+            metadata={
+                "pixel_size_um": mf.pixel_size,
+                "pixel_size_source": mf.source,
+                "path": str(mf.path),
+            },
+        )
+        if mf.pixel_size and mf.data.ndim > (3 if mf.rgb else 2):
+            lead = mf.data.ndim - (3 if mf.rgb else 2)
+            kwargs["scale"] = (1.0,) * lead + (mf.pixel_size,) * 2
+            kwargs["units"] = ("pixel",) * lead + ("µm", "µm")
+        layers.append((mf.data, kwargs, "image"))
+    return layers

@@ -1,0 +1,87 @@
+"""Start napari with every widget of the plugin docked and a sample micrograph open.
+
+``python -m napari_microstructure.app [IMAGE ...]`` opens the given micrographs, or the etched
+sample when none is given. This is the "main job" of the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+PLUGIN = "napari-microstructure"
+# Docked in this order; widgets added to the manifest later are docked after them.
+PREFERRED = [
+    "Pixel size",
+    "Detect",
+    "Refine",
+    "Segment",
+    "Measure",
+    "Explain",
+    "Classify",
+    "Curate",
+]
+
+
+def widget_names() -> list[str]:
+    """Display names of the plugin's widgets, in docking order."""
+    from npe2 import PluginManager
+
+    manifest = PluginManager.instance().get_manifest(PLUGIN)
+    names = [w.display_name for w in manifest.contributions.widgets or []]
+    return sorted(names, key=lambda n: (PREFERRED.index(n) if n in PREFERRED else 99, n))
+
+
+def open_viewer(images: list[str] | None = None, sample: str = "etched", show: bool = True):
+    """Return a viewer with the plugin's widgets docked (tabbed) and images or a sample open."""
+    import napari
+
+    viewer = napari.Viewer(show=show, title="napari-microstructure")
+    if images:
+        for path in images:
+            viewer.open(path, plugin=PLUGIN)
+    else:
+        viewer.open_sample(PLUGIN, sample)
+    docks = []
+    for name in widget_names():
+        try:
+            dock, _widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)
+            docks.append(dock)
+        except Exception:  # noqa: BLE001 - one broken widget must not stop the others
+            log.exception("could not dock %s", name)
+    if docks:
+        docks[0].raise_()
+    viewer.scale_bar.visible = True
+    viewer.scale_bar.unit = "um"
+    return viewer
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m napari_microstructure.app")
+    parser.add_argument("images", nargs="*", help="micrographs to open (default: a sample)")
+    parser.add_argument("--sample", default="etched", help="sample to open without images")
+    parser.add_argument(
+        "--screenshot", metavar="PNG", help="save a screenshot of the window and quit"
+    )
+    args = parser.parse_args(argv)
+    import napari
+
+    viewer = open_viewer(args.images, args.sample)
+    if args.screenshot:
+        from qtpy.QtCore import QTimer
+
+        def shoot() -> None:
+            viewer.screenshot(path=args.screenshot, canvas_only=False)
+            print(f"screenshot written to {args.screenshot}")
+            viewer.close()
+
+        QTimer.singleShot(1500, shoot)
+    napari.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

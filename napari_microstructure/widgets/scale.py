@@ -1,0 +1,162 @@
+"""Pixel size dock: see, set or calibrate the µm per pixel of an image layer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import CheckBox, Container, FloatSpinBox, Label, LineEdit, PushButton
+from napari.layers import Image
+from napari.utils.notifications import show_error, show_info
+
+from .._layers import image_pixel_size, set_pixel_size
+from ..core.imageio import parse_length
+from ._base import WorkerWidget
+
+if TYPE_CHECKING:
+    import napari
+
+SCALE_LINE_LAYER = "scale-bar line"
+
+
+class ScaleWidget(WorkerWidget):
+    """Show where a layer's pixel size came from; set it by value or from a drawn scale bar."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer)
+        self._image = self._layer_combo(Image, "image")
+        self._found = Label(value="")
+        self._value = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
+        self._value.native.setDecimals(6)
+        self._same_size = CheckBox(text="also layers of the same size", value=True)
+        self._apply = PushButton(text="Apply pixel size")
+        self._bar_length = LineEdit(label="bar length", value="50 µm")
+        self._draw = PushButton(text="Draw a line along the scale bar")
+        self._from_line = PushButton(text="Calibrate from the line")
+        self._scale_bar = CheckBox(text="show scale bar", value=True)
+
+        self._image.changed.connect(self._on_image)
+        self._apply.changed.connect(self._on_apply)
+        self._draw.changed.connect(self._on_draw)
+        self._from_line.changed.connect(self._on_from_line)
+        self._scale_bar.changed.connect(self._on_scale_bar)
+        self.extend(
+            [
+                self._image,
+                self._found,
+                self._value,
+                self._same_size,
+                self._apply,
+                Container(widgets=[self._bar_length, self._draw, self._from_line]),
+                self._scale_bar,
+            ]
+        )
+        self._on_image()
+        self._on_scale_bar()
+
+    # -- public API -------------------------------------------------------------------------
+    @property
+    def pixel_size(self) -> float | None:
+        """Pixel size (µm) of the chosen image layer, None when unknown."""
+        layer = self._image.value
+        return image_pixel_size(layer) if layer is not None else None
+
+    def apply(self, pixel_size_um: float) -> None:
+        """Set the chosen layer's pixel size (and that of same-sized layers when ticked)."""
+        layer = self._image.value
+        if layer is None:
+            show_error("Pixel size: open an image first.")
+            return
+        if not pixel_size_um > 0:
+            show_error("Pixel size: enter a positive number of µm per pixel.")
+            return
+        for other in self._targets(layer):
+            set_pixel_size(other, pixel_size_um)
+            other.metadata = {**other.metadata, "pixel_size_source": "user"}
+        self._value.value = pixel_size_um
+        self._on_image()
+        self._viewer.reset_view()
+
+    def calibrate(self, line_px: float, length_um: float) -> float:
+        """Pixel size from a scale bar ``line_px`` pixels long that stands for ``length_um``."""
+        if line_px <= 0:
+            raise ValueError("the drawn line has no length")
+        pixel_size = length_um / line_px
+        self.apply(pixel_size)
+        return pixel_size
+
+    # -- handlers ---------------------------------------------------------------------------
+    def _targets(self, layer: Any) -> list[Any]:
+        if not self._same_size.value:
+            return [layer]
+        shape = layer.data.shape[:2] if not layer.rgb else layer.data.shape[-3:-1]
+        return [
+            other
+            for other in self._viewer.layers
+            if other is layer
+            or (
+                hasattr(other, "data")
+                and isinstance(other.data, np.ndarray)
+                and other.data.shape[-2:] == tuple(shape)
+                and other.ndim == layer.ndim
+            )
+        ]
+
+    def _on_image(self, _value: Any = None) -> None:
+        layer = self._image.value
+        if layer is None:
+            self._found.value = "no image layer"
+            return
+        ps = image_pixel_size(layer)
+        source = layer.metadata.get("pixel_size_source", "")
+        if ps:
+            self._found.value = f"{ps:.6g} µm/px" + (f" (from {source})" if source else "")
+            self._value.value = ps
+        else:
+            self._found.value = "unknown: measurements are in pixels"
+
+    def _on_apply(self) -> None:
+        self.apply(float(self._value.value))
+
+    def _on_draw(self) -> None:
+        layer = self._image.value
+        if layer is None:
+            show_error("Pixel size: open an image first.")
+            return
+        if SCALE_LINE_LAYER in self._viewer.layers:
+            lines = self._viewer.layers[SCALE_LINE_LAYER]
+        else:
+            lines = self._viewer.add_shapes(
+                name=SCALE_LINE_LAYER, edge_color="yellow", edge_width=2, scale=layer.scale
+            )
+        lines.mode = "add_line"
+        self._viewer.layers.selection.active = lines
+        show_info("Draw a line from one end of the scale bar to the other, then 'Calibrate'.")
+
+    def _on_from_line(self) -> None:
+        layer = self._image.value
+        if layer is None or SCALE_LINE_LAYER not in self._viewer.layers:
+            show_error("Pixel size: draw a line along the scale bar first.")
+            return
+        lines = self._viewer.layers[SCALE_LINE_LAYER]
+        if not len(lines.data):
+            show_error("Pixel size: the scale-bar layer has no line yet.")
+            return
+        try:
+            length_um = parse_length(str(self._bar_length.value))
+        except ValueError as exc:
+            show_error(f"Pixel size: {exc}")
+            return
+        # The line is in world units; divide by the layer scale to get image pixels.
+        ends = np.asarray(lines.data[-1])[:, -2:] * np.asarray(lines.scale[-2:])
+        line_px = float(np.linalg.norm((ends[-1] - ends[0]) / np.asarray(layer.scale[-2:])))
+        try:
+            ps = self.calibrate(line_px, length_um)
+        except ValueError as exc:
+            show_error(f"Pixel size: {exc}")
+            return
+        show_info(f"Pixel size set to {ps:.6g} µm/px from a {line_px:.1f} px scale bar.")
+
+    def _on_scale_bar(self, _value: Any = None) -> None:
+        self._viewer.scale_bar.visible = bool(self._scale_bar.value)
+        self._viewer.scale_bar.unit = "um"
