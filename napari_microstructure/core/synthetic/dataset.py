@@ -1,0 +1,148 @@
+"""Write synthetic micrographs as a training set: YOLO layout plus masks, boundaries and truth.
+
+Layout under ``outdir``::
+
+    images/{train,val}/<stem>.png     the micrographs (grey or RGB)
+    labels/{train,val}/<stem>.txt     YOLO boxes: class cx cy w h, normalised
+    masks/<stem>_grains.tif           uint32 grain ids
+    masks/<stem>_defects.tif          uint32 object instance ids
+    masks/<stem>_phases.tif           uint8 phase ids
+    boundaries/<stem>.png             8-bit, 255 on grain-boundary lines
+    truth/<stem>.json                 pixel size, grain count, mean intercept, ASTM G, boxes ...
+    data.yaml                         path, train, val, names (for ultralytics)
+    index.json                        one entry per image: stem, split, kind, seed
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..progress import Progress
+from .micrograph import DEFECT_CLASSES, SyntheticMicrograph
+from .registry import KINDS, generate
+
+
+def image_seed(seed: int, index: int) -> int:
+    """Seed of image ``index`` of a dataset drawn with ``seed`` (independent streams)."""
+    return int(np.random.SeedSequence([int(seed), int(index)]).generate_state(1)[0])
+
+
+def split_indices(n: int, seed: int, val_fraction: float) -> set[int]:
+    """Indices of the validation images: a seeded random subset, at least one when n >= 2."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    n_val = int(round(n * val_fraction))
+    if val_fraction > 0 and n >= 2:
+        n_val = max(n_val, 1)
+    order = np.random.default_rng([int(seed), 7919]).permutation(n)
+    return {int(i) for i in order[:n_val]}
+
+
+def yolo_lines(m: SyntheticMicrograph) -> list[str]:
+    """YOLO label lines ``class cx cy w h`` (normalised to the image size) of every object."""
+    h, w = m.shape
+    lines = []
+    for o in m.objects:
+        x1, y1, x2, y2 = o["bbox"]
+        cx, cy = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h
+        lines.append(f"{o['class_id']} {cx:.6f} {cy:.6f} {(x2 - x1) / w:.6f} {(y2 - y1) / h:.6f}")
+    return lines
+
+
+def truth_record(m: SyntheticMicrograph, stem: str) -> dict[str, Any]:
+    """JSON-ready truth of one image: the generator's truth plus its objects and file name."""
+    rec = {"image": stem, **m.truth}
+    rec["objects"] = [
+        {
+            "id": int(o["id"]),
+            "cls": o["cls"],
+            "class_id": int(o["class_id"]),
+            "bbox": [int(v) for v in o["bbox"]],
+        }
+        for o in m.objects
+    ]
+    return rec
+
+
+def write_dataset(
+    outdir: str | Path,
+    n: int,
+    seed: int = 0,
+    kinds: Sequence[str] = ("defects",),
+    shape: tuple[int, int] = (512, 512),
+    pixel_size: float = 0.5,
+    val_fraction: float = 0.2,
+    params: dict[str, Any] | None = None,
+) -> Generator[Progress, None, dict[str, Any]]:
+    """Draw ``n`` images (kinds taken in turn) and write them; yields progress, returns a summary.
+
+    The same arguments always give the same files.
+    """
+    import tifffile
+    from skimage.io import imsave
+
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"unknown kind(s) {unknown}; choose from {sorted(KINDS)}")
+    out = Path(outdir)
+    for sub in (
+        "images/train",
+        "images/val",
+        "labels/train",
+        "labels/val",
+        "masks",
+        "boundaries",
+        "truth",
+    ):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    val = split_indices(n, seed, val_fraction)
+    index = []
+    counts: dict[str, int] = {}
+    for i in range(n):
+        kind = kinds[i % len(kinds)]
+        s = image_seed(seed, i)
+        m = generate(kind, shape=shape, pixel_size=pixel_size, seed=s, **(params or {}))
+        stem = f"{kind}_{i:05d}"
+        split = "val" if i in val else "train"
+        imsave(out / "images" / split / f"{stem}.png", m.image, check_contrast=False)
+        (out / "labels" / split / f"{stem}.txt").write_text(
+            "".join(f"{x}\n" for x in yolo_lines(m))
+        )
+        tifffile.imwrite(out / "masks" / f"{stem}_grains.tif", m.grains, compression="zlib")
+        tifffile.imwrite(out / "masks" / f"{stem}_defects.tif", m.defects, compression="zlib")
+        tifffile.imwrite(out / "masks" / f"{stem}_phases.tif", m.phases, compression="zlib")
+        imsave(
+            out / "boundaries" / f"{stem}.png",
+            (m.boundaries * 255).astype(np.uint8),
+            check_contrast=False,
+        )
+        rec = truth_record(m, f"images/{split}/{stem}.png")
+        (out / "truth" / f"{stem}.json").write_text(json.dumps(rec, indent=1))
+        index.append({"stem": stem, "split": split, "kind": kind, "seed": s})
+        for o in m.objects:
+            counts[o["cls"]] = counts.get(o["cls"], 0) + 1
+        yield Progress(i + 1, n, f"{stem} ({split})")
+    names = "\n".join(f"  {i}: {c}" for i, c in enumerate(DEFECT_CLASSES))
+    (out / "data.yaml").write_text(
+        f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n"
+    )
+    (out / "index.json").write_text(json.dumps(index, indent=1))
+    return {
+        "outdir": str(out.resolve()),
+        "n_images": n,
+        "n_train": n - len(val),
+        "n_val": len(val),
+        "kinds": list(kinds),
+        "seed": seed,
+        "pixel_size_um": pixel_size,
+        "shape": list(shape),
+        "object_counts": dict(sorted(counts.items())),
+        "data_yaml": str((out / "data.yaml").resolve()),
+    }
