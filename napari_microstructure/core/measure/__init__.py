@@ -8,8 +8,18 @@ from .astm import (
     lineal_intercept,
     planimetric,
 )
+from .grains import COLUMNS, grain_table, size_distribution
+from .phases import area_fractions, phases_from_instances, point_count
+from .summary import summarize
 
 __all__ = [
+    "COLUMNS",
+    "area_fractions",
+    "grain_table",
+    "phases_from_instances",
+    "point_count",
+    "size_distribution",
+    "summarize",
     "InterceptResult",
     "PlanimetricResult",
     "g_from_grains_per_mm2",

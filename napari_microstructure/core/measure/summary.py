@@ -1,0 +1,96 @@
+"""The summary a metallurgist reports for one micrograph, shared by the widget and the CLI."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ._checks import as_label_image, check_pixel_size
+from .astm import lineal_intercept, planimetric
+from .phases import area_fractions, point_count
+
+NO_PIXEL_SIZE_NOTE = (
+    "no pixel size: lengths and areas are in pixels and the ASTM E112 grain size number G is "
+    "not given (G is defined for millimetres); set the pixel size (µm/px) to get it"
+)
+
+
+def _num(value: float | None) -> float | None:
+    """A finite float or None (missing numbers stay missing in JSON)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _pair(pair: tuple[float, float] | None) -> list[float | None] | None:
+    return None if pair is None else [_num(pair[0]), _num(pair[1])]
+
+
+def summarize(
+    labels: np.ndarray,
+    pixel_size: float | None = None,
+    phases: np.ndarray | None = None,
+    phase_names: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Grain count, ASTM E112 grain size and, optionally, phase fractions of one image.
+
+    Parameters
+    ----------
+    labels : (H, W) instance label image of the grains, 0 = background / boundary.
+    pixel_size : µm per pixel; None reports pixels and null G with a ``note``.
+    phases : optional (H, W) semantic phase image (ids 0..K-1) of the same shape.
+    phase_names : names of the phase ids.
+
+    Returns
+    -------
+    dict with the keys ``grain_count``, ``mean_intercept``, ``astm_g_intercept``,
+    ``astm_g_planimetric``, ``mean_area``, ``unit`` always; the intervals and counts behind
+    them (``mean_intercept_ci95``, ``astm_g_intercept_ci95``, ``astm_g_planimetric_ci95``,
+    ``n_intercepts``, ``grains_per_mm2``, ``relative_accuracy_intercept``); and, with
+    ``phases``, ``phase_fractions`` {name: fraction}, ``phase_fractions_ci95`` {name: [lo, hi]}
+    and ``point_count`` (ASTM E562) {name: {fraction, ci95, n_points}}.
+    """
+    ps = check_pixel_size(pixel_size)
+    lab = as_label_image(labels)
+    ids = np.unique(lab)
+    grain_count = int(np.count_nonzero(ids))
+    li = lineal_intercept(lab, ps)
+    pl = planimetric(lab, ps)
+    out: dict[str, Any] = {
+        "grain_count": grain_count,
+        "mean_intercept": _num(li.mean_intercept),
+        "astm_g_intercept": _num(li.astm_g),
+        "astm_g_planimetric": _num(pl.astm_g),
+        "mean_area": _num(pl.mean_area),
+        "unit": li.unit,
+        "pixel_size": ps,
+        "mean_intercept_ci95": _pair(li.ci95),
+        "astm_g_intercept_ci95": _pair(li.astm_g_ci95),
+        "astm_g_planimetric_ci95": _pair(pl.astm_g_ci95),
+        "relative_accuracy_intercept": _num(li.relative_accuracy),
+        "n_intercepts": _num(li.n_intercepts),
+        "n_test_lines": li.n_lines,
+        "jeffries_equivalent_grains": _num(pl.n_equivalent),
+        "grains_per_mm2": _num(pl.grains_per_area) if ps else None,
+    }
+    if phases is not None:
+        sem = as_label_image(phases, "phases")
+        if sem.shape != lab.shape:
+            raise ValueError(f"phases image has shape {sem.shape} but the labels have {lab.shape}")
+        fr = area_fractions(sem, phase_names)
+        pc = point_count(sem, phase_names)
+        out["phase_fractions"] = {k: v["fraction"] for k, v in fr.items()}
+        out["phase_fractions_ci95"] = {k: _pair(v["ci95"]) for k, v in fr.items()}
+        out["point_count"] = {
+            k: {"fraction": v["fraction"], "ci95": _pair(v["ci95"]), "n_points": v["n_points"]}
+            for k, v in pc.items()
+        }
+    if ps is None:
+        out["note"] = NO_PIXEL_SIZE_NOTE
+    elif grain_count == 0:
+        out["note"] = "no grains in the label image"
+    return out
