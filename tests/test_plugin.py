@@ -1,0 +1,72 @@
+"""The plugin as napari sees it: manifest, reader, samples, every widget docked."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_microstructure.app import open_viewer, widget_names
+
+PLUGIN = "napari-microstructure"
+
+
+def test_manifest_validates():
+    proc = subprocess.run(
+        [sys.executable, "-m", "npe2", "validate", PLUGIN], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "valid" in proc.stdout + proc.stderr
+
+
+def test_reader_opens_tiff_in_micrometres(make_napari_viewer, tmp_path):
+    path = tmp_path / "cal.tif"
+    img = np.random.default_rng(0).integers(0, 255, (40, 50), dtype=np.uint8)
+    tifffile.imwrite(path, img, imagej=True, resolution=(4.0, 4.0), metadata={"unit": "um"})
+    viewer = make_napari_viewer()
+    viewer.open(str(path), plugin=PLUGIN)
+    layer = viewer.layers[-1]
+    assert tuple(layer.scale) == pytest.approx((0.25, 0.25))
+    assert layer.metadata["pixel_size_um"] == pytest.approx(0.25)
+    np.testing.assert_array_equal(layer.data, img)
+
+
+def test_reader_reports_corrupt_file_without_raising(make_napari_viewer, tmp_path):
+    from napari_microstructure._reader import read_layers
+
+    path = tmp_path / "broken.tif"
+    path.write_bytes(b"II*\x00garbage")
+    assert read_layers(str(path)) == []
+
+
+@pytest.mark.parametrize("key", ["etched", "tint", "defects", "two_phase"])
+def test_samples_open_with_pixel_size(make_napari_viewer, key):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, key)
+    image = next(layer for layer in viewer.layers if layer._type_string == "image")
+    ps = image.metadata["pixel_size_um"]
+    assert ps and ps > 0
+    assert tuple(image.scale[-2:]) == pytest.approx((ps, ps))
+
+
+def test_every_widget_docks(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "etched")
+    names = widget_names()
+    assert "Pixel size" in names
+    for name in names:
+        dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        assert widget is not None, name
+
+
+def test_app_docks_widgets_and_opens_sample(qtbot):
+    viewer = open_viewer(show=False)
+    try:
+        assert len(viewer.layers) >= 1
+        assert viewer.layers[0].metadata["pixel_size_um"] > 0
+        assert viewer.scale_bar.visible
+        docked = set(viewer.window.dock_widgets)
+        assert set(widget_names()) <= docked
+    finally:
+        viewer.close()
