@@ -26,7 +26,7 @@ def etched_look(
     ``grain_px`` is the mean intercept in pixels (sets the scale of the variations).
     """
     shape = grains.shape
-    lw = rng.uniform(1.4, 4.0) if line_width is None else float(line_width)
+    lw = rng.uniform(1.3, 3.4) if line_width is None else float(line_width)
     c = rng.uniform(0.3, 0.7) if line_contrast is None else float(line_contrast)
     gaps = rng.uniform(0.0, 0.07) if gap_fraction is None else float(gap_fraction)
     level = rng.uniform(0.6, 0.86) if base is None else float(base)
@@ -38,7 +38,7 @@ def etched_look(
     img = level + offsets[grains]
     img += rng.uniform(0.006, 0.025) * fractal_field(rng, shape, max(grain_px / 2, 4.0))
     dist = distance_to_boundary(grains)
-    half = 0.5 * lw * np.clip(1.0 + 0.35 * smooth_field(rng, shape, 2.0 * grain_px), 0.4, 1.8)
+    half = 0.5 * lw * np.clip(1.0 + 0.25 * smooth_field(rng, shape, 2.0 * grain_px), 0.5, 1.5)
     contrast = c * np.clip(1.0 + 0.3 * smooth_field(rng, shape, 1.5 * grain_px), 0.35, 1.6)
     line = np.clip(half + 0.5 - dist, 0.0, 1.0)
     if gaps > 0:
@@ -72,9 +72,11 @@ def tint_colours(
     """One RGB colour per grain from a per-image palette, neighbours at least ``min_distance``
     apart (Euclidean, RGB in [0, 1]) so every boundary shows."""
     n = int(grains.max())
-    k = int(rng.integers(2, 5))
+    k = int(rng.integers(2, 4))
     palette = _TINT_PALETTE[rng.choice(len(_TINT_PALETTE), k, replace=False)]
     palette = np.clip(palette + rng.normal(0, 0.04, palette.shape), 0.05, 0.95)
+    grey = palette.mean(axis=1, keepdims=True)
+    palette = grey + rng.uniform(0.6, 1.0) * (palette - grey)  # etch films are muted
     neighbours: list[list[int]] = [[] for _ in range(n + 1)]
     for a, b in adjacency(grains):
         neighbours[a].append(b)
@@ -84,7 +86,7 @@ def tint_colours(
     for g in range(1, n + 1):
         best, best_d = None, -1.0
         for _ in range(12):
-            cand = palette[rng.integers(k)] * rng.uniform(0.75, 1.15) + rng.normal(0, 0.05, 3)
+            cand = palette[rng.integers(k)] * rng.uniform(0.72, 1.12) + rng.normal(0, 0.03, 3)
             cand = np.clip(cand, 0.04, 0.97)
             near = [colours[j] for j in neighbours[g] if done[j]]
             d = min((float(np.linalg.norm(cand - q)) for q in near), default=1.0)
@@ -110,11 +112,11 @@ def tint_look(
     img = gaussian_blur(img, rng.uniform(0.6, 1.4))  # boundaries are colour changes, not steps
     # mottling and streaks: etch films grow unevenly, with an orientation per grain
     mott = fractal_field(rng, shape, max(grain_px / 3, 4.0))
-    img *= (1.0 + rng.uniform(0.03, 0.09) * mott)[..., None]
+    img *= (1.0 + rng.uniform(0.04, 0.1) * mott)[..., None]
     streaks = [_streak_field(rng, shape, rng.uniform(0, np.pi)) for _ in range(3)]
     pick = rng.integers(0, 3, int(grains.max()) + 1)[grains]
     streak = np.choose(pick, streaks)
-    img *= (1.0 + rng.uniform(0.02, 0.07) * streak)[..., None]
+    img *= (1.0 + rng.uniform(0.01, 0.04) * streak)[..., None]
     n_pits = int(rng.integers(10, 60) * grains.size / 512**2) if pits is None else int(pits)
     img = _pits(rng, img, n_pits)
     boundaries = distance_to_boundary(grains) <= 1.0

@@ -35,7 +35,7 @@ def tessellate(
     weights: np.ndarray | None = None,
     seeds: np.ndarray | None = None,
     waviness: float = 0.15,
-    min_area: int = 12,
+    min_area: int | None = None,
 ) -> np.ndarray:
     """Grain label image (uint32, ids 1..N, every pixel labelled, each grain connected).
 
@@ -46,7 +46,8 @@ def tessellate(
     seeds : seed points (row, col); None = Poisson seeds for ``mean_intercept_px``.
     waviness : amplitude of the smooth warp of the query grid, as a fraction of the intercept;
         real boundaries are rarely straight.
-    min_area : fragments smaller than this (made by the warp) join their neighbours.
+    min_area : fragments smaller than this (made by the warp) join their neighbours; None =
+        a small fraction of a typical grain.
     """
     h, w = shape
     pad = 2.0 * mean_intercept_px + 8
@@ -56,8 +57,9 @@ def tessellate(
     if waviness > 0:
         amp = waviness * mean_intercept_px
         scale = max(mean_intercept_px * 0.8, 4.0)
-        yy += amp * smooth_field(rng, shape, scale)
-        xx += amp * smooth_field(rng, shape, scale)
+        fine = max(scale / 3.0, 3.0)  # a finer octave: boundaries are ragged at small scale
+        yy += amp * (smooth_field(rng, shape, scale) + 0.3 * smooth_field(rng, shape, fine))
+        xx += amp * (smooth_field(rng, shape, scale) + 0.3 * smooth_field(rng, shape, fine))
     if weights is None:
         labels = _voronoi_warped(seeds, shape, int(np.ceil(pad)), yy, xx)
     else:
@@ -67,6 +69,8 @@ def tessellate(
         query = np.stack([yy.ravel(), xx.ravel(), np.zeros(h * w, np.float32)], axis=1)
         _, idx = tree.query(query, workers=-1)
         labels = (idx.reshape(h, w) + 1).astype(np.int32)
+    if min_area is None:
+        min_area = max(12, int(0.08 * mean_intercept_px**2))
     return clean_labels(labels, min_area=min_area)
 
 
@@ -152,11 +156,31 @@ def adjacency(labels: np.ndarray) -> np.ndarray:
     return np.column_stack([allc // top, allc % top])
 
 
-def laguerre_bimodal_weights(
-    rng: np.random.Generator, n: int, mean_intercept_px: float, large_fraction: float, ratio: float
-) -> np.ndarray:
-    """Power weights (px²) for a bimodal mix: a fraction of seeds grows ``ratio`` x larger."""
-    big = rng.random(n) < large_fraction
-    r_small = 0.5 * mean_intercept_px
-    weights = np.where(big, (ratio * r_small) ** 2, 0.0) * rng.uniform(0.7, 1.0, n)
-    return weights
+def bimodal_seeds(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    mean_intercept_px: float,
+    large_fraction: float,
+    ratio: float,
+    pad: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeds and power weights for a duplex structure: large grains of radius ``ratio`` times
+    the fine grains', covering about ``large_fraction`` of the area, in a fine-grained matrix.
+
+    Fine seeds inside a large grain's disc are removed so the large grain is not riddled with
+    slivers; the large seeds carry weight r² so their cells grow to the disc.
+    """
+    h, w = shape
+    fine = poisson_seeds(rng, shape, seeds_for_intercept(mean_intercept_px), pad)
+    r_fine = 2.0 * mean_intercept_px / np.pi * 1.1  # radius of a typical fine cell
+    r_big = ratio * r_fine
+    area = (h + 2 * pad) * (w + 2 * pad)
+    n_big = max(int(rng.poisson(large_fraction * area / (np.pi * r_big**2))), 1)
+    big = rng.random((n_big, 2)) * [h + 2 * pad, w + 2 * pad] - pad
+    radii = r_big * rng.uniform(0.8, 1.15, n_big)
+    if len(fine):
+        d, j = cKDTree(big).query(fine)
+        fine = fine[d > radii[j] + 0.3 * r_fine]
+    seeds = np.vstack([big, fine])
+    weights = np.concatenate([radii**2, np.zeros(len(fine))])
+    return seeds, weights
