@@ -71,7 +71,7 @@ def test_no_network_attempt(tmp_path):
     # ultralytics' settings and the font live in the project's folder, not in the user's home
     ours = tmp_path / "cache" / "napari-microstructure" / "ultralytics"
     assert config == str(ours)
-    assert (ours / "settings.json").is_file()
+    assert (ours / "Ultralytics" / "settings.json").is_file()
     assert (ours / "Ultralytics" / "Arial.ttf").is_file()
     assert not (tmp_path / "home" / ".config" / "Ultralytics").exists()
 

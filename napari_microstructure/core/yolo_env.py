@@ -52,12 +52,12 @@ def yolo_settings_offline() -> None:
     from ultralytics.utils import SETTINGS
 
     root = Path(os.environ["YOLO_CONFIG_DIR"])
-    SETTINGS.update(
-        {
-            "sync": False,
-            "hub": False,
-            "datasets_dir": str(root / "datasets"),
-            "weights_dir": str(root / "weights"),
-            "runs_dir": str(root / "runs"),
-        }
-    )
+    wanted = {
+        "sync": False,
+        "datasets_dir": str(root / "datasets"),
+        "weights_dir": str(root / "weights"),
+        "runs_dir": str(root / "runs"),
+    }
+    changed = {k: v for k, v in wanted.items() if k in SETTINGS and SETTINGS[k] != v}
+    if changed:
+        SETTINGS.update(changed)
