@@ -10,7 +10,7 @@ from .micrograph import DEFECT_CLASSES, SyntheticMicrograph
 from .registry import KINDS, generate, kind_parameters, register_kind
 
 # kinds register themselves on import
-from . import defects, polycrystal  # noqa: E402,F401  isort: skip
+from . import defects, phases, polycrystal  # noqa: E402,F401  isort: skip
 
 if find_spec(f"{__name__}.structures") is not None:  # microstructure classes (Classify area)
     from . import structures  # noqa: F401
