@@ -1,0 +1,135 @@
+"""Label images from files, and measurement results to files (CSV, JSON)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._checks import as_label_image
+
+
+def read_labels(
+    path: str | Path, pixel_size: float | None = None
+) -> tuple[np.ndarray, float | None]:
+    """Read a label image (TIFF/PNG) and its pixel size (``pixel_size`` overrides the file's).
+
+    Raises ``ValueError`` (``ImageReadError``) with a message for the user when the file is not
+    a single-channel integer label image.
+    """
+    from ..imageio import ImageReadError, read_micrograph
+
+    mf = read_micrograph(path, pixel_size=pixel_size)
+    if mf.rgb:
+        raise ImageReadError(
+            f"{Path(path).name}: is an RGB image, not a label image (one integer id per pixel)"
+        )
+    try:
+        labels = as_label_image(mf.image, Path(path).name)
+    except ValueError as exc:
+        raise ImageReadError(str(exc)) from exc
+    return labels, mf.pixel_size
+
+
+def _strict(obj: Any) -> Any:
+    """JSON-safe copy: numpy scalars to Python, NaN/inf to None, tuples to lists."""
+    if isinstance(obj, dict):
+        return {str(k): _strict(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_strict(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename (never a half file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def flat_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """One level of keys (``phase_fractions.ferrite``, ``mean_intercept_ci95.0``) for a CSV row."""
+    out: dict[str, Any] = {}
+
+    def walk(prefix: str, value: Any) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(f"{prefix}.{k}" if prefix else str(k), v)
+        elif isinstance(value, list | tuple):
+            for i, v in enumerate(value):
+                walk(f"{prefix}.{i}", v)
+        else:
+            out[prefix] = value
+
+    walk("", _strict(summary))
+    return out
+
+
+def write_summary(
+    path: str | Path, summary: dict[str, Any], meta: dict | None = None
+) -> list[str]:
+    """Write a :func:`summarize` result as JSON (``.json``) or a one-row CSV (other suffixes)."""
+    path = Path(path)
+    data = {**summary, **(meta or {})}
+    if path.suffix.lower() == ".json":
+        atomic_write_text(path, json.dumps(_strict(data), indent=2) + "\n")
+        return [str(path)]
+    row = flat_summary(data)
+    lines: list[str] = []
+
+    class _Sink:
+        def write(self, s: str) -> None:
+            lines.append(s)
+
+    writer = csv.DictWriter(_Sink(), fieldnames=list(row))
+    writer.writeheader()
+    writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    atomic_write_text(path, "".join(lines))
+    return [str(path)]
+
+
+def write_grain_table(
+    path: str | Path, table: pd.DataFrame, meta: dict | None = None
+) -> list[str]:
+    """Write a :func:`grain_table` as CSV; the unit goes into the header as ``area [µm²]``.
+
+    Each ``meta`` item becomes a leading constant column (``image``, say) so that tables of many
+    images can be concatenated.
+    """
+    unit = table.attrs.get("unit", "px")
+    lengths = {"ecd", "perimeter", "major_axis", "minor_axis", "feret_max", "feret_min"}
+    names = {}
+    for col in table.columns:
+        if col == "area":
+            names[col] = f"area [{unit}²]"
+        elif col in lengths:
+            names[col] = f"{col} [{unit}]"
+        elif col == "orientation":
+            names[col] = "orientation [deg]"
+    out = table.rename(columns=names)
+    for i, (key, value) in enumerate((meta or {}).items()):
+        out.insert(i, key, value)
+    text = out.to_csv(index=False)
+    atomic_write_text(path, text)
+    return [str(path)]
