@@ -179,7 +179,7 @@ def defects_kind(
         phase_names=["matrix", *DEFECT_CLASSES],
         defects=labels,
         classes=classes,
-        extra_truth={"background": bg_kind},
+        extra_truth={"background": bg_kind, "requested_counts": counts},
     )
 
 
