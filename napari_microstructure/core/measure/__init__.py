@@ -10,12 +10,13 @@ from .astm import (
 )
 from .grains import COLUMNS, grain_table, size_distribution
 from .phases import area_fractions, phases_from_instances, point_count
-from .summary import summarize
+from .summary import measure, summarize
 
 __all__ = [
     "COLUMNS",
     "area_fractions",
     "grain_table",
+    "measure",
     "phases_from_instances",
     "point_count",
     "size_distribution",

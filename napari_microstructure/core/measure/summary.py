@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from typing import Any
 
 import numpy as np
 
+from ..progress import Progress
 from ._checks import as_label_image, check_pixel_size
 from .astm import lineal_intercept, planimetric
+from .grains import grain_table
 from .phases import area_fractions, point_count
 
 NO_PIXEL_SIZE_NOTE = (
@@ -94,3 +96,26 @@ def summarize(
     elif grain_count == 0:
         out["note"] = "no grains in the label image"
     return out
+
+
+def measure(
+    labels: np.ndarray,
+    pixel_size: float | None = None,
+    phases: np.ndarray | None = None,
+    phase_names: Sequence[str] | None = None,
+    table: bool = True,
+) -> Generator[Progress, None, tuple[dict[str, Any], Any]]:
+    """Summary and (optionally) per-grain table of one label image, as a progress generator.
+
+    Returns ``(summarize(...), grain_table(...) or None)``; drive it with
+    ``core.progress.run_to_end`` or a widget worker.
+    """
+    total = 2 if table else 1
+    yield Progress(0, total, "grain size (ASTM E112)…")
+    summary = summarize(labels, pixel_size, phases, phase_names)
+    per_grain = None
+    if table:
+        yield Progress(1, total, f"measuring {summary['grain_count']} grains…")
+        per_grain = grain_table(labels, pixel_size)
+    yield Progress(total, total, "measured")
+    return summary, per_grain

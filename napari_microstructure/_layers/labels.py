@@ -1,0 +1,71 @@
+"""Labels layers for measurement: grain ids and pixel size out, per-grain numbers in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .image import PIXEL_SIZE_KEY
+
+
+def labels_array(layer: Any) -> np.ndarray:
+    """A copy of the displayed 2-D grain ids of a Labels layer (safe to hand to a thread)."""
+    data = layer.data
+    if getattr(layer, "multiscale", False):
+        data = data[0]
+    arr = np.asarray(data)
+    while arr.ndim > 2:
+        arr = arr[0]
+    return np.array(arr, copy=True)
+
+
+def labels_pixel_size(layer: Any) -> float | None:
+    """µm per pixel of a Labels layer: its metadata, else a non-unit ``scale`` (µm)."""
+    value = layer.metadata.get(PIXEL_SIZE_KEY)
+    if value:
+        return float(value)
+    scale = float(layer.scale[-1])
+    return scale if scale > 0 and not np.isclose(scale, 1.0) else None
+
+
+def set_grain_features(layer: Any, table: pd.DataFrame) -> None:
+    """Put a per-grain table into ``layer.features`` (napari then shows it on hover).
+
+    A whole new table is assigned, with the ``index`` column napari uses to match rows to
+    label values, so the change event fires.
+    """
+    features = table.reset_index(drop=True).copy()
+    if "label" in features:
+        features.insert(0, "index", features["label"].astype(np.int64))
+    layer.features = features
+
+
+def color_by_values(
+    layer: Any, labels: np.ndarray, values: np.ndarray, cmap: str = "viridis"
+) -> tuple[float, float]:
+    """Colour each grain of a Labels layer by a number (e.g. its area); returns the value range.
+
+    Grains without a finite value are transparent. Keep ``layer.colormap`` beforehand to undo.
+    """
+    from matplotlib import colormaps
+    from napari.utils.colormaps import DirectLabelColormap
+
+    labels = np.asarray(labels, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    ok = np.isfinite(values)
+    lo, hi = (float(values[ok].min()), float(values[ok].max())) if ok.any() else (0.0, 1.0)
+    span = hi - lo if hi > lo else 1.0
+    rgba = colormaps[cmap]((np.nan_to_num(values) - lo) / span)
+    rgba[~ok] = 0.0
+    colors: dict[int | None, np.ndarray] = {None: np.zeros(4), 0: np.zeros(4)}
+    colors.update({int(k): c for k, c in zip(labels, rgba, strict=True)})
+    layer.colormap = DirectLabelColormap(color_dict=colors)
+    return lo, hi
+
+
+def select_label(layer: Any, label: int, only: bool = True) -> None:
+    """Select grain ``label`` in a Labels layer, showing only it when ``only``."""
+    layer.selected_label = int(label)
+    layer.show_selected_label = bool(only)

@@ -1,0 +1,159 @@
+"""The analysis pipeline an expert tuned in the viewer, as a YAML file that ``batch`` runs.
+
+The dock widgets remember their parameters with :func:`core.settings.set_setting` under
+``pipeline.detect``, ``pipeline.grains``, ``pipeline.measure`` and ``pipeline.pixel_size``;
+:meth:`PipelineConfig.from_settings` collects them and :meth:`PipelineConfig.save` writes them,
+so what runs at scale is exactly what was set up on one image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .settings import get_setting
+
+VERSION = 1
+DETECT_KEYS = ("model", "conf", "iou", "max_det", "agnostic", "classes")
+QUALITY_DEFAULTS: dict[str, float] = {
+    "min_sharpness": 2e-4,  # variance of the Laplacian of the [0, 1] grey image
+    "min_mean": 0.08,  # mean grey level below which the image is too dark
+    "max_mean": 0.92,  # ... above which it is too bright
+    "min_contrast": 0.02,  # standard deviation of the grey levels: flat image
+    "min_grains": 2,  # fewer grains = no grain structure found
+}
+
+
+class PipelineError(ValueError):
+    """The pipeline file or settings cannot be used; the message says why."""
+
+
+@dataclass
+class PipelineConfig:
+    """What the batch runner does to each image.
+
+    Attributes
+    ----------
+    detect : keyword arguments of ``core.detect.detect`` plus ``model`` (a .pt path, None =
+        the built-in demo model); None skips detection.
+    grains : keyword arguments of ``core.grains.segment_all_grains`` (``engine``, ...); None
+        skips grain segmentation (and so the grain measurement).
+    measure : ``enabled`` (measure the grains), ``table`` (write the per-grain CSV),
+        ``phase_names``.
+    pixel_size : µm per pixel used for images whose file carries no calibration.
+    force_pixel_size : use ``pixel_size`` even when the file has its own.
+    quality : thresholds of the quality gate (see ``QUALITY_DEFAULTS``).
+    """
+
+    detect: dict[str, Any] | None = None
+    grains: dict[str, Any] | None = None
+    measure: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "table": True})
+    pixel_size: float | None = None
+    force_pixel_size: bool = False
+    quality: dict[str, float] = field(default_factory=lambda: dict(QUALITY_DEFAULTS))
+    version: int = VERSION
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise :class:`PipelineError` for values that cannot run."""
+        if self.pixel_size is not None:
+            ps = float(self.pixel_size)
+            if not math.isfinite(ps) or ps <= 0:
+                raise PipelineError(f"pixel_size must be a positive µm/px, got {self.pixel_size}")
+            self.pixel_size = ps
+        if self.force_pixel_size and self.pixel_size is None:
+            raise PipelineError("force_pixel_size is set but no pixel_size is given")
+        for name in ("detect", "grains"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, dict):
+                raise PipelineError(f"'{name}' must be a mapping of options or null")
+        if self.detect is not None:
+            unknown = set(self.detect) - set(DETECT_KEYS)
+            if unknown:
+                raise PipelineError(f"unknown detect options: {', '.join(sorted(unknown))}")
+        if not isinstance(self.measure, dict):
+            raise PipelineError("'measure' must be a mapping of options")
+        unknown = set(self.quality) - set(QUALITY_DEFAULTS)
+        if unknown:
+            raise PipelineError(f"unknown quality thresholds: {', '.join(sorted(unknown))}")
+        self.quality = {**QUALITY_DEFAULTS, **{k: float(v) for k, v in self.quality.items()}}
+
+    # -- conversions ------------------------------------------------------------------------
+    @property
+    def measures(self) -> bool:
+        return bool(self.measure.get("enabled", True)) and self.grains is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PipelineConfig:
+        if not isinstance(data, dict):
+            raise PipelineError("a pipeline file must hold a mapping (detect, grains, measure...)")
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise PipelineError(f"unknown pipeline keys: {', '.join(sorted(unknown))}")
+        version = int(data.get("version", VERSION))
+        if version > VERSION:
+            raise PipelineError(f"pipeline version {version} is newer than this plugin's")
+        measure = {"enabled": True, "table": True, **(data.get("measure") or {})}
+        return cls(**{**data, "measure": measure})
+
+    @classmethod
+    def from_settings(cls) -> PipelineConfig:
+        """The pipeline the widgets have stored (unset steps are skipped)."""
+        detect = get_setting("pipeline.detect")
+        if detect is not None:
+            detect = {k: v for k, v in detect.items() if k in DETECT_KEYS}
+        grains = get_setting("pipeline.grains")
+        if grains is not None:
+            grains = {k: v for k, v in grains.items() if k != "enabled"}
+        measure = {"enabled": True, "table": True, **(get_setting("pipeline.measure") or {})}
+        return cls(
+            detect=detect,
+            grains=grains,
+            measure=measure,
+            pixel_size=get_setting("pipeline.pixel_size"),
+        )
+
+    @classmethod
+    def load(cls, path: str | Path) -> PipelineConfig:
+        """Read a pipeline YAML file."""
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise PipelineError(f"{path}: cannot read the pipeline file: {exc}") from exc
+        except yaml.YAMLError as exc:
+            raise PipelineError(f"{path.name}: not valid YAML: {exc}") from exc
+        try:
+            return cls.from_dict(data or {})
+        except TypeError as exc:
+            raise PipelineError(f"{path.name}: {exc}") from exc
+
+    def save(self, path: str | Path) -> Path:
+        """Write the pipeline as YAML (atomically)."""
+        from .measure.io import atomic_write_text
+
+        header = "# napari-microstructure pipeline: run with `napari-microstructure batch`\n"
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        return atomic_write_text(path, header + text)
+
+    def describe(self) -> str:
+        """One line saying what runs, for logs and reports."""
+        steps = []
+        if self.detect is not None:
+            model = self.detect.get("model")
+            steps.append(f"detect ({Path(model).name if model else 'demo model'})")
+        if self.grains is not None:
+            steps.append(f"grains ({self.grains.get('engine', 'classical')})")
+        if self.measures:
+            steps.append("measure")
+        return " + ".join(steps) or "quality check only"

@@ -1,0 +1,323 @@
+"""Measure dock: ASTM E112 grain size, per-grain table, size histogram, phase fractions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSpinBox,
+    Label,
+    LineEdit,
+    PushButton,
+    SpinBox,
+    Table,
+)
+from napari.layers import Labels
+from napari.utils.notifications import show_error, show_info
+
+from .._layers import (
+    color_by_values,
+    labels_array,
+    labels_pixel_size,
+    select_label,
+    set_grain_features,
+)
+from ..core.settings import get_setting, set_setting
+from ._base import WorkerWidget
+from ._measure_plot import SizeHistogram
+
+if TYPE_CHECKING:
+    import napari
+
+SETTING = "pipeline.measure"
+NO_COLOUR = "label colours"
+COLOUR_BY = ["area", "ecd", "circularity", "aspect_ratio", "orientation", "feret_max", "feret_min"]
+SHOWN = ["label", "area", "ecd", "circularity", "aspect_ratio", "orientation", "touches_edge"]
+
+
+class MeasureWidget(WorkerWidget):
+    """Measure a Labels layer of grains; results in the layer's features, a table and a plot."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer)
+        saved = get_setting(SETTING) or {}
+        self._labels = self._layer_combo(Labels, "grains")
+        self._phases = self._layer_combo(Labels, "phases", nullable=True)
+        self._phases.value = None
+        self._phase_names = LineEdit(
+            label="phase names", value=", ".join(saved.get("phase_names") or [])
+        )
+        self._phase_names.tooltip = "Names of phase ids 0, 1, ... e.g. ferrite, pearlite"
+        self._pixel = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
+        self._pixel.native.setDecimals(6)
+        self._pixel.tooltip = "0 = the pixel size of the grains layer"
+        self._run = PushButton(text="Measure")
+        self._summary_text = Label(value="")
+        self._quantity = ComboBox(label="histogram of", choices=["ecd", "area"], value="ecd")
+        self._log = CheckBox(text="log scale", value=bool(saved.get("log", False)))
+        self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved.get("bins", 20)))
+        self._hist = SizeHistogram()
+        self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
+        self._table = Table(value={"data": [], "columns": SHOWN})
+        self._save_table = PushButton(text="Save grain table (CSV)…")
+        self._save_summary = PushButton(text="Save summary (JSON/CSV)…")
+        self._save_pipeline = PushButton(text="Save pipeline (YAML)…")
+        self._result: tuple[dict[str, Any], pd.DataFrame] | None = None
+        self._measured: Labels | None = None
+        self._original_colormap: Any = None
+
+        self._run.changed.connect(self.run)
+        for w in (self._quantity, self._log, self._bins):
+            w.changed.connect(self._update_plot)
+        self._colour.changed.connect(self._on_colour)
+        self._table.native.itemSelectionChanged.connect(self._on_row)
+        self._save_table.changed.connect(lambda: self._ask_save("grain table", "CSV (*.csv)"))
+        self._save_summary.changed.connect(
+            lambda: self._ask_save("summary", "JSON (*.json);;CSV (*.csv)")
+        )
+        self._save_pipeline.changed.connect(lambda: self._ask_save("pipeline", "YAML (*.yaml)"))
+        plot_row = Container(widgets=[self._quantity, self._bins, self._log], layout="horizontal")
+        self.extend(
+            [
+                self._labels,
+                self._phases,
+                self._phase_names,
+                self._pixel,
+                self._run,
+                self._progress_row,
+                self._summary_text,
+                plot_row,
+                self._hist,
+                self._colour,
+                Container(widgets=[self._table], labels=False),
+                Container(
+                    widgets=[self._save_table, self._save_summary, self._save_pipeline],
+                    labels=False,
+                ),
+            ]
+        )
+
+    # -- public state -----------------------------------------------------------------------
+    @property
+    def labels_layer(self) -> Labels | None:
+        return self._labels.value
+
+    @labels_layer.setter
+    def labels_layer(self, layer: Labels | None) -> None:
+        self._labels.value = layer
+
+    @property
+    def phases_layer(self) -> Labels | None:
+        return self._phases.value
+
+    @phases_layer.setter
+    def phases_layer(self, layer: Labels | None) -> None:
+        self._phases.value = layer
+
+    @property
+    def phase_names(self) -> list[str]:
+        return [n.strip() for n in str(self._phase_names.value).split(",") if n.strip()]
+
+    @phase_names.setter
+    def phase_names(self, names: list[str]) -> None:
+        self._phase_names.value = ", ".join(names)
+
+    @property
+    def pixel_size(self) -> float | None:
+        """µm per pixel used: the override when set, else the grains layer's."""
+        if self._pixel.value > 0:
+            return float(self._pixel.value)
+        layer = self.labels_layer
+        return labels_pixel_size(layer) if layer is not None else None
+
+    @pixel_size.setter
+    def pixel_size(self, value: float | None) -> None:
+        self._pixel.value = float(value or 0.0)
+
+    @property
+    def summary(self) -> dict[str, Any] | None:
+        """The last :func:`core.measure.summarize` result (same keys as the CLI's JSON)."""
+        return self._result[0] if self._result else None
+
+    @property
+    def table(self) -> pd.DataFrame | None:
+        """The last per-grain table (one row per label)."""
+        return self._result[1] if self._result else None
+
+    @property
+    def distribution(self) -> dict[str, Any] | None:
+        """The histogram shown (counts, edges, unit, ...)."""
+        return self._hist.distribution
+
+    @property
+    def colour_by(self) -> str:
+        return str(self._colour.value)
+
+    @colour_by.setter
+    def colour_by(self, name: str) -> None:
+        self._colour.value = name
+
+    @property
+    def histogram(self) -> SizeHistogram:
+        return self._hist
+
+    # -- actions ----------------------------------------------------------------------------
+    def run(self) -> Any:
+        """Measure the chosen grains layer in a worker; returns the worker (or None)."""
+        from ..core.measure import measure
+
+        layer = self.labels_layer
+        if layer is None:
+            show_error("Measure: choose a Labels layer of grains first.")
+            return None
+        labels = labels_array(layer)
+        phases = labels_array(self.phases_layer) if self.phases_layer is not None else None
+        if phases is not None and phases.shape != labels.shape:
+            show_error(
+                f"Measure: the phases layer ({phases.shape}) and the grains ({labels.shape}) "
+                "differ in size."
+            )
+            return None
+        ps, names = self.pixel_size, self.phase_names or None
+        set_setting(
+            SETTING,
+            {
+                "phase_names": self.phase_names,
+                "bins": int(self._bins.value),
+                "log": bool(self._log.value),
+            },
+        )
+        if ps:
+            set_setting("pipeline.pixel_size", ps)
+
+        def on_done(result: tuple[dict[str, Any], pd.DataFrame]) -> None:
+            self._on_result(result, layer)
+
+        return self._start(lambda: measure(labels, ps, phases, names), on_done, "Measure")
+
+    def select_row(self, row: int) -> int:
+        """Select table row ``row``: its grain is selected (and shown alone) in the viewer."""
+        table = self.table
+        if table is None or not 0 <= row < len(table):
+            raise IndexError(f"no grain in row {row}")
+        label = int(table["label"].iloc[row])
+        if self._measured is not None:
+            select_label(self._measured, label)
+            r, c = table["centroid_row"].iloc[row], table["centroid_col"].iloc[row]
+            scale = self._measured.scale[-2:]
+            self._viewer.camera.center = (r * scale[0], c * scale[1])
+        return label
+
+    def export_table(self, path: str | Path) -> list[str]:
+        """Write the per-grain table as CSV."""
+        from ..core.measure.io import write_grain_table
+
+        if self.table is None:
+            raise ValueError("nothing measured yet")
+        return write_grain_table(path, self.table)
+
+    def export_summary(self, path: str | Path) -> list[str]:
+        """Write the summary as JSON (``.json``) or a one-row CSV."""
+        from ..core.measure.io import write_summary
+
+        if self.summary is None:
+            raise ValueError("nothing measured yet")
+        layer = self._measured.name if self._measured is not None else None
+        return write_summary(path, self.summary, {"layer": layer})
+
+    def export_pipeline(self, path: str | Path) -> list[str]:
+        """Write the pipeline the widgets have set up (detect, grains, measure) as YAML."""
+        from ..core.pipeline import PipelineConfig
+
+        return [str(PipelineConfig.from_settings().save(path))]
+
+    # -- handlers ---------------------------------------------------------------------------
+    def _on_result(self, result: tuple[dict[str, Any], pd.DataFrame], layer: Labels) -> None:
+        self._result = result
+        self._measured = layer
+        self._original_colormap = layer.colormap
+        summary, table = result
+        if layer in self._viewer.layers:
+            set_grain_features(layer, table)
+        self._summary_text.value = _summary_lines(summary)
+        fmt = {c: "{:.4g}" for c in SHOWN if c not in ("label", "touches_edge")}
+        rows = [
+            [fmt[c].format(v) if c in fmt else str(v) for c, v in zip(SHOWN, rec, strict=True)]
+            for rec in table[SHOWN].itertuples(index=False)
+        ]
+        self._table.value = {"data": rows, "columns": SHOWN}
+        self._update_plot()
+        self._on_colour()
+
+    def _update_plot(self, _value: Any = None) -> None:
+        from ..core.measure import size_distribution
+
+        if self.table is None:
+            return
+        self._hist.plot(
+            size_distribution(
+                self.table, str(self._quantity.value), int(self._bins.value), bool(self._log.value)
+            )
+        )
+
+    def _on_colour(self, _value: Any = None) -> None:
+        layer, table = self._measured, self.table
+        if layer is None or table is None or layer not in self._viewer.layers:
+            return
+        if self.colour_by == NO_COLOUR:
+            if self._original_colormap is not None:
+                layer.colormap = self._original_colormap
+            return
+        lo, hi = color_by_values(layer, table["label"].to_numpy(), table[self.colour_by])
+        show_info(f"Measure: grains coloured by {self.colour_by} ({lo:.4g} to {hi:.4g})")
+
+    def _on_row(self) -> None:
+        rows = {i.row() for i in self._table.native.selectedIndexes()}
+        if len(rows) == 1:
+            self.select_row(rows.pop())
+
+    def _ask_save(self, what: str, filters: str) -> None:
+        from qtpy.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getSaveFileName(self.native, f"Save {what}", "", filters)
+        if not path:
+            return
+        action = {
+            "grain table": self.export_table,
+            "summary": self.export_summary,
+            "pipeline": self.export_pipeline,
+        }[what]
+        try:
+            written = action(path)
+        except (OSError, ValueError) as exc:
+            show_error(f"Measure: cannot save the {what}: {exc}")
+            return
+        show_info(f"Measure: saved {', '.join(written)}")
+
+
+def _fmt(value: Any, spec: str = ".4g") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def _summary_lines(s: dict[str, Any]) -> str:
+    u = s["unit"]
+    lines = [
+        f"grains: {s['grain_count']}    mean intercept: {_fmt(s['mean_intercept'])} {u}",
+        f"ASTM E112 G: {_fmt(s['astm_g_intercept'], '.2f')} (intercept), "
+        f"{_fmt(s['astm_g_planimetric'], '.2f')} (planimetric)",
+        f"mean grain area: {_fmt(s['mean_area'])} {u}²",
+    ]
+    ci = s.get("astm_g_intercept_ci95")
+    if ci:
+        lines[1] += f"   95% CI {ci[0]:.2f}–{ci[1]:.2f}"
+    for name, frac in (s.get("phase_fractions") or {}).items():
+        pc = s["point_count"][name]["fraction"]
+        lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")
+    if s.get("note"):
+        lines.append("no pixel size: pixels only, no G")
+    return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""Measure dock: same numbers as the CLI, features on the layer, table rows select grains."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_microstructure.cli import main
+from napari_microstructure.widgets.measure import MeasureWidget
+
+KEYS = ["grain_count", "mean_intercept", "astm_g_intercept", "astm_g_planimetric", "mean_area"]
+
+
+@pytest.fixture
+def scene(make_napari_viewer, settings_home):
+    from napari_microstructure.core.synthetic import generate
+
+    m = generate("etched", shape=(320, 320), pixel_size=0.5, seed=7)
+    viewer = make_napari_viewer()
+    viewer.add_image(m.image, scale=(0.5, 0.5), metadata={"pixel_size_um": 0.5})
+    layer = viewer.add_labels(
+        m.grains, name="grains", scale=(0.5, 0.5), metadata={"pixel_size_um": 0.5}
+    )
+    phases = (m.grains % 3 == 0).astype(np.uint8)
+    ph_layer = viewer.add_labels(phases, name="phases", scale=(0.5, 0.5))
+    widget = MeasureWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.labels_layer = layer
+    return viewer, widget, layer, ph_layer, m
+
+
+def _measure(widget, qtbot):
+    worker = widget.run()
+    assert worker is not None
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+
+
+def test_widget_matches_cli(scene, qtbot, tmp_path, capsys):
+    viewer, widget, layer, ph_layer, m = scene
+    widget.phases_layer = ph_layer
+    widget.phase_names = ["ferrite", "pearlite"]
+    _measure(widget, qtbot)
+    s = widget.summary
+    assert s is not None and s["unit"] == "µm"
+
+    lab = tmp_path / "grains.tif"
+    ph = tmp_path / "phases.tif"
+    tifffile.imwrite(lab, m.grains)
+    tifffile.imwrite(ph, ph_layer.data)
+    args = ["measure", str(lab), "--pixel-size", "0.5", "--phases", str(ph), "--json"]
+    assert main([*args, "--phase-names", "ferrite,pearlite"]) == 0
+    cli = json.loads(capsys.readouterr().out)
+    for key in KEYS:
+        assert s[key] == pytest.approx(cli[key])
+    assert s["phase_fractions"] == pytest.approx(cli["phase_fractions"])
+
+    # one row per grain in the layer's features (napari's hover) and the table
+    feats = layer.features
+    assert len(feats) == len(widget.table) == s["grain_count"]
+    assert (feats["index"] == feats["label"]).all()
+    assert widget.distribution["n"] == s["grain_count"]
+    assert sum(widget.distribution["counts"]) == s["grain_count"]
+
+
+def test_row_selects_grain_colour_and_exports(scene, qtbot, tmp_path):
+    viewer, widget, layer, _, m = scene
+    _measure(widget, qtbot)
+    label = widget.select_row(5)
+    assert layer.selected_label == label == int(widget.table["label"].iloc[5])
+    assert layer.show_selected_label
+    # clicking a row in the dock's table does the same
+    widget._table.native.selectRow(2)
+    assert layer.selected_label == int(widget.table["label"].iloc[2])
+
+    widget.colour_by = "area"
+    big = int(widget.table.sort_values("area")["label"].iloc[-1])
+    small = int(widget.table.sort_values("area")["label"].iloc[0])
+    colours = layer.colormap.color_dict
+    assert not np.allclose(colours[big], colours[small])
+    widget.colour_by = "label colours"
+    assert layer.colormap is not None
+
+    csv_files = widget.export_table(tmp_path / "g.csv")
+    assert len(pd.read_csv(csv_files[0])) == len(widget.table)
+    summary = json.loads(open(widget.export_summary(tmp_path / "s.json")[0]).read())
+    assert summary["grain_count"] == widget.summary["grain_count"]
+    assert summary["layer"] == "grains"
+
+
+def test_log_histogram_and_no_pixel_size(scene, qtbot):
+    viewer, widget, layer, _, _ = scene
+    layer.metadata = {}
+    layer.scale = (1.0, 1.0)
+    widget._log.value = True
+    _measure(widget, qtbot)
+    assert widget.summary["unit"] == "px" and widget.summary["astm_g_intercept"] is None
+    assert widget.distribution["log"]
+    widget.pixel_size = 0.5
+    _measure(widget, qtbot)
+    assert widget.summary["unit"] == "µm" and widget.summary["astm_g_intercept"] is not None
+
+
+def test_no_layer_is_a_clear_error(make_napari_viewer, settings_home):
+    viewer = make_napari_viewer()
+    widget = MeasureWidget(viewer)
+    assert widget.run() is None
