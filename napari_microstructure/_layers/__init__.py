@@ -5,5 +5,19 @@ submodule handles one layer type; everything is re-exported here.
 """
 
 from .image import image_array, image_pixel_size, image_layer_kwargs, set_pixel_size
+from .labels import (
+    color_by_values,
+    labels_array,
+    labels_pixel_size,
+    select_label,
+    set_grain_features,
+)
 
 __all__ = ["image_array", "image_layer_kwargs", "image_pixel_size", "set_pixel_size"]
+__all__ += [
+    "color_by_values",
+    "labels_array",
+    "labels_pixel_size",
+    "select_label",
+    "set_grain_features",
+]
