@@ -83,18 +83,19 @@ def tint_colours(
         neighbours[b].append(a)
     colours = np.zeros((n + 1, 3), np.float32)
     done = np.zeros(n + 1, bool)
+    tries = 12
+    picks = rng.integers(0, k, (n + 1, tries))
+    gains = rng.uniform(0.72, 1.12, (n + 1, tries, 1))
+    jitter = rng.normal(0, 0.03, (n + 1, tries, 3))
+    cands = np.clip(palette[picks] * gains + jitter, 0.04, 0.97).astype(np.float32)
     for g in range(1, n + 1):
-        best, best_d = None, -1.0
-        for _ in range(12):
-            cand = palette[rng.integers(k)] * rng.uniform(0.72, 1.12) + rng.normal(0, 0.03, 3)
-            cand = np.clip(cand, 0.04, 0.97)
-            near = [colours[j] for j in neighbours[g] if done[j]]
-            d = min((float(np.linalg.norm(cand - q)) for q in near), default=1.0)
-            if d > best_d:
-                best, best_d = cand, d
-            if d >= min_distance:
-                break
-        colours[g] = best
+        near = [j for j in neighbours[g] if done[j]]
+        if near:
+            d = np.linalg.norm(cands[g][:, None, :] - colours[near][None], axis=2).min(axis=1)
+            ok = np.flatnonzero(d >= min_distance)
+            colours[g] = cands[g][ok[0] if ok.size else int(np.argmax(d))]
+        else:
+            colours[g] = cands[g][0]
         done[g] = True
     return colours
 
