@@ -5,6 +5,7 @@ submodule handles one layer type; everything is re-exported here.
 """
 
 from .image import image_array, image_pixel_size, image_layer_kwargs, set_pixel_size
+from .shapes import detections_from_layer, detections_layer_kwargs, set_detections
 from .labels import (
     color_by_values,
     labels_array,
@@ -14,6 +15,7 @@ from .labels import (
 )
 
 __all__ = ["image_array", "image_layer_kwargs", "image_pixel_size", "set_pixel_size"]
+__all__ += ["detections_from_layer", "detections_layer_kwargs", "set_detections"]
 __all__ += [
     "color_by_values",
     "labels_array",

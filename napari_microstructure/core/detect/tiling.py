@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+CHUNK = 512  # rows of a pairwise box matrix computed at once (memory stays ~ CHUNK x N)
+
 
 @dataclass(frozen=True)
 class Tile:
@@ -109,15 +111,16 @@ def _join_fragments(
         return i
 
     grown = boxes + np.array([-gap, -gap, gap, gap], dtype=boxes.dtype)
-    inter = _inter(grown, grown)
-    small = np.minimum(_area(boxes)[:, None], _area(boxes)[None, :])
-    linked = inter > 0.2 * np.maximum(small, 1.0)
-    if not agnostic:
-        linked &= cls[:, None] == cls[None, :]
-    for i, j in zip(*np.nonzero(np.triu(linked, 1)), strict=True):
-        ri, rj = find(int(i)), find(int(j))
-        if ri != rj:
-            parent[rj] = ri
+    area = np.maximum(_area(boxes), 1.0)
+    for start in range(0, n, CHUNK):  # chunks keep the pairwise matrix small
+        sl = slice(start, min(start + CHUNK, n))
+        linked = _inter(grown[sl], grown) > 0.2 * np.minimum(area[sl, None], area[None, :])
+        if not agnostic:
+            linked &= cls[sl, None] == cls[None, :]
+        for i, j in zip(*np.nonzero(linked), strict=True):
+            ri, rj = find(int(i) + start), find(int(j))
+            if ri != rj:
+                parent[rj] = ri
     roots = np.array([find(i) for i in range(n)])
     out_b, out_s, out_c = [], [], []
     for r in np.unique(roots):
@@ -132,6 +135,23 @@ def _join_fragments(
         np.asarray(out_s, np.float32),
         np.asarray(out_c, dtype=cls.dtype),
     )
+
+
+def _max_cover(
+    a: np.ndarray, ca: np.ndarray, b: np.ndarray, cb: np.ndarray, agnostic: bool
+) -> np.ndarray:
+    """For each box of ``a``, the largest fraction of it covered by one box of ``b``."""
+    out = np.zeros(len(a))
+    if len(a) == 0 or len(b) == 0:
+        return out
+    area = np.maximum(_area(a), 1e-6)
+    for start in range(0, len(a), CHUNK):
+        sl = slice(start, min(start + CHUNK, len(a)))
+        inter = _inter(a[sl], b)
+        if not agnostic:
+            inter = np.where(ca[sl, None] == cb[None, :], inter, 0.0)
+        out[sl] = inter.max(axis=1) / area[sl]
+    return out
 
 
 def merge_tile_boxes(
@@ -157,22 +177,13 @@ def merge_tile_boxes(
     whole = np.nonzero(~cut)[0]
     whole = whole[nms(boxes[whole], scores[whole], cls[whole], iou, agnostic)]
     frag = np.nonzero(cut)[0]
-    if len(frag) and len(whole):
-        inter = _inter(boxes[frag], boxes[whole])
-        if not agnostic:
-            inter = np.where(cls[frag][:, None] == cls[whole][None, :], inter, 0.0)
-        covered = (inter / np.maximum(_area(boxes[frag]), 1e-6)[:, None]).max(axis=1) >= cover
-        frag = frag[~covered]
+    frag = frag[_max_cover(boxes[frag], cls[frag], boxes[whole], cls[whole], agnostic) < cover]
     kb, ks, kc = boxes[whole], scores[whole], cls[whole]
     if len(frag):
         fb, fs, fc = _join_fragments(boxes[frag], scores[frag], cls[frag], agnostic, gap)
         # a joined object may still overlap a whole box of the same object found elsewhere
-        if len(kb):
-            inter = _inter(fb, kb)
-            if not agnostic:
-                inter = np.where(fc[:, None] == kc[None, :], inter, 0.0)
-            dup = (inter / np.maximum(_area(fb), 1e-6)[:, None]).max(axis=1) >= cover
-            fb, fs, fc = fb[~dup], fs[~dup], fc[~dup]
+        dup = _max_cover(fb, fc, kb, kc, agnostic) >= cover
+        fb, fs, fc = fb[~dup], fs[~dup], fc[~dup]
         kb, ks, kc = np.concatenate([kb, fb]), np.concatenate([ks, fs]), np.concatenate([kc, fc])
     order = np.argsort(-ks, kind="stable")
     return kb[order], ks[order], kc[order]

@@ -1,0 +1,20 @@
+"""Screenshot for docs/detect.md: the Detect dock after a run on the synthetic defects sample."""
+
+from _shot import open_viewer, save, settle, wait_worker
+
+from napari_microstructure._layers import image_layer_kwargs
+from napari_microstructure.core.synthetic import generate
+from napari_microstructure.widgets.detect import DetectWidget
+
+sample = generate("defects", shape=(768, 1024), pixel_size=0.5, seed=2024, n_scratches=1)
+viewer = open_viewer()
+viewer.add_image(sample.image, **image_layer_kwargs(sample.pixel_size, "defects (synthetic)"))
+widget = DetectWidget(viewer)
+viewer.window.add_dock_widget(widget, name="Detect", area="right")
+widget.run()
+wait_worker(widget)
+widget.show_conf = 0.4
+viewer.scale_bar.visible = True
+viewer.reset_view()
+settle(viewer, 800)
+print(save(viewer, "detect"))

@@ -1,0 +1,284 @@
+"""Detect dock: find inclusions, pores, cracks, ... with a YOLO model; filter by confidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from magicgui.widgets import (
+    CheckBox,
+    Container,
+    FileEdit,
+    FloatSlider,
+    FloatSpinBox,
+    Label,
+    LineEdit,
+    PushButton,
+    SpinBox,
+    Table,
+)
+from napari.layers import Image, Shapes
+from napari.utils.notifications import show_error, show_info
+
+from .._layers import (
+    detections_layer_kwargs,
+    image_array,
+    image_pixel_size,
+    set_detections,
+)
+from ..core.settings import get_setting, set_setting
+from ._base import WorkerWidget
+
+if TYPE_CHECKING:
+    import napari
+
+    from ..core.detect import Detector
+
+SETTING = "pipeline.detect"
+DEFAULTS = {
+    "model": None,
+    "conf": 0.25,
+    "iou": 0.5,
+    "max_det": 300,
+    "agnostic": False,
+    "classes": [],
+}
+
+
+class DetectWidget(WorkerWidget):
+    """Run a detector on an image layer; show boxes per class and a per-class summary table."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer)
+        saved = {**DEFAULTS, **(get_setting(SETTING) or {})}
+        self._image = self._layer_combo(Image, "image")
+        self._model = FileEdit(
+            label="model (.pt)", mode="r", filter="*.pt", value=saved["model"] or ""
+        )
+        self._model.tooltip = "An ultralytics detection model; empty = the built-in demo model"
+        self._demo = PushButton(text="Use the demo model")
+        self._conf = FloatSpinBox(
+            label="confidence ≥", min=0.0, max=1.0, step=0.05, value=float(saved["conf"])
+        )
+        self._iou = FloatSpinBox(
+            label="NMS IoU", min=0.05, max=1.0, step=0.05, value=float(saved["iou"])
+        )
+        self._max_det = SpinBox(
+            label="max detections", min=1, max=100_000, value=int(saved["max_det"])
+        )
+        self._agnostic = CheckBox(text="class-agnostic NMS", value=bool(saved["agnostic"]))
+        self._classes = LineEdit(label="classes to keep", value=", ".join(saved["classes"]))
+        self._classes.tooltip = "Comma-separated class names; empty = all classes"
+        self._run = PushButton(text="Detect")
+        self._show = FloatSlider(
+            label="show confidence ≥", min=0.0, max=1.0, step=0.01, value=float(saved["conf"])
+        )
+        self._info = Label(value="")
+        self._table = Table(value={"data": [], "columns": []})
+        self._detector: Detector | None = None
+        self._detector_key: str | None = None
+        self._result: pd.DataFrame | None = None
+        self._shape: tuple[int, int] = (0, 0)
+        self._pixel_size: float | None = None
+        self._layer: Shapes | None = None
+
+        self._demo.changed.connect(self._on_demo)
+        self._run.changed.connect(self.run)
+        self._show.changed.connect(self._on_show)
+        self.extend(
+            [
+                self._image,
+                self._model,
+                self._demo,
+                self._conf,
+                self._iou,
+                self._max_det,
+                self._agnostic,
+                self._classes,
+                self._run,
+                self._progress_row,
+                self._show,
+                self._info,
+                Container(widgets=[self._table], labels=False),
+            ]
+        )
+
+    # -- public state -----------------------------------------------------------------------
+    @property
+    def image_layer(self) -> Image | None:
+        return self._image.value
+
+    @property
+    def model_path(self) -> Path | None:
+        """The chosen model file, None for the demo model."""
+        text = str(self._model.value or "").strip()
+        return Path(text) if text and text != "." else None
+
+    @model_path.setter
+    def model_path(self, path: str | Path | None) -> None:
+        self._model.value = str(path) if path else ""
+
+    @property
+    def conf(self) -> float:
+        return float(self._conf.value)
+
+    @conf.setter
+    def conf(self, value: float) -> None:
+        self._conf.value = value
+
+    @property
+    def iou(self) -> float:
+        return float(self._iou.value)
+
+    @property
+    def max_det(self) -> int:
+        return int(self._max_det.value)
+
+    @property
+    def agnostic(self) -> bool:
+        return bool(self._agnostic.value)
+
+    @property
+    def classes(self) -> list[str]:
+        return [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
+
+    @classes.setter
+    def classes(self, names: list[str]) -> None:
+        self._classes.value = ", ".join(names)
+
+    @property
+    def show_conf(self) -> float:
+        """Confidence threshold of what is shown (filters the last result, no re-run)."""
+        return float(self._show.value)
+
+    @show_conf.setter
+    def show_conf(self, value: float) -> None:
+        self._show.value = value
+
+    @property
+    def result(self) -> pd.DataFrame | None:
+        """Every detection of the last run (pixel coordinates), whatever is shown."""
+        return self._result
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """The detections passing the display confidence filter."""
+        if self._result is None:
+            return pd.DataFrame()
+        keep = self._result["confidence"] >= self.show_conf - 1e-9
+        return self._result[keep].reset_index(drop=True)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per-class count, number per mm² and box area fraction of what is shown."""
+        from ..core.detect import class_summary
+
+        if self._result is None:
+            return pd.DataFrame()
+        names = self._detector.names.values() if self._detector is not None else None
+        return class_summary(self.shown, self._shape, self._pixel_size, names)
+
+    @property
+    def layer(self) -> Shapes | None:
+        """The Shapes layer showing the detections (None before the first run)."""
+        return self._layer
+
+    # -- actions ----------------------------------------------------------------------------
+    def run(self) -> Any:
+        """Start detection on the chosen image in a worker; returns the worker (or None)."""
+        layer = self.image_layer
+        if layer is None:
+            show_error("Detect: open an image first.")
+            return None
+        image = image_array(layer)
+        pixel_size = image_pixel_size(layer)
+        path = self.model_path
+        params = {
+            "conf": self.conf,
+            "iou": self.iou,
+            "max_det": self.max_det,
+            "agnostic": self.agnostic,
+            "classes": self.classes or None,
+        }
+        set_setting(
+            SETTING, {**params, "classes": self.classes, "model": str(path) if path else None}
+        )
+
+        def make_gen():
+            return self._work(image, pixel_size, path, params)
+
+        def on_done(df: pd.DataFrame) -> None:
+            self._on_result(df, layer, image.shape[:2], pixel_size)
+
+        return self._start(make_gen, on_done, "Detect")
+
+    def _work(
+        self, image: np.ndarray, pixel_size: float | None, path: Path | None, params: dict
+    ) -> Any:
+        from ..core.detect import detect, load_detector
+        from ..core.progress import Progress
+
+        key = str(path) if path else None
+        det = self._detector
+        if det is None or self._detector_key != key:
+            yield Progress(0, 1, "loading the model…")
+            det = load_detector(path)
+            self._detector, self._detector_key = det, key
+        return (yield from detect(image, det, pixel_size=pixel_size, **params))
+
+    def _on_result(
+        self,
+        df: pd.DataFrame,
+        image_layer: Image,
+        shape: tuple[int, int],
+        pixel_size: float | None,
+    ) -> None:
+        self._result, self._shape, self._pixel_size = None, tuple(shape), pixel_size
+        self._show.value = np.floor(self.conf * 100) / 100  # a new run shows all it found
+        self._result = df
+        name = f"{image_layer.name} detections"
+        layer = self._layer
+        if layer is None or layer not in self._viewer.layers:
+            found = [
+                lay for lay in self._viewer.layers if lay.name == name and isinstance(lay, Shapes)
+            ]
+            layer = found[0] if found else None
+        shown = self.shown
+        if layer is None:
+            kwargs = detections_layer_kwargs(shown, pixel_size, name)
+            layer = self._viewer.add_shapes(**kwargs)
+        else:
+            set_detections(layer, shown, pixel_size)
+        self._layer = layer
+        note = df.attrs.get("note") or ""
+        if note:
+            show_info(f"Detect: {note}")
+        self._update_table()
+
+    def _on_show(self, _value: Any = None) -> None:
+        if self._result is None:
+            return
+        if self._layer is not None and self._layer in self._viewer.layers:
+            set_detections(self._layer, self.shown, self._pixel_size)
+        self._update_table()
+
+    def _update_table(self) -> None:
+        s = self.summary
+        rows = [
+            [
+                r.class_name,
+                int(r.count),
+                "" if not np.isfinite(r.per_mm2) else f"{r.per_mm2:.1f}",
+                f"{100 * r.area_fraction:.2f}",
+            ]
+            for r in s.itertuples()
+        ]
+        self._table.value = {"data": rows, "columns": ["class", "count", "per mm²", "area %"]}
+        n, total = len(self.shown), len(self._result) if self._result is not None else 0
+        unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"
+        self._info.value = f"{n} of {total} detections shown{unit}"
+
+    def _on_demo(self, _value: Any = None) -> None:
+        self._model.value = ""
