@@ -16,7 +16,7 @@ class SizeHistogram(Container):
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
-        self._fig = Figure(figsize=(3.2, 2.0), dpi=90, layout="tight")
+        self._fig = Figure(figsize=(2.8, 1.9), dpi=90, layout="tight")
         self._canvas = FigureCanvasQTAgg(self._fig)
         self._canvas.setMinimumHeight(height)
         self.native.layout().addWidget(self._canvas)

@@ -166,6 +166,11 @@ class MeasureWidget(WorkerWidget):
     def histogram(self) -> SizeHistogram:
         return self._hist
 
+    @property
+    def table_columns(self) -> tuple[str, ...]:
+        """Column headers of the table shown in the dock."""
+        return tuple(self._table.column_headers)
+
     # -- actions ----------------------------------------------------------------------------
     def run(self) -> Any:
         """Measure the chosen grains layer in a worker; returns the worker (or None)."""
@@ -210,7 +215,8 @@ class MeasureWidget(WorkerWidget):
             select_label(self._measured, label)
             r, c = table["centroid_row"].iloc[row], table["centroid_col"].iloc[row]
             scale = self._measured.scale[-2:]
-            self._viewer.camera.center = (r * scale[0], c * scale[1])
+            camera = getattr(self._viewer, "scene", self._viewer).camera
+            camera.center = (r * scale[0], c * scale[1])
         return label
 
     def export_table(self, path: str | Path) -> list[str]:
@@ -250,7 +256,7 @@ class MeasureWidget(WorkerWidget):
             [fmt[c].format(v) if c in fmt else str(v) for c, v in zip(SHOWN, rec, strict=True)]
             for rec in table[SHOWN].itertuples(index=False)
         ]
-        self._table.value = {"data": rows, "columns": SHOWN}
+        self._table.value = {"data": rows, "index": list(range(len(rows))), "columns": SHOWN}
         self._update_plot()
         self._on_colour()
 
@@ -306,15 +312,14 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
 
 def _summary_lines(s: dict[str, Any]) -> str:
     u = s["unit"]
+    ci = s.get("astm_g_intercept_ci95")
+    ci_text = f" (95% CI {ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
     lines = [
-        f"grains: {s['grain_count']}    mean intercept: {_fmt(s['mean_intercept'])} {u}",
-        f"ASTM E112 G: {_fmt(s['astm_g_intercept'], '.2f')} (intercept), "
-        f"{_fmt(s['astm_g_planimetric'], '.2f')} (planimetric)",
+        f"grains: {s['grain_count']}   mean intercept: {_fmt(s['mean_intercept'])} {u}",
+        f"G (intercept): {_fmt(s['astm_g_intercept'], '.2f')}{ci_text}",
+        f"G (planimetric): {_fmt(s['astm_g_planimetric'], '.2f')}",
         f"mean grain area: {_fmt(s['mean_area'])} {u}²",
     ]
-    ci = s.get("astm_g_intercept_ci95")
-    if ci:
-        lines[1] += f"   95% CI {ci[0]:.2f}–{ci[1]:.2f}"
     for name, frac in (s.get("phase_fractions") or {}).items():
         pc = s["point_count"][name]["fraction"]
         lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")
