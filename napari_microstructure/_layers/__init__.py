@@ -5,6 +5,7 @@ submodule handles one layer type; everything is re-exported here.
 """
 
 from .image import image_array, image_pixel_size, image_layer_kwargs, set_pixel_size
+from .curate import boxes_from_layer, boxes_layer_kwargs, labels_data, labels_layer_kwargs
 from .shapes import detections_from_layer, detections_layer_kwargs, set_detections
 from .labels import (
     color_by_values,
@@ -23,3 +24,4 @@ __all__ += [
     "select_label",
     "set_grain_features",
 ]
+__all__ += ["boxes_from_layer", "boxes_layer_kwargs", "labels_data", "labels_layer_kwargs"]

@@ -1,0 +1,109 @@
+"""Annotation layers of a curation project: instance/phase Labels and box Shapes <-> arrays.
+
+Labels layers carry the image's pixel size in ``scale``; box Shapes use the detection layer
+convention of :mod:`.shapes` (world µm coordinates). ``metadata['curate_image']`` names the
+project image a layer belongs to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .image import image_layer_kwargs
+from .shapes import detections_from_layer, detections_layer_kwargs
+
+IMAGE_KEY = "curate_image"
+ROLE_KEY = "curate_role"
+
+
+def labels_layer_kwargs(
+    data: np.ndarray, pixel_size: float | None, name: str, image_id: str, role: str
+) -> dict[str, Any]:
+    """Keyword arguments for ``viewer.add_labels`` of an instance (or phase) label image."""
+    kwargs = image_layer_kwargs(pixel_size, name)
+    kwargs["metadata"] = {**kwargs["metadata"], IMAGE_KEY: image_id, ROLE_KEY: role}
+    kwargs["data"] = np.asarray(data)
+    return kwargs
+
+
+def labels_data(layer: Any) -> np.ndarray:
+    """A copy of a Labels layer's 2-D data as uint32 (safe to hand to another thread)."""
+    data = np.asarray(layer.data)
+    while data.ndim > 2:
+        data = data[0]
+    return np.array(data, dtype=np.uint32, copy=True)
+
+
+def boxes_frame(boxes: list[dict[str, Any]], class_names: list[str]) -> pd.DataFrame:
+    """Detection-style table (x1, y1, x2, y2, confidence, class_id, class_name) of stored boxes."""
+    rows = []
+    for b in boxes:
+        cid = int(b.get("class_id", 0))
+        rows.append(
+            {
+                "x1": float(b["x1"]),
+                "y1": float(b["y1"]),
+                "x2": float(b["x2"]),
+                "y2": float(b["y2"]),
+                "confidence": float(b.get("confidence", 1.0)),
+                "class_id": cid,
+                "class_name": class_names[cid] if cid < len(class_names) else str(cid),
+            }
+        )
+    cols = ["x1", "y1", "x2", "y2", "confidence", "class_id", "class_name"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def boxes_layer_kwargs(
+    boxes: list[dict[str, Any]],
+    pixel_size: float | None,
+    class_names: list[str],
+    name: str,
+    image_id: str,
+) -> dict[str, Any]:
+    """Keyword arguments for ``viewer.add_shapes`` showing a project image's boxes."""
+    kwargs = detections_layer_kwargs(boxes_frame(boxes, class_names), pixel_size, name)
+    kwargs["metadata"] = {**kwargs["metadata"], IMAGE_KEY: image_id, ROLE_KEY: "boxes"}
+    defaults: dict[str, Any] = dict.fromkeys(kwargs["features"].columns, 0.0)
+    defaults.update(
+        {
+            "class_name": class_names[0] if class_names else "object",
+            "class_id": 0,
+            "confidence": 1.0,
+        }
+    )
+    kwargs["feature_defaults"] = defaults
+    return kwargs
+
+
+def boxes_from_layer(layer: Any, class_names: list[str]) -> list[dict[str, Any]]:
+    """Boxes (pixel x1, y1, x2, y2, class_id, confidence) drawn or edited in a Shapes layer.
+
+    A class typed by name in the features table wins over a stale class id.
+    """
+    df = detections_from_layer(layer)
+    out = []
+    for row in df.itertuples():
+        cid = int(row.class_id)
+        name = str(row.class_name)
+        if name in class_names:
+            cid = class_names.index(name)
+        out.append(
+            {
+                "x1": float(row.x1),
+                "y1": float(row.y1),
+                "x2": float(row.x2),
+                "y2": float(row.y2),
+                "class_id": cid,
+                "confidence": float(row.confidence),
+            }
+        )
+    return out
+
+
+def layer_image_id(layer: Any) -> str | None:
+    """The project image a curation layer belongs to (None for other layers)."""
+    return getattr(layer, "metadata", {}).get(IMAGE_KEY)

@@ -1,0 +1,68 @@
+"""``napari-microstructure rank DIR``: unlabelled images, most uncertain for the detector first."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..core.progress import run_to_end
+from . import CLIError
+from ._common import print_json
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rank", help="rank a folder of unlabelled images by the detector's uncertainty"
+    )
+    p.add_argument("folder", metavar="DIR", help="folder of images to rank")
+    p.add_argument("--model", metavar="PT", help="detection model (default: the demo model)")
+    p.add_argument("--conf", type=float, default=0.25, help="detection threshold (0.25)")
+    p.add_argument("--no-tta", action="store_true", help="skip the flipped-image disagreement")
+    p.add_argument(
+        "--reference",
+        metavar="DIR",
+        help="labelled images: adds an out-of-distribution distance to them",
+    )
+    p.add_argument("--pixel-size", type=float, help="µm/px of the images (overrides files)")
+    p.add_argument("--top", type=int, help="print only the first N")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..core.curate.active import list_images, rank_images
+    from ..core.detect import load_detector
+    from ..core.imageio import ImageReadError, read_micrograph
+
+    try:
+        paths = list_images(args.folder)
+        if not paths:
+            raise ValueError(f"no images in {args.folder}")
+        detector = load_detector(args.model)
+        reference = None
+        if args.reference:
+            reference = [read_micrograph(p).data for p in list_images(args.reference)]
+        df = run_to_end(
+            rank_images(
+                paths,
+                detector,
+                conf=args.conf,
+                tta=not args.no_tta,
+                reference=reference,
+                pixel_size=args.pixel_size,
+            ),
+            lambda p: log.info("%s", p.message),
+        )
+    except (ValueError, ImageReadError, OSError) as exc:
+        raise CLIError(str(exc)) from exc
+    if args.top:
+        df = df.head(args.top)
+    df = df.drop(columns=["index"])
+    if args.json:
+        print_json({"model": str(detector.path), "ranking": df.to_dict(orient="records")})
+    else:
+        for row in df.itertuples():
+            print(f"{row.rank:4d}  {row.score:.3f}  {row.path}")
+    return 0

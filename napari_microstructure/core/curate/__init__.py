@@ -1,0 +1,9 @@
+"""Curation: an annotation project on disk, label exports, active-learning ranking, retraining.
+
+Modules: ``project`` (the store), ``export`` (YOLO / COCO / TIFF), ``active`` (uncertainty
+ranking), ``train`` (fine-tuning with progress and cancel).
+"""
+
+from .project import ImageLabels, Project, ProjectError
+
+__all__ = ["ImageLabels", "Project", "ProjectError"]

@@ -1,0 +1,209 @@
+"""Active learning: rank unlabelled images by how unsure the current detector is about them.
+
+Per image, with the detector run once as is and on its left-right and up-down flips:
+
+- ``entropy``: summed binary entropy (bits) of the confidences of all candidate detections
+  (confidence >= ``floor``): many detections near 0.5 = much to learn from;
+- ``n_near``: detections whose confidence lies within ``band`` of the threshold;
+- ``low_max``: 1 - the highest confidence (1 when nothing is found at all);
+- ``tta``: disagreement between the flips and the original (1 - matched IoU mass);
+- ``ood`` (optional): cosine distance of the image's backbone embedding to the nearest
+  reference (labelled) image, an out-of-distribution signal.
+
+The score is a weighted sum of these, each squashed to [0, 1]; images are ranked high to low.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..progress import Progress
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+WEIGHTS = {"entropy": 1.0, "n_near": 1.0, "low_max": 0.5, "tta": 1.0, "ood": 1.0}
+SCALES = {"entropy": 4.0, "n_near": 4.0}  # value at which a count-like signal reaches ~0.63
+
+
+def binary_entropy(p: np.ndarray) -> np.ndarray:
+    """Entropy in bits of Bernoulli(p), 0 at p = 0 or 1 and 1 at p = 0.5."""
+    p = np.clip(np.asarray(p, dtype=np.float64), 1e-9, 1 - 1e-9)
+    return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+
+
+def unflip(df: pd.DataFrame, shape: tuple[int, int], axis: int) -> pd.DataFrame:
+    """Map boxes found on an image flipped along ``axis`` (0 = up-down, 1 = left-right) back."""
+    out = df.copy()
+    h, w = shape
+    if axis == 1:
+        out["x1"], out["x2"] = w - df["x2"].to_numpy(), w - df["x1"].to_numpy()
+    else:
+        out["y1"], out["y2"] = h - df["y2"].to_numpy(), h - df["y1"].to_numpy()
+    return out
+
+
+def _iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    ix = np.clip(
+        np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0]),
+        0,
+        None,
+    )
+    iy = np.clip(
+        np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1]),
+        0,
+        None,
+    )
+    inter = ix * iy
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def disagreement(a: pd.DataFrame, b: pd.DataFrame, iou_min: float = 0.3) -> float:
+    """1 - 2 * (summed IoU of greedily matched same-class boxes) / (len(a) + len(b)).
+
+    0 when both find the same boxes (or both find none), 1 when nothing matches.
+    """
+    n = len(a) + len(b)
+    if n == 0:
+        return 0.0
+    if len(a) == 0 or len(b) == 0:
+        return 1.0
+    cols = ["x1", "y1", "x2", "y2"]
+    iou = _iou_matrix(a[cols].to_numpy(float), b[cols].to_numpy(float))
+    same = a["class_id"].to_numpy()[:, None] == b["class_id"].to_numpy()[None, :]
+    iou = np.where(same, iou, 0.0)
+    total = 0.0
+    while True:
+        i, j = np.unravel_index(np.argmax(iou), iou.shape)
+        if iou[i, j] < iou_min:
+            break
+        total += float(iou[i, j])
+        iou[i, :] = 0.0
+        iou[:, j] = 0.0
+    return float(1.0 - 2.0 * total / n)
+
+
+def uncertainty(
+    views: Sequence[pd.DataFrame], conf: float = 0.25, band: float = 0.15
+) -> dict[str, float]:
+    """Uncertainty signals of one image from its detections (``views[0]`` = original image,
+    the others = flips already mapped back), each detected with a low floor confidence."""
+    base = views[0]
+    c = base["confidence"].to_numpy(float)
+    kept = [v[v["confidence"] >= conf] for v in views]
+    tta = float(np.mean([disagreement(kept[0], k) for k in kept[1:]])) if len(views) > 1 else 0.0
+    return {
+        "n_det": int((c >= conf).sum()),
+        "max_conf": float(c.max()) if len(c) else 0.0,
+        "low_max": float(1.0 - c.max()) if len(c) else 1.0,
+        "entropy": float(binary_entropy(c).sum()),
+        "n_near": int((np.abs(c - conf) <= band).sum()),
+        "tta": tta,
+    }
+
+
+def combine(signals: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    """Weighted sum of the signals, each squashed to [0, 1]."""
+    weights = {**WEIGHTS, **(weights or {})}
+    score = 0.0
+    for key, w in weights.items():
+        v = signals.get(key)
+        if v is None or not np.isfinite(v):
+            continue
+        if key in SCALES:
+            v = 1.0 - np.exp(-float(v) / SCALES[key])
+        score += w * float(np.clip(v, 0.0, 1.0))
+    return float(score)
+
+
+def score_image(
+    image: np.ndarray,
+    detector: Any,
+    pixel_size: float | None = None,
+    conf: float = 0.25,
+    floor: float = 0.05,
+    tta: bool = True,
+) -> Generator[Progress, None, dict[str, float]]:
+    """Uncertainty signals of one image (see the module docstring)."""
+    from ..detect import detect
+
+    image = np.asarray(image)
+    shape = image.shape[:2]
+    views = [(yield from detect(image, detector, pixel_size=pixel_size, conf=floor))]
+    if tta:
+        for axis in (1, 0):
+            flipped = np.ascontiguousarray(np.flip(image, axis=axis))
+            df = yield from detect(flipped, detector, pixel_size=pixel_size, conf=floor)
+            views.append(unflip(df, shape, axis))
+    return uncertainty(views, conf=conf)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"not a folder: {folder}")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def rank_images(
+    images: Sequence[str | Path | np.ndarray],
+    detector: Any,
+    conf: float = 0.25,
+    floor: float = 0.05,
+    tta: bool = True,
+    reference: Sequence[np.ndarray] | None = None,
+    weights: dict[str, float] | None = None,
+    pixel_size: float | None = None,
+    names: Sequence[str] | None = None,
+) -> Generator[Progress, None, pd.DataFrame]:
+    """Score images (files or arrays) and return them ranked, most uncertain first.
+
+    ``reference`` (e.g. the labelled images) switches on the out-of-distribution signal.
+    ``pixel_size`` overrides what the files record. Columns: rank, path, name, score and the
+    signals (``path`` is empty for arrays).
+    """
+    if not len(images):
+        raise ValueError("no images to rank")
+    embed = None
+    if reference is not None and len(reference):
+        from .embed import Embedder
+
+        embed = Embedder(detector)
+        embed.set_reference(reference)
+    rows = []
+    n = len(images)
+    for i, src in enumerate(images):
+        if isinstance(src, np.ndarray):
+            path, name, data, ps = "", (names[i] if names else f"image {i}"), src, pixel_size
+        else:
+            from ..imageio import read_micrograph
+
+            mf = read_micrograph(src, pixel_size=pixel_size)
+            path, name, data, ps = str(src), Path(src).name, mf.data, mf.pixel_size
+        yield Progress(i, n, f"scoring {name} ({i + 1}/{n})")
+        sig = yield from score_image(data, detector, ps, conf, floor, tta)
+        if embed is not None:
+            sig["ood"] = embed.distance(data)
+        sig["score"] = combine(sig, weights)
+        rows.append({"path": path, "name": name, "index": i, **sig})
+    yield Progress(n, n, "ranked")
+    df = pd.DataFrame(rows).sort_values(["score", "index"], ascending=[False, True])
+    df.insert(0, "rank", np.arange(1, len(df) + 1))
+    return df.reset_index(drop=True)
+
+
+def rank_folder(
+    folder: str | Path, detector: Any, **kwargs: Any
+) -> Generator[Progress, None, pd.DataFrame]:
+    """:func:`rank_images` over every image file in ``folder``."""
+    paths = list_images(folder)
+    if not paths:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return (yield from rank_images(paths, detector, **kwargs))

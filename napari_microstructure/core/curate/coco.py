@@ -1,0 +1,138 @@
+"""COCO instance JSON: run-length encoded masks (or polygons), categories, image sizes.
+
+Areas are pixel counts and boxes the tight ``[x, y, w, h]`` of each mask, which is what
+``pycocotools`` computes from the same masks, so the numbers round-trip exactly with RLE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from .atomic import atomic_write_json
+from .items import ExportItem
+from .yolo import mask_polygons, save_image
+
+
+def rle_encode(mask: np.ndarray) -> dict[str, Any]:
+    """Uncompressed COCO RLE of a boolean mask (column-major runs, starting with zeros)."""
+    mask = np.asarray(mask, dtype=bool)
+    h, w = mask.shape
+    flat = mask.ravel(order="F")
+    if flat.size == 0:
+        return {"size": [h, w], "counts": []}
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    counts = np.diff(bounds).tolist()
+    if flat[0]:
+        counts = [0, *counts]
+    return {"size": [int(h), int(w)], "counts": [int(c) for c in counts]}
+
+
+def rle_decode(rle: dict[str, Any]) -> np.ndarray:
+    """Inverse of :func:`rle_encode` (uncompressed counts)."""
+    h, w = rle["size"]
+    flat = np.zeros(h * w, dtype=bool)
+    pos, val = 0, False
+    for c in rle["counts"]:
+        if val:
+            flat[pos : pos + c] = True
+        pos += c
+        val = not val
+    return flat.reshape((w, h)).T
+
+
+def _annotations(
+    item: ExportItem, image_id: int, first_id: int, segmentation: str
+) -> list[dict[str, Any]]:
+    anns: list[dict[str, Any]] = []
+    if item.instances is not None:
+        inst = np.asarray(item.instances)
+        for idx, sl in enumerate(ndi.find_objects(inst)):
+            if sl is None:
+                continue
+            lid = idx + 1
+            mask = inst == lid
+            ys, xs = sl
+            bbox = [xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start]
+            if segmentation == "rle":
+                seg: Any = rle_encode(mask)
+            else:
+                seg = [p.ravel().tolist() for p in mask_polygons(mask[sl], ys.start, xs.start)]
+            anns.append(
+                {
+                    "id": first_id + len(anns),
+                    "image_id": image_id,
+                    "category_id": int(item.classes.get(lid, 0)) + 1,
+                    "segmentation": seg,
+                    "area": int(np.count_nonzero(mask[sl])),
+                    "bbox": [float(v) for v in bbox],
+                    "iscrowd": 0,
+                }
+            )
+    else:
+        for box in item.boxes:
+            x1, y1, x2, y2 = (float(box[k]) for k in ("x1", "y1", "x2", "y2"))
+            anns.append(
+                {
+                    "id": first_id + len(anns),
+                    "image_id": image_id,
+                    "category_id": int(box.get("class_id", 0)) + 1,
+                    "segmentation": [[x1, y1, x2, y1, x2, y2, x1, y2]],
+                    "area": float((x2 - x1) * (y2 - y1)),
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "iscrowd": 0,
+                }
+            )
+    return anns
+
+
+def coco_dict(
+    items: Sequence[ExportItem],
+    names: Sequence[str],
+    file_names: Sequence[str] | None = None,
+    segmentation: str = "rle",
+) -> dict[str, Any]:
+    """COCO instances dictionary of ``items`` (category ids are class ids + 1)."""
+    if segmentation not in ("rle", "polygon"):
+        raise ValueError(f"segmentation must be 'rle' or 'polygon', not {segmentation!r}")
+    images, anns = [], []
+    for i, item in enumerate(items):
+        fname = file_names[i] if file_names else f"{item.name}.png"
+        images.append(
+            {"id": i + 1, "file_name": fname, "width": item.width, "height": item.height}
+        )
+        anns.extend(_annotations(item, i + 1, len(anns) + 1, segmentation))
+    cats = [{"id": i + 1, "name": str(n), "supercategory": "object"} for i, n in enumerate(names)]
+    return {
+        "info": {"description": "napari-microstructure annotation export"},
+        "images": images,
+        "annotations": anns,
+        "categories": cats,
+    }
+
+
+def export_coco(
+    path: str | Path, data: Sequence[ExportItem], meta: dict[str, Any] | None = None
+) -> list[str]:
+    """Write ``annotations.json`` and the images (PNG) of ``data`` under the folder ``path``.
+
+    ``meta``: ``names`` (class names, required unless every class id is 0), ``segmentation``
+    (``"rle"`` default, or ``"polygon"``), ``images`` (False to skip writing images).
+    """
+    meta = dict(meta or {})
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(meta.get("names") or ["object"])
+    written: list[str] = []
+    file_names = [f"images/{it.name}.png" for it in data]
+    if meta.get("images", True):
+        for it, fname in zip(data, file_names, strict=True):
+            written.append(save_image(out / fname, it.image))
+    doc = coco_dict(data, names, file_names, meta.get("segmentation", "rle"))
+    written.append(str(atomic_write_json(out / "annotations.json", doc)))
+    return written

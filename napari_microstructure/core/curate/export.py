@@ -1,0 +1,105 @@
+"""Exporters of annotations, pure functions ``(path, data, meta) -> list[str]`` of files written.
+
+``data`` is a sequence of :class:`~.items.ExportItem` (see :func:`~.items.items_from_project`).
+Formats: YOLO detection, YOLO segmentation, COCO JSON, label-image TIFFs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..progress import Progress
+from .atomic import atomic_write_tiff, read_tiff
+from .coco import coco_dict, export_coco, rle_decode, rle_encode
+from .items import ExportItem, items_from_project
+from .yolo import export_yolo_detect, export_yolo_segment, split_names, write_data_yaml
+
+if TYPE_CHECKING:
+    from .project import Project
+
+__all__ = [
+    "EXPORTERS",
+    "ExportItem",
+    "coco_dict",
+    "export_coco",
+    "export_label_tiffs",
+    "export_project",
+    "export_yolo_detect",
+    "export_yolo_segment",
+    "read_label_tiff",
+    "rle_decode",
+    "rle_encode",
+    "split_names",
+    "write_data_yaml",
+]
+
+
+def export_label_tiffs(
+    path: str | Path, data: Sequence[ExportItem], meta: dict | None = None
+) -> list[str]:
+    """Write ``<name>_instances.tif`` (uint32) and ``<name>_phases.tif`` (uint8) per item.
+
+    Values are stored losslessly, so :func:`read_label_tiff` returns the exact arrays.
+    ``meta``: ``images`` (True to also write ``<name>_image.tif``).
+    """
+    meta = dict(meta or {})
+    out = Path(path)
+    written = []
+    for item in data:
+        if item.instances is not None:
+            arr = np.asarray(item.instances, dtype=np.uint32)
+            written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr)))
+        if item.phases is not None:
+            arr = np.asarray(item.phases, dtype=np.uint8)
+            written.append(str(atomic_write_tiff(out / f"{item.name}_phases.tif", arr)))
+        if meta.get("images"):
+            written.append(str(atomic_write_tiff(out / f"{item.name}_image.tif", item.image)))
+    return written
+
+
+def read_label_tiff(path: str | Path) -> np.ndarray:
+    """Read a label TIFF written by :func:`export_label_tiffs`."""
+    return read_tiff(path)
+
+
+EXPORTERS: dict[str, Callable[[str | Path, Sequence[ExportItem], dict | None], list[str]]] = {
+    "yolo": export_yolo_detect,
+    "yolo-seg": export_yolo_segment,
+    "coco": export_coco,
+    "tiff": export_label_tiffs,
+}
+
+
+def export_project(
+    project: Project,
+    out: str | Path,
+    formats: Sequence[str] = ("yolo",),
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    only_done: bool = False,
+    segmentation: str = "rle",
+) -> Generator[Progress, None, dict[str, list[str]]]:
+    """Export a project in each format to ``out/<format>``; returns ``{format: files}``."""
+    bad = [f for f in formats if f not in EXPORTERS]
+    if bad:
+        raise ValueError(f"unknown export format(s) {bad}; choose from {sorted(EXPORTERS)}")
+    yield Progress(0, len(formats) + 1, "reading labels")
+    items = list(items_from_project(project, only_done=only_done))
+    if not items:
+        raise ValueError("the project has no labelled images to export")
+    meta: dict[str, Any] = {
+        "names": project.classes,
+        "val_fraction": val_fraction,
+        "seed": seed,
+        "segmentation": segmentation,
+    }
+    result = {}
+    for i, fmt in enumerate(formats):
+        yield Progress(i + 1, len(formats) + 1, f"exporting {fmt}")
+        result[fmt] = EXPORTERS[fmt](Path(out) / fmt, items, meta)
+    yield Progress(len(formats) + 1, len(formats) + 1, "exported")
+    return result

@@ -1,0 +1,303 @@
+"""Fine-tune a YOLO detector (or segmentation model) on an exported dataset, with cancel.
+
+ultralytics' training loop is blocking, so :class:`TrainJob` runs it in a thread and turns its
+callbacks (``on_train_batch_end``, ``on_fit_epoch_end``) into :class:`Progress` items with the
+live metrics. ``job.cancel()`` stops it at the next batch. Multi-GPU (``device="0,1"``) is handed
+to ultralytics' own DDP, which trains in a subprocess: then only the final result is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..progress import Progress
+
+log = logging.getLogger(__name__)
+
+TASKS = ("detect", "segment")
+DEFAULT_YAML = {"detect": "yolov8n.yaml", "segment": "yolov8n-seg.yaml"}
+
+
+class TrainingCancelled(Exception):
+    """Raised inside ultralytics' loop to stop a training the user cancelled."""
+
+
+@dataclass
+class TrainResult:
+    """A finished (or cancelled) training."""
+
+    weights: Path | None
+    task: str
+    data: Path
+    metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, float]] = field(default_factory=list)
+    cancelled: bool = False
+    epochs_done: int = 0
+
+
+def short_metrics(raw: dict[str, Any]) -> dict[str, float]:
+    """ultralytics' metric keys to short names: map50, map50_95, precision, recall (+ losses)."""
+    out: dict[str, float] = {}
+    for key, value in (raw or {}).items():
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            continue
+        k = str(key)
+        if k.startswith("metrics/"):
+            suffix = "" if k.endswith("(B)") else "_mask" if k.endswith("(M)") else ""
+            base = k[len("metrics/") :].split("(")[0]
+            base = {"mAP50": "map50", "mAP50-95": "map50_95"}.get(base, base)
+            out[base + suffix] = v
+        else:
+            out[k.replace("/", "_")] = v
+    return out
+
+
+def offline_ultralytics() -> None:
+    """Import ultralytics with the project's offline settings (tolerating missing keys)."""
+    import os
+
+    from ultralytics.utils import SETTINGS
+
+    from ..yolo_env import yolo_settings_offline
+
+    try:
+        yolo_settings_offline()
+    except KeyError:  # this ultralytics version lacks one of the keys: set those it has
+        root = Path(os.environ["YOLO_CONFIG_DIR"])
+        wanted = {
+            "sync": False,
+            "hub": False,
+            "datasets_dir": str(root / "datasets"),
+            "weights_dir": str(root / "weights"),
+            "runs_dir": str(root / "runs"),
+        }
+        SETTINGS.update({k: v for k, v in wanted.items() if k in SETTINGS})
+
+
+def preload_torch(block_triton: bool = False) -> None:
+    """Import torch's compiler stack on the calling thread before a training starts.
+
+    ultralytics' training imports ``torch._dynamo``, which imports triton if installed. In a
+    process that already rendered with Mesa's llvmpipe OpenGL (napari under Xvfb or without a
+    GPU driver), loading triton's own LLVM crashes the process (segfault, measured here).
+    ``block_triton`` (used by the dock widget) hides triton from torch; ultralytics does not
+    need it unless ``compile=True``.
+    """
+    import sys
+
+    if block_triton and "triton" not in sys.modules:
+        sys.modules["triton"] = None  # type: ignore[assignment]  # import now raises ImportError
+    import torch._dynamo  # noqa: F401
+
+
+def _build_model(task: str, base: str | Path | None, model_yaml: str | None) -> Any:
+    offline_ultralytics()
+    from ultralytics import YOLO
+
+    cfg = model_yaml or DEFAULT_YAML[task]
+    if base is None:
+        return YOLO(cfg, task=task)
+    base = Path(base)
+    if not base.is_file():
+        raise ValueError(f"starting model not found: {base}")
+    if base.suffix.lower() == ".yaml":
+        return YOLO(str(base), task=task)
+    model = YOLO(str(base))
+    if model.task == task:
+        return model
+    # e.g. a segmentation model started from a detector: transfer the matching weights
+    return YOLO(cfg, task=task).load(str(base))
+
+
+class TrainJob:
+    """One training run; iterate :meth:`run` to drive it, call :meth:`cancel` to stop it.
+
+    Parameters
+    ----------
+    data : ``data.yaml`` of a YOLO dataset (see :mod:`.yolo`).
+    out_dir : folder for ultralytics' run (weights end in ``out_dir/train/weights``).
+    task : "detect" or "segment".
+    base : ``.pt`` to fine-tune (None: a new model from ``model_yaml``).
+    device : passed to ultralytics ("cpu", "0", "0,1", ...; None = its default).
+    pixel_size : µm/px of the training images, recorded next to the weights for scale-aware
+        detection.
+    train_kwargs : more ultralytics training arguments.
+    """
+
+    def __init__(
+        self,
+        data: str | Path,
+        out_dir: str | Path,
+        task: str = "detect",
+        epochs: int = 10,
+        imgsz: int = 640,
+        base: str | Path | None = None,
+        device: str | None = None,
+        batch: int = 8,
+        seed: int = 0,
+        model_yaml: str | None = None,
+        pixel_size: float | None = None,
+        **train_kwargs: Any,
+    ) -> None:
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, not {task!r}")
+        if int(epochs) < 1:
+            raise ValueError("epochs must be at least 1")
+        self.data = Path(data)
+        if not self.data.is_file():
+            raise ValueError(f"dataset file not found: {self.data}")
+        self.out_dir = Path(out_dir)
+        self.task = task
+        self.epochs = int(epochs)
+        self.imgsz = int(imgsz)
+        self.base = base
+        self.device = str(device) if device not in (None, "") else None
+        self.batch = int(batch)
+        self.seed = int(seed)
+        self.model_yaml = model_yaml
+        self.pixel_size = pixel_size
+        self.train_kwargs = train_kwargs
+        self._cancel = threading.Event()
+        preload_torch()
+        self._events: queue.Queue = queue.Queue()
+        self._train_ends = 0
+        self._fit_ends = 0
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        """Stop at the next training batch (the run then returns a cancelled result)."""
+        self._cancel.set()
+
+    # -- callbacks (training thread) ----------------------------------------------------------
+    def _on_batch_end(self, trainer: Any) -> None:
+        if self._cancel.is_set():
+            raise TrainingCancelled
+
+    def _on_train_epoch_end(self, trainer: Any) -> None:
+        self._train_ends += 1
+
+    def _on_fit_epoch_end(self, trainer: Any) -> None:
+        row: dict[str, Any] = {"epoch": int(trainer.epoch) + 1}
+        # ultralytics calls this once more after the last epoch, validating best.pt
+        row["final"] = self._fit_ends >= self._train_ends
+        self._fit_ends += 1
+        row.update(short_metrics(getattr(trainer, "metrics", None) or {}))
+        try:
+            losses = trainer.label_loss_items(trainer.tloss, prefix="train")
+            row.update(short_metrics(losses))
+        except (AttributeError, TypeError, ValueError):
+            pass
+        self._events.put(("epoch", row))
+        if self._cancel.is_set():
+            raise TrainingCancelled
+
+    def _train(self) -> None:
+        try:
+            model = _build_model(self.task, self.base, self.model_yaml)
+            model.add_callback("on_train_batch_end", self._on_batch_end)
+            model.add_callback("on_train_epoch_end", self._on_train_epoch_end)
+            model.add_callback("on_fit_epoch_end", self._on_fit_epoch_end)
+            args: dict[str, Any] = {
+                "data": str(self.data),
+                "epochs": self.epochs,
+                "imgsz": self.imgsz,
+                "batch": self.batch,
+                "workers": 0,
+                "project": str(self.out_dir.resolve()),
+                "name": "train",
+                "exist_ok": True,
+                "plots": False,
+                "seed": self.seed,
+                "deterministic": True,
+                "verbose": False,
+            }
+            if self.device is not None:
+                args["device"] = self.device
+            args.update(self.train_kwargs)
+            model.train(**args)
+            trainer = model.trainer
+            weights = trainer.best if trainer.best.exists() else trainer.last
+            final = short_metrics(getattr(trainer, "metrics", None) or {})
+            self._events.put(("done", (Path(weights), final, model.names)))
+        except TrainingCancelled:
+            self._events.put(("cancelled", None))
+        except Exception as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            self._events.put(("error", exc))
+
+    # -- driver -------------------------------------------------------------------------------
+    def run(self) -> Generator[Progress, None, TrainResult]:
+        """Train; yields one Progress per epoch (message with the metrics), returns the result."""
+        thread = threading.Thread(target=self._train, name="curate-train", daemon=True)
+        history: list[dict[str, float]] = []
+        total = self.epochs
+        multi = self.device is not None and "," in self.device
+        note = " (multi-GPU: ultralytics reports progress in its console)" if multi else ""
+        yield Progress(0, total, f"training {self.task} model{note}")
+        thread.start()
+        try:
+            while True:
+                try:
+                    kind, payload = self._events.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                if kind == "epoch":
+                    if not payload["final"]:
+                        history.append(payload)
+                    yield Progress(min(payload["epoch"], total), total, _describe(payload, total))
+                elif kind == "cancelled":
+                    return TrainResult(None, self.task, self.data, {}, history, True, len(history))
+                elif kind == "error":
+                    raise payload
+                else:
+                    weights, final, names = payload
+                    self._write_info(weights, final, names)
+                    return TrainResult(
+                        weights, self.task, self.data, final, history, False, len(history)
+                    )
+        finally:
+            if thread.is_alive():
+                self.cancel()
+                thread.join()
+
+    def _write_info(self, weights: Path, metrics: dict[str, float], names: Any) -> None:
+        from ..detect import write_model_info
+
+        info = {
+            "task": self.task,
+            "imgsz": self.imgsz,
+            "pixel_size_um": self.pixel_size,
+            "classes": {int(k): str(v) for k, v in dict(names or {}).items()},
+            "metrics_val": metrics,
+            "data": str(self.data),
+            "base": str(self.base) if self.base else None,
+        }
+        write_model_info(weights, info)
+
+
+def _describe(row: dict[str, float], total: int) -> str:
+    if row.get("final"):
+        parts = ["held-out validation of the best weights"]
+    else:
+        parts = [f"epoch {row['epoch']}/{total}"]
+    for key in ("map50", "map50_95", "map50_mask"):
+        if key in row:
+            parts.append(f"{key} {row[key]:.3f}")
+    return ", ".join(parts)
+
+
+def train(
+    data: str | Path, out_dir: str | Path, **kwargs: Any
+) -> Generator[Progress, None, TrainResult]:
+    """Generator form of :class:`TrainJob` (``kwargs`` as its parameters)."""
+    return TrainJob(data, out_dir, **kwargs).run()

@@ -1,0 +1,172 @@
+"""YOLO datasets: detection txt, segmentation polygons, a seeded split and ``data.yaml``.
+
+Layout (what ultralytics reads directly)::
+
+    images/train/<name>.png   labels/train/<name>.txt
+    images/val/<name>.png     labels/val/<name>.txt
+    data.yaml                 path, train, val, names
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..image_utils import to_uint8
+from .atomic import atomic_write_bytes
+from .items import ExportItem, detection_boxes
+
+
+def split_names(
+    names: Sequence[str], val_fraction: float = 0.2, seed: int = 0
+) -> tuple[list[str], list[str]]:
+    """Reproducible train/val split: the same names, fraction and seed give the same split.
+
+    With two or more images both parts are non-empty; a single image is used for both (so that
+    ultralytics can still validate).
+    """
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    ordered = sorted(set(names))
+    if not ordered:
+        return [], []
+    if len(ordered) == 1:
+        return ordered, list(ordered)
+    rng = np.random.default_rng(seed)
+    perm = [ordered[i] for i in rng.permutation(len(ordered))]
+    n_val = min(len(ordered) - 1, max(1, int(round(val_fraction * len(ordered)))))
+    return sorted(perm[n_val:]), sorted(perm[:n_val])
+
+
+def save_image(path: str | Path, image: np.ndarray) -> str:
+    """Save an image as 8-bit PNG (grey or RGB), the form YOLO trainers read."""
+    import cv2
+
+    img = to_uint8(np.asarray(image))
+    if img.ndim == 3:
+        img = cv2.cvtColor(img[..., :3], cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", img)
+    if not ok:
+        raise OSError(f"could not encode {path} as PNG")
+    return str(atomic_write_bytes(path, buf.tobytes()))
+
+
+def mask_polygons(mask: np.ndarray, row0: int = 0, col0: int = 0) -> list[np.ndarray]:
+    """Outer contours of a mask as ``(N, 2)`` float arrays of (x, y) pixel coordinates.
+
+    The largest part comes first; parts too small to have a contour become their bounding box.
+    """
+    import cv2
+
+    m = np.ascontiguousarray(mask, dtype=np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    polys = []
+    for c in sorted(contours, key=cv2.contourArea, reverse=True):
+        pts = c.reshape(-1, 2).astype(np.float64)
+        if len(pts) < 3:
+            x0, y0 = pts.min(axis=0)
+            x1, y1 = pts.max(axis=0) + 1
+            pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
+        pts[:, 0] += col0
+        pts[:, 1] += row0
+        polys.append(pts)
+    return polys
+
+
+def yolo_box_lines(item: ExportItem) -> list[str]:
+    """``class cx cy w h`` lines (normalised) of an item's detection boxes."""
+    h, w = item.height, item.width
+    lines = []
+    for b in detection_boxes(item):
+        x1, x2 = np.clip([b["x1"], b["x2"]], 0, w)
+        y1, y2 = np.clip([b["y1"], b["y2"]], 0, h)
+        if x2 <= x1 or y2 <= y1:
+            continue
+        cx, cy = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h
+        bw, bh = (x2 - x1) / w, (y2 - y1) / h
+        lines.append(f"{int(b.get('class_id', 0))} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
+    return lines
+
+
+def yolo_segment_lines(item: ExportItem) -> list[str]:
+    """``class x1 y1 x2 y2 ...`` lines (normalised polygon) of an item's instances."""
+    if item.instances is None:
+        return []
+    inst = np.asarray(item.instances)
+    h, w = inst.shape
+    lines = []
+    for idx, sl in enumerate(ndi.find_objects(inst)):
+        if sl is None:
+            continue
+        lid = idx + 1
+        polys = mask_polygons(inst[sl] == lid, sl[0].start, sl[1].start)
+        if not polys:
+            continue
+        pts = polys[0] / np.array([w, h], dtype=np.float64)
+        coords = " ".join(f"{v:.6f}" for v in np.clip(pts, 0, 1).ravel())
+        lines.append(f"{int(item.classes.get(lid, 0))} {coords}")
+    return lines
+
+
+def write_data_yaml(path: str | Path, names: Sequence[str], extra: dict | None = None) -> str:
+    """``data.yaml`` for the dataset folder ``path`` (absolute, so it trains from anywhere)."""
+    import yaml
+
+    root = Path(path).resolve()
+    doc: dict[str, Any] = {
+        "path": str(root),
+        "train": "images/train",
+        "val": "images/val",
+        "nc": len(names),
+        "names": {i: str(n) for i, n in enumerate(names)},
+    }
+    doc.update(extra or {})
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    return str(atomic_write_bytes(root / "data.yaml", text.encode("utf-8")))
+
+
+def _export_yolo(path: str | Path, data: Sequence[ExportItem], meta: dict | None, task: str):
+    meta = dict(meta or {})
+    names = list(meta.get("names") or ["object"])
+    root = Path(path)
+    train, val = split_names(
+        [it.name for it in data], float(meta.get("val_fraction", 0.2)), int(meta.get("seed", 0))
+    )
+    by_name = {it.name: it for it in data}
+    if len(by_name) != len(data):
+        raise ValueError("export items must have unique names")
+    written: list[str] = []
+    for split, members in (("train", train), ("val", val)):
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+        (root / "images" / split).mkdir(parents=True, exist_ok=True)
+        for name in members:
+            item = by_name[name]
+            lines = yolo_box_lines(item) if task == "detect" else yolo_segment_lines(item)
+            written.append(save_image(root / "images" / split / f"{name}.png", item.image))
+            txt = ("\n".join(lines) + "\n") if lines else ""
+            label = atomic_write_bytes(root / "labels" / split / f"{name}.txt", txt.encode())
+            written.append(str(label))
+    extra = {"split_seed": int(meta.get("seed", 0)), "task": task}
+    written.append(write_data_yaml(root, names, extra))
+    return written
+
+
+def export_yolo_detect(
+    path: str | Path, data: Sequence[ExportItem], meta: dict | None = None
+) -> list[str]:
+    """YOLO detection dataset of ``data`` in folder ``path``; returns the files written.
+
+    ``meta``: ``names`` (class names), ``val_fraction`` (0.2), ``seed`` (0).
+    """
+    return _export_yolo(path, data, meta, "detect")
+
+
+def export_yolo_segment(
+    path: str | Path, data: Sequence[ExportItem], meta: dict | None = None
+) -> list[str]:
+    """YOLO segmentation dataset (one polygon per instance); ``meta`` as for detection."""
+    return _export_yolo(path, data, meta, "segment")

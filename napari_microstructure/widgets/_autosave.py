@@ -1,0 +1,157 @@
+"""Debounced autosave of a project image's annotation layers, written off the GUI thread.
+
+Every layer edit (napari's paint, erase and fill on Labels; adding, moving or deleting Shapes)
+restarts a short timer; when it fires, the layers' data are copied on the GUI thread (cheap) and
+written by a worker thread. One save runs at a time; an edit made during a save schedules
+another one right after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from napari.qt.threading import thread_worker
+from napari.utils.notifications import show_error
+from qtpy.QtCore import QTimer
+
+from .._layers.curate import boxes_from_layer, labels_data
+from ..core.curate.project import Project
+
+log = logging.getLogger(__name__)
+
+LABEL_EVENTS = ("paint", "data", "labels_update")
+SHAPE_EVENTS = ("data", "features")
+
+
+class Autosave:
+    """Save the layers of one project image ``delay_ms`` after the last edit."""
+
+    def __init__(
+        self,
+        project: Project,
+        image_id: str,
+        layers: dict[str, Any],
+        delay_ms: int = 1500,
+        on_saved: Callable[[int], None] | None = None,
+    ) -> None:
+        self.project = project
+        self.image_id = image_id
+        self.layers = dict(layers)  # role ("instances", "phases", "boxes") -> layer
+        self._on_saved = on_saved
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(int(delay_ms))
+        self._timer.timeout.connect(self.save_soon)
+        self._saving = False
+        self._pending = False
+        self._last: dict[str, Any] = self._snapshot()
+        self.saved_rev = int(project.image_record(image_id).get("rev", 0))
+        self.saved_at: float | None = None
+        self._connections: list[tuple[Any, Callable]] = []
+        for role, layer in self.layers.items():
+            names = SHAPE_EVENTS if role == "boxes" else LABEL_EVENTS
+            for name in names:
+                emitter = getattr(layer.events, name, None)
+                if emitter is not None:
+                    emitter.connect(self._on_edit)
+                    self._connections.append((emitter, self._on_edit))
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        """True while an edit waits to be written (timer running or a save in flight)."""
+        return self._timer.isActive() or self._saving or self._pending
+
+    def _on_edit(self, _event: Any = None) -> None:
+        self._timer.start()  # (re)start: debounce a stroke of paint events
+
+    def _snapshot(self) -> dict[str, Any]:
+        snap: dict[str, Any] = {}
+        for role, layer in self.layers.items():
+            if role == "boxes":
+                snap[role] = boxes_from_layer(layer, self.project.classes)
+            else:
+                snap[role] = labels_data(layer)
+        return snap
+
+    def _changes(self, snap: dict[str, Any]) -> dict[str, Any]:
+        out = {}
+        for role, value in snap.items():
+            old = self._last.get(role)
+            same = np.array_equal(old, value) if isinstance(value, np.ndarray) else old == value
+            if not same:
+                out[role] = value
+        return out
+
+    # -- saving --------------------------------------------------------------------------------
+    def save_soon(self) -> None:
+        """Copy the layers now and write what changed in a worker thread."""
+        if self._saving:
+            self._pending = True
+            return
+        snap = self._snapshot()
+        changes = self._changes(snap)
+        if not changes:
+            return
+        self._saving = True
+
+        @thread_worker(start_thread=False)
+        def _write() -> int:
+            return self.project.save_labels(self.image_id, **changes)
+
+        worker = _write()
+        worker.returned.connect(lambda rev: self._done(rev, snap))
+        worker.errored.connect(self._failed)
+        worker.start()
+
+    def _done(self, rev: int, snap: dict[str, Any]) -> None:
+        self._saving = False
+        self._last = snap
+        self.saved_rev = int(rev)
+        self.saved_at = time.time()
+        if self._on_saved is not None:
+            self._on_saved(self.saved_rev)
+        if self._pending:
+            self._pending = False
+            self.save_soon()
+
+    def _failed(self, exc: BaseException) -> None:
+        self._saving = False
+        log.debug("autosave failed", exc_info=exc)
+        show_error(f"Autosave failed (the last saved version is intact): {exc}")
+
+    def flush(self) -> int:
+        """Write any unsaved edit now, on the calling thread; returns the saved revision."""
+        self._timer.stop()
+        deadline = time.time() + 30
+        while self._saving and time.time() < deadline:
+            from qtpy.QtCore import QCoreApplication
+
+            QCoreApplication.processEvents()
+            time.sleep(0.01)
+        snap = self._snapshot()
+        changes = self._changes(snap)
+        if changes:
+            self.saved_rev = self.project.save_labels(self.image_id, **changes)
+            self._last = snap
+            self.saved_at = time.time()
+            if self._on_saved is not None:
+                self._on_saved(self.saved_rev)
+        return self.saved_rev
+
+    def stop(self) -> None:
+        """Save what is pending and disconnect from the layers."""
+        try:
+            self.flush()
+        finally:
+            self._timer.stop()
+            for emitter, cb in self._connections:
+                try:
+                    emitter.disconnect(cb)
+                except (TypeError, ValueError, RuntimeError):
+                    pass
+            self._connections.clear()

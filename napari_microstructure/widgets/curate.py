@@ -1,0 +1,282 @@
+"""Curate dock: annotation project with autosave, exports, active-learning queue, retraining."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton
+from napari.layers import Image, Labels, Shapes
+from napari.utils.notifications import show_error, show_info
+
+from .._layers import image_array, image_layer_kwargs, image_pixel_size
+from .._layers.curate import boxes_from_layer, boxes_layer_kwargs, labels_layer_kwargs
+from ..core.curate.export import EXPORTERS, export_project
+from ..core.curate.project import Project, ProjectError
+from ..core.progress import Progress
+from ..core.settings import get_setting, set_setting
+from ._autosave import Autosave
+from ._base import WorkerWidget
+from ._curate_panels import QueuePanel, TrainPanel
+
+if TYPE_CHECKING:
+    import napari
+
+SETTING = "curate.project"
+
+
+class CurateWidget(WorkerWidget):
+    """Annotate images in a project folder; every edit is saved within seconds."""
+
+    def __init__(self, viewer: napari.viewer.Viewer, autosave_ms: int = 1500) -> None:
+        super().__init__(viewer)
+        self._autosave_ms = int(autosave_ms)
+        self._project: Project | None = None
+        self._autosave: Autosave | None = None
+        self._folder = FileEdit(label="project folder", mode="d", value=get_setting(SETTING) or "")
+        self._classes = LineEdit(label="classes (new project)", value="object")
+        self._open = PushButton(text="Open / create project")
+        self._image = self._layer_combo(Image, "image")
+        self._instances_from = self._layer_combo(Labels, "instances from", nullable=True)
+        self._boxes_from = self._layer_combo(Shapes, "boxes from", nullable=True)
+        self._add = PushButton(text="Add image to project")
+        self._images = ComboBox(label="project images", choices=[])
+        self._show = PushButton(text="Open")
+        self._done = PushButton(text="Mark done")
+        self._saved = Label(value="no project open")
+        self._format = ComboBox(label="export format", choices=sorted(EXPORTERS), value="yolo")
+        self._out = FileEdit(label="export to", mode="d")
+        self._export = PushButton(text="Export")
+        self.queue_panel = QueuePanel(self)
+        self.train_panel = TrainPanel(self)
+        self._open.changed.connect(lambda: self.open_project(self._folder.value))
+        self._add.changed.connect(self._on_add)
+        self._show.changed.connect(lambda: self.open_image(self._images.value))
+        self._done.changed.connect(self._on_done)
+        self._export.changed.connect(self._on_export)
+        rows = [Container(widgets=[self._show, self._done], layout="horizontal", labels=False)]
+        self.extend(
+            [
+                self._folder,
+                self._classes,
+                self._open,
+                self._image,
+                self._instances_from,
+                self._boxes_from,
+                self._add,
+                self._images,
+                *rows,
+                self._saved,
+                self._format,
+                self._out,
+                self._export,
+                self.queue_panel,
+                self.train_panel,
+                self._progress_row,
+            ]
+        )
+
+    # -- public state --------------------------------------------------------------------------
+    @property
+    def project(self) -> Project | None:
+        return self._project
+
+    @property
+    def current_image_id(self) -> str | None:
+        return self._autosave.image_id if self._autosave else None
+
+    @property
+    def saved_rev(self) -> int:
+        """Revision of the current image's labels last written to disk."""
+        return self._autosave.saved_rev if self._autosave else 0
+
+    @property
+    def unsaved(self) -> bool:
+        return bool(self._autosave and self._autosave.dirty)
+
+    def layers_of(self, image_id: str) -> dict[str, Any]:
+        """The viewer's curation layers of a project image, by role."""
+        return {
+            layer.metadata["curate_role"]: layer
+            for layer in self._viewer.layers
+            if layer.metadata.get("curate_image") == image_id and "curate_role" in layer.metadata
+        }
+
+    # -- project -------------------------------------------------------------------------------
+    def open_project(self, folder: str | Path) -> Project | None:
+        """Open the project in ``folder`` (created, with the typed classes, when there is none)."""
+        folder = Path(str(folder)).expanduser()
+        if not str(folder) or str(folder) == ".":
+            show_error("Choose a project folder first.")
+            return None
+        self.flush()
+        classes = [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
+        try:
+            self._project = Project.open_or_create(folder, classes=classes or ["object"])
+        except (ProjectError, OSError) as exc:
+            show_error(f"Cannot open the project: {exc}")
+            return None
+        set_setting(SETTING, str(folder))
+        self._folder.value = folder
+        self._classes.value = ", ".join(self._project.classes)
+        self._refresh_images()
+        self._saved.value = f"project: {len(self._project.image_ids)} images"
+        self.train_panel.refresh()
+        return self._project
+
+    def _refresh_images(self, select: str | None = None) -> None:
+        ids = self._project.image_ids if self._project else []
+        self._images.choices = ids
+        if select in ids:
+            self._images.value = select
+
+    def _require(self) -> Project:
+        if self._project is None:
+            raise ProjectError("open or create a project first")
+        return self._project
+
+    # -- images --------------------------------------------------------------------------------
+    def add_image(self, layer: Image | None = None) -> str | None:
+        """Add an image layer (and the chosen instances / boxes layers) to the project."""
+        layer = layer if layer is not None else self._image.value
+        try:
+            project = self._require()
+            if layer is None:
+                raise ValueError("choose an image layer")
+            image = image_array(layer)
+            ps = image_pixel_size(layer)
+            source = layer.source.path if layer.source and layer.source.path else None
+            image_id = project.add_image(image, layer.name, pixel_size=ps, source=source)
+            self._import_labels(project, image_id, image.shape[:2])
+        except (ProjectError, ValueError, OSError) as exc:
+            show_error(f"Cannot add the image: {exc}")
+            return None
+        self._refresh_images(image_id)
+        self.open_image(image_id, image_layer=layer)
+        return image_id
+
+    def _import_labels(self, project: Project, image_id: str, shape: tuple[int, ...]) -> None:
+        inst, boxes = self._instances_from.value, self._boxes_from.value
+        kwargs: dict[str, Any] = {}
+        if inst is not None and tuple(inst.data.shape[-2:]) == tuple(shape):
+            kwargs["instances"] = np.asarray(inst.data)
+        if boxes is not None:
+            kwargs["boxes"] = boxes_from_layer(boxes, project.classes)
+        if kwargs:
+            source = (inst or boxes).metadata.get("engine") or f"layer:{(inst or boxes).name}"
+            project.save_labels(image_id, source=source, **kwargs)
+
+    def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:
+        """Show a project image with its label and box layers, and autosave their edits."""
+        try:
+            project = self._require()
+            if not image_id:
+                raise ValueError("choose a project image")
+            rec = project.image_record(image_id)
+        except (ProjectError, ValueError, KeyError) as exc:
+            show_error(str(exc))
+            return
+        self._stop_autosave()
+        ps = rec.get("pixel_size")
+        labels = project.load_labels(image_id)
+        layers = self.layers_of(image_id)
+        if image_layer is None and not any(
+            isinstance(lay, Image) and lay.metadata.get("curate_image") == image_id
+            for lay in self._viewer.layers
+        ):
+            kw = image_layer_kwargs(ps, rec["name"])
+            kw["metadata"] = {**kw["metadata"], "curate_image": image_id}
+            self._viewer.add_image(project.read_image(image_id), **kw)
+        shape = tuple(rec["shape"])
+        inst = labels.instances if labels.instances is not None else np.zeros(shape, np.uint32)
+        if "instances" in layers:
+            layers["instances"].data = inst
+        else:
+            kw = labels_layer_kwargs(inst, ps, f"{image_id} labels", image_id, "instances")
+            layers["instances"] = self._viewer.add_labels(**kw)
+        if labels.phases is not None and "phases" not in layers:
+            kw = labels_layer_kwargs(labels.phases, ps, f"{image_id} phases", image_id, "phases")
+            layers["phases"] = self._viewer.add_labels(**kw)
+        if "boxes" not in layers:
+            kw = boxes_layer_kwargs(
+                labels.boxes, ps, project.classes, f"{image_id} boxes", image_id
+            )
+            layers["boxes"] = self._viewer.add_shapes(**kw)
+        self._viewer.layers.selection.active = layers["instances"]
+        self._autosave = Autosave(
+            project, image_id, layers, self._autosave_ms, on_saved=self._show_saved
+        )
+        self._refresh_images(image_id)
+        self._show_saved(self._autosave.saved_rev)
+
+    def _show_saved(self, rev: int) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        self._saved.value = f"{self.current_image_id}: saved (revision {rev}) at {stamp}"
+
+    def _on_add(self) -> None:
+        self.add_image()
+
+    def _on_done(self) -> None:
+        self.mark_done(self._images.value)
+
+    def mark_done(self, image_id: str | None) -> None:
+        """Mark a project image (and its queue entry) done."""
+        if self._project is None or not image_id:
+            return
+        self.flush()
+        self._project.set_done(image_id, True)
+        self.queue_panel.mark_done(self._project.image_record(image_id).get("source"))
+        show_info(f"{image_id} marked done")
+
+    def flush(self) -> int:
+        """Write unsaved edits now; returns the current image's saved revision."""
+        return self._autosave.flush() if self._autosave else 0
+
+    def _stop_autosave(self) -> None:
+        if self._autosave is not None:
+            self._autosave.stop()
+            self._autosave = None
+
+    # -- export --------------------------------------------------------------------------------
+    def export(self, out: str | Path | None = None, formats: list[str] | None = None) -> Any:
+        """Export the project in the background (``out/<format>``); returns the worker."""
+        try:
+            project = self._require()
+        except ProjectError as exc:
+            show_error(str(exc))
+            return None
+        out = Path(str(out or self._out.value))
+        if not str(out) or str(out) == ".":
+            out = project.root / "exports"
+        fmts = list(formats or [self._format.value])
+        self.flush()
+
+        def make() -> Generator[Progress, None, dict]:
+            return (yield from export_project(project, out, fmts))
+
+        return self._start(make, self._exported, "Export")
+
+    def _exported(self, result: dict[str, list[str]]) -> None:
+        n = sum(len(v) for v in result.values())
+        self.last_export = result
+        show_info(f"Exported {n} files ({', '.join(result)})")
+
+    def _on_export(self) -> None:
+        self.export()
+
+    # -- progress, cancel and close ------------------------------------------------------------
+    def _on_yielded(self, item: Any) -> None:
+        super()._on_yielded(item)
+        self.train_panel.on_progress(item)
+
+    def _on_cancel(self) -> None:
+        if self.train_panel.cancel():
+            return  # the training stops at its next batch and returns normally
+        super()._on_cancel()
+
+    def close(self) -> None:  # noqa: D102 - saves pending edits first
+        self._stop_autosave()
+        super().close()

@@ -1,0 +1,53 @@
+"""Shared by the curate tests: a small synthetic project and one tiny detector per session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import napari_microstructure  # noqa: F401  (offline ultralytics first)
+from napari_microstructure.core.curate import Project
+from napari_microstructure.core.synthetic import DEFECT_CLASSES, generate
+
+_CACHE: dict[str, Path] = {}
+#: enough objects on a 128 px field
+COUNTS = {"n_inclusions": 3, "n_pores": 2, "n_precipitates": 4, "n_cracks": 1, "n_scratches": 0}
+
+
+def synthetic_project(root: Path, n: int = 4, size: int = 128, seed0: int = 0) -> Project:
+    """A project of ``n`` "defects" micrographs with their true instance masks and classes."""
+    project = Project.create(root, classes=list(DEFECT_CLASSES))
+    for s in range(seed0, seed0 + n):
+        m = generate("defects", shape=(size, size), pixel_size=0.5, seed=s, **COUNTS)
+        image_id = project.add_image(m.image, f"defects{s}.png", pixel_size=0.5)
+        classes = {int(o["id"]): int(o["class_id"]) for o in m.objects}
+        project.save_labels(
+            image_id, instances=m.defects.astype(np.uint32), classes=classes, source="synthetic"
+        )
+    return project
+
+
+def tiny_detector(tmp_path_factory) -> Path:
+    """Weights of a YOLOv8n trained one epoch at 128 px on an exported synthetic project."""
+    if "detect" not in _CACHE:
+        import torch
+
+        from napari_microstructure.core.curate.export import export_project
+        from napari_microstructure.core.curate.train import TrainJob, preload_torch
+        from napari_microstructure.core.progress import run_to_end
+
+        torch.set_num_threads(1)
+        preload_torch(block_triton=True)  # a napari viewer may already have loaded OpenGL
+        root = tmp_path_factory.mktemp("tiny-detector")
+        project = synthetic_project(root / "proj")
+        files = run_to_end(export_project(project, root / "export", ["yolo"]))
+        data = next(f for f in files["yolo"] if f.endswith("data.yaml"))
+        job = TrainJob(
+            data, root / "run", epochs=1, imgsz=128, batch=4, device="cpu", pixel_size=0.5
+        )
+        result = run_to_end(job.run())
+        assert result.weights is not None and result.weights.is_file()
+        assert result.epochs_done == 1 and not result.cancelled
+        _CACHE["detect"] = result.weights
+    return _CACHE["detect"]
