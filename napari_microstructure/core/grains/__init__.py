@@ -1,0 +1,13 @@
+"""Automatic segmentation of every grain of a micrograph."""
+
+from __future__ import annotations
+
+from .classical import GrainSegmentation, segment_from_boundaries
+from .segment_all import boundaries_from_labels, segment_all_grains
+
+__all__ = [
+    "GrainSegmentation",
+    "boundaries_from_labels",
+    "segment_all_grains",
+    "segment_from_boundaries",
+]

@@ -1,0 +1,127 @@
+"""``segment_all_grains``: one entry for the built-in, Segment Anything and learned-model paths."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from ..progress import Progress
+from .classical import segment_from_boundaries
+
+GRAIN_ENGINES = ("classical", "sam", "model")
+
+
+def boundaries_from_labels(labels: np.ndarray) -> np.ndarray:
+    """Bool map of pixels whose right or lower neighbour is another grain."""
+    b = np.zeros(labels.shape, bool)
+    b[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    b[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    return b
+
+
+def labels_from_masks(
+    masks: list[np.ndarray], scores: list[float], shape: tuple[int, int], min_area: int = 30
+) -> np.ndarray:
+    """Tessellation from overlapping masks: better masks win, uncovered pixels join the nearest."""
+    out = np.zeros(shape, np.uint32)
+    for k, i in enumerate(np.argsort(scores), start=1):  # best painted last
+        out[masks[i]] = k
+    if not out.any():
+        return np.ones(shape, np.uint32)
+    # keep one connected piece per id, drop specks, then fill holes from the nearest grain
+    pieces, _ = ndi.label(out > 0)
+    pieces = (pieces.astype(np.int64) * (int(out.max()) + 1) + out).astype(np.int64)
+    _, inv = np.unique(pieces, return_inverse=True)
+    comp = inv.reshape(shape).astype(np.uint32)
+    comp[out == 0] = 0
+    sizes = np.bincount(comp.ravel())
+    comp[sizes[comp] < min_area] = 0
+    if (comp == 0).any() and comp.any():
+        _, (iy, ix) = ndi.distance_transform_edt(comp == 0, return_indices=True)
+        comp = comp[iy, ix]
+    _, inv = np.unique(comp, return_inverse=True)
+    return (inv.reshape(shape) + 1).astype(np.uint32)
+
+
+def _sam_grains(
+    image: np.ndarray,
+    checkpoint: str | Path,
+    model_type: str = "auto",
+    points_per_side: int = 32,
+    **kw: Any,
+) -> Generator[Progress, None, np.ndarray]:
+    from segment_anything import SamAutomaticMaskGenerator
+
+    from ..image_utils import to_rgb_uint8
+    from ..refine.sam_model import load_sam
+
+    yield Progress(0, 3, "loading Segment Anything")
+    sam, _ = load_sam(checkpoint, model_type)
+    gen = SamAutomaticMaskGenerator(sam, points_per_side=points_per_side, **kw)
+    yield Progress(1, 3, f"segmenting with {points_per_side}x{points_per_side} point prompts")
+    rgb = to_rgb_uint8(np.asarray(image))
+    found = gen.generate(rgb)
+    yield Progress(2, 3, f"assembling {len(found)} masks")
+    labels = labels_from_masks(
+        [m["segmentation"] for m in found],
+        [float(m["predicted_iou"]) for m in found],
+        rgb.shape[:2],
+    )
+    yield Progress(3, 3, f"{int(labels.max())} grains")
+    return labels
+
+
+def segment_all_grains(
+    image: np.ndarray,
+    pixel_size: float | None = None,
+    engine: str = "classical",
+    *,
+    checkpoint: str | Path | None = None,
+    model_path: str | Path | None = None,
+    **kw: Any,
+) -> Generator[Progress, None, np.ndarray]:
+    """Label every grain of ``image``; a generator yielding Progress, returning uint32 labels.
+
+    Parameters
+    ----------
+    image
+        Grey or RGB micrograph.
+    pixel_size
+        µm per px (used by the learned-model path to resample; the others work in px).
+    engine
+        ``"classical"`` (boundary map + watershed, default), ``"sam"`` (automatic mask
+        generator, needs ``checkpoint``) or ``"model"`` (a trained boundary/grain model at
+        ``model_path``, via ``core.segment.grains_from_model``).
+    **kw
+        Passed on: ``segment_from_boundaries`` parameters (h, merge_ratio, min_area, ...) for
+        classical; ``SamAutomaticMaskGenerator`` options for sam.
+    """
+    img = np.asarray(image)
+    if img.ndim not in (2, 3) or img.size == 0:
+        raise ValueError(f"expected a 2-D grey or RGB image, got shape {img.shape}")
+    if engine == "classical":
+        from ..refine.boundary import grain_evidence
+
+        yield Progress(0, 1, "boundary map")
+        bmap, colour = grain_evidence(img)
+        seg = yield from segment_from_boundaries(bmap, colour=colour, **kw)
+        return seg.labels
+    if engine == "sam":
+        if not checkpoint:
+            raise ValueError("segment all grains with SAM needs a checkpoint file")
+        return (yield from _sam_grains(img, checkpoint, **kw))
+    if engine == "model":
+        if not model_path:
+            raise ValueError("segment all grains with a model needs model_path")
+        from ..segment import grains_from_model
+
+        yield Progress(0, 1, f"running {Path(model_path).name}")
+        labels = grains_from_model(img, model_path, pixel_size)
+        if isinstance(labels, Generator):
+            labels = yield from labels
+        return np.asarray(labels).astype(np.uint32)
+    raise ValueError(f"unknown grain engine {engine!r}; choose one of {', '.join(GRAIN_ENGINES)}")

@@ -1,0 +1,46 @@
+"""Prompt-driven masks: clicks and boxes to grain and particle outlines.
+
+Two engines share one interface (``set_image`` generator, ``predict``):
+:class:`ClassicalEngine` (built in, no weights) and :class:`SamEngine` (Segment Anything
+checkpoint). ``make_engine`` builds one by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .classical import ClassicalEngine
+from .prompts import PromptError, check_prompts
+from .sam_model import SamLoadError, load_sam
+
+ENGINES = ("classical", "sam")
+
+
+def make_engine(
+    name: str = "classical",
+    checkpoint: str | Path | None = None,
+    model_type: str = "auto",
+    **kw: Any,
+) -> Any:
+    """Engine ``"classical"`` or ``"sam"`` (which needs ``checkpoint``)."""
+    if name == "classical":
+        return ClassicalEngine(**kw)
+    if name == "sam":
+        if not checkpoint:
+            raise SamLoadError("the Segment Anything engine needs a checkpoint file (.pth)")
+        from .sam_engine import SamEngine
+
+        return SamEngine(checkpoint, model_type=model_type, **kw)
+    raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+
+
+__all__ = [
+    "ENGINES",
+    "ClassicalEngine",
+    "PromptError",
+    "SamLoadError",
+    "check_prompts",
+    "load_sam",
+    "make_engine",
+]

@@ -1,0 +1,76 @@
+"""On-disk cache of SAM image embeddings, keyed by image content and model.
+
+The key hashes the image's pixels, shape and dtype together with the checkpoint fingerprint
+(size, mtime, first/last MiB), the model type and the tiling, so an edited image or a replaced
+checkpoint can never reuse an old embedding. Files are written to a temporary name and renamed,
+so a cancelled or crashed computation leaves no entry behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..paths import cache_dir
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+
+
+def image_digest(image: np.ndarray) -> str:
+    """sha256 of an image's pixels, shape and dtype."""
+    arr = np.ascontiguousarray(image)
+    h = hashlib.sha256(f"{arr.shape}:{arr.dtype.str}".encode())
+    h.update(memoryview(arr).cast("B"))
+    return h.hexdigest()
+
+
+def embedding_key(image: np.ndarray, model_fingerprint: str, model_type: str, tiling: str) -> str:
+    """Cache key of one image under one model and tiling."""
+    text = f"v{FORMAT}:{image_digest(image)}:{model_fingerprint}:{model_type}:{tiling}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def embeddings_dir() -> Path:
+    path = cache_dir() / "sam_embeddings"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def load_embeddings(key: str) -> dict[str, Any] | None:
+    """The cached entry for ``key`` or None (a damaged file is removed and counts as missing)."""
+    path = embeddings_dir() / f"{key}.pt"
+    if not path.is_file():
+        return None
+    try:
+        entry = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(entry, dict) or entry.get("key") != key:
+            raise ValueError("key mismatch")
+        return entry
+    except Exception as exc:  # noqa: BLE001 - any unreadable cache file is recomputed
+        log.warning("dropping unreadable embedding cache %s: %s", path.name, exc)
+        path.unlink(missing_ok=True)
+        return None
+
+
+def save_embeddings(key: str, entry: dict[str, Any]) -> Path:
+    """Write ``entry`` for ``key`` atomically; returns the file."""
+    folder = embeddings_dir()
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
+    os.close(fd)
+    try:
+        torch.save({**entry, "key": key}, tmp)
+        final = folder / f"{key}.pt"
+        os.replace(tmp, final)
+        return final
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -1,0 +1,234 @@
+"""Click-to-mask with a SAM mask decoder, doing only the work a click needs.
+
+Same mathematics as ``MaskDecoder.forward`` followed by ``Sam.postprocess_masks``, with three
+savings measured in ``benchmarks/bench_refine.py``:
+
+* the first two-way block's key, value and image-query projections depend only on the image,
+  so they are computed once per embedding (:meth:`FastDecoder.prepare`), not per click;
+* the stride-2 transposed convolutions of the mask upscaler are pixel-local, so they run only on
+  the part of the 64x64 grid the masks cover (found from a 1-in-16 sample of the same layers);
+* the masks are resampled to image pixels only inside their bounding boxes, at the image's
+  resolution, instead of being upsampled to 1024x1024 and again to the full image.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class Prepared:
+    """Prompt-independent tensors of one image embedding (tokens last: (1, HW, C))."""
+
+    keys: torch.Tensor
+    key_pe: torch.Tensor
+    k1: torch.Tensor  # first block, token->image: k_proj(keys + pe), heads split
+    v1: torch.Tensor  # first block, token->image: v_proj(keys), heads split
+    q1: torch.Tensor  # first block, image->token: q_proj(keys + pe), heads split
+    grid: tuple[int, int]
+
+
+def _heads(x: torch.Tensor, n: int) -> torch.Tensor:
+    b, t, c = x.shape
+    return x.reshape(b, t, n, c // n).transpose(1, 2)
+
+
+def _merge_heads(x: torch.Tensor) -> torch.Tensor:
+    b, n, t, c = x.shape
+    return x.transpose(1, 2).reshape(b, t, n * c)
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    attn = torch.softmax((q @ k.transpose(-1, -2)) / math.sqrt(q.shape[-1]), dim=-1)
+    return _merge_heads(attn @ v)
+
+
+class FastDecoder:
+    """Prompt encoder + mask decoder of one SAM model, split into per-image and per-click work."""
+
+    def __init__(self, sam: Any) -> None:
+        self.sam = sam
+        self.pe = sam.prompt_encoder
+        self.dec = sam.mask_decoder
+        self.img_size = int(sam.image_encoder.img_size)
+        with torch.inference_mode():
+            self.dense_pe = self.pe.get_dense_pe()
+
+    @torch.inference_mode()
+    def prepare(self, embedding: torch.Tensor) -> Prepared:
+        """Per-image work for an embedding ``(1, 256, h, w)``."""
+        layer = self.dec.transformer.layers[0]
+        t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
+        dense = self.pe.no_mask_embed.weight.reshape(1, -1, 1, 1)
+        keys = (embedding + dense).flatten(2).permute(0, 2, 1).contiguous()
+        key_pe = self.dense_pe.flatten(2).permute(0, 2, 1).contiguous()
+        kp = keys + key_pe
+        return Prepared(
+            keys=keys,
+            key_pe=key_pe,
+            k1=_heads(t2i.k_proj(kp), t2i.num_heads),
+            v1=_heads(t2i.v_proj(keys), t2i.num_heads),
+            q1=_heads(i2t.q_proj(kp), i2t.num_heads),
+            grid=(int(embedding.shape[-2]), int(embedding.shape[-1])),
+        )
+
+    def _transformer(
+        self, prep: Prepared, tokens: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        tr = self.dec.transformer
+        queries, keys, qpe, kpe = tokens, prep.keys, tokens, prep.key_pe
+        for i, layer in enumerate(tr.layers):
+            if layer.skip_first_layer_pe:
+                queries = layer.self_attn(q=queries, k=queries, v=queries)
+            else:
+                q = queries + qpe
+                queries = queries + layer.self_attn(q=q, k=q, v=queries)
+            queries = layer.norm1(queries)
+            a = layer.cross_attn_token_to_image
+            q = _heads(a.q_proj(queries + qpe), a.num_heads)
+            if i == 0:
+                k, v = prep.k1, prep.v1
+            else:
+                k, v = (
+                    _heads(a.k_proj(keys + kpe), a.num_heads),
+                    _heads(a.v_proj(keys), a.num_heads),
+                )
+            queries = layer.norm2(queries + a.out_proj(_attend(q, k, v)))
+            queries = layer.norm3(queries + layer.mlp(queries))
+            a = layer.cross_attn_image_to_token
+            qt = queries + qpe
+            qi = prep.q1 if i == 0 else _heads(a.q_proj(keys + kpe), a.num_heads)
+            kt, vt = _heads(a.k_proj(qt), a.num_heads), _heads(a.v_proj(queries), a.num_heads)
+            keys = layer.norm4(keys + a.out_proj(_attend(qi, kt, vt)))
+        a = tr.final_attn_token_to_image
+        q = _heads(a.q_proj(queries + qpe), a.num_heads)
+        k, v = _heads(a.k_proj(keys + kpe), a.num_heads), _heads(a.v_proj(keys), a.num_heads)
+        queries = tr.norm_final_attn(queries + a.out_proj(_attend(q, k, v)))
+        return queries, keys
+
+    def _upscale(self, src: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
+        """``output_upscaling`` on a window of the grid: (1, C, h, w) -> (1, C', 4h, 4w)."""
+        return self.dec.output_upscaling(src[:, :, rows, cols])
+
+    def _coarse(self, src: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
+        """Mask logits at grid resolution from one sub-pixel of each 4x4 output block."""
+        up = self.dec.output_upscaling
+        conv1, ln, act1, conv2, act2 = up[0], up[1], up[2], up[3], up[4]
+        x = (
+            torch.einsum("bchw,cd->bdhw", src, conv1.weight[:, :, 0, 0])
+            + conv1.bias[None, :, None, None]
+        )
+        x = act1(ln(x))
+        x = (
+            torch.einsum("bchw,cd->bdhw", x, conv2.weight[:, :, 0, 0])
+            + conv2.bias[None, :, None, None]
+        )
+        x = act2(x)
+        return torch.einsum("bmc,bchw->bmhw", hyper, x)
+
+    @torch.inference_mode()
+    def decode(
+        self,
+        prep: Prepared,
+        coords: np.ndarray | None,
+        labels: np.ndarray | None,
+        box: np.ndarray | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, tuple[int, int]]:
+        """Low-resolution mask logits of the three multimask outputs, for model-input coordinates.
+
+        Returns ``(logits (3, h, w), iou (3,), (row0, col0))`` where the logits cover a window of
+        the 4x-upscaled grid starting at ``(row0, col0)`` in low-res pixels.
+        """
+        pts = None
+        if coords is not None and len(coords):
+            pts = (
+                torch.as_tensor(coords, dtype=torch.float32)[None],
+                torch.as_tensor(labels, dtype=torch.int64)[None],
+            )
+        bx = torch.as_tensor(box, dtype=torch.float32)[None] if box is not None else None
+        sparse, _ = self.pe(points=pts, boxes=bx, masks=None)
+        out_tok = torch.cat([self.dec.iou_token.weight, self.dec.mask_tokens.weight], dim=0)[None]
+        tokens = torch.cat([out_tok, sparse], dim=1)
+        hs, keys = self._transformer(prep, tokens)
+        gh, gw = prep.grid
+        src = keys.transpose(1, 2).reshape(1, -1, gh, gw)
+        n = self.dec.num_mask_tokens
+        hyper = torch.stack(
+            [self.dec.output_hypernetworks_mlps[i](hs[:, 1 + i, :]) for i in range(1, n)], dim=1
+        )
+        iou = self.dec.iou_prediction_head(hs[:, 0, :])[0, 1:]
+        coarse = self._coarse(src, hyper)[0] > -4.0  # generous: a window must not cut a mask
+        if coarse.any():
+            rr = torch.nonzero(coarse.any(0).any(1)).flatten()
+            cc = torch.nonzero(coarse.any(0).any(0)).flatten()
+            r0, r1 = max(int(rr[0]) - 1, 0), min(int(rr[-1]) + 2, gh)
+            c0, c1 = max(int(cc[0]) - 1, 0), min(int(cc[-1]) + 2, gw)
+        else:
+            r0, r1, c0, c1 = 0, 1, 0, 1
+        up = self._upscale(src, slice(r0, r1), slice(c0, c1))
+        b, c, h, w = up.shape
+        logits = (hyper @ up.view(b, c, h * w)).view(n - 1, h, w)
+        return logits, iou, (4 * r0, 4 * c0)
+
+
+def logits_to_masks(
+    logits: torch.Tensor,
+    origin: tuple[int, int],
+    img_size: int,
+    scale: float,
+    out_shape: tuple[int, int],
+    offset: tuple[int, int] = (0, 0),
+    full_shape: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Threshold low-res logits at image resolution, only inside each mask's box.
+
+    ``scale`` is model-input px per image px; ``out_shape`` the size of the image (tile) the
+    model saw; ``offset`` where that tile sits in a ``full_shape`` image (tiles).
+    """
+    k, h, w = logits.shape
+    full = full_shape or out_shape
+    masks = np.zeros((k, full[0], full[1]), dtype=bool)
+    low = img_size / (4 * (img_size // 16))  # model-input px per low-res px (4 for SAM)
+    for i in range(k):
+        pos = torch.nonzero(logits[i] > 0)
+        if len(pos) == 0:
+            continue
+        lo = (pos.min(0).values - 1).tolist()
+        hi = (pos.max(0).values + 2).tolist()
+        # image pixels whose centre maps into the positive low-res window
+        rows = _range(lo[0], hi[0], origin[0], low, scale, out_shape[0])
+        cols = _range(lo[1], hi[1], origin[1], low, scale, out_shape[1])
+        if rows is None or cols is None:
+            continue
+        gy = ((rows + 0.5) * scale / low - origin[0]) / h * 2 - 1
+        gx = ((cols + 0.5) * scale / low - origin[1]) / w * 2 - 1
+        grid = torch.stack(
+            torch.meshgrid(
+                torch.as_tensor(gx, dtype=torch.float32),
+                torch.as_tensor(gy, dtype=torch.float32),
+                indexing="xy",
+            ),
+            dim=-1,
+        )[None]
+        vals = F.grid_sample(
+            logits[i][None, None],
+            grid,
+            mode="bilinear",
+            padding_mode="border",
+            align_corners=False,
+        )[0, 0]
+        r0, c0 = offset[0] + int(rows[0]), offset[1] + int(cols[0])
+        masks[i, r0 : r0 + len(rows), c0 : c0 + len(cols)] = (vals > 0).numpy()
+    return masks
+
+
+def _range(lo: int, hi: int, origin: int, low: float, scale: float, n: int) -> np.ndarray | None:
+    a = max(int(math.floor((lo + origin) * low / scale)) - 1, 0)
+    b = min(int(math.ceil((hi + origin) * low / scale)) + 1, n)
+    return np.arange(a, b, dtype=np.float64) if b > a else None
