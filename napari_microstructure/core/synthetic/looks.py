@@ -67,7 +67,7 @@ _TINT_PALETTE = np.array(
 
 
 def tint_colours(
-    rng: np.random.Generator, grains: np.ndarray, min_distance: float = 0.12
+    rng: np.random.Generator, grains: np.ndarray, min_distance: float = 0.1
 ) -> np.ndarray:
     """One RGB colour per grain from a per-image palette, neighbours at least ``min_distance``
     apart (Euclidean, RGB in [0, 1]) so every boundary shows."""
@@ -76,7 +76,7 @@ def tint_colours(
     palette = _TINT_PALETTE[rng.choice(len(_TINT_PALETTE), k, replace=False)]
     palette = np.clip(palette + rng.normal(0, 0.04, palette.shape), 0.05, 0.95)
     grey = palette.mean(axis=1, keepdims=True)
-    palette = grey + rng.uniform(0.6, 1.0) * (palette - grey)  # etch films are muted
+    palette = grey + rng.uniform(0.5, 0.9) * (palette - grey)  # etch films are muted
     neighbours: list[list[int]] = [[] for _ in range(n + 1)]
     for a, b in adjacency(grains):
         neighbours[a].append(b)
@@ -85,7 +85,7 @@ def tint_colours(
     done = np.zeros(n + 1, bool)
     tries = 12
     picks = rng.integers(0, k, (n + 1, tries))
-    gains = rng.uniform(0.72, 1.12, (n + 1, tries, 1))
+    gains = rng.uniform(0.8, 1.1, (n + 1, tries, 1))
     jitter = rng.normal(0, 0.03, (n + 1, tries, 3))
     cands = np.clip(palette[picks] * gains + jitter, 0.04, 0.97).astype(np.float32)
     for g in range(1, n + 1):
@@ -110,14 +110,14 @@ def tint_look(
     shape = grains.shape
     colours = tint_colours(rng, grains)
     img = colours[grains]
-    img = gaussian_blur(img, rng.uniform(0.6, 1.4))  # boundaries are colour changes, not steps
+    img = gaussian_blur(img, rng.uniform(0.8, 1.8))  # boundaries are colour changes, not steps
     # mottling and streaks: etch films grow unevenly, with an orientation per grain
     mott = fractal_field(rng, shape, max(grain_px / 3, 4.0))
-    img *= (1.0 + rng.uniform(0.04, 0.1) * mott)[..., None]
+    img *= (1.0 + rng.uniform(0.06, 0.13) * mott)[..., None]
     streaks = [_streak_field(rng, shape, rng.uniform(0, np.pi)) for _ in range(3)]
     pick = rng.integers(0, 3, int(grains.max()) + 1)[grains]
     streak = np.choose(pick, streaks)
-    img *= (1.0 + rng.uniform(0.01, 0.04) * streak)[..., None]
+    img *= (1.0 + rng.uniform(0.02, 0.05) * streak)[..., None]
     n_pits = int(rng.integers(10, 60) * grains.size / 512**2) if pits is None else int(pits)
     img = _pits(rng, img, n_pits)
     boundaries = distance_to_boundary(grains) <= 1.0

@@ -157,7 +157,7 @@ def precipitates_kind(
     # neighbouring cells merge into irregular particles, a few stay matrix
     cells = tessellate(rng, shape, size_px * 0.75, waviness=0.1).astype(np.int64)
     n_cells = int(cells.max())
-    keep = rng.random(n_cells + 1) < min(1.0, frac / 0.55)
+    keep = rng.random(n_cells + 1) < min(1.0, frac / 0.62)
     target = np.arange(n_cells + 1)
     merge = rng.random(n_cells + 1) < 0.25
     right = cells[:, 1:][cells[:, :-1] != cells[:, 1:]]
@@ -183,14 +183,21 @@ def precipitates_kind(
     phases = coarse.astype(np.uint8)
     # fine particles in the matrix channels, away from the coarse ones
     dist = cv2.distanceTransform((~coarse).astype(np.uint8), cv2.DIST_L2, 3)
-    n = int(rng.integers(80, 300) * shape[0] * shape[1] / 512**2) if n_fine is None else n_fine
+    n = int(rng.integers(150, 400) * shape[0] * shape[1] / 512**2) if n_fine is None else n_fine
     fine = np.zeros(shape, np.uint8)
-    r_fine = max(size_px * 0.07, 2.0)
+    r_fine = max(size_px * 0.07, 2.5)
+    # fine particles come in clusters (they precipitate where the channels are wide)
+    pools = np.flatnonzero(dist.ravel() > 3 * r_fine)
+    if pools.size == 0:
+        pools = np.arange(dist.size)
+    picks = pools[rng.integers(0, pools.size, max(n // 8, 1))]
+    centres = np.column_stack(np.unravel_index(picks, shape)).astype(float)
     for _ in range(n):
-        y, x = int(rng.integers(shape[0])), int(rng.integers(shape[1]))
+        cy, cx = centres[rng.integers(len(centres))] + rng.normal(0, 4 * r_fine, 2)
+        y, x = int(np.clip(cy, 0, shape[0] - 1)), int(np.clip(cx, 0, shape[1] - 1))
         r = r_fine * rng.uniform(0.7, 1.3)
         if (
-            dist[y, x] > r + 3
+            dist[y, x] > r + 2
             and not fine[
                 max(y - int(r) - 2, 0) : y + int(r) + 3, max(x - int(r) - 2, 0) : x + int(r) + 3
             ].any()
@@ -199,14 +206,14 @@ def precipitates_kind(
     fine_inst = cc_label(fine.astype(bool), connectivity=1).astype(np.uint32)
     inst = np.where(fine_inst > 0, fine_inst + n_coarse, inst).astype(np.uint32)
     phases[fine > 0] = 2
-    matrix = rng.uniform(0.5, 0.62)
-    particle = matrix - rng.uniform(0.1, 0.18)
+    matrix = rng.uniform(0.52, 0.7)
+    particle = matrix - rng.uniform(0.035, 0.1)
     img = np.where(phases > 0, particle, matrix).astype(np.float32)
     img[phases == 2] -= 0.04  # small particles show darker: less edge brightening inside
     img = gaussian_blur(img, 0.8)
     halo = np.clip(1.0 - dist / rng.uniform(2.5, 5.0), 0, 1) * (~coarse)
-    img += rng.uniform(0.1, 0.2) * halo  # secondary-electron edge brightening
-    img += 0.015 * fractal_field(rng, shape, 8.0)
+    img += rng.uniform(0.03, 0.08) * halo  # secondary-electron edge brightening
+    img += 0.008 * fractal_field(rng, shape, 8.0)
     classes = {i: "precipitate" for i in range(1, int(inst.max()) + 1)}
     return finish(
         rng,
