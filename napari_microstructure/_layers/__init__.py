@@ -7,6 +7,13 @@ submodule handles one layer type; everything is re-exported here.
 from .image import image_array, image_pixel_size, image_layer_kwargs, set_pixel_size
 from .curate import boxes_from_layer, boxes_layer_kwargs, labels_data, labels_layer_kwargs
 from .shapes import detections_from_layer, detections_layer_kwargs, set_detections
+from .explain import (
+    class_box_colors,
+    labels_quality,
+    quality_labels_kwargs,
+    show_overlay,
+    style_boxes,
+)
 from .labels import (
     color_by_values,
     labels_array,
@@ -17,6 +24,13 @@ from .labels import (
 
 __all__ = ["image_array", "image_layer_kwargs", "image_pixel_size", "set_pixel_size"]
 __all__ += ["detections_from_layer", "detections_layer_kwargs", "set_detections"]
+__all__ += [
+    "class_box_colors",
+    "labels_quality",
+    "quality_labels_kwargs",
+    "show_overlay",
+    "style_boxes",
+]
 __all__ += [
     "color_by_values",
     "labels_array",

@@ -1,0 +1,112 @@
+"""Layers of the Explain dock: saliency images over the micrograph, styled boxes, quality colours.
+
+Saliency maps are arrays at the micrograph's own pixel grid, so their layers take the image
+layer's scale and translate: they sit on the micrograph in µm whatever the zoom.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .image import PIXEL_SIZE_KEY
+from .shapes import class_color
+
+SALIENCY_COLORMAPS = ("inferno", "magma", "viridis", "plasma", "cividis")
+BLENDINGS = ("additive", "translucent")
+
+
+def overlay_kwargs(
+    image_layer: Any,
+    name: str,
+    colormap: str = "inferno",
+    opacity: float = 0.6,
+    blending: str = "additive",
+) -> dict[str, Any]:
+    """``add_image`` keyword arguments for a [0, 1] map laid over ``image_layer``."""
+    ps = image_layer.metadata.get(PIXEL_SIZE_KEY)
+    return {
+        "name": name,
+        "colormap": colormap,
+        "opacity": float(opacity),
+        "blending": blending,
+        "contrast_limits": (0.0, 1.0),
+        "scale": tuple(image_layer.scale[-2:]),
+        "translate": tuple(image_layer.translate[-2:]),
+        "metadata": {PIXEL_SIZE_KEY: ps, "explains": image_layer.name},
+    }
+
+
+def show_overlay(viewer: Any, data: np.ndarray, image_layer: Any, name: str, **style: Any) -> Any:
+    """Update the overlay layer called ``name`` (or add it) with ``data``; returns the layer."""
+    from napari.layers import Image
+
+    kwargs = overlay_kwargs(image_layer, name, **style)
+    for layer in viewer.layers:
+        if layer.name == name and isinstance(layer, Image):
+            layer.data = data
+            for key in (
+                "colormap",
+                "opacity",
+                "blending",
+                "contrast_limits",
+                "scale",
+                "translate",
+                "metadata",
+            ):
+                setattr(layer, key, kwargs[key])
+            return layer
+    return viewer.add_image(data, **kwargs)
+
+
+def style_boxes(layer: Any, edge_color: np.ndarray) -> None:
+    """Set per-box edge colours (RGBA, alpha = opacity) on a detections Shapes layer."""
+    if len(layer.data) != len(edge_color):
+        raise ValueError(f"{len(layer.data)} boxes but {len(edge_color)} colours")
+    if len(edge_color):
+        layer.edge_color = np.asarray(edge_color, dtype=float)
+
+
+def class_box_colors(layer: Any) -> np.ndarray:
+    """Per-class edge colours of a detections layer (as the Detect dock draws them)."""
+    feats = layer.features
+    if "class_id" not in feats or len(feats) != len(layer.data):
+        return np.tile([1.0, 1.0, 0.0, 1.0], (len(layer.data), 1))
+    return (
+        np.stack([class_color(int(c)) for c in feats["class_id"]])
+        if len(feats)
+        else np.zeros((0, 4))
+    )
+
+
+def labels_quality(layer: Any) -> tuple[np.ndarray, np.ndarray, str] | None:
+    """(label ids, quality values, column name) from a Labels layer's features, or None."""
+    from ..core.explain import quality_column
+
+    feats = layer.features
+    column = quality_column(feats)
+    if column is None or len(feats) == 0:
+        return None
+    ids = (
+        feats["label"].to_numpy(dtype=np.int64)
+        if "label" in feats
+        else np.arange(1, len(feats) + 1, dtype=np.int64)
+    )
+    return ids, feats[column].to_numpy(dtype=float), column
+
+
+def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name: str) -> dict:
+    """``add_labels`` keyword arguments: the same labels coloured by quality."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    color_dict: dict[int | None, Any] = {None: np.zeros(4), 0: np.zeros(4)}
+    color_dict.update(colors)
+    return {
+        "name": name,
+        "colormap": DirectLabelColormap(color_dict=color_dict),
+        "scale": tuple(labels_layer.scale[-2:]),
+        "translate": tuple(labels_layer.translate[-2:]),
+        "opacity": 0.8,
+        "metadata": {PIXEL_SIZE_KEY: labels_layer.metadata.get(PIXEL_SIZE_KEY)},
+    }

@@ -1,0 +1,120 @@
+"""Whole-image EigenCAM of a detector: gradient-free, class-agnostic saliency.
+
+EigenCAM projects a layer's activations on their first principal component. On a tiled image
+each tile would get its own component (and its own arbitrary sign), so the tiles of one image
+share one component here: a first pass collects activation statistics over all tiles, a second
+projects every tile on the common direction and blends the tiles with tapered weights. On an
+image that fits the model input this is the plain EigenCAM of the ``grad-cam`` package (with the
+sign correction of Seg-Eigen-CAM and an economy-size decomposition).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+import torch
+from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
+
+from ..progress import Progress
+from .geometry import Canvas, normalize01, pad_to_stride, resample, resize_map, scale_factor
+from .model import ExplainModel, to_input
+from .tiles import Tile, image_tiles
+
+
+def _valid_cells(tile: Tile, stride: int) -> tuple[int, int]:
+    h, w = tile.model_shape
+    return -(-h // stride), -(-w // stride)
+
+
+def _tile_activations(
+    image: np.ndarray, tile: Tile, model: ExplainModel, hooks: ActivationsAndGradients
+) -> list[np.ndarray]:
+    crop = resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor)
+    with torch.no_grad():
+        hooks(to_input(pad_to_stride(crop)))
+    out = []
+    for act, stride in zip(hooks.activations, model.strides, strict=True):
+        vh, vw = _valid_cells(tile, stride)
+        out.append(act[0, :, :vh, :vw].numpy().astype(np.float32))
+    return out
+
+
+def _principal_direction(
+    stats: tuple[int, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    n, total, scatter = stats
+    mean = total / max(n, 1)
+    cov = scatter / max(n, 1) - np.outer(mean, mean)
+    _, vecs = np.linalg.eigh(cov)
+    return mean, vecs[:, -1]
+
+
+def eigencam(
+    image: np.ndarray,
+    model: ExplainModel,
+    pixel_size: float | None = None,
+    overlap: float = 0.2,
+) -> Generator[Progress, None, np.ndarray]:
+    """EigenCAM of the whole image, float32 in [0, 1] at the image's own size.
+
+    Parameters
+    ----------
+    image : grey ``(H, W)`` or RGB ``(H, W, 3)`` micrograph.
+    model : see :func:`~napari_microstructure.core.explain.model.explain_model`.
+    pixel_size : µm/px of ``image``; with the model's own pixel size the image is resampled
+        as detection does.
+    overlap : fraction of a tile shared with its neighbour.
+    """
+    factor = scale_factor(pixel_size, model.pixel_size)
+    tiles = image_tiles(image.shape[:2], model.imgsz, factor, overlap)
+    total = len(tiles) * (1 + len(model.layers))
+    done = len(tiles)
+    hooks = ActivationsAndGradients(model.net, model.layers, None)
+    per_tile: list[list[np.ndarray]] = []
+    stats: list[Any] = [None] * len(model.layers)
+    try:
+        for i, tile in enumerate(tiles):
+            acts = _tile_activations(image, tile, model, hooks)
+            for k, a in enumerate(acts):
+                flat = a.reshape(a.shape[0], -1).astype(np.float64)
+                s = (flat.shape[1], flat.sum(axis=1), flat @ flat.T)
+                stats[k] = (
+                    s
+                    if stats[k] is None
+                    else tuple(x + y for x, y in zip(stats[k], s, strict=True))
+                )
+            per_tile.append([a.astype(np.float16) for a in acts])
+            yield Progress(i + 1, total, f"EigenCAM: features of tile {i + 1}/{len(tiles)}")
+    finally:
+        hooks.release()
+    directions = [_principal_direction(s) for s in stats]
+    projections = [
+        [
+            np.tensordot(d[1], acts[k].astype(np.float32) - d[0][:, None, None], axes=1)
+            for k, d in enumerate(directions)
+        ]
+        for acts in per_tile
+    ]
+    # sign correction: the salient side of the component is the one with the larger extreme
+    for k in range(len(directions)):
+        lo = min(float(p[k].min()) for p in projections)
+        hi = max(float(p[k].max()) for p in projections)
+        if abs(lo) > abs(hi):
+            for p in projections:
+                p[k] = -p[k]
+    maps = []
+    for k, stride in enumerate(model.strides):
+        canvas = Canvas(image.shape[:2], ramp=max(1, tiles[0].ramp))
+        for i, tile in enumerate(tiles):
+            cam = np.maximum(projections[i][k], 0).astype(np.float32)
+            vh, vw = cam.shape
+            up = resize_map(cam, (vh * stride, vw * stride))[
+                : tile.model_shape[0], : tile.model_shape[1]
+            ]
+            canvas.add(tile.window, resize_map(up, tile.window.shape))
+            done += 1
+            yield Progress(done, total, "EigenCAM: projecting tiles")
+        maps.append(normalize01(canvas.result()))
+    return normalize01(np.mean(maps, axis=0))

@@ -1,0 +1,179 @@
+"""Class-specific gradient maps of a detector: per object, or for all confident detections.
+
+The ``grad-cam`` package does the hooks and the channel weighting; here it is given (a) the
+wrapped network that returns the head output tensor, (b) a target that picks, in that output,
+the prediction behind one detection (the anchor whose box matches it best, with that class's
+score), and (c) a subclass that returns raw per-layer maps so tiles can be blended before the
+map is scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM
+
+from ..progress import Progress
+from .geometry import Canvas, normalize01, pad_to_stride, resample, resize_map, scale_factor
+from .model import ExplainModel, box_iou, to_input, xywh_to_xyxy
+from .tiles import Tile, image_tiles, object_tile
+
+
+class _RawLayers:
+    """Mixin: keep each target layer's non-negative map at feature resolution, unscaled."""
+
+    def compute_cam_per_layer(self, input_tensor, targets, eigen_smooth):  # noqa: ANN001
+        acts = [a.cpu().numpy() for a in self.activations_and_grads.activations]
+        grads = [g.cpu().numpy() for g in self.activations_and_grads.gradients]
+        return [
+            np.maximum(self.get_cam_image(input_tensor, layer, targets, a, g, eigen_smooth), 0)
+            for layer, a, g in zip(self.target_layers, acts, grads, strict=True)
+        ]
+
+    def aggregate_multi_layers(self, cam_per_target_layer):  # noqa: ANN001
+        return cam_per_target_layer
+
+
+METHODS = {
+    "gradcam": type("RawGradCAM", (_RawLayers, GradCAM), {}),
+    "hirescam": type("RawHiResCAM", (_RawLayers, HiResCAM), {}),
+    "gradcam++": type("RawGradCAMPlusPlus", (_RawLayers, GradCAMPlusPlus), {}),
+    "layercam": type("RawLayerCAM", (_RawLayers, LayerCAM), {}),
+}
+
+
+class DetectionTarget:
+    """Score of class ``class_id`` at the prediction that best matches ``box`` (input pixels).
+
+    Among predictions overlapping the box by IoU >= ``min_iou`` the one with the highest class
+    score is the detection that survived non-maximum suppression; without any, the best
+    IoU x score. The chosen anchor and its score are kept for the caller.
+    """
+
+    def __init__(self, box_xyxy: tuple[float, ...], class_id: int, min_iou: float = 0.5) -> None:
+        self.box = torch.tensor(box_xyxy, dtype=torch.float32)
+        self.class_id = int(class_id)
+        self.min_iou = min_iou
+        self.anchor: int | None = None
+        self.score = float("nan")
+        self.iou = float("nan")
+
+    def choose(self, output: torch.Tensor) -> int:
+        """Index of the anchor explained in a ``(4 + nc, N)`` head output."""
+        with torch.no_grad():
+            boxes = xywh_to_xyxy(output[:4].T.detach())
+            scores = output[4 + self.class_id].detach()
+            iou = box_iou(boxes, self.box)
+            ok = iou >= self.min_iou
+            rank = (
+                torch.where(ok, scores, torch.full_like(scores, -1.0))
+                if ok.any()
+                else iou * scores
+            )
+            anchor = int(torch.argmax(rank))
+            self.iou = float(iou[anchor])
+        return anchor
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        if self.anchor is None:
+            self.anchor = self.choose(output)
+        value = output[4 + self.class_id, self.anchor]
+        self.score = float(value.detach())
+        return value
+
+
+class ConfidentTarget:
+    """Sum of the best class score of every prediction above ``conf`` (top 10 if none)."""
+
+    def __init__(self, conf: float = 0.25, max_det: int = 300) -> None:
+        self.conf = conf
+        self.max_det = max_det
+
+    def __call__(self, output: torch.Tensor) -> torch.Tensor:
+        best = output[4:].max(dim=0).values
+        keep = best.detach() >= self.conf
+        if int(keep.sum()) == 0:
+            return best.topk(min(10, best.numel())).values.sum()
+        return best[keep].topk(min(self.max_det, int(keep.sum()))).values.sum()
+
+
+def _layer_maps(
+    model: ExplainModel, tile: Tile, crop: np.ndarray, target: object, method: str
+) -> list[np.ndarray]:
+    """Raw maps of each target layer, resized onto the tile's original pixel grid."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    x = to_input(pad_to_stride(resample(crop, tile.factor)))
+    with METHODS[method](model=model.net, target_layers=model.layers) as cam:
+        raw = cam(input_tensor=x, targets=[target])
+    mh, mw = tile.model_shape
+    out = []
+    for layer_map, stride in zip(raw, model.strides, strict=True):
+        m = layer_map[0]
+        up = resize_map(m, (m.shape[0] * stride, m.shape[1] * stride))[:mh, :mw]
+        out.append(resize_map(up, tile.window.shape))
+    return out
+
+
+def _combine(maps: list[np.ndarray]) -> np.ndarray:
+    return normalize01(np.mean([normalize01(m) for m in maps], axis=0))
+
+
+@dataclass
+class ObjectSaliency:
+    """Per-object map (image size, [0, 1]) and the prediction it explains."""
+
+    saliency: np.ndarray
+    score: float
+    iou: float
+    window: tuple[int, int, int, int]
+
+
+def object_cam(
+    image: np.ndarray,
+    model: ExplainModel,
+    box_xyxy: tuple[float, float, float, float],
+    class_id: int,
+    pixel_size: float | None = None,
+    method: str = "gradcam",
+) -> Generator[Progress, None, ObjectSaliency]:
+    """Gradient map of one detection's class score, at the original image size.
+
+    The network sees the model-input-sized tile centred on the object (resampled as detection
+    does); outside that tile the map is 0. ``box_xyxy`` is in original pixel coordinates.
+    """
+    yield Progress(0, 2, "Grad-CAM: forward and backward pass")
+    factor = scale_factor(pixel_size, model.pixel_size)
+    tile = object_tile(box_xyxy, image.shape[:2], model.imgsz, factor)
+    target = DetectionTarget(tile.to_model(box_xyxy), class_id)
+    crop = image[tile.y0 : tile.y1, tile.x0 : tile.x1]
+    maps = _layer_maps(model, tile, crop, target, method)
+    full = np.zeros(image.shape[:2], np.float32)
+    full[tile.y0 : tile.y1, tile.x0 : tile.x1] = _combine(maps)
+    yield Progress(2, 2, "Grad-CAM: done")
+    return ObjectSaliency(full, target.score, target.iou, (tile.x0, tile.y0, tile.x1, tile.y1))
+
+
+def image_gradcam(
+    image: np.ndarray,
+    model: ExplainModel,
+    pixel_size: float | None = None,
+    conf: float = 0.25,
+    method: str = "gradcam",
+    overlap: float = 0.2,
+) -> Generator[Progress, None, np.ndarray]:
+    """Gradient map of all confident detections of the whole image, tiles blended."""
+    factor = scale_factor(pixel_size, model.pixel_size)
+    tiles = image_tiles(image.shape[:2], model.imgsz, factor, overlap)
+    canvases = [Canvas(image.shape[:2], tiles[0].ramp) for _ in model.layers]
+    for i, tile in enumerate(tiles):
+        crop = image[tile.y0 : tile.y1, tile.x0 : tile.x1]
+        for canvas, m in zip(
+            canvases, _layer_maps(model, tile, crop, ConfidentTarget(conf), method), strict=True
+        ):
+            canvas.add(tile.window, m)
+        yield Progress(i + 1, len(tiles), f"Grad-CAM: tile {i + 1}/{len(tiles)}")
+    return _combine([c.result() for c in canvases])
