@@ -53,9 +53,11 @@ def open_viewer(images: list[str] | None = None, sample: str = "etched", show: b
         except Exception:  # noqa: BLE001 - one broken widget must not stop the others
             log.exception("could not dock %s", name)
     if docks:
-        docks[0].raise_()
+        from qtpy.QtCore import QTimer
+
+        # raise the first tab once the window has laid out its tabified docks
+        QTimer.singleShot(0, docks[0].raise_)
     viewer.scale_bar.visible = True
-    viewer.scale_bar.unit = "um"
     return viewer
 
 

@@ -158,5 +158,5 @@ class ScaleWidget(WorkerWidget):
         show_info(f"Pixel size set to {ps:.6g} µm/px from a {line_px:.1f} px scale bar.")
 
     def _on_scale_bar(self, _value: Any = None) -> None:
+        # the bar's unit follows the layers' units (µm once a pixel size is set)
         self._viewer.scale_bar.visible = bool(self._scale_bar.value)
-        self._viewer.scale_bar.unit = "um"
