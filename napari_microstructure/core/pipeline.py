@@ -20,7 +20,7 @@ from .settings import get_setting
 VERSION = 1
 DETECT_KEYS = ("model", "conf", "iou", "max_det", "agnostic", "classes")
 QUALITY_DEFAULTS: dict[str, float] = {
-    "min_sharpness": 2e-4,  # variance of the Laplacian of the [0, 1] grey image
+    "min_sharpness": 0.05,  # steepest edges / grey range (core.batch.quality)
     "min_mean": 0.08,  # mean grey level below which the image is too dark
     "max_mean": 0.92,  # ... above which it is too bright
     "min_contrast": 0.02,  # standard deviation of the grey levels: flat image

@@ -1,0 +1,83 @@
+"""The run's table: one row per image, gathered from the per-image results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..measure.io import atomic_write_text
+from .inputs import IMAGES_DIR, RESULT_NAME
+
+FIRST = [
+    "image",
+    "status",
+    "error",
+    "flags",
+    "quality_ok",
+    "n_detections",
+    "grain_count",
+    "astm_g_intercept",
+    "astm_g_planimetric",
+    "mean_intercept",
+    "mean_area",
+    "unit",
+    "pixel_size",
+    "pixel_size_source",
+    "width",
+    "height",
+]
+
+
+def collect_rows(out_dir: str | Path) -> pd.DataFrame:
+    """Every finished image's row, sorted by image; the columns any row has, known ones first."""
+    rows = []
+    for path in sorted((Path(out_dir) / IMAGES_DIR).glob(f"*/{RESULT_NAME}")):
+        try:
+            rows.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # a result being replaced right now; the next aggregation has it
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return pd.DataFrame(columns=FIRST)
+    counts = sorted(c for c in table.columns if c.startswith("count."))
+    detected = table["n_detections"].notna() if "n_detections" in table else None
+    for c in counts:
+        # a class not seen in an image that went through detection was counted: zero
+        table.loc[detected & table[c].isna(), c] = 0
+        table[c] = table[c].astype("Int64")
+    for c in ("grain_count", "n_detections", "width", "height"):
+        if c in table:
+            table[c] = table[c].astype("Int64")
+    rest = [c for c in table.columns if c not in FIRST and c not in counts and c != "traceback"]
+    cols = [c for c in FIRST if c in table.columns] + counts + rest
+    return table[cols].sort_values("image").reset_index(drop=True)
+
+
+def write_table(out_dir: str | Path) -> tuple[Path, pd.DataFrame]:
+    """Write ``results.csv`` in the output folder (atomically) and return it with the table."""
+    table = collect_rows(out_dir)
+    path = Path(out_dir) / "results.csv"
+    atomic_write_text(path, table.to_csv(index=False))
+    return path, table
+
+
+def pooled_sizes(out_dir: str | Path, column: str = "ecd", limit: int = 2_000_000) -> np.ndarray:
+    """Grain sizes of every image's ``grains.csv`` (the unit in its header), pooled."""
+    values: list[np.ndarray] = []
+    total = 0
+    for path in sorted((Path(out_dir) / IMAGES_DIR).glob("*/grains.csv")):
+        try:
+            frame = pd.read_csv(path)
+        except (OSError, ValueError):
+            continue
+        cols = [c for c in frame.columns if c == column or c.startswith(f"{column} [")]
+        if cols:
+            v = frame[cols[0]].to_numpy(dtype=float)
+            values.append(v)
+            total += v.size
+        if total >= limit:
+            break
+    return np.concatenate(values) if values else np.empty(0)

@@ -1,0 +1,201 @@
+"""One image through the pipeline: read, quality gate, detect, grains, measure, write results.
+
+Every step calls the same core function as the single-image commands (``detect``, ``grains``,
+``measure``), so a batch row equals what those commands report for the image alone. The row is
+written last and atomically (``result.json``): its presence marks the image as finished, which
+is what lets an interrupted run resume.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+import traceback
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..measure.io import atomic_write_text, write_grain_table, write_summary
+from ..pipeline import PipelineConfig
+from ..progress import run_to_end
+from .inputs import RESULT_NAME, result_dir
+from .quality import image_quality, structure_flags
+
+log = logging.getLogger(__name__)
+MIN_SIDE = 16
+SUMMARY_KEYS = (
+    "grain_count",
+    "mean_intercept",
+    "astm_g_intercept",
+    "astm_g_planimetric",
+    "mean_area",
+    "unit",
+)
+
+
+@lru_cache(maxsize=2)
+def cached_detector(model: str | None) -> Any:
+    """The detector of ``model``, loaded once per process (so once per Dask worker)."""
+    from ..detect import load_detector
+
+    return load_detector(model)
+
+
+@lru_cache(maxsize=1)
+def limit_threads(n: int) -> int:
+    """Bound the compute threads of this process (torch, OpenMP pools) once."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(n))
+    try:
+        import torch
+
+        torch.set_num_threads(n)
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return n
+
+
+def _pixel_size(file_ps: float | None, config: PipelineConfig) -> tuple[float | None, str]:
+    if config.force_pixel_size and config.pixel_size:
+        return config.pixel_size, "pipeline"
+    if file_ps:
+        return file_ps, "file"
+    if config.pixel_size:
+        return config.pixel_size, "pipeline"
+    return None, "none"
+
+
+def _write_labels(path: Path, labels: np.ndarray, pixel_size: float | None) -> None:
+    import tifffile
+
+    kw: dict[str, Any] = {"compression": "zlib"}
+    if pixel_size:
+        kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
+    tmp = path.with_name(f".{path.name}.tmp")
+    tifffile.imwrite(tmp, labels.astype(np.uint32), **kw)
+    os.replace(tmp, path)
+
+
+def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig) -> dict[str, Any]:
+    """Run the configured steps on one image; returns detections, labels, summary, table."""
+    from ..measure import measure
+
+    out: dict[str, Any] = {"detections": None, "labels": None, "summary": None, "table": None}
+    if config.detect is not None:
+        from ..detect import detect
+
+        params = {k: v for k, v in config.detect.items() if k != "model"}
+        if not params.get("classes"):
+            params["classes"] = None
+        det = cached_detector(config.detect.get("model"))
+        out["detections"] = run_to_end(detect(image, det, pixel_size=pixel_size, **params))
+    if config.grains is not None:
+        from ..grains import segment_all_grains
+
+        out["labels"] = run_to_end(segment_all_grains(image, pixel_size, **config.grains))
+    if config.measures and out["labels"] is not None:
+        names = config.measure.get("phase_names") or None
+        table = bool(config.measure.get("table", True))
+        summary, per_grain = run_to_end(
+            measure(out["labels"], pixel_size, None, names, table=table)
+        )
+        out["summary"], out["table"] = summary, per_grain
+    return out
+
+
+def _row_from(result: dict[str, Any], row: dict[str, Any]) -> None:
+    df = result["detections"]
+    if df is not None:
+        row["n_detections"] = int(len(df))
+        for name, count in df["class_name"].value_counts().sort_index().items():
+            row[f"count.{name}"] = int(count)
+    summary = result["summary"]
+    if summary is not None:
+        for key in SUMMARY_KEYS:
+            row[key] = summary[key]
+        for name, frac in (summary.get("phase_fractions") or {}).items():
+            row[f"phase_fraction.{name}"] = frac
+
+
+def process_image(
+    path: str | Path,
+    key: str,
+    out_dir: str | Path,
+    config: dict | PipelineConfig,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Process one image and write its results; returns its row (also on failure).
+
+    Never raises for a bad image: the error goes into the row (``status`` "error").
+    """
+    from ..imageio import ImageReadError, read_micrograph
+
+    limit_threads(threads)
+    cfg = config if isinstance(config, PipelineConfig) else PipelineConfig.from_dict(config)
+    path, folder = Path(path), result_dir(Path(out_dir), key)
+    t0 = time.perf_counter()
+    row: dict[str, Any] = {"image": key, "path": str(path), "status": "ok", "error": ""}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        mf = read_micrograph(path)
+        image = mf.image
+        if min(image.shape[:2]) < MIN_SIDE:
+            raise ImageReadError(f"{path.name}: {image.shape[1]}x{image.shape[0]} px is too small")
+        ps, source = _pixel_size(mf.pixel_size, cfg)
+        row.update(
+            height=int(image.shape[0]),
+            width=int(image.shape[1]),
+            pixel_size=ps,
+            pixel_size_source=source,
+        )
+        quality = image_quality(image, cfg.quality)
+        result = analyse(image, ps, cfg)
+        count = result["summary"]["grain_count"] if result["summary"] is not None else None
+        if count is None and result["labels"] is not None:
+            count = int(np.unique(result["labels"]).size - (result["labels"] == 0).any())
+        flags = quality["flags"] + structure_flags(count, cfg.quality)
+        row.update(
+            sharpness=quality["sharpness"],
+            mean_grey=quality["mean_grey"],
+            contrast=quality["contrast"],
+            flags=";".join(flags),
+            quality_ok=not flags,
+        )
+        _row_from(result, row)
+        if result["detections"] is not None:
+            atomic_write_text(folder / "detections.csv", result["detections"].to_csv(index=False))
+        if result["labels"] is not None:
+            _write_labels(folder / "grains.tif", result["labels"], ps)
+        if result["summary"] is not None:
+            write_summary(folder / "measure.json", result["summary"], {"image": key})
+        if result["table"] is not None:
+            write_grain_table(folder / "grains.csv", result["table"])
+    except (ImageReadError, ValueError, OSError, MemoryError) as exc:
+        row.update(status="error", error=str(exc) or type(exc).__name__)
+    except Exception as exc:  # noqa: BLE001 - one bad image must never stop a run
+        log.debug("%s failed", path, exc_info=exc)
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        row["traceback"] = traceback.format_exc(limit=5)
+    row["seconds"] = round(time.perf_counter() - t0, 4)
+    row["worker_pid"] = os.getpid()
+    row["model_loads"] = cached_detector.cache_info().misses
+    _write_row(folder, row)
+    return row
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_row(folder: Path, row: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({k: _clean(v) for k, v in row.items()}, indent=1)
+    atomic_write_text(folder / RESULT_NAME, text + "\n")

@@ -1,0 +1,196 @@
+"""Run the pipeline over many images: in-process, on a local Dask cluster, or a remote one.
+
+Images already finished (their ``result.json`` exists) are skipped, so re-running the same
+command resumes an interrupted run. At most ``2 x workers`` images are in flight at a time,
+which bounds memory and lets ``watch`` mode add images as they arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..pipeline import PipelineConfig
+from .aggregate import write_table
+from .inputs import BatchInput, CompletionTracker, is_done, list_inputs
+from .process import process_image
+from .report import write_report
+
+log = logging.getLogger(__name__)
+ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class BatchResult:
+    """What a run did; ``table`` holds every finished image (this run's and earlier ones)."""
+
+    processed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    table_path: Path | None = None
+    report_path: Path | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Serial:
+    """In-process executor with the small interface the run loop needs (for ``workers=0``)."""
+
+    def submit(self, *args: Any) -> Future:
+        fut: Future = Future()
+        fut.set_result(process_image(*args))
+        return fut
+
+    def wait_any(self, futures: set, timeout: float) -> set:
+        return set(futures)
+
+    def result(self, fut: Any) -> dict[str, Any]:
+        return fut.result()
+
+    def close(self) -> None:
+        pass
+
+
+class _Dask:
+    """Dask client on a new LocalCluster (processes) or an existing scheduler address."""
+
+    def __init__(self, workers: int, threads: int, scheduler: str | None) -> None:
+        from distributed import Client, LocalCluster
+
+        self.cluster = None
+        if scheduler:
+            self.client = Client(scheduler, timeout="20s")
+        else:
+            self.cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                env={"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)},
+            )
+            self.client = Client(self.cluster)
+        self.n_workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+
+    def submit(self, *args: Any) -> Any:
+        return self.client.submit(process_image, *args, pure=False)
+
+    def wait_any(self, futures: set, timeout: float) -> set:
+        from distributed import wait
+
+        try:
+            return set(wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED").done)
+        except TimeoutError:
+            return set()
+
+    def result(self, fut: Any) -> dict[str, Any]:
+        return fut.result()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def run_batch(
+    source: str | Path,
+    out_dir: str | Path,
+    config: PipelineConfig,
+    workers: int = 2,
+    scheduler: str | None = None,
+    threads: int = 1,
+    watch: bool = False,
+    poll_s: float = 2.0,
+    settle_s: float = 2.0,
+    max_idle_s: float | None = None,
+    recursive: bool = False,
+    progress: ProgressCallback | None = None,
+    report: bool = True,
+) -> BatchResult:
+    """Process every image of ``source`` (folder or glob) into ``out_dir``.
+
+    Parameters
+    ----------
+    workers : Dask worker processes of the local cluster; 0 runs in this process, no Dask.
+    scheduler : address of an existing Dask scheduler (``tcp://host:8786``) instead.
+    threads : compute threads per worker (torch / OpenMP).
+    watch : keep polling ``source`` for new files, processing each once it is complete
+        (unchanged for ``settle_s`` seconds); stops after ``max_idle_s`` without work, or on
+        Ctrl+C.
+    progress : called with ``("start", {"total", "skipped"})``, ``("added", {"n"})`` and
+        ``("done", row)``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    config.save(out / "pipeline.yaml")
+    cfg = config.to_dict()
+    notify = progress or (lambda kind, info: None)
+    result = BatchResult()
+    t0 = time.perf_counter()
+    tracker = CompletionTracker(settle_s)
+    seen: set[str] = set()
+
+    def scan() -> list[BatchInput]:
+        new = []
+        for item in list_inputs(source, recursive=recursive, exclude=out):
+            if item.key in seen:
+                continue
+            if is_done(out, item.key):
+                seen.add(item.key)
+                result.skipped += 1
+                continue
+            if watch and not tracker.complete(item.path):
+                continue
+            seen.add(item.key)
+            new.append(item)
+        return new
+
+    pending: deque[BatchInput] = deque(scan())
+    notify("start", {"total": len(pending), "skipped": result.skipped})
+    executor: _Serial | _Dask = (
+        _Serial() if workers <= 0 and not scheduler else _Dask(max(1, workers), threads, scheduler)
+    )
+    limit = 2 * getattr(executor, "n_workers", 1)
+    futures: set[Any] = set()
+    idle_since = time.monotonic()
+    last_table = time.monotonic()
+    try:
+        while True:
+            while pending and len(futures) < limit:
+                item = pending.popleft()
+                futures.add(executor.submit(str(item.path), item.key, str(out), cfg, threads))
+            if futures:
+                for fut in executor.wait_any(futures, poll_s):
+                    futures.discard(fut)
+                    row = executor.result(fut)
+                    result.rows.append(row)
+                    result.processed += 1
+                    result.failed += row["status"] != "ok"
+                    notify("done", row)
+                idle_since = time.monotonic()
+            if not watch and not pending and not futures:
+                break
+            if watch:
+                if not futures and not pending:
+                    if max_idle_s is not None and time.monotonic() - idle_since > max_idle_s:
+                        break
+                    time.sleep(poll_s / 2)
+                new = scan()
+                if new:
+                    pending.extend(new)
+                    notify("added", {"n": len(new)})
+                if time.monotonic() - last_table > 30 and result.processed:
+                    write_table(out)
+                    last_table = time.monotonic()
+    finally:
+        executor.close()
+        result.table_path, table = write_table(out)
+        if report:
+            result.report_path = write_report(out, table, config.describe())
+        result.seconds = time.perf_counter() - t0
+    return result

@@ -1,0 +1,169 @@
+"""Batch runs: error rows, resume without redoing, same numbers as single-image runs, Dask."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_microstructure.core.batch import run_batch
+from napari_microstructure.core.pipeline import PipelineConfig
+from napari_microstructure.core.progress import run_to_end
+
+GRAINS = {"engine": "classical"}
+
+
+def _images(folder, n=3, size=256, kind="etched"):
+    from napari_microstructure.core.synthetic import generate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        m = generate(kind, shape=(size, size), pixel_size=0.5, seed=100 + i)
+        tifffile.imwrite(
+            folder / f"img{i}.tif", m.image, resolution=(2e4, 2e4), resolutionunit="CENTIMETER"
+        )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = _images(tmp_path_factory.mktemp("batch") / "in")
+    (root / "corrupt.tif").write_bytes(b"II*\x00" + b"\x13" * 200)
+    (root / "readme.txt").write_text("not an image")
+    return root
+
+
+def test_rows_errors_and_resume(folder, tmp_path):
+    out = tmp_path / "out"
+    cfg = PipelineConfig(grains=dict(GRAINS))
+    events = []
+    res = run_batch(folder, out, cfg, workers=0, progress=lambda k, i: events.append(k))
+    assert (res.processed, res.failed, res.skipped) == (5, 2, 0)
+    table = pd.read_csv(out / "results.csv")
+    assert list(table["image"]) == [
+        "corrupt.tif",
+        "img0.tif",
+        "img1.tif",
+        "img2.tif",
+        "readme.txt",
+    ]
+    errors = table.set_index("image")["error"]
+    assert "corrupt" in errors["corrupt.tif"] and "unsupported" in errors["readme.txt"]
+    ok = table[table["status"] == "ok"]
+    assert len(ok) == 3 and (ok["grain_count"] > 20).all() and (ok["unit"] == "µm").all()
+    assert (out / "images" / "img0.tif" / "grains.tif").is_file()
+    assert (out / "report.html").read_text().count("data:image/png") >= 2
+    assert events.count("done") == 5 and events[0] == "start"
+
+    # an interrupted run: two images finished, the third's result never written
+    stamps = {
+        k: (out / "images" / k / "result.json").stat().st_mtime_ns
+        for k in ("img0.tif", "img1.tif")
+    }
+    (out / "images" / "img2.tif" / "result.json").unlink()
+    again = run_batch(folder, out, cfg, workers=0)
+    assert (again.processed, again.skipped) == (1, 4)
+    assert [r["image"] for r in again.rows] == ["img2.tif"]
+    for key, stamp in stamps.items():
+        assert (out / "images" / key / "result.json").stat().st_mtime_ns == stamp
+    assert len(pd.read_csv(out / "results.csv")) == 5
+
+
+def test_aggregated_numbers_equal_single_image_runs(tmp_path):
+    from napari_microstructure.core.detect import detect, load_detector
+    from napari_microstructure.core.grains import segment_all_grains
+    from napari_microstructure.core.imageio import read_micrograph
+    from napari_microstructure.core.measure import summarize
+
+    src = _images(tmp_path / "in", n=2, size=320, kind="defects")
+    detect_cfg = {"model": None, "conf": 0.05, "iou": 0.5, "max_det": 300}
+    cfg = PipelineConfig(detect=detect_cfg, grains=dict(GRAINS))
+    run_batch(src, tmp_path / "out", cfg, workers=0)
+    table = pd.read_csv(tmp_path / "out" / "results.csv").set_index("image")
+    det = load_detector(None)
+    for path in sorted(src.glob("*.tif")):
+        mf = read_micrograph(path)
+        boxes = run_to_end(detect(mf.image, det, pixel_size=mf.pixel_size, conf=0.05, iou=0.5))
+        labels = run_to_end(segment_all_grains(mf.image, mf.pixel_size, **GRAINS))
+        alone = summarize(labels, mf.pixel_size)
+        row = table.loc[path.name]
+        assert row["n_detections"] == len(boxes)
+        for name, count in boxes["class_name"].value_counts().items():
+            assert row[f"count.{name}"] == count
+        for key in ("grain_count", "astm_g_intercept", "astm_g_planimetric", "mean_area"):
+            assert row[key] == pytest.approx(alone[key])
+        saved = pd.read_csv(tmp_path / "out" / "images" / path.name / "detections.csv")
+        assert len(saved) == len(boxes)
+
+
+def test_local_dask_cluster_matches_serial_and_loads_model_once(folder, tmp_path):
+    cfg = PipelineConfig(detect={"model": None, "conf": 0.25}, grains=dict(GRAINS))
+    res = run_batch(folder, tmp_path / "dask", cfg, workers=2)
+    assert res.processed == 5 and res.failed == 2
+    ok = [r for r in res.rows if r["status"] == "ok"]
+    # a worker loads the model at most once, however many images it gets
+    assert all(r["model_loads"] <= 1 for r in ok)
+    serial = run_batch(folder, tmp_path / "serial", cfg, workers=0)
+    a = pd.read_csv(tmp_path / "dask" / "results.csv").set_index("image")
+    b = pd.read_csv(tmp_path / "serial" / "results.csv").set_index("image")
+    cols = ["status", "grain_count", "astm_g_intercept", "n_detections"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
+    assert serial.processed == 5
+
+
+def test_watch_waits_for_complete_files(tmp_path):
+    from napari_microstructure.core.synthetic import generate
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    cfg = PipelineConfig(grains=dict(GRAINS))
+    box = {}
+
+    def runner():
+        box["res"] = run_batch(
+            src, out, cfg, workers=0, watch=True, poll_s=0.2, settle_s=0.6, max_idle_s=2.5
+        )
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    m = generate("etched", shape=(256, 256), pixel_size=0.5, seed=1)
+    tifffile.imwrite(tmp_path / "full.tif", m.image)
+    data = (tmp_path / "full.tif").read_bytes()
+    target = src / "new.tif"
+    # the microscope writes the file in two pieces, a while apart
+    with open(target, "wb") as fh:
+        fh.write(data[: len(data) // 2])
+        fh.flush()
+        time.sleep(0.5)
+        fh.write(data[len(data) // 2 :])
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    res = box["res"]
+    assert res.processed == 1 and res.failed == 0
+    assert res.rows[0]["image"] == "new.tif" and res.rows[0]["grain_count"] > 10
+
+
+def test_quality_gate_flags_bad_images(tmp_path):
+    from scipy import ndimage as ndi
+
+    from napari_microstructure.core.synthetic import generate
+
+    src = tmp_path / "in"
+    src.mkdir()
+    img = generate("etched", shape=(256, 256), pixel_size=0.5, seed=5).image
+    tifffile.imwrite(src / "good.tif", img)
+    tifffile.imwrite(
+        src / "blurred.tif", ndi.gaussian_filter(img.astype(float), 4).astype(np.uint8)
+    )
+    tifffile.imwrite(src / "dark.tif", (img * 0.08).astype(np.uint8))
+    tifffile.imwrite(src / "blank.tif", np.full((256, 256), 200, np.uint8))
+    run_batch(src, tmp_path / "out", PipelineConfig(grains=dict(GRAINS)), workers=0)
+    flags = pd.read_csv(tmp_path / "out" / "results.csv").set_index("image")["flags"].fillna("")
+    assert flags["good.tif"] == ""
+    assert "blurred" in flags["blurred.tif"]
+    assert "too_dark" in flags["dark.tif"]
+    assert "no_contrast" in flags["blank.tif"] and "no_structure" in flags["blank.tif"]
