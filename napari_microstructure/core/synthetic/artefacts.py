@@ -28,6 +28,7 @@ class ArtefactPlan:
     scale_bar: tuple[int, int, int, int] | None = None  # y1, x1, y2, x2 of the label box
     bar_um: float = 0.0
     bar_px: int = 0
+    bar_style: str = "box"  # "box": black bar on a white label; "white"/"black": bare bar
 
     def keep_out(self, shape: tuple[int, int]) -> np.ndarray:
         """Bool mask of the region objects must avoid (the scale bar box)."""
@@ -73,6 +74,8 @@ def plan_artefacts(
         x1 = 6 if corner < 0.3 else w - 6 - box_w
         plan.scale_bar = (y2 - box_h, x1, y2, x1 + box_w)
         plan.bar_um, plan.bar_px = bar_um, bar_px
+        style = (corner * 7.0) % 1.0  # reuses the corner draw: the stream stays as it was
+        plan.bar_style = "box" if style < 0.5 else ("white" if style < 0.8 else "black")
     return plan
 
 
@@ -114,15 +117,18 @@ def _dust(img: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _scale_bar(img: np.ndarray, plan: ArtefactPlan) -> np.ndarray:
-    """Burn in a white box with a black bar and its length, as microscope software does."""
+    """Burn in a bar and its length, as microscope software does: black on a white label box,
+    or a bare white or black bar with its text."""
     assert plan.scale_bar is not None
     y1, x1, y2, x2 = plan.scale_bar
     out = img.copy()
-    out[y1:y2, x1:x2] = 1.0
+    ink = 1.0 if plan.bar_style == "white" else 0.0
+    if plan.bar_style == "box":
+        out[y1:y2, x1:x2] = 1.0
     bar_h = max((y2 - y1) // 6, 2)
     by2 = y2 - 4
     bx1 = x1 + 8
-    out[by2 - bar_h : by2, bx1 : bx1 + plan.bar_px] = 0.0
+    out[by2 - bar_h : by2, bx1 : bx1 + plan.bar_px] = ink
     label = f"{plan.bar_um:g} um"
     scale = max((y2 - y1) / 60.0, 0.3)
     text = np.zeros((by2 - bar_h - 2 - y1, x2 - x1), np.uint8)
@@ -130,5 +136,6 @@ def _scale_bar(img: np.ndarray, plan: ArtefactPlan) -> np.ndarray:
     cv2.putText(text, label, org, cv2.FONT_HERSHEY_SIMPLEX, scale, 255, 1, cv2.LINE_AA)
     a = text.astype(np.float32) / 255.0
     region = out[y1 : by2 - bar_h - 2, x1:x2]
-    out[y1 : by2 - bar_h - 2, x1:x2] = region * (1.0 - (a[..., None] if out.ndim == 3 else a))
+    a = a[..., None] if out.ndim == 3 else a
+    out[y1 : by2 - bar_h - 2, x1:x2] = region * (1.0 - a) + ink * a
     return out
