@@ -102,4 +102,6 @@ def test_parameters_and_bad_input(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "x"), "--n", "0"]) == 2
     assert main(["synth", str(tmp_path / "x"), "--set", "colour=blue"]) == 2
     assert main(["synth", str(tmp_path / "x"), "--pixel-size", "-1"]) == 2
+    assert main(["synth", str(tmp_path / "x"), "--kind", "nope"]) == 2
+    assert main(["synth", str(tmp_path / "x"), "--size", "8", "8"]) == 2
     assert "error" in capsys.readouterr().err
