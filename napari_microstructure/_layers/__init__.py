@@ -6,6 +6,14 @@ submodule handles one layer type; everything is re-exported here.
 
 from .image import image_array, image_pixel_size, image_layer_kwargs, set_pixel_size
 from .curate import boxes_from_layer, boxes_layer_kwargs, labels_data, labels_layer_kwargs
+from .classes import class_map_kwargs, show_class_map
+from .labels import (
+    color_by_values,
+    labels_array,
+    labels_pixel_size,
+    select_label,
+    set_grain_features,
+)
 from .shapes import detections_from_layer, detections_layer_kwargs, set_detections
 from .explain import (
     class_box_colors,
@@ -13,13 +21,6 @@ from .explain import (
     quality_labels_kwargs,
     show_overlay,
     style_boxes,
-)
-from .labels import (
-    color_by_values,
-    labels_array,
-    labels_pixel_size,
-    select_label,
-    set_grain_features,
 )
 
 __all__ = ["image_array", "image_layer_kwargs", "image_pixel_size", "set_pixel_size"]
@@ -31,6 +32,8 @@ __all__ += [
     "show_overlay",
     "style_boxes",
 ]
+__all__ += ["boxes_from_layer", "boxes_layer_kwargs", "labels_data", "labels_layer_kwargs"]
+__all__ += ["class_map_kwargs", "show_class_map"]
 __all__ += [
     "color_by_values",
     "labels_array",
@@ -38,4 +41,11 @@ __all__ += [
     "select_label",
     "set_grain_features",
 ]
-__all__ += ["boxes_from_layer", "boxes_layer_kwargs", "labels_data", "labels_layer_kwargs"]
+from .segment import new_scribbles_kwargs, scribbles_array, show_confidence, show_labels  # noqa: E402
+
+__all__ += ["new_scribbles_kwargs", "scribbles_array", "show_confidence", "show_labels"]
+from .points import add_prompt, clear_prompts, prompt_points_kwargs, prompts_from_layer  # noqa: E402
+from .labels_edit import label_at, objects_labels_kwargs, paint_object, undo_paint  # noqa: E402
+
+__all__ += ["add_prompt", "clear_prompts", "prompt_points_kwargs", "prompts_from_layer"]
+__all__ += ["label_at", "objects_labels_kwargs", "paint_object", "undo_paint"]

@@ -1,0 +1,70 @@
+"""Points layers of click prompts: positive (green) and negative (red) clicks <-> pixel arrays.
+
+Points data are world coordinates (µm when the pixel size is known), the layer's scale stays 1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .image import PIXEL_SIZE_KEY, UNIT
+
+POSITIVE = np.array([0.1, 0.85, 0.2, 1.0])
+NEGATIVE = np.array([0.95, 0.15, 0.15, 1.0])
+
+
+def prompt_points_kwargs(pixel_size: float | None, name: str = "prompts") -> dict[str, Any]:
+    """Keyword arguments for an empty ``viewer.add_points`` layer of prompts."""
+    s = float(pixel_size) if pixel_size else 1.0
+    return {
+        "data": np.zeros((0, 2)),
+        "name": name,
+        "size": 8.0 * s,
+        "border_color": "white",
+        "face_color": POSITIVE,
+        "features": pd.DataFrame({"positive": np.zeros(0, bool)}),
+        "metadata": {PIXEL_SIZE_KEY: pixel_size},
+        **({"units": (UNIT, UNIT)} if pixel_size else {}),
+    }
+
+
+def world_to_pixel(position: Any, pixel_size: float | None) -> tuple[float, float]:
+    """(row, col) pixel coordinates of a world position (last two axes)."""
+    s = float(pixel_size) if pixel_size else 1.0
+    p = np.asarray(position, dtype=float)[-2:] / s
+    return float(p[0]), float(p[1])
+
+
+def add_prompt(layer: Any, row: float, col: float, positive: bool) -> None:
+    """Append one click given in pixel coordinates."""
+    s = layer.metadata.get(PIXEL_SIZE_KEY) or 1.0
+    data = np.vstack([np.asarray(layer.data, float).reshape(-1, 2), [[row * s, col * s]]])
+    flags = np.append(prompt_labels(layer).astype(bool), bool(positive))
+    layer.data = data
+    layer.features = pd.DataFrame({"positive": flags})
+    layer.face_color = np.array([POSITIVE if f else NEGATIVE for f in flags]).reshape(-1, 4)
+
+
+def prompt_labels(layer: Any) -> np.ndarray:
+    """``(N,)`` 1 for positive, 0 for negative clicks."""
+    n = len(layer.data)
+    feats = layer.features
+    if "positive" not in feats or len(feats) != n:
+        return np.ones(n, int)
+    return feats["positive"].to_numpy(dtype=bool).astype(int)
+
+
+def prompts_from_layer(layer: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Clicks as ``(N, 2)`` pixel (row, col) and their ``(N,)`` labels 1/0."""
+    s = layer.metadata.get(PIXEL_SIZE_KEY) or 1.0
+    pts = np.asarray(layer.data, float).reshape(-1, layer.data.shape[-1] if len(layer.data) else 2)
+    return pts[:, -2:] / s, prompt_labels(layer)
+
+
+def clear_prompts(layer: Any) -> None:
+    """Remove every click."""
+    layer.data = np.zeros((0, 2))
+    layer.features = pd.DataFrame({"positive": np.zeros(0, bool)})

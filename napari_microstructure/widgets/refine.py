@@ -1,0 +1,359 @@
+"""Refine dock widget: clicks and boxes to object masks, and segment-all-grains.
+
+Clicks on the image (with the widget's "prompts" Points layer active) add prompts: left click
+positive, Shift+click (or right click, or the "negative clicks" toggle) negative. Each click
+re-predicts the current object; "n" starts the next object, "m" shows the next-best mask,
+"u" undoes the last object.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import CheckBox, ComboBox, FileEdit, LineEdit, PushButton
+from napari.layers import Image, Labels, Points, Shapes
+from napari.utils.notifications import show_error, show_info
+
+from .. import _layers as L
+from .._layers import labels_edit as LE
+from .._layers import points as P
+from ..core.grains import segment_all_grains
+from ..core.refine import ENGINES, PromptError, make_engine
+from ..core.refine.batch import masks_from_boxes
+from ..core.settings import get_setting, set_setting
+from ._base import WorkerWidget
+
+if TYPE_CHECKING:
+    import napari
+
+SETTINGS_KEY = "pipeline.grains"
+
+
+class RefineWidget(WorkerWidget):
+    """Prompt-driven masks (built-in engine or Segment Anything) into a Labels layer."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer)
+        saved = get_setting(SETTINGS_KEY, {}) or {}
+        self._image = ComboBox(label="image", choices=self._image_layers)
+        self._engine_box = ComboBox(
+            label="engine", choices=list(ENGINES), value=saved.get("engine", "classical")
+        )
+        self._checkpoint = FileEdit(
+            label="SAM checkpoint",
+            mode="r",
+            filter="*.pth *.pt",
+            value=saved.get("checkpoint", "") or "",
+        )
+        self._model_type = ComboBox(
+            label="model type",
+            choices=["auto", "vit_b", "vit_l", "vit_h"],
+            value=saved.get("model_type", "auto"),
+        )
+        self._class = LineEdit(label="class", value=saved.get("class_name", "grain"))
+        self._negative = CheckBox(text="negative clicks", value=False)
+        self._boxes = ComboBox(label="boxes", choices=self._shapes_layers)
+        buttons = [
+            ("prepare image", self.prepare),
+            ("next object (n)", self.new_object),
+            ("next-best mask (m)", self.next_mask),
+            ("undo object (u)", self.undo),
+            ("refine all detections", self.refine_boxes),
+            ("segment all grains", self.segment_all),
+        ]
+        self._buttons = []
+        for text, fn in buttons:
+            b = PushButton(text=text)
+            b.changed.connect(lambda *_, f=fn: f())
+            self._buttons.append(b)
+        self.extend(
+            [
+                self._image,
+                self._engine_box,
+                self._checkpoint,
+                self._model_type,
+                self._class,
+                self._negative,
+                *self._buttons[:4],
+                self._boxes,
+                *self._buttons[4:],
+                self._progress_row,
+            ]
+        )
+        self._engine: Any = None
+        self._engine_for: tuple | None = None
+        self._points: Points | None = None
+        self._labels: Labels | None = None
+        self._masks: np.ndarray | None = None
+        self._scores: np.ndarray | None = None
+        self._choice = 0
+        self._current: int | None = None
+        self._history: list[tuple[int, list[LE.PaintRecord]]] = []
+        for w in (self._engine_box, self._checkpoint, self._model_type, self._class):
+            w.changed.connect(self._save_settings)
+        viewer.layers.events.inserted.connect(self._refresh_choices)
+        viewer.layers.events.removed.connect(self._refresh_choices)
+
+    # -- public state ---------------------------------------------------------------------------
+    @property
+    def engine_name(self) -> str:
+        return str(self._engine_box.value)
+
+    @engine_name.setter
+    def engine_name(self, name: str) -> None:
+        self._engine_box.value = name
+
+    @property
+    def checkpoint(self) -> str:
+        v = str(self._checkpoint.value or "")
+        return "" if v in ("", ".") else v
+
+    @checkpoint.setter
+    def checkpoint(self, path: str) -> None:
+        self._checkpoint.value = path
+
+    @property
+    def class_name(self) -> str:
+        return str(self._class.value) or "object"
+
+    @class_name.setter
+    def class_name(self, name: str) -> None:
+        self._class.value = name
+
+    @property
+    def image_layer(self) -> Image | None:
+        return self._image.value
+
+    @property
+    def labels_layer(self) -> Labels | None:
+        return self._labels
+
+    @property
+    def prompts_layer(self) -> Points | None:
+        return self._points
+
+    @property
+    def ready(self) -> bool:
+        """True when the engine has the current image (embedding or segmentation) ready."""
+        return self._engine is not None and self._engine_for == self._key()
+
+    @property
+    def scores(self) -> np.ndarray | None:
+        """Scores of the masks proposed for the current object, best first."""
+        return self._scores
+
+    # -- layers ---------------------------------------------------------------------------------
+    def _image_layers(self, _w: Any = None) -> list[Image]:
+        return [layer for layer in self.viewer.layers if isinstance(layer, Image)]
+
+    def _shapes_layers(self, _w: Any = None) -> list[Shapes]:
+        return [layer for layer in self.viewer.layers if isinstance(layer, Shapes)]
+
+    def _refresh_choices(self, *_: Any) -> None:
+        self._image.reset_choices()
+        self._boxes.reset_choices()
+
+    def _save_settings(self, *_: Any) -> None:
+        set_setting(
+            SETTINGS_KEY,
+            {
+                "engine": self.engine_name,
+                "checkpoint": self.checkpoint,
+                "model_type": str(self._model_type.value),
+                "class_name": self.class_name,
+            },
+        )
+
+    def _key(self) -> tuple | None:
+        layer = self.image_layer
+        if layer is None:
+            return None
+        return (
+            id(layer),
+            id(layer.data),
+            self.engine_name,
+            self.checkpoint,
+            str(self._model_type.value),
+        )
+
+    def _ensure_layers(self) -> bool:
+        layer = self.image_layer
+        if layer is None:
+            show_error("Refine: open or choose an image first.")
+            return False
+        ps = L.image_pixel_size(layer)
+        shape = L.image_array(layer).shape[:2]
+        if self._labels is None or self._labels not in self.viewer.layers:
+            kw = LE.objects_labels_kwargs(shape, ps, f"{layer.name} objects")
+            self._labels = self.viewer.add_labels(kw.pop("data"), **kw)
+        if self._points is None or self._points not in self.viewer.layers:
+            kw = P.prompt_points_kwargs(ps, f"{layer.name} prompts")
+            self._points = self.viewer.add_points(kw.pop("data"), **kw)
+            self._points.mouse_drag_callbacks.append(self._on_click)
+            for key, fn in (("n", self.new_object), ("m", self.next_mask), ("u", self.undo)):
+                self._points.bind_key(key, lambda _layer, f=fn: f(), overwrite=True)
+        self.viewer.layers.selection.active = self._points
+        return True
+
+    # -- engine ---------------------------------------------------------------------------------
+    def prepare(self, then: Any = None) -> Any:
+        """Compute the engine's view of the image in a worker (SAM embedding / segmentation)."""
+        if not self._ensure_layers():
+            return None
+        key, image = self._key(), L.image_array(self.image_layer)
+        ps = L.image_pixel_size(self.image_layer)
+        try:
+            engine = make_engine(
+                self.engine_name, self.checkpoint or None, str(self._model_type.value)
+            )
+        except ValueError as exc:
+            show_error(f"Refine: {exc}")
+            return None
+
+        def done(_: Any) -> None:
+            self._engine, self._engine_for = engine, key
+            if then is not None:
+                then()
+
+        return self._start(lambda: engine.set_image(image, ps), done, "preparing image")
+
+    # -- clicks ---------------------------------------------------------------------------------
+    def _on_click(self, layer: Points, event: Any) -> None:
+        if event.type != "mouse_press":
+            return
+        row, col = P.world_to_pixel(event.position, L.image_pixel_size(self.image_layer))
+        negative = self._negative.value != ("Shift" in event.modifiers or event.button == 2)
+        self.add_click(row, col, positive=not negative)
+
+    def add_click(self, row: float, col: float, positive: bool = True) -> None:
+        """Add a click (pixel coordinates) to the current object and update its mask."""
+        if not self._ensure_layers():
+            return
+        h, w = L.image_array(self.image_layer).shape[:2]
+        if not (-0.5 <= row <= h - 0.5 and -0.5 <= col <= w - 0.5):
+            show_error(
+                f"Refine: the click at row {row:.0f}, col {col:.0f} is outside the "
+                f"image ({h} x {w} px); labels are unchanged."
+            )
+            return
+        if self._current is None and positive:
+            hit = LE.label_at(self._labels, row, col)
+            self._current = hit or LE.next_label(self._labels)
+            self._history.append((self._current, []))
+        P.add_prompt(self._points, row, col, positive)
+        if self._current is None:
+            return
+        if self.ready:
+            self._predict()
+        elif not self.busy:
+            self.prepare(then=self._predict)
+
+    def _predict(self) -> None:
+        pts, labels = P.prompts_from_layer(self._points)
+        try:
+            self._masks, self._scores = self._engine.predict(pts, labels)
+        except PromptError as exc:
+            show_error(f"Refine: {exc}")
+            return
+        self._choice = 0
+        self._show_choice()
+
+    def _show_choice(self) -> None:
+        if self._masks is None or self._current is None or not len(self._masks):
+            return
+        rec = LE.paint_object(
+            self._labels,
+            self._masks[self._choice],
+            self._current,
+            self.class_name,
+            float(self._scores[self._choice]),
+            self.engine_name,
+        )
+        if rec is not None:
+            self._history[-1][1].append(rec)
+
+    def next_mask(self) -> None:
+        """Show the next of the proposed masks for the current object."""
+        if self._masks is None or len(self._masks) < 2:
+            show_info("Refine: no other mask proposed for this object.")
+            return
+        self._choice = (self._choice + 1) % len(self._masks)
+        self._show_choice()
+
+    def new_object(self) -> None:
+        """Keep the current object and start the next one."""
+        self._current, self._masks, self._scores = None, None, None
+        if self._points is not None:
+            P.clear_prompts(self._points)
+
+    def undo(self) -> None:
+        """Remove the last object (or restore the object it edited)."""
+        if not self._history:
+            show_info("Refine: nothing to undo.")
+            return
+        _, records = self._history.pop()
+        for rec in reversed(records):
+            LE.undo_paint(self._labels, rec)
+        self.new_object()
+
+    # -- boxes and segment-all ------------------------------------------------------------------
+    def refine_boxes(self) -> Any:
+        """Turn every box of the chosen Shapes layer (e.g. detections) into an object mask."""
+        shapes = self._boxes.value
+        if shapes is None or not len(shapes.data):
+            show_error("Refine: choose a Shapes layer with boxes (e.g. the detections).")
+            return None
+        if not self.ready:
+            return self.prepare(then=self.refine_boxes)
+        table = L.detections_from_layer(shapes)
+        ps_img = L.image_pixel_size(self.image_layer)
+        if shapes.metadata.get("pixel_size_um") is None and ps_img:
+            table[["x1", "y1", "x2", "y2"]] /= ps_img  # boxes drawn by hand in µm
+        boxes = table[["x1", "y1", "x2", "y2"]].to_numpy()
+        engine = self._engine
+
+        def done(found: list) -> None:
+            self.new_object()
+            shape = self._labels.data.shape
+            for bm in found:
+                mask = np.zeros(shape, bool)
+                mask[bm.window] = bm.mask
+                label = LE.next_label(self._labels)
+                cls = str(table["class_name"].iloc[bm.index])
+                rec = LE.paint_object(self._labels, mask, label, cls, bm.score, self.engine_name)
+                if rec is not None:
+                    self._history.append((label, [rec]))
+            show_info(f"Refine: {len(found)} of {len(boxes)} boxes turned into masks.")
+
+        return self._start(lambda: masks_from_boxes(engine, boxes), done, "refining boxes")
+
+    def segment_all(self) -> Any:
+        """Segment every grain of the image into the objects layer (replacing it)."""
+        if not self._ensure_layers():
+            return None
+        image, ps = L.image_array(self.image_layer), L.image_pixel_size(self.image_layer)
+        sam = self.engine_name == "sam"
+        if sam and not self.checkpoint:
+            show_error("Refine: segment all with SAM needs a checkpoint.")
+            return None
+        kw: dict[str, Any] = {"checkpoint": self.checkpoint} if sam else {}
+
+        def done(labels: np.ndarray) -> None:
+            self.new_object()
+            self._history.clear()
+            LE.set_all_labels(self._labels, labels, self.class_name, self.engine_name)
+            show_info(f"Refine: {int(labels.max())} grains segmented.")
+
+        return self._start(
+            lambda: segment_all_grains(image, ps, "sam" if sam else "classical", **kw),
+            done,
+            "segmenting all grains",
+        )
+
+    def close_widget(self) -> None:
+        """Disconnect from the viewer (called when the dock closes)."""
+        self.viewer.layers.events.inserted.disconnect(self._refresh_choices)
+        self.viewer.layers.events.removed.disconnect(self._refresh_choices)
+        if self._points is not None and self._on_click in self._points.mouse_drag_callbacks:
+            self._points.mouse_drag_callbacks.remove(self._on_click)

@@ -1,0 +1,158 @@
+"""Built-in engine and segment-all on synthetic micrographs with known grains."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_microstructure.core.grains import boundaries_from_labels, segment_all_grains
+from napari_microstructure.core.progress import Progress, run_to_end
+from napari_microstructure.core.refine import ClassicalEngine, PromptError, make_engine
+from napari_microstructure.core.synthetic import generate
+
+
+def _centres(truth: np.ndarray, n: int = 40) -> list[tuple[int, int, int]]:
+    """(id, row, col) of the innermost pixel of the ``n`` grains nearest the image centre."""
+    out = []
+    for i, sl in enumerate(ndi.find_objects(truth), start=1):
+        if sl is None:
+            continue
+        d = ndi.distance_transform_edt(np.pad(truth[sl] == i, 1))[1:-1, 1:-1]
+        r, c = np.unravel_index(np.argmax(d), d.shape)
+        out.append((i, r + sl[0].start, c + sl[1].start))
+    h, w = truth.shape
+    out.sort(key=lambda t: (t[1] - h / 2) ** 2 + (t[2] - w / 2) ** 2)
+    return out[:n]
+
+
+@pytest.fixture(scope="module")
+def etched():
+    m = generate("etched", shape=(384, 384), seed=1, grain_size_um=15)
+    eng = ClassicalEngine()
+    run_to_end(eng.set_image(m.image, m.pixel_size))
+    return m, eng
+
+
+def test_one_click_per_grain_gives_its_outline(etched):
+    m, eng = etched
+    ious = []
+    for i, r, c in _centres(m.grains):
+        masks, scores = eng.predict(np.array([[r, c]]), np.array([1]))
+        assert masks.dtype == bool and masks.shape[1:] == m.grains.shape
+        assert len(masks) == len(scores) and 0 <= scores.min() and scores.max() <= 1
+        t = m.grains == i
+        ious.append((t & masks[0]).sum() / (t | masks[0]).sum())
+    assert np.mean(ious) >= 0.85, np.mean(ious)
+    assert np.median(ious) >= 0.9
+
+
+def test_segment_all_counts_grains(etched):
+    m, eng = etched
+    n_true = int(m.grains.max())
+    assert abs(int(eng.labels.max()) - n_true) <= 0.1 * n_true
+    gen = segment_all_grains(m.image, m.pixel_size)
+    steps = []
+    labels = run_to_end(gen, steps.append)
+    assert labels.dtype == np.uint32 and labels.min() >= 1
+    assert np.array_equal(labels, eng.labels)
+    assert steps and all(isinstance(s, Progress) for s in steps)
+
+
+def test_gap_in_a_boundary_does_not_merge_two_grains():
+    img = np.full((120, 200), 200, np.uint8)
+    img[:, 98:102] = 60  # boundary line
+    img[55:63, 98:102] = 200  # an 8 px gap
+    labels = run_to_end(segment_all_grains(img))
+    assert labels.max() == 2
+    assert labels[60, 20] != labels[60, 180]
+
+
+def test_negative_click_cuts_a_leak():
+    img = np.full((120, 200), 200, np.uint8)
+    img[:, 98:102] = 60
+    img[55:65, 98:102] = 190  # faint stretch: the two grains are merged
+    eng = ClassicalEngine(merge_ratio=0.95)
+    run_to_end(eng.set_image(img))
+    masks, _ = eng.predict(np.array([[60, 40]]), np.array([1]))
+    if masks[0][60, 160]:  # merged; the negative click must split them
+        masks, _ = eng.predict(np.array([[60, 40], [60, 160]]), np.array([1, 0]))
+    assert masks[0][60, 40] and not masks[0][60, 160]
+    assert masks[0][:, :90].mean() > 0.95
+
+
+def test_box_prompt_segments_a_particle():
+    m = generate("precipitates", shape=(256, 256), seed=3)
+    eng = make_engine("classical")
+    run_to_end(eng.set_image(m.image))
+    ious = []
+    for obj in m.objects[:15]:
+        x1, y1, x2, y2 = obj["bbox"]
+        if (x2 - x1) * (y2 - y1) < 30:
+            continue
+        box = np.array([x1 - 2, y1 - 2, x2 + 2, y2 + 2], float)
+        masks, _ = eng.predict(None, None, box)
+        t = m.defects == obj["id"]
+        ious.append((t & masks[0]).sum() / (t | masks[0]).sum())
+    assert ious and np.mean(ious) >= 0.6, ious
+
+
+def test_bad_prompts_are_refused(etched):
+    _, eng = etched
+    with pytest.raises(PromptError, match="outside the image"):
+        eng.predict(np.array([[10, 500]]), np.array([1]))
+    with pytest.raises(PromptError, match="at least one positive"):
+        eng.predict(np.array([[10, 10]]), np.array([0]))
+    with pytest.raises(PromptError, match="no image set"):
+        ClassicalEngine().predict(np.array([[1, 1]]), np.array([1]))
+    with pytest.raises(ValueError, match="unknown engine"):
+        make_engine("magic")
+    with pytest.raises(ValueError, match="grey"):
+        run_to_end(ClassicalEngine().set_image(np.zeros((4, 20, 20, 5))))
+
+
+def test_boundaries_from_labels():
+    lab = np.ones((4, 6), np.uint32)
+    lab[:, 3:] = 2
+    b = boundaries_from_labels(lab)
+    assert b[:, 2].all() and b.sum() == 4
+
+
+def test_grains_cli(tmp_path, capsys):
+    from skimage.io import imread, imsave
+
+    from napari_microstructure.cli import main
+
+    m = generate("etched", shape=(256, 256), seed=2, grain_size_um=12)
+    path = tmp_path / "e.png"
+    imsave(path, m.image)
+    png, tif = tmp_path / "b.png", tmp_path / "l.tif"
+    rc = main(
+        [
+            "grains",
+            str(path),
+            "--pixel-size",
+            "0.5",
+            "--json",
+            "--boundaries-out",
+            str(png),
+            "--labels-out",
+            str(tif),
+        ]
+    )
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    for key in ("grain_count", "mean_intercept", "astm_g_intercept", "astm_g_planimetric", "unit"):
+        assert key in out
+    assert out["unit"] == "µm" and abs(out["astm_g_intercept"] - m.truth["astm_g"]) < 0.4
+    b = imread(png)
+    assert b.shape == m.image.shape and b.dtype == np.uint8 and set(np.unique(b)) <= {0, 255}
+    import tifffile
+
+    lab = tifffile.imread(tif)
+    assert lab.dtype == np.uint32 and lab.max() == out["grain_count"]
+    assert main(["grains", str(tmp_path / "missing.png")]) == 2
+    assert main(["grains", str(path), "--pixel-size", "-1"]) == 2
+    assert main(["grains", str(path), "--sam-checkpoint", str(png)]) == 2
