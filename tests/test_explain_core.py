@@ -71,7 +71,9 @@ def test_tiles_cover_image_and_scale_boxes():
     assert covered.all()
     t = object_tile((280, 10, 300, 30), (500, 300), imgsz=160, factor=2.0)
     assert (t.x1, t.y0) == (300, 0)  # clipped to the image corner
-    assert t.to_model((280, 10, 300, 30)) == pytest.approx((2 * (280 - t.x0), 20, 2 * (300 - t.x0), 60))
+    assert t.to_model((280, 10, 300, 30)) == pytest.approx(
+        (2 * (280 - t.x0), 20, 2 * (300 - t.x0), 60)
+    )
 
 
 @pytest.mark.parametrize("method", ["eigencam", "gradcam"])
@@ -101,8 +103,9 @@ def test_map_is_float01_at_image_size_and_follows_rescaling(random_model, method
 def test_object_map_is_zero_outside_its_tile(random_model):
     img = np.tile(_image(), (3, 3))  # 450 px, model input 160 px: a tile around the object
     res = run_to_end(
-        object_saliency(img, random_model, (200, 200, 230, 240), 1, method="layercam",
-                        use_cache=False)
+        object_saliency(
+            img, random_model, (200, 200, 230, 240), 1, method="layercam", use_cache=False
+        )
     )
     x0, y0, x1, y1 = res.window
     assert (x1 - x0, y1 - y0) == (160, 160) and x0 <= 200 and x1 >= 230
@@ -130,13 +133,17 @@ def test_cache_hits_memory_and_disk(random_model, tmp_path, monkeypatch):
     first = run_to_end(saliency_map(img, random_model, "eigencam", pixel_size=0.5))
     assert list((tmp_path / "explain").glob("*.npy"))
     msgs: list[str] = []
-    again = run_to_end(saliency_map(img, random_model, "eigencam", pixel_size=0.5),
-                       lambda p: msgs.append(p.message))
+    again = run_to_end(
+        saliency_map(img, random_model, "eigencam", pixel_size=0.5),
+        lambda p: msgs.append(p.message),
+    )
     assert msgs == ["saliency from cache"] and np.array_equal(first, again)
     CACHE.clear()  # memory gone: read back from disk
     msgs.clear()
-    run_to_end(saliency_map(img, random_model, "eigencam", pixel_size=0.5),
-               lambda p: msgs.append(p.message))
+    run_to_end(
+        saliency_map(img, random_model, "eigencam", pixel_size=0.5),
+        lambda p: msgs.append(p.message),
+    )
     assert msgs == ["saliency from cache"]
     other = img.copy()
     other[0, 0] ^= 1  # one pixel differs: another key
@@ -164,7 +171,9 @@ def test_box_styles_histogram_and_flags():
     conf = np.array([0.26, 0.5, 0.99])
     style = box_styles(conf, threshold=0.25)
     assert style.edge_color.shape == (3, 4)
-    assert np.all(np.diff(style.opacity) > 0) and np.allclose(style.edge_color[:, 3], style.opacity)
+    assert np.all(np.diff(style.opacity) > 0) and np.allclose(
+        style.edge_color[:, 3], style.opacity
+    )
     assert style.near_threshold.tolist() == [True, False, False]
     assert near_threshold(conf, 0.25).tolist() == [True, False, False]
     counts, edges = confidence_histogram(conf, bins=10)

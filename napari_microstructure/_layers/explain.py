@@ -17,6 +17,11 @@ SALIENCY_COLORMAPS = ("inferno", "magma", "viridis", "plasma", "cividis")
 BLENDINGS = ("additive", "translucent")
 
 
+def _units(layer: Any) -> dict[str, Any]:
+    units = getattr(layer, "units", None)
+    return {"units": tuple(str(u) for u in units[-2:])} if units is not None else {}
+
+
 def overlay_kwargs(
     image_layer: Any,
     name: str,
@@ -35,6 +40,7 @@ def overlay_kwargs(
         "scale": tuple(image_layer.scale[-2:]),
         "translate": tuple(image_layer.translate[-2:]),
         "metadata": {PIXEL_SIZE_KEY: ps, "explains": image_layer.name},
+        **_units(image_layer),
     }
 
 
@@ -109,4 +115,5 @@ def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name
         "translate": tuple(labels_layer.translate[-2:]),
         "opacity": 0.8,
         "metadata": {PIXEL_SIZE_KEY: labels_layer.metadata.get(PIXEL_SIZE_KEY)},
+        **_units(labels_layer),
     }

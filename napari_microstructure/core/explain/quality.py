@@ -12,7 +12,10 @@ QUALITY_COLUMNS = ("quality", "score", "predicted_iou", "stability_score")
 
 def quality_column(features: Any) -> str | None:
     """Name of the first quality-like column in a features table (pandas or dict), or None."""
-    columns = list(getattr(features, "columns", None) or (features.keys() if features else []))
+    if features is None:
+        return None
+    cols = getattr(features, "columns", None)
+    columns = list(cols) if cols is not None else list(features.keys())
     for name in QUALITY_COLUMNS:
         if name in columns:
             return name

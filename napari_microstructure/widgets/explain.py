@@ -1,0 +1,413 @@
+"""Explain dock: where the detector looked (saliency), how sure it was, and mask quality."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FileEdit,
+    FloatSlider,
+    FloatSpinBox,
+    Label,
+    PushButton,
+)
+from napari.layers import Image, Labels, Shapes
+from napari.utils.notifications import show_error
+
+from .._layers import (
+    class_box_colors,
+    detections_from_layer,
+    image_array,
+    image_pixel_size,
+    labels_quality,
+    quality_labels_kwargs,
+    show_overlay,
+    style_boxes,
+)
+from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS
+from ..core.settings import get_setting
+from ._base import WorkerWidget
+from ._histogram import HistogramBox
+
+if TYPE_CHECKING:
+    import napari
+
+WHOLE_METHODS = ("eigencam", "gradcam", "layercam")
+OBJECT_METHODS = ("gradcam", "hirescam", "layercam", "gradcam++")
+
+
+class ExplainWidget(WorkerWidget):
+    """Saliency of the detection model, confidence view of its boxes, quality of masks."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer)
+        detect_cfg = get_setting("pipeline.detect") or {}
+        self._detector: Any = None
+        self._detector_key: str | None = "unset"
+        self._saliency: np.ndarray | None = None
+        self._object_result: Any = None
+        self._low_conf: np.ndarray | None = None
+        self._watched: Shapes | None = None
+
+        self._image = ComboBox(label="image", choices=self._choices(Image))
+        self._boxes = ComboBox(label="detections", choices=self._choices(Shapes))
+        self._labels = ComboBox(label="refined masks", choices=self._choices(Labels))
+        self._model = FileEdit(
+            label="model (.pt)", mode="r", filter="*.pt", value=detect_cfg.get("model") or ""
+        )
+        self._model.tooltip = "Empty = the model last used by Detect (or the demo model)"
+        self._method = ComboBox(label="whole image", choices=WHOLE_METHODS, value="eigencam")
+        self._obj_method = ComboBox(label="per object", choices=OBJECT_METHODS, value="gradcam")
+        self._explain_btn = PushButton(text="Explain image")
+        self._object_btn = PushButton(text="Explain selected box")
+        self._on_click = CheckBox(text="explain a box when it is selected", value=True)
+        self._colormap = ComboBox(label="colormap", choices=SALIENCY_COLORMAPS, value="inferno")
+        self._opacity = FloatSlider(label="opacity", min=0.0, max=1.0, step=0.05, value=0.6)
+        self._blending = ComboBox(label="blending", choices=BLENDINGS, value="additive")
+        self._threshold = FloatSpinBox(
+            label="conf. threshold",
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            value=float(detect_cfg.get("conf", 0.25)),
+        )
+        self._style_btn = PushButton(text="Colour boxes by confidence")
+        self._class_btn = PushButton(text="Class colours")
+        self._lowconf_btn = PushButton(text="Low-confidence map")
+        self._quality_btn = PushButton(text="Quality overlay")
+        self._info = Label(value="")
+        self._histogram = HistogramBox(xlabel="confidence", ylabel="boxes")
+
+        self._explain_btn.changed.connect(self.explain_image)
+        self._object_btn.changed.connect(lambda: self.explain_selected())
+        self._style_btn.changed.connect(self.style_boxes)
+        self._class_btn.changed.connect(self.class_colours)
+        self._lowconf_btn.changed.connect(self.show_low_confidence)
+        self._quality_btn.changed.connect(self.show_quality)
+        for w in (self._colormap, self._opacity, self._blending):
+            w.changed.connect(self._on_style)
+        self._boxes.changed.connect(self._on_boxes_layer)
+        self._threshold.changed.connect(lambda _v: self.update_histogram())
+        viewer.layers.events.inserted.connect(self._refresh_choices)
+        viewer.layers.events.removed.connect(self._refresh_choices)
+        self.extend(
+            [
+                self._image,
+                self._boxes,
+                self._labels,
+                self._model,
+                Container(
+                    widgets=[self._method, self._explain_btn], layout="horizontal", labels=False
+                ),
+                Container(
+                    widgets=[self._obj_method, self._object_btn], layout="horizontal", labels=False
+                ),
+                self._on_click,
+                self._colormap,
+                self._opacity,
+                self._blending,
+                self._progress_row,
+                self._threshold,
+                Container(
+                    widgets=[self._style_btn, self._class_btn], layout="horizontal", labels=False
+                ),
+                self._lowconf_btn,
+                self._histogram,
+                self._quality_btn,
+                self._info,
+            ]
+        )
+        self._on_boxes_layer()
+
+    # -- public state -----------------------------------------------------------------------
+    @property
+    def image_layer(self) -> Image | None:
+        return self._image.value
+
+    @property
+    def detections_layer(self) -> Shapes | None:
+        return self._boxes.value
+
+    @property
+    def labels_layer(self) -> Labels | None:
+        return self._labels.value
+
+    @property
+    def model_path(self) -> Path | None:
+        text = str(self._model.value or "").strip()
+        return Path(text) if text and text != "." else None
+
+    @property
+    def method(self) -> str:
+        return str(self._method.value)
+
+    @method.setter
+    def method(self, value: str) -> None:
+        self._method.value = value
+
+    @property
+    def opacity(self) -> float:
+        return float(self._opacity.value)
+
+    @opacity.setter
+    def opacity(self, value: float) -> None:
+        self._opacity.value = value
+
+    @property
+    def blending(self) -> str:
+        return str(self._blending.value)
+
+    @blending.setter
+    def blending(self, value: str) -> None:
+        self._blending.value = value
+
+    @property
+    def threshold(self) -> float:
+        return float(self._threshold.value)
+
+    @property
+    def saliency(self) -> np.ndarray | None:
+        """Last whole-image map (float32, image size, 0..1)."""
+        return self._saliency
+
+    @property
+    def object_result(self) -> Any:
+        """Last per-object result (``core.explain.ObjectSaliency``)."""
+        return self._object_result
+
+    @property
+    def low_confidence(self) -> np.ndarray | None:
+        return self._low_conf
+
+    @property
+    def histogram(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(counts, bin edges) of the detections' confidences shown in the dock."""
+        h = self._histogram
+        return None if h.counts is None else (h.counts, h.edges)
+
+    def layer(self, name_suffix: str) -> Image | Labels | None:
+        """The overlay layer ``"<image> <suffix>"`` (saliency, object saliency, ...)."""
+        img = self.image_layer
+        name = f"{img.name if img else ''} {name_suffix}"
+        return next((lay for lay in self._viewer.layers if lay.name == name), None)
+
+    # -- actions ----------------------------------------------------------------------------
+    def explain_image(self) -> Any:
+        """Whole-image saliency with the chosen method, shown over the image."""
+        img = self._need_image()
+        if img is None:
+            return None
+        image, ps, method = image_array(img), image_pixel_size(img), self.method
+        conf = self.threshold
+
+        def make_gen():
+            from ..core.explain import saliency_map
+
+            det = yield from self._load()
+            return (yield from saliency_map(image, det, method, ps, conf=conf))
+
+        def done(result: np.ndarray) -> None:
+            self._saliency = result
+            self._show(result, img, "saliency")
+
+        return self._start(make_gen, done, f"Explain ({method})")
+
+    def explain_selected(self, index: int | None = None) -> Any:
+        """Grad-CAM of one box of the detections layer (the selected one by default)."""
+        img, boxes = self._need_image(), self.detections_layer
+        if img is None:
+            return None
+        if boxes is None or len(boxes.data) == 0:
+            show_error("Explain: run Detect first and pick its detections layer.")
+            return None
+        if index is None:
+            sel = sorted(boxes.selected_data)
+            if not sel:
+                show_error("Explain: select one box in the detections layer (select mode).")
+                return None
+            index = sel[0]
+        row = detections_from_layer(boxes).iloc[int(index)]
+        box = (row.x1, row.y1, row.x2, row.y2)
+        cls, name = int(row.class_id), str(row.class_name)
+        image, ps, method = image_array(img), image_pixel_size(img), str(self._obj_method.value)
+
+        def make_gen():
+            from ..core.explain import object_saliency
+
+            det = yield from self._load()
+            return (yield from object_saliency(image, det, box, cls, ps, method))
+
+        def done(result: Any) -> None:
+            self._object_result = result
+            self._show(result.saliency, img, "object saliency")
+            self._info.value = (
+                f"box {index}: {name}, explained score {result.score:.2f} "
+                f"(matched prediction IoU {result.iou:.2f})"
+            )
+
+        return self._start(make_gen, done, f"Explain box ({method})")
+
+    def show_low_confidence(self) -> Any:
+        """Map of where the detector is unsure (near the threshold or between classes)."""
+        img = self._need_image()
+        if img is None:
+            return None
+        image, ps, thr = image_array(img), image_pixel_size(img), self.threshold
+
+        def make_gen():
+            from ..core.explain import class_score_maps, low_confidence_map
+
+            det = yield from self._load()
+            maps = yield from class_score_maps(image, det, ps)
+            return low_confidence_map(maps, thr)
+
+        def done(result: np.ndarray) -> None:
+            self._low_conf = result
+            self._show(result, img, "low confidence", colormap="magma")
+
+        return self._start(make_gen, done, "Low-confidence map")
+
+    def style_boxes(self) -> None:
+        """Colour the detections by confidence (ramp and opacity) and refresh the histogram."""
+        from ..core.explain import box_styles, near_threshold
+
+        boxes = self.detections_layer
+        if boxes is None or len(boxes.data) == 0:
+            show_error("Explain: no detections to style; run Detect first.")
+            return
+        conf = detections_from_layer(boxes)["confidence"].to_numpy(dtype=float)
+        style_boxes(boxes, box_styles(conf, self.threshold).edge_color)
+        n_near = int(near_threshold(conf, self.threshold).sum())
+        self._info.value = f"{len(conf)} boxes; {n_near} within 0.15 of the threshold"
+        self.update_histogram()
+
+    def class_colours(self) -> None:
+        """Give the detections back their per-class colours."""
+        boxes = self.detections_layer
+        if boxes is not None and len(boxes.data):
+            style_boxes(boxes, class_box_colors(boxes))
+
+    def show_quality(self) -> None:
+        """Labels coloured by each object's quality score (red = poor, green = good)."""
+        from ..core.explain import quality_colors
+
+        labels = self.labels_layer
+        found = labels_quality(labels) if labels is not None else None
+        if found is None:
+            show_error(
+                "Explain: pick a Labels layer whose features have a 'quality' or "
+                "'score' column (made by Refine)."
+            )
+            return
+        ids, values, column = found
+        kwargs = quality_labels_kwargs(
+            labels, quality_colors(ids, values), f"{labels.name} {column}"
+        )
+        existing = next((lay for lay in self._viewer.layers if lay.name == kwargs["name"]), None)
+        if isinstance(existing, Labels):
+            existing.data = labels.data
+            existing.colormap = kwargs["colormap"]
+        else:
+            self._viewer.add_labels(labels.data, **kwargs)
+        finite = values[np.isfinite(values)]
+        if finite.size:
+            self._info.value = (
+                f"{column}: {finite.size} objects, min {finite.min():.2f}, "
+                f"median {np.median(finite):.2f}"
+            )
+
+    def update_histogram(self) -> None:
+        """Redraw the histogram of the detections' confidences."""
+        from ..core.explain import confidence_histogram
+
+        boxes = self.detections_layer
+        if boxes is not None and "confidence" in boxes.features and len(boxes.features):
+            counts, edges = confidence_histogram(boxes.features["confidence"].to_numpy(float))
+            self._histogram.plot(counts, edges, self.threshold)
+        else:
+            self._histogram.plot(None, None, self.threshold)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _load(self):
+        from ..core.detect import load_detector
+        from ..core.progress import Progress
+
+        path = self.model_path
+        if path is None:
+            saved = (get_setting("pipeline.detect") or {}).get("model")
+            path = Path(saved) if saved else None
+        key = str(path)
+        if self._detector is None or key != self._detector_key:
+            yield Progress(0, 1, "loading the model…")
+            self._detector, self._detector_key = load_detector(path), key
+        return self._detector
+
+    def _need_image(self) -> Image | None:
+        if self.image_layer is None:
+            show_error("Explain: open a micrograph first.")
+        return self.image_layer
+
+    def _show(
+        self, data: np.ndarray, img: Image, suffix: str, colormap: str | None = None
+    ) -> None:
+        show_overlay(
+            self._viewer,
+            data,
+            img,
+            f"{img.name} {suffix}",
+            colormap=colormap or str(self._colormap.value),
+            opacity=self.opacity,
+            blending=self.blending,
+        )
+
+    def _on_style(self, _value: Any = None) -> None:
+        for suffix in ("saliency", "object saliency"):
+            lay = self.layer(suffix)
+            if lay is not None:
+                lay.colormap, lay.opacity, lay.blending = (
+                    str(self._colormap.value),
+                    self.opacity,
+                    self.blending,
+                )
+
+    def _choices(self, kind: type) -> Any:
+        return lambda _w: [(lay.name, lay) for lay in self._viewer.layers if isinstance(lay, kind)]
+
+    def _refresh_choices(self, _event: Any = None) -> None:
+        for combo in (self._image, self._boxes, self._labels):
+            combo.reset_choices()
+
+    def _on_boxes_layer(self, _value: Any = None) -> None:
+        self._unwatch()
+        self._watched = self.detections_layer
+        if self._watched is not None:
+            self._watched.events.features.connect(self._on_features)
+            self._watched.selected_data.events.items_changed.connect(self._on_selection)
+        self.update_histogram()
+
+    def _unwatch(self) -> None:
+        if self._watched is not None:
+            self._watched.events.features.disconnect(self._on_features)
+            self._watched.selected_data.events.items_changed.disconnect(self._on_selection)
+        self._watched = None
+
+    def _on_selection(self, _event: Any = None) -> None:
+        boxes = self.detections_layer
+        if self._on_click.value and boxes is not None and len(boxes.selected_data) == 1:
+            if not self.busy:
+                self.explain_selected()
+
+    def _on_features(self, _event: Any = None) -> None:
+        self.update_histogram()
+
+    def close(self) -> None:
+        """Disconnect from the viewer and the watched layer."""
+        self._viewer.layers.events.inserted.disconnect(self._refresh_choices)
+        self._viewer.layers.events.removed.disconnect(self._refresh_choices)
+        self._unwatch()
+        super().close()

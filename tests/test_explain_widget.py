@@ -1,0 +1,130 @@
+"""Explain dock with a viewer: saliency overlay, per-box Grad-CAM, confidence view, quality."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from napari_microstructure._layers import detections_layer_kwargs, image_layer_kwargs
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # two spinning threads are ~20x slower on a shared 2-core box
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def scene(make_napari_viewer, settings_home):
+    import cv2
+
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(120, 200, (256, 256)).astype(np.uint8), (0, 0), 1.5)
+    objects = []
+    for i, (x, y, r) in enumerate([(60, 50, 8), (180, 70, 12), (90, 190, 6), (200, 200, 10)]):
+        cv2.circle(img, (x, y), r, 25, -1)
+        objects.append(
+            {
+                "bbox": (x - r, y - r, x + r + 1, y + r + 1),
+                "class_id": i % 2,
+                "cls": ["inclusion", "pore"][i % 2],
+            }
+        )
+    viewer = make_napari_viewer()
+    viewer.add_image(img, **image_layer_kwargs(0.5, "defects"))
+    rows = [
+        {
+            "x1": o["bbox"][0],
+            "y1": o["bbox"][1],
+            "x2": o["bbox"][2],
+            "y2": o["bbox"][3],
+            "confidence": 0.3 + 0.6 * i / len(objects),
+            "class_id": o["class_id"],
+            "class_name": o["cls"],
+        }
+        for i, o in enumerate(objects)
+    ]
+    viewer.add_shapes(**detections_layer_kwargs(pd.DataFrame(rows), 0.5, "defects detections"))
+    labels = np.zeros(img.shape, np.uint32)
+    labels[10:40, 10:40], labels[100:150, 60:90] = 1, 2
+    viewer.add_labels(
+        labels,
+        scale=(0.5, 0.5),
+        units=("µm", "µm"),
+        name="refined",
+        features=pd.DataFrame({"label": [1, 2], "quality": [0.2, 0.95]}),
+    )
+    return viewer, img, rows
+
+
+def _wait(qtbot, worker):
+    assert worker is not None
+    with qtbot.waitSignal(worker.finished, timeout=120_000):
+        pass
+
+
+def test_explain_widget_overlays(scene, qtbot):
+    from napari.layers import Image, Labels
+
+    from napari_microstructure.widgets.explain import ExplainWidget
+
+    viewer, img, rows = scene
+    n = len(viewer.layers)
+    widget = ExplainWidget(viewer)
+    assert len(viewer.layers) == n  # nothing added at construction
+    assert widget.image_layer.name == "defects"
+    assert widget.detections_layer.name == "defects detections"
+    assert widget.histogram is not None and widget.histogram[0].sum() == len(rows)
+
+    _wait(qtbot, widget.explain_image())  # EigenCAM of the whole image
+    sal = widget.layer("saliency")
+    assert isinstance(sal, Image) and sal.data.shape == img.shape
+    assert sal.data.dtype == np.float32 and 0 <= sal.data.min() and sal.data.max() <= 1
+    assert tuple(sal.scale) == (0.5, 0.5)  # on the micrograph in µm
+    assert sal.colormap.name == "inferno" and sal.blending == "additive"
+    widget.opacity, widget.blending = 0.3, "translucent"
+    assert sal.opacity == pytest.approx(0.3) and sal.blending == "translucent"
+
+    boxes = widget.detections_layer
+    boxes.selected_data = {1}  # clicking a box explains it (auto mode on by default)
+    qtbot.waitUntil(lambda: widget.worker is not None and not widget.busy, timeout=120_000)
+    qtbot.waitUntil(lambda: widget.layer("object saliency") is not None, timeout=60_000)
+    obj = widget.layer("object saliency")
+    assert obj.data.shape == img.shape and widget.object_result is not None
+    assert np.isfinite(widget.object_result.score)
+
+    widget.style_boxes()  # colour ramp + opacity by confidence
+    colors = np.asarray(boxes.edge_color)
+    assert colors.shape == (len(rows), 4) and colors[-1, 3] > colors[0, 3]
+    widget.class_colours()
+    assert np.allclose(np.asarray(boxes.edge_color)[:, 3], 1.0)
+
+    _wait(qtbot, widget.show_low_confidence())
+    low = widget.layer("low confidence")
+    assert low is not None and low.data.shape == img.shape and tuple(low.scale) == (0.5, 0.5)
+
+    widget.show_quality()
+    q = next(lay for lay in viewer.layers if lay.name == "refined quality")
+    assert isinstance(q, Labels)
+    c1, c2 = q.colormap.map(np.array([1, 2]))
+    assert c1[0] > c1[1] and c2[1] > c2[0]  # poor mask red, good mask green
+    widget.close()
+
+
+def test_explain_widget_messages(make_napari_viewer, settings_home, monkeypatch):
+    from napari_microstructure.widgets import explain as mod
+
+    errors: list[str] = []
+    monkeypatch.setattr(mod, "show_error", errors.append)
+    viewer = make_napari_viewer()
+    widget = mod.ExplainWidget(viewer)
+    assert widget.explain_image() is None and "open a micrograph" in errors[-1]
+    viewer.add_image(np.zeros((64, 64), np.uint8), name="blank")
+    assert widget.explain_selected() is None and "run Detect first" in errors[-1]
+    widget.show_quality()
+    assert "quality" in errors[-1]
+    widget.close()
