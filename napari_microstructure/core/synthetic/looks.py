@@ -85,7 +85,7 @@ def tint_colours(
     done = np.zeros(n + 1, bool)
     tries = 12
     picks = rng.integers(0, k, (n + 1, tries))
-    gains = rng.uniform(0.8, 1.1, (n + 1, tries, 1))
+    gains = rng.uniform(0.84, 1.06, (n + 1, tries, 1))
     jitter = rng.normal(0, 0.03, (n + 1, tries, 3))
     cands = np.clip(palette[picks] * gains + jitter, 0.04, 0.97).astype(np.float32)
     for g in range(1, n + 1):

@@ -142,13 +142,14 @@ def precipitates_kind(
         rng,
         shape,
         pixel_size,
-        {"illumination": 0.3, "noise": 1.0, "blur": 0.5, "dust": 0.0, "scale_bar": 0.3},
+        {"illumination": 0.3, "noise": 1.0, "blur": 0.8, "dust": 0.0, "scale_bar": 0.3},
         illumination=illumination,
         noise=noise,
         blur=blur,
         dust=dust,
         scale_bar=scale_bar,
     )
+    plan.noise *= 0.65  # measured on real SEM images: finer grain than the optical default
     size_px = rng.uniform(25, 55) if particle_size_um is None else particle_size_um / pixel_size
     frac = rng.uniform(0.35, 0.55) if area_fraction is None else float(area_fraction)
     if not 0.0 < frac < 0.9 or size_px < 4:
@@ -183,7 +184,7 @@ def precipitates_kind(
     phases = coarse.astype(np.uint8)
     # fine particles in the matrix channels, away from the coarse ones
     dist = cv2.distanceTransform((~coarse).astype(np.uint8), cv2.DIST_L2, 3)
-    n = int(rng.integers(150, 400) * shape[0] * shape[1] / 512**2) if n_fine is None else n_fine
+    n = int(rng.integers(250, 600) * shape[0] * shape[1] / 512**2) if n_fine is None else n_fine
     fine = np.zeros(shape, np.uint8)
     r_fine = max(size_px * 0.07, 2.5)
     # fine particles come in clusters (they precipitate where the channels are wide)
@@ -207,7 +208,7 @@ def precipitates_kind(
     inst = np.where(fine_inst > 0, fine_inst + n_coarse, inst).astype(np.uint32)
     phases[fine > 0] = 2
     matrix = rng.uniform(0.52, 0.7)
-    particle = matrix - rng.uniform(0.035, 0.1)
+    particle = matrix - rng.uniform(0.03, 0.075)
     img = np.where(phases > 0, particle, matrix).astype(np.float32)
     img[phases == 2] -= 0.04  # small particles show darker: less edge brightening inside
     img = gaussian_blur(img, 0.8)
