@@ -37,6 +37,8 @@ def _images(n: int, size: int, pixel_size: float) -> list[np.ndarray]:
 
 
 def overhead(n_images: int, repeats: int, model: str | None) -> dict:
+    import torch
+
     from napari_microstructure.core.detect import detect, load_detector
     from napari_microstructure.core.progress import run_to_end
 
@@ -55,20 +57,20 @@ def overhead(n_images: int, repeats: int, model: str | None) -> dict:
 
     for i in range(min(3, n_images)):  # warm up both paths (predictor setup, model fusion)
         ours(i), plain(i)
-    t_ours, t_plain, n_ours, n_plain = [], [], 0, 0
+    wall = {"ours": [], "plain": []}
+    cpu = {"ours": [], "plain": []}
+    count = {"ours": 0, "plain": 0}
     for _ in range(repeats):
         for i in range(n_images):
             for name in ("ours", "plain") if i % 2 == 0 else ("plain", "ours"):
-                t0 = time.perf_counter()
-                k = ours(i) if name == "ours" else plain(i)
-                dt = time.perf_counter() - t0
-                if name == "ours":
-                    t_ours.append(dt)
-                    n_ours += k
-                else:
-                    t_plain.append(dt)
-                    n_plain += k
+                t0, c0 = time.perf_counter(), time.process_time()
+                count[name] += ours(i) if name == "ours" else plain(i)
+                wall[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
+    t_ours, t_plain = wall["ours"], wall["plain"]
+    n_ours, n_plain = count["ours"], count["plain"]
     mo, mp = statistics.median(t_ours), statistics.median(t_plain)
+    co, cp = statistics.median(cpu["ours"]), statistics.median(cpu["plain"])
     return {
         "images": n_images,
         "repeats": repeats,
@@ -81,6 +83,10 @@ def overhead(n_images: int, repeats: int, model: str | None) -> dict:
         "ratio_total": round(sum(t_ours) / sum(t_plain), 3),
         "detections_ours": n_ours,
         "detections_plain": n_plain,
+        "median_cpu_ms_ours": round(1e3 * co, 2),
+        "median_cpu_ms_plain_predict": round(1e3 * cp, 2),
+        "ratio_cpu_median": round(co / cp, 3),
+        "torch_threads": torch.get_num_threads(),
     }
 
 
@@ -142,6 +148,12 @@ def main() -> int:
         f"{o['median_ms_plain_predict']} ms -> ratio {o['ratio_median']} (median), "
         f"{o['ratio_total']} (total); detections {o['detections_ours']} vs "
         f"{o['detections_plain']}",
+        flush=True,
+    )
+    print(
+        f"CPU time per image: ours {o['median_cpu_ms_ours']} ms, plain "
+        f"{o['median_cpu_ms_plain_predict']} ms -> ratio {o['ratio_cpu_median']} "
+        f"(torch threads: {o['torch_threads']})",
         flush=True,
     )
     if args.big:

@@ -178,6 +178,15 @@ def model_card(info: dict, args: argparse.Namespace, minutes: float | None) -> s
         else "All classes the generator draws are claimed."
     )
     took = f" in {minutes:.0f} min" if minutes else ""
+    epochs = info.get("epochs", args.epochs)
+    note = f"\n## How these weights were made\n\n{info['note']}\n" if info.get("note") else ""
+    prev = info.get("continued_from")
+    history = (
+        f"\n  The run continued from the weights of an earlier run of the same script "
+        f"(random init, its training arguments: {prev}), keeping its data and seeds."
+        if prev
+        else ""
+    )
     return f"""# Demo defect detector
 
 A small YOLOv8-layout detector (width x{info["width"]}, {info["n_params"] / 1e6:.2f} M parameters,
@@ -191,8 +200,10 @@ Train your own on annotated micrographs (docs/detect.md).
   it before detection, so the model works across magnifications.
 - Input: {info["imgsz"]} x {info["imgsz"]} px tiles (larger images are tiled).
 - Training data: {args.n_train} synthetic "defects" micrographs ({args.imgsz} px, seeds
-  0..{args.n_train - 1}), validation {args.n_val} (seeds {VAL_SEED}..), {args.epochs} epochs on
-  CPU{took}, seed {args.seed}, made by `scripts/train_demo_detector.py`.
+  0..{args.n_train - 1}), validation {args.n_val} (seeds {VAL_SEED}..), {epochs} epochs on
+  CPU{took}, seed {args.seed}, batch {args.batch}, made by `scripts/train_demo_detector.py`.
+  Objects per image are drawn from the image's seed (`COUNTS` in the script: denser than the
+  generator's default). Command: `{info.get("command", "")}`.{history}
 
 ## Held-out test ({args.n_test} synthetic images, seeds {TEST_SEED}.., never used in training)
 
@@ -203,7 +214,7 @@ mAP50 over the claimed classes: **{m["mAP50"]:.3f}** (mAP50-95 {m["mAP50-95"]:.3
 {rows}
 
 Re-measure: `python scripts/train_demo_detector.py --evaluate-only`.
-"""
+{note}"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -228,7 +239,34 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=MODELS / "demo_detector.pt")
     ap.add_argument("--workdir", type=Path, default=None)
     ap.add_argument("--evaluate-only", action="store_true")
+    ap.add_argument(
+        "--card-only",
+        action="store_true",
+        help="rewrite MODEL_CARD.md from the sidecar JSON next to --out",
+    )
+    ap.add_argument("--note", default="", help="extra text for the model card")
+    ap.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="continue from these weights (a previous run's best.pt) instead of "
+        "random initialisation",
+    )
+    ap.add_argument("--warmup", type=float, default=3.0, help="warm-up epochs")
+    ap.add_argument(
+        "--optimizer", default="auto", help="ultralytics optimizer (auto = AdamW here)"
+    )
+    ap.add_argument("--lr0", type=float, default=0.01, help="initial lr (ignored by 'auto')")
     args = ap.parse_args(argv)
+    if args.card_only:
+        info = json.loads(args.out.with_suffix(".json").read_text())
+        if args.note:
+            info["note"] = args.note
+            write_model_info(args.out, info)
+        (args.out.parent / "MODEL_CARD.md").write_text(
+            model_card(info, args, info.get("train_minutes"))
+        )
+        return 0
     _import_ultralytics()
     import torch
     from ultralytics import YOLO
@@ -249,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     arch = work / "demo_detector_arch.yaml"
     arch.write_text(ARCH.format(nc=len(classes), width=args.width))
     t0 = time.time()
-    model = YOLO(str(arch), task="detect")
+    model = YOLO(str(args.init) if args.init else str(arch), task="detect")
     model.train(
         data=str(data),
         epochs=args.epochs,
@@ -280,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
         mixup=0.0,
         amp=False,
         val=True,
+        warmup_epochs=args.warmup,
+        optimizer=args.optimizer,
+        lr0=args.lr0,
     )
     minutes = (time.time() - t0) / 60
     args.epochs = int(model.trainer.epoch) + 1 if model.trainer is not None else args.epochs
@@ -295,7 +336,15 @@ def main(argv: list[str] | None = None) -> int:
         "script": "scripts/train_demo_detector.py",
         "epochs": args.epochs,
         "train_minutes": round(minutes, 1),
+        "hours_budget": args.hours,
+        "command": "python scripts/train_demo_detector.py " + " ".join(argv or sys.argv[1:]),
     }
+    if args.init:
+        prev = torch.load(args.init, map_location="cpu", weights_only=False)
+        prev_args = prev.get("train_args") or {}
+        info["continued_from"] = {
+            k: prev_args.get(k) for k in ("epochs", "imgsz", "batch", "seed")
+        }
     tmp = work / "shipped.pt"
     ship(best, info, tmp)
     info["metrics"] = evaluate(tmp, data, args.imgsz)

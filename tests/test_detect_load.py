@@ -29,7 +29,8 @@ def test_demo_model_is_shipped_with_its_info():
 def test_sidecar_overrides_and_checkpoint_fallback(tmp_path):
     pt = tmp_path / "mine.pt"
     shutil.copyfile(DEMO_MODEL, pt)
-    assert load_detector(pt).pixel_size == load_detector(None).pixel_size  # from the checkpoint
+    shipped = json.loads(sidecar_path(DEMO_MODEL).read_text())
+    assert load_detector(pt).pixel_size == shipped["pixel_size_um"]  # from the checkpoint
     sidecar_path(pt).write_text(json.dumps({"pixel_size_um": 0.125, "imgsz": 256}))
     det = load_detector(pt)
     assert det.pixel_size == 0.125 and det.imgsz == 256

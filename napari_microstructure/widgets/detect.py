@@ -73,7 +73,12 @@ class DetectWidget(WorkerWidget):
         self._classes.tooltip = "Comma-separated class names; empty = all classes"
         self._run = PushButton(text="Detect")
         self._show = FloatSlider(
-            label="show confidence ≥", min=0.0, max=1.0, step=0.01, value=float(saved["conf"])
+            label="show confidence ≥",
+            min=0.0,
+            max=1.0,
+            step=0.01,
+            value=float(saved["conf"]),
+            tracking=False,
         )
         self._info = Label(value="")
         self._table = Table(value={"data": [], "columns": []})

@@ -79,30 +79,30 @@ def _intensity_range(image: Any) -> tuple[float, float] | None:
     return (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
 
 
-def _to_rgb_u8(crop: np.ndarray, rng: tuple[float, float] | None) -> np.ndarray:
-    if rng is not None:
-        lo, hi = rng
-        scale = 255.0 / (hi - lo) if hi > lo else 0.0
-        crop = np.clip((np.nan_to_num(crop.astype(np.float32)) - lo) * scale + 0.5, 0, 255)
-        crop = crop.astype(np.uint8)
-    if crop.ndim == 2:
-        return np.repeat(crop[..., None], 3, axis=-1)
-    return crop[..., :3]
+def _to_u8(crop: np.ndarray, rng: tuple[float, float] | None) -> np.ndarray:
+    if rng is None:
+        return crop if crop.ndim == 2 else crop[..., :3]
+    lo, hi = rng
+    scale = 255.0 / (hi - lo) if hi > lo else 0.0
+    crop = crop if crop.ndim == 2 else crop[..., :3]
+    out = np.clip((np.nan_to_num(crop.astype(np.float32)) - lo) * scale + 0.5, 0, 255)
+    return out.astype(np.uint8)
 
 
 def _read_tile(
-    image: Any, tile: Tile, factor: float, rng: tuple[float, float] | None
+    image: Any, tile: Tile, factor: float, rng: tuple[float, float] | None, limit: int
 ) -> np.ndarray:
-    """Tile pixels as uint8 RGB at the model's pixel size."""
-    crop = _to_rgb_u8(np.asarray(image[tile.y0 : tile.y1, tile.x0 : tile.x1]), rng)
+    """Tile pixels as uint8 RGB at the model's pixel size (grey is resampled before RGB)."""
+    crop = _to_u8(np.asarray(image[tile.y0 : tile.y1, tile.x0 : tile.x1]), rng)
     if factor != 1.0:
         import cv2
 
         h, w = crop.shape[:2]
-        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        # a full tile must come out at most the model input, whatever the rounding
+        size = (min(limit, max(1, round(w * factor))), min(limit, max(1, round(h * factor))))
         interp = cv2.INTER_AREA if factor < 1.0 else cv2.INTER_LINEAR
         crop = cv2.resize(np.ascontiguousarray(crop), size, interpolation=interp)
-    return crop
+    return np.repeat(crop[..., None], 3, axis=-1) if crop.ndim == 2 else crop
 
 
 def scale_factor(pixel_size: float | None, model_pixel_size: float | None) -> tuple[float, str]:
@@ -141,6 +141,7 @@ def _run_batch(
     for i, c in enumerate(crops):
         batch[i, : c.shape[0], : c.shape[1]] = c
     with torch.inference_mode():
+        # NHWC memory seen as NCHW is channels-last, the layout the fused model uses
         x = torch.from_numpy(batch).permute(0, 3, 1, 2).float().div_(255.0)
         preds = model(x)
         out = non_max_suppression(
@@ -200,7 +201,7 @@ def detect(
     all_b, all_s, all_c, all_cut = [], [], [], []
     for start in range(0, n, max(1, int(batch))):
         group = tiles[start : start + max(1, int(batch))]
-        crops = [_read_tile(image, t, factor, rng) for t in group]
+        crops = [_read_tile(image, t, factor, rng, imgsz) for t in group]
         outs = _run_batch(
             model,
             crops,
