@@ -1,0 +1,137 @@
+"""Batch throughput: ``batch`` with 1 and 2 Dask workers vs a plain loop over the same functions.
+
+On the same synthetic 1024 x 1024 micrographs (defects on a grain background, 0.5 µm/px), the
+pipeline is detection (built-in demo model) + grain segmentation (classical engine) +
+measurement (summary and per-grain table). It prints, measured side by side in one run:
+
+- images/s of a plain Python loop calling the core functions (read, detect, segment, measure);
+- images/s of ``run_batch`` with 1 worker process, and its overhead vs the loop (target <= 10 %),
+  end to end (cluster start included) and in steady state (first to last finished image);
+- images/s with 2 workers and the speed-up over 1 worker;
+- the projected images per day on this machine (target well above 10,000).
+
+    nice -n 10 python benchmarks/bench_batch.py              # the issue's 100 images
+    nice -n 10 python benchmarks/bench_batch.py --n 12       # quicker, noisier
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import napari_microstructure  # noqa: F401  (offline ultralytics, before it is imported)
+from napari_microstructure.core.batch import run_batch
+from napari_microstructure.core.pipeline import PipelineConfig
+
+DETECT = {"model": None, "conf": 0.25, "iou": 0.5, "max_det": 300}
+GRAINS = {"engine": "classical"}
+
+
+def make_images(folder: Path, n: int, size: int) -> None:
+    import tifffile
+
+    from napari_microstructure.core.synthetic import generate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        m = generate("defects", shape=(size, size), pixel_size=0.5, seed=5000 + i)
+        res = (1e4 / m.pixel_size,) * 2
+        tifffile.imwrite(
+            folder / f"img{i:04d}.tif", m.image, resolution=res, resolutionunit="CENTIMETER"
+        )
+
+
+def plain_loop(folder: Path) -> tuple[float, int]:
+    """The same core functions, called one after the other, no batch machinery."""
+    import torch
+
+    from napari_microstructure.core.detect import detect, load_detector
+    from napari_microstructure.core.grains import segment_all_grains
+    from napari_microstructure.core.imageio import read_micrograph
+    from napari_microstructure.core.measure import grain_table, summarize
+    from napari_microstructure.core.progress import run_to_end
+
+    torch.set_num_threads(1)  # as one batch worker
+    det = load_detector(None)
+    t0 = time.perf_counter()
+    paths = sorted(folder.glob("*.tif"))
+    for path in paths:
+        mf = read_micrograph(path)
+        run_to_end(detect(mf.image, det, pixel_size=mf.pixel_size, conf=0.25, iou=0.5))
+        labels = run_to_end(segment_all_grains(mf.image, mf.pixel_size, **GRAINS))
+        summarize(labels, mf.pixel_size)
+        grain_table(labels, mf.pixel_size)
+    return time.perf_counter() - t0, len(paths)
+
+
+def batch(folder: Path, out: Path, workers: int) -> tuple[float, float, int]:
+    """End-to-end seconds, steady-state images/s, images processed."""
+    done: list[float] = []
+    cfg = PipelineConfig(detect=dict(DETECT), grains=dict(GRAINS))
+    t0 = time.perf_counter()
+    res = run_batch(
+        folder,
+        out,
+        cfg,
+        workers=workers,
+        progress=lambda k, i: done.append(time.perf_counter()) if k == "done" else None,
+    )
+    total = time.perf_counter() - t0
+    steady = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 else float("nan")
+    if res.failed:
+        print(f"  warning: {res.failed} images failed", file=sys.stderr)
+    return total, steady, res.processed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100, help="images (100)")
+    parser.add_argument("--size", type=int, default=1024, help="image side in px (1024)")
+    parser.add_argument("--workdir", type=Path, help="keep images and results here")
+    args = parser.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-batch-"))
+    images = work / "images"
+    print(
+        f"{args.n} synthetic {args.size}x{args.size} images, detect + grains + measure, "
+        f"{os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
+    )
+    if not images.is_dir() or len(list(images.glob("*.tif"))) != args.n:
+        shutil.rmtree(images, ignore_errors=True)
+        make_images(images, args.n, args.size)
+
+    t_loop, n = plain_loop(images)
+    loop_rate = n / t_loop
+    print(f"plain loop      : {loop_rate:.3f} images/s ({t_loop:.1f} s)")
+    rates = {}
+    for workers in (1, 2):
+        out = work / f"out{workers}"
+        shutil.rmtree(out, ignore_errors=True)
+        total, steady, done = batch(images, out, workers)
+        rates[workers] = (done / total, steady)
+        print(
+            f"batch {workers} worker{'s' if workers > 1 else ' '}: {done / total:.3f} images/s "
+            f"end to end ({total:.1f} s), {steady:.3f} images/s steady state"
+        )
+    end1, steady1 = rates[1]
+    print(
+        f"overhead of batch (1 worker) vs loop: {100 * (loop_rate / end1 - 1):+.1f} % end to end,"
+        f" {100 * (loop_rate / steady1 - 1):+.1f} % steady state (target <= 10 %)"
+    )
+    print(
+        f"speed-up 2 workers vs 1: {rates[2][0] / end1:.2f}x end to end, "
+        f"{rates[2][1] / steady1:.2f}x steady state"
+    )
+    best = max(rates[2][1], rates[1][1], loop_rate)
+    print(f"projected images/day on this machine: {best * 86400:,.0f} (target > 10,000)")
+    if args.workdir is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
