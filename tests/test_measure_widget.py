@@ -110,3 +110,25 @@ def test_no_layer_is_a_clear_error(make_napari_viewer, settings_home):
     viewer = make_napari_viewer()
     widget = MeasureWidget(viewer)
     assert widget.run() is None
+
+
+def test_phases_from_classes_in_features_and_kept_columns(
+    make_napari_viewer, settings_home, qtbot
+):
+    lab = np.zeros((60, 60), np.uint32)
+    lab[:, :20], lab[:, 20:45], lab[:, 45:] = 1, 2, 3
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(lab, scale=(2.0, 2.0))
+    layer.features = pd.DataFrame(
+        {"index": [1, 2, 3], "class_name": ["ferrite", "pearlite", "ferrite"]}
+    )
+    widget = MeasureWidget(viewer)
+    widget.labels_layer = layer
+    assert widget.pixel_size == pytest.approx(2.0)  # from the layer's scale
+    _measure(widget, qtbot)
+    fractions = widget.summary["phase_fractions"]
+    assert fractions["ferrite"] == pytest.approx(35 / 60)
+    assert fractions["pearlite"] == pytest.approx(25 / 60)
+    # the class column survives the measurement, next to the new numbers
+    feats = layer.features.set_index("label")
+    assert feats.loc[2, "class_name"] == "pearlite" and feats.loc[2, "area"] == 25 * 60 * 4

@@ -9,6 +9,7 @@ from .curate import boxes_from_layer, boxes_layer_kwargs, labels_data, labels_la
 from .classes import class_map_kwargs, show_class_map
 from .labels import (
     color_by_values,
+    instance_classes,
     labels_array,
     labels_pixel_size,
     select_label,
@@ -36,6 +37,7 @@ __all__ += ["boxes_from_layer", "boxes_layer_kwargs", "labels_data", "labels_lay
 __all__ += ["class_map_kwargs", "show_class_map"]
 __all__ += [
     "color_by_values",
+    "instance_classes",
     "labels_array",
     "labels_pixel_size",
     "select_label",

@@ -30,15 +30,45 @@ def labels_pixel_size(layer: Any) -> float | None:
     return scale if scale > 0 and not np.isclose(scale, 1.0) else None
 
 
+CLASS_COLUMNS = ("class_name", "class", "phase")
+
+
+def _label_ids(features: pd.DataFrame) -> pd.Series | None:
+    for col in ("index", "label"):
+        if col in features:
+            return features[col].astype(np.int64)
+    return None
+
+
+def instance_classes(layer: Any) -> dict[int, Any] | None:
+    """Class of each grain from the layer's features (``class_name``/``class``/``phase``).
+
+    Rows are matched to labels by an ``index`` or ``label`` column; None when there is none.
+    """
+    features = layer.features
+    ids = _label_ids(features)
+    column = next((c for c in CLASS_COLUMNS if c in features), None)
+    if ids is None or column is None or not len(features):
+        return None
+    return dict(zip(ids.tolist(), features[column].tolist(), strict=True))
+
+
 def set_grain_features(layer: Any, table: pd.DataFrame) -> None:
     """Put a per-grain table into ``layer.features`` (napari then shows it on hover).
 
     A whole new table is assigned, with the ``index`` column napari uses to match rows to
-    label values, so the change event fires.
+    label values, so the change event fires. Columns the layer already had that the table does
+    not (a class, a note) are kept, matched by label.
     """
     features = table.reset_index(drop=True).copy()
     if "label" in features:
         features.insert(0, "index", features["label"].astype(np.int64))
+        old = layer.features
+        ids = _label_ids(old)
+        extra = [c for c in old.columns if c not in features.columns and c != "index"]
+        if ids is not None and extra and len(old):
+            kept = old[extra].set_axis(ids.to_numpy()).groupby(level=0).first()
+            features = features.join(kept, on="label")
     layer.features = features
 
 

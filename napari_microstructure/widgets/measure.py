@@ -22,6 +22,7 @@ from napari.utils.notifications import show_error, show_info
 
 from .._layers import (
     color_by_values,
+    instance_classes,
     labels_array,
     labels_pixel_size,
     select_label,
@@ -174,7 +175,7 @@ class MeasureWidget(WorkerWidget):
     # -- actions ----------------------------------------------------------------------------
     def run(self) -> Any:
         """Measure the chosen grains layer in a worker; returns the worker (or None)."""
-        from ..core.measure import measure
+        from ..core.measure import measure, phases_from_instances
 
         layer = self.labels_layer
         if layer is None:
@@ -189,6 +190,10 @@ class MeasureWidget(WorkerWidget):
             )
             return None
         ps, names = self.pixel_size, self.phase_names or None
+        classes = instance_classes(layer) if phases is None else None
+        if classes:
+            # phases from a class per grain in the layer's features (e.g. painted, classified)
+            phases, names = phases_from_instances(labels, classes, names)
         set_setting(
             SETTING,
             {
