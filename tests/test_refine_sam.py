@@ -1,4 +1,4 @@
-"""Segment Anything engine: loading, embedding cache, tiles and the fast click path (tiny model)."""
+"""Segment Anything engine: loading, embedding cache, tiles, fast click path (tiny model)."""
 
 from __future__ import annotations
 

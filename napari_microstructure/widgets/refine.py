@@ -139,6 +139,11 @@ class RefineWidget(WorkerWidget):
         return self._engine is not None and self._engine_for == self._key()
 
     @property
+    def engine(self) -> Any:
+        """The engine holding the prepared image (None before the first preparation)."""
+        return self._engine
+
+    @property
     def scores(self) -> np.ndarray | None:
         """Scores of the masks proposed for the current object, best first."""
         return self._scores
@@ -213,10 +218,12 @@ class RefineWidget(WorkerWidget):
 
         def done(_: Any) -> None:
             self._engine, self._engine_for = engine, key
-            if then is not None:
-                then()
 
-        return self._start(lambda: engine.set_image(image, ps), done, "preparing image")
+        worker = self._start(lambda: engine.set_image(image, ps), done, "preparing image")
+        if worker is not None and then is not None:
+            # after ``finished``, not in ``returned``: a follow-up may start its own worker
+            worker.finished.connect(lambda: then() if self.ready else None)
+        return worker
 
     # -- clicks ---------------------------------------------------------------------------------
     def _on_click(self, layer: Points, event: Any) -> None:

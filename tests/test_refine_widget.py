@@ -1,0 +1,114 @@
+"""Refine dock widget: clicks to masks, undo, editing, detections to masks, segment-all."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_microstructure._layers import image_layer_kwargs
+from napari_microstructure.core.settings import get_setting
+from napari_microstructure.core.synthetic import generate
+from napari_microstructure.widgets.refine import RefineWidget
+
+
+@pytest.fixture
+def scene(make_napari_viewer, qtbot, settings_home):
+    m = generate("etched", shape=(256, 256), seed=1, grain_size_um=15)
+    viewer = make_napari_viewer()
+    viewer.add_image(m.image, **image_layer_kwargs(m.pixel_size, "etched"))
+    widget = RefineWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    return m, viewer, widget
+
+
+def _wait(qtbot, widget, seen=None):
+    """Wait for the widget's latest worker (started, not yet delivered: signals are queued)."""
+    worker = widget.worker
+    assert worker is not None and worker is not seen
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    return worker
+
+
+def _centre_of(truth, gid):
+    from scipy import ndimage as ndi
+
+    d = ndi.distance_transform_edt(truth == gid)
+    return np.unravel_index(np.argmax(d), d.shape)
+
+
+def test_clicks_give_masks_undo_and_edit(scene, qtbot):
+    m, viewer, w = scene
+    ids = np.unique(m.grains[100:160, 100:160])[:2]
+    r, c = _centre_of(m.grains, ids[0])
+    w.add_click(r, c)  # first click prepares the engine in a worker, then predicts
+    _wait(qtbot, w)
+    labels = w.labels_layer
+    assert labels is not None and w.ready
+    assert labels.scale[-1] == pytest.approx(m.pixel_size)
+    got = labels.data == 1
+    expected, _ = w.engine.predict(np.array([[r, c]]), np.array([1]))
+    assert got[r, c] and np.array_equal(got, expected[0])
+    t = m.grains == ids[0]
+    assert (t & got).sum() / got.sum() > 0.9  # the mask lies in the clicked grain
+    feats = labels.features
+    assert list(feats["index"]) == [1] and feats["class_name"].iloc[0] == "grain"
+    assert 0 <= feats["score"].iloc[0] <= 1
+    w.new_object()
+    r2, c2 = _centre_of(m.grains, ids[1])
+    w.class_name = "twin"
+    w.add_click(r2, c2)
+    assert (labels.data == 2).sum() > 20 and set(labels.features["index"]) == {1, 2}
+    w.next_mask()  # next-best proposal replaces the shown mask, same object id
+    assert set(np.unique(labels.data)) <= {0, 1, 2}
+    w.new_object()
+    # a new prompt on an existing object edits it instead of adding one
+    w.add_click(r, c)
+    assert labels.data.max() == 2
+    w.new_object()
+    w.undo()  # undo the edit
+    w.undo()  # undo object 2
+    assert set(np.unique(labels.data)) == {0, 1}
+    assert list(labels.features["index"]) == [1]
+    # a click outside the image: clear message, labels kept
+    before = labels.data.copy()
+    w.add_click(-40, 20)
+    assert np.array_equal(labels.data, before)
+    assert get_setting("pipeline.grains")["class_name"] == "twin"
+
+
+def test_refine_detections_and_segment_all(scene, qtbot):
+    m, viewer, w = scene
+    boxes = pd.DataFrame(
+        {
+            "x1": [20.0, 120.0],
+            "y1": [30.0, 100.0],
+            "x2": [60.0, 170.0],
+            "y2": [70.0, 150.0],
+            "confidence": [0.9, 0.8],
+            "class_id": [0, 3],
+            "class_name": ["inclusion", "precipitate"],
+        }
+    )
+    from napari_microstructure._layers import detections_layer_kwargs
+
+    kw = detections_layer_kwargs(boxes, m.pixel_size, "detections")
+    viewer.add_shapes(kw.pop("data"), **kw)
+    w.refine_boxes()
+    first = _wait(qtbot, w)  # prepare
+    _wait(qtbot, w, first)  # boxes
+    lab = w.labels_layer
+    feats = lab.features.set_index("index")
+    assert len(feats) == 2 and set(feats["class_name"]) == {"inclusion", "precipitate"}
+    for gid, (x1, y1, x2, y2) in zip(feats.index, boxes[["x1", "y1", "x2", "y2"]].to_numpy()):
+        rr, cc = np.nonzero(lab.data == gid)
+        g = 0.15 * max(x2 - x1, y2 - y1) + 1  # the engine looks a little beyond the box
+        assert (
+            rr.min() >= y1 - g and rr.max() <= y2 + g and cc.min() >= x1 - g and cc.max() <= x2 + g
+        )
+    w.segment_all()
+    _wait(qtbot, w)
+    n = int(lab.data.max())
+    assert abs(n - int(m.grains.max())) <= 0.15 * m.grains.max()
+    assert len(lab.features) == n
