@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import napari
 
 WHOLE_METHODS = ("eigencam", "gradcam", "layercam")
-OBJECT_METHODS = ("gradcam", "hirescam", "layercam", "gradcam++")
+OBJECT_METHODS = ("layercam", "hirescam", "gradcam", "gradcam++")
 
 
 class ExplainWidget(WorkerWidget):
@@ -62,7 +62,7 @@ class ExplainWidget(WorkerWidget):
         )
         self._model.tooltip = "Empty = the model last used by Detect (or the demo model)"
         self._method = ComboBox(label="whole image", choices=WHOLE_METHODS, value="eigencam")
-        self._obj_method = ComboBox(label="per object", choices=OBJECT_METHODS, value="gradcam")
+        self._obj_method = ComboBox(label="per object", choices=OBJECT_METHODS, value="layercam")
         self._explain_btn = PushButton(text="Explain image")
         self._object_btn = PushButton(text="Explain selected box")
         self._on_click = CheckBox(text="explain a box when it is selected", value=True)

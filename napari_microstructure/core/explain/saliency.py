@@ -83,7 +83,7 @@ def object_saliency(
     box_xyxy: tuple[float, float, float, float],
     class_id: int,
     pixel_size: float | None = None,
-    method: str = "gradcam",
+    method: str = "layercam",
     use_cache: bool = True,
 ) -> Generator[Progress, None, ObjectSaliency]:
     """Class-specific gradient map of one detection (box in original pixel coordinates)."""

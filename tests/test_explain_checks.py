@@ -1,0 +1,65 @@
+"""Done-when checks of the saliency maps with the shipped demo model on held-out images.
+
+Pointing game, deletion test and a randomised-model control (the check must be able to fail).
+Held-out seeds 7000.. are used by neither the demo model's training (0..) nor its validation
+(50 000..) and test (90 000..) sets.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from napari_microstructure.core.explain.sanity import sanity_checks
+from napari_microstructure.core.progress import run_to_end
+
+SEEDS = (7000, 7001, 7002)
+
+
+@pytest.fixture(scope="module")
+def report():
+    from napari_microstructure.core.detect import load_detector
+    from napari_microstructure.core.synthetic import generate
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    detector = load_detector(None)
+    samples = []
+    for seed in SEEDS:
+        m = generate(
+            "defects",
+            shape=(320, 320),
+            pixel_size=0.5,
+            seed=seed,
+            n_inclusions=3,
+            n_pores=3,
+            n_precipitates=4,
+            n_cracks=1,
+            n_scratches=0,
+        )
+        img = m.image if m.image.ndim == 2 else m.image[..., 0]
+        samples.append((img, m.objects, 0.5))
+    rep = run_to_end(sanity_checks(samples, detector))
+    torch.set_num_threads(before)
+    print("explain sanity checks:", rep.summary())
+    return rep
+
+
+def test_enough_objects_are_explained(report):
+    assert len(report.hits) >= 0.6 * report.n_objects and len(report.hits) >= 12
+
+
+def test_pointing_game(report):
+    assert report.pointing >= 0.85, report.summary()
+
+
+def test_deletion_of_salient_pixels_hurts_more_than_random(report):
+    s, r = np.array(report.salient_drop), np.array(report.random_drop)
+    assert s.mean() > r.mean() + 0.05, report.summary()
+    assert report.deletion_wins >= 0.7, report.summary()
+
+
+def test_randomised_model_is_not_object_aligned(report):
+    assert report.random_model_pointing <= 0.5, report.summary()
+    assert report.pointing - report.random_model_pointing >= 0.35, report.summary()
