@@ -85,7 +85,7 @@ def realism(real: Path, seeds: int) -> None:
         li = lineal_intercept(label(mask <= 127, connectivity=1)).mean_intercept
         rows.append((li, *_tint_stats(rgb, mask > 127)))
     synth = []
-    for seed in range(max(seeds, 8)):
+    for seed in range(max(seeds, 16)):
         m = generate("tint", shape=(256, 256), seed=seed)
         synth.append(
             (
@@ -107,7 +107,7 @@ def realism(real: Path, seeds: int) -> None:
         rows.append(_sem_stats(imread(f), lab))
     synth = [
         _sem_stats(m.image, m.phases)
-        for m in (generate("precipitates", seed=s) for s in range(max(seeds, 8)))
+        for m in (generate("precipitates", seed=s) for s in range(max(seeds, 16)))
     ]
     head = "matrix  particle  halo  noise  coarse frac  fine frac"
     print(f"\nSEM precipitates ({len(rows)} real vs {len(synth)} synthetic)\n       {head}")

@@ -55,11 +55,9 @@ def tessellate(
         seeds = poisson_seeds(rng, shape, seeds_for_intercept(mean_intercept_px), pad)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     if waviness > 0:
-        amp = waviness * mean_intercept_px
-        scale = max(mean_intercept_px * 0.8, 4.0)
-        fine = max(scale / 3.0, 3.0)  # a finer octave: boundaries are ragged at small scale
-        yy += amp * (smooth_field(rng, shape, scale) + 0.3 * smooth_field(rng, shape, fine))
-        xx += amp * (smooth_field(rng, shape, scale) + 0.3 * smooth_field(rng, shape, fine))
+        yy, xx = fold_free_warp(
+            rng, yy, xx, waviness * mean_intercept_px, max(mean_intercept_px * 0.8, 4.0)
+        )
     if weights is None:
         labels = _voronoi_warped(seeds, shape, int(np.ceil(pad)), yy, xx)
     else:
@@ -67,6 +65,36 @@ def tessellate(
     if min_area is None:
         min_area = max(12, int(0.08 * mean_intercept_px**2))
     return clean_labels(labels, min_area=min_area)
+
+
+def fold_free_warp(
+    rng: np.random.Generator,
+    yy: np.ndarray,
+    xx: np.ndarray,
+    amplitude: float,
+    scale: float,
+    max_slope: float = 0.4,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Displace the sampling grid along smooth random flows without folding it.
+
+    A single large random displacement folds the grid where its slope exceeds 1, which draws
+    comb-like slivers no real boundary has. Here the grid follows the flow of a fixed smooth
+    velocity field in small Euler steps, each with slope at most ``max_slope`` (a contraction,
+    hence one-to-one), so the whole warp is one-to-one. A second, finer flow makes boundaries
+    ragged at small scale.
+    """
+    shape = yy.shape
+    for amp, sc in ((amplitude, scale), (0.3 * amplitude, max(scale / 3.0, 3.0))):
+        vy, vx = smooth_field(rng, shape, sc), smooth_field(rng, shape, sc)
+        slope = max(float(np.abs(np.diff(f, axis=ax)).max()) for f in (vy, vx) for ax in (0, 1))
+        n = max(1, int(np.ceil(amp * slope / max_slope)))
+        step = amp / n
+        for _ in range(n):
+            sy = cv2.remap(vy, xx, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            sx = cv2.remap(vx, xx, yy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            yy = yy + step * sy
+            xx = xx + step * sx
+    return yy, xx
 
 
 def _nearest_seed(
