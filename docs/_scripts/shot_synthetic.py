@@ -28,7 +28,14 @@ def _caption(tile: np.ndarray, text: str) -> np.ndarray:
 def kinds_figure() -> None:
     tiles = []
     for i, kind in enumerate(KINDS):
-        m = generate(kind, shape=(TILE, TILE), pixel_size=0.5, seed=20 + i, scale_bar=False)
+        extra = (
+            {"n_inclusions": 3, "n_pores": 2, "n_cracks": 1, "n_precipitates": 4, "n_scratches": 1}
+            if kind == "defects"
+            else {}
+        )
+        m = generate(
+            kind, shape=(TILE, TILE), pixel_size=0.5, seed=20 + i, scale_bar=False, **extra
+        )
         tiles.append(_caption(to_rgb_uint8(m.image), kind))
     grid = np.concatenate([np.concatenate(tiles[:3], 1), np.concatenate(tiles[3:], 1)], 0)
     imsave(IMAGES / "synthetic_kinds.png", grid, check_contrast=False)
