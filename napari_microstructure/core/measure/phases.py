@@ -137,16 +137,19 @@ def phases_from_instances(
         names = ["background"] + [str(v) for v in class_values if str(v) != "background"]
     names = list(names)
     index = {n: i for i, n in enumerate(names)}
-    lut = np.zeros(int(lab.max()) + 1, dtype=np.uint16)
+    # map through the ids present, not a table as long as the largest id (ids can be huge)
+    ids, inverse = np.unique(lab, return_inverse=True)
+    lut = np.zeros(ids.size, dtype=np.uint16)
+    position = {int(v): i for i, v in enumerate(ids.tolist())}
     for label, cls in classes.items():
-        if 0 < int(label) < lut.size:
+        if int(label) > 0 and int(label) in position:
             key = str(cls)
             if key not in index:
                 if isinstance(cls, int | np.integer) and 0 <= int(cls) < len(names):
-                    lut[int(label)] = int(cls)
+                    lut[position[int(label)]] = int(cls)
                     continue
                 index[key] = len(names)
                 names.append(key)
-            lut[int(label)] = index[key]
-    out = lut[lab]
+            lut[position[int(label)]] = index[key]
+    out = lut[inverse.reshape(lab.shape)]
     return (out.astype(np.uint8) if len(names) < 256 else out), names
