@@ -1,0 +1,66 @@
+"""Classify many image files into one table (one row per image)."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, read_micrograph
+from ..progress import Progress
+from .dataset import PIXEL_SIZES_FILE, _read_json
+from .model import NONE_OF_THESE, Classifier
+from .predict import classify_image
+
+
+def images_in(folder: str | Path) -> list[Path]:
+    """Image files in ``folder`` and its sub-folders, sorted."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"folder not found: {folder}")
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+
+
+def folder_pixel_sizes(folder: str | Path) -> dict[Path, float]:
+    """Pixel sizes listed in ``folder/pixel_sizes.json`` (keys relative to ``folder``)."""
+    folder = Path(folder)
+    path = folder / PIXEL_SIZES_FILE
+    if not path.is_file():
+        return {}
+    return {folder / key: value for key, value in _read_json(path).items() if key != "default"}
+
+
+def classify_files(
+    model: Classifier,
+    paths: Sequence[str | Path],
+    pixel_size: float | None = None,
+    n_crops: int = 64,
+    pixel_sizes: dict[Path, float] | None = None,
+) -> Generator[Progress, None, pd.DataFrame]:
+    """Classify each file.
+
+    The pixel size of a file is ``pixel_size`` when given, else ``pixel_sizes[path]`` (e.g.
+    from :func:`folder_pixel_sizes`), else the file's own calibration.
+
+    Returns a DataFrame with columns ``file, predicted, pixel_size_um, <class>...,
+    none_of_these, note``; a file that cannot be read gets a row with its error in ``note``.
+    """
+    rows = []
+    for i, path in enumerate(paths):
+        row: dict = {"file": str(path)}
+        try:
+            ps = pixel_size or (pixel_sizes or {}).get(Path(path))
+            mf = read_micrograph(path, pixel_size=ps)
+            pred = classify_image(model, mf.image, mf.pixel_size, n_crops=n_crops)
+        except (ImageReadError, ValueError) as exc:
+            row.update(predicted="", pixel_size_um=float("nan"), note=str(exc))
+        else:
+            row.update(predicted=pred.predicted, pixel_size_um=pred.pixel_size)
+            row.update(pred.probabilities)
+            row["note"] = "; ".join(pred.warnings)
+        rows.append(row)
+        yield Progress(i + 1, len(paths), f"classified {Path(path).name}")
+    cols = ["file", "predicted", "pixel_size_um", *model.classes, NONE_OF_THESE, "note"]
+    return pd.DataFrame(rows).reindex(columns=cols)

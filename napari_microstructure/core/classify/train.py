@@ -1,0 +1,191 @@
+"""Train a classifier from labelled micrographs: a generator yielding Progress (cancellable)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..progress import Progress
+from .augment import augment, jitter_pixel_size
+from .crops import ZOOM_RANGE, cut, effective_pixel_size, prepare_image, sample_windows
+from .dataset import Sample
+from .density import ClassDensity
+from .model import Classifier
+from .network import CropNet, supcon_loss
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; the defaults suit 6-8 classes of about 30 images each."""
+
+    crop_size: int = 64
+    steps: int = 600
+    batch_size: int = 48
+    lr: float = 3e-3
+    width: int = 16
+    emb_dim: int = 64
+    supcon_weight: float = 0.5
+    augment_strength: float = 1.0
+    calib_fraction: float = 0.2
+    novelty_quantile: float = 0.95
+    density_crops: int = 24
+    calib_crops: int = 32
+    zoom_range: tuple[float, float] = ZOOM_RANGE
+    seed: int = 0
+
+
+def _split(labels: np.ndarray, frac: float, rng: np.random.Generator) -> tuple[list, list]:
+    """Per class, hold out ``frac`` of the images (none when a class has fewer than 3)."""
+    train, calib = [], []
+    for k in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == k))
+        n_cal = int(round(frac * len(idx))) if len(idx) >= 3 else 0
+        calib += idx[:n_cal].tolist()
+        train += idx[n_cal:].tolist()
+    return sorted(train), sorted(calib)
+
+
+def _crops_of(
+    images: list[torch.Tensor], pixel_sizes: np.ndarray, which: np.ndarray, cfg: TrainConfig,
+    rng: np.random.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """One random crop from each image index in ``which``."""
+    xs, ps = [], []
+    for i in which:
+        win = sample_windows(tuple(images[i].shape), 1, cfg.crop_size, rng, cfg.zoom_range)
+        xs.append(cut(images[i], win, cfg.crop_size))
+        ps.append(effective_pixel_size(float(pixel_sizes[i]), win, cfg.crop_size))
+    return torch.cat(xs), torch.cat(ps)
+
+
+@torch.no_grad()
+def _embed(
+    net: CropNet, images: list[torch.Tensor], pixel_sizes: np.ndarray, idx: Sequence[int],
+    n_crops: int, cfg: TrainConfig, rng: np.random.Generator, strength: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Embeddings, logits and image index of ``n_crops`` augmented crops of each image."""
+    embs, logits, owner = [], [], []
+    for i in idx:
+        x, ps = _crops_of(images, pixel_sizes, np.full(n_crops, i), cfg, rng)
+        x = augment(x, rng, strength)
+        lo, emb = net(x, ps)
+        embs.append(emb.numpy())
+        logits.append(lo.numpy())
+        owner.append(np.full(n_crops, i))
+    return np.concatenate(embs), np.concatenate(logits), np.concatenate(owner)
+
+
+def train_classifier(
+    samples: Sequence[Sample], config: TrainConfig | None = None
+) -> Generator[Progress, None, Classifier]:
+    """Train a crop classifier with a "none of these" density model.
+
+    Parameters
+    ----------
+    samples
+        Labelled images with their pixel sizes (at least two classes).
+    config
+        Training settings (seeded: the same samples and config give the same model).
+
+    Yields
+    ------
+    Progress
+        One per training step, then one per density/calibration stage.
+
+    Returns
+    -------
+    Classifier
+    """
+    cfg = config or TrainConfig()
+    classes = sorted({s.label for s in samples})
+    if len(classes) < 2:
+        raise ValueError(f"need images of at least two classes to train, got {classes}")
+    for s in samples:
+        if not s.pixel_size or s.pixel_size <= 0:
+            raise ValueError(f"image {s.name or s.label!r} has no valid pixel size")
+    t0 = time.perf_counter()
+    rng = np.random.default_rng(cfg.seed)
+    labels = np.array([classes.index(s.label) for s in samples])
+    pixel_sizes = np.array([s.pixel_size for s in samples], dtype=np.float64)
+    images = [prepare_image(s.image) for s in samples]
+    small = [s.name or s.label for s, im in zip(samples, images, strict=True)
+             if min(im.shape) < cfg.crop_size // 2]
+    if small:
+        raise ValueError(f"images smaller than half the crop size ({cfg.crop_size} px): {small}")
+    train_idx, calib_idx = _split(labels, cfg.calib_fraction, rng)
+
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)
+        net = CropNet(len(classes), width=cfg.width, emb_dim=cfg.emb_dim)
+    zoom = np.exp(rng.uniform(*np.log(cfg.zoom_range), size=4096))
+    log_eff = np.log(pixel_sizes[rng.choice(train_idx, 4096)] * zoom)
+    net.ps_mean.fill_(float(log_eff.mean()))
+    net.ps_std.fill_(float(max(log_eff.std(), 0.1)))
+
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps)
+    by_class = [np.array([i for i in train_idx if labels[i] == k]) for k in range(len(classes))]
+    by_class = [b for b in by_class if len(b)]
+    net.train()
+    loss_avg = 0.0
+    for step in range(cfg.steps):
+        cls_pick = rng.integers(len(by_class), size=cfg.batch_size)
+        which = np.array([rng.choice(by_class[k]) for k in cls_pick])
+        x, ps = _crops_of(images, pixel_sizes, which, cfg, rng)
+        x = augment(x, rng, cfg.augment_strength)
+        ps = jitter_pixel_size(ps, rng)
+        y = torch.as_tensor(labels[which])
+        logits, emb = net(x, ps)
+        loss = F.cross_entropy(logits, y, label_smoothing=0.05)
+        if cfg.supcon_weight > 0:
+            loss = loss + cfg.supcon_weight * supcon_loss(emb, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        loss_val = float(loss.detach())
+        loss_avg = 0.9 * loss_avg + 0.1 * loss_val if step else loss_val
+        yield Progress(step + 1, cfg.steps + 2, f"training: step {step + 1}/{cfg.steps}, "
+                       f"loss {loss_avg:.3f}")
+    net.eval()
+    train_seconds = time.perf_counter() - t0
+
+    yield Progress(cfg.steps + 1, cfg.steps + 2, "fitting the class densities")
+    emb, _, owner = _embed(net, images, pixel_sizes, train_idx, cfg.density_crops, cfg, rng,
+                           0.5 * cfg.augment_strength)
+    density = ClassDensity.fit(emb, labels[owner], len(classes))
+
+    yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrating 'none of these'")
+    # scored as at prediction time: un-augmented random crops of images not trained on
+    cal = calib_idx if calib_idx else train_idx
+    emb_c, logit_c, owner_c = _embed(net, images, pixel_sizes, cal, cfg.calib_crops, cfg, rng,
+                                     0.0)
+    crop_scores = density.score(emb_c)
+    image_scores = np.array([crop_scores[owner_c == i].mean() for i in cal])
+    density.calibrate(crop_scores, image_scores, cfg.novelty_quantile)
+    crop_acc = float(np.mean(logit_c.argmax(1) == labels[owner_c]))
+    info = {
+        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+        "images_per_class": {c: int(np.sum(labels == k)) for k, c in enumerate(classes)},
+        "n_train_images": len(train_idx),
+        "n_calibration_images": len(calib_idx),
+        "calibration_crop_accuracy": crop_acc,
+        "calibration_on_training_images": not calib_idx,
+        "train_seconds": train_seconds,
+        "total_seconds": time.perf_counter() - t0,
+        "final_loss": loss_avg,
+    }
+    return Classifier(
+        net=net,
+        classes=classes,
+        crop_size=cfg.crop_size,
+        zoom_range=tuple(cfg.zoom_range),
+        train_pixel_sizes=pixel_sizes.tolist(),
+        density=density,
+        info=info,
+    )
