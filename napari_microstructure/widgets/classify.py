@@ -1,0 +1,383 @@
+"""Classify dock: which microstructure is this? Train, classify, class map, Grad-CAM, folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from magicgui.widgets import (
+    CheckBox,
+    Container,
+    FileEdit,
+    FloatSpinBox,
+    Label,
+    LineEdit,
+    PushButton,
+    SpinBox,
+    Table,
+)
+from napari.layers import Image
+from napari.utils.notifications import show_error, show_info
+
+from .._layers import image_array, image_pixel_size, show_class_map, show_overlay
+from ..core.settings import get_setting, set_setting
+from ._bars import BarChart
+from ._base import WorkerWidget
+
+if TYPE_CHECKING:
+    import napari
+
+    from ..core.classify import Classifier, ImagePrediction, Sample
+
+SETTING = "classify"
+
+
+def _path(edit: FileEdit) -> Path | None:
+    text = str(edit.value or "").strip()
+    return Path(text) if text and text != "." else None
+
+
+class ClassifyWidget(WorkerWidget):
+    """Train a magnification-aware classifier; classify the open image or a folder."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer)
+        saved = get_setting(SETTING) or {}
+        self._train_dir = FileEdit(label="training folder", mode="d")
+        self._train_dir.tooltip = "One sub-folder of images per class (see the docs)"
+        self._default_ps = FloatSpinBox(
+            label="default µm/px", min=0.0, max=1e4, step=0.01, value=0.0
+        )
+        self._default_ps.tooltip = "For training images with no calibration; 0 = none"
+        self._steps = SpinBox(label="training steps", min=10, max=100_000, value=600)
+        self._save_to = FileEdit(label="save model to", mode="w", filter="*.pt")
+        self._label = LineEdit(label="class of open image")
+        self._add = PushButton(text="Add open image to the training set")
+        self._train = PushButton(text="Train")
+        self._model_file = FileEdit(
+            label="model (.pt)", mode="r", filter="*.pt", value=saved.get("model") or ""
+        )
+        self._load = PushButton(text="Load model")
+        self._image = self._layer_combo(Image, "image")
+        self._crops = SpinBox(label="crops per image", min=1, max=4096, value=64)
+        self._want_map = CheckBox(text="class map", value=True)
+        self._want_cam = CheckBox(text="Grad-CAM", value=True)
+        self._classify = PushButton(text="Classify image")
+        self._bars = BarChart()
+        self._info = Label(value="")
+        self._folder = FileEdit(label="folder", mode="d")
+        self._classify_folder = PushButton(text="Classify folder")
+        self._table = Table(value={"data": [], "columns": []})
+
+        self._model: Classifier | None = None
+        self._prediction: ImagePrediction | None = None
+        self._extra: list[Sample] = []
+        self._folder_result: pd.DataFrame | None = None
+        self._map_layer: Any = None
+        self._cam_layer: Any = None
+
+        self._add.changed.connect(self._on_add)
+        self._train.changed.connect(self.train)
+        self._load.changed.connect(self.load_model)
+        self._classify.changed.connect(self.classify)
+        self._classify_folder.changed.connect(self.classify_folder)
+        self.extend(
+            [
+                self._train_dir,
+                self._default_ps,
+                self._steps,
+                self._save_to,
+                self._label,
+                self._add,
+                self._train,
+                self._model_file,
+                self._load,
+                self._progress_row,
+                self._image,
+                self._crops,
+                Container(
+                    widgets=[self._want_map, self._want_cam], layout="horizontal", labels=False
+                ),
+                self._classify,
+                self._bars,
+                self._info,
+                self._folder,
+                self._classify_folder,
+                Container(widgets=[self._table], labels=False),
+            ]
+        )
+
+    # -- public state -----------------------------------------------------------------------
+    @property
+    def model(self) -> Classifier | None:
+        """The trained or loaded classifier."""
+        return self._model
+
+    @property
+    def prediction(self) -> ImagePrediction | None:
+        """Result of the last "Classify image"."""
+        return self._prediction
+
+    @property
+    def probabilities(self) -> dict[str, float]:
+        return dict(self._prediction.probabilities) if self._prediction else {}
+
+    @property
+    def class_map_layer(self) -> Any:
+        return self._map_layer
+
+    @property
+    def gradcam_layer(self) -> Any:
+        return self._cam_layer
+
+    @property
+    def folder_result(self) -> pd.DataFrame | None:
+        """One row per image of the last "Classify folder"."""
+        return self._folder_result
+
+    @property
+    def extra_samples(self) -> list[Sample]:
+        """Images added from the viewer with their class, trained together with the folder."""
+        return list(self._extra)
+
+    @property
+    def training_folder(self) -> Path | None:
+        return _path(self._train_dir)
+
+    @training_folder.setter
+    def training_folder(self, path: str | Path | None) -> None:
+        self._train_dir.value = str(path) if path else ""
+
+    @property
+    def steps(self) -> int:
+        return int(self._steps.value)
+
+    @steps.setter
+    def steps(self, value: int) -> None:
+        self._steps.value = int(value)
+
+    @property
+    def save_path(self) -> Path | None:
+        return _path(self._save_to)
+
+    @save_path.setter
+    def save_path(self, path: str | Path | None) -> None:
+        self._save_to.value = str(path) if path else ""
+
+    @property
+    def model_path(self) -> Path | None:
+        return _path(self._model_file)
+
+    @model_path.setter
+    def model_path(self, path: str | Path | None) -> None:
+        self._model_file.value = str(path) if path else ""
+
+    @property
+    def folder(self) -> Path | None:
+        return _path(self._folder)
+
+    @folder.setter
+    def folder(self, path: str | Path | None) -> None:
+        self._folder.value = str(path) if path else ""
+
+    @property
+    def n_crops(self) -> int:
+        return int(self._crops.value)
+
+    @n_crops.setter
+    def n_crops(self, value: int) -> None:
+        self._crops.value = int(value)
+
+    @property
+    def image_layer(self) -> Image | None:
+        return self._image.value
+
+    def set_options(self, class_map: bool | None = None, gradcam: bool | None = None) -> None:
+        """Choose which layers "Classify image" adds."""
+        if class_map is not None:
+            self._want_map.value = bool(class_map)
+        if gradcam is not None:
+            self._want_cam.value = bool(gradcam)
+
+    # -- training ---------------------------------------------------------------------------
+    def add_image(self, label: str | None = None) -> bool:
+        """Add the chosen image layer, with its pixel size, to the training set as ``label``."""
+        from ..core.classify import Sample
+
+        label = (label if label is not None else str(self._label.value)).strip()
+        layer = self.image_layer
+        if layer is None or not label:
+            show_error("Classify: choose an image and type its class first.")
+            return False
+        ps = image_pixel_size(layer) or (self._default_ps.value or None)
+        if ps is None:
+            show_error(
+                "Classify: the image has no pixel size; set it (Pixel size dock) or "
+                "give a default µm/px."
+            )
+            return False
+        self._extra.append(Sample(image_array(layer), label, float(ps), layer.name))
+        self._info.value = f"{len(self._extra)} image(s) added from the viewer"
+        return True
+
+    def _on_add(self, _value: Any = None) -> None:
+        self.add_image()
+
+    def train(self) -> Any:
+        """Train from the folder (and added images) in a worker; returns the worker."""
+        from ..core.classify import TrainConfig, load_folder, train_classifier
+
+        folder, extra = self.training_folder, list(self._extra)
+        default_ps = float(self._default_ps.value) or None
+        if folder is None and not extra:
+            show_error("Classify: choose a training folder (one sub-folder per class).")
+            return None
+        cfg = TrainConfig(steps=self.steps)
+        save = self.save_path
+
+        def make_gen():
+            samples = (load_folder(folder, default_ps) if folder else []) + extra
+            return train_classifier(samples, cfg)
+
+        return self._start(make_gen, lambda model: self._on_trained(model, save), "Training")
+
+    def _on_trained(self, model: Classifier, save: Path | None) -> None:
+        self._model = model
+        if save is not None:
+            model.save(save)
+            self.model_path = save
+            set_setting(SETTING, {"model": str(save)})
+        show_info(
+            f"Classify: trained on {sum(model.info['images_per_class'].values())} images "
+            f"of {len(model.classes)} classes"
+        )
+        self._info.value = "classes: " + ", ".join(model.classes)
+
+    def load_model(self) -> bool:
+        """Load the model file chosen in the dock."""
+        from ..core.classify import load_classifier
+
+        path = self.model_path
+        if path is None:
+            show_error("Classify: choose a model file (.pt) first.")
+            return False
+        try:
+            self._model = load_classifier(path)
+        except ValueError as exc:
+            show_error(f"Classify: {exc}")
+            return False
+        set_setting(SETTING, {"model": str(path)})
+        self._info.value = "classes: " + ", ".join(self._model.classes)
+        return True
+
+    # -- classification ---------------------------------------------------------------------
+    def _ready(self) -> bool:
+        if self._model is None and self.model_path is not None:
+            return self.load_model()
+        if self._model is None:
+            show_error("Classify: train or load a model first.")
+            return False
+        return True
+
+    def classify(self) -> Any:
+        """Classify the chosen image in a worker (probabilities, class map, Grad-CAM)."""
+        layer = self.image_layer
+        if layer is None:
+            show_error("Classify: open an image first.")
+            return None
+        if not self._ready():
+            return None
+        model, image, ps = self._model, image_array(layer), image_pixel_size(layer)
+        n, want_map, want_cam = (
+            self.n_crops,
+            bool(self._want_map.value),
+            bool(self._want_cam.value),
+        )
+
+        def make_gen():
+            return _classify_work(model, image, ps, n, want_map, want_cam)
+
+        return self._start(make_gen, lambda res: self._on_classified(res, layer), "Classify")
+
+    def _on_classified(self, res: dict, layer: Image) -> None:
+        pred = res["prediction"]
+        self._prediction = pred
+        self._bars.plot(pred.probabilities, highlight=pred.predicted)
+        text = f"{layer.name}: {pred.predicted} ({pred.probabilities[pred.predicted]:.2f})"
+        self._info.value = text + "".join(f"\nnote: {w}" for w in pred.warnings)
+        if res.get("map") is not None:
+            cm = res["map"]
+            self._map_layer = show_class_map(
+                self._viewer, cm.labels, layer, cm.names, f"{layer.name} classes"
+            )
+        if res.get("cam") is not None:
+            self._cam_layer = show_overlay(
+                self._viewer, res["cam"], layer, f"{layer.name} Grad-CAM {res['cam_class']}"
+            )
+
+    def classify_folder(self) -> Any:
+        """Classify every image in the chosen folder into the table (worker)."""
+        from ..core.classify import classify_files, folder_pixel_sizes, images_in
+
+        folder = self.folder
+        if folder is None:
+            show_error("Classify: choose a folder of images.")
+            return None
+        if not self._ready():
+            return None
+        try:
+            paths = images_in(folder)
+            sizes = folder_pixel_sizes(folder)
+        except ValueError as exc:
+            show_error(f"Classify: {exc}")
+            return None
+        if not paths:
+            show_error(f"Classify: no images in {folder}.")
+            return None
+        model, n = self._model, self.n_crops
+        return self._start(
+            lambda: classify_files(model, paths, n_crops=n, pixel_sizes=sizes),
+            self._on_folder,
+            "Classify folder",
+        )
+
+    def _on_folder(self, df: pd.DataFrame) -> None:
+        self._folder_result = df
+        cols = [
+            "file",
+            "predicted",
+            *[c for c in df.columns if c not in ("file", "predicted", "note")],
+            "note",
+        ]
+        rows = [
+            [
+                Path(r["file"]).name
+                if c == "file"
+                else (f"{r[c]:.3f}" if isinstance(r[c], float) and np.isfinite(r[c]) else r[c])
+                for c in cols
+            ]
+            for _, r in df.iterrows()
+        ]
+        self._table.value = {"data": rows, "columns": cols}
+
+
+def _classify_work(model, image, ps, n_crops, want_map, want_cam):
+    """Generator for the worker: probabilities, then the optional maps."""
+    from ..core.classify import NONE_OF_THESE, class_map, classify_image, gradcam_map
+    from ..core.progress import Progress
+
+    yield Progress(0, 1, "classifying…")
+    pred = classify_image(model, image, ps, n_crops=n_crops)
+    out: dict[str, Any] = {"prediction": pred}
+    if want_map:
+        out["map"] = yield from class_map(model, image, ps)
+    if want_cam:
+        target = pred.predicted
+        if target == NONE_OF_THESE:  # explain the most likely known class
+            known = {k: v for k, v in pred.probabilities.items() if k != NONE_OF_THESE}
+            target = max(known, key=known.get)
+        out["cam"] = yield from gradcam_map(model, image, target, ps)
+        out["cam_class"] = target
+    return out
