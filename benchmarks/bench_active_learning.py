@@ -83,6 +83,7 @@ def fit(data: Path, out: Path, args, base: Path | None, epochs: int) -> Path:
         device="cpu",
         patience=epochs,
         model_yaml=args.model,
+        val=False,  # ultralytics still validates the final weights on the val split
     )
     result = run_to_end(job.run())
     return result.weights
@@ -104,10 +105,25 @@ def evaluate(weights: Path, test_yaml: Path, imgsz: int) -> tuple[float, float]:
     return float(m.box.map50), float(m.box.map)
 
 
+def model_yaml(args, work: Path) -> str:
+    """ultralytics' own YOLOv8 layout at ``--width`` (a 't' scale), written to ``work``."""
+    if args.width is None:
+        return args.model
+    import yaml
+    from ultralytics.utils import ROOT
+
+    cfg = yaml.safe_load((ROOT / "cfg/models/v8/yolov8.yaml").read_text())
+    cfg["scales"] = {"t": [0.33, float(args.width), 1024]}
+    path = work / "yolov8t.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return str(path)
+
+
 def one_seed(seed: int, args, work: Path) -> dict:
     from napari_microstructure.core.detect import load_detector
 
     t0 = time.time()
+    args.model = model_yaml(args, work)
     rng = np.random.default_rng(seed)
     base = seed * 1000
     init = make_items(range(base, base + args.n_init), args.size, args.pixel_size)
@@ -117,6 +133,8 @@ def one_seed(seed: int, args, work: Path) -> dict:
     test_yaml = dataset(work / "test", val[:1], test)  # val split = the test images
     weak = fit(dataset(work / "weak", init, val), work / "run_weak", args, None, args.epochs)
     weak_map = evaluate(weak, test_yaml, args.imgsz)
+    if args.weak_only:
+        return {"seed": seed, "weak": weak_map, "seconds": round(time.time() - t0, 1)}
 
     detector = load_detector(weak)
     ranking = run_to_end(
@@ -165,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--train-seed", type=int, default=0)
     p.add_argument("--model", default="yolov8n.yaml")
+    p.add_argument("--width", type=float, help="YOLOv8 layout at this width (e.g. 0.125)")
+    p.add_argument("--weak-only", action="store_true", help="calibrate: stop after the weak model")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
@@ -177,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-al-") as tmp:
             r = one_seed(seed, args, Path(tmp))
         results.append(r)
+        if args.weak_only:
+            print(f"seed {seed}: weak mAP50 {r['weak'][0]:.3f} ({r['seconds']} s)", flush=True)
+            continue
         print(
             f"seed {seed}: mAP50 weak {r['weak'][0]:.3f} | active {r['active'][0]:.3f} | "
             f"random {r['random'][0]:.3f}   (mAP50-95 {r['weak'][1]:.3f} | "
@@ -184,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['objects_active']} random {r['objects_random']}; {r['seconds']} s)",
             flush=True,
         )
-    for k, label in ((0, "mAP50"), (1, "mAP50-95")):
+    for k, label in ((0, "mAP50"), (1, "mAP50-95")) if not args.weak_only else ():
         means = [np.mean([r[a][k] for r in results]) for a in ("weak", "active", "random")]
         print(
             f"mean {label} over {len(results)} seed(s): weak {means[0]:.3f} | "

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .image import image_layer_kwargs
-from .shapes import detections_from_layer, detections_layer_kwargs
+from .shapes import class_color, detections_from_layer, detections_layer_kwargs
 
 IMAGE_KEY = "curate_image"
 ROLE_KEY = "curate_role"
@@ -76,6 +76,8 @@ def boxes_layer_kwargs(
         }
     )
     kwargs["feature_defaults"] = defaults
+    if not boxes:  # no per-box colours yet: new boxes get the first class colour
+        kwargs["edge_color"] = class_color(0)
     return kwargs
 
 

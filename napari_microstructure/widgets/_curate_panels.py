@@ -48,7 +48,9 @@ class QueuePanel(Container):
         self._owner = owner
         self._folder = FileEdit(label="unlabelled folder", mode="d")
         self._rank = PushButton(text="Rank by uncertainty")
-        self._table = Table(value={"data": [], "columns": QUEUE_COLUMNS})
+        self._table = Table(value={c: [] for c in QUEUE_COLUMNS})
+        self._table.min_height = 140
+        self._table.max_width = 420
         self._next = PushButton(text="Open next")
         self.queue = pd.DataFrame(columns=["rank", "name", "score", "path", "done"])
         super().__init__(widgets=[self._folder, self._rank, self._table, self._next], labels=True)
@@ -84,11 +86,18 @@ class QueuePanel(Container):
         return {str(r.get("source")) for r in recs if r.get("done") and r.get("source")}
 
     def _show(self) -> None:
-        rows = [
-            [int(r.rank), r.name, round(float(r.score), 3), "yes" if r.done else ""]
-            for r in self.queue.itertuples()
-        ]
-        self._table.value = {"data": rows, "columns": QUEUE_COLUMNS}
+        q = self.queue
+        self._table.value = {
+            "rank": [int(v) for v in q["rank"]],
+            "name": [str(v) for v in q["name"]],
+            "score": [round(float(v), 3) for v in q["score"]],
+            "done": ["yes" if v else "" for v in q["done"]],
+        }
+
+    @property
+    def table_rows(self) -> list[list[Any]]:
+        """What the queue table shows, row by row."""
+        return [list(row) for row in self._table.data]
 
     @property
     def next_path(self) -> str | None:

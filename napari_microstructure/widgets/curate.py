@@ -43,7 +43,7 @@ class CurateWidget(WorkerWidget):
         self._instances_from = self._layer_combo(Labels, "instances from", nullable=True)
         self._boxes_from = self._layer_combo(Shapes, "boxes from", nullable=True)
         self._add = PushButton(text="Add image to project")
-        self._images = ComboBox(label="project images", choices=[])
+        self._images = ComboBox(label="project images", choices=self._image_choices)
         self._show = PushButton(text="Open")
         self._done = PushButton(text="Mark done")
         self._saved = Label(value="no project open")
@@ -78,6 +78,7 @@ class CurateWidget(WorkerWidget):
                 self._progress_row,
             ]
         )
+        self.max_width = 480
 
     # -- public state --------------------------------------------------------------------------
     @property
@@ -127,10 +128,12 @@ class CurateWidget(WorkerWidget):
         self.train_panel.refresh()
         return self._project
 
+    def _image_choices(self, _widget: Any = None) -> list[str]:
+        return self._project.image_ids if self._project else []
+
     def _refresh_images(self, select: str | None = None) -> None:
-        ids = self._project.image_ids if self._project else []
-        self._images.choices = ids
-        if select in ids:
+        self._images.reset_choices()
+        if select in self._image_choices():
             self._images.value = select
 
     def _require(self) -> Project:

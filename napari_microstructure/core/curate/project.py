@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +28,12 @@ import numpy as np
 
 from . import provenance as prov
 from .atomic import (
-    atomic_write_bytes,
     atomic_write_json,
     atomic_write_tiff,
     read_tiff,
     remove_stale_temps,
 )
+from .models import ModelVersions
 
 MANIFEST = "project.json"
 FORMAT = 1
@@ -62,7 +61,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:40] or "image"
 
 
-class Project:
+class Project(ModelVersions):
     """An open annotation project; every mutating method saves to disk before returning."""
 
     def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
@@ -316,85 +315,3 @@ class Project:
                         path.unlink()
                     except OSError:
                         pass
-
-    # -- model versions -----------------------------------------------------------------------
-    @property
-    def models(self) -> list[dict[str, Any]]:
-        return [dict(m) for m in self._m["models"]]
-
-    @property
-    def active_model(self) -> dict[str, Any] | None:
-        """The accepted model version in use, or None."""
-        version = self._m.get("active_model")
-        for m in self._m["models"]:
-            if m["version"] == version:
-                return dict(m)
-        return None
-
-    def model_path(self, version: str) -> Path:
-        for m in self._m["models"]:
-            if m["version"] == version:
-                return self.root / m["weights"]
-        raise KeyError(f"no model version {version!r}")
-
-    def add_model(
-        self,
-        weights: str | Path,
-        task: str,
-        metrics: dict[str, float] | None = None,
-        parent: str | None = None,
-        data: str | None = None,
-        history: list[dict[str, float]] | None = None,
-    ) -> str:
-        """Store a trained model as a new ``candidate`` version and return the version name."""
-        with self._lock:
-            version = f"v{len(self._m['models']) + 1:03d}-{task}"
-            rel = f"models/{version}/weights.pt"
-            atomic_write_bytes(self.root / rel, Path(weights).read_bytes())
-            sidecar = Path(weights).with_suffix(".json")  # model info (pixel size, classes)
-            if sidecar.is_file():
-                atomic_write_bytes(
-                    self.root / f"models/{version}/weights.json", sidecar.read_bytes()
-                )
-            self._m["models"].append(
-                {
-                    "version": version,
-                    "task": task,
-                    "weights": rel,
-                    "created": prov.now(),
-                    "parent": parent,
-                    "data": data,
-                    "metrics": dict(metrics or {}),
-                    "history": list(history or []),
-                    "status": "candidate",
-                }
-            )
-            self._commit()
-            return version
-
-    def register_model(self, path: str | Path, task: str = "detect", name: str = "") -> str:
-        """Record an external model (e.g. the shipped demo detector) as accepted and active."""
-        version = self.add_model(path, task, parent=None, data=name or str(path))
-        self.accept_model(version)
-        return version
-
-    def accept_model(self, version: str) -> None:
-        """Make a version the active model."""
-        self._set_status(version, "accepted")
-        with self._lock:
-            self._m["active_model"] = version
-            self._commit()
-
-    def reject_model(self, version: str) -> None:
-        """Mark a candidate rejected; its weights are deleted to save space."""
-        self._set_status(version, "rejected")
-        shutil.rmtree(self.model_path(version).parent, ignore_errors=True)
-
-    def _set_status(self, version: str, status: str) -> None:
-        with self._lock:
-            for m in self._m["models"]:
-                if m["version"] == version:
-                    m["status"] = status
-                    self._commit()
-                    return
-        raise KeyError(f"no model version {version!r}")

@@ -1,0 +1,119 @@
+"""Active-learning signals and ranking; the export / rank / train commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from _curate_helpers import COUNTS, synthetic_project, tiny_detector
+
+import napari_microstructure  # noqa: F401
+from napari_microstructure.cli import main
+from napari_microstructure.core.curate.active import (
+    binary_entropy,
+    combine,
+    disagreement,
+    rank_images,
+    uncertainty,
+    unflip,
+)
+from napari_microstructure.core.progress import run_to_end
+from napari_microstructure.core.synthetic import generate
+
+
+def _df(rows):
+    return pd.DataFrame(rows, columns=["x1", "y1", "x2", "y2", "confidence", "class_id"])
+
+
+def test_disagreement_and_unflip():
+    a = _df([[10, 10, 20, 20, 0.9, 0], [50, 50, 60, 70, 0.8, 1]])
+    assert disagreement(a, a) == 0.0
+    assert disagreement(a, a.iloc[:0]) == 1.0 and disagreement(a.iloc[:0], a.iloc[:0]) == 0.0
+    assert disagreement(a, a.iloc[:1]) == pytest.approx(1 - 2 / 3)
+    other_class = a.assign(class_id=[1, 0])
+    assert disagreement(a, other_class) == 1.0
+    # a box found on the left-right flipped image maps back onto the original
+    flipped = _df([[100 - 20, 10, 100 - 10, 20, 0.9, 0]])
+    back = unflip(flipped, (80, 100), axis=1)
+    assert back[["x1", "x2"]].to_numpy().tolist() == [[10, 20]]
+    up = unflip(_df([[10, 80 - 20, 20, 80 - 10, 0.9, 0]]), (80, 100), axis=0)
+    assert up[["y1", "y2"]].to_numpy().tolist() == [[10, 20]]
+
+
+def test_uncertain_detections_score_higher():
+    sure = [_df([[0, 0, 10, 10, 0.97, 0], [20, 20, 30, 30, 0.95, 1]])] * 3
+    unsure_base = _df(
+        [[0, 0, 10, 10, 0.3, 0], [20, 20, 30, 30, 0.22, 1], [40, 40, 50, 50, 0.5, 0]]
+    )
+    unsure = [unsure_base, unsure_base.iloc[:1], unsure_base.iloc[1:]]
+    s_sure, s_unsure = uncertainty(sure), uncertainty(unsure)
+    assert (
+        s_unsure["entropy"] > s_sure["entropy"] and s_unsure["n_near"] == 2
+    )  # 0.3 and 0.22; 0.5 is outside the band
+    assert s_unsure["tta"] > s_sure["tta"] == 0.0
+    assert combine(s_unsure) > combine(s_sure)
+    assert binary_entropy(np.array([0.5]))[0] == pytest.approx(1.0)
+
+
+@pytest.fixture(scope="module")
+def detector_path(tmp_path_factory):
+    return tiny_detector(tmp_path_factory)
+
+
+def test_rank_images_with_a_detector(detector_path, tmp_path):
+    from napari_microstructure.core.detect import load_detector
+
+    det = load_detector(detector_path)
+    images = [generate("defects", (128, 128), 0.5, seed=200 + i, **COUNTS).image for i in range(3)]
+    images.append(np.full((128, 128), 180, np.uint8))  # blank
+    df = run_to_end(
+        rank_images(images, det, pixel_size=0.5, names=list("abcd"), reference=images[:2])
+    )
+    assert list(df["rank"]) == [1, 2, 3, 4] and set(df["name"]) == set("abcd")
+    assert (np.diff(df["score"]) <= 0).all()
+    assert {"entropy", "tta", "low_max", "n_near", "ood"} <= set(df.columns)
+    ood = df.set_index("name")["ood"]
+    assert ood["a"] == pytest.approx(0.0, abs=1e-9) and ood["c"] > 0 and ood["d"] > 0
+    again = run_to_end(
+        rank_images(images, det, pixel_size=0.5, names=list("abcd"), reference=images[:2])
+    )
+    pd.testing.assert_frame_equal(df, again)
+
+
+def test_cli_export_rank_train(detector_path, tmp_path, capsys):
+    from skimage.io import imsave
+
+    project = synthetic_project(tmp_path / "proj", n=3)
+    assert (
+        main(
+            [
+                "export",
+                str(project.root),
+                "--out",
+                str(tmp_path / "ex"),
+                "--format",
+                "yolo",
+                "tiff",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert set(out["files"]) == {"yolo", "tiff"}
+    folder = tmp_path / "unlabelled"
+    folder.mkdir()
+    for i in range(2):
+        imsave(folder / f"u{i}.png", generate("defects", (128, 128), 0.5, seed=300 + i).image)
+    assert main(["rank", str(folder), "--model", str(detector_path), "--json"]) == 0
+    ranking = json.loads(capsys.readouterr().out)["ranking"]
+    assert [r["rank"] for r in ranking] == [1, 2]
+    assert all(isinstance(r["score"], float) for r in ranking)
+    # bad input: clear messages, exit code 2, no traceback
+    assert main(["rank", str(tmp_path / "nope")]) == 2
+    assert main(["train", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "r")]) == 2
+    assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "not a folder" in err and "dataset file not found" in err and "no annotation" in err

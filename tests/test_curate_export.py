@@ -1,0 +1,161 @@
+"""Exports: COCO in pycocotools, exact label TIFFs, seeded split, YOLO / YOLO-seg train."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _curate_helpers import synthetic_project
+
+import napari_microstructure  # noqa: F401
+from napari_microstructure.core.curate.export import (
+    export_coco,
+    export_label_tiffs,
+    export_project,
+    read_label_tiff,
+    rle_decode,
+    rle_encode,
+    split_names,
+)
+from napari_microstructure.core.curate.items import ExportItem, items_from_project
+from napari_microstructure.core.progress import run_to_end
+
+
+def _items():
+    rng = np.random.default_rng(3)
+    items = []
+    for k in range(3):
+        inst = np.zeros((70, 90), np.uint32)
+        for lid in range(1, 8):
+            r, c = rng.integers(0, 60, 2)
+            h, w = rng.integers(1, 12, 2)
+            inst[r : r + h, c : c + w] = lid
+        inst[0, 89] = 8  # a one-pixel object at the corner
+        inst[30:40, 30:40] = 9
+        inst[34:36, 34:36] = 0  # with a hole
+        classes = {lid: lid % 2 for lid in range(1, 10)}
+        img = rng.integers(0, 255, (70, 90), dtype=np.uint8)
+        items.append(ExportItem(f"im{k}", img, inst, classes, phases=(inst % 3).astype(np.uint8)))
+    return items
+
+
+def test_rle_round_trip_and_pycocotools_agree():
+    from pycocotools import mask as mask_utils
+
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        m = rng.random((23, 17)) > 0.6
+        rle = rle_encode(m)
+        np.testing.assert_array_equal(rle_decode(rle), m)
+        ours = mask_utils.frPyObjects(rle, *rle["size"])
+        np.testing.assert_array_equal(mask_utils.decode(ours).astype(bool), m)
+
+
+@pytest.mark.parametrize("segmentation", ["rle", "polygon"])
+def test_coco_loads_in_pycocotools_with_same_areas_and_boxes(tmp_path, segmentation):
+    from pycocotools import mask as mask_utils
+    from pycocotools.coco import COCO
+
+    items = _items()
+    files = export_coco(tmp_path, items, {"names": ["a", "b"], "segmentation": segmentation})
+    assert str(tmp_path / "annotations.json") in files
+    coco = COCO(str(tmp_path / "annotations.json"))
+    assert len(coco.getImgIds()) == 3 and [c["name"] for c in coco.loadCats([1, 2])] == ["a", "b"]
+    assert coco.loadImgs(1)[0]["width"] == 90 and coco.loadImgs(1)[0]["height"] == 70
+    anns = coco.loadAnns(coco.getAnnIds())
+    assert len(anns) == sum(len(np.unique(it.instances)) - 1 for it in items)
+    for ann in anns:
+        item = items[ann["image_id"] - 1]
+        lid = [k for k in np.unique(item.instances) if k][
+            coco.getAnnIds(imgIds=ann["image_id"]).index(ann["id"])
+        ]
+        truth = item.instances == lid
+        ys, xs = np.nonzero(truth)
+        box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+        assert ann["area"] == truth.sum()
+        assert ann["bbox"] == pytest.approx(box)
+        assert ann["category_id"] == item.classes[lid] + 1
+        if segmentation == "rle":
+            rle = coco.annToRLE(ann)
+            assert mask_utils.area(rle) == ann["area"]
+            assert mask_utils.toBbox(rle).tolist() == pytest.approx(ann["bbox"])
+            np.testing.assert_array_equal(coco.annToMask(ann).astype(bool), truth)
+        else:  # polygons trace boundary pixel centres: close to, not equal to, the mask
+            decoded = coco.annToMask(ann).astype(bool)
+            dy, dx = np.nonzero(decoded | truth)
+            assert dx.min() >= box[0] - 1 and dx.max() <= box[0] + box[2]
+            assert dy.min() >= box[1] - 1 and dy.max() <= box[1] + box[3]
+            if truth.sum() >= 25:
+                iou = (decoded & truth).sum() / (decoded | truth).sum()
+                assert iou > 0.5
+
+
+def test_label_tiffs_round_trip_exactly(tmp_path):
+    items = _items()
+    items[0].instances[5, 5] = 4_000_000_000  # near the top of uint32
+    files = export_label_tiffs(tmp_path, items)
+    assert len(files) == 6
+    for it in items:
+        inst = read_label_tiff(tmp_path / f"{it.name}_instances.tif")
+        assert inst.dtype == np.uint32
+        np.testing.assert_array_equal(inst, it.instances)
+        np.testing.assert_array_equal(
+            read_label_tiff(tmp_path / f"{it.name}_phases.tif"), it.phases
+        )
+
+
+def test_split_is_reproducible_and_disjoint():
+    names = [f"n{i}" for i in range(20)]
+    a = split_names(names, 0.25, seed=7)
+    assert a == split_names(list(reversed(names)), 0.25, seed=7)
+    assert a != split_names(names, 0.25, seed=8)
+    train, val = a
+    assert len(val) == 5 and not set(train) & set(val) and set(train) | set(val) == set(names)
+    assert split_names(["only"], 0.2) == (["only"], ["only"])
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    root = tmp_path_factory.mktemp("exported")
+    project = synthetic_project(root / "proj", n=4)
+    files = run_to_end(export_project(project, root / "out", ["yolo", "yolo-seg", "coco"]))
+    return project, root / "out", files
+
+
+def test_yolo_files_match_the_instances(exported):
+    project, out, files = exported
+    items = {it.name: it for it in items_from_project(project)}
+    n_lines = 0
+    for txt in (out / "yolo" / "labels").rglob("*.txt"):
+        item = items[txt.stem]
+        rows = [list(map(float, line.split())) for line in txt.read_text().splitlines()]
+        n_lines += len(rows)
+        assert len(rows) == len(np.unique(item.instances)) - 1
+        for cls, cx, cy, w, h in rows:
+            assert 0 <= min(cx, cy) and max(cx, cy) <= 1 and 0 < min(w, h) and max(w, h) <= 1
+            assert cls in item.classes.values()
+    seg = list((out / "yolo-seg" / "labels").rglob("*.txt"))
+    assert sum(len(t.read_text().splitlines()) for t in seg) == n_lines
+    assert json.loads((out / "coco" / "annotations.json").read_text())["annotations"]
+
+
+@pytest.mark.parametrize("task", ["detect", "segment"])
+def test_yolo_exports_train_one_epoch(exported, tmp_path, task):
+    import torch
+
+    from napari_microstructure.core.curate.train import TrainJob
+
+    torch.set_num_threads(1)
+    _project, out, _files = exported
+    data = out / ("yolo" if task == "detect" else "yolo-seg") / "data.yaml"
+    job = TrainJob(data, tmp_path / "run", task=task, epochs=1, imgsz=128, batch=4, device="cpu")
+    epochs = []
+    result = run_to_end(job.run(), lambda p: epochs.append(p.message))
+    assert not result.cancelled and result.weights.is_file()
+    assert result.epochs_done == 1 and len(result.history) == 1
+    assert "map50" in result.metrics and any(m.startswith("epoch 1/1") for m in epochs)
+    if task == "segment":
+        assert "map50_mask" in result.metrics
+    info = json.loads(result.weights.with_suffix(".json").read_text())
+    assert info["task"] == task and info["imgsz"] == 128
