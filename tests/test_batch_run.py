@@ -171,3 +171,22 @@ def test_quality_gate_flags_bad_images(tmp_path):
     assert "blurred" in flags["blurred.tif"]
     assert "too_dark" in flags["dark.tif"]
     assert "no_contrast" in flags["blank.tif"] and "no_structure" in flags["blank.tif"]
+
+
+def test_a_failing_task_becomes_an_error_row(tmp_path, monkeypatch):
+    import napari_microstructure.core.batch.run as run_module
+
+    src = _images(tmp_path / "in", n=2, size=64)
+    real = run_module.process_image
+
+    def flaky(path, key, *args):
+        if key == "img1.tif":
+            raise MemoryError("worker killed")
+        return real(path, key, *args)
+
+    monkeypatch.setattr(run_module, "process_image", flaky)
+    res = run_batch(src, tmp_path / "out", PipelineConfig(), workers=0)
+    assert (res.processed, res.failed) == (2, 1)
+    table = pd.read_csv(tmp_path / "out" / "results.csv").set_index("image")
+    assert "worker failed" in table.loc["img1.tif", "error"]
+    assert table.loc["img0.tif", "status"] == "ok"

@@ -183,7 +183,7 @@ def process_image(
     row["seconds"] = round(time.perf_counter() - t0, 4)
     row["worker_pid"] = os.getpid()
     row["model_loads"] = cached_detector.cache_info().misses
-    _write_row(folder, row)
+    write_row(folder, row)
     return row
 
 
@@ -195,7 +195,8 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _write_row(folder: Path, row: dict[str, Any]) -> None:
+def write_row(folder: Path, row: dict[str, Any]) -> None:
+    """Write an image's row as its ``result.json`` (atomically: the image is then finished)."""
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps({k: _clean(v) for k, v in row.items()}, indent=1)
     atomic_write_text(folder / RESULT_NAME, text + "\n")

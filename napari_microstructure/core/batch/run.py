@@ -18,8 +18,8 @@ from typing import Any
 
 from ..pipeline import PipelineConfig
 from .aggregate import write_table
-from .inputs import BatchInput, CompletionTracker, is_done, list_inputs
-from .process import process_image
+from .inputs import BatchInput, CompletionTracker, is_done, list_inputs, result_dir
+from .process import process_image, write_row
 from .report import write_report
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,10 @@ class _Serial:
 
     def submit(self, *args: Any) -> Future:
         fut: Future = Future()
-        fut.set_result(process_image(*args))
+        try:
+            fut.set_result(process_image(*args))
+        except Exception as exc:  # noqa: BLE001 - reported as the image's error row
+            fut.set_exception(exc)
         return fut
 
     def wait_any(self, futures: set, timeout: float) -> set:
@@ -95,6 +98,21 @@ class _Dask:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+def _row_of(executor: Any, fut: Any, item: BatchInput, out: Path) -> dict[str, Any]:
+    """The row a task returned, or an error row when its worker failed (e.g. killed)."""
+    try:
+        return executor.result(fut)
+    except Exception as exc:  # noqa: BLE001 - a lost worker must not end the run
+        row = {
+            "image": item.key,
+            "path": str(item.path),
+            "status": "error",
+            "error": f"worker failed: {type(exc).__name__}: {exc}",
+        }
+        write_row(result_dir(out, item.key), row)
+        return row
 
 
 def run_batch(
@@ -156,18 +174,17 @@ def run_batch(
         _Serial() if workers <= 0 and not scheduler else _Dask(max(1, workers), threads, scheduler)
     )
     limit = 2 * getattr(executor, "n_workers", 1)
-    futures: set[Any] = set()
+    futures: dict[Any, BatchInput] = {}
     idle_since = time.monotonic()
     last_table = time.monotonic()
     try:
         while True:
             while pending and len(futures) < limit:
                 item = pending.popleft()
-                futures.add(executor.submit(str(item.path), item.key, str(out), cfg, threads))
+                futures[executor.submit(str(item.path), item.key, str(out), cfg, threads)] = item
             if futures:
-                for fut in executor.wait_any(futures, poll_s):
-                    futures.discard(fut)
-                    row = executor.result(fut)
+                for fut in executor.wait_any(set(futures), poll_s):
+                    row = _row_of(executor, fut, futures.pop(fut), out)
                     result.rows.append(row)
                     result.processed += 1
                     result.failed += row["status"] != "ok"
