@@ -75,7 +75,7 @@ def test_embedding_cached_and_never_stale(checkpoint, cache):
 
 def test_cancel_half_way_leaves_no_cache_entry(checkpoint, cache):
     eng = SamEngine(checkpoint)
-    gen = eng.set_image(_image((300, 520)))  # 3 tiles
+    gen = eng.set_image(_image((200, 400)))  # 2 tiles
     next(gen)
     next(gen)
     gen.close()  # what a worker's quit does at the next yield
@@ -90,10 +90,10 @@ def test_large_image_uses_overlapping_tiles(checkpoint, cache):
     ends = sorted({t.x0 + t.w for t in tiles})
     assert ends[-1] == 520 and all(t.w == 256 for t in tiles)
     eng = SamEngine(checkpoint)
-    run_to_end(eng.set_image(_image((300, 520))))
-    assert eng.embeddings.shape[0] == 6
-    masks, scores = eng.predict(np.array([[280.0, 500.0]]), np.array([1]))
-    assert masks.shape == (3, 300, 520) and scores.shape == (3,)
+    run_to_end(eng.set_image(_image((200, 400))))
+    assert eng.embeddings.shape[0] == 2
+    masks, scores = eng.predict(np.array([[180.0, 390.0]]), np.array([1]))
+    assert masks.shape == (3, 200, 400) and scores.shape == (3,)
     assert masks[0].any()
 
 

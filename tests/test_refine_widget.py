@@ -101,7 +101,9 @@ def test_refine_detections_and_segment_all(scene, qtbot):
     lab = w.labels_layer
     feats = lab.features.set_index("index")
     assert len(feats) == 2 and set(feats["class_name"]) == {"inclusion", "precipitate"}
-    for gid, (x1, y1, x2, y2) in zip(feats.index, boxes[["x1", "y1", "x2", "y2"]].to_numpy()):
+    for gid, (x1, y1, x2, y2) in zip(
+        feats.index, boxes[["x1", "y1", "x2", "y2"]].to_numpy(), strict=True
+    ):
         rr, cc = np.nonzero(lab.data == gid)
         g = 0.15 * max(x2 - x1, y2 - y1) + 1  # the engine looks a little beyond the box
         assert (

@@ -46,6 +46,31 @@ def _grow(sl: Box, m: int, shape: tuple[int, int]) -> Box:
     )
 
 
+def _box_fit(mask: np.ndarray, box: np.ndarray) -> float:
+    """How well a mask fills a box (x1, y1, x2, y2) without covering the box's edge, in [0, 1]."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if rows.size == 0:
+        return 0.0
+    m = (cols[0], rows[0], cols[-1] + 1, rows[-1] + 1)
+    iw = max(0.0, min(m[2], box[2]) - max(m[0], box[0]))
+    ih = max(0.0, min(m[3], box[3]) - max(m[1], box[1]))
+    inter = iw * ih
+    union = (m[2] - m[0]) * (m[3] - m[1]) + (box[2] - box[0]) * (box[3] - box[1]) - inter
+    iou = float(inter / union) if union > 0 else 0.0
+    # the background around an object fills the box too, but it also covers the box's edge
+    x1, y1 = int(np.floor(box[0])), int(np.floor(box[1]))
+    x2, y2 = int(np.ceil(box[2])) - 1, int(np.ceil(box[3])) - 1
+    edge = np.concatenate(
+        [
+            mask[y1, x1 : x2 + 1],
+            mask[y2, x1 : x2 + 1],
+            mask[y1 : y2 + 1, x1],
+            mask[y1 : y2 + 1, x2],
+        ]
+    )
+    return iou * (1.0 - float(edge.mean()))
+
+
 class ClassicalEngine:
     """Grain and particle masks from image evidence alone (no weights)."""
 
@@ -125,6 +150,9 @@ class ClassicalEngine:
         if pr.box is not None:
             crops = self._box_candidates(pr)
             masks, scores = self._full(crops)
+            # a box is the object's extent: weigh how well each mask fills it
+            fit = np.array([_box_fit(m, pr.box) for m in masks], dtype=np.float32)
+            scores = fit * (0.5 + 0.5 * scores)
             order = np.argsort(-scores, kind="stable")
             return masks[order], scores[order]
         return self._full(self._click_candidates(pr))
@@ -217,11 +245,20 @@ class ClassicalEngine:
         for r, c in pos:
             if 0 <= r < comp.shape[0] and 0 <= c < comp.shape[1] and comp[r, c]:
                 return int(comp[r, c])
-        # the component that fills the box best: large, and touching the box edge little
-        ring = box_mask & ~ndi.binary_erosion(box_mask)
-        area = np.bincount(comp.ravel(), minlength=n + 1).astype(float)
-        touch = np.bincount(comp[ring], minlength=n + 1).astype(float)
-        score = area - 4.0 * touch
-        score[0] = -np.inf
-        best = int(np.argmax(score))
-        return best if score[best] > 0 else 0
+        # a detection box is the object's bounding box: keep the component whose own
+        # bounding box matches it best
+        rows, cols = np.flatnonzero(box_mask.any(1)), np.flatnonzero(box_mask.any(0))
+        b = (rows[0], cols[0], rows[-1] + 1, cols[-1] + 1)
+        best, best_iou = 0, 0.0
+        for i, s in enumerate(ndi.find_objects(comp), start=1):
+            if s is None:
+                continue
+            c = (s[0].start, s[1].start, s[0].stop, s[1].stop)
+            ih = max(0, min(b[2], c[2]) - max(b[0], c[0]))
+            iw = max(0, min(b[3], c[3]) - max(b[1], c[1]))
+            inter = ih * iw
+            union = (b[2] - b[0]) * (b[3] - b[1]) + (c[2] - c[0]) * (c[3] - c[1]) - inter
+            iou = inter / union if union else 0.0
+            if iou > best_iou:
+                best, best_iou = i, iou
+        return best if best_iou > 0.3 else 0
