@@ -46,7 +46,7 @@ def object_confidence(
     crop = resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor)
     target = DetectionTarget(tile.to_model(box_xyxy), class_id)
     with torch.no_grad():
-        out = model.net(to_input(pad_to_stride(crop)))[0]
+        out = model.forward_only()[0](to_input(pad_to_stride(crop)))[0]
         return float(target(out))
 
 

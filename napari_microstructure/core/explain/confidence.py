@@ -84,7 +84,7 @@ def score_maps(
     for i, tile in enumerate(tiles):
         x = pad_to_stride(resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor))
         with torch.no_grad():
-            out = model.net(to_input(x))[0]
+            out = model.forward_only()[0](to_input(x))[0]
         mh, mw = tile.model_shape
         top1, top2 = [], []
         for grid, s in zip(

@@ -30,25 +30,23 @@ def _valid_cells(tile: Tile, stride: int) -> tuple[int, int]:
 
 def _tile_activations(
     image: np.ndarray, tile: Tile, model: ExplainModel, hooks: ActivationsAndGradients
-) -> list[np.ndarray]:
+) -> list[torch.Tensor]:
     crop = resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor)
     with torch.no_grad():
         hooks(to_input(pad_to_stride(crop)))
     out = []
     for act, stride in zip(hooks.activations, model.strides, strict=True):
         vh, vw = _valid_cells(tile, stride)
-        out.append(act[0, :, :vh, :vw].numpy().astype(np.float32))
+        out.append(act[0, :, :vh, :vw].float())
     return out
 
 
-def _principal_direction(
-    stats: tuple[int, np.ndarray, np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
+def _principal_direction(stats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     n, total, scatter = stats
-    mean = total / max(n, 1)
-    cov = scatter / max(n, 1) - np.outer(mean, mean)
-    _, vecs = np.linalg.eigh(cov)
-    return mean, vecs[:, -1]
+    mean = total / max(float(n), 1.0)
+    cov = scatter / max(float(n), 1.0) - torch.outer(mean, mean)
+    _, vecs = torch.linalg.eigh(cov)
+    return mean.float(), vecs[:, -1].float()
 
 
 def eigencam(
@@ -71,29 +69,28 @@ def eigencam(
     tiles = image_tiles(image.shape[:2], model.imgsz, factor, overlap)
     total = len(tiles) * (1 + len(model.layers))
     done = len(tiles)
-    hooks = ActivationsAndGradients(model.net, model.layers, None)
-    per_tile: list[list[np.ndarray]] = []
+    net, layers = model.forward_only()
+    hooks = ActivationsAndGradients(net, layers, None)
+    per_tile: list[list[torch.Tensor]] = []
     stats: list[Any] = [None] * len(model.layers)
     try:
         for i, tile in enumerate(tiles):
             acts = _tile_activations(image, tile, model, hooks)
             for k, a in enumerate(acts):
-                flat = a.reshape(a.shape[0], -1).astype(np.float64)
-                s = (flat.shape[1], flat.sum(axis=1), flat @ flat.T)
+                flat = a.reshape(a.shape[0], -1).double()
+                s = [torch.tensor(flat.shape[1]), flat.sum(dim=1), flat @ flat.T]
                 stats[k] = (
-                    s
-                    if stats[k] is None
-                    else tuple(x + y for x, y in zip(stats[k], s, strict=True))
+                    s if stats[k] is None else [x + y for x, y in zip(stats[k], s, strict=True)]
                 )
-            per_tile.append([a.astype(np.float16) for a in acts])
+            per_tile.append([a.half() for a in acts])
             yield Progress(i + 1, total, f"EigenCAM: features of tile {i + 1}/{len(tiles)}")
     finally:
         hooks.release()
     directions = [_principal_direction(s) for s in stats]
     projections = [
         [
-            np.tensordot(d[1], acts[k].astype(np.float32) - d[0][:, None, None], axes=1)
-            for k, d in enumerate(directions)
+            torch.tensordot(v, acts[k].float() - mean[:, None, None], dims=1).numpy()
+            for k, (mean, v) in enumerate(directions)
         ]
         for acts in per_tile
     ]

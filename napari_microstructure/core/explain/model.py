@@ -43,6 +43,7 @@ class ExplainModel:
     Attributes
     ----------
     net : the :class:`HeadOutput` wrapper (eval mode, float32, CPU).
+    fast : optional (wrapper, layers) of a Conv+BN-fused copy, for gradient-free passes.
     layers : the feature maps fed to the detection head (one per stride, fine to coarse).
     strides : stride of each of ``layers`` in input pixels.
     names : class names by id.
@@ -58,6 +59,11 @@ class ExplainModel:
     imgsz: int
     pixel_size: float | None
     key: str
+    fast: tuple[HeadOutput, list[nn.Module]] | None = None
+
+    def forward_only(self) -> tuple[HeadOutput, list[nn.Module]]:
+        """Network and target layers for passes without gradients (fused when available)."""
+        return self.fast if self.fast is not None else (self.net, self.layers)
 
     @property
     def nc(self) -> int:
@@ -106,7 +112,18 @@ def explain_model(detector: Any) -> ExplainModel:
         imgsz=int(imgsz),
         pixel_size=getattr(detector, "pixel_size", None),
         key=_weights_key(torch_model, getattr(detector, "path", None)),
+        fast=_fused(detector),
     )
+
+
+def _fused(detector: Any) -> tuple[HeadOutput, list[nn.Module]] | None:
+    """The Detector's fused inference copy (as detection runs it), when it has one."""
+    make = getattr(detector, "inference_model", None)
+    if make is None:
+        return None
+    fused = make()
+    head = fused.model[-1]
+    return HeadOutput(fused).eval(), [fused.model[i] for i in head.f]
 
 
 def to_input(tile: np.ndarray) -> torch.Tensor:
