@@ -131,7 +131,10 @@ def one_seed(seed: int, args, work: Path) -> dict:
     val = make_items(range(VAL + base, VAL + base + args.n_val), args.size, args.pixel_size)
     test = make_items(range(TEST, TEST + args.n_test), args.size, args.pixel_size)
     test_yaml = dataset(work / "test", val[:1], test)  # val split = the test images
-    weak = fit(dataset(work / "weak", init, val), work / "run_weak", args, None, args.epochs)
+    if args.weak is not None:  # a weak model trained before on the same seed's initial set
+        weak = args.weak
+    else:
+        weak = fit(dataset(work / "weak", init, val), work / "run_weak", args, None, args.epochs)
     weak_map = evaluate(weak, test_yaml, args.imgsz)
     if args.weak_only:
         return {"seed": seed, "weak": weak_map, "seconds": round(time.time() - t0, 1)}
@@ -146,24 +149,33 @@ def one_seed(seed: int, args, work: Path) -> dict:
         )
     )
     queued = [pool[i] for i in ranking["index"].to_numpy()[: args.n_add]]
-    chosen = rng.choice(len(pool), size=args.n_add, replace=False)
-    randoms = [pool[i] for i in sorted(chosen)]
-
     al = fit(dataset(work / "al", init + queued, val), work / "run_al", args, weak, args.epochs2)
-    rnd = fit(
-        dataset(work / "rnd", init + randoms, val), work / "run_rnd", args, weak, args.epochs2
-    )
     res = {
         "seed": seed,
         "weak": weak_map,
         "active": evaluate(al, test_yaml, args.imgsz),
-        "random": evaluate(rnd, test_yaml, args.imgsz),
         "objects_active": sum(len(it.boxes) for it in queued),
-        "objects_random": sum(len(it.boxes) for it in randoms),
         "queued": [it.name for it in queued],
-        "random_names": [it.name for it in randoms],
-        "seconds": round(time.time() - t0, 1),
+        "random_draws": [],
     }
+    for draw in range(args.random_draws):
+        chosen = rng.choice(len(pool), size=args.n_add, replace=False)
+        randoms = [pool[i] for i in sorted(chosen)]
+        out = work / f"rnd{draw}"
+        rnd = fit(
+            dataset(out, init + randoms, val), work / f"run_rnd{draw}", args, weak, args.epochs2
+        )
+        res["random_draws"].append(
+            {
+                "map": evaluate(rnd, test_yaml, args.imgsz),
+                "objects": sum(len(it.boxes) for it in randoms),
+                "names": [it.name for it in randoms],
+            }
+        )
+    draws = res["random_draws"]
+    res["random"] = tuple(float(np.mean([d["map"][k] for d in draws])) for k in (0, 1))
+    res["objects_random"] = float(np.mean([d["objects"] for d in draws]))
+    res["seconds"] = round(time.time() - t0, 1)
     return res
 
 
@@ -185,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="yolov8n.yaml")
     p.add_argument("--width", type=float, help="YOLOv8 layout at this width (e.g. 0.125)")
     p.add_argument("--weak-only", action="store_true", help="calibrate: stop after the weak model")
+    p.add_argument("--weak", type=Path, help="reuse this weak model (trained on the seed's set)")
+    p.add_argument("--random-draws", type=int, default=1, help="random baselines per seed")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
@@ -197,6 +211,12 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-al-") as tmp:
             r = one_seed(seed, args, Path(tmp))
         results.append(r)
+        for d, draw in enumerate(r.get("random_draws", [])):
+            print(
+                f"seed {seed} random draw {d}: mAP50 {draw['map'][0]:.3f} "
+                f"mAP50-95 {draw['map'][1]:.3f} ({draw['objects']} objects)",
+                flush=True,
+            )
         if args.weak_only:
             print(f"seed {seed}: weak mAP50 {r['weak'][0]:.3f} ({r['seconds']} s)", flush=True)
             continue
@@ -204,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
             f"seed {seed}: mAP50 weak {r['weak'][0]:.3f} | active {r['active'][0]:.3f} | "
             f"random {r['random'][0]:.3f}   (mAP50-95 {r['weak'][1]:.3f} | "
             f"{r['active'][1]:.3f} | {r['random'][1]:.3f}; objects added active "
-            f"{r['objects_active']} random {r['objects_random']}; {r['seconds']} s)",
+            f"{r['objects_active']} random {r['objects_random']:.1f}; {r['seconds']} s)",
             flush=True,
         )
     for k, label in ((0, "mAP50"), (1, "mAP50-95")) if not args.weak_only else ():

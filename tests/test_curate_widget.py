@@ -61,15 +61,23 @@ def test_correct_mask_is_autosaved(widget, qtbot):
 
 
 def test_export_from_the_dock(widget, qtbot, tmp_path):
-    _m, image, labels = _sample(widget.viewer)
+    from napari_microstructure.core.curate.export import read_label_tiff
+
+    m, image, labels = _sample(widget.viewer)
+    phases = widget.viewer.add_labels(m.phases, name="phases", scale=(0.5, 0.5))
     widget._instances_from.value = labels
-    widget.add_image(image)
-    worker = widget.export(tmp_path / "out", ["coco", "yolo"])
+    widget._phases_from.value = phases
+    image_id = widget.add_image(image)
+    assert "phases" in widget.layers_of(image_id)
+    worker = widget.export(tmp_path / "out", ["coco", "yolo", "tiff"])
     with qtbot.waitSignal(worker.finished, timeout=30_000):
         pass
     assert (tmp_path / "out" / "coco" / "annotations.json").is_file()
     assert (tmp_path / "out" / "yolo" / "data.yaml").is_file()
-    assert set(widget.last_export) == {"coco", "yolo"}
+    assert set(widget.last_export) == {"coco", "yolo", "tiff"}
+    out = tmp_path / "out" / "tiff"
+    np.testing.assert_array_equal(read_label_tiff(out / f"{image_id}_instances.tif"), m.defects)
+    np.testing.assert_array_equal(read_label_tiff(out / f"{image_id}_phases.tif"), m.phases)
 
 
 def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
@@ -107,6 +115,17 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
     assert "cancelled" in panel.metrics_text
     assert panel.candidate is None
     assert len(widget.project.models) == 1  # only the registered model
+
+    # a finished training becomes a candidate; accepting makes it the Detect dock's model
+    from napari_microstructure.core.curate.train import TrainResult
+    from napari_microstructure.core.settings import get_setting
+
+    done = TrainResult(tiny_detector, "detect", tiny_detector, {"map50": 0.5}, [], False, 1)
+    panel._trained(done, None)
+    assert panel.candidate == "v002-detect" and "0.500" in panel.metrics_text
+    panel.accept()
+    assert widget.project.active_model["version"] == "v002-detect"
+    assert "v002-detect" in get_setting("pipeline.detect")["model"]
 
 
 @pytest.fixture

@@ -13,7 +13,12 @@ from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_array, image_layer_kwargs, image_pixel_size
-from .._layers.curate import boxes_from_layer, boxes_layer_kwargs, labels_layer_kwargs
+from .._layers.curate import (
+    boxes_from_layer,
+    boxes_layer_kwargs,
+    labels_data,
+    labels_layer_kwargs,
+)
 from ..core.curate.export import EXPORTERS, export_project
 from ..core.curate.project import Project, ProjectError
 from ..core.progress import Progress
@@ -41,6 +46,7 @@ class CurateWidget(WorkerWidget):
         self._open = PushButton(text="Open / create project")
         self._image = self._layer_combo(Image, "image")
         self._instances_from = self._layer_combo(Labels, "instances from", nullable=True)
+        self._phases_from = self._layer_combo(Labels, "phases from", nullable=True)
         self._boxes_from = self._layer_combo(Shapes, "boxes from", nullable=True)
         self._add = PushButton(text="Add image to project")
         self._images = ComboBox(label="project images", choices=self._image_choices)
@@ -65,6 +71,7 @@ class CurateWidget(WorkerWidget):
                 self._open,
                 self._image,
                 self._instances_from,
+                self._phases_from,
                 self._boxes_from,
                 self._add,
                 self._images,
@@ -163,13 +170,19 @@ class CurateWidget(WorkerWidget):
 
     def _import_labels(self, project: Project, image_id: str, shape: tuple[int, ...]) -> None:
         inst, boxes = self._instances_from.value, self._boxes_from.value
+        phases = self._phases_from.value
         kwargs: dict[str, Any] = {}
-        if inst is not None and tuple(inst.data.shape[-2:]) == tuple(shape):
-            kwargs["instances"] = np.asarray(inst.data)
+        for role, layer in (("instances", inst), ("phases", phases)):
+            if layer is None:
+                continue
+            if tuple(layer.data.shape[-2:]) != tuple(shape):
+                raise ValueError(f"{layer.name} is not the size of the image")
+            kwargs[role] = labels_data(layer)
         if boxes is not None:
             kwargs["boxes"] = boxes_from_layer(boxes, project.classes)
         if kwargs:
-            source = (inst or boxes).metadata.get("engine") or f"layer:{(inst or boxes).name}"
+            made = next(lay for lay in (inst, phases, boxes) if lay is not None)
+            source = made.metadata.get("engine") or f"layer:{made.name}"
             project.save_labels(image_id, source=source, **kwargs)
 
     def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:

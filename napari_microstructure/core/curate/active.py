@@ -15,6 +15,7 @@ The score is a weighted sum of these, each squashed to [0, 1]; images are ranked
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
@@ -137,11 +138,22 @@ def score_image(
     shape = image.shape[:2]
     views = [(yield from detect(image, detector, pixel_size=pixel_size, conf=floor))]
     if tta:
-        for axis in (1, 0):
-            flipped = np.ascontiguousarray(np.flip(image, axis=axis))
-            df = yield from detect(flipped, detector, pixel_size=pixel_size, conf=floor)
-            views.append(unflip(df, shape, axis))
+        quiet = _Once()  # detect's notes (e.g. unknown pixel size) were given for the original
+        logger = logging.getLogger(detect.__module__)
+        logger.addFilter(quiet)
+        try:
+            for axis in (1, 0):
+                flipped = np.ascontiguousarray(np.flip(image, axis=axis))
+                df = yield from detect(flipped, detector, pixel_size=pixel_size, conf=floor)
+                views.append(unflip(df, shape, axis))
+        finally:
+            logger.removeFilter(quiet)
     return uncertainty(views, conf=conf)
+
+
+class _Once(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.WARNING
 
 
 def list_images(folder: str | Path) -> list[Path]:
