@@ -217,3 +217,23 @@ def test_sample_files_are_what_the_generator_draws():
         np.testing.assert_array_equal(mf.data, m.image)
         truth = tifffile.imread(folder / f"{name}_truth.tif")
         assert truth.max() > 0 and truth.shape == m.image.shape[:2]
+
+
+def test_boundary_warp_never_folds_the_grid():
+    from napari_microstructure.core.synthetic.tessellation import fold_free_warp
+
+    yy, xx = np.mgrid[0:256, 0:256].astype(np.float32)
+    wy, wx = fold_free_warp(np.random.default_rng(0), yy, xx, amplitude=12.0, scale=20.0)
+    dyy, dyx = np.gradient(wy)
+    dxy, dxx = np.gradient(wx)
+    jac = dyy * dxx - dyx * dxy
+    assert jac.min() > 0  # one-to-one: wavy boundaries cannot cross or leave slivers
+    assert np.abs(wy - yy).mean() > 2  # and the displacement is real, not capped to nothing
+
+
+def test_requested_objects_are_all_placed_at_the_default_density():
+    for seed in range(6):
+        m = generate("defects", shape=(512, 512), seed=seed, n_cracks=2)
+        assert m.truth["object_counts"] == {
+            k: v for k, v in m.truth["requested_counts"].items() if v
+        }, seed

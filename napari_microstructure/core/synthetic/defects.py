@@ -3,6 +3,7 @@ precipitates and scratches, each with its exact instance mask and box."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from . import objects as draw
@@ -26,18 +27,29 @@ _CHANCES = {"illumination": 0.6, "noise": 0.8, "blur": 0.4, "dust": 0.25, "scale
 
 
 def place(
-    patch: draw.Patch, occupied: np.ndarray, rng: np.random.Generator, margin: int, tries: int = 40
+    patch: draw.Patch, occupied: np.ndarray, rng: np.random.Generator, margin: int, tries: int = 60
 ) -> tuple[int, int] | None:
-    """Top-left (row, col) where the patch's mask avoids ``occupied`` and stays in the image."""
+    """Top-left (row, col) where the patch's mask, grown by ``margin``, avoids ``occupied``.
+
+    The mask itself is tested, not its box, so a long crack fits between other objects.
+    """
     h, w = occupied.shape
     ph, pw = patch.mask.shape
     if ph >= h - 2 or pw >= w - 2:
         return None
+    m = max(int(margin), 0)
+    grown = np.zeros((ph + 2 * m, pw + 2 * m), np.uint8)
+    grown[m : m + ph, m : m + pw] = patch.mask
+    if m:
+        grown = cv2.dilate(grown, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * m + 1,) * 2))
+    grown = grown.astype(bool)
     for _ in range(tries):
         y, x = int(rng.integers(1, h - ph)), int(rng.integers(1, w - pw))
-        y0, y1 = max(y - margin, 0), min(y + ph + margin, h)
-        x0, x1 = max(x - margin, 0), min(x + pw + margin, w)
-        if not occupied[y0:y1, x0:x1].any():
+        y0, x0 = y - m, x - m
+        cy0, cx0 = max(y0, 0), max(x0, 0)
+        cy1, cx1 = min(y0 + grown.shape[0], h), min(x0 + grown.shape[1], w)
+        sub = grown[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+        if not (occupied[cy0:cy1, cx0:cx1] & sub).any():
             return y, x
     return None
 

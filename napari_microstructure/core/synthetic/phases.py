@@ -158,7 +158,7 @@ def precipitates_kind(
     # neighbouring cells merge into irregular particles, a few stay matrix
     cells = tessellate(rng, shape, size_px * 0.75, waviness=0.1).astype(np.int64)
     n_cells = int(cells.max())
-    keep = rng.random(n_cells + 1) < min(1.0, frac / 0.62)
+    keep = rng.random(n_cells + 1) < min(1.0, frac / 0.52)
     target = np.arange(n_cells + 1)
     merge = rng.random(n_cells + 1) < 0.25
     right = cells[:, 1:][cells[:, :-1] != cells[:, 1:]]

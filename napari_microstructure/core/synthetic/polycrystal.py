@@ -146,7 +146,7 @@ def tint_kind(
         dust=dust,
         scale_bar=scale_bar,
     )
-    gpx = _grain_px(rng, pixel_size, grain_size_um, 20.0, 48.0)
+    gpx = _grain_px(rng, pixel_size, grain_size_um, 18.0, 44.0)
     grains = tessellate(rng, shape, gpx, waviness=waviness)
     img, bnd, info = _render(rng, grains, gpx, "tint", None, scratches, None, None, None)
     return finish(
