@@ -178,3 +178,22 @@ def test_sigkill_during_edits_and_autosaves(tmp_path, n_saves):
     np.testing.assert_array_equal(saved, _expected(rev * every))
     assert set(saved.ravel().tolist()) - {0} <= set(range(1, rev * every + 1))
     assert not [f for f in root.rglob("*.tmp")]
+
+
+def test_model_versions_active_per_task(tmp_path):
+    p, _iid, _img = _project(tmp_path)
+    w = tmp_path / "w.pt"
+    w.write_bytes(b"weights")
+    (tmp_path / "w.json").write_text('{"pixel_size_um": 0.5}')
+    det = p.add_model(w, "detect", {"map50": 0.4})
+    seg = p.add_model(w, "segment", {"map50_mask": 0.3})
+    assert p.active_for("detect") is None and p.models[0]["status"] == "candidate"
+    p.accept_model(det)
+    p.accept_model(seg)
+    q = Project.open(p.root)
+    assert q.active_for("detect")["version"] == det and q.active_for("segment")["version"] == seg
+    assert q.active_model["version"] == seg
+    assert (q.model_path(det).with_suffix(".json")).read_text() == '{"pixel_size_um": 0.5}'
+    third = q.add_model(w, "detect")
+    q.reject_model(third)
+    assert not q.model_path(third).exists() and q.active_for("detect")["version"] == det

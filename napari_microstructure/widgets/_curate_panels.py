@@ -33,12 +33,8 @@ QUEUE_COLUMNS = ["rank", "name", "score", "done"]
 
 def _active_detector_path(owner: CurateWidget) -> Path | None:
     project = owner.project
-    if project is None:
-        return None
-    for m in reversed(project.models):
-        if m["version"] == project.manifest.get("active_model") and m["task"] == "detect":
-            return project.model_path(m["version"])
-    return None
+    active = project.active_for("detect") if project is not None else None
+    return project.model_path(active["version"]) if active else None
 
 
 class QueuePanel(Container):
@@ -230,12 +226,12 @@ class TrainPanel(Container):
         task = task or self._task.value
         preload_torch(block_triton=True)  # see its docstring: triton vs the viewer's OpenGL
         self._owner.flush()
-        active = project.active_model
+        active = project.active_for(task)
         base: Path | None = None
-        if active and active["task"] == task:
+        if active:  # fine-tune the model in use for this task
             base = project.model_path(active["version"])
         elif task == "detect" and DEMO_MODEL.is_file():
-            base = DEMO_MODEL
+            base = DEMO_MODEL  # a first segmentation model starts from YOLOv8n-seg's layout
         sizes = [project.image_record(i).get("pixel_size") for i in project.image_ids]
         sizes = [s for s in sizes if s]
         stamp = time.strftime("%Y%m%d-%H%M%S")

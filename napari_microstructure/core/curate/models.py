@@ -27,8 +27,14 @@ class ModelVersions:
 
     @property
     def active_model(self) -> dict[str, Any] | None:
-        """The accepted model version in use, or None."""
-        version = self._m.get("active_model")
+        """The model version accepted last (of any task), or None."""
+        return self._find(self._m.get("active_model"))
+
+    def active_for(self, task: str) -> dict[str, Any] | None:
+        """The accepted model in use for ``task`` ("detect" or "segment"), or None."""
+        return self._find((self._m.get("active") or {}).get(task))
+
+    def _find(self, version: str | None) -> dict[str, Any] | None:
         for m in self._m["models"]:
             if m["version"] == version:
                 return dict(m)
@@ -82,10 +88,12 @@ class ModelVersions:
         return version
 
     def accept_model(self, version: str) -> None:
-        """Make a version the active model."""
+        """Make a version the active model (of its task)."""
         self._set_status(version, "accepted")
         with self._lock:
+            task = self._find(version)["task"]
             self._m["active_model"] = version
+            self._m["active"] = {**(self._m.get("active") or {}), task: version}
             self._commit()
 
     def reject_model(self, version: str) -> None:
