@@ -35,10 +35,21 @@ def widget_names() -> list[str]:
     return sorted(names, key=lambda n: (PREFERRED.index(n) if n in PREFERRED else 99, n))
 
 
+def _avoid_system_theme() -> None:
+    """With Qt5 napari cannot detect the system theme and warns at every start; use 'dark'."""
+    import qtpy
+    from napari.settings import get_settings
+
+    appearance = get_settings().appearance
+    if appearance.theme == "system" and qtpy.API_NAME == "PyQt5":
+        appearance.theme = "dark"
+
+
 def open_viewer(images: list[str] | None = None, sample: str = "etched", show: bool = True):
     """Return a viewer with the plugin's widgets docked (tabbed) and images or a sample open."""
     import napari
 
+    _avoid_system_theme()
     viewer = napari.Viewer(show=show, title="napari-microstructure")
     if images:
         for path in images:

@@ -67,6 +67,6 @@ def test_app_docks_widgets_and_opens_sample(qtbot):
         assert viewer.layers[0].metadata["pixel_size_um"] > 0
         assert viewer.scale_bar.visible
         docked = set(viewer.window.dock_widgets)
-        assert set(widget_names()) <= docked
+        assert {f"{name} ({PLUGIN})" for name in widget_names()} <= docked
     finally:
         viewer.close()
