@@ -88,6 +88,7 @@ def test_explain_widget_overlays(scene, qtbot):
     assert sal.colormap.name == "inferno" and sal.blending == "additive"
     widget.opacity, widget.blending = 0.3, "translucent"
     assert sal.opacity == pytest.approx(0.3) and sal.blending == "translucent"
+    assert sal.colormap.map(np.array([0.0]))[0, 3] == 0  # fades in: zero saliency is clear
 
     boxes = widget.detections_layer
     boxes.selected_data = {1}  # clicking a box explains it (auto mode on by default)

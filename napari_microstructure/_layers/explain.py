@@ -22,6 +22,23 @@ def _units(layer: Any) -> dict[str, Any]:
     return {"units": tuple(str(u) for u in units[-2:])} if units is not None else {}
 
 
+def overlay_colormap(name: str, blending: str) -> Any:
+    """The colormap to lay a [0, 1] map on an image with ``blending``.
+
+    Additive blending adds nothing where the map is 0, so the plain colormap works. Translucent
+    blending would cover the micrograph with the colormap's dark end, so there the colormap fades
+    in: transparent at 0, opaque from 0.5 up.
+    """
+    if blending != "translucent":
+        return name
+    from napari.utils.colormaps import Colormap, ensure_colormap
+
+    ramp = np.linspace(0.0, 1.0, 256)
+    colors = np.asarray(ensure_colormap(name).map(ramp), dtype=float)
+    colors[:, 3] = np.clip(2.0 * ramp, 0.0, 1.0)
+    return Colormap(colors, name=f"{name} fading", display_name=f"{name} (fading)")
+
+
 def overlay_kwargs(
     image_layer: Any,
     name: str,
@@ -33,7 +50,7 @@ def overlay_kwargs(
     ps = image_layer.metadata.get(PIXEL_SIZE_KEY)
     return {
         "name": name,
-        "colormap": colormap,
+        "colormap": overlay_colormap(colormap, blending),
         "opacity": float(opacity),
         "blending": blending,
         "contrast_limits": (0.0, 1.0),

@@ -29,7 +29,7 @@ from .._layers import (
     show_overlay,
     style_boxes,
 )
-from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS
+from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap
 from ..core.settings import get_setting
 from ._base import WorkerWidget
 from ._histogram import HistogramBox
@@ -54,9 +54,9 @@ class ExplainWidget(WorkerWidget):
         self._low_conf: np.ndarray | None = None
         self._watched: Shapes | None = None
 
-        self._image = ComboBox(label="image", choices=self._choices(Image))
-        self._boxes = ComboBox(label="detections", choices=self._choices(Shapes))
-        self._labels = ComboBox(label="refined masks", choices=self._choices(Labels))
+        self._image = self._layer_combo(Image, "image")
+        self._boxes = self._layer_combo(Shapes, "detections", nullable=True)
+        self._masks = self._layer_combo(Labels, "refined masks", nullable=True)
         self._model = FileEdit(
             label="model (.pt)", mode="r", filter="*.pt", value=detect_cfg.get("model") or ""
         )
@@ -93,13 +93,11 @@ class ExplainWidget(WorkerWidget):
             w.changed.connect(self._on_style)
         self._boxes.changed.connect(self._on_boxes_layer)
         self._threshold.changed.connect(lambda _v: self.update_histogram())
-        viewer.layers.events.inserted.connect(self._refresh_choices)
-        viewer.layers.events.removed.connect(self._refresh_choices)
         self.extend(
             [
                 self._image,
                 self._boxes,
-                self._labels,
+                self._masks,
                 self._model,
                 Container(
                     widgets=[self._method, self._explain_btn], layout="horizontal", labels=False
@@ -122,6 +120,11 @@ class ExplainWidget(WorkerWidget):
                 self._info,
             ]
         )
+        self._pick_defaults()
+        viewer.layers.events.inserted.connect(self._pick_defaults)
+        self._disconnects.append(
+            lambda: viewer.layers.events.inserted.disconnect(self._pick_defaults)
+        )
         self._on_boxes_layer()
 
     # -- public state -----------------------------------------------------------------------
@@ -135,7 +138,7 @@ class ExplainWidget(WorkerWidget):
 
     @property
     def labels_layer(self) -> Labels | None:
-        return self._labels.value
+        return self._masks.value
 
     @property
     def model_path(self) -> Path | None:
@@ -369,18 +372,22 @@ class ExplainWidget(WorkerWidget):
         for suffix in ("saliency", "object saliency"):
             lay = self.layer(suffix)
             if lay is not None:
-                lay.colormap, lay.opacity, lay.blending = (
-                    str(self._colormap.value),
-                    self.opacity,
-                    self.blending,
-                )
+                lay.colormap = overlay_colormap(str(self._colormap.value), self.blending)
+                lay.opacity, lay.blending = self.opacity, self.blending
 
-    def _choices(self, kind: type) -> Any:
-        return lambda _w: [(lay.name, lay) for lay in self._viewer.layers if isinstance(lay, kind)]
+    def _pick_defaults(self, _event: Any = None) -> None:
+        """Pre-select the detections (boxes with confidences) and the masks with a quality."""
+        from ..core.explain import quality_column
 
-    def _refresh_choices(self, _event: Any = None) -> None:
-        for combo in (self._image, self._boxes, self._labels):
-            combo.reset_choices()
+        for combo, wanted in (
+            (self._boxes, lambda lay: "confidence" in lay.features),
+            (self._masks, lambda lay: quality_column(lay.features) is not None),
+        ):
+            current = combo.value
+            if current is None or not wanted(current):
+                found = [c for c in combo.choices if c is not None and wanted(c)]
+                if found:
+                    combo.value = found[-1]
 
     def _on_boxes_layer(self, _value: Any = None) -> None:
         self._unwatch()
@@ -407,7 +414,5 @@ class ExplainWidget(WorkerWidget):
 
     def close(self) -> None:
         """Disconnect from the viewer and the watched layer."""
-        self._viewer.layers.events.inserted.disconnect(self._refresh_choices)
-        self._viewer.layers.events.removed.disconnect(self._refresh_choices)
         self._unwatch()
         super().close()
