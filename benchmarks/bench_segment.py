@@ -1,0 +1,293 @@
+"""Segmentation on the shared real micrographs: U-Net vs pixel-classifier baseline.
+
+Fixed splits and seed (data never committed; read from ../shared/real_micrographs/):
+
+- Ni-superalloy SEM (3 classes: matrix, large and fine gamma-prime): train = spot3..spot7
+  (10 images, 20 % of them for early stopping), test = spot1 (4 images). Also a model trained on
+  one image (spot3_0d_3, its right fifth for early stopping). Printed: per-class IoU on the test
+  images and the mean IoU of the two precipitate classes (targets >= 0.90 all / >= 0.85 one).
+- Tint-etched crops (boundary lines): train = source images 10..24 (48 crops), test = source
+  images 25..31 (16 crops). Printed: boundary F1 within 3 px, and the mean relative error of
+  the mean lineal intercept (Heyn, horizontal lines) of the predicted grains against the grains
+  of the hand-drawn boundaries (target <= 0.10). The watershed threshold is chosen on the
+  validation crops, never on the test crops.
+
+Run (each part can run in its own process, then combine):
+  nice -n 10 python benchmarks/bench_segment.py --parts ni_all --json /tmp/seg_ni_all.json
+  python benchmarks/bench_segment.py --combine /tmp/seg_*.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "real_micrographs"
+NI = "ni_superalloy_gamma_prime"
+TINT = "tint_etched_grain_boundaries"
+NI_CLASSES = ["matrix", "large gamma-prime", "fine gamma-prime"]
+NI_ONE = "spot3_0d_3"
+TINT_TEST_FROM = 25
+PARTS = ("ni_all", "ni_one", "ni_baseline", "tint")
+
+
+def _read(path: Path) -> np.ndarray:
+    from skimage.io import imread
+
+    return np.asarray(imread(path))
+
+
+def ni_pairs(prefixes: tuple[str, ...]):
+    from napari_microstructure.core.segment import make_pair
+
+    out = []
+    for img in sorted((DATA / NI / "images").glob("*.png")):
+        if img.stem.startswith(prefixes):
+            mask = _read(DATA / NI / "labels" / f"{img.stem}_label.png")
+            out.append(make_pair(_read(img), mask, "phases", 1, img.stem))
+    return out
+
+
+def tint_pairs(test: bool):
+    from napari_microstructure.core.segment import make_pair
+
+    out = []
+    for img in sorted((DATA / TINT / "images").glob("*.png")):
+        if (int(img.stem.split("-")[0]) >= TINT_TEST_FROM) == test:
+            mask = _read(DATA / TINT / "masks" / img.name)
+            out.append(make_pair(_read(img), mask, "boundaries", 3, img.stem))
+    return out
+
+
+def _predict(model, pair, tta: bool) -> np.ndarray:
+    from napari_microstructure.core.progress import run_to_end
+    from napari_microstructure.core.segment.tiling import predict_tiles
+    from napari_microstructure.core.segment.train import standardise
+
+    return run_to_end(predict_tiles(model.net, standardise(pair.image), 256, 64, tta))
+
+
+def _phase_report(preds, pairs, seconds, name) -> dict:
+    from napari_microstructure.core.segment import iou_per_class
+
+    pred = np.concatenate([p.ravel() for p in preds])
+    truth = np.concatenate([p.mask.ravel() for p in pairs])
+    iou = iou_per_class(pred, truth, 3)
+    return {
+        "part": name,
+        "iou": dict(zip(NI_CLASSES, iou, strict=True)),
+        "precipitate_mean_iou": float(np.mean(iou[1:])),
+        "train_seconds": seconds,
+    }
+
+
+def _train(pairs, cfg, val=None):
+    from napari_microstructure.core.progress import run_to_end
+    from napari_microstructure.core.segment import train_model
+
+    t0 = time.perf_counter()
+    model = run_to_end(
+        train_model(pairs, cfg, val_pairs=val),
+        lambda p: (
+            print(p.message, file=sys.stderr, flush=True)
+            if p.step % cfg.steps_per_epoch == 0
+            else None
+        ),
+    )
+    return model, round(time.perf_counter() - t0, 1)
+
+
+def run_ni(one: bool, args) -> dict:
+    from napari_microstructure.core.segment import TrainConfig
+
+    train = ni_pairs((NI_ONE,)) if one else ni_pairs(("spot3", "spot4", "spot5", "spot6", "spot7"))
+    test = ni_pairs(("spot1",))
+    cfg = TrainConfig(
+        task="phases",
+        classes=NI_CLASSES,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps,
+        batch_size=args.batch,
+        crop=args.crop,
+        base=args.base,
+        depth=args.depth,
+        seed=args.seed,
+        patience=args.patience,
+        val_fraction=0.2,
+    )
+    model, seconds = _train(train, cfg)
+    if args.save:
+        model.save(Path(args.save) / f"ni_{'one' if one else 'all'}.pt")
+    preds = [_predict(model, p, args.tta).argmax(0) for p in test]
+    out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
+    out.update(epochs_run=model.metrics["epochs_run"], best_epoch=model.metrics["best_epoch"])
+    return out
+
+
+def run_ni_baseline(args) -> dict:
+    """Random forest on multi-scale pixel features (the scribble classifier's engine)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from napari_microstructure.core.segment import pixel_features
+
+    rng = np.random.default_rng(args.seed)
+    train = ni_pairs(("spot3", "spot4", "spot5", "spot6", "spot7"))
+    test = ni_pairs(("spot1",))
+    t0 = time.perf_counter()
+    xs, ys = [], []
+    for p in train:
+        f = pixel_features(p.image[0]).reshape(p.mask.size, -1)
+        idx = rng.choice(p.mask.size, 6000, replace=False)
+        xs.append(f[idx])
+        ys.append(p.mask.ravel()[idx])
+    rf = RandomForestClassifier(
+        50, max_depth=16, n_jobs=1, random_state=args.seed, class_weight="balanced"
+    ).fit(np.concatenate(xs), np.concatenate(ys))
+    seconds = round(time.perf_counter() - t0, 1)
+    preds = []
+    for p in test:
+        f = pixel_features(p.image[0])
+        preds.append(rf.predict(f.reshape(p.mask.size, -1)).reshape(p.mask.shape))
+    return _phase_report(preds, test, seconds, "ni_baseline")
+
+
+def _intercept(labels: np.ndarray) -> float:
+    from napari_microstructure.core.measure.astm import lineal_intercept
+
+    return float(
+        lineal_intercept(labels, None, n_lines=16, directions=("horizontal",)).mean_intercept
+    )
+
+
+def _truth_grains(boundary: np.ndarray) -> np.ndarray:
+    from scipy import ndimage
+    from skimage.segmentation import watershed
+
+    markers, _ = ndimage.label(~boundary.astype(bool))
+    return watershed(boundary.astype(np.uint8), markers).astype(np.uint32)
+
+
+def _intercept_errors(probs, pairs, threshold, min_px) -> list[float]:
+    from napari_microstructure.core.segment import grains_from_boundary_probability
+
+    errs = []
+    for prob, pair in zip(probs, pairs, strict=True):
+        truth = _intercept(_truth_grains(pair.mask))
+        pred = _intercept(grains_from_boundary_probability(prob, threshold, min_px))
+        # no intercept at all (one grain found) counts as a 100 % error, never as NaN
+        errs.append(min(1.0, abs(pred - truth) / truth) if np.isfinite(pred) else 1.0)
+    return errs
+
+
+def run_tint(args) -> dict:
+    from napari_microstructure.core.segment import TrainConfig, boundary_f1, split_pairs
+
+    train_all, test = tint_pairs(False), tint_pairs(True)
+    train, val = split_pairs(train_all, 0.2, args.seed)
+    cfg = TrainConfig(
+        task="boundaries",
+        epochs=args.epochs,
+        steps_per_epoch=args.steps,
+        batch_size=args.batch,
+        crop=args.crop,
+        base=args.base,
+        depth=args.depth,
+        seed=args.seed,
+        patience=args.patience,
+    )
+    model, seconds = _train(train, cfg, val)
+    if args.save:
+        model.save(Path(args.save) / "tint_boundaries.pt")
+    val_probs = [_predict(model, p, args.tta)[1] for p in val]
+    grid = [(t, m) for t in (0.3, 0.4, 0.5, 0.6, 0.7) for m in (20, 50, 100)]
+    scores = {g: float(np.mean(_intercept_errors(val_probs, val, *g))) for g in grid}
+    threshold, min_px = min(scores, key=scores.get)
+    probs = [_predict(model, p, args.tta)[1] for p in test]
+    f1 = [boundary_f1(pr > 0.5, p.mask == 1, 3.0)["f1"] for pr, p in zip(probs, test, strict=True)]
+    errs = _intercept_errors(probs, test, threshold, min_px)
+    return {
+        "part": "tint",
+        "boundary_f1_3px": float(np.mean(f1)),
+        "intercept_rel_error_mean": float(np.mean(errs)),
+        "intercept_rel_error_median": float(np.median(errs)),
+        "watershed": {
+            "threshold": threshold,
+            "min_grain_px": min_px,
+            "val_error": scores[(threshold, min_px)],
+        },
+        "n_test": len(test),
+        "train_seconds": seconds,
+        "epochs_run": model.metrics["epochs_run"],
+        "best_epoch": model.metrics["best_epoch"],
+    }
+
+
+def print_table(results: list[dict]) -> None:
+    print("\nSegmentation on real micrographs (held-out images)")
+    for r in results:
+        if r["part"].startswith("ni"):
+            ious = "  ".join(f"{k} {v:.3f}" for k, v in r["iou"].items())
+            target = {"ni_all": 0.90, "ni_one": 0.85}.get(r["part"])
+            tgt = f" (target >= {target:.2f})" if target else " (baseline)"
+            print(
+                f"{r['part']:<12} IoU: {ious}; precipitates mean {r['precipitate_mean_iou']:.3f}"
+                f"{tgt}; training {r['train_seconds']:.0f} s"
+            )
+        else:
+            print(
+                f"{'tint':<12} boundary F1@3px {r['boundary_f1_3px']:.3f}; mean lineal intercept"
+                f" relative error {r['intercept_rel_error_mean']:.3f} (median "
+                f"{r['intercept_rel_error_median']:.3f}, target <= 0.10) on {r['n_test']} crops;"
+                f" training {r['train_seconds']:.0f} s"
+            )
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    ap.add_argument("--epochs", type=int, default=25)
+    ap.add_argument("--steps", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--base", type=int, default=16)
+    ap.add_argument("--depth", type=int, default=3)
+    ap.add_argument("--patience", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--tta", action="store_true")
+    ap.add_argument("--save", help="folder to keep the trained models")
+    ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
+    args = ap.parse_args(argv)
+    if args.combine:
+        results = [r for f in args.combine for r in json.loads(Path(f).read_text())]
+        print_table(results)
+        return 0
+    if not DATA.is_dir():
+        print(f"real micrographs not found at {DATA}", file=sys.stderr)
+        return 1
+    import torch
+
+    torch.set_num_threads(args.threads)
+    results = []
+    for part in args.parts:
+        if part in ("ni_all", "ni_one"):
+            results.append(run_ni(part == "ni_one", args))
+        elif part == "ni_baseline":
+            results.append(run_ni_baseline(args))
+        else:
+            results.append(run_tint(args))
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    print_table(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

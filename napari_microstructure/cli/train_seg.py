@@ -1,0 +1,126 @@
+"""``napari-microstructure train-seg``: train a U-Net for phases or grain boundaries."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from . import CLIError
+from ._common import print_json
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "train-seg",
+        help="train a segmentation model (phases or grain boundaries) from image/mask folders",
+        description="Train a compact U-Net on a CPU from folders of images and masks of the same "
+        "names (a mask may add _label or _mask). Phase masks hold a class index per pixel "
+        "(255 = not annotated); boundary masks are bright lines on black.",
+    )
+    p.add_argument("--images", required=True, metavar="DIR", help="folder of micrographs")
+    p.add_argument("--masks", required=True, metavar="DIR", help="folder of masks")
+    p.add_argument("--task", required=True, choices=["phases", "boundaries"])
+    p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.pt)")
+    p.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
+    p.add_argument("--from", dest="init", metavar="MODEL", help="start from this model's weights")
+    p.add_argument("--classes", nargs="+", metavar="NAME", help="class names, index order")
+    p.add_argument("--pixel-size", type=float, help="µm/px of the training images")
+    p.add_argument("--steps", type=int, default=20, help="batches per epoch (default 20)")
+    p.add_argument("--batch", type=int, default=8, help="crops per batch (default 8)")
+    p.add_argument("--crop", type=int, default=128, help="crop side in pixels (default 128)")
+    p.add_argument("--base", type=int, default=16, help="U-Net base channels (default 16)")
+    p.add_argument("--depth", type=int, default=3, help="U-Net levels (default 3)")
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    p.add_argument("--val-fraction", type=float, default=0.2, help="held-out share of images")
+    p.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--pretrain-synthetic",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first pretrain on N synthetic micrographs (0 = no)",
+    )
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..core.imageio import ImageReadError
+    from ..core.progress import run_to_end
+    from ..core.segment import TrainConfig, load_model, load_pairs, pretrain_synthetic, train_model
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    if args.epochs < 1:
+        raise CLIError("--epochs must be at least 1")
+    try:
+        pairs = load_pairs(args.images, args.masks, args.task)
+    except (ValueError, ImageReadError) as exc:
+        raise CLIError(str(exc)) from exc
+    in_ch = pairs[0].image.shape[0]
+    init = None
+    if args.init:
+        try:
+            init = load_model(args.init)
+        except (OSError, ValueError) as exc:
+            raise CLIError(str(exc)) from exc
+        if init.task != args.task:
+            raise CLIError(f"--from model segments {init.task}, not {args.task}")
+    try:
+        cfg = TrainConfig(
+            task=args.task,
+            classes=args.classes,
+            epochs=args.epochs,
+            steps_per_epoch=args.steps,
+            batch_size=args.batch,
+            crop=args.crop,
+            lr=args.lr,
+            base=init.net.base if init else args.base,
+            depth=init.net.depth if init else args.depth,
+            val_fraction=args.val_fraction,
+            patience=args.patience,
+            seed=args.seed,
+            pixel_size=args.pixel_size,
+        )
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+
+    def report(p) -> None:
+        if p.message.startswith("epoch") and p.step % max(1, args.steps) == 0:
+            print(p.message, file=sys.stderr, flush=True)
+
+    if init is None and args.pretrain_synthetic > 0:
+        print(f"pretraining on {args.pretrain_synthetic} synthetic micrographs", file=sys.stderr)
+        init = run_to_end(
+            pretrain_synthetic(
+                args.task,
+                in_ch,
+                args.pretrain_synthetic,
+                base=cfg.base,
+                depth=cfg.depth,
+                seed=args.seed,
+            ),
+            report,
+        )
+    try:
+        model = run_to_end(train_model(pairs, cfg, init=init), report)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from exc
+    path = model.save(Path(args.out))
+    print_json(
+        {
+            "model": str(path),
+            "task": model.task,
+            "classes": model.classes,
+            "pixel_size": model.pixel_size,
+            "metrics": {k: v for k, v in model.metrics.items() if k != "history"},
+        }
+    )
+    return 0

@@ -1,0 +1,137 @@
+"""A trained segmentation model with what it needs to be used again: file format and loading.
+
+A model file (``.pt``) is a plain dictionary of tensors, numbers and strings (loadable with
+``torch.load(weights_only=True)``): the network's constructor arguments and weights, the task
+("phases" or "boundaries"), the class names, the pixel size it was trained at, the list of
+training images and the validation metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .unet import UNet
+
+FORMAT = "napari-microstructure-segmentation"
+VERSION = 1
+TASKS = ("phases", "boundaries")
+
+
+@dataclass
+class SegModel:
+    """A U-Net with its task, classes and provenance."""
+
+    net: UNet
+    task: str
+    classes: list[str]
+    pixel_size: float | None = None
+    training_data: list[str] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; use one of {', '.join(TASKS)}")
+        if len(self.classes) != self.net.n_classes:
+            raise ValueError(
+                f"{len(self.classes)} class names for a network with {self.net.n_classes} outputs"
+            )
+
+    @property
+    def in_channels(self) -> int:
+        return self.net.in_channels
+
+    @property
+    def n_classes(self) -> int:
+        return self.net.n_classes
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model file; parent folders are created."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": FORMAT,
+            "version": VERSION,
+            "task": self.task,
+            "classes": list(self.classes),
+            "pixel_size": self.pixel_size,
+            "hparams": self.net.hparams(),
+            "state_dict": {k: v.detach().cpu() for k, v in self.net.state_dict().items()},
+            "training_data": [str(p) for p in self.training_data],
+            "metrics": _plain(self.metrics),
+            "config": _plain(self.config),
+        }
+        tmp = path.with_name(path.name + ".part")
+        torch.save(payload, tmp)
+        tmp.replace(path)
+        self.path = path
+        return path
+
+
+def new_model(
+    task: str,
+    classes: list[str],
+    in_channels: int = 1,
+    base: int = 16,
+    depth: int = 4,
+    pixel_size: float | None = None,
+) -> SegModel:
+    """An untrained model (random weights) for ``task`` with the given class names."""
+    net = UNet(in_channels=in_channels, n_classes=len(classes), base=base, depth=depth)
+    return SegModel(net=net, task=task, classes=list(classes), pixel_size=pixel_size)
+
+
+def load_model(path: str | Path) -> SegModel:
+    """Read a model file written by :meth:`SegModel.save`.
+
+    Raises
+    ------
+    FileNotFoundError, ValueError : with a message saying what is wrong with the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"segmentation model not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling problem means "not our file"
+        raise ValueError(f"{path} is not a readable segmentation model ({exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a napari-microstructure segmentation model")
+    net = UNet(**payload["hparams"])
+    net.load_state_dict(payload["state_dict"])
+    net.eval()
+    return SegModel(
+        net=net,
+        task=payload["task"],
+        classes=list(payload["classes"]),
+        pixel_size=payload.get("pixel_size"),
+        training_data=list(payload.get("training_data", [])),
+        metrics=dict(payload.get("metrics", {})),
+        config=dict(payload.get("config", {})),
+        path=path,
+    )
+
+
+def as_model(model: SegModel | str | Path) -> SegModel:
+    """Accept a loaded model or a path to one."""
+    return model if isinstance(model, SegModel) else load_model(model)
+
+
+def _plain(obj: Any) -> Any:
+    """Numbers, strings, lists and dicts only, so the file loads with ``weights_only=True``."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, bool | int | str) or obj is None:
+        return obj
+    if isinstance(obj, float):
+        return float(obj)
+    if hasattr(obj, "item"):
+        return obj.item()
+    return str(obj)

@@ -1,0 +1,119 @@
+"""Apply a trained segmentation model to a micrograph of any size, at the model's pixel size."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..progress import Progress, run_to_end
+from .model import SegModel, as_model
+from .tiling import predict_tiles, prepare_input, resize_chw
+
+
+@dataclass
+class Segmentation:
+    """Result of a model on one image (all arrays at the image's own size)."""
+
+    labels: np.ndarray  # uint8 (H, W) class index per pixel (boundaries: 1 = boundary)
+    confidence: np.ndarray  # float32 (H, W) probability of the winning class
+    probabilities: np.ndarray  # float32 (n_classes, H, W)
+    classes: list[str]
+    task: str
+
+    @property
+    def boundary_probability(self) -> np.ndarray:
+        """Probability of "boundary" per pixel (boundaries task)."""
+        return self.probabilities[-1]
+
+
+def scale_factor(model: SegModel, pixel_size: float | None) -> float:
+    """Resampling factor image -> model grid (1.0 when either pixel size is unknown)."""
+    if not pixel_size or not model.pixel_size or pixel_size <= 0:
+        return 1.0
+    return float(pixel_size) / float(model.pixel_size)
+
+
+def predict_probabilities(
+    image: np.ndarray,
+    model: SegModel | str | Path,
+    pixel_size: float | None = None,
+    tile: int = 256,
+    overlap: int = 64,
+    tta: bool = False,
+) -> Generator[Progress, None, np.ndarray]:
+    """Class probabilities ``(n_classes, H, W)`` of ``image``.
+
+    The image is resampled to the model's training pixel size when both are known, predicted in
+    overlapping tiles, and the probabilities are resampled back to the image grid.
+    """
+    model = as_model(model)
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
+        raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
+    h, w = image.shape[:2]
+    arr = prepare_input(image, model.in_channels)
+    factor = scale_factor(model, pixel_size)
+    if abs(factor - 1.0) > 1e-3:
+        size = (max(8, round(h * factor)), max(8, round(w * factor)))
+        arr = resize_chw(arr, size)
+    probs = yield from predict_tiles(model.net, arr, tile=tile, overlap=overlap, tta=tta)
+    probs = resize_chw(probs, (h, w))
+    return probs / np.clip(probs.sum(axis=0, keepdims=True), 1e-6, None)
+
+
+def segment_image(
+    image: np.ndarray,
+    model: SegModel | str | Path,
+    pixel_size: float | None = None,
+    tile: int = 256,
+    overlap: int = 64,
+    tta: bool = False,
+) -> Generator[Progress, None, Segmentation]:
+    """Segment ``image``: class per pixel, confidence and probabilities (a progress generator)."""
+    model = as_model(model)
+    probs = yield from predict_probabilities(image, model, pixel_size, tile, overlap, tta)
+    labels = probs.argmax(axis=0).astype(np.uint8)
+    confidence = probs.max(axis=0).astype(np.float32)
+    return Segmentation(labels, confidence, probs.astype(np.float32), model.classes, model.task)
+
+
+def segment(
+    image: np.ndarray,
+    model: SegModel | str | Path,
+    pixel_size: float | None = None,
+    tta: bool = False,
+) -> Segmentation:
+    """Blocking form of :func:`segment_image` for scripts."""
+    return run_to_end(segment_image(image, model, pixel_size, tta=tta))
+
+
+def pixel_uncertainty(
+    image: np.ndarray, model: SegModel | str | Path, pixel_size: float | None = None
+) -> np.ndarray:
+    """Per-pixel uncertainty in [0, 1]: normalised entropy of the class probabilities.
+
+    0 where the model is sure of one class, 1 where all classes are equally likely. The mean of
+    this map (:func:`image_uncertainty`) ranks images for annotation (active learning).
+    """
+    model = as_model(model)
+    probs = run_to_end(predict_probabilities(image, model, pixel_size))
+    p = np.clip(probs, 1e-8, 1.0)
+    ent = -(p * np.log(p)).sum(axis=0) / np.log(probs.shape[0])
+    return np.clip(ent, 0.0, 1.0).astype(np.float32)
+
+
+def image_uncertainty(
+    image: np.ndarray, model: SegModel | str | Path, pixel_size: float | None = None
+) -> float:
+    """Mean pixel uncertainty of one image (higher = more worth annotating)."""
+    return float(pixel_uncertainty(image, model, pixel_size).mean())
+
+
+def phase_fractions(phases: np.ndarray, classes: list[str]) -> dict[str, float]:
+    """Area fraction of each class name in a class-index image."""
+    counts = np.bincount(np.asarray(phases).ravel().astype(np.int64), minlength=len(classes))
+    total = max(int(counts[: len(classes)].sum()), 1)
+    return {name: float(counts[i]) / total for i, name in enumerate(classes)}

@@ -1,0 +1,257 @@
+"""Train a U-Net from annotated image/mask pairs on the CPU, with progress and early stopping."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..progress import Progress
+from .augment import IGNORE, Augment, make_batch
+from .data import Pair, n_classes_in, split_pairs
+from .metrics import iou_per_class, pixel_f1
+from .model import TASKS, SegModel, as_model, new_model
+from .tiling import predict_tiles
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Training settings; the defaults train a 16-channel U-Net in a few minutes on a CPU."""
+
+    task: str = "phases"
+    classes: list[str] | None = None  # names; default "class 0", "class 1", ...
+    epochs: int = 30
+    steps_per_epoch: int = 20
+    batch_size: int = 8
+    crop: int = 128
+    lr: float = 3e-3
+    base: int = 16
+    depth: int = 4
+    val_fraction: float = 0.2
+    patience: int = 8  # epochs without validation improvement before stopping
+    seed: int = 0
+    pixel_size: float | None = None  # µm/px of the training images, stored in the model
+    augment: bool = True
+    dice_weight: float = 1.0
+    boundary_weight: float = 2.0  # extra cross-entropy weight of the boundary class
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}; use one of {', '.join(TASKS)}")
+        if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
+            raise ValueError("epochs, steps per epoch and batch size must be at least 1")
+        if self.crop < 16:
+            raise ValueError("crop must be at least 16 pixels")
+
+
+def standardise(chw: np.ndarray) -> np.ndarray:
+    """Whole-image standardisation, as :func:`tiling.prepare_input` does at prediction."""
+    std = float(chw.std())
+    return ((chw - float(chw.mean())) / (std if std > 1e-6 else 1.0)).astype(np.float32)
+
+
+def _loss(logits: torch.Tensor, target: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    n = logits.shape[1]
+    weight = None
+    if cfg.task == "boundaries":
+        weight = torch.ones(n)
+        weight[-1] = cfg.boundary_weight
+    loss = F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE)
+    if cfg.dice_weight > 0:
+        valid = (target != IGNORE).unsqueeze(1).float()
+        probs = torch.softmax(logits, 1) * valid
+        onehot = F.one_hot(target.clamp(max=n - 1), n).permute(0, 3, 1, 2).float() * valid
+        inter = (probs * onehot).sum((0, 2, 3))
+        denom = probs.sum((0, 2, 3)) + onehot.sum((0, 2, 3))
+        dice = (2 * inter + 1.0) / (denom + 1.0)
+        present = onehot.sum((0, 2, 3)) > 0
+        classes = dice[1:][present[1:]] if n > 1 else dice
+        if classes.numel():
+            loss = loss + cfg.dice_weight * (1 - classes.mean())
+    return loss
+
+
+def evaluate(net, pairs: list[Pair], task: str) -> dict:
+    """Validation score of a network on whole images (mean IoU, or boundary pixel F1)."""
+    if not pairs:
+        return {}
+    preds = []
+    for p in pairs:
+        probs = _drain(predict_tiles(net, standardise(p.image), tile=256, overlap=32))
+        preds.append(probs.argmax(0))
+    if task == "boundaries":
+        f1 = float(
+            np.mean([pixel_f1(q == 1, p.mask == 1) for q, p in zip(preds, pairs, strict=True)])
+        )
+        return {"score": f1, "boundary_f1": f1}
+    n = net.n_classes
+    pred = np.concatenate([q.ravel() for q in preds])
+    truth = np.concatenate([p.mask.ravel() for p in pairs])
+    ious = iou_per_class(pred, truth, n)
+    return {"score": float(np.nanmean(ious)), "iou": ious, "mean_iou": float(np.nanmean(ious))}
+
+
+def _drain(gen):
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+class AdamW:
+    """Adam with decoupled weight decay, written out so training needs no ``torch.optim``.
+
+    ``torch.optim`` imports ``torch._dynamo`` on first use, which takes tens of seconds on a
+    busy CPU; this plain loop does the same update.
+    """
+
+    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-4):
+        self.params = [p for p in params if p.requires_grad]
+        self.lr, self.betas, self.eps, self.wd = lr, betas, eps, weight_decay
+        self.m = [torch.zeros_like(p) for p in self.params]
+        self.v = [torch.zeros_like(p) for p in self.params]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        self.t += 1
+        b1, b2 = self.betas
+        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, m, v in zip(self.params, self.m, self.v, strict=True):
+            if p.grad is None:
+                continue
+            p.mul_(1 - self.lr * self.wd)
+            m.mul_(b1).add_(p.grad, alpha=1 - b1)
+            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+            p.addcdiv_(m / c1, (v / c2).sqrt_().add_(self.eps), value=-self.lr)
+
+
+def one_cycle(step: int, total: int, peak: float, warmup: float = 0.1) -> float:
+    """Learning rate: linear warm-up to ``peak``, then cosine decay to ``peak / 100``."""
+    up = max(1, int(total * warmup))
+    if step < up:
+        return peak * (0.1 + 0.9 * step / up)
+    frac = (step - up) / max(1, total - up)
+    return peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * frac)))
+
+
+def load_matching(net: torch.nn.Module, state: dict) -> int:
+    """Copy every tensor whose name and shape match (a new head keeps its fresh weights)."""
+    own = net.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    own.update(matched)
+    net.load_state_dict(own)
+    return len(matched)
+
+
+def train_model(
+    pairs: list[Pair],
+    config: TrainConfig,
+    val_pairs: list[Pair] | None = None,
+    init: SegModel | str | Path | None = None,
+    training_data: list[str] | None = None,
+) -> Generator[Progress, None, SegModel]:
+    """Train a U-Net (a progress generator; closing it stops training after the current step).
+
+    Parameters
+    ----------
+    pairs : annotated images (see :func:`data.make_pair`).
+    val_pairs : held-out images; None = ``config.val_fraction`` of ``pairs`` (split by image,
+        or one image split in two halves).
+    init : start from this model's weights (fine-tuning, or after synthetic pretraining).
+    training_data : names stored in the model file (default: the pairs' names).
+
+    Returns the model at the epoch with the best validation score.
+    """
+    if not pairs:
+        raise ValueError("no annotated images to train on")
+    cfg = config
+    torch.manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    if val_pairs is None:
+        pairs, val_pairs = split_pairs(pairs, cfg.val_fraction, cfg.seed)
+    in_ch = pairs[0].image.shape[0]
+    n_cls = 2 if cfg.task == "boundaries" else n_classes_in(pairs + val_pairs)
+    if cfg.classes:
+        if len(cfg.classes) < n_cls:
+            raise ValueError(f"{len(cfg.classes)} class names for masks with {n_cls} classes")
+        names = list(cfg.classes)
+    elif cfg.task == "boundaries":
+        names = ["interior", "boundary"]
+    else:
+        names = [f"class {i}" for i in range(n_cls)]
+    model = new_model(cfg.task, names, in_ch, cfg.base, cfg.depth, cfg.pixel_size)
+    if init is not None:
+        init = as_model(init)
+        n = load_matching(model.net, init.net.state_dict())
+        log.info("started from %s (%d tensors)", init.path or "model", n)
+    net = model.net
+    opt = AdamW(net.parameters(), lr=cfg.lr)
+    total_steps = cfg.epochs * cfg.steps_per_epoch
+    aug = Augment(enabled=cfg.augment)
+    data = [p.as_tuple() for p in pairs]
+    best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
+    history: list[dict] = []
+    start = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        net.train()
+        losses = []
+        for step in range(cfg.steps_per_epoch):
+            x, y = make_batch(data, cfg.batch_size, cfg.crop, rng, aug)
+            done = (epoch - 1) * cfg.steps_per_epoch + step + 1
+            opt.lr = one_cycle(done - 1, total_steps, cfg.lr)
+            opt.zero_grad()
+            loss = _loss(net(x), y, cfg)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.detach()))
+            yield Progress(done, total_steps, f"epoch {epoch}/{cfg.epochs}: loss {losses[-1]:.3f}")
+        net.eval()
+        val = evaluate(net, val_pairs, cfg.task)
+        score = val.get("score", -float(np.mean(losses)))
+        history.append({"epoch": epoch, "loss": float(np.mean(losses)), **val})
+        msg = f"epoch {epoch}/{cfg.epochs}: loss {np.mean(losses):.3f}"
+        if val:
+            msg += f", validation {score:.3f}"
+        log.info(msg)
+        yield Progress(epoch * cfg.steps_per_epoch, total_steps, msg)
+        if score > best_score + 1e-4:
+            best_score, best_epoch, stale = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+        else:
+            stale += 1
+            if stale >= cfg.patience:
+                log.info("early stop after epoch %d (best %d)", epoch, best_epoch)
+                break
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    best = next((h for h in history if h["epoch"] == best_epoch), history[-1])
+    model.metrics = {
+        "validation": {k: v for k, v in best.items() if k not in ("epoch", "loss", "score")},
+        "best_epoch": best_epoch,
+        "epochs_run": len(history),
+        "n_train_images": len(pairs),
+        "n_val_images": len(val_pairs),
+        "seconds": round(time.perf_counter() - start, 1),
+        "history": history,
+    }
+    model.config = {k: v for k, v in asdict(cfg).items() if k != "classes"}
+    if init is not None and init.path is not None:
+        model.config["init"] = str(init.path)
+    model.training_data = list(training_data or [p.name for p in pairs])
+    return model

@@ -1,0 +1,406 @@
+"""Segment dock: teach a pixel classifier with scribbles, train and apply a U-Net."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton, SpinBox
+from napari.layers import Image, Labels
+from napari.utils.notifications import show_error, show_info
+from qtpy.QtCore import QTimer
+
+from .._layers import (
+    image_array,
+    image_pixel_size,
+    new_scribbles_kwargs,
+    scribbles_array,
+    show_confidence,
+    show_labels,
+)
+from ..core.paths import cache_dir
+from ..core.segment import (
+    ScribbleClassifier,
+    TrainConfig,
+    classify_with_scribbles,
+    load_model,
+    load_pairs,
+    make_pair,
+    pretrain_synthetic,
+    segment_image,
+    train_model,
+)
+from ..core.settings import get_setting, set_setting
+from ._base import WorkerWidget
+
+if TYPE_CHECKING:
+    import napari
+
+SETTING = "pipeline.segment"
+FROM_LAYERS, FROM_FOLDERS = "open layers", "folders"
+SCRIBBLE_JOB, TRAIN_JOB, PREDICT_JOB = "pixel classifier", "training", "prediction"
+
+
+class SegmentWidget(WorkerWidget):
+    """Scribble classifier with live re-prediction; U-Net training and prediction."""
+
+    def __init__(self, viewer: napari.viewer.Viewer) -> None:
+        super().__init__(viewer)
+        saved = get_setting(SETTING) or {}
+        self._image = self._layer_combo(Image, "image")
+        # scribbles
+        self._scribbles = self._layer_combo(Labels, "scribbles", nullable=True)
+        self._scribbles.value = None
+        self._new_scribbles = PushButton(text="New scribbles layer")
+        self._live = CheckBox(text="re-predict as I paint", value=True)
+        self._classify = PushButton(text="Predict from scribbles")
+        # training
+        self._source = ComboBox(label="train from", choices=[FROM_LAYERS, FROM_FOLDERS])
+        self._mask = self._layer_combo(Labels, "annotation", nullable=True)
+        self._mask.value = None
+        self._images_dir = FileEdit(label="images folder", mode="d", value="")
+        self._masks_dir = FileEdit(label="masks folder", mode="d", value="")
+        self._task = ComboBox(label="task", choices=["phases", "boundaries"])
+        self._epochs = SpinBox(label="epochs", min=1, max=500, value=int(saved.get("epochs", 20)))
+        self._pretrain = CheckBox(text="pretrain on synthetic micrographs", value=False)
+        self._out = FileEdit(label="save model as", mode="w", filter="*.pt", value="")
+        self._train = PushButton(text="Train U-Net")
+        # prediction
+        self._model = FileEdit(
+            label="model", mode="r", filter="*.pt", value=saved.get("model", "")
+        )
+        self._tta = CheckBox(text="test-time augmentation (8x slower)", value=False)
+        self._predict = PushButton(text="Predict with model")
+        self._model_info = Label(value="")
+
+        self._clf = ScribbleClassifier()
+        self._clf_layer: Any = None
+        self._pending = False
+        self._painted: Any = None
+        self._timer = QTimer()
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(400)
+        self._timer.timeout.connect(self._on_debounced)
+        self._last_model: Any = None
+        self._options: dict[str, Any] = {}
+        self._prediction: Any = None
+        self._confidence: Any = None
+
+        self._new_scribbles.changed.connect(self.add_scribbles_layer)
+        self._classify.changed.connect(self.predict_scribbles)
+        self._scribbles.changed.connect(self._watch_scribbles)
+        self._train.changed.connect(self.train)
+        self._predict.changed.connect(self.predict)
+        self._source.changed.connect(self._on_source)
+        self._on_source()
+        self.extend(
+            [
+                self._image,
+                Label(value="<b>Pixel classifier</b> (paint 1 = class 1, 2 = class 2, ...)"),
+                self._scribbles,
+                Container(
+                    widgets=[self._new_scribbles, self._classify],
+                    layout="horizontal",
+                    labels=False,
+                ),
+                self._live,
+                Label(value="<b>U-Net</b>"),
+                self._source,
+                self._mask,
+                self._images_dir,
+                self._masks_dir,
+                self._task,
+                self._epochs,
+                self._pretrain,
+                self._out,
+                self._train,
+                self._model,
+                self._tta,
+                self._predict,
+                self._model_info,
+                self._progress_row,
+            ]
+        )
+        self._disconnects.append(self._unwatch_scribbles)
+        self._disconnects.append(self._timer.stop)
+
+    # -- public state -----------------------------------------------------------------------
+    @property
+    def image_layer(self) -> Image | None:
+        return self._image.value
+
+    @image_layer.setter
+    def image_layer(self, layer: Image) -> None:
+        self._image.value = layer
+
+    @property
+    def scribbles_layer(self) -> Labels | None:
+        return self._scribbles.value
+
+    @scribbles_layer.setter
+    def scribbles_layer(self, layer: Labels | None) -> None:
+        self._scribbles.value = layer
+
+    @property
+    def live(self) -> bool:
+        return bool(self._live.value)
+
+    @live.setter
+    def live(self, on: bool) -> None:
+        self._live.value = bool(on)
+
+    @property
+    def prediction_layer(self) -> Labels | None:
+        """The Labels layer of the last prediction (scribbles or model)."""
+        return self._prediction
+
+    @property
+    def confidence_layer(self) -> Image | None:
+        return self._confidence
+
+    @property
+    def task(self) -> str:
+        return str(self._task.value)
+
+    @task.setter
+    def task(self, value: str) -> None:
+        self._task.value = value
+
+    @property
+    def epochs(self) -> int:
+        return int(self._epochs.value)
+
+    @epochs.setter
+    def epochs(self, value: int) -> None:
+        self._epochs.value = int(value)
+
+    @property
+    def source(self) -> str:
+        return str(self._source.value)
+
+    @source.setter
+    def source(self, value: str) -> None:
+        self._source.value = value
+
+    @property
+    def annotation_layer(self) -> Labels | None:
+        return self._mask.value
+
+    @annotation_layer.setter
+    def annotation_layer(self, layer: Labels | None) -> None:
+        self._mask.value = layer
+
+    @property
+    def folders(self) -> tuple[Path, Path]:
+        return Path(self._images_dir.value), Path(self._masks_dir.value)
+
+    @folders.setter
+    def folders(self, dirs: tuple[str | Path, str | Path]) -> None:
+        self._images_dir.value, self._masks_dir.value = dirs
+
+    @property
+    def model_path(self) -> Path | None:
+        value = str(self._model.value)
+        return Path(value) if value not in ("", ".") else None
+
+    @model_path.setter
+    def model_path(self, path: str | Path | None) -> None:
+        self._model.value = str(path or "")
+
+    @property
+    def output_path(self) -> Path | None:
+        value = str(self._out.value)
+        return Path(value) if value not in ("", ".") else None
+
+    @output_path.setter
+    def output_path(self, path: str | Path | None) -> None:
+        self._out.value = str(path or "")
+
+    @property
+    def training_options(self) -> dict[str, Any]:
+        """Extra :class:`core.segment.TrainConfig` fields (e.g. base, crop, steps_per_epoch)."""
+        return dict(self._options)
+
+    @training_options.setter
+    def training_options(self, options: dict[str, Any]) -> None:
+        self._options = dict(options)
+
+    @property
+    def last_model(self) -> Any:
+        """The last trained :class:`core.segment.SegModel` (None before training)."""
+        return self._last_model
+
+    # -- scribbles --------------------------------------------------------------------------
+    def add_scribbles_layer(self) -> Labels | None:
+        """Add an empty scribbles layer over the chosen image, ready to paint class 1."""
+        image = self.image_layer
+        if image is None:
+            show_error("Open an image first.")
+            return None
+        kwargs = new_scribbles_kwargs(image, name=f"{image.name} scribbles")
+        layer = self._viewer.add_labels(kwargs.pop("data"), **kwargs)
+        layer.mode = "paint"
+        layer.brush_size = 6
+        layer.selected_label = 1
+        self._scribbles.reset_choices()
+        self.scribbles_layer = layer
+        return layer
+
+    def _watch_scribbles(self, _value: Any = None) -> None:
+        self._unwatch_scribbles()
+        layer = self.scribbles_layer
+        if layer is not None:
+            layer.events.paint.connect(self._on_paint)
+            self._painted = layer
+
+    def _unwatch_scribbles(self) -> None:
+        if self._painted is not None:
+            try:
+                self._painted.events.paint.disconnect(self._on_paint)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+            self._painted = None
+
+    def _on_paint(self, _event: Any = None) -> None:
+        if self.live:
+            self._timer.start()
+
+    def _on_debounced(self) -> None:
+        if self.busy:  # re-run when the running classification is done
+            self._pending = True
+            return
+        self.predict_scribbles(quiet=True)
+
+    def predict_scribbles(self, quiet: bool = False) -> Any:
+        """Train the pixel classifier on the scribbles and classify the whole image."""
+        image, scribbles = self.image_layer, self.scribbles_layer
+        if image is None or scribbles is None:
+            if not quiet:
+                show_error("Choose an image and a scribbles layer (New scribbles layer).")
+            return None
+        try:
+            arr = image_array(image)
+            marks = scribbles_array(scribbles, arr.shape[:2])
+        except ValueError as exc:
+            show_error(str(exc))
+            return None
+        if len(set(marks[marks > 0].ravel().tolist())) < 2:
+            if not quiet:
+                show_error("Paint strokes of at least two classes (labels 1 and 2).")
+            return None
+        if self._clf_layer is not image:
+            self._clf, self._clf_layer = ScribbleClassifier(), image
+        self._pending = False
+        clf = self._clf
+        return self._start(
+            lambda: classify_with_scribbles(arr, marks, clf),
+            lambda res: self._show_scribble_result(image, res),
+            SCRIBBLE_JOB,
+        )
+
+    def _show_scribble_result(self, image: Image, result: Any) -> None:
+        self._show(image, result.labels, result.confidence, "pixel classes")
+        if self._pending:
+            self._pending = False
+            self.predict_scribbles(quiet=True)
+
+    def _show(self, image: Image, labels: Any, confidence: Any, what: str) -> None:
+        self._prediction = show_labels(
+            self._viewer, f"{image.name} {what}", labels, image, opacity=0.5
+        )
+        self._confidence = show_confidence(
+            self._viewer, f"{image.name} confidence", confidence, image
+        )
+        if self.scribbles_layer is not None and self.scribbles_layer in self._viewer.layers:
+            self._viewer.layers.selection.active = self.scribbles_layer
+
+    # -- U-Net training -----------------------------------------------------------------------
+    def _on_source(self, _value: Any = None) -> None:
+        layers = self.source == FROM_LAYERS
+        self._mask.visible = layers
+        self._images_dir.visible = self._masks_dir.visible = not layers
+
+    def _training_pairs(self) -> list[Any]:
+        task = self.task
+        if self.source == FROM_FOLDERS:
+            images, masks = self.folders
+            return load_pairs(images, masks, task)
+        image, mask = self.image_layer, self.annotation_layer
+        if image is None or mask is None:
+            raise ValueError("choose an image and its annotation (a Labels layer) to train on")
+        arr = image_array(image)
+        in_ch = 3 if arr.ndim == 3 else 1
+        return [make_pair(arr, scribbles_array(mask, arr.shape[:2]), task, in_ch, image.name)]
+
+    def train(self) -> Any:
+        """Train a U-Net in a worker (progress per step, Cancel stops it); saves the model."""
+        try:
+            pairs = self._training_pairs()
+            options = {"base": 16, "depth": 3, "patience": 6, **self._options}
+            cfg = TrainConfig(
+                task=self.task,
+                epochs=self.epochs,
+                pixel_size=self._pixel_size_for_training(),
+                **options,
+            )
+        except (ValueError, OSError, TypeError) as exc:
+            show_error(str(exc))
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = self.output_path or cache_dir() / "segment" / f"{self.task}-{stamp}.pt"
+        pretrain = bool(self._pretrain.value)
+
+        def run():
+            init = None
+            if pretrain:
+                init = yield from pretrain_synthetic(
+                    cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
+                )
+            model = yield from train_model(pairs, cfg, init=init)
+            model.save(out)
+            return model
+
+        return self._start(run, self._on_trained, TRAIN_JOB)
+
+    def _pixel_size_for_training(self) -> float | None:
+        image = self.image_layer
+        return (
+            image_pixel_size(image) if image is not None and self.source == FROM_LAYERS else None
+        )
+
+    def _on_trained(self, model: Any) -> None:
+        self._last_model = model
+        self.model_path = model.path
+        set_setting(SETTING, {"model": str(model.path), "epochs": self.epochs})
+        self._model_info.value = _describe(model)
+        show_info(f"Model saved: {model.path}")
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict(self) -> Any:
+        """Segment the chosen image with the model file (in a worker)."""
+        image, path = self.image_layer, self.model_path
+        if image is None or path is None:
+            show_error("Choose an image and a model file.")
+            return None
+        try:
+            model = load_model(path)
+        except (OSError, ValueError) as exc:
+            show_error(str(exc))
+            return None
+        self._model_info.value = _describe(model)
+        arr, ps, tta = image_array(image), image_pixel_size(image), bool(self._tta.value)
+        return self._start(
+            lambda: segment_image(arr, model, ps, tta=tta),
+            lambda seg: self._show(image, seg.labels, seg.confidence, seg.task),
+            PREDICT_JOB,
+        )
+
+
+def _describe(model: Any) -> str:
+    val = model.metrics.get("validation", {})
+    score = val.get("mean_iou", val.get("boundary_f1"))
+    text = f"{model.task}: {', '.join(model.classes)}"
+    if score is not None:
+        text += f"; validation {'mean IoU' if 'mean_iou' in val else 'F1'} {score:.3f}"
+    return text

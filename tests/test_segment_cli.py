@@ -1,0 +1,153 @@
+"""train-seg and segment commands on synthetic image/mask folders."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from skimage.io import imread, imsave
+
+from napari_microstructure.cli import main
+from napari_microstructure.core.segment import load_model
+from napari_microstructure.core.synthetic import generate
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seg")
+    (root / "images").mkdir()
+    (root / "masks").mkdir()
+    for i in range(3):
+        m = generate("etched", shape=(96, 96), seed=20 + i)
+        imsave(root / "images" / f"img{i}.png", m.image, check_contrast=False)
+        lines = np.where(m.boundaries, 255, 0).astype(np.uint8)
+        imsave(root / "masks" / f"img{i}_mask.png", lines, check_contrast=False)
+    return root
+
+
+def test_train_seg_then_segment(folders, tmp_path, capsys):
+    model_path = tmp_path / "b.pt"
+    rc = main(
+        [
+            "train-seg",
+            "--images",
+            str(folders / "images"),
+            "--masks",
+            str(folders / "masks"),
+            "--task",
+            "boundaries",
+            "--out",
+            str(model_path),
+            "--epochs",
+            "1",
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--crop",
+            "64",
+            "--base",
+            "4",
+            "--depth",
+            "2",
+            "--threads",
+            "1",
+        ]
+    )
+    assert rc == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["task"] == "boundaries" and info["classes"] == ["interior", "boundary"]
+    model = load_model(model_path)
+    assert len(model.training_data) == 2 and "boundary_f1" in model.metrics["validation"]
+
+    out = tmp_path / "out"
+    rc = main(
+        [
+            "segment",
+            str(folders / "images" / "img0.png"),
+            "--model",
+            str(model_path),
+            "--out",
+            str(out),
+            "--confidence",
+        ]
+    )
+    assert rc == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    labels = imread(result["labels"])
+    assert labels.shape == (96, 96) and set(np.unique(labels)) <= {0, 255}
+    assert imread(result["confidence"]).dtype == np.float32
+
+    rc = main(
+        [
+            "train-seg",
+            "--images",
+            str(folders / "images"),
+            "--masks",
+            str(folders / "masks"),
+            "--task",
+            "boundaries",
+            "--out",
+            str(tmp_path / "c.pt"),
+            "--epochs",
+            "1",
+            "--steps",
+            "1",
+            "--batch",
+            "2",
+            "--crop",
+            "64",
+            "--from",
+            str(model_path),
+        ]
+    )
+    assert rc == 0
+    assert load_model(tmp_path / "c.pt").config["init"] == str(model_path)
+
+
+def test_clear_errors(folders, tmp_path, capsys):
+    rc = main(
+        [
+            "train-seg",
+            "--images",
+            str(tmp_path / "nope"),
+            "--masks",
+            str(folders / "masks"),
+            "--task",
+            "phases",
+            "--out",
+            str(tmp_path / "m.pt"),
+        ]
+    )
+    assert rc == 2
+    assert "folder not found" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc = main(
+        [
+            "train-seg",
+            "--images",
+            str(folders / "images"),
+            "--masks",
+            str(empty),
+            "--task",
+            "phases",
+            "--out",
+            str(tmp_path / "m.pt"),
+        ]
+    )
+    assert rc == 2
+    assert "has a mask" in capsys.readouterr().err
+    rc = main(
+        [
+            "segment",
+            str(folders / "images" / "img0.png"),
+            "--model",
+            str(tmp_path / "missing.pt"),
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert rc == 2
+    assert "not found" in capsys.readouterr().err

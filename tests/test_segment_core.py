@@ -1,0 +1,191 @@
+"""Segmentation core: U-Net training on synthetic two-phase images, tiling, model files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from napari_microstructure.core.progress import run_to_end
+from napari_microstructure.core.segment import (
+    TrainConfig,
+    UNet,
+    boundary_f1,
+    evaluate,
+    grains_from_boundary_probability,
+    grains_from_model,
+    image_uncertainty,
+    iou_per_class,
+    load_model,
+    new_model,
+    phase_fractions,
+    pixel_uncertainty,
+    predict_probabilities,
+    segment,
+    synthetic_pairs,
+    train_model,
+)
+from napari_microstructure.core.segment.predict import scale_factor
+from napari_microstructure.core.segment.tiling import predict_tiles, prepare_input
+
+TINY = {"base": 8, "depth": 2, "crop": 64, "batch_size": 4}
+
+
+@pytest.fixture(scope="module")
+def two_phase():
+    """Six training and two held-out synthetic ferrite-pearlite images (128 px)."""
+    train = synthetic_pairs("phases", n=6, shape=(128, 128), kinds=("ferrite_pearlite",), seed=10)
+    test = synthetic_pairs("phases", n=2, shape=(128, 128), kinds=("ferrite_pearlite",), seed=99)
+    return train, test
+
+
+@pytest.fixture(scope="module")
+def trained(two_phase):
+    torch.set_num_threads(1)
+    cfg = TrainConfig(task="phases", epochs=4, steps_per_epoch=6, seed=0, pixel_size=0.5, **TINY)
+    return run_to_end(train_model(two_phase[0], cfg))
+
+
+def test_unet_shapes_and_bad_arguments():
+    net = UNet(in_channels=3, n_classes=4, base=4, depth=2).eval()
+    assert net(torch.zeros(1, 3, 32, 48)).shape == (1, 4, 32, 48)
+    with pytest.raises(ValueError):
+        UNet(n_classes=1)
+
+
+def test_training_beats_untrained_model_on_held_out_images(two_phase, trained):
+    _, test = two_phase
+    torch.manual_seed(0)
+    untrained = new_model("phases", ["ferrite", "pearlite"], base=8, depth=2)
+    before = evaluate(untrained.net, test, "phases")["mean_iou"]
+    after = evaluate(trained.net, test, "phases")["mean_iou"]
+    assert after >= 0.75
+    assert after >= before + 0.3
+    hist = trained.metrics["history"]
+    assert len(hist) == trained.metrics["epochs_run"] >= 1
+    assert trained.metrics["validation"]["mean_iou"] > 0.5
+
+
+def test_training_is_reproducible_with_a_seed(two_phase):
+    cfg = TrainConfig(task="phases", epochs=1, steps_per_epoch=2, seed=3, val_fraction=0, **TINY)
+    a = run_to_end(train_model(two_phase[0][:2], cfg))
+    b = run_to_end(train_model(two_phase[0][:2], cfg))
+    for (ka, va), (_, vb) in zip(
+        a.net.state_dict().items(), b.net.state_dict().items(), strict=True
+    ):
+        assert torch.equal(va, vb), ka
+
+
+def test_training_stops_when_the_generator_is_closed(two_phase):
+    cfg = TrainConfig(task="phases", epochs=50, steps_per_epoch=2, **TINY)
+    gen = train_model(two_phase[0][:2], cfg)
+    steps = [next(gen) for _ in range(4)]  # two batches, the epoch summary, one batch
+    gen.close()
+    assert "validation" in steps[2].message
+    assert steps[-1].step == 3 and steps[-1].total == 100
+    with pytest.raises(StopIteration):
+        next(gen)
+
+
+def test_tiled_prediction_equals_whole_image_away_from_borders(trained):
+    rng = np.random.default_rng(0)
+    image = synthetic_pairs("phases", n=1, shape=(200, 232), kinds=("ferrite_pearlite",), seed=5)[
+        0
+    ].image[0]
+    image = image + rng.normal(0, 0.01, image.shape).astype(np.float32)
+    arr = prepare_input(image, 1)
+    whole = run_to_end(predict_tiles(trained.net, arr, tile=0))
+    tiled = run_to_end(predict_tiles(trained.net, arr, tile=96, overlap=48))
+    assert whole.shape == tiled.shape == (2, 200, 232)
+    inner = (slice(None), slice(24, -24), slice(24, -24))
+    assert np.abs(whole[inner] - tiled[inner]).mean() < 0.01
+    agree = (whole.argmax(0) == tiled.argmax(0))[24:-24, 24:-24].mean()
+    assert agree > 0.99
+
+
+def test_saved_model_reloads_and_predicts_the_same(trained, two_phase, tmp_path):
+    path = trained.save(tmp_path / "sub" / "phases.pt")
+    loaded = load_model(path)
+    assert loaded.classes == trained.classes and loaded.task == "phases"
+    assert loaded.pixel_size == 0.5
+    assert loaded.training_data == trained.training_data and loaded.training_data
+    assert loaded.metrics["validation"] == trained.metrics["validation"]
+    image = two_phase[1][0].image[0]
+    a = segment(image, trained, pixel_size=0.5)
+    b = segment(image, loaded, pixel_size=0.5)
+    np.testing.assert_allclose(a.probabilities, b.probabilities, atol=1e-6)
+    assert a.labels.dtype == np.uint8 and a.confidence.shape == image.shape
+    assert np.all(a.confidence >= 0.5 - 1e-6) and np.all(a.confidence <= 1 + 1e-6)
+
+
+def test_bad_model_files_are_refused(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "missing.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="not a readable"):
+        load_model(junk)
+    torch.save({"format": "other"}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a napari-microstructure"):
+        load_model(tmp_path / "other.pt")
+
+
+def test_prediction_at_the_model_pixel_size(trained, two_phase):
+    assert scale_factor(trained, 0.25) == pytest.approx(0.5)
+    assert scale_factor(trained, None) == 1.0
+    image = two_phase[1][0].image[0]
+    big = np.kron(image, np.ones((2, 2), np.float32))  # the same field at 0.25 µm/px
+    native = segment(image, trained, pixel_size=0.5).labels
+    resampled = segment(big, trained, pixel_size=0.25).labels
+    assert resampled.shape == big.shape
+    assert (resampled[::2, ::2] == native).mean() > 0.9
+
+
+def test_uncertainty_and_phase_fractions(trained, two_phase):
+    image = two_phase[1][0].image[0]
+    unc = pixel_uncertainty(image, trained)
+    assert unc.shape == image.shape and 0.0 <= unc.min() and unc.max() <= 1.0
+    noise = np.random.default_rng(1).random(image.shape).astype(np.float32)
+    assert image_uncertainty(noise, trained) > image_uncertainty(image, trained)
+    fr = phase_fractions(np.array([[0, 1], [1, 1]]), ["ferrite", "pearlite"])
+    assert fr == {"ferrite": 0.25, "pearlite": 0.75}
+
+
+def test_iou_and_boundary_f1():
+    truth = np.zeros((40, 40), np.uint8)
+    truth[:, 20:] = 1
+    assert iou_per_class(truth, truth, 2) == [1.0, 1.0]
+    assert iou_per_class(np.zeros_like(truth), truth, 2)[1] == 0.0
+    line = np.zeros((40, 40), bool)
+    line[:, 20] = True
+    shifted = np.roll(line, 2, axis=1)
+    assert boundary_f1(shifted, line, tolerance=3)["f1"] == pytest.approx(1.0)
+    assert boundary_f1(shifted, line, tolerance=1)["f1"] == pytest.approx(0.0)
+
+
+def test_grains_from_a_boundary_map():
+    from napari_microstructure.core.synthetic import generate
+
+    m = generate("etched", shape=(192, 192), seed=4, gap_fraction=0.0)
+    prob = m.boundaries.astype(np.float32)
+    labels = grains_from_boundary_probability(prob, min_grain_px=20)
+    assert labels.dtype == np.uint32 and labels.min() >= 1
+    n_true = int(m.truth["grain_count"])
+    assert abs(int(labels.max()) - n_true) <= max(3, 0.25 * n_true)
+
+
+def test_grains_from_model_needs_a_boundaries_model(trained, tmp_path):
+    path = trained.save(tmp_path / "phases.pt")
+    with pytest.raises(ValueError, match="not grain boundaries"):
+        grains_from_model(np.zeros((64, 64), np.uint8), path)
+    torch.manual_seed(0)
+    bmodel = new_model("boundaries", ["interior", "boundary"], base=4, depth=2)
+    labels = grains_from_model(
+        np.random.default_rng(0).random((70, 90)), bmodel.save(tmp_path / "b.pt")
+    )
+    assert labels.shape == (70, 90) and labels.dtype == np.uint32 and labels.min() >= 1
+
+
+def test_probabilities_reject_bad_images(trained):
+    with pytest.raises(ValueError, match="2-D"):
+        run_to_end(predict_probabilities(np.zeros((2, 3, 4, 5)), trained))

@@ -1,0 +1,107 @@
+"""Segment dock: paint scribbles and get a prediction; train a small U-Net; cancel training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_microstructure.core.synthetic import generate
+from napari_microstructure.widgets.segment import SegmentWidget
+
+
+@pytest.fixture
+def scene(make_napari_viewer):
+    viewer = make_napari_viewer()
+    m = generate("ferrite_pearlite", shape=(128, 128), seed=3)
+    image = viewer.add_image(m.image, name="steel")
+    widget = SegmentWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.image_layer = image
+    return viewer, widget, m
+
+
+def test_painting_scribbles_gives_a_live_prediction(scene, qtbot):
+    viewer, widget, m = scene
+    layer = widget.add_scribbles_layer()
+    assert widget.scribbles_layer is layer and layer.data.shape == (128, 128)
+    rows, cols = np.nonzero(m.phases == 0)
+    rows1, cols1 = np.nonzero(m.phases == 1)
+    layer.brush_size = 3
+    for k in range(0, len(rows), max(1, len(rows) // 15)):
+        layer.paint((rows[k], cols[k]), 1)
+    for k in range(0, len(rows1), max(1, len(rows1) // 15)):
+        layer.paint((rows1[k], cols1[k]), 2)
+    # the paint events start a debounced prediction in a worker
+    qtbot.waitUntil(lambda: widget.worker is not None, timeout=20000)
+    with qtbot.waitSignal(widget.worker.finished, timeout=120000):
+        pass
+    qtbot.waitUntil(lambda: widget.prediction_layer is not None and not widget.busy, timeout=60000)
+    pred = np.asarray(widget.prediction_layer.data)
+    assert pred.shape == (128, 128)
+    assert (pred == m.phases + 1).mean() > 0.75
+    conf = np.asarray(widget.confidence_layer.data)
+    assert conf.shape == (128, 128) and 0 <= conf.min() and conf.max() <= 1
+
+
+def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home):
+    viewer, widget, m = scene
+    annotation = viewer.add_labels(m.phases.astype(np.uint8), name="phases")
+    widget.source = "open layers"
+    widget.annotation_layer = annotation
+    widget.task = "phases"
+    widget.epochs = 1
+    widget.training_options = {
+        "steps_per_epoch": 2,
+        "batch_size": 2,
+        "crop": 64,
+        "base": 4,
+        "depth": 2,
+    }
+    widget.output_path = tmp_path / "phases.pt"
+    worker = widget.train()
+    assert worker is not None
+    with qtbot.waitSignal(worker.finished, timeout=120000):
+        pass
+    assert widget.last_model is not None
+    assert (tmp_path / "phases.pt").is_file() and widget.model_path == tmp_path / "phases.pt"
+    worker = widget.predict()
+    with qtbot.waitSignal(worker.finished, timeout=120000):
+        pass
+    assert np.asarray(widget.prediction_layer.data).shape == (128, 128)
+    assert "phases" in widget.prediction_layer.name
+
+
+def test_cancel_a_training(scene, qtbot, tmp_path):
+    viewer, widget, m = scene
+    widget.annotation_layer = viewer.add_labels(m.phases.astype(np.uint8), name="phases")
+    widget.epochs = 200
+    widget.training_options = {
+        "steps_per_epoch": 5,
+        "batch_size": 2,
+        "crop": 64,
+        "base": 4,
+        "depth": 2,
+    }
+    widget.output_path = tmp_path / "never.pt"
+    worker = widget.train()
+    with qtbot.waitSignal(worker.finished, timeout=120000):
+        qtbot.waitUntil(
+            lambda: widget._progress.value > 0 or widget.status.startswith("epoch"), timeout=60000
+        )
+        widget.cancel()
+    assert widget.last_model is None
+    assert not (tmp_path / "never.pt").exists()
+    assert "cancelled" in widget.status
+
+
+def test_errors_are_shown_not_raised(scene, monkeypatch):
+    viewer, widget, _ = scene
+    shown = []
+    monkeypatch.setattr("napari_microstructure.widgets.segment.show_error", shown.append)
+    widget.scribbles_layer = None
+    assert widget.predict_scribbles() is None
+    widget.annotation_layer = None
+    assert widget.train() is None
+    widget.model_path = None
+    assert widget.predict() is None
+    assert len(shown) == 3
