@@ -51,8 +51,17 @@ def test_correct_mask_is_autosaved(widget, qtbot):
     layer.fill(tuple(where), 0)
     qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
 
+    # draw a box (world µm coordinates: pixel * 0.5) on the boxes layer
+    boxes = widget.layers_of(image_id)["boxes"]
+    rev = widget.saved_rev
+    boxes.add_rectangles(np.array([[4.0, 6.0], [20.0, 30.0]]) * 0.5)
+    qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
+
     reopened = Project.open(widget.project.root)
     saved = reopened.load_labels(image_id)
+    (box,) = saved.boxes
+    assert [box[k] for k in ("x1", "y1", "x2", "y2")] == pytest.approx([6, 4, 30, 20])
+    assert box["source"] == "manual" and box["class_id"] == 0
     np.testing.assert_array_equal(saved.instances, layer.data)
     assert saved.instances[20, 20] == 99 and victim not in saved.instances
     assert saved.objects["99"]["source"] == "manual"

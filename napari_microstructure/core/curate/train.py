@@ -61,25 +61,12 @@ def short_metrics(raw: dict[str, Any]) -> dict[str, float]:
 
 
 def offline_ultralytics() -> None:
-    """Import ultralytics with the project's offline settings (tolerating missing keys)."""
-    import os
-
-    from ultralytics.utils import SETTINGS
+    """Import ultralytics with the project's offline settings."""
+    import ultralytics  # noqa: F401  (napari_microstructure set YOLO_OFFLINE before)
 
     from ..yolo_env import yolo_settings_offline
 
-    try:
-        yolo_settings_offline()
-    except KeyError:  # this ultralytics version lacks one of the keys: set those it has
-        root = Path(os.environ["YOLO_CONFIG_DIR"])
-        wanted = {
-            "sync": False,
-            "hub": False,
-            "datasets_dir": str(root / "datasets"),
-            "weights_dir": str(root / "weights"),
-            "runs_dir": str(root / "runs"),
-        }
-        SETTINGS.update({k: v for k, v in wanted.items() if k in SETTINGS})
+    yolo_settings_offline()
 
 
 def preload_torch(block_triton: bool = False) -> None:
