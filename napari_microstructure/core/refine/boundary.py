@@ -15,6 +15,11 @@ from skimage.color import rgb2lab
 from ..image_utils import is_rgb, to_float01, to_gray
 
 
+LIGHTNESS_WEIGHT = 0.3
+COLOUR_SIGMA = 1.5
+RIDGE_WEIGHT = 0.3
+
+
 def _robust_scale(values: np.ndarray, q: float = 99.0) -> np.ndarray:
     """Divide by a high percentile so maps from different filters are comparable, clip at 1."""
     sample = values[:: max(1, values.shape[0] // 512), :: max(1, values.shape[1] // 512)]
@@ -57,8 +62,11 @@ def boundary_map(image: np.ndarray, line_width: int = 7) -> np.ndarray:
     ridge = _robust_scale(dark_ridges(gray, line_width))
     if is_rgb(img):
         lab = rgb2lab(to_float01(img)[..., :3]).astype(np.float32)
-        edge = _robust_scale(gradient_magnitude(lab, 1.0))
-        out = np.maximum(edge, 0.6 * ridge)
+        # etch films vary in thickness inside a grain (brightness texture) but grains differ
+        # in hue, so lightness counts less than the colour axes
+        lab[..., 0] *= LIGHTNESS_WEIGHT
+        edge = _robust_scale(gradient_magnitude(lab, COLOUR_SIGMA))
+        out = np.maximum(edge, RIDGE_WEIGHT * ridge)
     else:
         edge = _robust_scale(gradient_magnitude(gray[..., None], 1.5))
         out = np.maximum(ridge, 0.5 * edge)
@@ -72,4 +80,5 @@ def grain_evidence(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if not is_rgb(img):
         return bmap, None
     lab = rgb2lab(to_float01(img)[..., :3]).astype(np.float32)
+    lab[..., 0] *= LIGHTNESS_WEIGHT
     return bmap, ndi.gaussian_filter(lab, (1.5, 1.5, 0))

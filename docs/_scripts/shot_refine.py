@@ -1,0 +1,50 @@
+"""Screenshots for docs/refine.md: click prompts on grains, and segment-all grains."""
+
+from _shot import open_viewer, save, settle, wait_worker
+from scipy import ndimage as ndi
+
+from napari_microstructure._layers import image_layer_kwargs
+from napari_microstructure.core.synthetic import generate
+from napari_microstructure.widgets.refine import RefineWidget
+
+
+def centre(grains, gid):
+    d = ndi.distance_transform_edt(grains == gid)
+    return divmod(int(d.argmax()), grains.shape[1])
+
+
+sample = generate("etched", shape=(640, 900), pixel_size=0.5, seed=7, grain_size_um=14)
+
+# 1. clicks: grains outlined with one click each
+viewer = open_viewer(1500, 950)
+viewer.add_image(sample.image, **image_layer_kwargs(sample.pixel_size, "etched (synthetic)"))
+widget = RefineWidget(viewer)
+viewer.window.add_dock_widget(widget, name="Refine", area="right")
+widget.prepare()
+while not widget.ready:  # the worker may not have started yet when first asked
+    settle(viewer, 200)
+ids = [int(g) for g in sorted(set(sample.grains[200:440, 300:600].ravel()))[:8]]
+for gid in ids:
+    r, c = centre(sample.grains, gid)
+    widget.add_click(r, c)
+    widget.new_object()
+viewer.scale_bar.visible = True
+viewer.reset_view()
+settle(viewer, 800)
+print(save(viewer, "refine_clicks"))
+
+# 2. segment all grains with the built-in engine
+viewer = open_viewer(1500, 950)
+viewer.add_image(sample.image, **image_layer_kwargs(sample.pixel_size, "etched (synthetic)"))
+widget = RefineWidget(viewer)
+viewer.window.add_dock_widget(widget, name="Refine", area="right")
+widget.segment_all()
+settle(viewer, 500)
+wait_worker(widget)
+while not len(widget.labels_layer.features):
+    settle(viewer, 200)
+widget.labels_layer.opacity = 0.45
+viewer.scale_bar.visible = True
+viewer.reset_view()
+settle(viewer, 800)
+print(save(viewer, "refine_segment_all"))
