@@ -14,7 +14,6 @@ from skimage.color import rgb2lab
 
 from ..image_utils import is_rgb, to_float01, to_gray
 
-
 LIGHTNESS_WEIGHT = 0.3
 COLOUR_SIGMA = 1.5
 RIDGE_WEIGHT = 0.3
