@@ -56,7 +56,7 @@ def plain_loop(folder: Path) -> tuple[float, int]:
     from napari_microstructure.core.measure import grain_table, summarize
     from napari_microstructure.core.progress import run_to_end
 
-    torch.set_num_threads(1)  # as one batch worker
+    torch.set_num_threads(os.cpu_count() or 1)  # as one batch worker with --threads = CPUs
     det = load_detector(None)
     t0 = time.perf_counter()
     paths = sorted(folder.glob("*.tif"))
@@ -69,7 +69,7 @@ def plain_loop(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, len(paths)
 
 
-def batch(folder: Path, out: Path, workers: int) -> tuple[float, float, int]:
+def batch(folder: Path, out: Path, workers: int, threads: int) -> tuple[float, float, int]:
     """End-to-end seconds, steady-state images/s, images processed."""
     done: list[float] = []
     cfg = PipelineConfig(detect=dict(DETECT), grains=dict(GRAINS))
@@ -79,6 +79,7 @@ def batch(folder: Path, out: Path, workers: int) -> tuple[float, float, int]:
         out,
         cfg,
         workers=workers,
+        threads=threads,
         progress=lambda k, i: done.append(time.perf_counter()) if k == "done" else None,
     )
     total = time.perf_counter() - t0
@@ -108,10 +109,13 @@ def main() -> int:
     loop_rate = n / t_loop
     print(f"plain loop      : {loop_rate:.3f} images/s ({t_loop:.1f} s)")
     rates = {}
+    cpus = os.cpu_count() or 1
     for workers in (1, 2):
         out = work / f"out{workers}"
         shutil.rmtree(out, ignore_errors=True)
-        total, steady, done = batch(images, out, workers)
+        # the loop may use every core (OpenCV, OpenMP); one worker gets as many threads, two
+        # workers share them
+        total, steady, done = batch(images, out, workers, max(1, cpus // workers))
         rates[workers] = (done / total, steady)
         print(
             f"batch {workers} worker{'s' if workers > 1 else ' '}: {done / total:.3f} images/s "
