@@ -120,7 +120,10 @@ def test_explain_widget_messages(make_napari_viewer, settings_home, monkeypatch)
     from napari_microstructure.widgets import explain as mod
 
     errors: list[str] = []
+    from napari_microstructure.widgets import _explain_views as views
+
     monkeypatch.setattr(mod, "show_error", errors.append)
+    monkeypatch.setattr(views, "show_error", errors.append)
     viewer = make_napari_viewer()
     widget = mod.ExplainWidget(viewer)
     assert widget.explain_image() is None and "open a micrograph" in errors[-1]

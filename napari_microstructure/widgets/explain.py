@@ -20,18 +20,15 @@ from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error
 
 from .._layers import (
-    class_box_colors,
     detections_from_layer,
     image_array,
     image_pixel_size,
-    labels_quality,
-    quality_labels_kwargs,
     show_overlay,
-    style_boxes,
 )
 from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap
 from ..core.settings import get_setting
 from ._base import WorkerWidget
+from ._explain_views import ConfidenceViews
 from ._histogram import HistogramBox
 
 if TYPE_CHECKING:
@@ -41,7 +38,7 @@ WHOLE_METHODS = ("eigencam", "gradcam", "layercam")
 OBJECT_METHODS = ("layercam", "hirescam", "gradcam", "gradcam++")
 
 
-class ExplainWidget(WorkerWidget):
+class ExplainWidget(ConfidenceViews, WorkerWidget):
     """Saliency of the detection model, confidence view of its boxes, quality of masks."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -275,66 +272,6 @@ class ExplainWidget(WorkerWidget):
 
         return self._start(make_gen, done, "Low-confidence map")
 
-    def style_boxes(self) -> None:
-        """Colour the detections by confidence (ramp and opacity) and refresh the histogram."""
-        from ..core.explain import box_styles, near_threshold
-
-        boxes = self.detections_layer
-        if boxes is None or len(boxes.data) == 0:
-            show_error("Explain: no detections to style; run Detect first.")
-            return
-        conf = detections_from_layer(boxes)["confidence"].to_numpy(dtype=float)
-        style_boxes(boxes, box_styles(conf, self.threshold).edge_color)
-        n_near = int(near_threshold(conf, self.threshold).sum())
-        self._info.value = f"{len(conf)} boxes; {n_near} within 0.15 of the threshold"
-        self.update_histogram()
-
-    def class_colours(self) -> None:
-        """Give the detections back their per-class colours."""
-        boxes = self.detections_layer
-        if boxes is not None and len(boxes.data):
-            style_boxes(boxes, class_box_colors(boxes))
-
-    def show_quality(self) -> None:
-        """Labels coloured by each object's quality score (red = poor, green = good)."""
-        from ..core.explain import quality_colors
-
-        labels = self.labels_layer
-        found = labels_quality(labels) if labels is not None else None
-        if found is None:
-            show_error(
-                "Explain: pick a Labels layer whose features have a 'quality' or "
-                "'score' column (made by Refine)."
-            )
-            return
-        ids, values, column = found
-        kwargs = quality_labels_kwargs(
-            labels, quality_colors(ids, values), f"{labels.name} {column}"
-        )
-        existing = next((lay for lay in self._viewer.layers if lay.name == kwargs["name"]), None)
-        if isinstance(existing, Labels):
-            existing.data = labels.data
-            existing.colormap = kwargs["colormap"]
-        else:
-            self._viewer.add_labels(labels.data, **kwargs)
-        finite = values[np.isfinite(values)]
-        if finite.size:
-            self._info.value = (
-                f"{column}: {finite.size} objects, min {finite.min():.2f}, "
-                f"median {np.median(finite):.2f}"
-            )
-
-    def update_histogram(self) -> None:
-        """Redraw the histogram of the detections' confidences."""
-        from ..core.explain import confidence_histogram
-
-        boxes = self.detections_layer
-        if boxes is not None and "confidence" in boxes.features and len(boxes.features):
-            counts, edges = confidence_histogram(boxes.features["confidence"].to_numpy(float))
-            self._histogram.plot(counts, edges, self.threshold)
-        else:
-            self._histogram.plot(None, None, self.threshold)
-
     # -- helpers ----------------------------------------------------------------------------
     def _load(self):
         from ..core.detect import load_detector
@@ -374,43 +311,6 @@ class ExplainWidget(WorkerWidget):
             if lay is not None:
                 lay.colormap = overlay_colormap(str(self._colormap.value), self.blending)
                 lay.opacity, lay.blending = self.opacity, self.blending
-
-    def _pick_defaults(self, _event: Any = None) -> None:
-        """Pre-select the detections (boxes with confidences) and the masks with a quality."""
-        from ..core.explain import quality_column
-
-        for combo, wanted in (
-            (self._boxes, lambda lay: "confidence" in lay.features),
-            (self._masks, lambda lay: quality_column(lay.features) is not None),
-        ):
-            current = combo.value
-            if current is None or not wanted(current):
-                found = [c for c in combo.choices if c is not None and wanted(c)]
-                if found:
-                    combo.value = found[-1]
-
-    def _on_boxes_layer(self, _value: Any = None) -> None:
-        self._unwatch()
-        self._watched = self.detections_layer
-        if self._watched is not None:
-            self._watched.events.features.connect(self._on_features)
-            self._watched.selected_data.events.items_changed.connect(self._on_selection)
-        self.update_histogram()
-
-    def _unwatch(self) -> None:
-        if self._watched is not None:
-            self._watched.events.features.disconnect(self._on_features)
-            self._watched.selected_data.events.items_changed.disconnect(self._on_selection)
-        self._watched = None
-
-    def _on_selection(self, _event: Any = None) -> None:
-        boxes = self.detections_layer
-        if self._on_click.value and boxes is not None and len(boxes.selected_data) == 1:
-            if not self.busy:
-                self.explain_selected()
-
-    def _on_features(self, _event: Any = None) -> None:
-        self.update_histogram()
 
     def close(self) -> None:
         """Disconnect from the viewer and the watched layer."""
