@@ -58,12 +58,20 @@ class QueuePanel(Container):
         from ..core.curate.active import rank_folder
         from ..core.detect import load_detector
 
+        project = self._owner.project
+        if project is None:
+            show_error("Open a project first: the ranking uses its detector and labelled images.")
+            return None
         model = _active_detector_path(self._owner)
+        labelled = [i for i in project.image_ids if project.image_record(i).get("files")]
+        labelled = labelled[:: max(1, len(labelled) // 16)][:16]
 
         def make() -> Generator[Progress, None, pd.DataFrame]:
             yield Progress(0, 1, "loading the detector")
             detector = load_detector(model)
-            return (yield from rank_folder(folder, detector))
+            # the labelled images are the reference of the out-of-distribution signal
+            reference = [project.read_image(i) for i in labelled] or None
+            return (yield from rank_folder(folder, detector, reference=reference))
 
         return self._owner._start(make, self._ranked, "Ranking")
 
@@ -245,8 +253,13 @@ class TrainPanel(Container):
             **kwargs,
         }
 
+        if not any(project.image_record(i).get("done") for i in project.image_ids):
+            show_error("Mark the corrected images done first: retraining uses those only.")
+            return None
+
         def make() -> Generator[Progress, None, Any]:
-            files = yield from export_project(project, out / "data", [fmt])
+            # only images marked done: proposals not yet checked must not teach the model
+            files = yield from export_project(project, out / "data", [fmt], only_done=True)
             data = Path(next(f for f in files[fmt] if f.endswith("data.yaml")))
             self._job = TrainJob(data, out, task=task, base=base, **settings)
             return (yield from self._job.run())
