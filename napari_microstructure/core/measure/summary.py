@@ -49,8 +49,9 @@ def summarize(
 
     Returns
     -------
-    dict with the keys ``grain_count``, ``mean_intercept``, ``astm_g_intercept``,
-    ``astm_g_planimetric``, ``mean_area``, ``unit`` always; the intervals and counts behind
+    dict with the keys ``grain_count`` (distinct labels), ``mean_intercept`` (Heyn, in
+    ``unit``), ``astm_g_intercept``, ``astm_g_planimetric``, ``mean_area`` (1 / N_A of the
+    Jeffries count, in ``unit``²), ``unit`` ("µm" or "px") always; the intervals and counts behind
     them (``mean_intercept_ci95``, ``astm_g_intercept_ci95``, ``astm_g_planimetric_ci95``,
     ``n_intercepts``, ``grains_per_mm2``, ``relative_accuracy_intercept``); and, with
     ``phases``, ``phase_fractions`` {name: fraction}, ``phase_fractions_ci95`` {name: [lo, hi]}
