@@ -5,7 +5,8 @@
 2. Built-in engine click-to-mask latency on a 2048x2048 image (target <= 30 ms).
 3. Reopening an image whose SAM embedding is cached against computing it (target >= 30x).
 
-Usage: ``python benchmarks/bench_refine.py [--clicks 30] [--model vit_b] [--skip-sam]``
+Usage: ``python benchmarks/bench_refine.py [--clicks 30] [--model vit_b] [--skip-sam]
+[--skip-classical]``
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clicks", type=int, default=30)
     ap.add_argument("--model", default="vit_b", choices=["vit_b", "vit_l", "vit_h"])
     ap.add_argument("--skip-sam", action="store_true")
+    ap.add_argument("--skip-classical", action="store_true")
     args = ap.parse_args(argv)
     import torch
 

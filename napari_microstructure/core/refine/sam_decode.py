@@ -49,6 +49,16 @@ def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return _merge_heads(attn @ v)
 
 
+def _deconv2x2(x: torch.Tensor, conv: torch.nn.ConvTranspose2d) -> torch.Tensor:
+    """``conv(x)`` for a ConvTranspose2d with kernel 2, stride 2, no padding."""
+    b, c, h, w = x.shape
+    cout = conv.weight.shape[1]
+    wmat = conv.weight.reshape(c, cout * 4)  # (Cin, Cout * 2 * 2)
+    y = x.permute(0, 2, 3, 1).reshape(b * h * w, c) @ wmat
+    y = y.reshape(b, h, w, cout, 2, 2).permute(0, 3, 1, 4, 2, 5).reshape(b, cout, 2 * h, 2 * w)
+    return y + conv.bias[None, :, None, None]
+
+
 class FastDecoder:
     """Prompt encoder + mask decoder of one SAM model, split into per-image and per-click work."""
 
@@ -113,8 +123,17 @@ class FastDecoder:
         return queries, keys
 
     def _upscale(self, src: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
-        """``output_upscaling`` on a window of the grid: (1, C, h, w) -> (1, C', 4h, 4w)."""
-        return self.dec.output_upscaling(src[:, :, rows, cols])
+        """``output_upscaling`` on a window of the grid: (1, C, h, w) -> (1, C', 4h, 4w).
+
+        A kernel-2, stride-2 transposed convolution is one matrix product per input pixel
+        followed by a pixel shuffle; written so, it runs on BLAS instead of the much slower
+        CPU transposed-convolution kernel (same arithmetic).
+        """
+        up = self.dec.output_upscaling
+        conv1, ln, act1, conv2, act2 = up[0], up[1], up[2], up[3], up[4]
+        x = src[:, :, rows, cols]
+        x = act1(ln(_deconv2x2(x, conv1)))
+        return act2(_deconv2x2(x, conv2))
 
     def _coarse(self, src: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
         """Mask logits at grid resolution from one sub-pixel of each 4x4 output block."""
@@ -195,6 +214,9 @@ def logits_to_masks(
     full = full_shape or out_shape
     masks = np.zeros((k, full[0], full[1]), dtype=bool)
     low = img_size / (4 * (img_size // 16))  # model-input px per low-res px (4 for SAM)
+    factor = low / scale  # image px per low-res px
+    if abs(factor - round(factor)) < 1e-9 and round(factor) >= 1:
+        return _integer_upsample(logits, origin, int(round(factor)), out_shape, offset, masks)
     for i in range(k):
         pos = torch.nonzero(logits[i] > 0)
         if len(pos) == 0:
@@ -225,6 +247,45 @@ def logits_to_masks(
         )[0, 0]
         r0, c0 = offset[0] + int(rows[0]), offset[1] + int(cols[0])
         masks[i, r0 : r0 + len(rows), c0 : c0 + len(cols)] = (vals > 0).numpy()
+    return masks
+
+
+def _integer_upsample(
+    logits: torch.Tensor,
+    origin: tuple[int, int],
+    f: int,
+    out_shape: tuple[int, int],
+    offset: tuple[int, int],
+    masks: np.ndarray,
+) -> np.ndarray:
+    """Bilinear upsampling by an integer factor of the positive part of each mask's window."""
+    for i in range(logits.shape[0]):
+        pos = torch.nonzero(logits[i] > 0)
+        if len(pos) == 0:
+            continue
+        r0, c0 = (pos.min(0).values - 1).clamp(min=0).tolist()
+        r1, c1 = (pos.max(0).values + 2).tolist()
+        r1, c1 = min(r1, logits.shape[1]), min(c1, logits.shape[2])
+        # pad by one low-res pixel so the interpolation near the window edge sees its neighbours
+        pr0, pc0 = max(r0 - 1, 0), max(c0 - 1, 0)
+        pr1, pc1 = min(r1 + 1, logits.shape[1]), min(c1 + 1, logits.shape[2])
+        win = logits[i, pr0:pr1, pc0:pc1][None, None]
+        up = torch.nn.functional.interpolate(
+            win, scale_factor=f, mode="bilinear", align_corners=False
+        )[0, 0]
+        # rows of the upsampled window that belong to [r0, r1), in image px of the tile
+        y0, x0 = (origin[0] + r0) * f, (origin[1] + c0) * f
+        y1 = min((origin[0] + r1) * f, out_shape[0])
+        x1 = min((origin[1] + c1) * f, out_shape[1])
+        if y1 <= y0 or x1 <= x0:
+            continue
+        sub = up[
+            (r0 - pr0) * f : (r0 - pr0) * f + (y1 - y0),
+            (c0 - pc0) * f : (c0 - pc0) * f + (x1 - x0),
+        ]
+        masks[i, offset[0] + y0 : offset[0] + y1, offset[1] + x0 : offset[1] + x1] = (
+            sub > 0
+        ).numpy()
     return masks
 
 
