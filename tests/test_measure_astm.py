@@ -89,19 +89,28 @@ def test_jeffries_edge_grains_count_half_corners_quarter():
 
 
 def test_poisson_voronoi_matches_analytic_grain_size():
-    # Poisson-Voronoi of intensity lam: N_A = lam, mean intercept pi / (4 sqrt(lam)); this
-    # truth does not come from the code under test
-    from napari_microstructure.core.synthetic.tessellation import tessellate
+    # Poisson-Voronoi with lam seeds per px²: N_A = lam and mean intercept pi / (4 sqrt(lam));
+    # lam is the density of the seeds actually drawn inside the frame. This truth does not come
+    # from the code under test.
+    from napari_microstructure.core.synthetic.tessellation import (
+        poisson_seeds,
+        seeds_for_intercept,
+        tessellate,
+    )
 
-    ell_px, ps = 20.0, 0.5
-    lam = (math.pi / (4 * ell_px)) ** 2
+    ell_px, ps, size = 30.0, 0.5, 1024
     g_int, g_pl = [], []
-    for seed in range(3):
-        lab = tessellate(np.random.default_rng(seed), (1024, 1024), ell_px, waviness=0.0)
-        g_int.append(lineal_intercept(lab, ps).astm_g)
-        g_pl.append(planimetric(lab, ps).astm_g)
-    assert np.mean(g_int) == pytest.approx(g_from_mean_intercept(ell_px * ps / 1000), abs=0.05)
-    assert np.mean(g_pl) == pytest.approx(g_from_grains_per_mm2(lam / ps**2 * 1e6), abs=0.05)
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        seeds = poisson_seeds(rng, (size, size), seeds_for_intercept(ell_px), 2 * ell_px + 8)
+        inside = np.all((seeds >= -0.5) & (seeds < size - 0.5), axis=1)
+        lam = np.count_nonzero(inside) / size**2 / ps**2 * 1e6  # per mm²
+        lab = tessellate(rng, (size, size), ell_px, seeds=seeds, waviness=0.0, min_area=0)
+        l_mm = math.pi / (4 * math.sqrt(lam))
+        g_int.append(lineal_intercept(lab, ps).astm_g - g_from_mean_intercept(l_mm))
+        g_pl.append(planimetric(lab, ps).astm_g - g_from_grains_per_mm2(lam))
+    assert abs(np.mean(g_int)) < 0.05
+    assert abs(np.mean(g_pl)) < 0.05
 
 
 def test_synthetic_truth_and_boundary_lines():

@@ -94,7 +94,9 @@ def _runs(seq: np.ndarray, step: float, closed: bool, min_run: float) -> np.ndar
     """Label ids of the successive segments of a sampled test line.
 
     Excursions shorter than ``min_run`` px into another label that come back to the same label
-    (a line grazing the pixel staircase of a boundary) are not crossings and are merged.
+    (a line grazing the pixel staircase of a boundary) are not crossings: they are merged into
+    their neighbours, shortest first, until none is left, so a zigzag along a boundary that a
+    curve runs almost parallel to collapses into what it is, at most one real excursion.
     """
     starts = np.flatnonzero(np.r_[True, seq[1:] != seq[:-1]])
     ids = seq[starts]
@@ -102,22 +104,23 @@ def _runs(seq: np.ndarray, step: float, closed: bool, min_run: float) -> np.ndar
     if closed and ids.size > 1 and ids[0] == ids[-1]:
         lens[0] += lens[-1]  # the run through the start point is one segment
         ids, lens = ids[:-1], lens[:-1]
-    if ids.size < 3:
+    if ids.size < 3 or lens.min() >= min_run:
         return ids
-    if closed:
-        prev, nxt = np.roll(ids, 1), np.roll(ids, -1)
-        blip = (prev == nxt) & (lens < min_run)
-    else:
-        prev, nxt = np.r_[ids[:1], ids[:-1]], np.r_[ids[1:], ids[-1:]]
-        blip = (prev == nxt) & (lens < min_run)
-        blip[0] = blip[-1] = False  # the end segments have a single neighbour
-    if not blip.any():
-        return ids
-    ids = np.where(blip, prev, ids)
-    ids = ids[np.r_[True, ids[1:] != ids[:-1]]]
-    if closed and ids.size > 1 and ids[0] == ids[-1]:
-        ids = ids[:-1]
-    return ids
+    id_list, len_list = ids.tolist(), lens.tolist()
+    while len(id_list) >= 3:
+        n = len(id_list)
+        inner = range(n) if closed else range(1, n - 1)
+        blips = [
+            i for i in inner if len_list[i] < min_run and id_list[i - 1] == id_list[(i + 1) % n]
+        ]
+        if not blips:
+            break
+        i = min(blips, key=len_list.__getitem__)
+        j, k = (i - 1) % n, (i + 1) % n
+        len_list[j] += len_list[i] + len_list[k]  # prev absorbs the blip and the run after it
+        for idx in sorted((i, k), reverse=True):
+            del id_list[idx], len_list[idx]
+    return np.asarray(id_list, dtype=ids.dtype)
 
 
 def _count_runs(ids: np.ndarray, closed: bool) -> float:
