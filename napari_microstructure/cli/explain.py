@@ -62,6 +62,12 @@ def run(args: argparse.Namespace) -> int:
         detector = load_detector(args.model)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
+    if mf.pixel_size is None and detector.pixel_size:
+        log.warning(
+            "the image has no pixel size: used as is (the model was trained at %g µm/px); "
+            "pass --pixel-size for scale-aware saliency",
+            detector.pixel_size,
+        )
     t0 = time.perf_counter()
     try:
         saliency = run_to_end(

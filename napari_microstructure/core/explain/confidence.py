@@ -108,18 +108,26 @@ def score_maps(
 
 
 def low_confidence_map(
-    scores: ScoreMaps, threshold: float = 0.25, margin: float | None = None
+    scores: ScoreMaps,
+    threshold: float = 0.25,
+    margin: float | None = None,
+    neighbourhood: int = 25,
 ) -> np.ndarray:
     """Where the detector is unsure, float32 in [0, 1].
 
-    The larger of (a) closeness of the best class score to the detection ``threshold`` (1 at
-    the threshold, 0 beyond ``margin`` either side; default margin = threshold) -- objects the
-    model half sees -- and (b) class confusion: runner-up / best score where the best score is
-    at least half the threshold -- something is there but no class is clearly it.
+    The larger of (a) closeness of the local peak of the best class score (maximum over a
+    ``neighbourhood`` x ``neighbourhood`` pixel window, so the fringe of a confident object,
+    where scores fall through the threshold, does not count) to the detection ``threshold``:
+    1 at the threshold, 0 beyond ``margin`` either side (default margin = threshold) -- objects
+    the model half sees -- and (b) class confusion: runner-up / best score where the best score
+    is at least half the threshold -- something is there but no class is clearly it.
     """
+    from scipy.ndimage import maximum_filter
+
     margin = threshold if margin is None else margin
     best, second = scores.best, scores.second
-    band = np.clip(1.0 - np.abs(best - threshold) / max(margin, 1e-6), 0.0, 1.0)
+    peak = maximum_filter(best, size=max(1, int(neighbourhood))) if neighbourhood > 1 else best
+    band = np.clip(1.0 - np.abs(peak - threshold) / max(margin, 1e-6), 0.0, 1.0)
     confusion = np.where(best >= threshold / 2, second / np.maximum(best, 1e-6), 0.0)
     return np.clip(np.maximum(band, confusion), 0.0, 1.0).astype(np.float32)
 

@@ -112,8 +112,11 @@ def _layer_maps(
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     x = to_input(pad_to_stride(resample(crop, tile.factor)))
-    with METHODS[method](model=model.net, target_layers=model.layers) as cam:
+    cam = METHODS[method](model=model.net, target_layers=model.layers)
+    try:  # not ``with``: grad-cam's __exit__ swallows IndexError
         raw = cam(input_tensor=x, targets=[target])
+    finally:
+        cam.activations_and_grads.release()
     mh, mw = tile.model_shape
     out = []
     for layer_map, stride in zip(raw, model.strides, strict=True):
