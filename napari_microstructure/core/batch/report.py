@@ -125,11 +125,8 @@ def write_report(out_dir: str | Path, table: pd.DataFrame, pipeline: str = "") -
         for t, b in _plots(table, out_dir)
     ]
     parts.append("</div>")
-    problems = (
-        table[(table["status"] != "ok") | (table.get("flags", "").fillna("") != "")]
-        if len(table)
-        else table
-    )
+    shown = table.reindex(columns=["image", "status", "flags", "error"]).fillna("")
+    problems = shown[(shown["status"] != "ok") | (shown["flags"] != "")]
     if len(problems):
         parts.append(
             "<h2>Images to look at</h2><table><tr><th>image</th><th>status</th>"
@@ -138,8 +135,7 @@ def write_report(out_dir: str | Path, table: pd.DataFrame, pipeline: str = "") -
         for r in problems.itertuples():
             parts.append(
                 f"<tr><td>{html.escape(str(r.image))}</td><td class='bad'>{r.status}</td>"
-                f"<td>{html.escape(str(getattr(r, 'flags', '') or ''))}</td>"
-                f"<td>{html.escape(str(r.error or ''))}</td></tr>"
+                f"<td>{html.escape(str(r.flags))}</td><td>{html.escape(str(r.error))}</td></tr>"
             )
         parts.append("</table>")
     path = out_dir / "report.html"
