@@ -235,9 +235,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.json:
         args.json.write_text(
-            json.dumps(
-                {"args": vars(args) | {"json": str(args.json)}, "results": results}, indent=1
-            )
+            json.dumps({"args": vars(args), "results": results}, indent=1, default=str)
         )
     return 0
 

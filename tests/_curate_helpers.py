@@ -10,7 +10,7 @@ import napari_microstructure  # noqa: F401  (offline ultralytics first)
 from napari_microstructure.core.curate import Project
 from napari_microstructure.core.synthetic import DEFECT_CLASSES, generate
 
-_CACHE: dict[str, Path] = {}
+_CACHE: dict = {}
 #: enough objects on a 128 px field
 COUNTS = {"n_inclusions": 3, "n_pores": 2, "n_precipitates": 4, "n_cracks": 1, "n_scratches": 0}
 
@@ -28,8 +28,11 @@ def synthetic_project(root: Path, n: int = 4, size: int = 128, seed0: int = 0) -
     return project
 
 
-def tiny_detector(tmp_path_factory) -> Path:
-    """Weights of a YOLOv8n trained one epoch at 128 px on an exported synthetic project."""
+def tiny_training(tmp_path_factory):
+    """One YOLOv8n detection epoch at 128 px on an exported synthetic project (once per session).
+
+    Returns the ``TrainResult``; the export goes through ``export_project`` ("yolo").
+    """
     if "detect" not in _CACHE:
         import torch
 
@@ -46,8 +49,13 @@ def tiny_detector(tmp_path_factory) -> Path:
         job = TrainJob(
             data, root / "run", epochs=1, imgsz=128, batch=4, device="cpu", pixel_size=0.5
         )
-        result = run_to_end(job.run())
-        assert result.weights is not None and result.weights.is_file()
-        assert result.epochs_done == 1 and not result.cancelled
-        _CACHE["detect"] = result.weights
+        messages: list[str] = []
+        result = run_to_end(job.run(), lambda p: messages.append(p.message))
+        result.messages = messages
+        _CACHE["detect"] = result
     return _CACHE["detect"]
+
+
+def tiny_detector(tmp_path_factory) -> Path:
+    """Weights of :func:`tiny_training`."""
+    return tiny_training(tmp_path_factory).weights

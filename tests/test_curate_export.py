@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from _curate_helpers import synthetic_project
+from _curate_helpers import synthetic_project, tiny_training
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.core.curate.export import (
@@ -140,22 +140,31 @@ def test_yolo_files_match_the_instances(exported):
     assert json.loads((out / "coco" / "annotations.json").read_text())["annotations"]
 
 
-@pytest.mark.parametrize("task", ["detect", "segment"])
-def test_yolo_exports_train_one_epoch(exported, tmp_path, task):
+def _check_training(result, task, messages):
+    assert not result.cancelled and result.weights.is_file()
+    assert result.epochs_done == 1 and len(result.history) == 1
+    assert "map50" in result.metrics and any(m.startswith("epoch 1/1") for m in messages)
+    if task == "segment":
+        assert "map50_mask" in result.metrics
+    info = json.loads(result.weights.with_suffix(".json").read_text())
+    assert info["task"] == task and info["imgsz"] == 128
+
+
+def test_yolo_export_trains_one_epoch(tmp_path_factory):
+    result = tiny_training(tmp_path_factory)  # export_project("yolo") then one epoch
+    _check_training(result, "detect", result.messages)
+
+
+def test_yolo_seg_export_trains_one_epoch(exported, tmp_path):
     import torch
 
     from napari_microstructure.core.curate.train import TrainJob
 
     torch.set_num_threads(1)
-    _project, out, _files = exported
-    data = out / ("yolo" if task == "detect" else "yolo-seg") / "data.yaml"
-    job = TrainJob(data, tmp_path / "run", task=task, epochs=1, imgsz=128, batch=4, device="cpu")
-    epochs = []
-    result = run_to_end(job.run(), lambda p: epochs.append(p.message))
-    assert not result.cancelled and result.weights.is_file()
-    assert result.epochs_done == 1 and len(result.history) == 1
-    assert "map50" in result.metrics and any(m.startswith("epoch 1/1") for m in epochs)
-    if task == "segment":
-        assert "map50_mask" in result.metrics
-    info = json.loads(result.weights.with_suffix(".json").read_text())
-    assert info["task"] == task and info["imgsz"] == 128
+    data = exported[1] / "yolo-seg" / "data.yaml"
+    job = TrainJob(
+        data, tmp_path / "run", task="segment", epochs=1, imgsz=128, batch=4, device="cpu"
+    )
+    messages = []
+    result = run_to_end(job.run(), lambda p: messages.append(p.message))
+    _check_training(result, "segment", messages)
