@@ -190,3 +190,15 @@ def test_a_failing_task_becomes_an_error_row(tmp_path, monkeypatch):
     table = pd.read_csv(tmp_path / "out" / "results.csv").set_index("image")
     assert "worker failed" in table.loc["img1.tif", "error"]
     assert table.loc["img0.tif", "status"] == "ok"
+
+
+def test_existing_scheduler_address(tmp_path):
+    from distributed import LocalCluster
+
+    src = _images(tmp_path / "in", n=2, size=96)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=None) as cluster:
+        res = run_batch(
+            src, tmp_path / "out", PipelineConfig(), scheduler=cluster.scheduler_address
+        )
+    assert res.processed == 2 and res.failed == 0
+    assert len(pd.read_csv(tmp_path / "out" / "results.csv")) == 2
