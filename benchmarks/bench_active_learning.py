@@ -2,19 +2,21 @@
 
 Per seed:
 
-1. a *weak* detector is trained from scratch on ``--n-init`` labelled images;
-2. the queue (``core.curate.active.rank_images`` with the weak detector) ranks an unlabelled
-   pool; the ``--n-add`` top-ranked images get their (ground-truth = perfectly corrected) labels;
+1. a *weak* detector (YOLOv8 layout at width 0.125, from scratch) is trained on ``--n-init``
+   labelled images;
+2. the queue (``core.curate.active.rank_images`` with the weak detector: confidence entropy,
+   near-threshold count, low max confidence, flip disagreement) ranks an unlabelled pool; the
+   ``--n-add`` top-ranked images get their exact labels (= perfectly corrected);
 3. the weak detector is fine-tuned on initial + queued images, and, separately, on initial +
-   the same number of *randomly* chosen pool images, with the same epochs and settings;
-4. all three are evaluated (mAP50 and mAP50-95) on a held-out test set (seeds never used
-   elsewhere), with a separate validation set for ultralytics' best-epoch choice.
+   the same number of *randomly* chosen pool images (``--random-draws`` draws), with the same
+   epochs and settings (no per-epoch validation; the final weights are kept);
+4. all are evaluated (mAP50 and mAP50-95) on held-out test images (seeds used nowhere else).
 
-Everything is seeded. Run on CPU with, e.g.::
+Everything is seeded. Run on CPU (about 25 min per seed on 2 busy cores) with::
 
     nice -n 10 python benchmarks/bench_active_learning.py --seeds 0 1
 
-It prints one line per seed and the mean over seeds.
+It prints one line per seed (and per random draw) and the means over seeds.
 """
 
 from __future__ import annotations
@@ -107,7 +109,7 @@ def evaluate(weights: Path, test_yaml: Path, imgsz: int) -> tuple[float, float]:
 
 def model_yaml(args, work: Path) -> str:
     """ultralytics' own YOLOv8 layout at ``--width`` (a 't' scale), written to ``work``."""
-    if args.width is None:
+    if not args.width:
         return args.model
     import yaml
     from ultralytics.utils import ROOT
@@ -182,23 +184,25 @@ def one_seed(seed: int, args, work: Path) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--n-init", type=int, default=6)
-    p.add_argument("--n-add", type=int, default=6)
-    p.add_argument("--pool", type=int, default=36)
-    p.add_argument("--n-val", type=int, default=6)
-    p.add_argument("--n-test", type=int, default=24)
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--imgsz", type=int, default=256)
+    p.add_argument("--n-init", type=int, default=24)
+    p.add_argument("--n-add", type=int, default=8)
+    p.add_argument("--pool", type=int, default=32)
+    p.add_argument("--n-val", type=int, default=4)
+    p.add_argument("--n-test", type=int, default=16)
+    p.add_argument("--size", type=int, default=192)
+    p.add_argument("--imgsz", type=int, default=192)
     p.add_argument("--pixel-size", type=float, default=0.5)
-    p.add_argument("--epochs", type=int, default=40, help="epochs of the weak model")
-    p.add_argument("--epochs2", type=int, default=30, help="epochs of each retraining")
-    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--epochs", type=int, default=60, help="epochs of the weak model")
+    p.add_argument("--epochs2", type=int, default=25, help="epochs of each retraining")
+    p.add_argument("--batch", type=int, default=8)
     p.add_argument("--train-seed", type=int, default=0)
     p.add_argument("--model", default="yolov8n.yaml")
-    p.add_argument("--width", type=float, help="YOLOv8 layout at this width (e.g. 0.125)")
+    p.add_argument(
+        "--width", type=float, default=0.125, help="YOLOv8 layout at this width (0 = --model)"
+    )
     p.add_argument("--weak-only", action="store_true", help="calibrate: stop after the weak model")
     p.add_argument("--weak", type=Path, help="reuse this weak model (trained on the seed's set)")
-    p.add_argument("--random-draws", type=int, default=1, help="random baselines per seed")
+    p.add_argument("--random-draws", type=int, default=2, help="random baselines per seed")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
