@@ -51,6 +51,15 @@ def test_correct_mask_is_autosaved(widget, qtbot):
     layer.fill(tuple(where), 0)
     qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
 
+    # napari's undo (Ctrl+Z) brings the object back, and that is saved too
+    rev = widget.saved_rev
+    layer.undo()
+    qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
+    assert victim in Project.open(widget.project.root).load_labels(image_id).instances
+    layer.redo()
+    rev = widget.saved_rev
+    qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
+
     # draw a box (world µm coordinates: pixel * 0.5) on the boxes layer
     boxes = widget.layers_of(image_id)["boxes"]
     rev = widget.saved_rev

@@ -23,7 +23,7 @@ from ..core.curate.project import Project
 
 log = logging.getLogger(__name__)
 
-LABEL_EVENTS = ("paint", "data", "labels_update")
+LABEL_EVENTS = ("paint", "data", "labels_update", "set_data")  # set_data: undo, redo
 SHAPE_EVENTS = ("data", "features")
 
 
