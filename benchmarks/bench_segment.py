@@ -102,6 +102,19 @@ def _train(pairs, cfg, val=None):
     return model, round(time.perf_counter() - t0, 1)
 
 
+def _model(name: str, pairs, cfg, val, args):
+    """Train, or with ``--load DIR`` reuse a model saved by an earlier ``--save DIR`` run."""
+    if args.load:
+        from napari_microstructure.core.segment import load_model
+
+        model = load_model(Path(args.load) / f"{name}.pt")
+        return model, float(model.metrics["seconds"])
+    model, seconds = _train(pairs, cfg, val)
+    if args.save:
+        model.save(Path(args.save) / f"{name}.pt")
+    return model, seconds
+
+
 def run_ni(one: bool, args) -> dict:
     from napari_microstructure.core.segment import TrainConfig
 
@@ -120,9 +133,7 @@ def run_ni(one: bool, args) -> dict:
         patience=args.patience,
         val_fraction=0.2,
     )
-    model, seconds = _train(train, cfg)
-    if args.save:
-        model.save(Path(args.save) / f"ni_{'one' if one else 'all'}.pt")
+    model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, None, args)
     preds = [_predict(model, p, args.tta).argmax(0) for p in test]
     out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
     out.update(epochs_run=model.metrics["epochs_run"], best_epoch=model.metrics["best_epoch"])
@@ -172,13 +183,14 @@ def _truth_grains(boundary: np.ndarray) -> np.ndarray:
     return watershed(boundary.astype(np.uint8), markers).astype(np.uint32)
 
 
-def _intercept_errors(probs, pairs, threshold, min_px) -> list[float]:
+def _intercept_errors(probs, pairs, threshold, min_px, split=0.0) -> list[float]:
     from napari_microstructure.core.segment import grains_from_boundary_probability
 
     errs = []
     for prob, pair in zip(probs, pairs, strict=True):
         truth = _intercept(_truth_grains(pair.mask))
-        pred = _intercept(grains_from_boundary_probability(prob, threshold, min_px))
+        grains = grains_from_boundary_probability(prob, threshold, min_px, split=split)
+        pred = _intercept(grains)
         # no intercept at all (one grain found) counts as a 100 % error, never as NaN
         errs.append(min(1.0, abs(pred - truth) / truth) if np.isfinite(pred) else 1.0)
     return errs
@@ -200,16 +212,16 @@ def run_tint(args) -> dict:
         seed=args.seed,
         patience=args.patience,
     )
-    model, seconds = _train(train, cfg, val)
-    if args.save:
-        model.save(Path(args.save) / "tint_boundaries.pt")
+    model, seconds = _model("tint_boundaries", train, cfg, val, args)
     val_probs = [_predict(model, p, args.tta)[1] for p in val]
-    grid = [(t, m) for t in (0.3, 0.4, 0.5, 0.6, 0.7) for m in (20, 50, 100)]
+    grid = [
+        (t, m, s) for t in (0.3, 0.4, 0.5, 0.6, 0.7) for m in (20, 50, 100) for s in (0.0, 2.0)
+    ]
     scores = {g: float(np.mean(_intercept_errors(val_probs, val, *g))) for g in grid}
-    threshold, min_px = min(scores, key=scores.get)
+    threshold, min_px, split = min(scores, key=scores.get)
     probs = [_predict(model, p, args.tta)[1] for p in test]
     f1 = [boundary_f1(pr > 0.5, p.mask == 1, 3.0)["f1"] for pr, p in zip(probs, test, strict=True)]
-    errs = _intercept_errors(probs, test, threshold, min_px)
+    errs = _intercept_errors(probs, test, threshold, min_px, split)
     return {
         "part": "tint",
         "boundary_f1_3px": float(np.mean(f1)),
@@ -218,7 +230,8 @@ def run_tint(args) -> dict:
         "watershed": {
             "threshold": threshold,
             "min_grain_px": min_px,
-            "val_error": scores[(threshold, min_px)],
+            "split": split,
+            "val_error": scores[(threshold, min_px, split)],
         },
         "n_test": len(test),
         "train_seconds": seconds,
@@ -261,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tta", action="store_true")
     ap.add_argument("--save", help="folder to keep the trained models")
+    ap.add_argument("--load", help="folder of models saved by --save: evaluate only")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
     args = ap.parse_args(argv)

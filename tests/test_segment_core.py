@@ -189,3 +189,11 @@ def test_grains_from_model_needs_a_boundaries_model(trained, tmp_path):
 def test_probabilities_reject_bad_images(trained):
     with pytest.raises(ValueError, match="2-D"):
         run_to_end(predict_probabilities(np.zeros((2, 3, 4, 5)), trained))
+
+
+def test_split_separates_grains_joined_through_a_boundary_gap():
+    prob = np.zeros((60, 120), np.float32)
+    prob[:, 59:61] = 1.0
+    prob[27:33, 59:61] = 0.0  # a 6-pixel gap in the line
+    assert grains_from_boundary_probability(prob, smooth=0).max() == 1
+    assert grains_from_boundary_probability(prob, smooth=0, split=2.0).max() == 2

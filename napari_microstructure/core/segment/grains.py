@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
-from skimage.morphology import remove_small_objects
+from skimage.morphology import h_maxima, remove_small_objects
 from skimage.segmentation import watershed
 
 from ..progress import run_to_end
@@ -20,18 +20,26 @@ def grains_from_boundary_probability(
     threshold: float = 0.5,
     min_grain_px: int = 30,
     smooth: float = 1.0,
+    split: float = 0.0,
 ) -> np.ndarray:
     """Full tessellation of grain ids ``1..N`` (uint32) from a boundary probability map.
 
     Grain seeds are the connected regions where the probability is below
     ``threshold`` and that have at least ``min_grain_px`` pixels; a watershed of the probability
-    then gives every pixel, boundary lines included, to the nearest grain.
+    then gives every pixel, boundary lines included, to the nearest grain. With ``split`` > 0,
+    seeds are instead the regional maxima (deeper than ``split`` pixels) of the distance to the
+    boundary, which separates grains joined through a gap in a faint boundary.
     """
     p = np.asarray(prob, dtype=np.float32)
     if p.ndim != 2:
         raise ValueError("the boundary probability must be a 2-D map")
     interior = remove_small_objects(p < threshold, max_size=max(0, min_grain_px - 1))
-    markers, n = ndimage.label(interior)
+    if split > 0:
+        dist = ndimage.distance_transform_edt(interior)
+        peaks = h_maxima(dist, split) & interior
+        markers, n = ndimage.label(peaks)
+    else:
+        markers, n = ndimage.label(interior)
     if n == 0:
         return np.ones(p.shape, dtype=np.uint32)
     # thin lines would vanish if smoothed before thresholding; smooth only the flooded relief
