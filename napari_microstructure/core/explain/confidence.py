@@ -16,7 +16,7 @@ from matplotlib import colormaps
 
 from ..progress import Progress
 from .geometry import Canvas, pad_to_stride, resample, resize_map, scale_factor
-from .model import ExplainModel, to_input
+from .model import ExplainModel, to_fast_input
 from .tiles import image_tiles
 
 
@@ -84,7 +84,7 @@ def score_maps(
     for i, tile in enumerate(tiles):
         x = pad_to_stride(resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor))
         with torch.no_grad():
-            out = model.forward_only()[0](to_input(x))[0]
+            out = model.forward_only()[0](to_fast_input(x))[0]
         mh, mw = tile.model_shape
         top1, top2 = [], []
         for grid, s in zip(

@@ -19,7 +19,7 @@ from pytorch_grad_cam.activations_and_gradients import ActivationsAndGradients
 
 from ..progress import Progress
 from .geometry import Canvas, normalize01, pad_to_stride, resample, resize_map, scale_factor
-from .model import ExplainModel, to_input
+from .model import ExplainModel, to_fast_input
 from .tiles import Tile, image_tiles
 
 
@@ -33,7 +33,7 @@ def _tile_activations(
 ) -> list[torch.Tensor]:
     crop = resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor)
     with torch.no_grad():
-        hooks(to_input(pad_to_stride(crop)))
+        hooks(to_fast_input(pad_to_stride(crop)))
     out = []
     for act, stride in zip(hooks.activations, model.strides, strict=True):
         vh, vw = _valid_cells(tile, stride)

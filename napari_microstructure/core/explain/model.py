@@ -132,6 +132,11 @@ def to_input(tile: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1))).float()[None] / 255.0
 
 
+def to_fast_input(tile: np.ndarray) -> torch.Tensor:
+    """:func:`to_input` in channels-last memory, the layout detection's fused network runs in."""
+    return to_input(tile).contiguous(memory_format=torch.channels_last)
+
+
 def xywh_to_xyxy(b: torch.Tensor) -> torch.Tensor:
     """Centre/size boxes ``(..., 4)`` to corner boxes."""
     xy, wh = b[..., :2], b[..., 2:4] / 2
