@@ -116,8 +116,7 @@ class ConfidenceViews:
     def _on_selection(self, _event: Any = None) -> None:
         boxes = self.detections_layer
         if self._on_click.value and boxes is not None and len(boxes.selected_data) == 1:
-            if not self.busy:
-                self.explain_selected()
+            self.explain_selected()  # while busy the base widget says so
 
     def _on_features(self, _event: Any = None) -> None:
         self.update_histogram()
