@@ -18,7 +18,7 @@ def sample_png(tmp_path_factory):
     from _detect_data import defects_image
 
     img, objects = defects_image(
-        320, 4242, n_inclusions=5, n_pores=3, n_cracks=1, n_precipitates=6, n_scratches=0
+        320, 4242, n_inclusions=5, n_pores=3, n_cracks=0, n_precipitates=6, n_scratches=0
     )
     path = tmp_path_factory.mktemp("cli") / "sample.png"
     cv2.imwrite(str(path), img)

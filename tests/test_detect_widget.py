@@ -14,7 +14,7 @@ def viewer_with_sample(make_napari_viewer, settings_home):
     from _detect_data import defects_image
 
     img, objects = defects_image(
-        320, 4242, n_inclusions=5, n_pores=3, n_cracks=1, n_precipitates=6, n_scratches=0
+        320, 4242, n_inclusions=5, n_pores=3, n_cracks=0, n_precipitates=6, n_scratches=0
     )
     viewer = make_napari_viewer()
     viewer.add_image(img, **image_layer_kwargs(0.5, "defects"))

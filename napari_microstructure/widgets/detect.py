@@ -215,7 +215,7 @@ class DetectWidget(WorkerWidget):
             return self._work(image, pixel_size, path, params)
 
         def on_done(df: pd.DataFrame) -> None:
-            self._on_result(df, layer, image.shape[:2], pixel_size)
+            self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"])
 
         return self._start(make_gen, on_done, "Detect")
 
@@ -239,9 +239,10 @@ class DetectWidget(WorkerWidget):
         image_layer: Image,
         shape: tuple[int, int],
         pixel_size: float | None,
+        conf: float,
     ) -> None:
         self._result, self._shape, self._pixel_size = None, tuple(shape), pixel_size
-        self._show.value = np.floor(self.conf * 100) / 100  # a new run shows all it found
+        self._show.value = np.floor(conf * 100) / 100  # a new run shows all it found
         self._result = df
         name = f"{image_layer.name} detections"
         layer = self._layer
