@@ -49,6 +49,56 @@ def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return _merge_heads(attn @ v)
 
 
+def _tokens_to_image(
+    a: Any, q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor
+) -> torch.Tensor:
+    """``a(q=q_in, k=k_in, v=v_in)`` for few queries and many keys, with the key and value
+    projections moved to the query side (associativity): no projection of the 4096 keys.
+
+    The key bias adds one constant per query row, which softmax ignores; the value bias passes
+    through because attention rows sum to one.
+    """
+    n, t, c = a.num_heads, q_in.shape[1], k_in.shape[-1]
+    d = a.internal_dim // n
+    q = a.q_proj(q_in).reshape(1, t, n, d).transpose(1, 2)  # (1, n, T, d)
+    qk = (q @ a.k_proj.weight.reshape(n, d, c)).reshape(1, n * t, c)  # heads stacked
+    attn = torch.softmax((qk @ k_in.transpose(1, 2)) / math.sqrt(d), dim=-1)  # (1, nT, HW)
+    ctx = (attn @ v_in).reshape(1, n, t, c)
+    vh = ctx @ a.v_proj.weight.reshape(n, d, c).transpose(-1, -2) + a.v_proj.bias.reshape(n, 1, d)
+    return a.out_proj(_merge_heads(vh))
+
+
+def _image_to_tokens(
+    a: Any,
+    q_in: torch.Tensor,
+    k_in: torch.Tensor,
+    v_in: torch.Tensor,
+    q_heads: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``a(q=q_in, k=k_in, v=v_in)`` for many queries and few keys: the query and output
+    projections are folded into the few keys and values (no 4096-row projection).
+
+    ``q_heads`` is the precomputed ``q_proj(q_in)`` split into heads, when available.
+    """
+    n, t, c = a.num_heads, k_in.shape[1], q_in.shape[-1]
+    d = a.internal_dim // n
+    k = a.k_proj(k_in).reshape(1, t, n, d).transpose(1, 2)  # (1, n, T, d)
+    v = a.v_proj(v_in).reshape(1, t, n, d).transpose(1, 2)
+    if q_heads is not None:
+        scores = q_heads @ k.transpose(-1, -2)  # (1, n, HW, T)
+    else:
+        wq = a.q_proj.weight.reshape(n, d, c)
+        b = (wq.transpose(-1, -2) @ k.transpose(-1, -2))[0]  # (n, C, T)
+        bias = (a.q_proj.bias.reshape(n, 1, d) @ k.transpose(-1, -2))[0]  # (n, 1, T)
+        b = b.permute(1, 0, 2).reshape(c, n * t)  # one product for all heads
+        scores = (q_in @ b + bias.reshape(1, 1, n * t)).reshape(1, -1, n, t).transpose(1, 2)
+    attn = torch.softmax(scores / math.sqrt(d), dim=-1)  # (1, n, HW, T)
+    vo = v @ a.out_proj.weight.reshape(c, n, d).permute(1, 2, 0)  # (1, n, T, C)
+    hw = q_in.shape[1]
+    out = attn.permute(0, 2, 1, 3).reshape(1, hw, n * t) @ vo.reshape(1, n * t, c)
+    return out + a.out_proj.bias
+
+
 def _deconv2x2(x: torch.Tensor, conv: torch.nn.ConvTranspose2d) -> torch.Tensor:
     """``conv(x)`` for a ConvTranspose2d with kernel 2, stride 2, no padding."""
     b, c, h, w = x.shape
@@ -101,25 +151,19 @@ class FastDecoder:
                 queries = queries + layer.self_attn(q=q, k=q, v=queries)
             queries = layer.norm1(queries)
             a = layer.cross_attn_token_to_image
-            q = _heads(a.q_proj(queries + qpe), a.num_heads)
             if i == 0:
-                k, v = prep.k1, prep.v1
+                q = _heads(a.q_proj(queries + qpe), a.num_heads)
+                attn_out = a.out_proj(_attend(q, prep.k1, prep.v1))
             else:
-                k, v = (
-                    _heads(a.k_proj(keys + kpe), a.num_heads),
-                    _heads(a.v_proj(keys), a.num_heads),
-                )
-            queries = layer.norm2(queries + a.out_proj(_attend(q, k, v)))
+                attn_out = _tokens_to_image(a, queries + qpe, keys + kpe, keys)
+            queries = layer.norm2(queries + attn_out)
             queries = layer.norm3(queries + layer.mlp(queries))
             a = layer.cross_attn_image_to_token
-            qt = queries + qpe
-            qi = prep.q1 if i == 0 else _heads(a.q_proj(keys + kpe), a.num_heads)
-            kt, vt = _heads(a.k_proj(qt), a.num_heads), _heads(a.v_proj(queries), a.num_heads)
-            keys = layer.norm4(keys + a.out_proj(_attend(qi, kt, vt)))
+            qi = prep.q1 if i == 0 else None
+            keys = layer.norm4(keys + _image_to_tokens(a, keys + kpe, queries + qpe, queries, qi))
         a = tr.final_attn_token_to_image
-        q = _heads(a.q_proj(queries + qpe), a.num_heads)
-        k, v = _heads(a.k_proj(keys + kpe), a.num_heads), _heads(a.v_proj(keys), a.num_heads)
-        queries = tr.norm_final_attn(queries + a.out_proj(_attend(q, k, v)))
+        attn_out = _tokens_to_image(a, queries + qpe, keys + kpe, keys)
+        queries = tr.norm_final_attn(queries + attn_out)
         return queries, keys
 
     def _upscale(self, src: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
