@@ -105,25 +105,41 @@ class ConfidentTarget:
         return best[keep].topk(min(self.max_det, int(keep.sum()))).values.sum()
 
 
+def _layer_maps_batch(
+    model: ExplainModel, tiles: list[Tile], crops: list[np.ndarray], targets: list, method: str
+) -> list[list[np.ndarray]]:
+    """Raw maps of each target layer per tile, resized onto each tile's original pixel grid.
+
+    Tiles of one call must give inputs of the same shape; the network runs them as one batch
+    (exact: every tile's map depends only on its own output and gradients).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    x = torch.cat(
+        [to_input(pad_to_stride(resample(c, t.factor))) for t, c in zip(tiles, crops, strict=True)]
+    )
+    cam = METHODS[method](model=model.net, target_layers=model.layers)
+    try:  # not ``with``: grad-cam's __exit__ swallows IndexError
+        raw = cam(input_tensor=x, targets=targets)
+    finally:
+        cam.activations_and_grads.release()
+    out = []
+    for b, tile in enumerate(tiles):
+        mh, mw = tile.model_shape
+        maps = []
+        for layer_map, stride in zip(raw, model.strides, strict=True):
+            m = layer_map[b]
+            up = resize_map(m, (m.shape[0] * stride, m.shape[1] * stride))[:mh, :mw]
+            maps.append(resize_map(up, tile.window.shape))
+        out.append(maps)
+    return out
+
+
 def _layer_maps(
     model: ExplainModel, tile: Tile, crop: np.ndarray, target: object, method: str
 ) -> list[np.ndarray]:
-    """Raw maps of each target layer, resized onto the tile's original pixel grid."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    x = to_input(pad_to_stride(resample(crop, tile.factor)))
-    cam = METHODS[method](model=model.net, target_layers=model.layers)
-    try:  # not ``with``: grad-cam's __exit__ swallows IndexError
-        raw = cam(input_tensor=x, targets=[target])
-    finally:
-        cam.activations_and_grads.release()
-    mh, mw = tile.model_shape
-    out = []
-    for layer_map, stride in zip(raw, model.strides, strict=True):
-        m = layer_map[0]
-        up = resize_map(m, (m.shape[0] * stride, m.shape[1] * stride))[:mh, :mw]
-        out.append(resize_map(up, tile.window.shape))
-    return out
+    """Raw maps of each target layer for one tile."""
+    return _layer_maps_batch(model, [tile], [crop], [target], method)[0]
 
 
 def _combine(maps: list[np.ndarray]) -> np.ndarray:
@@ -172,16 +188,28 @@ def image_gradcam(
     conf: float = 0.25,
     method: str = "gradcam",
     overlap: float = 0.2,
+    batch: int = 4,
 ) -> Generator[Progress, None, np.ndarray]:
     """Gradient map of all confident detections of the whole image, tiles blended."""
     factor = scale_factor(pixel_size, model.pixel_size)
     tiles = image_tiles(image.shape[:2], model.imgsz, factor, overlap)
     canvases = [Canvas(image.shape[:2], tiles[0].ramp) for _ in model.layers]
-    for i, tile in enumerate(tiles):
-        crop = image[tile.y0 : tile.y1, tile.x0 : tile.x1]
-        for canvas, m in zip(
-            canvases, _layer_maps(model, tile, crop, ConfidentTarget(conf), method), strict=True
+    done = 0
+    while done < len(tiles):
+        group = [tiles[done]]  # consecutive tiles with the same input shape, up to ``batch``
+        while (
+            len(group) < batch
+            and done + len(group) < len(tiles)
+            and tiles[done + len(group)].model_shape == group[0].model_shape
         ):
-            canvas.add(tile.window, m)
-        yield Progress(i + 1, len(tiles), f"Grad-CAM: tile {i + 1}/{len(tiles)}")
+            group.append(tiles[done + len(group)])
+        crops = [image[t.y0 : t.y1, t.x0 : t.x1] for t in group]
+        targets = [ConfidentTarget(conf) for _ in group]
+        for tile, maps in zip(
+            group, _layer_maps_batch(model, group, crops, targets, method), strict=True
+        ):
+            for canvas, m in zip(canvases, maps, strict=True):
+                canvas.add(tile.window, m)
+        done += len(group)
+        yield Progress(done, len(tiles), f"Grad-CAM: tile {done}/{len(tiles)}")
     return _combine([c.result() for c in canvases])
