@@ -29,16 +29,31 @@ def _valid_cells(tile: Tile, stride: int) -> tuple[int, int]:
 
 
 def _tile_activations(
-    image: np.ndarray, tile: Tile, model: ExplainModel, hooks: ActivationsAndGradients
-) -> list[torch.Tensor]:
-    crop = resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor)
+    image: np.ndarray, group: list[Tile], model: ExplainModel, hooks: ActivationsAndGradients
+) -> list[list[torch.Tensor]]:
+    """Per tile, the target layers' activations over the tile's valid (unpadded) cells."""
+    crops = [resample(image[t.y0 : t.y1, t.x0 : t.x1], t.factor) for t in group]
     with torch.no_grad():
-        hooks(to_fast_input(pad_to_stride(crop)))
+        hooks(torch.cat([to_fast_input(pad_to_stride(c)) for c in crops]))
     out = []
-    for act, stride in zip(hooks.activations, model.strides, strict=True):
-        vh, vw = _valid_cells(tile, stride)
-        out.append(act[0, :, :vh, :vw].float())
+    for b, tile in enumerate(group):
+        acts = []
+        for act, stride in zip(hooks.activations, model.strides, strict=True):
+            vh, vw = _valid_cells(tile, stride)
+            acts.append(act[b, :, :vh, :vw].float())
+        out.append(acts)
     return out
+
+
+def _groups(tiles: list[Tile], size: int) -> list[list[Tile]]:
+    """Consecutive tiles with the same network input shape, at most ``size`` per group."""
+    groups: list[list[Tile]] = []
+    for t in tiles:
+        if groups and len(groups[-1]) < size and groups[-1][0].model_shape == t.model_shape:
+            groups[-1].append(t)
+        else:
+            groups.append([t])
+    return groups
 
 
 def _principal_direction(stats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -54,6 +69,7 @@ def eigencam(
     model: ExplainModel,
     pixel_size: float | None = None,
     overlap: float = 0.2,
+    batch: int = 4,
 ) -> Generator[Progress, None, np.ndarray]:
     """EigenCAM of the whole image, float32 in [0, 1] at the image's own size.
 
@@ -64,6 +80,7 @@ def eigencam(
     pixel_size : µm/px of ``image``; with the model's own pixel size the image is resampled
         as detection does.
     overlap : fraction of a tile shared with its neighbour.
+    batch : tiles per network pass.
     """
     factor = scale_factor(pixel_size, model.pixel_size)
     tiles = image_tiles(image.shape[:2], model.imgsz, factor, overlap)
@@ -74,16 +91,19 @@ def eigencam(
     per_tile: list[list[torch.Tensor]] = []
     stats: list[Any] = [None] * len(model.layers)
     try:
-        for i, tile in enumerate(tiles):
-            acts = _tile_activations(image, tile, model, hooks)
-            for k, a in enumerate(acts):
-                flat = a.reshape(a.shape[0], -1).double()
-                s = [torch.tensor(flat.shape[1]), flat.sum(dim=1), flat @ flat.T]
-                stats[k] = (
-                    s if stats[k] is None else [x + y for x, y in zip(stats[k], s, strict=True)]
-                )
-            per_tile.append([a.half() for a in acts])
-            yield Progress(i + 1, total, f"EigenCAM: features of tile {i + 1}/{len(tiles)}")
+        for group in _groups(tiles, batch):
+            for acts in _tile_activations(image, group, model, hooks):
+                for k, a in enumerate(acts):
+                    flat = a.reshape(a.shape[0], -1).double()
+                    s = [torch.tensor(flat.shape[1]), flat.sum(dim=1), flat @ flat.T]
+                    stats[k] = (
+                        s
+                        if stats[k] is None
+                        else [x + y for x, y in zip(stats[k], s, strict=True)]
+                    )
+                per_tile.append([a.half() for a in acts])
+            n = len(per_tile)
+            yield Progress(n, total, f"EigenCAM: features of tile {n}/{len(tiles)}")
     finally:
         hooks.release()
     directions = [_principal_direction(s) for s in stats]
