@@ -70,8 +70,8 @@ def plain_loop(folder: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, len(paths), cpu
 
 
-def batch(folder: Path, out: Path, workers: int, threads: int) -> tuple[float, float, int]:
-    """End-to-end seconds, steady-state images/s, images processed."""
+def batch(folder: Path, out: Path, workers: int, threads: int) -> tuple[float, float, int, float]:
+    """End-to-end seconds, steady-state images/s, images processed, CPU s per image."""
     done: list[float] = []
     cfg = PipelineConfig(detect=dict(DETECT), grains=dict(GRAINS))
     t0 = time.perf_counter()
@@ -87,7 +87,8 @@ def batch(folder: Path, out: Path, workers: int, threads: int) -> tuple[float, f
     steady = (len(done) - 1) / (done[-1] - done[0]) if len(done) > 1 else float("nan")
     if res.failed:
         print(f"  warning: {res.failed} images failed", file=sys.stderr)
-    return total, steady, res.processed
+    cpu = sum(r.get("cpu_seconds", 0.0) for r in res.rows) / max(1, len(res.rows))
+    return total, steady, res.processed, cpu
 
 
 def main() -> int:
@@ -119,11 +120,15 @@ def main() -> int:
         shutil.rmtree(out, ignore_errors=True)
         # the loop may use every core (OpenCV, OpenMP); one worker gets as many threads, two
         # workers share them
-        total, steady, done = batch(images, out, workers, max(1, cpus // workers))
+        total, steady, done, cpu_img = batch(images, out, workers, max(1, cpus // workers))
         rates[workers] = (done / total, steady)
         print(
             f"batch {workers} worker{'s' if workers > 1 else ' '}: {done / total:.3f} images/s "
             f"end to end ({total:.1f} s), {steady:.3f} images/s steady state"
+        )
+        print(
+            f"  CPU s per image in the workers: {cpu_img:.2f} "
+            f"({100 * (cpu_img / (cpu / n) - 1):+.1f} % vs the loop)"
         )
     end1, steady1 = rates[1]
     print(
@@ -137,7 +142,6 @@ def main() -> int:
     best = max(rates[2][1], rates[1][1], loop_rate)
     print(f"projected images/day on this machine: {best * 86400:,.0f} measured (target > 10,000)")
     # wall-clock rates follow the load of a shared machine; CPU time per image does not
-    cpus = os.cpu_count() or 1
     print(f"projected images/day from CPU time ({cpus} idle cores): {cpus * 86400 * n / cpu:,.0f}")
     if args.workdir is None:
         shutil.rmtree(work, ignore_errors=True)

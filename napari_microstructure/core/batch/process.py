@@ -137,7 +137,7 @@ def process_image(
     limit_threads(threads)
     cfg = config if isinstance(config, PipelineConfig) else PipelineConfig.from_dict(config)
     path, folder = Path(path), result_dir(Path(out_dir), key)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     row: dict[str, Any] = {"image": key, "path": str(path), "status": "ok", "error": ""}
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -181,6 +181,7 @@ def process_image(
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
         row["traceback"] = traceback.format_exc(limit=5)
     row["seconds"] = round(time.perf_counter() - t0, 4)
+    row["cpu_seconds"] = round(time.process_time() - c0, 4)
     row["worker_pid"] = os.getpid()
     row["model_loads"] = cached_detector.cache_info().misses
     write_row(folder, row)
