@@ -42,6 +42,9 @@ boxes.selected_data = {best}  # selecting a box explains it
 wait_worker(widget)
 widget.blending = "translucent"
 viewer.reset_view()
+row = detections.iloc[best]
+viewer.camera.center = ((row.y1 + row.y2) / 4, (row.x1 + row.x2) / 4)  # µm at 0.5 µm/px
+viewer.camera.zoom *= 3
 settle(viewer, 500)
 print(save(viewer, "explain_object"))
 

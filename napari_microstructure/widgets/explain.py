@@ -246,8 +246,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
             self._object_result = result
             self._show(result.saliency, img, "object saliency")
             self._info.value = (
-                f"box {index}: {name}, explained score {result.score:.2f} "
-                f"(matched prediction IoU {result.iou:.2f})"
+                f"box {index}: {name} score {result.score:.2f} (prediction IoU {result.iou:.2f})"
             )
 
         return self._start(make_gen, done, f"Explain box ({method})")
