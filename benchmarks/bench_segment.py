@@ -86,13 +86,13 @@ def _phase_report(preds, pairs, seconds, name) -> dict:
     }
 
 
-def _train(pairs, cfg, val=None):
+def _train(pairs, cfg, val=None, init=None):
     from napari_microstructure.core.progress import run_to_end
     from napari_microstructure.core.segment import train_model
 
     t0 = time.perf_counter()
     model = run_to_end(
-        train_model(pairs, cfg, val_pairs=val),
+        train_model(pairs, cfg, val_pairs=val, init=init),
         lambda p: (
             print(p.message, file=sys.stderr, flush=True)
             if p.step % cfg.steps_per_epoch == 0
@@ -109,7 +109,16 @@ def _model(name: str, pairs, cfg, val, args):
 
         model = load_model(Path(args.load) / f"{name}.pt")
         return model, float(model.metrics["seconds"])
-    model, seconds = _train(pairs, cfg, val)
+    init = None
+    if args.init:  # continue training a saved model; its training time is added
+        from napari_microstructure.core.segment import load_model
+
+        init = load_model(Path(args.init) / f"{name}.pt")
+    model, seconds = _train(pairs, cfg, val, init)
+    if init is not None:
+        seconds += float(init.metrics["seconds"])
+        model.metrics["seconds"] = seconds
+        model.metrics["continued_from_epochs"] = init.metrics["epochs_run"]
     if args.save:
         model.save(Path(args.save) / f"{name}.pt")
     return model, seconds
@@ -132,6 +141,7 @@ def run_ni(one: bool, args) -> dict:
         seed=args.seed,
         patience=args.patience,
         val_fraction=0.2,
+        lr=args.lr,
     )
     model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, None, args)
     preds = [_predict(model, p, args.tta).argmax(0) for p in test]
@@ -211,11 +221,15 @@ def run_tint(args) -> dict:
         depth=args.depth,
         seed=args.seed,
         patience=args.patience,
+        lr=args.lr,
     )
     model, seconds = _model("tint_boundaries", train, cfg, val, args)
     val_probs = [_predict(model, p, args.tta)[1] for p in val]
     grid = [
-        (t, m, s) for t in (0.3, 0.4, 0.5, 0.6, 0.7) for m in (20, 50, 100) for s in (0.0, 2.0)
+        (t, m, s)
+        for t in (0.3, 0.4, 0.5, 0.6, 0.7)
+        for m in (20, 50, 100)
+        for s in (0.0, 1.5, 3.0, 5.0)
     ]
     scores = {g: float(np.mean(_intercept_errors(val_probs, val, *g))) for g in grid}
     threshold, min_px, split = min(scores, key=scores.get)
@@ -275,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tta", action="store_true")
     ap.add_argument("--save", help="folder to keep the trained models")
     ap.add_argument("--load", help="folder of models saved by --save: evaluate only")
+    ap.add_argument("--init", help="folder of models saved by --save: continue training them")
+    ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
     args = ap.parse_args(argv)

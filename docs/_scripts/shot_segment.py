@@ -1,7 +1,7 @@
 """Screenshots for docs/segment.md: scribbles teaching the pixel classifier; a U-Net prediction.
 
 Usage: ``python docs/_scripts/shot_segment.py [MODEL.pt]``. Without a model a small U-Net is
-trained on synthetic ferrite-pearlite images first (a minute or two on a CPU).
+trained on synthetic ferrite-pearlite images first (about a minute on a CPU).
 """
 
 import sys
@@ -49,16 +49,16 @@ def model_path() -> Path:
     from napari_microstructure.core.progress import run_to_end
     from napari_microstructure.core.segment import TrainConfig, synthetic_pairs, train_model
 
-    pairs = synthetic_pairs("phases", n=6, shape=(192, 192), kinds=("ferrite_pearlite",), seed=40)
+    pairs = synthetic_pairs("phases", n=6, shape=(128, 128), kinds=("ferrite_pearlite",), seed=40)
     cfg = TrainConfig(
         task="phases",
         classes=["ferrite", "pearlite"],
-        epochs=6,
-        steps_per_epoch=10,
-        batch_size=6,
-        crop=96,
+        epochs=4,
+        steps_per_epoch=6,
+        batch_size=4,
+        crop=64,
         base=8,
-        depth=3,
+        depth=2,
         pixel_size=PS,
     )
     path = Path(tempfile.mkdtemp()) / "ferrite_pearlite.pt"
