@@ -6,7 +6,7 @@
 3. Reopening an image whose SAM embedding is cached against computing it (target >= 30x).
 
 Usage: ``python benchmarks/bench_refine.py [--clicks 30] [--model vit_b] [--skip-sam]
-[--skip-classical]``
+[--skip-classical] [--threads N]``
 """
 
 from __future__ import annotations
@@ -113,8 +113,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="vit_b", choices=["vit_b", "vit_l", "vit_h"])
     ap.add_argument("--skip-sam", action="store_true")
     ap.add_argument("--skip-classical", action="store_true")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch default)")
     args = ap.parse_args(argv)
     import torch
+
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     rng = np.random.default_rng(0)
     print(f"torch threads: {torch.get_num_threads()}, CPU count: {os.cpu_count()}")

@@ -142,3 +142,29 @@ def test_full_size_vit_b_state_dict_loads(tmp_path):
 def test_tiny_builder_is_deterministic():
     a, b = tiny_sam(1).state_dict(), tiny_sam(1).state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_segment_all_with_sam_and_mask_assembly(checkpoint):
+    from napari_microstructure.core.grains import segment_all_grains
+    from napari_microstructure.core.grains.segment_all import labels_from_masks
+
+    labels = run_to_end(
+        segment_all_grains(
+            _image(),
+            engine="sam",
+            checkpoint=checkpoint,
+            points_per_side=4,
+            pred_iou_thresh=0.0,
+            stability_score_thresh=0.0,
+        )
+    )
+    assert labels.shape == (256, 256) and labels.dtype == np.uint32 and labels.min() >= 1
+    a = np.zeros((40, 40), bool)
+    a[:, :25] = True
+    b = np.zeros((40, 40), bool)
+    b[:, 15:] = True
+    lab = labels_from_masks([a, b], [0.9, 0.5], (40, 40), min_area=5)
+    assert lab.max() == 2 and lab[0, 0] != lab[0, 39]
+    assert (lab == lab[0, 0]).sum() == 25 * 40  # the better mask wins the overlap
+    with pytest.raises(ValueError, match="needs a checkpoint"):
+        run_to_end(segment_all_grains(_image(), engine="sam"))

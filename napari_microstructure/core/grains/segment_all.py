@@ -32,12 +32,13 @@ def labels_from_masks(
         out[masks[i]] = k
     if not out.any():
         return np.ones(shape, np.uint32)
-    # keep one connected piece per id, drop specks, then fill holes from the nearest grain
-    pieces, _ = ndi.label(out > 0)
-    pieces = (pieces.astype(np.int64) * (int(out.max()) + 1) + out).astype(np.int64)
-    _, inv = np.unique(pieces, return_inverse=True)
-    comp = inv.reshape(shape).astype(np.uint32)
-    comp[out == 0] = 0
+    # each connected piece of a mask is a grain; specks are dropped, then every uncovered
+    # pixel joins the nearest grain
+    pieces = np.zeros(shape, np.int64)
+    for k in range(1, int(out.max()) + 1):
+        lab, n = ndi.label(out == k)
+        pieces[lab > 0] = lab[lab > 0] + pieces.max()
+    comp = pieces.astype(np.uint32)
     sizes = np.bincount(comp.ravel())
     comp[sizes[comp] < min_area] = 0
     if (comp == 0).any() and comp.any():
