@@ -71,6 +71,29 @@ def test_clicks_give_masks_undo_and_edit(scene, qtbot):
     w.undo()  # undo object 2
     assert set(np.unique(labels.data)) == {0, 1}
     assert list(labels.features["index"]) == [1]
+    # mouse: a Shift+click on the prompts layer adds a negative prompt; a drag adds nothing
+    from types import SimpleNamespace
+
+    w.add_click(r2, c2)
+    n_before = len(w.prompts_layer.data)
+    for moves, expected in ((0, n_before + 1), (2, n_before + 1)):
+        ev = SimpleNamespace(
+            type="mouse_press",
+            position=(r * m.pixel_size, c * m.pixel_size),
+            modifiers=("Shift",),
+            button=1,
+        )
+        gen = w._on_click(w.prompts_layer, ev)
+        next(gen)
+        for _ in range(moves):
+            ev.type = "mouse_move"
+            next(gen)
+        ev.type = "mouse_release"
+        with pytest.raises(StopIteration):
+            next(gen)
+        assert len(w.prompts_layer.data) == expected
+    assert w.prompts_layer.features["positive"].tolist()[-1] is False
+    w.undo()
     # a click outside the image: clear message, labels kept
     before = labels.data.copy()
     w.add_click(-40, 20)

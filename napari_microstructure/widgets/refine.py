@@ -226,11 +226,20 @@ class RefineWidget(WorkerWidget):
         return worker
 
     # -- clicks ---------------------------------------------------------------------------------
-    def _on_click(self, layer: Points, event: Any) -> None:
+    def _on_click(self, layer: Points, event: Any) -> Any:
+        """A click (press and release without dragging) adds a prompt; a drag pans as usual."""
         if event.type != "mouse_press":
             return
-        row, col = P.world_to_pixel(event.position, L.image_pixel_size(self.image_layer))
-        negative = self._negative.value != ("Shift" in event.modifiers or event.button == 2)
+        position, modifiers, button = event.position, tuple(event.modifiers), event.button
+        yield
+        moved = False
+        while event.type == "mouse_move":
+            moved = True
+            yield
+        if moved:
+            return
+        row, col = P.world_to_pixel(position, L.image_pixel_size(self.image_layer))
+        negative = self._negative.value != ("Shift" in modifiers or button == 2)
         self.add_click(row, col, positive=not negative)
 
     def add_click(self, row: float, col: float, positive: bool = True) -> None:
