@@ -1,6 +1,8 @@
 """Whole-image EigenCAM of a detector: gradient-free, class-agnostic saliency.
 
-EigenCAM projects a layer's activations on their first principal component. On a tiled image
+EigenCAM projects a layer's activations on their first principal component; by default the
+layer is the finest input of the detection head (stride 8), the only one that resolves defects
+a few pixels across. On a tiled image
 each tile would get its own component (and its own arbitrary sign), so the tiles of one image
 share one component here: a first pass collects activation statistics over all tiles, a second
 projects every tile on the common direction and blends the tiles with tapered weights. On an
@@ -29,7 +31,7 @@ def _valid_cells(tile: Tile, stride: int) -> tuple[int, int]:
 
 
 def _tile_activations(
-    image: np.ndarray, group: list[Tile], model: ExplainModel, hooks: ActivationsAndGradients
+    image: np.ndarray, group: list[Tile], strides: list[int], hooks: ActivationsAndGradients
 ) -> list[list[torch.Tensor]]:
     """Per tile, the target layers' activations over the tile's valid (unpadded) cells."""
     crops = [resample(image[t.y0 : t.y1, t.x0 : t.x1], t.factor) for t in group]
@@ -38,7 +40,7 @@ def _tile_activations(
     out = []
     for b, tile in enumerate(group):
         acts = []
-        for act, stride in zip(hooks.activations, model.strides, strict=True):
+        for act, stride in zip(hooks.activations, strides, strict=True):
             vh, vw = _valid_cells(tile, stride)
             acts.append(act[b, :, :vh, :vw].float())
         out.append(acts)
@@ -70,6 +72,7 @@ def eigencam(
     pixel_size: float | None = None,
     overlap: float = 0.2,
     batch: int = 4,
+    levels: tuple[int, ...] = (0,),
 ) -> Generator[Progress, None, np.ndarray]:
     """EigenCAM of the whole image, float32 in [0, 1] at the image's own size.
 
@@ -81,18 +84,25 @@ def eigencam(
         as detection does.
     overlap : fraction of a tile shared with its neighbour.
     batch : tiles per network pass.
+    levels : which head inputs to explain, 0 = finest (stride 8). The default, the finest
+        only, localises defects of a few pixels; on the synthetic defects its maps held
+        62-75 % of their mass in the true boxes (4-6 % of the area) against 9-42 % for the
+        stride-32 level, which the plain average of all levels dilutes.
     """
     factor = scale_factor(pixel_size, model.pixel_size)
     tiles = image_tiles(image.shape[:2], model.imgsz, factor, overlap)
-    total = len(tiles) * (1 + len(model.layers))
+    if not levels or any(not 0 <= i < len(model.layers) for i in levels):
+        raise ValueError(f"levels must be indices 0..{len(model.layers) - 1}, got {levels}")
+    total = len(tiles) * (1 + len(levels))
     done = len(tiles)
-    net, layers = model.forward_only()
-    hooks = ActivationsAndGradients(net, layers, None)
+    net, all_layers = model.forward_only()
+    strides = [model.strides[i] for i in levels]
+    hooks = ActivationsAndGradients(net, [all_layers[i] for i in levels], None)
     per_tile: list[list[torch.Tensor]] = []
-    stats: list[Any] = [None] * len(model.layers)
+    stats: list[Any] = [None] * len(levels)
     try:
         for group in _groups(tiles, batch):
-            for acts in _tile_activations(image, group, model, hooks):
+            for acts in _tile_activations(image, group, strides, hooks):
                 for k, a in enumerate(acts):
                     flat = a.reshape(a.shape[0], -1).double()
                     s = [torch.tensor(flat.shape[1]), flat.sum(dim=1), flat @ flat.T]
@@ -122,7 +132,7 @@ def eigencam(
             for p in projections:
                 p[k] = -p[k]
     maps = []
-    for k, stride in enumerate(model.strides):
+    for k, stride in enumerate(strides):
         canvas = Canvas(image.shape[:2], ramp=max(1, tiles[0].ramp))
         for i, tile in enumerate(tiles):
             cam = np.maximum(projections[i][k], 0).astype(np.float32)

@@ -57,7 +57,12 @@ def saliency_map(
         )
     img = _check_image(image)
     model = as_explain_model(detector)
-    params: dict[str, Any] = {"method": method, "pixel_size": pixel_size, "imgsz": model.imgsz}
+    params: dict[str, Any] = {
+        "method": method,
+        "pixel_size": pixel_size,
+        "imgsz": model.imgsz,
+        "version": 2,  # bump when an algorithm changes, so old disk entries are not reused
+    }
     if method != "eigencam":
         params["conf"] = conf
     key = result_key(img, model.key, **params)
