@@ -110,7 +110,7 @@ BIG = textwrap.dedent(
             image[y:y + 1000, x:x + 1000] = patch[: size - y, : size - x]
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     t0 = time.perf_counter()
-    df = run_to_end(detect(image, det, pixel_size=ps))
+    df = run_to_end(detect(image, det, pixel_size=ps, max_det=1_000_000))
     print(json.dumps({"size": size, "n_tiles": df.attrs["n_tiles"], "detections": len(df),
                       "seconds": round(time.perf_counter() - t0, 1),
                       "image_gib": round(image.nbytes / 2**30, 3),

@@ -57,8 +57,7 @@ def test_detect_widget_runs_and_filters(viewer_with_sample, qtbot):
     assert len(widget.result) == total and layer.nshapes == keep < total
     assert (layer.features["confidence"] >= 0.8).all()
     assert widget.summary["count"].sum() == keep
-    shown_rows = widget._table.data.to_list()  # the dock's table follows the filter
-    assert sum(int(r[1]) for r in shown_rows) == keep
+    assert widget.table["count"].astype(int).sum() == keep  # the dock's table follows the filter
     pores = widget.summary.set_index("class_name").loc["pore"]
     n_pores = int(
         ((widget.result["class_name"] == "pore") & (widget.result["confidence"] >= 0.8)).sum()
@@ -72,7 +71,7 @@ def test_detect_widget_reports_bad_model(viewer_with_sample, qtbot, tmp_path, mo
     from napari_microstructure.widgets import detect as mod
 
     errors = []
-    monkeypatch.setattr("napari_microstructure.widgets._base.show_error", errors.append)
+    monkeypatch.setattr(mod, "show_error", errors.append)
     viewer, _ = viewer_with_sample
     widget = mod.DetectWidget(viewer)
     bad = tmp_path / "bad.pt"

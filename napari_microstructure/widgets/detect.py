@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ..core.detect import Detector
 
 SETTING = "pipeline.detect"
+TABLE_COLUMNS = ["class", "count", "per mm²", "area %"]
 DEFAULTS = {
     "model": None,
     "conf": 0.25,
@@ -81,7 +82,7 @@ class DetectWidget(WorkerWidget):
             tracking=False,
         )
         self._info = Label(value="")
-        self._table = Table(value={"data": [], "columns": []})
+        self._table = Table(value={"data": [], "index": [], "columns": TABLE_COLUMNS})
         self._detector: Detector | None = None
         self._detector_key: str | None = None
         self._result: pd.DataFrame | None = None
@@ -186,6 +187,11 @@ class DetectWidget(WorkerWidget):
         return class_summary(self.shown, self._shape, self._pixel_size, names)
 
     @property
+    def table(self) -> pd.DataFrame:
+        """The per-class table as the dock shows it (strings, as displayed)."""
+        return self._table.to_dataframe()
+
+    @property
     def layer(self) -> Shapes | None:
         """The Shapes layer showing the detections (None before the first run)."""
         return self._layer
@@ -214,7 +220,11 @@ class DetectWidget(WorkerWidget):
         def make_gen():
             return self._work(image, pixel_size, path, params)
 
-        def on_done(df: pd.DataFrame) -> None:
+        def on_done(df: pd.DataFrame | str) -> None:
+            if isinstance(df, str):
+                self._status.value = "Detect: failed"
+                show_error(f"Detect failed: {df}")
+                return
             self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"])
 
         return self._start(make_gen, on_done, "Detect")
@@ -225,13 +235,17 @@ class DetectWidget(WorkerWidget):
         from ..core.detect import detect, load_detector
         from ..core.progress import Progress
 
+        # bad models and settings come back as a message, not as an exception in the worker
         key = str(path) if path else None
         det = self._detector
-        if det is None or self._detector_key != key:
-            yield Progress(0, 1, "loading the model…")
-            det = load_detector(path)
-            self._detector, self._detector_key = det, key
-        return (yield from detect(image, det, pixel_size=pixel_size, **params))
+        try:
+            if det is None or self._detector_key != key:
+                yield Progress(0, 1, "loading the model…")
+                det = load_detector(path)
+                self._detector, self._detector_key = det, key
+            return (yield from detect(image, det, pixel_size=pixel_size, **params))
+        except ValueError as exc:
+            return str(exc)
 
     def _on_result(
         self,
@@ -281,7 +295,11 @@ class DetectWidget(WorkerWidget):
             ]
             for r in s.itertuples()
         ]
-        self._table.value = {"data": rows, "columns": ["class", "count", "per mm²", "area %"]}
+        self._table.value = {
+            "data": rows,
+            "index": list(range(len(rows))),
+            "columns": TABLE_COLUMNS,
+        }
         n, total = len(self.shown), len(self._result) if self._result is not None else 0
         unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"
         self._info.value = f"{n} of {total} detections shown{unit}"
