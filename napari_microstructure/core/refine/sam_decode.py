@@ -1,12 +1,16 @@
 """Click-to-mask with a SAM mask decoder, doing only the work a click needs.
 
-Same mathematics as ``MaskDecoder.forward`` followed by ``Sam.postprocess_masks``, with three
-savings measured in ``benchmarks/bench_refine.py``:
+Same mathematics as ``MaskDecoder.forward`` followed by ``Sam.postprocess_masks`` (up to
+floating-point rounding), with these savings, measured in ``benchmarks/bench_refine.py``:
 
 * the first two-way block's key, value and image-query projections depend only on the image,
   so they are computed once per embedding (:meth:`FastDecoder.prepare`), not per click;
-* the stride-2 transposed convolutions of the mask upscaler are pixel-local, so they run only on
-  the part of the 64x64 grid the masks cover (found from a 1-in-16 sample of the same layers);
+* the other attentions between the few prompt tokens and the 4096 image tokens are evaluated
+  with their projections folded into the token side (matrix associativity), so no 4096-row
+  projection is computed per click;
+* the stride-2 transposed convolutions of the mask upscaler are pixel-local, so they run (as
+  BLAS products, channels last) only on the part of the 64x64 grid the masks cover (found from
+  a 1-in-16 sample of the same layers);
 * the masks are resampled to image pixels only inside their bounding boxes, at the image's
   resolution, instead of being upsampled to 1024x1024 and again to the full image.
 """
@@ -166,18 +170,25 @@ class FastDecoder:
         queries = tr.norm_final_attn(queries + attn_out)
         return queries, keys
 
-    def _upscale(self, src: torch.Tensor, rows: slice, cols: slice) -> torch.Tensor:
-        """``output_upscaling`` on a window of the grid: (1, C, h, w) -> (1, C', 4h, 4w).
+    def _window_logits(self, keys_hwc: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
+        """``hyper @ output_upscaling(window)``: (h, w, C) -> mask logits (M, 4h, 4w).
 
         A kernel-2, stride-2 transposed convolution is one matrix product per input pixel
-        followed by a pixel shuffle; written so, it runs on BLAS instead of the much slower
-        CPU transposed-convolution kernel (same arithmetic).
+        followed by a pixel shuffle; computed channels-last with BLAS products and a fused layer
+        norm instead of the CPU transposed-convolution kernel (same arithmetic).
         """
         up = self.dec.output_upscaling
         conv1, ln, act1, conv2, act2 = up[0], up[1], up[2], up[3], up[4]
-        x = src[:, :, rows, cols]
-        x = act1(ln(_deconv2x2(x, conv1)))
-        return act2(_deconv2x2(x, conv2))
+        h, w, c = keys_hwc.shape
+        c1, c2 = conv1.weight.shape[1], conv2.weight.shape[1]
+        y = keys_hwc.reshape(h * w, c) @ conv1.weight.reshape(c, c1 * 4)
+        y = y.reshape(h, w, c1, 2, 2).permute(0, 3, 1, 4, 2).reshape(2 * h, 2 * w, c1)
+        y = act1(F.layer_norm(y + conv1.bias, (c1,), ln.weight, ln.bias, ln.eps))
+        z = y.reshape(4 * h * w, c1) @ conv2.weight.reshape(c1, c2 * 4)
+        z = act2(z.reshape(4 * h * w, c2, 4) + conv2.bias[None, :, None])
+        m = torch.einsum("pck,mc->mpk", z, hyper[0])  # (M, 2h * 2w, 4)
+        m = m.reshape(-1, 2 * h, 2 * w, 2, 2).permute(0, 1, 3, 2, 4)
+        return m.reshape(-1, 4 * h, 4 * w)
 
     def _coarse(self, src: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
         """Mask logits at grid resolution from one sub-pixel of each 4x4 output block."""
@@ -234,9 +245,8 @@ class FastDecoder:
             c0, c1 = max(int(cc[0]) - 1, 0), min(int(cc[-1]) + 2, gw)
         else:
             r0, r1, c0, c1 = 0, 1, 0, 1
-        up = self._upscale(src, slice(r0, r1), slice(c0, c1))
-        b, c, h, w = up.shape
-        logits = (hyper @ up.view(b, c, h * w)).view(n - 1, h, w)
+        window = keys.reshape(gh, gw, -1)[r0:r1, c0:c1]
+        logits = self._window_logits(window, hyper)
         return logits, iou, (4 * r0, 4 * c0)
 
 
