@@ -108,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--workers must be >= 0 and --threads >= 1")
     if args.out.exists() and not args.out.is_dir():
         raise CLIError(f"{args.out}: exists and is not a folder")
+    if config.detect is None and config.grains is None:
+        print(
+            "note: the pipeline has neither detection nor grain segmentation (save one with "
+            "'Save pipeline' in the Measure dock, or pass --config): only the quality gate runs",
+            file=sys.stderr,
+        )
     bar = _Bar(not args.no_progress)
     try:
         result = run_batch(
