@@ -90,7 +90,7 @@ def _train(pairs, cfg, val=None, init=None):
     from napari_microstructure.core.progress import run_to_end
     from napari_microstructure.core.segment import train_model
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     model = run_to_end(
         train_model(pairs, cfg, val_pairs=val, init=init),
         lambda p: (
@@ -99,6 +99,7 @@ def _train(pairs, cfg, val=None, init=None):
             else None
         ),
     )
+    model.metrics["cpu_seconds"] = round(time.process_time() - c0, 1)
     return model, round(time.perf_counter() - t0, 1)
 
 
@@ -146,7 +147,11 @@ def run_ni(one: bool, args) -> dict:
     model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, None, args)
     preds = [_predict(model, p, args.tta).argmax(0) for p in test]
     out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
-    out.update(epochs_run=model.metrics["epochs_run"], best_epoch=model.metrics["best_epoch"])
+    out.update(
+        epochs_run=model.metrics["epochs_run"],
+        best_epoch=model.metrics["best_epoch"],
+        train_cpu_seconds=model.metrics.get("cpu_seconds"),
+    )
     return out
 
 
@@ -249,6 +254,7 @@ def run_tint(args) -> dict:
         },
         "n_test": len(test),
         "train_seconds": seconds,
+        "train_cpu_seconds": model.metrics.get("cpu_seconds"),
         "epochs_run": model.metrics["epochs_run"],
         "best_epoch": model.metrics["best_epoch"],
     }
