@@ -1,6 +1,6 @@
 """Screenshot for docs/detect.md: the Detect dock after a run on the synthetic defects sample."""
 
-from _shot import open_viewer, save, settle, wait_worker
+from _shot import open_viewer, save, settle
 
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import generate
@@ -12,7 +12,10 @@ viewer.add_image(sample.image, **image_layer_kwargs(sample.pixel_size, "defects 
 widget = DetectWidget(viewer)
 viewer.window.add_dock_widget(widget, name="Detect", area="right")
 widget.run()
-wait_worker(widget)
+for _ in range(2400):  # up to ~10 min on a busy machine: the worker delivers a result
+    settle(viewer, 250)
+    if widget.result is not None and not widget.busy:
+        break
 widget.show_conf = 0.4
 viewer.scale_bar.visible = True
 viewer.reset_view()

@@ -28,9 +28,10 @@ CLASS_COLORS = np.array(
         [0.839, 0.153, 0.157, 1.0],
     ]
 )
+EDGE_PX = 3.0  # box line width in image pixels
 TEXT = {
     "string": "{class_name} {confidence:.2f}",
-    "size": 9,
+    "size": 7,
     "color": "white",
     "anchor": "upper_left",
 }
@@ -86,10 +87,11 @@ def detections_layer_kwargs(
         "shape_type": "rectangle",
         "edge_color": _colors(df),
         "face_color": "transparent",
-        "edge_width": 2.0 * (pixel_size or 1.0),
+        "edge_width": EDGE_PX * (pixel_size or 1.0),
         "features": detection_features(df, pixel_size),
         "text": dict(TEXT),
         "name": name,
+        "opacity": 1.0,
         "metadata": {PIXEL_SIZE_KEY: pixel_size},
         **({"units": (UNIT, UNIT)} if pixel_size else {}),
     }
@@ -111,7 +113,7 @@ def set_detections(layer: Any, df: pd.DataFrame, pixel_size: float | None) -> No
             shape_type="rectangle",
             edge_color=_colors(df),
             face_color="transparent",
-            edge_width=2.0 * (pixel_size or 1.0),
+            edge_width=EDGE_PX * (pixel_size or 1.0),
         )
     layer.features = detection_features(df, pixel_size)
     layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: pixel_size}
