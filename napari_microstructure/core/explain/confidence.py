@@ -108,28 +108,33 @@ def score_maps(
 
 
 def low_confidence_map(
-    scores: ScoreMaps,
-    threshold: float = 0.25,
-    margin: float | None = None,
-    neighbourhood: int = 25,
+    scores: ScoreMaps, threshold: float = 0.25, margin: float | None = None
 ) -> np.ndarray:
-    """Where the detector is unsure, float32 in [0, 1].
+    """Where the detector is unsure, float32 in [0, 1], one value per candidate object.
 
-    The larger of (a) closeness of the local peak of the best class score (maximum over a
-    ``neighbourhood`` x ``neighbourhood`` pixel window, so the fringe of a confident object,
-    where scores fall through the threshold, does not count) to the detection ``threshold``:
-    1 at the threshold, 0 beyond ``margin`` either side (default margin = threshold) -- objects
-    the model half sees -- and (b) class confusion: runner-up / best score where the best score
-    is at least half the threshold -- something is there but no class is clearly it.
+    Candidates are the connected regions where the best class score reaches half the
+    ``threshold``; each region is painted with the larger of (a) the closeness of its peak
+    score to the threshold (1 at the threshold, 0 beyond ``margin`` either side; default
+    margin = threshold) -- objects the model half sees -- and (b) class confusion at the peak:
+    runner-up / best score -- something is there but no class is clearly it. Working per region
+    keeps the fringe of a confident object (where scores fall through the threshold) dark.
     """
-    from scipy.ndimage import maximum_filter
+    from scipy import ndimage
 
     margin = threshold if margin is None else margin
     best, second = scores.best, scores.second
-    peak = maximum_filter(best, size=max(1, int(neighbourhood))) if neighbourhood > 1 else best
-    band = np.clip(1.0 - np.abs(peak - threshold) / max(margin, 1e-6), 0.0, 1.0)
-    confusion = np.where(best >= threshold / 2, second / np.maximum(best, 1e-6), 0.0)
-    return np.clip(np.maximum(band, confusion), 0.0, 1.0).astype(np.float32)
+    regions, n = ndimage.label(best >= threshold / 2)
+    out = np.zeros(best.shape, np.float32)
+    if n == 0:
+        return out
+    ids = np.arange(1, n + 1)
+    peaks = np.asarray(ndimage.maximum(best, regions, ids), dtype=np.float64)
+    where = ndimage.maximum_position(best, regions, ids)
+    runner_up = np.array([second[pos] for pos in where], dtype=np.float64)
+    band = np.clip(1.0 - np.abs(peaks - threshold) / max(margin, 1e-6), 0.0, 1.0)
+    confusion = runner_up / np.maximum(peaks, 1e-6)
+    value = np.concatenate([[0.0], np.clip(np.maximum(band, confusion), 0.0, 1.0)])
+    return value[regions].astype(np.float32)
 
 
 def near_threshold(confidence: np.ndarray, threshold: float, margin: float = 0.15) -> np.ndarray:
