@@ -21,6 +21,7 @@ from napari_microstructure.core.segment import (
     phase_fractions,
     pixel_uncertainty,
     predict_probabilities,
+    pretrain_synthetic,
     segment,
     synthetic_pairs,
     train_model,
@@ -197,3 +198,36 @@ def test_split_separates_grains_joined_through_a_boundary_gap():
     prob[27:33, 59:61] = 0.0  # a 6-pixel gap in the line
     assert grains_from_boundary_probability(prob, smooth=0).max() == 1
     assert grains_from_boundary_probability(prob, smooth=0, split=2.0).max() == 2
+
+
+def test_synthetic_pretraining_initialises_a_model_with_other_classes(two_phase):
+    pre = run_to_end(
+        pretrain_synthetic(
+            "phases",
+            n_images=2,
+            epochs=1,
+            base=4,
+            depth=2,
+            kinds=("ferrite_pearlite",),
+            shape=(96, 96),
+            steps_per_epoch=2,
+            batch_size=2,
+            crop=64,
+        )
+    )
+    assert pre.training_data[0].startswith("synthetic:ferrite_pearlite")
+    cfg = TrainConfig(
+        task="phases",
+        classes=["a", "b", "c"],
+        epochs=1,
+        steps_per_epoch=1,
+        base=4,
+        depth=2,
+        crop=64,
+        batch_size=2,
+        val_fraction=0,
+    )
+    pairs = two_phase[0][:1]
+    model = run_to_end(train_model(pairs, cfg, init=pre))
+    assert model.n_classes == 3  # the head is new, the encoder came from the synthetic model
+    assert model.config["base"] == 4

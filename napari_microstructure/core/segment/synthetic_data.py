@@ -46,22 +46,25 @@ def pretrain_synthetic(
     depth: int = 3,
     seed: int = 0,
     out: str | Path | None = None,
+    kinds: tuple[str, ...] | None = None,
+    shape: tuple[int, int] = (256, 256),
+    **train_options,
 ) -> Generator[Progress, None, SegModel]:
     """A starting model trained on synthetic micrographs (no weights can be downloaded).
 
     Its layers (all but the class head, when the class count differs) initialise a model
     trained afterwards on real annotations via ``train_model(..., init=model)``.
+    ``train_options`` are further :class:`TrainConfig` fields (crop, steps_per_epoch, ...).
     """
     yield Progress(0, 1, "drawing synthetic micrographs")
-    pairs = synthetic_pairs(task, n_images, in_channels=in_channels, seed=seed)
+    pairs = synthetic_pairs(task, n_images, shape, kinds, in_channels=in_channels, seed=seed)
     cfg = TrainConfig(
         task=task,
         epochs=epochs,
         base=base,
         depth=depth,
         seed=seed,
-        val_fraction=0.25,
-        patience=epochs,
+        **{"val_fraction": 0.25, "patience": epochs, **train_options},
     )
     model = yield from train_model(pairs, cfg, training_data=[p.name for p in pairs])
     if out is not None:
