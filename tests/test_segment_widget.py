@@ -98,6 +98,7 @@ def test_errors_are_shown_not_raised(scene, monkeypatch):
     viewer, widget, _ = scene
     shown = []
     monkeypatch.setattr("napari_microstructure.widgets.segment.show_error", shown.append)
+    monkeypatch.setattr("napari_microstructure.widgets._segment_unet.show_error", shown.append)
     widget.scribbles_layer = None
     assert widget.predict_scribbles() is None
     widget.annotation_layer = None
@@ -105,3 +106,20 @@ def test_errors_are_shown_not_raised(scene, monkeypatch):
     widget.model_path = None
     assert widget.predict() is None
     assert len(shown) == 3
+
+
+def test_a_boundaries_model_also_gives_grains(make_napari_viewer, qtbot, tmp_path):
+    from napari_microstructure.core.segment import new_model
+
+    viewer = make_napari_viewer()
+    m = generate("etched", shape=(96, 96), seed=5)
+    widget = SegmentWidget(viewer)
+    widget.image_layer = viewer.add_image(m.image, name="etched")
+    widget.model_path = new_model("boundaries", ["interior", "boundary"], base=4, depth=2).save(
+        tmp_path / "b.pt"
+    )
+    worker = widget.predict()
+    with qtbot.waitSignal(worker.finished, timeout=120000):
+        pass
+    grains = np.asarray(widget.grains_layer.data)
+    assert grains.shape == (96, 96) and grains.min() >= 1

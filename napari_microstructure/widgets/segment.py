@@ -2,47 +2,32 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton, SpinBox
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
 from .._layers import (
     image_array,
-    image_pixel_size,
     new_scribbles_kwargs,
     scribbles_array,
     show_confidence,
     show_labels,
 )
-from ..core.paths import cache_dir
-from ..core.segment import (
-    ScribbleClassifier,
-    TrainConfig,
-    classify_with_scribbles,
-    load_model,
-    load_pairs,
-    make_pair,
-    pretrain_synthetic,
-    segment_image,
-    train_model,
-)
-from ..core.settings import get_setting, set_setting
+from ..core.segment import ScribbleClassifier, classify_with_scribbles
+from ..core.settings import get_setting
 from ._base import WorkerWidget
+from ._segment_unet import FROM_FOLDERS, FROM_LAYERS, SETTING, UNetPanel
 
 if TYPE_CHECKING:
     import napari
 
-SETTING = "pipeline.segment"
-FROM_LAYERS, FROM_FOLDERS = "open layers", "folders"
-SCRIBBLE_JOB, TRAIN_JOB, PREDICT_JOB = "pixel classifier", "training", "prediction"
+SCRIBBLE_JOB = "pixel classifier"
 
 
-class SegmentWidget(WorkerWidget):
+class SegmentWidget(UNetPanel, WorkerWidget):
     """Scribble classifier with live re-prediction; U-Net training and prediction."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -86,6 +71,7 @@ class SegmentWidget(WorkerWidget):
         self._options: dict[str, Any] = {}
         self._prediction: Any = None
         self._confidence: Any = None
+        self._grains: Any = None
 
         self._new_scribbles.changed.connect(self.add_scribbles_layer)
         self._classify.changed.connect(self.predict_scribbles)
@@ -158,78 +144,6 @@ class SegmentWidget(WorkerWidget):
     @property
     def confidence_layer(self) -> Image | None:
         return self._confidence
-
-    @property
-    def task(self) -> str:
-        return str(self._task.value)
-
-    @task.setter
-    def task(self, value: str) -> None:
-        self._task.value = value
-
-    @property
-    def epochs(self) -> int:
-        return int(self._epochs.value)
-
-    @epochs.setter
-    def epochs(self, value: int) -> None:
-        self._epochs.value = int(value)
-
-    @property
-    def source(self) -> str:
-        return str(self._source.value)
-
-    @source.setter
-    def source(self, value: str) -> None:
-        self._source.value = value
-
-    @property
-    def annotation_layer(self) -> Labels | None:
-        return self._mask.value
-
-    @annotation_layer.setter
-    def annotation_layer(self, layer: Labels | None) -> None:
-        self._mask.value = layer
-
-    @property
-    def folders(self) -> tuple[Path, Path]:
-        return Path(self._images_dir.value), Path(self._masks_dir.value)
-
-    @folders.setter
-    def folders(self, dirs: tuple[str | Path, str | Path]) -> None:
-        self._images_dir.value, self._masks_dir.value = dirs
-
-    @property
-    def model_path(self) -> Path | None:
-        value = str(self._model.value)
-        return Path(value) if value not in ("", ".") else None
-
-    @model_path.setter
-    def model_path(self, path: str | Path | None) -> None:
-        self._model.value = str(path or "")
-
-    @property
-    def output_path(self) -> Path | None:
-        value = str(self._out.value)
-        return Path(value) if value not in ("", ".") else None
-
-    @output_path.setter
-    def output_path(self, path: str | Path | None) -> None:
-        self._out.value = str(path or "")
-
-    @property
-    def training_options(self) -> dict[str, Any]:
-        """Extra :class:`core.segment.TrainConfig` fields (e.g. base, crop, steps_per_epoch)."""
-        return dict(self._options)
-
-    @training_options.setter
-    def training_options(self, options: dict[str, Any]) -> None:
-        self._options = dict(options)
-
-    @property
-    def last_model(self) -> Any:
-        """The last trained :class:`core.segment.SegModel` (None before training)."""
-        return self._last_model
 
     # -- scribbles --------------------------------------------------------------------------
     def add_scribbles_layer(self) -> Labels | None:
@@ -314,93 +228,3 @@ class SegmentWidget(WorkerWidget):
         )
         if self.scribbles_layer is not None and self.scribbles_layer in self._viewer.layers:
             self._viewer.layers.selection.active = self.scribbles_layer
-
-    # -- U-Net training -----------------------------------------------------------------------
-    def _on_source(self, _value: Any = None) -> None:
-        layers = self.source == FROM_LAYERS
-        self._mask.visible = layers
-        self._images_dir.visible = self._masks_dir.visible = not layers
-
-    def _training_pairs(self) -> list[Any]:
-        task = self.task
-        if self.source == FROM_FOLDERS:
-            images, masks = self.folders
-            return load_pairs(images, masks, task)
-        image, mask = self.image_layer, self.annotation_layer
-        if image is None or mask is None:
-            raise ValueError("choose an image and its annotation (a Labels layer) to train on")
-        arr = image_array(image)
-        in_ch = 3 if arr.ndim == 3 else 1
-        return [make_pair(arr, scribbles_array(mask, arr.shape[:2]), task, in_ch, image.name)]
-
-    def train(self) -> Any:
-        """Train a U-Net in a worker (progress per step, Cancel stops it); saves the model."""
-        try:
-            pairs = self._training_pairs()
-            options = {"base": 16, "depth": 3, "patience": 6, **self._options}
-            cfg = TrainConfig(
-                task=self.task,
-                epochs=self.epochs,
-                pixel_size=self._pixel_size_for_training(),
-                **options,
-            )
-        except (ValueError, OSError, TypeError) as exc:
-            show_error(str(exc))
-            return None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = self.output_path or cache_dir() / "segment" / f"{self.task}-{stamp}.pt"
-        pretrain = bool(self._pretrain.value)
-
-        def run():
-            init = None
-            if pretrain:
-                init = yield from pretrain_synthetic(
-                    cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
-                )
-            model = yield from train_model(pairs, cfg, init=init)
-            model.save(out)
-            return model
-
-        return self._start(run, self._on_trained, TRAIN_JOB)
-
-    def _pixel_size_for_training(self) -> float | None:
-        image = self.image_layer
-        return (
-            image_pixel_size(image) if image is not None and self.source == FROM_LAYERS else None
-        )
-
-    def _on_trained(self, model: Any) -> None:
-        self._last_model = model
-        self.model_path = model.path
-        set_setting(SETTING, {"model": str(model.path), "epochs": self.epochs})
-        self._model_info.value = _describe(model)
-        show_info(f"Model saved: {model.path}")
-
-    # -- prediction ---------------------------------------------------------------------------
-    def predict(self) -> Any:
-        """Segment the chosen image with the model file (in a worker)."""
-        image, path = self.image_layer, self.model_path
-        if image is None or path is None:
-            show_error("Choose an image and a model file.")
-            return None
-        try:
-            model = load_model(path)
-        except (OSError, ValueError) as exc:
-            show_error(str(exc))
-            return None
-        self._model_info.value = _describe(model)
-        arr, ps, tta = image_array(image), image_pixel_size(image), bool(self._tta.value)
-        return self._start(
-            lambda: segment_image(arr, model, ps, tta=tta),
-            lambda seg: self._show(image, seg.labels, seg.confidence, seg.task),
-            PREDICT_JOB,
-        )
-
-
-def _describe(model: Any) -> str:
-    val = model.metrics.get("validation", {})
-    score = val.get("mean_iou", val.get("boundary_f1"))
-    text = f"{model.task}: {', '.join(model.classes)}"
-    if score is not None:
-        text += f"; validation {'mean IoU' if 'mean_iou' in val else 'F1'} {score:.3f}"
-    return text

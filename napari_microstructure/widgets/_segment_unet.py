@@ -1,0 +1,212 @@
+"""U-Net half of the Segment dock: training from layers or folders, prediction with a model.
+
+A mixin of :class:`widgets.segment.SegmentWidget`, which builds the controls it uses.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from napari.layers import Image, Labels
+from napari.utils.notifications import show_error, show_info
+
+from .._layers import image_array, image_pixel_size, scribbles_array, show_labels
+from ..core.paths import cache_dir
+from ..core.segment import (
+    TrainConfig,
+    grains_from_boundary_probability,
+    load_model,
+    load_pairs,
+    make_pair,
+    pretrain_synthetic,
+    segment_image,
+    train_model,
+)
+from ..core.settings import set_setting
+
+SETTING = "pipeline.segment"
+FROM_LAYERS, FROM_FOLDERS = "open layers", "folders"
+TRAIN_JOB, PREDICT_JOB = "training", "prediction"
+
+
+class UNetPanel:
+    """Training and prediction state and actions (expects the controls made by the dock)."""
+
+    # -- public state -------------------------------------------------------------------------
+    @property
+    def task(self) -> str:
+        return str(self._task.value)
+
+    @task.setter
+    def task(self, value: str) -> None:
+        self._task.value = value
+
+    @property
+    def epochs(self) -> int:
+        return int(self._epochs.value)
+
+    @epochs.setter
+    def epochs(self, value: int) -> None:
+        self._epochs.value = int(value)
+
+    @property
+    def source(self) -> str:
+        return str(self._source.value)
+
+    @source.setter
+    def source(self, value: str) -> None:
+        self._source.value = value
+
+    @property
+    def annotation_layer(self) -> Labels | None:
+        return self._mask.value
+
+    @annotation_layer.setter
+    def annotation_layer(self, layer: Labels | None) -> None:
+        self._mask.value = layer
+
+    @property
+    def folders(self) -> tuple[Path, Path]:
+        return Path(self._images_dir.value), Path(self._masks_dir.value)
+
+    @folders.setter
+    def folders(self, dirs: tuple[str | Path, str | Path]) -> None:
+        self._images_dir.value, self._masks_dir.value = dirs
+
+    @property
+    def model_path(self) -> Path | None:
+        value = str(self._model.value)
+        return Path(value) if value not in ("", ".") else None
+
+    @model_path.setter
+    def model_path(self, path: str | Path | None) -> None:
+        self._model.value = str(path or "")
+
+    @property
+    def output_path(self) -> Path | None:
+        value = str(self._out.value)
+        return Path(value) if value not in ("", ".") else None
+
+    @output_path.setter
+    def output_path(self, path: str | Path | None) -> None:
+        self._out.value = str(path or "")
+
+    @property
+    def training_options(self) -> dict[str, Any]:
+        """Extra :class:`core.segment.TrainConfig` fields (e.g. base, crop, steps_per_epoch)."""
+        return dict(self._options)
+
+    @training_options.setter
+    def training_options(self, options: dict[str, Any]) -> None:
+        self._options = dict(options)
+
+    @property
+    def last_model(self) -> Any:
+        """The last trained :class:`core.segment.SegModel` (None before training)."""
+        return self._last_model
+
+    # -- U-Net training -----------------------------------------------------------------------
+    def _on_source(self, _value: Any = None) -> None:
+        layers = self.source == FROM_LAYERS
+        self._mask.visible = layers
+        self._images_dir.visible = self._masks_dir.visible = not layers
+
+    def _training_pairs(self) -> list[Any]:
+        task = self.task
+        if self.source == FROM_FOLDERS:
+            images, masks = self.folders
+            return load_pairs(images, masks, task)
+        image, mask = self.image_layer, self.annotation_layer
+        if image is None or mask is None:
+            raise ValueError("choose an image and its annotation (a Labels layer) to train on")
+        arr = image_array(image)
+        in_ch = 3 if arr.ndim == 3 else 1
+        return [make_pair(arr, scribbles_array(mask, arr.shape[:2]), task, in_ch, image.name)]
+
+    def train(self) -> Any:
+        """Train a U-Net in a worker (progress per step, Cancel stops it); saves the model."""
+        try:
+            pairs = self._training_pairs()
+            options = {"base": 16, "depth": 3, "patience": 6, **self._options}
+            cfg = TrainConfig(
+                task=self.task,
+                epochs=self.epochs,
+                pixel_size=self._pixel_size_for_training(),
+                **options,
+            )
+        except (ValueError, OSError, TypeError) as exc:
+            show_error(str(exc))
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = self.output_path or cache_dir() / "segment" / f"{self.task}-{stamp}.pt"
+        pretrain = bool(self._pretrain.value)
+
+        def run():
+            init = None
+            if pretrain:
+                init = yield from pretrain_synthetic(
+                    cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
+                )
+            model = yield from train_model(pairs, cfg, init=init)
+            model.save(out)
+            return model
+
+        return self._start(run, self._on_trained, TRAIN_JOB)
+
+    def _pixel_size_for_training(self) -> float | None:
+        image = self.image_layer
+        return (
+            image_pixel_size(image) if image is not None and self.source == FROM_LAYERS else None
+        )
+
+    def _on_trained(self, model: Any) -> None:
+        self._last_model = model
+        self.model_path = model.path
+        set_setting(SETTING, {"model": str(model.path), "epochs": self.epochs})
+        self._model_info.value = _describe(model)
+        show_info(f"Model saved: {model.path}")
+
+    # -- prediction ---------------------------------------------------------------------------
+    def predict(self) -> Any:
+        """Segment the chosen image with the model file (in a worker)."""
+        image, path = self.image_layer, self.model_path
+        if image is None or path is None:
+            show_error("Choose an image and a model file.")
+            return None
+        try:
+            model = load_model(path)
+        except (OSError, ValueError) as exc:
+            show_error(str(exc))
+            return None
+        self._model_info.value = _describe(model)
+        arr, ps, tta = image_array(image), image_pixel_size(image), bool(self._tta.value)
+
+        def run():
+            seg = yield from segment_image(arr, model, ps, tta=tta)
+            grains = None
+            if model.task == "boundaries":  # grains: watershed of the boundary probability
+                grains = grains_from_boundary_probability(seg.boundary_probability, split=3.0)
+            return seg, grains
+
+        return self._start(run, lambda res: self._show_model_result(image, *res), PREDICT_JOB)
+
+    def _show_model_result(self, image: Image, seg: Any, grains: Any) -> None:
+        self._show(image, seg.labels, seg.confidence, seg.task)
+        if grains is not None:
+            self._grains = show_labels(self._viewer, f"{image.name} grains", grains, image)
+
+    @property
+    def grains_layer(self) -> Labels | None:
+        """Grains found from the last boundaries model's prediction (None for phase models)."""
+        return self._grains
+
+
+def _describe(model: Any) -> str:
+    val = model.metrics.get("validation", {})
+    score = val.get("mean_iou", val.get("boundary_f1"))
+    text = f"{model.task}: {', '.join(model.classes)}"
+    if score is not None:
+        text += f"; validation {'mean IoU' if 'mean_iou' in val else 'F1'} {score:.3f}"
+    return text
