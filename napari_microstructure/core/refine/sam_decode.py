@@ -312,32 +312,27 @@ def _integer_upsample(
     offset: tuple[int, int],
     masks: np.ndarray,
 ) -> np.ndarray:
-    """Bilinear upsampling by an integer factor of the positive part of each mask's window."""
-    for i in range(logits.shape[0]):
-        pos = torch.nonzero(logits[i] > 0)
-        if len(pos) == 0:
-            continue
-        r0, c0 = (pos.min(0).values - 1).clamp(min=0).tolist()
-        r1, c1 = (pos.max(0).values + 2).tolist()
-        r1, c1 = min(r1, logits.shape[1]), min(c1, logits.shape[2])
-        # pad by one low-res pixel so the interpolation near the window edge sees its neighbours
-        pr0, pc0 = max(r0 - 1, 0), max(c0 - 1, 0)
-        pr1, pc1 = min(r1 + 1, logits.shape[1]), min(c1 + 1, logits.shape[2])
-        win = logits[i, pr0:pr1, pc0:pc1][None, None]
-        up = torch.nn.functional.interpolate(
-            win, scale_factor=f, mode="bilinear", align_corners=False
-        )[0, 0]
-        # rows of the upsampled window that belong to [r0, r1), in image px of the tile
-        y0, x0 = (origin[0] + r0) * f, (origin[1] + c0) * f
-        y1 = min((origin[0] + r1) * f, out_shape[0])
-        x1 = min((origin[1] + c1) * f, out_shape[1])
-        if y1 <= y0 or x1 <= x0:
-            continue
-        sub = up[
-            (r0 - pr0) * f : (r0 - pr0) * f + (y1 - y0),
-            (c0 - pc0) * f : (c0 - pc0) * f + (x1 - x0),
-        ]
-        masks[i, offset[0] + y0 : offset[0] + y1, offset[1] + x0 : offset[1] + x1] = (
+    """Bilinear upsampling by an integer factor, once for all masks, in the window where any
+    mask is positive (a positive upsampled pixel is within one low-res pixel of a positive one).
+    """
+    pos = torch.nonzero((logits > 0).any(0))
+    if len(pos) == 0:
+        return masks
+    r0, c0 = (pos.min(0).values - 1).clamp(min=0).tolist()
+    r1, c1 = (pos.max(0).values + 2).tolist()
+    r1, c1 = min(r1, logits.shape[1]), min(c1, logits.shape[2])
+    # one more low-res pixel of context so the interpolation at the window edge is exact
+    pr0, pc0 = max(r0 - 1, 0), max(c0 - 1, 0)
+    pr1, pc1 = min(r1 + 1, logits.shape[1]), min(c1 + 1, logits.shape[2])
+    up = F.interpolate(
+        logits[None, :, pr0:pr1, pc0:pc1], scale_factor=f, mode="bilinear", align_corners=False
+    )[0]
+    y0, x0 = (origin[0] + r0) * f, (origin[1] + c0) * f
+    y1 = min((origin[0] + r1) * f, out_shape[0])
+    x1 = min((origin[1] + c1) * f, out_shape[1])
+    if y1 > y0 and x1 > x0:
+        sub = up[:, (r0 - pr0) * f :, (c0 - pc0) * f :][:, : y1 - y0, : x1 - x0]
+        masks[:, offset[0] + y0 : offset[0] + y1, offset[1] + x0 : offset[1] + x1] = (
             sub > 0
         ).numpy()
     return masks
