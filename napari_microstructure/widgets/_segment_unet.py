@@ -187,7 +187,9 @@ class UNetPanel:
             seg = yield from segment_image(arr, model, ps, tta=tta)
             grains = None
             if model.task == "boundaries":  # grains: watershed of the boundary probability
-                grains = grains_from_boundary_probability(seg.boundary_probability, split=3.0)
+                grains = grains_from_boundary_probability(
+                    seg.boundary_probability, threshold=0.3, min_grain_px=50, split=3.0
+                )
             return seg, grains
 
         return self._start(run, lambda res: self._show_model_result(image, *res), PREDICT_JOB)
