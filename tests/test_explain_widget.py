@@ -56,7 +56,7 @@ def scene(make_napari_viewer, settings_home):
         scale=(0.5, 0.5),
         units=("µm", "µm"),
         name="refined",
-        features=pd.DataFrame({"label": [1, 2], "quality": [0.2, 0.95]}),
+        features=pd.DataFrame({"index": [2, 1], "score": [0.95, 0.2]}),  # as Refine writes
     )
     return viewer, img, rows
 
@@ -109,7 +109,7 @@ def test_explain_widget_overlays(scene, qtbot):
     assert low is not None and low.data.shape == img.shape and tuple(low.scale) == (0.5, 0.5)
 
     widget.show_quality()
-    q = next(lay for lay in viewer.layers if lay.name == "refined quality")
+    q = next(lay for lay in viewer.layers if lay.name == "refined score")
     assert isinstance(q, Labels)
     c1, c2 = q.colormap.map(np.array([1, 2]))
     assert c1[0] > c1[1] and c2[1] > c2[0]  # poor mask red, good mask green

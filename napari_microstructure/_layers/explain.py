@@ -111,9 +111,11 @@ def labels_quality(layer: Any) -> tuple[np.ndarray, np.ndarray, str] | None:
     column = quality_column(feats)
     if column is None or len(feats) == 0:
         return None
+    # napari (and the Refine dock) key label features by an "index" column
+    key = next((c for c in ("index", "label") if c in feats), None)
     ids = (
-        feats["label"].to_numpy(dtype=np.int64)
-        if "label" in feats
+        feats[key].to_numpy(dtype=np.int64)
+        if key is not None
         else np.arange(1, len(feats) + 1, dtype=np.int64)
     )
     return ids, feats[column].to_numpy(dtype=float), column
