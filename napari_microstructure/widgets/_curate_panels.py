@@ -232,7 +232,7 @@ class TrainPanel(Container):
             show_error("Open a project first.")
             return None
         task = task or self._task.value
-        preload_torch(block_triton=True)  # see its docstring: triton vs the viewer's OpenGL
+        preload_torch()
         self._owner.flush()
         active = project.active_for(task)
         base: Path | None = None

@@ -69,19 +69,13 @@ def offline_ultralytics() -> None:
     yolo_settings_offline()
 
 
-def preload_torch(block_triton: bool = False) -> None:
+def preload_torch() -> None:
     """Import torch's compiler stack on the calling thread before a training starts.
 
-    ultralytics' training imports ``torch._dynamo``, which imports triton if installed. In a
-    process that already rendered with Mesa's llvmpipe OpenGL (napari under Xvfb or without a
-    GPU driver), loading triton's own LLVM crashes the process (segfault, measured here).
-    ``block_triton`` (used by the dock widget) hides triton from torch; ultralytics does not
-    need it unless ``compile=True``.
+    ultralytics' training imports ``torch._dynamo``; importing it here, once, keeps that import
+    out of the worker thread. triton, which it would load, is hidden by the package import
+    (see ``napari_microstructure._triton_guard``).
     """
-    import sys
-
-    if block_triton and "triton" not in sys.modules:
-        sys.modules["triton"] = None  # type: ignore[assignment]  # import now raises ImportError
     import torch._dynamo  # noqa: F401
 
 
