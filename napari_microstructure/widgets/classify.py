@@ -69,12 +69,13 @@ class ClassifyWidget(WorkerWidget):
         self._info = Label(value="")
         self._folder = FileEdit(label="folder", mode="d")
         self._classify_folder = PushButton(text="Classify folder")
-        self._table = Table(value={"data": [], "columns": []})
+        self._table = Table(value={"data": [], "index": [], "columns": []})
 
         self._model: Classifier | None = None
         self._prediction: ImagePrediction | None = None
         self._extra: list[Sample] = []
         self._folder_result: pd.DataFrame | None = None
+        self._rows: list[list] = []
         self._map_layer: Any = None
         self._cam_layer: Any = None
 
@@ -136,6 +137,21 @@ class ClassifyWidget(WorkerWidget):
     def folder_result(self) -> pd.DataFrame | None:
         """One row per image of the last "Classify folder"."""
         return self._folder_result
+
+    @property
+    def table_rows(self) -> list[list]:
+        """Rows given to the folder table (file name, class, probabilities, note)."""
+        return [list(r) for r in self._rows]
+
+    @property
+    def table_shape(self) -> tuple[int, int]:
+        """(rows, columns) the folder table displays."""
+        return tuple(self._table.shape)
+
+    @property
+    def chart_values(self) -> dict[str, float]:
+        """What the bar chart shows."""
+        return dict(self._bars.values)
 
     @property
     def extra_samples(self) -> list[Sample]:
@@ -360,7 +376,10 @@ class ClassifyWidget(WorkerWidget):
             ]
             for _, r in df.iterrows()
         ]
-        self._table.value = {"data": rows, "columns": cols}
+        self._rows = rows
+        # all three keys: with only "data" and "columns" magicgui reads them as column names
+        self._table.value = {"data": rows, "index": [str(i + 1) for i in range(len(rows))],
+                             "columns": cols}
 
 
 def _classify_work(model, image, ps, n_crops, want_map, want_cam):

@@ -6,9 +6,11 @@ class. Two thresholds are calibrated on images the network did not train on, sco
 at prediction time:
 
 - per crop (used by the per-pixel class map): a quantile of the calibration crops' scores;
-- per image (used for the image's ``none_of_these``): a quantile of the calibration images'
-  mean crop scores. Averaging over many crops first makes this decision far sharper than
-  counting novel crops.
+- per image (used for the image's ``none_of_these``): the mean distance of the image's crops
+  to each class, divided by that class's typical value on its own calibration images (classes
+  differ in how far unseen images of them fall), minimised over classes; the threshold is a
+  quantile of these scores on the calibration images. Averaging over many crops first makes
+  this decision far sharper than counting novel crops.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class ClassDensity:
     width: float = 1.0
     image_threshold: float = np.inf
     image_width: float = 1.0
+    class_scale: np.ndarray | None = None
 
     @classmethod
     def fit(cls, emb: np.ndarray, labels: np.ndarray, n_classes: int) -> ClassDensity:
@@ -59,22 +62,38 @@ class ClassDensity:
         """Novelty score: distance to the nearest class, ``(N,)``."""
         return self.distances(emb).min(axis=1)
 
+    def image_score(self, emb: np.ndarray) -> float:
+        """Novelty of an image from its crops' embeddings (1 = typical of a known class)."""
+        mean_d = self.distances(emb).mean(axis=0)
+        scale = self.class_scale if self.class_scale is not None else np.ones_like(mean_d)
+        return float(np.min(mean_d / scale))
+
     def calibrate(
-        self, crop_scores: np.ndarray, image_scores: np.ndarray, quantile: float = 0.95
+        self, emb: np.ndarray, owner: np.ndarray, labels: np.ndarray, quantile: float = 0.95
     ) -> None:
-        """Set both thresholds so that ``1 - quantile`` of known crops / images are novel."""
-        crop_scores = np.asarray(crop_scores, dtype=np.float64)
-        image_scores = np.asarray(image_scores, dtype=np.float64)
+        """Set the thresholds from calibration crops ``emb`` of images ``owner`` (image index)
+        whose classes are ``labels[owner]``, so that ``1 - quantile`` of known crops / images
+        are called novel."""
+        dist = self.distances(emb)
+        crop_scores = dist.min(axis=1)
         self.threshold = float(np.quantile(crop_scores, quantile))
         self.width = float(max(np.std(crop_scores) * 0.1, 1e-6))
+        images = np.unique(owner)
+        own = np.array([dist[owner == i, labels[i]].mean() for i in images])
+        img_cls = labels[images]
+        k = len(self.means)
+        typical = np.median(own) if len(own) else 1.0
+        self.class_scale = np.array([
+            np.median(own[img_cls == c]) if np.any(img_cls == c) else typical for c in range(k)
+        ])
+        image_scores = np.array([self.image_score(emb[owner == i]) for i in images])
         self.image_threshold = float(np.quantile(image_scores, quantile))
         self.image_width = float(max(np.std(image_scores) * 0.1, 1e-6))
-
     def novelty(self, emb: np.ndarray) -> np.ndarray:
         """Probability-like "none of these" value per crop in [0, 1]."""
         return _sigmoid((self.score(emb) - self.threshold) / self.width)
 
     def image_novelty(self, emb: np.ndarray) -> float:
         """"None of these" value in [0, 1] of an image from the embeddings of its crops."""
-        return float(_sigmoid((self.score(emb).mean() - self.image_threshold)
+        return float(_sigmoid((self.image_score(emb) - self.image_threshold)
                               / self.image_width))

@@ -13,7 +13,7 @@ from .density import ClassDensity
 from .network import CropNet
 
 NONE_OF_THESE = "none_of_these"
-FORMAT = "napari-microstructure-classifier/2"
+FORMAT = "napari-microstructure-classifier/3"
 
 
 @dataclass
@@ -76,6 +76,7 @@ class Classifier:
             "threshold_width": float(self.density.width),
             "image_threshold": float(self.density.image_threshold),
             "image_threshold_width": float(self.density.image_width),
+            "class_scale": torch.from_numpy(np.asarray(self.density.class_scale, np.float64)),
             "info": _plain(self.info),
         }
         tmp = path.with_name(path.name + ".tmp")
@@ -125,6 +126,7 @@ def load_classifier(path: str | Path) -> Classifier:
         float(blob["threshold_width"]),
         float(blob["image_threshold"]),
         float(blob["image_threshold_width"]),
+        blob["class_scale"].numpy(),
     )
     return Classifier(
         net=net,

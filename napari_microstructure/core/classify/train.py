@@ -31,10 +31,10 @@ class TrainConfig:
     emb_dim: int = 64
     supcon_weight: float = 0.5
     augment_strength: float = 1.0
-    calib_fraction: float = 0.2
-    novelty_quantile: float = 0.95
+    calib_fraction: float = 0.3
+    novelty_quantile: float = 0.97
     density_crops: int = 24
-    calib_crops: int = 32
+    calib_crops: int = 64
     zoom_range: tuple[float, float] = ZOOM_RANGE
     seed: int = 0
 
@@ -165,9 +165,7 @@ def train_classifier(
     cal = calib_idx if calib_idx else train_idx
     emb_c, logit_c, owner_c = _embed(net, images, pixel_sizes, cal, cfg.calib_crops, cfg, rng,
                                      0.0)
-    crop_scores = density.score(emb_c)
-    image_scores = np.array([crop_scores[owner_c == i].mean() for i in cal])
-    density.calibrate(crop_scores, image_scores, cfg.novelty_quantile)
+    density.calibrate(emb_c, owner_c, labels, cfg.novelty_quantile)
     crop_acc = float(np.mean(logit_c.argmax(1) == labels[owner_c]))
     info = {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},

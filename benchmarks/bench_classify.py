@@ -1,0 +1,115 @@
+"""Classify benchmark: accuracy, "none of these" rates, magnification ablation and timings.
+
+Trains on synthetic microstructure classes (at most 30 images per class, pixel sizes spread
+0.2-0.8 µm/px), holds out new images of the same classes and of one class never trained on
+(``dendritic``), and prints, side by side in one run:
+
+- training time, per-image classification time with the number of crops;
+- held-out accuracy (a "none of these" answer counts as wrong), the fraction of known-class
+  images called "none of these", and the fraction of unknown-class images called so;
+- the same model with its pixel-size input scrambled (true pixel sizes shuffled among the
+  held-out images) and removed (no pixel size: the training typical value is assumed).
+
+Run: ``.venv/bin/python benchmarks/bench_classify.py [--steps 800] [--n-train 30] [--save M.pt]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import torch
+
+from napari_microstructure.core.classify import (
+    NONE_OF_THESE,
+    TrainConfig,
+    classify_image,
+    train_classifier,
+)
+from napari_microstructure.core.classify.synthetic_set import KNOWN_CLASSES, synthetic_samples
+from napari_microstructure.core.progress import run_to_end
+
+
+def evaluate(model, samples, pixel_sizes, n_crops: int) -> tuple[np.ndarray, float]:
+    """Predicted names for ``samples`` classified at ``pixel_sizes``; seconds per image."""
+    t0 = time.perf_counter()
+    preds = [classify_image(model, s.image, ps, n_crops=n_crops, seed=i).predicted
+             for i, (s, ps) in enumerate(zip(samples, pixel_sizes, strict=True))]
+    return np.array(preds), (time.perf_counter() - t0) / max(len(samples), 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-train", type=int, default=30, help="images per class for training")
+    ap.add_argument("--n-test", type=int, default=12, help="held-out images per class")
+    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--crops", type=int, default=64, help="crops per image at prediction")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--save", help="save the trained model here")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    t0 = time.perf_counter()
+    train = synthetic_samples(KNOWN_CLASSES, args.n_train, seed=args.seed + 1)
+    test = synthetic_samples(KNOWN_CLASSES, args.n_test, seed=args.seed + 2)
+    unknown = synthetic_samples(["dendritic"], args.n_test, seed=args.seed + 3)
+    print(f"data: {len(KNOWN_CLASSES)} classes x {args.n_train} training images, "
+          f"{len(test)} held-out known + {len(unknown)} held-out unknown (dendritic), "
+          f"256x256 px at 0.2-0.8 µm/px; generated in {time.perf_counter() - t0:.1f} s")
+
+    cfg = TrainConfig(steps=args.steps, seed=args.seed)
+    t0 = time.perf_counter()
+    model = run_to_end(train_classifier(train, cfg))
+    t_train = time.perf_counter() - t0
+    print(f"training: {args.steps} steps x {cfg.batch_size} crops of {cfg.crop_size} px, "
+          f"{t_train:.1f} s total ({model.info['train_seconds']:.1f} s network, "
+          f"{args.threads} thread(s)); calibration crop accuracy "
+          f"{model.info['calibration_crop_accuracy']:.3f}")
+    if args.save:
+        model.save(args.save)
+
+    truth = np.array([s.label for s in test])
+    true_ps = np.array([s.pixel_size for s in test])
+    pred, t_img = evaluate(model, test, true_ps, args.crops)
+    pred_u, _ = evaluate(model, unknown, [s.pixel_size for s in unknown], args.crops)
+    acc = float(np.mean(pred == truth))
+    known_none = float(np.mean(pred == NONE_OF_THESE))
+    unknown_none = float(np.mean(pred_u == NONE_OF_THESE))
+
+    perm = np.random.default_rng(args.seed).permutation(len(test))
+    pred_s, _ = evaluate(model, test, true_ps[perm], args.crops)
+    pred_r, _ = evaluate(model, test, [None] * len(test), args.crops)
+    acc_s = float(np.mean(pred_s == truth))
+    acc_r = float(np.mean(pred_r == truth))
+
+    timings = {}
+    for n in (16, 64, 128):
+        timings[n] = evaluate(model, test[:10], true_ps[:10], n)[1]
+
+    print()
+    print(f"{'held-out accuracy (true pixel size)':<52}{acc:8.3f}   (goal >= 0.95)")
+    print(f"{'known-class images called none_of_these':<52}{known_none:8.3f}   (goal <= 0.10)")
+    print(f"{'unknown-class (dendritic) called none_of_these':<52}{unknown_none:8.3f}   "
+          "(goal >= 0.90)")
+    print(f"{'accuracy, pixel sizes shuffled among images':<52}{acc_s:8.3f}   "
+          f"(ratio to true: {acc_s / max(acc, 1e-9):.2f})")
+    print(f"{'accuracy, no pixel size (training typical assumed)':<52}{acc_r:8.3f}   "
+          f"(ratio to true: {acc_r / max(acc, 1e-9):.2f})")
+    print(f"{'training time (s)':<52}{t_train:8.1f}")
+    for n, t in timings.items():
+        print(f"{f'classification time per 256x256 image, {n} crops (s)':<52}{t:8.3f}")
+    print()
+    print("per class (true pixel size / shuffled):")
+    for c in KNOWN_CLASSES:
+        m = truth == c
+        wrong = sorted(set(pred[m][pred[m] != c]))
+        print(f"  {c:<18}{np.mean(pred[m] == c):6.2f} {np.mean(pred_s[m] == c):6.2f}"
+              f"   wrong answers: {wrong}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Screenshots for docs/classify.md: the Classify dock with probabilities, class map, Grad-CAM.
+
+Usage: ``python docs/_scripts/shot_classify.py [MODEL.pt]``. Without a model it trains one on
+the synthetic classes first (a few minutes on a CPU); the benchmark saves one with
+``benchmarks/bench_classify.py --save MODEL.pt``.
+"""
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from _shot import open_viewer, save, settle, wait_worker
+
+from napari_microstructure._layers import image_layer_kwargs
+from napari_microstructure.core.classify.synthetic_set import (
+    KNOWN_CLASSES,
+    synthetic_image,
+    synthetic_samples,
+    write_class_folder,
+)
+from napari_microstructure.widgets.classify import ClassifyWidget
+
+
+def model_path() -> Path:
+    if len(sys.argv) > 1:
+        return Path(sys.argv[1])
+    from napari_microstructure.core.classify import TrainConfig, train_classifier
+    from napari_microstructure.core.progress import run_to_end
+
+    path = Path(tempfile.mkdtemp()) / "classify.pt"
+    samples = synthetic_samples(KNOWN_CLASSES, 20, seed=1)
+    run_to_end(train_classifier(samples, TrainConfig(steps=400))).save(path)
+    return path
+
+
+MODEL = model_path()
+PS = 0.4
+
+# 1) one image, two structures side by side: bainite (left) and porous (right)
+left = synthetic_image("bainite", PS, seed=901, shape=(384, 256))
+right = synthetic_image("porous", PS, seed=902, shape=(384, 256))
+viewer = open_viewer()
+viewer.add_image(np.concatenate([left, right], 1), **image_layer_kwargs(PS, "two structures"))
+widget = ClassifyWidget(viewer)
+viewer.window.add_dock_widget(widget, name="Classify", area="right")
+widget.model_path = MODEL
+widget.classify()
+wait_worker(widget)
+viewer.layers[-1].visible = False  # Grad-CAM off: show the class map first
+viewer.scale_bar.visible = True
+viewer.reset_view()
+settle(viewer, 500)
+print(save(viewer, "classify_map"))
+
+# 2) Grad-CAM of martensite, and a folder classified into the table
+viewer = open_viewer()
+img = synthetic_image("martensite", PS, seed=903, shape=(512, 512))
+viewer.add_image(img, **image_layer_kwargs(PS, "martensite?"))
+widget = ClassifyWidget(viewer)
+viewer.window.add_dock_widget(widget, name="Classify", area="right")
+widget.model_path = MODEL
+widget.set_options(class_map=False, gradcam=True)
+widget.classify()
+wait_worker(widget)
+folder = Path(tempfile.mkdtemp())
+write_class_folder(folder, synthetic_samples(["martensite", "bainite", "dendritic"], 2, seed=7))
+widget.folder = folder
+widget.classify_folder()
+wait_worker(widget)
+viewer.scale_bar.visible = True
+viewer.reset_view()
+settle(viewer, 500)
+print(save(viewer, "classify_gradcam"))

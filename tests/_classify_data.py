@@ -1,0 +1,33 @@
+"""Shared data for the classify tests: one small model trained once per test session."""
+
+from __future__ import annotations
+
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+# fine and coarse ferrite differ only in scale; bainite and porous differ in kind;
+# dendritic is never trained on.
+CLASSES = ["ferrite_fine", "ferrite_coarse", "bainite", "porous"]
+STEPS = 120
+
+
+@lru_cache(maxsize=1)
+def trained():
+    """(model, saved model path, held-out samples, unknown-class samples)."""
+    import torch
+
+    from napari_microstructure.core.classify import TrainConfig, train_classifier
+    from napari_microstructure.core.classify.synthetic_set import synthetic_samples
+    from napari_microstructure.core.progress import run_to_end
+
+    torch.set_num_threads(1)  # two threads spin against each other on a loaded CPU
+    train = synthetic_samples(CLASSES, 10, seed=11, shape=(192, 192))
+    cfg = TrainConfig(steps=STEPS, batch_size=32, width=12, density_crops=12, calib_crops=16,
+                      calib_fraction=0.3, seed=0)
+    model = run_to_end(train_classifier(train, cfg))
+    path = Path(tempfile.mkdtemp(prefix="nms-cls-")) / "model.pt"
+    model.save(path)
+    test = synthetic_samples(CLASSES, 4, seed=12, shape=(192, 192))
+    unknown = synthetic_samples(["dendritic"], 4, seed=13, shape=(192, 192))
+    return model, path, test, unknown

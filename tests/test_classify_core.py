@@ -1,0 +1,136 @@
+"""Classify core: accuracy, "none of these", magnification, maps, Grad-CAM, save/load, training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from napari_microstructure.core.classify import (
+    NONE_OF_THESE,
+    Sample,
+    TrainConfig,
+    class_map,
+    classify_image,
+    gradcam_map,
+    load_classifier,
+    train_classifier,
+)
+from napari_microstructure.core.classify.synthetic_set import synthetic_image
+from napari_microstructure.core.progress import Progress, run_to_end
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from _classify_data import trained as make
+
+    return make()
+
+
+def test_held_out_accuracy_and_none_of_these(trained):
+    model, _, test, unknown = trained
+    preds = [classify_image(model, s.image, s.pixel_size, n_crops=32).predicted for s in test]
+    acc = np.mean([p == s.label for p, s in zip(preds, test, strict=True)])
+    assert acc >= 0.8, list(zip(preds, [s.label for s in test], strict=True))
+    known_none = np.mean([p == NONE_OF_THESE for p in preds])
+    assert known_none <= 0.2
+    called_none = [classify_image(model, s.image, s.pixel_size, n_crops=32).predicted
+                   == NONE_OF_THESE for s in unknown]
+    assert np.mean(called_none) >= 0.5
+    probs = classify_image(model, test[0].image, test[0].pixel_size, n_crops=16).probabilities
+    assert set(probs) == {*model.classes, NONE_OF_THESE}
+    assert sum(probs.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_magnification_matters(trained):
+    """Fine ferrite seen at high and coarse ferrite at low magnification look alike in pixels:
+    only the pixel size tells them apart, so swapping it flips the answer."""
+    model = trained[0]
+    other = {"ferrite_fine": "ferrite_coarse", "ferrite_coarse": "ferrite_fine"}
+    cases = [("ferrite_fine", 0.2), ("ferrite_coarse", 0.8)] * 3
+    right = swapped = 0
+    for i, (name, ps) in enumerate(cases):
+        img = synthetic_image(name, ps, seed=500 + i, shape=(192, 192))
+        p = classify_image(model, img, ps, n_crops=32).probabilities
+        right += p[name] > p[other[name]]
+        wrong_ps = 0.8 if ps == 0.2 else 0.2
+        p = classify_image(model, img, wrong_ps, n_crops=32).probabilities
+        swapped += p[name] > p[other[name]]
+    assert right >= 5
+    assert swapped <= right - 3
+
+
+def test_class_map_and_gradcam_find_the_region(trained):
+    """Left half bainite, right half porous: the map and Grad-CAM know which is where."""
+    model = trained[0]
+    ps = 0.4
+    left = synthetic_image("bainite", ps, seed=71, shape=(160, 96))
+    right = synthetic_image("porous", ps, seed=72, shape=(160, 96))
+    img = np.concatenate([left, right], axis=1)
+    steps = []
+    cm = run_to_end(class_map(model, img, ps), steps.append)
+    assert steps and isinstance(steps[-1], Progress) and steps[-1].step == steps[-1].total
+    assert cm.labels.shape == img.shape and cm.labels.dtype == np.uint8
+    assert cm.probabilities.shape == (len(model.classes) + 1, *img.shape)
+    k_b, k_p = model.classes.index("bainite") + 1, model.classes.index("porous") + 1
+    assert np.mean(cm.labels[:, 10:80] == k_b) > 0.6
+    assert np.mean(cm.labels[:, 112:182] == k_p) > 0.6
+    heat = run_to_end(gradcam_map(model, img, "porous", ps))
+    assert heat.shape == img.shape and 0.0 <= heat.min() and heat.max() == pytest.approx(1.0)
+    assert heat[:, 112:].mean() > 1.5 * heat[:, :80].mean()
+    with pytest.raises(ValueError, match="unknown class"):
+        run_to_end(gradcam_map(model, img, "austenite", ps))
+
+
+def test_save_load_round_trip(trained):
+    model, path, test, _ = trained
+    loaded = load_classifier(path)
+    assert loaded.classes == model.classes and loaded.crop_size == model.crop_size
+    assert loaded.pixel_size_range == pytest.approx(model.pixel_size_range)
+    assert loaded.density.threshold == pytest.approx(model.density.threshold)
+    a = classify_image(model, test[0].image, test[0].pixel_size, n_crops=16, seed=3)
+    b = classify_image(loaded, test[0].image, test[0].pixel_size, n_crops=16, seed=3)
+    assert a.probabilities == pytest.approx(b.probabilities, abs=1e-6)
+
+
+def test_missing_and_odd_pixel_size_warn(trained):
+    model, _, test, _ = trained
+    no_ps = classify_image(model, test[0].image, None, n_crops=8)
+    assert no_ps.pixel_size == pytest.approx(model.default_pixel_size)
+    assert any("no pixel size" in w for w in no_ps.warnings)
+    far = classify_image(model, test[0].image, 50.0, n_crops=8)
+    assert any("outside the trained range" in w for w in far.warnings)
+
+
+def test_bad_model_files(tmp_path):
+    with pytest.raises(ValueError, match="not found"):
+        load_classifier(tmp_path / "nope.pt")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="classifier"):
+        load_classifier(junk)
+
+
+def _tiny_samples() -> list[Sample]:
+    rng = np.random.default_rng(0)
+    stripes = (np.sin(np.arange(96) / 2.0)[None, :] * np.ones((96, 1)) * 100 + 128)
+    return [Sample((rng.random((96, 96)) * 255).astype(np.uint8), "noise", 0.5, "n"),
+            Sample(stripes.astype(np.uint8), "stripes", 0.5, "s"),
+            Sample((rng.random((96, 96)) * 255).astype(np.uint8), "noise", 0.6, "n2"),
+            Sample(stripes.T.astype(np.uint8), "stripes", 0.6, "s2")]
+
+
+def test_training_is_seeded_cancellable_and_checked():
+    cfg = TrainConfig(steps=3, batch_size=8, density_crops=4, calib_crops=4, seed=5)
+    a = run_to_end(train_classifier(_tiny_samples(), cfg))
+    b = run_to_end(train_classifier(_tiny_samples(), cfg))
+    wa, wb = a.net.state_dict(), b.net.state_dict()
+    assert all(np.array_equal(wa[k].numpy(), wb[k].numpy()) for k in wa)
+    gen = train_classifier(_tiny_samples(), TrainConfig(steps=50, batch_size=8))
+    first = next(gen)
+    assert isinstance(first, Progress) and first.total == 52
+    gen.close()  # what the widget's Cancel does between steps
+    with pytest.raises(ValueError, match="two classes"):
+        run_to_end(train_classifier(_tiny_samples()[:1], cfg))
+    bad = [*_tiny_samples(), Sample(np.zeros((96, 96), np.uint8), "x", 0.0, "zero.png")]
+    with pytest.raises(ValueError, match="zero.png"):
+        run_to_end(train_classifier(bad, cfg))
