@@ -190,21 +190,15 @@ class FastDecoder:
         m = m.reshape(-1, 2 * h, 2 * w, 2, 2).permute(0, 1, 3, 2, 4)
         return m.reshape(-1, 4 * h, 4 * w)
 
-    def _coarse(self, src: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
-        """Mask logits at grid resolution from one sub-pixel of each 4x4 output block."""
+    def _coarse(self, keys_hwc: torch.Tensor, hyper: torch.Tensor) -> torch.Tensor:
+        """Mask logits (M, h, w) at grid resolution from one sub-pixel of each 4x4 output block."""
         up = self.dec.output_upscaling
         conv1, ln, act1, conv2, act2 = up[0], up[1], up[2], up[3], up[4]
-        x = (
-            torch.einsum("bchw,cd->bdhw", src, conv1.weight[:, :, 0, 0])
-            + conv1.bias[None, :, None, None]
-        )
-        x = act1(ln(x))
-        x = (
-            torch.einsum("bchw,cd->bdhw", x, conv2.weight[:, :, 0, 0])
-            + conv2.bias[None, :, None, None]
-        )
-        x = act2(x)
-        return torch.einsum("bmc,bchw->bmhw", hyper, x)
+        h, w, c = keys_hwc.shape
+        x = keys_hwc.reshape(h * w, c) @ conv1.weight[:, :, 0, 0] + conv1.bias
+        x = act1(F.layer_norm(x, (x.shape[-1],), ln.weight, ln.bias, ln.eps))
+        x = act2(x @ conv2.weight[:, :, 0, 0] + conv2.bias)
+        return (x @ hyper[0].T).T.reshape(-1, h, w)
 
     @torch.inference_mode()
     def decode(
@@ -231,13 +225,12 @@ class FastDecoder:
         tokens = torch.cat([out_tok, sparse], dim=1)
         hs, keys = self._transformer(prep, tokens)
         gh, gw = prep.grid
-        src = keys.transpose(1, 2).reshape(1, -1, gh, gw)
         n = self.dec.num_mask_tokens
         hyper = torch.stack(
             [self.dec.output_hypernetworks_mlps[i](hs[:, 1 + i, :]) for i in range(1, n)], dim=1
         )
         iou = self.dec.iou_prediction_head(hs[:, 0, :])[0, 1:]
-        coarse = self._coarse(src, hyper)[0] > -4.0  # generous: a window must not cut a mask
+        coarse = self._coarse(keys.reshape(gh, gw, -1), hyper) > -4.0  # generous margin
         if coarse.any():
             rr = torch.nonzero(coarse.any(0).any(1)).flatten()
             cc = torch.nonzero(coarse.any(0).any(0)).flatten()
@@ -304,6 +297,23 @@ def logits_to_masks(
     return masks
 
 
+def _upsample_int(x: torch.Tensor, f: int, dim: int) -> torch.Tensor:
+    """Bilinear upsampling (``align_corners=False``, edges clamped) by an integer factor along
+    one axis; the same weights as ``F.interpolate`` without its slow CPU kernel."""
+    n = x.shape[dim]
+    xp = torch.cat([x.narrow(dim, 0, 1), x, x.narrow(dim, n - 1, 1)], dim)
+    prev, cur, nxt = xp.narrow(dim, 0, n), xp.narrow(dim, 1, n), xp.narrow(dim, 2, n)
+    back, fwd = cur - prev, nxt - cur
+    phases = []
+    for k in range(f):
+        o = (k + 0.5) / f - 0.5  # where output phase k samples, in input pixels
+        phases.append(cur + o * back if o < 0 else cur + o * fwd)
+    y = torch.stack(phases, dim + 1)
+    shape = list(x.shape)
+    shape[dim] = n * f
+    return y.reshape(shape)
+
+
 def _integer_upsample(
     logits: torch.Tensor,
     origin: tuple[int, int],
@@ -324,9 +334,7 @@ def _integer_upsample(
     # one more low-res pixel of context so the interpolation at the window edge is exact
     pr0, pc0 = max(r0 - 1, 0), max(c0 - 1, 0)
     pr1, pc1 = min(r1 + 1, logits.shape[1]), min(c1 + 1, logits.shape[2])
-    up = F.interpolate(
-        logits[None, :, pr0:pr1, pc0:pc1], scale_factor=f, mode="bilinear", align_corners=False
-    )[0]
+    up = _upsample_int(_upsample_int(logits[:, pr0:pr1, pc0:pc1], f, 1), f, 2)
     y0, x0 = (origin[0] + r0) * f, (origin[1] + c0) * f
     y1 = min((origin[0] + r1) * f, out_shape[0])
     x1 = min((origin[1] + c1) * f, out_shape[1])
