@@ -34,5 +34,7 @@ def _clean(obj: Any) -> Any:
 
 def print_json(data: Any) -> None:
     """Print ``data`` as indented, strict JSON on stdout."""
-    text = json.dumps(_clean(json.loads(json.dumps(data, default=_default))), indent=2)
+    text = json.dumps(
+        _clean(json.loads(json.dumps(data, default=_default))), indent=2, ensure_ascii=False
+    )
     sys.stdout.write(text + "\n")
