@@ -193,7 +193,7 @@ def model_card(info: dict, args: argparse.Namespace, minutes: float | None) -> s
     note = f"\n## How these weights were made\n\n{info['note']}\n" if info.get("note") else ""
     prev = info.get("continued_from")
     history = (
-        f"\n  It started from the weights of an earlier run of this script ({prev}); see "
+        "\n  It started from the weights of an earlier run of this script; see "
         "'How these weights were made'."
         if prev
         else ""
