@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from _shot import open_viewer, save, settle, wait_worker
+from _shot import open_viewer, save, settle
 
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.classify.synthetic_set import (
@@ -34,19 +34,29 @@ def model_path() -> Path:
     return path
 
 
+def wait_for(viewer, condition, timeout_s: float = 600) -> None:
+    """Process events until ``condition()`` (the worker may not have started yet)."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < end:
+        settle(viewer, 100)
+    settle(viewer, 300)
+
+
 MODEL = model_path()
 PS = 0.4
 
 # 1) one image, two structures side by side: bainite (left) and porous (right)
 left = synthetic_image("bainite", PS, seed=901, shape=(384, 256))
 right = synthetic_image("porous", PS, seed=902, shape=(384, 256))
-viewer = open_viewer()
+viewer = open_viewer(1600, 1000)
 viewer.add_image(np.concatenate([left, right], 1), **image_layer_kwargs(PS, "two structures"))
 widget = ClassifyWidget(viewer)
 viewer.window.add_dock_widget(widget, name="Classify", area="right")
 widget.model_path = MODEL
 widget.classify()
-wait_worker(widget)
+wait_for(viewer, lambda: widget.gradcam_layer is not None)
 viewer.layers[-1].visible = False  # Grad-CAM off: show the class map first
 viewer.scale_bar.visible = True
 viewer.reset_view()
@@ -54,7 +64,7 @@ settle(viewer, 500)
 print(save(viewer, "classify_map"))
 
 # 2) Grad-CAM of martensite, and a folder classified into the table
-viewer = open_viewer()
+viewer = open_viewer(1600, 1000)
 img = synthetic_image("martensite", PS, seed=903, shape=(512, 512))
 viewer.add_image(img, **image_layer_kwargs(PS, "martensite?"))
 widget = ClassifyWidget(viewer)
@@ -62,12 +72,12 @@ viewer.window.add_dock_widget(widget, name="Classify", area="right")
 widget.model_path = MODEL
 widget.set_options(class_map=False, gradcam=True)
 widget.classify()
-wait_worker(widget)
+wait_for(viewer, lambda: widget.gradcam_layer is not None)
 folder = Path(tempfile.mkdtemp())
 write_class_folder(folder, synthetic_samples(["martensite", "bainite", "dendritic"], 2, seed=7))
 widget.folder = folder
 widget.classify_folder()
-wait_worker(widget)
+wait_for(viewer, lambda: widget.folder_result is not None)
 viewer.scale_bar.visible = True
 viewer.reset_view()
 settle(viewer, 500)

@@ -69,11 +69,17 @@ class ClassDensity:
         return float(np.min(mean_d / scale))
 
     def calibrate(
-        self, emb: np.ndarray, owner: np.ndarray, labels: np.ndarray, quantile: float = 0.95
+        self,
+        emb: np.ndarray,
+        owner: np.ndarray,
+        labels: np.ndarray,
+        quantile: float = 0.97,
+        image_quantile: float = 1.0,
     ) -> None:
         """Set the thresholds from calibration crops ``emb`` of images ``owner`` (image index)
-        whose classes are ``labels[owner]``, so that ``1 - quantile`` of known crops / images
-        are called novel."""
+        whose classes are ``labels[owner]``: ``1 - quantile`` of known crops and
+        ``1 - image_quantile`` of known images are called novel (1.0: the largest score of a
+        calibration image is the threshold)."""
         dist = self.distances(emb)
         crop_scores = dist.min(axis=1)
         self.threshold = float(np.quantile(crop_scores, quantile))
@@ -87,7 +93,7 @@ class ClassDensity:
             np.median(own[img_cls == c]) if np.any(img_cls == c) else typical for c in range(k)
         ])
         image_scores = np.array([self.image_score(emb[owner == i]) for i in images])
-        self.image_threshold = float(np.quantile(image_scores, quantile))
+        self.image_threshold = float(np.quantile(image_scores, image_quantile))
         self.image_width = float(max(np.std(image_scores) * 0.1, 1e-6))
     def novelty(self, emb: np.ndarray) -> np.ndarray:
         """Probability-like "none of these" value per crop in [0, 1]."""

@@ -33,6 +33,7 @@ class TrainConfig:
     augment_strength: float = 1.0
     calib_fraction: float = 0.3
     novelty_quantile: float = 0.97
+    image_novelty_quantile: float = 1.0
     density_crops: int = 24
     calib_crops: int = 64
     zoom_range: tuple[float, float] = ZOOM_RANGE
@@ -165,7 +166,7 @@ def train_classifier(
     cal = calib_idx if calib_idx else train_idx
     emb_c, logit_c, owner_c = _embed(net, images, pixel_sizes, cal, cfg.calib_crops, cfg, rng,
                                      0.0)
-    density.calibrate(emb_c, owner_c, labels, cfg.novelty_quantile)
+    density.calibrate(emb_c, owner_c, labels, cfg.novelty_quantile, cfg.image_novelty_quantile)
     crop_acc = float(np.mean(logit_c.argmax(1) == labels[owner_c]))
     info = {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
