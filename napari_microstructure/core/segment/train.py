@@ -108,38 +108,6 @@ def _drain(gen):
             return stop.value
 
 
-class AdamW:
-    """Adam with decoupled weight decay, written out so training needs no ``torch.optim``.
-
-    ``torch.optim`` imports ``torch._dynamo`` on first use, which takes tens of seconds on a
-    busy CPU; this plain loop does the same update.
-    """
-
-    def __init__(self, params, lr: float, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-4):
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.betas, self.eps, self.wd = lr, betas, eps, weight_decay
-        self.m = [torch.zeros_like(p) for p in self.params]
-        self.v = [torch.zeros_like(p) for p in self.params]
-        self.t = 0
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        self.t += 1
-        b1, b2 = self.betas
-        c1, c2 = 1 - b1**self.t, 1 - b2**self.t
-        for p, m, v in zip(self.params, self.m, self.v, strict=True):
-            if p.grad is None:
-                continue
-            p.mul_(1 - self.lr * self.wd)
-            m.mul_(b1).add_(p.grad, alpha=1 - b1)
-            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
-            p.addcdiv_(m / c1, (v / c2).sqrt_().add_(self.eps), value=-self.lr)
-
-
 def one_cycle(step: int, total: int, peak: float, warmup: float = 0.1) -> float:
     """Learning rate: linear warm-up to ``peak``, then cosine decay to ``peak / 100``."""
     up = max(1, int(total * warmup))
@@ -200,7 +168,7 @@ def train_model(
         n = load_matching(model.net, init.net.state_dict())
         log.info("started from %s (%d tensors)", init.path or "model", n)
     net = model.net
-    opt = AdamW(net.parameters(), lr=cfg.lr)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     aug = Augment(enabled=cfg.augment)
     data = [p.as_tuple() for p in pairs]
@@ -213,7 +181,8 @@ def train_model(
         for step in range(cfg.steps_per_epoch):
             x, y = make_batch(data, cfg.batch_size, cfg.crop, rng, aug)
             done = (epoch - 1) * cfg.steps_per_epoch + step + 1
-            opt.lr = one_cycle(done - 1, total_steps, cfg.lr)
+            for group in opt.param_groups:
+                group["lr"] = one_cycle(done - 1, total_steps, cfg.lr)
             opt.zero_grad()
             loss = _loss(net(x), y, cfg)
             loss.backward()
