@@ -29,6 +29,7 @@ class WorkerWidget(Container):
         super().__init__(**kwargs)
         self._viewer = viewer
         self._worker: GeneratorWorker | None = None
+        self._running = False
         self._disconnects: list[Callable[[], Any]] = []
         self._progress = ProgressBar(value=0, min=0, max=100, visible=False, label="progress")
         self._status = Label(value="")
@@ -84,7 +85,9 @@ class WorkerWidget(Container):
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None and self._worker.is_running
+        # True from _start until the result (or error, or cancel) has been handled, including
+        # the moment before the thread has started.
+        return self._running
 
     @property
     def status(self) -> str:
@@ -112,6 +115,7 @@ class WorkerWidget(Container):
         worker.errored.connect(lambda exc: self._on_error(exc, what))
         worker.aborted.connect(lambda: self._set_idle(f"{what}: cancelled"))
         self._worker = worker
+        self._running = True
         self._progress.visible = True
         self._progress.value = 0
         self._cancel.enabled = True
@@ -138,6 +142,7 @@ class WorkerWidget(Container):
         show_error(f"{what} failed: {exc}")
 
     def _set_idle(self, message: str) -> None:
+        self._running = False
         self._cancel.enabled = False
         self._progress.visible = False
         self._status.value = message
