@@ -105,7 +105,8 @@ class WorkerWidget(Container):
             show_warning(f"{what}: still busy with the previous run; cancel it first.")
             return None
 
-        @thread_worker(start_thread=False)
+        # errors are shown to the user by _on_error; do not also re-raise them on the GUI thread
+        @thread_worker(start_thread=False, ignore_errors=True)
         def _work() -> Generator[Any, Any, Any]:
             return (yield from make_gen())
 
