@@ -37,11 +37,10 @@ def tiny_training(tmp_path_factory):
         import torch
 
         from napari_microstructure.core.curate.export import export_project
-        from napari_microstructure.core.curate.train import TrainJob, preload_torch
+        from napari_microstructure.core.curate.train import TrainJob
         from napari_microstructure.core.progress import run_to_end
 
         torch.set_num_threads(1)
-        preload_torch(block_triton=True)  # a napari viewer may already have loaded OpenGL
         root = tmp_path_factory.mktemp("tiny-detector")
         project = synthetic_project(root / "proj")
         files = run_to_end(export_project(project, root / "export", ["yolo"]))
