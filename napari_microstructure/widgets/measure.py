@@ -64,7 +64,7 @@ class MeasureWidget(WorkerWidget):
         self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved.get("bins", 20)))
         self._hist = SizeHistogram()
         self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
-        self._table = Table(value={"data": [], "columns": SHOWN})
+        self._table = Table(value={"data": [], "index": [], "columns": SHOWN})
         self._save_table = PushButton(text="Save grain table (CSV)…")
         self._save_summary = PushButton(text="Save summary (JSON/CSV)…")
         self._save_pipeline = PushButton(text="Save pipeline (YAML)…")
