@@ -35,8 +35,10 @@ from napari_microstructure.core.progress import run_to_end
 def evaluate(model, samples, pixel_sizes, n_crops: int) -> tuple[np.ndarray, float]:
     """Predicted names for ``samples`` classified at ``pixel_sizes``; seconds per image."""
     t0 = time.perf_counter()
-    preds = [classify_image(model, s.image, ps, n_crops=n_crops, seed=i).predicted
-             for i, (s, ps) in enumerate(zip(samples, pixel_sizes, strict=True))]
+    preds = [
+        classify_image(model, s.image, ps, n_crops=n_crops, seed=i).predicted
+        for i, (s, ps) in enumerate(zip(samples, pixel_sizes, strict=True))
+    ]
     return np.array(preds), (time.perf_counter() - t0) / max(len(samples), 1)
 
 
@@ -56,18 +58,22 @@ def main(argv: list[str] | None = None) -> int:
     train = synthetic_samples(KNOWN_CLASSES, args.n_train, seed=args.seed + 1)
     test = synthetic_samples(KNOWN_CLASSES, args.n_test, seed=args.seed + 2)
     unknown = synthetic_samples(["dendritic"], args.n_test, seed=args.seed + 3)
-    print(f"data: {len(KNOWN_CLASSES)} classes x {args.n_train} training images, "
-          f"{len(test)} held-out known + {len(unknown)} held-out unknown (dendritic), "
-          f"256x256 px at 0.2-0.8 µm/px; generated in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"data: {len(KNOWN_CLASSES)} classes x {args.n_train} training images, "
+        f"{len(test)} held-out known + {len(unknown)} held-out unknown (dendritic), "
+        f"256x256 px at 0.2-0.8 µm/px; generated in {time.perf_counter() - t0:.1f} s"
+    )
 
     cfg = TrainConfig(steps=args.steps, seed=args.seed)
     t0 = time.perf_counter()
     model = run_to_end(train_classifier(train, cfg))
     t_train = time.perf_counter() - t0
-    print(f"training: {args.steps} steps x {cfg.batch_size} crops of {cfg.crop_size} px, "
-          f"{t_train:.1f} s total ({model.info['train_seconds']:.1f} s network, "
-          f"{args.threads} thread(s)); calibration crop accuracy "
-          f"{model.info['calibration_crop_accuracy']:.3f}")
+    print(
+        f"training: {args.steps} steps x {cfg.batch_size} crops of {cfg.crop_size} px, "
+        f"{t_train:.1f} s total ({model.info['train_seconds']:.1f} s network, "
+        f"{args.threads} thread(s)); calibration crop accuracy "
+        f"{model.info['calibration_crop_accuracy']:.3f}"
+    )
     if args.save:
         model.save(args.save)
 
@@ -92,12 +98,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"{'held-out accuracy (true pixel size)':<52}{acc:8.3f}   (goal >= 0.95)")
     print(f"{'known-class images called none_of_these':<52}{known_none:8.3f}   (goal <= 0.10)")
-    print(f"{'unknown-class (dendritic) called none_of_these':<52}{unknown_none:8.3f}   "
-          "(goal >= 0.90)")
-    print(f"{'accuracy, pixel sizes shuffled among images':<52}{acc_s:8.3f}   "
-          f"(ratio to true: {acc_s / max(acc, 1e-9):.2f})")
-    print(f"{'accuracy, no pixel size (training typical assumed)':<52}{acc_r:8.3f}   "
-          f"(ratio to true: {acc_r / max(acc, 1e-9):.2f})")
+    print(
+        f"{'unknown-class (dendritic) called none_of_these':<52}{unknown_none:8.3f}   "
+        "(goal >= 0.90)"
+    )
+    print(
+        f"{'accuracy, pixel sizes shuffled among images':<52}{acc_s:8.3f}   "
+        f"(ratio to true: {acc_s / max(acc, 1e-9):.2f})"
+    )
+    print(
+        f"{'accuracy, no pixel size (training typical assumed)':<52}{acc_r:8.3f}   "
+        f"(ratio to true: {acc_r / max(acc, 1e-9):.2f})"
+    )
     print(f"{'training time (s)':<52}{t_train:8.1f}")
     for n, t in timings.items():
         print(f"{f'classification time per 256x256 image, {n} crops (s)':<52}{t:8.3f}")
@@ -106,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     for c in KNOWN_CLASSES:
         m = truth == c
         wrong = sorted(set(pred[m][pred[m] != c]))
-        print(f"  {c:<18}{np.mean(pred[m] == c):6.2f} {np.mean(pred_s[m] == c):6.2f}"
-              f"   wrong answers: {wrong}")
+        print(
+            f"  {c:<18}{np.mean(pred[m] == c):6.2f} {np.mean(pred_s[m] == c):6.2f}"
+            f"   wrong answers: {wrong}"
+        )
     return 0
 
 

@@ -23,8 +23,15 @@ def trained():
 
     torch.set_num_threads(1)  # two threads spin against each other on a loaded CPU
     train = synthetic_samples(CLASSES, 10, seed=11, shape=(192, 192))
-    cfg = TrainConfig(steps=STEPS, batch_size=32, width=12, density_crops=12, calib_crops=16,
-                      calib_fraction=0.3, seed=0)
+    cfg = TrainConfig(
+        steps=STEPS,
+        batch_size=32,
+        width=12,
+        density_crops=12,
+        calib_crops=16,
+        calib_fraction=0.3,
+        seed=0,
+    )
     model = run_to_end(train_classifier(train, cfg))
     path = Path(tempfile.mkdtemp(prefix="nms-cls-")) / "model.pt"
     model.save(path)

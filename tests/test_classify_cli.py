@@ -23,13 +23,18 @@ def test_load_folder_reads_json_and_tiff_tags(folder, tmp_path):
     root, samples = folder
     loaded = load_folder(root)
     assert sorted((s.name, s.pixel_size) for s in loaded) == sorted(
-        (s.name, s.pixel_size) for s in samples)
+        (s.name, s.pixel_size) for s in samples
+    )
     # a TIFF with resolution tags (px per cm) needs no JSON; a class-folder JSON default works
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     img = samples[0].image
-    tifffile.imwrite(tmp_path / "a" / "x.tif", img, resolution=(1e4 / 0.25, 1e4 / 0.25),
-                     resolutionunit="CENTIMETER")
+    tifffile.imwrite(
+        tmp_path / "a" / "x.tif",
+        img,
+        resolution=(1e4 / 0.25, 1e4 / 0.25),
+        resolutionunit="CENTIMETER",
+    )
     (tmp_path / "b" / "y.png").write_bytes((root / samples[-1].name).read_bytes())
     (tmp_path / "b" / "pixel_sizes.json").write_text(json.dumps({"default": 0.7}))
     got = {s.name: s.pixel_size for s in load_folder(tmp_path)}
@@ -61,8 +66,20 @@ def test_train_cls_and_classify_json(folder, tmp_path, capsys):
     assert out["classes"] == ["bainite", "ferrite_fine"]
     assert out["images_per_class"] == {"bainite": 3, "ferrite_fine": 3}
     img = root / samples[0].name
-    rc = main(["classify", str(img), str(img), "--model", str(model), "--pixel-size", "0.4",
-               "--crops", "8", "--json"])
+    rc = main(
+        [
+            "classify",
+            str(img),
+            str(img),
+            "--model",
+            str(model),
+            "--pixel-size",
+            "0.4",
+            "--crops",
+            "8",
+            "--json",
+        ]
+    )
     res = json.loads(capsys.readouterr().out)
     assert rc == 0 and len(res) == 2
     probs = res[0]["probabilities"]
@@ -77,8 +94,9 @@ def test_train_cls_and_classify_json(folder, tmp_path, capsys):
 
 def test_cli_errors_are_messages(folder, tmp_path, capsys):
     root, samples = folder
-    assert main(["classify", str(root / samples[0].name), "--model",
-                 str(tmp_path / "none.pt")]) == 2
+    assert (
+        main(["classify", str(root / samples[0].name), "--model", str(tmp_path / "none.pt")]) == 2
+    )
     assert "not found" in capsys.readouterr().err
     assert main(["train-cls", str(tmp_path / "missing"), "--out", str(tmp_path / "m.pt")]) == 2
     assert "not found" in capsys.readouterr().err

@@ -33,8 +33,10 @@ def test_held_out_accuracy_and_none_of_these(trained):
     assert acc >= 0.8, list(zip(preds, [s.label for s in test], strict=True))
     known_none = np.mean([p == NONE_OF_THESE for p in preds])
     assert known_none <= 0.2
-    called_none = [classify_image(model, s.image, s.pixel_size, n_crops=32).predicted
-                   == NONE_OF_THESE for s in unknown]
+    called_none = [
+        classify_image(model, s.image, s.pixel_size, n_crops=32).predicted == NONE_OF_THESE
+        for s in unknown
+    ]
     assert np.mean(called_none) >= 0.5
     probs = classify_image(model, test[0].image, test[0].pixel_size, n_crops=16).probabilities
     assert set(probs) == {*model.classes, NONE_OF_THESE}
@@ -112,11 +114,13 @@ def test_bad_model_files(tmp_path):
 
 def _tiny_samples() -> list[Sample]:
     rng = np.random.default_rng(0)
-    stripes = (np.sin(np.arange(96) / 2.0)[None, :] * np.ones((96, 1)) * 100 + 128)
-    return [Sample((rng.random((96, 96)) * 255).astype(np.uint8), "noise", 0.5, "n"),
-            Sample(stripes.astype(np.uint8), "stripes", 0.5, "s"),
-            Sample((rng.random((96, 96)) * 255).astype(np.uint8), "noise", 0.6, "n2"),
-            Sample(stripes.T.astype(np.uint8), "stripes", 0.6, "s2")]
+    stripes = np.sin(np.arange(96) / 2.0)[None, :] * np.ones((96, 1)) * 100 + 128
+    return [
+        Sample((rng.random((96, 96)) * 255).astype(np.uint8), "noise", 0.5, "n"),
+        Sample(stripes.astype(np.uint8), "stripes", 0.5, "s"),
+        Sample((rng.random((96, 96)) * 255).astype(np.uint8), "noise", 0.6, "n2"),
+        Sample(stripes.T.astype(np.uint8), "stripes", 0.6, "s2"),
+    ]
 
 
 def test_training_is_seeded_cancellable_and_checked():

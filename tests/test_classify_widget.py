@@ -21,8 +21,9 @@ def _wait(qtbot, worker, timeout=120_000):
         pass
 
 
-def test_classify_image_shows_bars_map_and_gradcam(make_napari_viewer, qtbot, trained,
-                                                   settings_home):
+def test_classify_image_shows_bars_map_and_gradcam(
+    make_napari_viewer, qtbot, trained, settings_home
+):
     from napari.layers import Image, Labels
 
     from napari_microstructure.widgets.classify import ClassifyWidget
@@ -59,8 +60,9 @@ def test_classify_image_shows_bars_map_and_gradcam(make_napari_viewer, qtbot, tr
     assert len(viewer.layers) == n
 
 
-def test_classify_folder_fills_the_table(make_napari_viewer, qtbot, trained, tmp_path,
-                                         settings_home):
+def test_classify_folder_fills_the_table(
+    make_napari_viewer, qtbot, trained, tmp_path, settings_home
+):
     from napari_microstructure.core.classify.synthetic_set import write_class_folder
     from napari_microstructure.widgets.classify import ClassifyWidget
 
@@ -85,8 +87,9 @@ def test_classify_folder_fills_the_table(make_napari_viewer, qtbot, trained, tmp
     assert widget.table_shape == (5, len(df.columns))
 
 
-def test_train_from_folder_and_viewer_image_then_cancel(make_napari_viewer, qtbot, tmp_path,
-                                                        settings_home):
+def test_train_from_folder_and_viewer_image_then_cancel(
+    make_napari_viewer, qtbot, tmp_path, settings_home
+):
     from napari_microstructure.core.classify.synthetic_set import (
         synthetic_samples,
         write_class_folder,

@@ -4,9 +4,16 @@ Widgets never pick arrays or scales out of layers by hand; they call these funct
 submodule handles one layer type; everything is re-exported here.
 """
 
-from .image import image_array, image_pixel_size, image_layer_kwargs, set_pixel_size
-from .curate import boxes_from_layer, boxes_layer_kwargs, labels_data, labels_layer_kwargs
 from .classes import class_map_kwargs, show_class_map
+from .curate import boxes_from_layer, boxes_layer_kwargs, labels_data, labels_layer_kwargs
+from .explain import (
+    class_box_colors,
+    labels_quality,
+    quality_labels_kwargs,
+    show_overlay,
+    style_boxes,
+)
+from .image import image_array, image_layer_kwargs, image_pixel_size, set_pixel_size
 from .labels import (
     color_by_values,
     instance_classes,
@@ -16,13 +23,6 @@ from .labels import (
     set_grain_features,
 )
 from .shapes import detections_from_layer, detections_layer_kwargs, set_detections
-from .explain import (
-    class_box_colors,
-    labels_quality,
-    quality_labels_kwargs,
-    show_overlay,
-    style_boxes,
-)
 
 __all__ = ["image_array", "image_layer_kwargs", "image_pixel_size", "set_pixel_size"]
 __all__ += ["detections_from_layer", "detections_layer_kwargs", "set_detections"]
@@ -46,8 +46,8 @@ __all__ += [
 from .segment import new_scribbles_kwargs, scribbles_array, show_confidence, show_labels  # noqa: E402
 
 __all__ += ["new_scribbles_kwargs", "scribbles_array", "show_confidence", "show_labels"]
-from .points import add_prompt, clear_prompts, prompt_points_kwargs, prompts_from_layer  # noqa: E402
 from .labels_edit import label_at, objects_labels_kwargs, paint_object, undo_paint  # noqa: E402
+from .points import add_prompt, clear_prompts, prompt_points_kwargs, prompts_from_layer  # noqa: E402
 
 __all__ += ["add_prompt", "clear_prompts", "prompt_points_kwargs", "prompts_from_layer"]
 __all__ += ["label_at", "objects_labels_kwargs", "paint_object", "undo_paint"]

@@ -22,15 +22,16 @@ def class_map_kwargs(image_layer: Any, names: list[str], name: str) -> dict[str,
         "translate": tuple(image_layer.translate[-2:]),
         "opacity": 0.45,
         "features": class_features(names),
-        "metadata": {PIXEL_SIZE_KEY: image_layer.metadata.get(PIXEL_SIZE_KEY),
-                     "classes": list(names)},
+        "metadata": {
+            PIXEL_SIZE_KEY: image_layer.metadata.get(PIXEL_SIZE_KEY),
+            "classes": list(names),
+        },
     }
 
 
 def class_features(names: list[str]) -> pd.DataFrame:
     """One row per label value: 0 = none_of_these, k + 1 = ``names[k]``."""
-    return pd.DataFrame({"index": np.arange(len(names) + 1),
-                         "class": ["none_of_these", *names]})
+    return pd.DataFrame({"index": np.arange(len(names) + 1), "class": ["none_of_these", *names]})
 
 
 def show_class_map(

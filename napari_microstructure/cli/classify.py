@@ -18,8 +18,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", type=Path)
     p.add_argument("--model", metavar="MODEL", type=Path, required=True, help="from train-cls")
-    p.add_argument("--pixel-size", type=float, metavar="UM",
-                   help="µm per pixel (overrides the files' calibration)")
+    p.add_argument(
+        "--pixel-size",
+        type=float,
+        metavar="UM",
+        help="µm per pixel (overrides the files' calibration)",
+    )
     p.add_argument("--crops", type=int, default=64, help="crops per image (64)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)

@@ -19,13 +19,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Train a magnification-aware crop classifier with a 'none of these' answer. "
         "DIR holds one sub-folder per class. Pixel sizes (µm/px) come from DIR/pixel_sizes.json "
         '({"class/file.png": 0.5, ..., "default": 0.5}), a pixel_sizes.json in a class folder '
-        "({\"file.png\": 0.5}), the files' own calibration (TIFF resolution tags, ImageJ, OME, "
+        '({"file.png": 0.5}), the files\' own calibration (TIFF resolution tags, ImageJ, OME, '
         "SEM headers, PNG density), or --pixel-size, in that order.",
     )
     p.add_argument("folder", metavar="DIR", type=Path)
     p.add_argument("--out", metavar="MODEL", type=Path, required=True, help="model file (.pt)")
-    p.add_argument("--pixel-size", type=float, metavar="UM",
-                   help="µm per pixel for images with no other calibration")
+    p.add_argument(
+        "--pixel-size",
+        type=float,
+        metavar="UM",
+        help="µm per pixel for images with no other calibration",
+    )
     p.add_argument("--steps", type=int, default=600, help="training steps (600)")
     p.add_argument("--crop-size", type=int, default=64, help="crop side in pixels (64)")
     p.add_argument("--seed", type=int, default=0)
@@ -68,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(record)
     else:
-        print(f"saved {path}: {len(model.classes)} classes ({', '.join(model.classes)}), "
-              f"{len(samples)} images, {record['seconds']:.0f} s")
+        print(
+            f"saved {path}: {len(model.classes)} classes ({', '.join(model.classes)}), "
+            f"{len(samples)} images, {record['seconds']:.0f} s"
+        )
     return 0

@@ -378,8 +378,11 @@ class ClassifyWidget(WorkerWidget):
         ]
         self._rows = rows
         # all three keys: with only "data" and "columns" magicgui reads them as column names
-        self._table.value = {"data": rows, "index": [str(i + 1) for i in range(len(rows))],
-                             "columns": cols}
+        self._table.value = {
+            "data": rows,
+            "index": [str(i + 1) for i in range(len(rows))],
+            "columns": cols,
+        }
 
 
 def _classify_work(model, image, ps, n_crops, want_map, want_cam):

@@ -77,7 +77,10 @@ def cut(image: torch.Tensor, windows: np.ndarray, crop_size: int) -> torch.Tenso
         patch = image[r : r + s, c : c + s][None, None]
         if s != crop_size:
             patch = F.interpolate(
-                patch, size=(crop_size, crop_size), mode="bilinear", antialias=s > crop_size,
+                patch,
+                size=(crop_size, crop_size),
+                mode="bilinear",
+                antialias=s > crop_size,
                 align_corners=False,
             )
         out[i] = patch[0]

@@ -89,17 +89,17 @@ class ClassDensity:
         img_cls = labels[images]
         k = len(self.means)
         typical = np.median(own) if len(own) else 1.0
-        self.class_scale = np.array([
-            np.median(own[img_cls == c]) if np.any(img_cls == c) else typical for c in range(k)
-        ])
+        self.class_scale = np.array(
+            [np.median(own[img_cls == c]) if np.any(img_cls == c) else typical for c in range(k)]
+        )
         image_scores = np.array([self.image_score(emb[owner == i]) for i in images])
         self.image_threshold = float(np.quantile(image_scores, image_quantile))
         self.image_width = float(max(np.std(image_scores) * 0.1, 1e-6))
+
     def novelty(self, emb: np.ndarray) -> np.ndarray:
         """Probability-like "none of these" value per crop in [0, 1]."""
         return _sigmoid((self.score(emb) - self.threshold) / self.width)
 
     def image_novelty(self, emb: np.ndarray) -> float:
-        """"None of these" value in [0, 1] of an image from the embeddings of its crops."""
-        return float(_sigmoid((self.image_score(emb) - self.image_threshold)
-                              / self.image_width))
+        """ "None of these" value in [0, 1] of an image from the embeddings of its crops."""
+        return float(_sigmoid((self.image_score(emb) - self.image_threshold) / self.image_width))

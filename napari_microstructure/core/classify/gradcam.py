@@ -80,8 +80,11 @@ def gradcam_map(
             weight = _window_weight(s)
             acc[r : r + s, col : col + s] += tile[0, 0].numpy() * weight
             wsum[r : r + s, col : col + s] += weight
-        yield Progress(c + 1, n_chunks, f"Grad-CAM: {min((c + 1) * _CHUNK, len(windows))}"
-                       f"/{len(windows)} crops")
+        yield Progress(
+            c + 1,
+            n_chunks,
+            f"Grad-CAM: {min((c + 1) * _CHUNK, len(windows))}/{len(windows)} crops",
+        )
     heat = acc / np.maximum(wsum, 1e-6)
     top = float(heat.max())
     return (heat / top).astype(np.float32) if top > 0 else heat

@@ -53,13 +53,17 @@ def resolve_pixel_size(model: Classifier, pixel_size: float | None) -> tuple[flo
     notes: list[str] = []
     if pixel_size is None or not pixel_size > 0:
         ps = model.default_pixel_size
-        notes.append(f"no pixel size given; assumed {ps:.4g} µm/px (typical of the training "
-                     "images); the result depends on it")
+        notes.append(
+            f"no pixel size given; assumed {ps:.4g} µm/px (typical of the training "
+            "images); the result depends on it"
+        )
         return ps, notes
     lo, hi = model.pixel_size_range
     if pixel_size < lo / 1.5 or pixel_size > hi * 1.5:
-        notes.append(f"pixel size {pixel_size:.4g} µm/px is outside the trained range "
-                     f"{lo:.4g}-{hi:.4g} µm/px; treat the result with care")
+        notes.append(
+            f"pixel size {pixel_size:.4g} µm/px is outside the trained range "
+            f"{lo:.4g}-{hi:.4g} µm/px; treat the result with care"
+        )
     return float(pixel_size), notes
 
 
@@ -104,8 +108,7 @@ def classify_image(
     rng = np.random.default_rng(seed)
     windows = sample_windows(tuple(img.shape), n_crops, model.crop_size, rng, model.zoom_range)
     crops = cut(img, windows, model.crop_size)
-    probs, _, emb = crop_outputs(model, crops, effective_pixel_size(ps, windows,
-                                                                    model.crop_size))
+    probs, _, emb = crop_outputs(model, crops, effective_pixel_size(ps, windows, model.crop_size))
     none = model.density.image_novelty(emb)
     mean = np.append(probs.mean(axis=0) * (1.0 - none), none)
     names = [*model.classes, NONE_OF_THESE]
@@ -142,15 +145,19 @@ def class_map(
     for c in range(n_chunks):
         win = windows[c * _CHUNK : (c + 1) * _CHUNK]
         crops = cut(img, win, model.crop_size)
-        probs, novelty, _ = crop_outputs(model, crops, effective_pixel_size(ps, win,
-                                                                            model.crop_size))
+        probs, novelty, _ = crop_outputs(
+            model, crops, effective_pixel_size(ps, win, model.crop_size)
+        )
         out = combine(probs, novelty)
         for (r, col, s), p in zip(win, out, strict=True):
             weight = _window_weight(int(s))
             acc[:, r : r + s, col : col + s] += p[:, None, None] * weight
             wsum[r : r + s, col : col + s] += weight
-        yield Progress(c + 1, n_chunks, f"class map: {min((c + 1) * _CHUNK, len(windows))}"
-                       f"/{len(windows)} crops")
+        yield Progress(
+            c + 1,
+            n_chunks,
+            f"class map: {min((c + 1) * _CHUNK, len(windows))}/{len(windows)} crops",
+        )
     prob = acc / np.maximum(wsum, 1e-6)
     best = prob.argmax(axis=0)
     labels = np.where(best == k1 - 1, 0, best + 1).astype(np.uint8)

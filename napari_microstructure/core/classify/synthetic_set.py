@@ -20,8 +20,11 @@ from .dataset import PIXEL_SIZES_FILE, Sample
 CLASS_RECIPES: dict[str, tuple[str, dict[str, Any], dict[str, float]]] = {
     "ferrite_fine": ("etched", {"twins": False}, {"grain_size_um": 7.0}),
     "ferrite_coarse": ("etched", {"twins": False}, {"grain_size_um": 28.0}),
-    "ferrite_pearlite": ("ferrite_pearlite", {},
-                         {"grain_size_um": 15.0, "lamella_spacing_um": 1.5}),
+    "ferrite_pearlite": (
+        "ferrite_pearlite",
+        {},
+        {"grain_size_um": 15.0, "lamella_spacing_um": 1.5},
+    ),
     "martensite": ("martensite", {}, {}),
     "bainite": ("bainite", {}, {}),
     "porous": ("porous", {}, {}),
@@ -63,8 +66,14 @@ def synthetic_samples(
         for i in range(n_per_class):
             ps = float(np.round(np.exp(rng.uniform(lo, hi)), 4))
             img_seed = seed * 100_003 + ci * 1009 + i
-            out.append(Sample(synthetic_image(name, ps, img_seed, shape), name, ps,
-                              f"{name}/{name}_{i:03d}.png"))
+            out.append(
+                Sample(
+                    synthetic_image(name, ps, img_seed, shape),
+                    name,
+                    ps,
+                    f"{name}/{name}_{i:03d}.png",
+                )
+            )
     return out
 
 

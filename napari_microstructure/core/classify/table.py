@@ -19,8 +19,9 @@ def images_in(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder not found: {folder}")
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+    return sorted(
+        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+    )
 
 
 def folder_pixel_sizes(folder: str | Path) -> dict[Path, float]:

@@ -52,7 +52,10 @@ def _split(labels: np.ndarray, frac: float, rng: np.random.Generator) -> tuple[l
 
 
 def _crops_of(
-    images: list[torch.Tensor], pixel_sizes: np.ndarray, which: np.ndarray, cfg: TrainConfig,
+    images: list[torch.Tensor],
+    pixel_sizes: np.ndarray,
+    which: np.ndarray,
+    cfg: TrainConfig,
     rng: np.random.Generator,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """One random crop from each image index in ``which``."""
@@ -66,8 +69,14 @@ def _crops_of(
 
 @torch.no_grad()
 def _embed(
-    net: CropNet, images: list[torch.Tensor], pixel_sizes: np.ndarray, idx: Sequence[int],
-    n_crops: int, cfg: TrainConfig, rng: np.random.Generator, strength: float,
+    net: CropNet,
+    images: list[torch.Tensor],
+    pixel_sizes: np.ndarray,
+    idx: Sequence[int],
+    n_crops: int,
+    cfg: TrainConfig,
+    rng: np.random.Generator,
+    strength: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Embeddings, logits and image index of ``n_crops`` augmented crops of each image."""
     embs, logits, owner = [], [], []
@@ -114,8 +123,11 @@ def train_classifier(
     labels = np.array([classes.index(s.label) for s in samples])
     pixel_sizes = np.array([s.pixel_size for s in samples], dtype=np.float64)
     images = [prepare_image(s.image) for s in samples]
-    small = [s.name or s.label for s, im in zip(samples, images, strict=True)
-             if min(im.shape) < cfg.crop_size // 2]
+    small = [
+        s.name or s.label
+        for s, im in zip(samples, images, strict=True)
+        if min(im.shape) < cfg.crop_size // 2
+    ]
     if small:
         raise ValueError(f"images smaller than half the crop size ({cfg.crop_size} px): {small}")
     train_idx, calib_idx = _split(labels, cfg.calib_fraction, rng)
@@ -151,21 +163,29 @@ def train_classifier(
         sched.step()
         loss_val = float(loss.detach())
         loss_avg = 0.9 * loss_avg + 0.1 * loss_val if step else loss_val
-        yield Progress(step + 1, cfg.steps + 2, f"training: step {step + 1}/{cfg.steps}, "
-                       f"loss {loss_avg:.3f}")
+        yield Progress(
+            step + 1, cfg.steps + 2, f"training: step {step + 1}/{cfg.steps}, loss {loss_avg:.3f}"
+        )
     net.eval()
     train_seconds = time.perf_counter() - t0
 
     yield Progress(cfg.steps + 1, cfg.steps + 2, "fitting the class densities")
-    emb, _, owner = _embed(net, images, pixel_sizes, train_idx, cfg.density_crops, cfg, rng,
-                           0.5 * cfg.augment_strength)
+    emb, _, owner = _embed(
+        net,
+        images,
+        pixel_sizes,
+        train_idx,
+        cfg.density_crops,
+        cfg,
+        rng,
+        0.5 * cfg.augment_strength,
+    )
     density = ClassDensity.fit(emb, labels[owner], len(classes))
 
     yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrating 'none of these'")
     # scored as at prediction time: un-augmented random crops of images not trained on
     cal = calib_idx if calib_idx else train_idx
-    emb_c, logit_c, owner_c = _embed(net, images, pixel_sizes, cal, cfg.calib_crops, cfg, rng,
-                                     0.0)
+    emb_c, logit_c, owner_c = _embed(net, images, pixel_sizes, cal, cfg.calib_crops, cfg, rng, 0.0)
     density.calibrate(emb_c, owner_c, labels, cfg.novelty_quantile, cfg.image_novelty_quantile)
     crop_acc = float(np.mean(logit_c.argmax(1) == labels[owner_c]))
     info = {
