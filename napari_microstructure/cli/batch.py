@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=None,
         metavar="N",
-        help="local Dask worker processes (default: CPU count, at most 4); 0 = no Dask",
+        help="local Dask worker processes (default: CPU count, at most 4); 0 or 1 = no Dask",
     )
     p.add_argument("--threads", type=int, default=1, help="compute threads per worker (1)")
     p.add_argument(

@@ -134,7 +134,9 @@ def run_batch(
 
     Parameters
     ----------
-    workers : Dask worker processes of the local cluster; 0 runs in this process, no Dask.
+    workers : worker processes of a local Dask cluster. 0 or 1 run in this process without
+        Dask: for one local worker a cluster only adds scheduling and inter-process cost
+        (measured: about a third more CPU per image).
     scheduler : address of an existing Dask scheduler (``tcp://host:8786``) instead.
     threads : compute threads per worker (torch / OpenMP).
     watch : keep polling ``source`` for new files, processing each once it is complete
@@ -171,7 +173,7 @@ def run_batch(
     pending: deque[BatchInput] = deque(scan())
     notify("start", {"total": len(pending), "skipped": result.skipped})
     executor: _Serial | _Dask = (
-        _Serial() if workers <= 0 and not scheduler else _Dask(max(1, workers), threads, scheduler)
+        _Serial() if workers <= 1 and not scheduler else _Dask(max(1, workers), threads, scheduler)
     )
     limit = 2 * getattr(executor, "n_workers", 1)
     futures: dict[Any, BatchInput] = {}
