@@ -14,8 +14,8 @@ import time
 import numpy as np
 import pytest
 
+from napari_microstructure.core import atomic as atomic_mod
 from napari_microstructure.core.curate import Project, ProjectError
-from napari_microstructure.core.curate import atomic as atomic_mod
 
 
 def _project(tmp_path, shape=(64, 80)):

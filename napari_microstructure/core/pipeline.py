@@ -140,7 +140,7 @@ class PipelineConfig:
 
     def save(self, path: str | Path) -> Path:
         """Write the pipeline as YAML (atomically)."""
-        from .measure.io import atomic_write_text
+        from .atomic import atomic_write_text
 
         header = "# napari-microstructure pipeline: run with `napari-microstructure batch`\n"
         text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)

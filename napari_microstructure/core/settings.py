@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_text
 from .paths import config_dir
 
 
@@ -32,8 +31,4 @@ def set_setting(key: str, value: Any) -> None:
     """Store one setting, written atomically so a crash never leaves a half file."""
     data = load_settings()
     data[key] = value
-    path = _file()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings", suffix=".json")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
-    os.replace(tmp, path)
+    atomic_write_text(_file(), json.dumps(data, indent=2))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..measure.io import atomic_write_text
+from ..atomic import atomic_write_text
 from .inputs import IMAGES_DIR, RESULT_NAME
 
 FIRST = [

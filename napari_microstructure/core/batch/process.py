@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..measure.io import atomic_write_text, write_grain_table, write_summary
+from ..atomic import atomic_file, atomic_write_text
+from ..measure.io import write_grain_table, write_summary
 from ..pipeline import PipelineConfig
 from ..progress import run_to_end
 from .inputs import RESULT_NAME, result_dir
@@ -75,9 +76,8 @@ def _write_labels(path: Path, labels: np.ndarray, pixel_size: float | None) -> N
     kw: dict[str, Any] = {"compression": "zlib"}
     if pixel_size:
         kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
-    tmp = path.with_name(f".{path.name}.tmp")
-    tifffile.imwrite(tmp, labels.astype(np.uint32), **kw)
-    os.replace(tmp, path)
+    with atomic_file(path) as fh:
+        tifffile.imwrite(fh, labels.astype(np.uint32), **kw)
 
 
 def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .atomic import atomic_write_json
+from ..atomic import atomic_write_json
 from .items import ExportItem
 from .yolo import mask_polygons, save_image
 

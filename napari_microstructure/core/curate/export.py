@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..atomic import atomic_write_tiff, read_tiff
 from ..progress import Progress
-from .atomic import atomic_write_tiff, read_tiff
 from .coco import coco_dict, export_coco, rle_decode, rle_encode
 from .items import ExportItem, items_from_project
 from .yolo import export_yolo_detect, export_yolo_segment, split_names, write_data_yaml

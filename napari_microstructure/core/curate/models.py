@@ -7,8 +7,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_bytes
 from . import provenance as prov
-from .atomic import atomic_write_bytes
 
 
 class ModelVersions:

@@ -26,13 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from . import provenance as prov
-from .atomic import (
+from ..atomic import (
     atomic_write_json,
     atomic_write_tiff,
     read_tiff,
     remove_stale_temps,
 )
+from . import provenance as prov
 from .models import ModelVersions
 
 MANIFEST = "project.json"

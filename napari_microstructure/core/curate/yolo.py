@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..atomic import atomic_write_bytes
 from ..image_utils import to_uint8
-from .atomic import atomic_write_bytes
 from .items import ExportItem, detection_boxes
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from threading import Lock
@@ -18,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_file
 from ..paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -72,10 +71,8 @@ class ResultCache:
         if self.disk:
             path = self._path(key)
             try:
-                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npy")
-                with os.fdopen(fd, "wb") as fh:
+                with atomic_file(path) as fh:
                     np.save(fh, value, allow_pickle=False)
-                os.replace(tmp, path)
             except OSError as exc:  # a full or read-only disk only costs the disk cache
                 log.warning("could not write saliency cache %s: %s", path, exc)
 

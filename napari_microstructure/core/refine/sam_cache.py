@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from ..atomic import atomic_file
 from ..paths import cache_dir
 
 log = logging.getLogger(__name__)
@@ -63,14 +62,7 @@ def load_embeddings(key: str) -> dict[str, Any] | None:
 
 def save_embeddings(key: str, entry: dict[str, Any]) -> Path:
     """Write ``entry`` for ``key`` atomically; returns the file."""
-    folder = embeddings_dir()
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
-    os.close(fd)
-    try:
-        torch.save({**entry, "key": key}, tmp)
-        final = folder / f"{key}.pt"
-        os.replace(tmp, final)
-        return final
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    final = embeddings_dir() / f"{key}.pt"
+    with atomic_file(final) as fh:
+        torch.save({**entry, "key": key}, fh)
+    return final
