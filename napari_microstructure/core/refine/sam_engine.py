@@ -13,7 +13,8 @@ from ..image_utils import to_rgb_uint8
 from ..progress import Progress
 from .prompts import Prompts, check_prompts
 from .sam_cache import embedding_key, load_embeddings, save_embeddings
-from .sam_decode import FastDecoder, Prepared, logits_to_masks
+from .sam_decode import FastDecoder, Prepared
+from .sam_masks import logits_to_masks
 from .sam_model import checkpoint_fingerprint, load_sam
 
 
