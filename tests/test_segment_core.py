@@ -231,3 +231,22 @@ def test_synthetic_pretraining_initialises_a_model_with_other_classes(two_phase)
     model = run_to_end(train_model(pairs, cfg, init=pre))
     assert model.n_classes == 3  # the head is new, the encoder came from the synthetic model
     assert model.config["base"] == 4
+
+
+def test_channel_shuffle_permutes_colours_and_keeps_the_mask():
+    from napari_microstructure.core.segment.augment import Augment, random_crop
+
+    rng = np.random.default_rng(0)
+    image = np.stack([np.full((32, 32), v, np.float32) for v in (0.1, 0.5, 0.9)])
+    mask = (np.arange(32)[:, None] > 15).repeat(32, 1).astype(np.uint8)
+    plain = Augment(scale=(1, 1), gamma=(1, 1), color=0, blur_p=0, noise_p=0, stat_jitter=0)
+    shuffled = Augment(**{**plain.__dict__, "shuffle_channels": 1.0})
+    seen = set()
+    for _ in range(20):
+        x, m = random_crop(image, mask, 32, rng, shuffled)
+        seen.add(tuple(np.argsort(x[:, 0, 0])))
+        assert sorted(np.round(x[:, 0, 0], 4)) == sorted(np.round(x[:, 5, 5], 4))
+        assert m.sum() == mask.sum()
+    assert len(seen) > 1  # the channel order changes from crop to crop
+    x, _ = random_crop(image, mask, 32, rng, plain)
+    assert list(np.argsort(x[:, 0, 0])) == [0, 1, 2]  # no shuffle unless asked

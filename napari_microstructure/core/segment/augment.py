@@ -3,6 +3,8 @@
 Each crop is taken at a random scale (so the model tolerates magnification changes), rotated by
 a multiple of 90 degrees and flipped (micrographs have no preferred orientation), then given a
 random gamma, colour balance, blur and noise (etching, illumination and detector differences).
+For grain boundaries in colour (tint-etched) images the colour channels are also shuffled: a
+boundary is a change of colour whatever the colours are, and each etch gives its own palette.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Augment:
     noise_p: float = 0.5
     noise_sigma: float = 0.04
     stat_jitter: float = 0.15  # crop statistics differ a little from the whole image's
+    shuffle_channels: float = 0.0  # probability of permuting the colour channels
 
 
 def _resize(x: np.ndarray, size: int, nearest: bool) -> np.ndarray:
@@ -73,6 +76,10 @@ def random_crop(
         return ((img - mean) / max(std, 1e-6)).astype(np.float32), np.ascontiguousarray(msk)
     k = int(rng.integers(0, 4))
     img, msk = np.rot90(img, k, axes=(1, 2)), np.rot90(msk, k)
+    order = np.arange(img.shape[0])
+    if img.shape[0] > 1 and aug.shuffle_channels > 0 and rng.random() < aug.shuffle_channels:
+        order = rng.permutation(img.shape[0])
+        img = img[order]
     if rng.random() < 0.5:
         img, msk = img[:, :, ::-1], msk[:, ::-1]
     gamma = float(np.exp(rng.uniform(*np.log(aug.gamma))))
@@ -83,7 +90,7 @@ def random_crop(
     def intensity(x: np.ndarray) -> np.ndarray:
         return np.clip(x * gains, 0.0, 1.0) ** gamma
 
-    ref = intensity(image[:, ::4, ::4])
+    ref = intensity(image[order, ::4, ::4])
     img = intensity(img)
     if rng.random() < aug.blur_p:
         sigma = rng.uniform(0.3, aug.blur_sigma)

@@ -170,7 +170,8 @@ def train_model(
     net = model.net
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     total_steps = cfg.epochs * cfg.steps_per_epoch
-    aug = Augment(enabled=cfg.augment)
+    # boundaries are colour changes whatever the colours: shuffle channels of colour images
+    aug = Augment(enabled=cfg.augment, shuffle_channels=0.5 if cfg.task == "boundaries" else 0.0)
     data = [p.as_tuple() for p in pairs]
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
     history: list[dict] = []
