@@ -137,3 +137,46 @@ def test_refine_detections_and_segment_all(scene, qtbot):
     n = int(lab.data.max())
     assert abs(n - int(m.grains.max())) <= 0.15 * m.grains.max()
     assert len(lab.features) == n
+
+
+def test_sam_clicks_are_decoded_off_the_gui_thread_in_order(
+    make_napari_viewer, qtbot, settings_home, tmp_path, monkeypatch
+):
+    import threading
+
+    from _refine_tiny_sam import save_tiny_checkpoint
+
+    monkeypatch.setenv("NAPARI_MICROSTRUCTURE_CACHE", str(tmp_path / "cache"))
+    ckpt = save_tiny_checkpoint(tmp_path / "tiny.pth")
+    m = generate("tint", shape=(200, 200), seed=2)
+    viewer = make_napari_viewer()
+    viewer.add_image(m.image, **image_layer_kwargs(m.pixel_size, "tint"))
+    w = RefineWidget(viewer)
+    w.engine_name, w.checkpoint = "sam", str(ckpt)
+    w.prepare()
+    _wait(qtbot, w)
+    assert w.ready and w.engine.name == "sam"
+    threads, predict = [], w.engine.predict
+
+    def spy(*args, **kw):
+        threads.append(threading.get_ident())
+        return predict(*args, **kw)
+
+    w.engine.predict = spy
+    # three quick clicks on object 1, then object 2 before any result is back
+    clicks = [(60.0, 70.0, True), (150.0, 40.0, False), (80.0, 90.0, True)]
+    for r, c, pos in clicks:
+        w.add_click(r, c, positive=pos)
+    assert w.predicting and (w.labels_layer.data == 0).all()  # nothing done on the GUI thread
+    w.new_object()
+    w.add_click(140.0, 150.0)
+    qtbot.waitUntil(lambda: not w.predicting, timeout=60_000)
+    assert threads and threading.get_ident() not in threads
+    pts = np.array([[r, c] for r, c, _ in clicks])
+    want, _ = predict(pts, np.array([int(p) for _, _, p in clicks]))
+    assert np.array_equal(w.labels_layer.data == 1, want[0])  # latest prompts of object 1
+    second, _ = predict(np.array([[140.0, 150.0]]), np.array([1]))
+    assert np.array_equal(w.labels_layer.data == 2, second[0] & ~want[0])
+    w.undo()
+    w.undo()
+    assert (w.labels_layer.data == 0).all()

@@ -3,7 +3,8 @@
 Clicks on the image (with the widget's "prompts" Points layer active) add prompts: left click
 positive, Shift+click (or right click, or the "negative clicks" toggle) negative. Each click
 re-predicts the current object; "n" starts the next object, "m" shows the next-best mask,
-"u" undoes the last object.
+"u" undoes the last object. Segment Anything clicks are decoded in a worker thread (in click
+order, see ``_refine_clicks``); the built-in engine answers in a millisecond, on the spot.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..core.refine import ENGINES, PromptError, make_engine
 from ..core.refine.batch import masks_from_boxes
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
+from ._refine_clicks import ClickQueue, ClickRequest
 
 if TYPE_CHECKING:
     import napari
@@ -90,6 +92,7 @@ class RefineWidget(WorkerWidget):
         self._choice = 0
         self._current: int | None = None
         self._history: list[tuple[int, list[LE.PaintRecord]]] = []
+        self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         for w in (self._engine_box, self._checkpoint, self._model_type, self._class):
             w.changed.connect(self._save_settings)
         viewer.layers.events.inserted.connect(self._refresh_choices)
@@ -142,6 +145,16 @@ class RefineWidget(WorkerWidget):
     def engine(self) -> Any:
         """The engine holding the prepared image (None before the first preparation)."""
         return self._engine
+
+    @property
+    def predicting(self) -> bool:
+        """True while a click's mask is being computed in the background (SAM engine)."""
+        return self._clicks.busy
+
+    @property
+    def click_worker(self) -> Any:
+        """The worker decoding the latest SAM click (None when idle)."""
+        return self._clicks.worker
 
     @property
     def scores(self) -> np.ndarray | None:
@@ -255,7 +268,9 @@ class RefineWidget(WorkerWidget):
             return
         if self._current is None and positive:
             hit = LE.label_at(self._labels, row, col)
-            self._current = hit or LE.next_label(self._labels)
+            # ids handed out to objects whose masks are still being computed are taken too
+            taken = max((label for label, _ in self._history), default=0)
+            self._current = hit or max(LE.next_label(self._labels), taken + 1)
             self._history.append((self._current, []))
         P.add_prompt(self._points, row, col, positive)
         if self._current is None:
@@ -266,23 +281,45 @@ class RefineWidget(WorkerWidget):
             self.prepare(then=self._predict)
 
     def _predict(self) -> None:
-        pts, labels = P.prompts_from_layer(self._points)
-        try:
-            self._masks, self._scores = self._engine.predict(pts, labels)
-        except PromptError as exc:
-            show_error(f"Refine: {exc}")
+        if self._current is None or not self._history:
             return
-        self._choice = 0
-        self._show_choice()
+        pts, labels = P.prompts_from_layer(self._points)
+        req = ClickRequest(self._current, self._history[-1], pts, labels, self.class_name)
+        if getattr(self._engine, "name", "") == "sam":
+            self._clicks.submit(self._engine, req)  # decoded off the GUI thread
+            return
+        try:
+            masks, scores = self._engine.predict(pts, labels)
+        except PromptError as exc:
+            self._on_prediction_error(req, exc)
+            return
+        self._on_prediction(req, masks, scores)
 
-    def _show_choice(self) -> None:
+    def _on_prediction(self, req: ClickRequest, masks: np.ndarray, scores: np.ndarray) -> None:
+        if not any(entry is req.entry for entry in self._history):
+            return  # the object was undone while its mask was computed
+        if req.label == self._current and self._history[-1] is req.entry:
+            self._masks, self._scores, self._choice = masks, scores, 0
+            self._show_choice(req.class_name)
+            return
+        # the user moved on to the next object meanwhile: the mask still belongs to this one
+        rec = LE.paint_object(
+            self._labels, masks[0], req.label, req.class_name, float(scores[0]), self.engine_name
+        )
+        if rec is not None:
+            req.entry[1].append(rec)
+
+    def _on_prediction_error(self, req: ClickRequest, exc: BaseException) -> None:
+        show_error(f"Refine: {exc}")
+
+    def _show_choice(self, class_name: str | None = None) -> None:
         if self._masks is None or self._current is None or not len(self._masks):
             return
         rec = LE.paint_object(
             self._labels,
             self._masks[self._choice],
             self._current,
-            self.class_name,
+            class_name or self.class_name,
             float(self._scores[self._choice]),
             self.engine_name,
         )
