@@ -27,8 +27,7 @@ def trained():
         steps=STEPS,
         batch_size=32,
         width=12,
-        density_crops=12,
-        calib_crops=16,
+        density_crops=16,
         calib_fraction=0.3,
         seed=0,
     )

@@ -110,6 +110,44 @@ def test_bad_model_files(tmp_path):
     junk.write_bytes(b"not a model")
     with pytest.raises(ValueError, match="classifier"):
         load_classifier(junk)
+    import torch
+
+    old = tmp_path / "old.pt"
+    torch.save({"format": "napari-microstructure-classifier/3"}, old)
+    with pytest.raises(ValueError, match="older version"):
+        load_classifier(old)
+
+
+def test_cross_fitted_none_of_these_on_known_gaussians():
+    """Out-of-fold calibration: new images of the known classes pass at about the requested
+    rate, images from elsewhere do not; in-sample scores would set the bar too low."""
+    from napari_microstructure.core.classify.density import ClassDensity
+
+    rng = np.random.default_rng(0)
+    dim, n_img, n_crop = 8, 30, 24
+    centres = rng.normal(0, 4, (3, dim))
+
+    def images(centre: np.ndarray, n: int) -> list[np.ndarray]:
+        # each image is offset from its class centre; its crops scatter around that
+        return [
+            centre + rng.normal(0, 0.5, dim) + rng.normal(0, 1, (n_crop, dim)) for _ in range(n)
+        ]
+
+    crops = [images(c, n_img) for c in centres]
+    emb = np.concatenate([np.concatenate(c) for c in crops])
+    labels = np.repeat(np.arange(3), n_img)
+    owner = np.repeat(np.arange(3 * n_img), n_crop)
+    density, rec = ClassDensity.cross_fit(emb, owner, labels, 3, image_quantile=0.95)
+    assert rec == {"calibration_folds": 3, "calibration_out_of_fold": True}
+    new_known = [im for c in centres for im in images(c, 40)]
+    rate = np.mean([density.image_novelty(im) > 0.5 for im in new_known])
+    assert rate <= 0.15
+    far = images(centres.mean(0) + 6.0, 20)
+    assert np.mean([density.image_novelty(im) > 0.5 for im in far]) >= 0.9
+    # a single image per class: nothing can be held out, and the record says so
+    pair = np.concatenate([crops[0][0], crops[1][0]])
+    _, rec = ClassDensity.cross_fit(pair, np.repeat([0, 1], n_crop), np.array([0, 1]), 2)
+    assert rec["calibration_out_of_fold"] is False
 
 
 def _tiny_samples() -> list[Sample]:
@@ -124,7 +162,7 @@ def _tiny_samples() -> list[Sample]:
 
 
 def test_training_is_seeded_cancellable_and_checked():
-    cfg = TrainConfig(steps=3, batch_size=8, density_crops=4, calib_crops=4, seed=5)
+    cfg = TrainConfig(steps=3, batch_size=8, density_crops=4, seed=5)
     a = run_to_end(train_classifier(_tiny_samples(), cfg))
     b = run_to_end(train_classifier(_tiny_samples(), cfg))
     wa, wb = a.net.state_dict(), b.net.state_dict()

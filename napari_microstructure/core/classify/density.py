@@ -2,15 +2,17 @@
 
 Each class gets its own mean and covariance (Ledoit-Wolf shrinkage, stable with a few hundred
 crops in 64 dimensions). A crop's novelty score is its Mahalanobis distance to the nearest
-class. Two thresholds are calibrated on images the network did not train on, scored exactly as
-at prediction time:
+class. An image's novelty score is, for each class, the log of its crops' mean distance to
+that class, standardised by how that value spreads over the class's own images; the image's
+score is the smallest over the classes ("how unusual would this image be for the class it
+most resembles", in standard deviations). Averaging many crops first makes this decision far
+sharper than counting novel crops, and standardising per class lets a class whose images
+vary a lot (uneven etch, dust) keep a wider band than a uniform one.
 
-- per crop (used by the per-pixel class map): a quantile of the calibration crops' scores;
-- per image (used for the image's ``none_of_these``): the mean distance of the image's crops
-  to each class, divided by that class's typical value on its own calibration images (classes
-  differ in how far unseen images of them fall), minimised over classes; the threshold is a
-  quantile of these scores on the calibration images. Averaging over many crops first makes
-  this decision far sharper than counting novel crops.
+The thresholds come from :meth:`ClassDensity.cross_fit`: the training images are split into
+folds, each fold is scored with densities fitted on the other folds, and the thresholds are
+quantiles of these out-of-fold scores. Scores of the images a density was fitted on are too
+tight to calibrate with; out-of-fold scores behave like those of new images.
 """
 
 from __future__ import annotations
@@ -24,9 +26,22 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
+def _folds(img_labels: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
+    """Fold number of each image, balanced within each class."""
+    fold = np.empty(len(img_labels), dtype=int)
+    for k in np.unique(img_labels):
+        idx = np.flatnonzero(img_labels == k)
+        fold[idx] = (rng.permutation(len(idx)) + int(rng.integers(n_folds))) % n_folds
+    return fold
+
+
 @dataclass
 class ClassDensity:
-    """Class means ``(K, D)``, precisions ``(K, D, D)`` and the novelty thresholds."""
+    """Class means ``(K, D)``, precisions ``(K, D, D)`` and the novelty thresholds.
+
+    ``class_loc`` and ``class_spread`` (``(K,)``) are the mean and standard deviation of
+    ``log(mean crop distance)`` of each class's own images, out of fold.
+    """
 
     means: np.ndarray
     precisions: np.ndarray
@@ -34,7 +49,8 @@ class ClassDensity:
     width: float = 1.0
     image_threshold: float = np.inf
     image_width: float = 1.0
-    class_scale: np.ndarray | None = None
+    class_loc: np.ndarray | None = None
+    class_spread: np.ndarray | None = None
 
     @classmethod
     def fit(cls, emb: np.ndarray, labels: np.ndarray, n_classes: int) -> ClassDensity:
@@ -51,6 +67,71 @@ class ClassDensity:
         )
         return cls(means, precisions)
 
+    @classmethod
+    def cross_fit(
+        cls,
+        emb: np.ndarray,
+        owner: np.ndarray,
+        labels: np.ndarray,
+        n_classes: int,
+        n_folds: int = 3,
+        quantile: float = 0.97,
+        image_quantile: float = 0.99,
+        rng: np.random.Generator | None = None,
+    ) -> tuple[ClassDensity, dict]:
+        """Fit on all crops ``emb`` (of images ``owner``, classes ``labels[owner]``) and set
+        the thresholds from out-of-fold scores: ``1 - quantile`` of known crops and
+        ``1 - image_quantile`` of known images fall beyond them.
+
+        Returns the density and a record (folds used, whether scores were out of fold).
+        """
+        rng = rng or np.random.default_rng(0)
+        owner = np.asarray(owner)
+        images = np.unique(owner)
+        img_lab = labels[images]
+        per_class = np.bincount(img_lab, minlength=n_classes)
+        folds = int(min(n_folds, per_class.min()))
+        # distance of every crop to every class, from densities that never saw its image
+        dist = np.zeros((len(emb), n_classes))
+        if folds >= 2:
+            img_fold = _folds(img_lab, folds, rng)
+            crop_fold = img_fold[np.searchsorted(images, owner)]
+            for f in range(folds):
+                part = cls.fit(emb[crop_fold != f], labels[owner[crop_fold != f]], n_classes)
+                dist[crop_fold == f] = part.distances(emb[crop_fold == f])
+        density = cls.fit(emb, labels[owner], n_classes)
+        if folds < 2:  # too few images per class to hold any out: in-sample, too tight
+            dist = density.distances(emb)
+        density._set_thresholds(dist, owner, images, img_lab, quantile, image_quantile)
+        return density, {"calibration_folds": folds, "calibration_out_of_fold": folds >= 2}
+
+    def _set_thresholds(
+        self,
+        dist: np.ndarray,
+        owner: np.ndarray,
+        images: np.ndarray,
+        img_lab: np.ndarray,
+        quantile: float,
+        image_quantile: float,
+    ) -> None:
+        crop_scores = dist.min(axis=1)
+        self.threshold = float(np.quantile(crop_scores, quantile))
+        self.width = float(max(np.std(crop_scores) * 0.1, 1e-6))
+        log_mean = np.log(np.stack([dist[owner == i].mean(0) for i in images]))
+        own = log_mean[np.arange(len(images)), img_lab]
+        k = len(self.means)
+        pooled = float(np.std(own, ddof=1)) if len(own) > 1 else 0.1
+        loc, spread = np.zeros(k), np.full(k, max(pooled, 0.02))
+        for c in range(k):
+            v = own[img_lab == c]
+            loc[c] = v.mean()
+            if len(v) >= 3:  # fewer images: the pooled spread is the better guess
+                spread[c] = max(float(np.std(v, ddof=1)), 0.02)
+        self.class_loc, self.class_spread = loc, spread
+        image_scores = ((log_mean - loc) / spread).min(axis=1)
+        self.image_threshold = float(np.quantile(image_scores, image_quantile))
+        self.image_width = float(max(np.std(image_scores) * 0.1, 1e-6))
+
     def distances(self, emb: np.ndarray) -> np.ndarray:
         """Mahalanobis distance of each embedding to each class, ``(N, K)``."""
         emb = np.asarray(emb, dtype=np.float64)
@@ -63,38 +144,13 @@ class ClassDensity:
         return self.distances(emb).min(axis=1)
 
     def image_score(self, emb: np.ndarray) -> float:
-        """Novelty of an image from its crops' embeddings (1 = typical of a known class)."""
-        mean_d = self.distances(emb).mean(axis=0)
-        scale = self.class_scale if self.class_scale is not None else np.ones_like(mean_d)
-        return float(np.min(mean_d / scale))
-
-    def calibrate(
-        self,
-        emb: np.ndarray,
-        owner: np.ndarray,
-        labels: np.ndarray,
-        quantile: float = 0.97,
-        image_quantile: float = 1.0,
-    ) -> None:
-        """Set the thresholds from calibration crops ``emb`` of images ``owner`` (image index)
-        whose classes are ``labels[owner]``: ``1 - quantile`` of known crops and
-        ``1 - image_quantile`` of known images are called novel (1.0: the largest score of a
-        calibration image is the threshold)."""
-        dist = self.distances(emb)
-        crop_scores = dist.min(axis=1)
-        self.threshold = float(np.quantile(crop_scores, quantile))
-        self.width = float(max(np.std(crop_scores) * 0.1, 1e-6))
-        images = np.unique(owner)
-        own = np.array([dist[owner == i, labels[i]].mean() for i in images])
-        img_cls = labels[images]
-        k = len(self.means)
-        typical = np.median(own) if len(own) else 1.0
-        self.class_scale = np.array(
-            [np.median(own[img_cls == c]) if np.any(img_cls == c) else typical for c in range(k)]
-        )
-        image_scores = np.array([self.image_score(emb[owner == i]) for i in images])
-        self.image_threshold = float(np.quantile(image_scores, image_quantile))
-        self.image_width = float(max(np.std(image_scores) * 0.1, 1e-6))
+        """Novelty of an image from its crops' embeddings (standard deviations beyond the
+        typical own-class value of the class it is least unusual for)."""
+        log_mean = np.log(np.maximum(self.distances(emb).mean(axis=0), 1e-12))
+        k = len(log_mean)
+        loc = self.class_loc if self.class_loc is not None else np.zeros(k)
+        spread = self.class_spread if self.class_spread is not None else np.ones(k)
+        return float(np.min((log_mean - loc) / spread))
 
     def novelty(self, emb: np.ndarray) -> np.ndarray:
         """Probability-like "none of these" value per crop in [0, 1]."""

@@ -13,7 +13,7 @@ from .density import ClassDensity
 from .network import CropNet
 
 NONE_OF_THESE = "none_of_these"
-FORMAT = "napari-microstructure-classifier/3"
+FORMAT = "napari-microstructure-classifier/4"
 
 
 @dataclass
@@ -76,7 +76,8 @@ class Classifier:
             "threshold_width": float(self.density.width),
             "image_threshold": float(self.density.image_threshold),
             "image_threshold_width": float(self.density.image_width),
-            "class_scale": torch.from_numpy(np.asarray(self.density.class_scale, np.float64)),
+            "class_loc": torch.from_numpy(np.asarray(self.density.class_loc, np.float64)),
+            "class_spread": torch.from_numpy(np.asarray(self.density.class_spread, np.float64)),
             "info": _plain(self.info),
         }
         tmp = path.with_name(path.name + ".tmp")
@@ -114,7 +115,13 @@ def load_classifier(path: str | Path) -> Classifier:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem means "not our file"
         raise ValueError(f"{path} is not a readable classifier model ({exc})") from exc
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+    fmt = blob.get("format", "") if isinstance(blob, dict) else ""
+    if isinstance(fmt, str) and fmt.startswith(FORMAT.rsplit("/", 1)[0]) and fmt != FORMAT:
+        raise ValueError(
+            f"{path} was saved by an older version of napari-microstructure ({fmt}); "
+            "train it again"
+        )
+    if fmt != FORMAT:
         raise ValueError(f"{path} is not a napari-microstructure classifier model")
     net = CropNet(len(blob["classes"]), width=blob["width"], emb_dim=blob["emb_dim"])
     net.load_state_dict(blob["state_dict"])
@@ -126,7 +133,8 @@ def load_classifier(path: str | Path) -> Classifier:
         float(blob["threshold_width"]),
         float(blob["image_threshold"]),
         float(blob["image_threshold_width"]),
-        blob["class_scale"].numpy(),
+        blob["class_loc"].numpy(),
+        blob["class_spread"].numpy(),
     )
     return Classifier(
         net=net,

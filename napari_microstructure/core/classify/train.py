@@ -33,9 +33,9 @@ class TrainConfig:
     augment_strength: float = 1.0
     calib_fraction: float = 0.3
     novelty_quantile: float = 0.97
-    image_novelty_quantile: float = 1.0
-    density_crops: int = 24
-    calib_crops: int = 64
+    image_novelty_quantile: float = 0.99
+    density_crops: int = 48
+    calib_folds: int = 3
     zoom_range: tuple[float, float] = ZOOM_RANGE
     seed: int = 0
 
@@ -107,6 +107,12 @@ def train_classifier(
     Progress
         One per training step, then one per density/calibration stage.
 
+    Notes
+    -----
+    The network trains on ``1 - calib_fraction`` of each class's images; the class densities
+    are fitted on crops of all images, and "none of these" is calibrated on out-of-fold
+    scores (see :meth:`ClassDensity.cross_fit`).
+
     Returns
     -------
     Classifier
@@ -169,32 +175,32 @@ def train_classifier(
     net.eval()
     train_seconds = time.perf_counter() - t0
 
-    yield Progress(cfg.steps + 1, cfg.steps + 2, "fitting the class densities")
-    emb, _, owner = _embed(
-        net,
-        images,
-        pixel_sizes,
-        train_idx,
-        cfg.density_crops,
-        cfg,
+    yield Progress(cfg.steps + 1, cfg.steps + 2, "embedding crops for the class densities")
+    # un-augmented random crops, as at prediction time, of every image (the images held out
+    # of network training included: they show how new images of a class fall)
+    every = sorted(train_idx + calib_idx)
+    emb, logits, owner = _embed(net, images, pixel_sizes, every, cfg.density_crops, cfg, rng, 0.0)
+    yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrating 'none of these' (cross-fitted)")
+    density, calib = ClassDensity.cross_fit(
+        emb,
+        owner,
+        labels,
+        len(classes),
+        cfg.calib_folds,
+        cfg.novelty_quantile,
+        cfg.image_novelty_quantile,
         rng,
-        0.5 * cfg.augment_strength,
     )
-    density = ClassDensity.fit(emb, labels[owner], len(classes))
-
-    yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrating 'none of these'")
-    # scored as at prediction time: un-augmented random crops of images not trained on
-    cal = calib_idx if calib_idx else train_idx
-    emb_c, logit_c, owner_c = _embed(net, images, pixel_sizes, cal, cfg.calib_crops, cfg, rng, 0.0)
-    density.calibrate(emb_c, owner_c, labels, cfg.novelty_quantile, cfg.image_novelty_quantile)
-    crop_acc = float(np.mean(logit_c.argmax(1) == labels[owner_c]))
+    held = np.isin(owner, calib_idx) if calib_idx else np.ones(len(owner), bool)
+    crop_acc = float(np.mean(logits[held].argmax(1) == labels[owner[held]]))
     info = {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
         "images_per_class": {c: int(np.sum(labels == k)) for k, c in enumerate(classes)},
         "n_train_images": len(train_idx),
         "n_calibration_images": len(calib_idx),
         "calibration_crop_accuracy": crop_acc,
-        "calibration_on_training_images": not calib_idx,
+        "crop_accuracy_on_training_images": not calib_idx,
+        **calib,
         "train_seconds": train_seconds,
         "total_seconds": time.perf_counter() - t0,
         "final_loss": loss_avg,
