@@ -72,8 +72,12 @@ def test_rank_images_with_a_detector(detector_path, tmp_path):
         rank_images(images, det, pixel_size=0.5, names=list("abcd"), reference=images[:2])
     )
     assert list(df["rank"]) == [1, 2, 3, 4] and set(df["name"]) == set("abcd")
-    assert (np.diff(df["score"]) <= 0).all()
-    assert {"entropy", "tta", "low_max", "n_near", "ood"} <= set(df.columns)
+    assert (np.diff(df["priority"]) <= 1e-12).all()  # queue order: uncertainty + novelty
+    assert {"entropy", "tta", "low_max", "n_near", "ood", "novelty"} <= set(df.columns)
+    by_score = run_to_end(rank_images(images, det, pixel_size=0.5, diversity=0))
+    assert (np.diff(by_score["score"]) <= 0).all() and "priority" not in by_score
+    with pytest.raises(ValueError, match="diversity"):
+        run_to_end(rank_images(images, det, diversity=-1))
     ood = df.set_index("name")["ood"]
     assert ood["a"] == pytest.approx(0.0, abs=1e-9) and ood["c"] > 0 and ood["d"] > 0
     again = run_to_end(

@@ -112,7 +112,7 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
         pass
     q = widget.queue_panel.queue
     assert len(q) == 3 and list(q["rank"]) == [1, 2, 3]
-    assert list(q["score"]) == sorted(q["score"], reverse=True)
+    assert list(q["priority"]) == sorted(q["priority"], reverse=True)
     first = widget.queue_panel.next_path
     worker = widget.queue_panel.open_next()
     with qtbot.waitSignal(worker.finished, timeout=60_000):

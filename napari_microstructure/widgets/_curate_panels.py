@@ -77,7 +77,8 @@ class QueuePanel(Container):
 
     def _ranked(self, df: pd.DataFrame) -> None:
         done = self._done_sources()
-        q = df[["rank", "name", "score", "path"]].copy()
+        # queue order = uncertainty + novelty (``priority``), so ``score`` alone is not sorted
+        q = df[[c for c in ("rank", "name", "score", "priority", "path") if c in df]].copy()
         q["done"] = [p in done for p in q["path"]]
         self.queue = q.reset_index(drop=True)
         self._show()

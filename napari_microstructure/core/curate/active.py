@@ -10,7 +10,9 @@ Per image, with the detector run once as is and on its left-right and up-down fl
 - ``ood`` (optional): cosine distance of the image's backbone embedding to the nearest
   reference (labelled) image, an out-of-distribution signal.
 
-The score is a weighted sum of these, each squashed to [0, 1]; images are ranked high to low.
+The score is a weighted sum of these, each squashed to [0, 1]. The queue order then mixes
+the score with how new each image looks next to the labelled images and those queued before it
+(:mod:`.select`), so the first places are not spent on look-alikes.
 """
 
 from __future__ import annotations
@@ -174,21 +176,29 @@ def rank_images(
     weights: dict[str, float] | None = None,
     pixel_size: float | None = None,
     names: Sequence[str] | None = None,
+    diversity: float = 1.0,
 ) -> Generator[Progress, None, pd.DataFrame]:
-    """Score images (files or arrays) and return them ranked, most uncertain first.
+    """Score images (files or arrays) and return them in queue order, first to label first.
 
     ``reference`` (e.g. the labelled images) switches on the out-of-distribution signal.
-    ``pixel_size`` overrides what the files record. Columns: rank, path, name, score and the
-    signals (``path`` is empty for arrays).
+    ``diversity`` > 0 orders the queue by uncertainty plus novelty against the reference and
+    the images queued before (see :mod:`.select`); 0 orders by ``score`` alone.
+    ``pixel_size`` overrides what the files record. Columns: rank, path, name, score, the
+    signals (``path`` is empty for arrays) and, with diversity, ``novelty`` and ``priority``.
     """
     if not len(images):
         raise ValueError("no images to rank")
+    if diversity < 0:
+        raise ValueError("diversity must be >= 0")
+    has_ref = reference is not None and len(reference) > 0
     embed = None
-    if reference is not None and len(reference):
+    if has_ref or diversity > 0:
         from .embed import Embedder
 
         embed = Embedder(detector)
-        embed.set_reference(reference)
+        if has_ref:
+            embed.set_reference(reference)
+    vectors = []
     rows = []
     n = len(images)
     for i, src in enumerate(images):
@@ -202,11 +212,21 @@ def rank_images(
         yield Progress(i, n, f"scoring {name} ({i + 1}/{n})")
         sig = yield from score_image(data, detector, ps, conf, floor, tta)
         if embed is not None:
-            sig["ood"] = embed.distance(data)
+            vectors.append(embed.embed(data))
+            if has_ref:
+                sig["ood"] = embed.distance(vector=vectors[-1])
         sig["score"] = combine(sig, weights)
         rows.append({"path": path, "name": name, "index": i, **sig})
     yield Progress(n, n, "ranked")
-    df = pd.DataFrame(rows).sort_values(["score", "index"], ascending=[False, True])
+    df = pd.DataFrame(rows)
+    if diversity > 0:
+        from .select import diverse_order
+
+        ref = embed.reference if has_ref else None
+        order, priority, novelty = diverse_order(df["score"], np.stack(vectors), ref, diversity)
+        df = df.iloc[order].assign(novelty=novelty, priority=priority)
+    else:
+        df = df.sort_values(["score", "index"], ascending=[False, True])
     df.insert(0, "rank", np.arange(1, len(df) + 1))
     return df.reset_index(drop=True)
 

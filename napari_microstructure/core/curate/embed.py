@@ -78,9 +78,16 @@ class Embedder:
         self._ref = np.stack([self.embed(im) for im in images])
         self._norm = max(float(np.linalg.norm(self._ref, axis=1).mean()), 1e-12)
 
-    def distance(self, image: np.ndarray) -> float:
-        """Distance of ``image`` to the nearest reference image (0 = like a reference)."""
+    @property
+    def reference(self) -> np.ndarray:
+        """(M, D) embeddings of the reference images (M = 0 before :meth:`set_reference`)."""
+        return self._ref if self._ref.shape[0] else np.zeros((0, 0))
+
+    def distance(self, image: np.ndarray | None = None, vector: np.ndarray | None = None) -> float:
+        """Distance of ``image`` (or of its embedding ``vector``) to the nearest reference
+        image (0 = like a reference)."""
         if self._ref.shape[0] == 0:
             raise ValueError("set reference images first")
-        d = np.linalg.norm(self._ref - self.embed(image)[None], axis=1)
+        vec = self.embed(image) if vector is None else np.asarray(vector, dtype=np.float64)
+        d = np.linalg.norm(self._ref - vec[None], axis=1)
         return float(d.min() / self._norm)
