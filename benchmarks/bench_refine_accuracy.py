@@ -1,0 +1,127 @@
+"""Built-in engine accuracy on synthetic micrographs with known grains.
+
+For each kind ("etched", "tint") and seed, at the generator's default settings (512x512 px,
+0.5 µm/px, grain size, twins, scratches, gaps and artefacts drawn by the seed):
+
+* **click IoU**: one positive click at the innermost pixel of every true grain (the pixel
+  farthest from its outline); IoU of the engine's first mask with the true grain, averaged
+  over all grains of the image;
+* **segment-all**: grain count of ``segment_all_grains`` against the true count, and the
+  ASTM E112 G measured by ``core.measure.summary.summarize`` both ways (lineal intercept and
+  planimetric) on the predicted labels against the G the same function measures on the TRUE
+  ``grains`` labels (like compared with like).
+
+Usage: ``python benchmarks/bench_refine_accuracy.py [--seeds 5] [--kinds etched tint]
+[--size 512]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+from scipy import ndimage as ndi
+
+TARGET_IOU, TARGET_COUNT, TARGET_G = 0.95, 0.05, 0.1
+
+
+def grain_centres(truth: np.ndarray) -> list[tuple[int, int, int]]:
+    """(id, row, col) of the innermost pixel of every grain of ``truth``."""
+    out = []
+    for i, sl in enumerate(ndi.find_objects(truth), start=1):
+        if sl is None:
+            continue
+        d = ndi.distance_transform_edt(np.pad(truth[sl] == i, 1))[1:-1, 1:-1]
+        r, c = np.unravel_index(np.argmax(d), d.shape)
+        out.append((i, int(r + sl[0].start), int(c + sl[1].start)))
+    return out
+
+
+def click_ious(engine, truth: np.ndarray) -> np.ndarray:
+    """IoU of the first mask of one centre click per true grain."""
+    ious = []
+    for i, r, c in grain_centres(truth):
+        masks, _ = engine.predict(np.array([[r, c]]), np.array([1]))
+        m = masks[0]
+        t = truth == i
+        ious.append((t & m).sum() / max((t | m).sum(), 1))
+    return np.asarray(ious, float)
+
+
+def evaluate(kind: str, seed: int, size: int = 512) -> dict[str, float]:
+    """Click IoU, count and G errors of the built-in engine on one synthetic micrograph."""
+    from napari_microstructure.core.measure.summary import summarize
+    from napari_microstructure.core.progress import run_to_end
+    from napari_microstructure.core.refine import ClassicalEngine
+    from napari_microstructure.core.synthetic import generate
+
+    m = generate(kind, shape=(size, size), seed=seed)
+    engine = ClassicalEngine()
+    t0 = time.perf_counter()
+    run_to_end(engine.set_image(m.image, m.pixel_size))
+    t_set = time.perf_counter() - t0
+    ious = click_ious(engine, m.grains)
+    pred = summarize(engine.labels, m.pixel_size)
+    true = summarize(m.grains, m.pixel_size)
+    return {
+        "kind": kind,
+        "seed": seed,
+        "iou": float(ious.mean()),
+        "iou_median": float(np.median(ious)),
+        "n_true": int(true["grain_count"]),
+        "n_pred": int(pred["grain_count"]),
+        "count_err": pred["grain_count"] / true["grain_count"] - 1.0,
+        "g_int_err": pred["astm_g_intercept"] - true["astm_g_intercept"],
+        "g_pla_err": pred["astm_g_planimetric"] - true["astm_g_planimetric"],
+        "g_int_true": true["astm_g_intercept"],
+        "set_image_s": t_set,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--kinds", nargs="+", default=["etched", "tint"])
+    ap.add_argument("--size", type=int, default=512)
+    args = ap.parse_args(argv)
+    print(
+        f"built-in engine, {args.size}x{args.size} px, generator defaults; G errors compare "
+        "summarize() on predicted labels with summarize() on the TRUE grain labels "
+        "(same method both sides)"
+    )
+    print(
+        f"{'kind':7} {'seed':>4} {'IoU':>6} {'IoUmed':>6} {'true':>5} {'pred':>5} "
+        f"{'count':>7} {'dG int':>7} {'dG pla':>7} {'G true':>6} {'prep s':>6}"
+    )
+    ok = True
+    for kind in args.kinds:
+        rows = []
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
+            r = evaluate(kind, seed, args.size)
+            rows.append(r)
+            print(
+                f"{kind:7} {seed:4d} {r['iou']:6.3f} {r['iou_median']:6.3f} {r['n_true']:5d} "
+                f"{r['n_pred']:5d} {100 * r['count_err']:+6.1f}% {r['g_int_err']:+7.3f} "
+                f"{r['g_pla_err']:+7.3f} {r['g_int_true']:6.2f} {r['set_image_s']:6.2f}",
+                flush=True,
+            )
+        iou = np.mean([r["iou"] for r in rows])
+        cnt = max(abs(r["count_err"]) for r in rows)
+        gi = max(abs(r["g_int_err"]) for r in rows)
+        gp = max(abs(r["g_pla_err"]) for r in rows)
+        passed = iou >= TARGET_IOU and cnt <= TARGET_COUNT and max(gi, gp) <= TARGET_G
+        ok &= passed
+        print(
+            f"{kind}: mean click IoU {iou:.3f} (target >= {TARGET_IOU}); worst count error "
+            f"{100 * cnt:.1f}% (target <= {100 * TARGET_COUNT:.0f}%); worst |dG| intercept "
+            f"{gi:.3f}, planimetric {gp:.3f} (target <= {TARGET_G}) -> "
+            f"{'PASS' if passed else 'FAIL'}"
+        )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
