@@ -193,7 +193,7 @@ def segment_from_boundaries(
     bmap
         Boundary map in [0, 1] (:func:`napari_microstructure.core.refine.boundary.boundary_map`).
     colour
-        Optional ``(H, W, C)`` smoothed colour (CIE Lab) of a tint-etched image: neighbours
+        Optional ``(H, W, C)`` smoothed colour (tint channels) of a tint-etched image: neighbours
         whose mean colours differ by less than ``colour_merge`` are merged as well (off by
         default: on the synthetic tint images it merged true grains as often as it helped).
     h
@@ -207,7 +207,7 @@ def segment_from_boundaries(
     min_area
         Regions smaller than this (px) join a neighbour.
     colour_merge
-        Colour distance (Lab units, lightness weighted 0.3) below which neighbours merge.
+        Colour distance (in ``colour`` units) below which neighbours merge.
     speck_area
         Boundary-pixel blobs smaller than this (px) are treated as noise.
     edge_weight

@@ -2,21 +2,22 @@
 
 Etched (grey) micrographs show boundaries as thin dark lines, so the map is a dark-ridge filter
 (grey closing minus image) combined with the grey gradient for grain-to-grain contrast.
-Tint (colour) etched micrographs separate grains by colour, so the map is the colour gradient
-in CIE Lab, combined with the dark-ridge response of the lightness channel.
+Tint (colour) etched micrographs separate grains by colour, while the etch film's uneven
+thickness (mottling, streaks) and the illumination scale the brightness inside a grain. The map
+is therefore the gradient of the chromaticity (each channel over their sum, blind to a change
+of brightness) with a small share of the log-brightness gradient, smoothed more on noisy images.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.color import rgb2lab
 
 from ..image_utils import is_rgb, to_float01, to_gray
 
-LIGHTNESS_WEIGHT = 0.3
-COLOUR_SIGMA = 1.5
-RIDGE_WEIGHT = 0.3
+LIGHTNESS_WEIGHT = 0.2  # share of log-brightness in the tint map (chromaticity scaled to ~1)
+COLOUR_SIGMA = 1.5  # gradient scale of the tint map on a clean image (px) ...
+NOISE_SIGMA_GAIN = 50.0  # ... plus this times the noise level (0-1 units), at most 3.5 px
 
 
 def _robust_scale(values: np.ndarray, q: float = 99.0) -> np.ndarray:
@@ -32,6 +33,24 @@ def dark_ridges(gray: np.ndarray, width: int = 7) -> np.ndarray:
     """Response to dark lines narrower than ``width`` px: grey closing minus the image."""
     smooth = ndi.gaussian_filter(gray, 0.7)
     return ndi.grey_closing(smooth, size=(width, width)) - smooth
+
+
+def noise_level(image: np.ndarray) -> float:
+    """Robust noise estimate (std, image in 0-1 units) from the residual of a 3x3 mean."""
+    f = to_float01(np.asarray(image)).astype(np.float32)
+    if f.ndim == 3:
+        f = f[..., :3].mean(-1)
+    res = f - ndi.uniform_filter(f, 3)
+    # 1.4826 * MAD is the std of Gaussian noise; 9/8 undoes the 3x3 mean's share of it
+    return float(1.4826 * 1.125 * np.median(np.abs(res - np.median(res))))
+
+
+def tint_channels(image: np.ndarray) -> np.ndarray:
+    """Chromaticity (x3) and weighted log-brightness of an RGB image, ``(H, W, 4)`` float32."""
+    f = to_float01(np.asarray(image))[..., :3].astype(np.float32)
+    chroma = 3.0 * f / (f.sum(-1, keepdims=True) + 0.05)
+    lum = np.log(np.clip(f.mean(-1), 0.02, 1.0))
+    return np.concatenate([chroma, LIGHTNESS_WEIGHT * lum[..., None]], axis=-1)
 
 
 def gradient_magnitude(channels: np.ndarray, sigma: float = 1.0) -> np.ndarray:
@@ -57,27 +76,21 @@ def boundary_map(image: np.ndarray, line_width: int = 7) -> np.ndarray:
         raise ValueError(f"expected a grey (H, W) or RGB (H, W, 3) image, got shape {img.shape}")
     if min(img.shape[:2]) < 8:
         raise ValueError(f"image of {img.shape[0]}x{img.shape[1]} px is too small to segment")
-    gray = to_gray(img)
-    ridge = _robust_scale(dark_ridges(gray, line_width))
     if is_rgb(img):
-        lab = rgb2lab(to_float01(img)[..., :3]).astype(np.float32)
-        # etch films vary in thickness inside a grain (brightness texture) but grains differ
-        # in hue, so lightness counts less than the colour axes
-        lab[..., 0] *= LIGHTNESS_WEIGHT
-        edge = _robust_scale(gradient_magnitude(lab, COLOUR_SIGMA))
-        out = np.maximum(edge, RIDGE_WEIGHT * ridge)
+        sigma = float(np.clip(COLOUR_SIGMA + NOISE_SIGMA_GAIN * noise_level(img), 1.5, 3.5))
+        out = _robust_scale(gradient_magnitude(tint_channels(img), sigma))
     else:
+        gray = to_gray(img)
+        ridge = _robust_scale(dark_ridges(gray, line_width))
         edge = _robust_scale(gradient_magnitude(gray[..., None], 1.5))
         out = np.maximum(ridge, 0.5 * edge)
     return ndi.gaussian_filter(out, 0.7).astype(np.float32)
 
 
 def grain_evidence(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Boundary map and, for colour images, the smoothed Lab colour used to merge pieces."""
+    """Boundary map and, for colour images, the smoothed tint channels used to merge pieces."""
     img = np.asarray(image)
     bmap = boundary_map(img)
     if not is_rgb(img):
         return bmap, None
-    lab = rgb2lab(to_float01(img)[..., :3]).astype(np.float32)
-    lab[..., 0] *= LIGHTNESS_WEIGHT
-    return bmap, ndi.gaussian_filter(lab, (1.5, 1.5, 0))
+    return bmap, ndi.gaussian_filter(tint_channels(img), (1.5, 1.5, 0))
