@@ -1,0 +1,51 @@
+"""Accuracy of the built-in engine at the synthetic generator's default settings.
+
+The thresholds guard the level measured by ``benchmarks/bench_refine_accuracy.py`` (they sit a
+little below it, and below the issue's targets of IoU 0.95, count 5 %, G 0.1, which are not met
+yet): a change that makes clicks or segment-all clearly worse fails here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_microstructure.core.measure.summary import summarize
+from napari_microstructure.core.progress import run_to_end
+from napari_microstructure.core.refine import ClassicalEngine
+from napari_microstructure.core.synthetic import generate
+
+
+def _click_ious(engine: ClassicalEngine, truth: np.ndarray) -> np.ndarray:
+    """IoU of the first mask of one click at the innermost pixel of every true grain."""
+    ious = []
+    for i, sl in enumerate(ndi.find_objects(truth), start=1):
+        if sl is None:
+            continue
+        d = ndi.distance_transform_edt(np.pad(truth[sl] == i, 1))[1:-1, 1:-1]
+        r, c = np.unravel_index(np.argmax(d), d.shape)
+        masks, _ = engine.predict(np.array([[r + sl[0].start, c + sl[1].start]]), np.array([1]))
+        t = truth == i
+        ious.append((t & masks[0]).sum() / (t | masks[0]).sum())
+    return np.asarray(ious)
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed", "min_iou", "max_count", "max_dg_int", "max_dg_pla"),
+    [
+        ("etched", 2, 0.85, 0.08, 0.2, 0.15),  # 547 grains of ~15 px: measured 0.88, -3 %
+        ("etched", 4, 0.90, 0.06, 0.15, 0.1),  # measured 0.94, -2 %, -0.07 / -0.03
+        ("tint", 4, 0.74, 0.1, 0.3, 0.15),  # measured 0.78, -5 %, -0.21 / -0.05
+    ],
+)
+def test_accuracy_at_generator_defaults(kind, seed, min_iou, max_count, max_dg_int, max_dg_pla):
+    m = generate(kind, shape=(512, 512), seed=seed)
+    engine = ClassicalEngine()
+    run_to_end(engine.set_image(m.image, m.pixel_size))
+    assert _click_ious(engine, m.grains).mean() >= min_iou
+    # G of our labels against G of the true labels, both measured by the same code
+    pred, true = summarize(engine.labels, m.pixel_size), summarize(m.grains, m.pixel_size)
+    assert abs(pred["grain_count"] / true["grain_count"] - 1) <= max_count
+    assert abs(pred["astm_g_intercept"] - true["astm_g_intercept"]) <= max_dg_int
+    assert abs(pred["astm_g_planimetric"] - true["astm_g_planimetric"]) <= max_dg_pla
