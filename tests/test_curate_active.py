@@ -117,7 +117,9 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     assert all(isinstance(r["score"], float) for r in ranking)
     # bad input: clear messages, exit code 2, no traceback
     assert main(["rank", str(tmp_path / "nope")]) == 2
+    assert main(["rank", str(folder), "--model", str(detector_path), "--diversity", "-1"]) == 2
     assert main(["train", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "r")]) == 2
     assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "not a folder" in err and "dataset file not found" in err and "no annotation" in err
+    assert "diversity must be >= 0" in err

@@ -25,6 +25,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="DIR",
         help="labelled images: adds an out-of-distribution distance to them",
     )
+    p.add_argument(
+        "--diversity",
+        type=float,
+        default=1.0,
+        help="weight of novelty (against the reference and images queued before) in the queue "
+        "order (1; 0 = by uncertainty score alone)",
+    )
     p.add_argument("--pixel-size", type=float, help="µm/px of the images (overrides files)")
     p.add_argument("--top", type=int, help="print only the first N")
     p.add_argument("--json", action="store_true", help="print JSON")
@@ -52,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
                 tta=not args.no_tta,
                 reference=reference,
                 pixel_size=args.pixel_size,
+                diversity=args.diversity,
             ),
             lambda p: log.info("%s", p.message),
         )
