@@ -15,6 +15,7 @@ from napari.utils.notifications import show_error, show_info
 from .._layers import image_array, image_pixel_size, scribbles_array, show_labels
 from ..core.paths import cache_dir
 from ..core.segment import (
+    WATERSHED_DEFAULTS,
     TrainConfig,
     grains_from_boundary_probability,
     load_model,
@@ -188,7 +189,7 @@ class UNetPanel:
             grains = None
             if model.task == "boundaries":  # grains: watershed of the boundary probability
                 grains = grains_from_boundary_probability(
-                    seg.boundary_probability, threshold=0.3, min_grain_px=50, split=3.0
+                    seg.boundary_probability, **WATERSHED_DEFAULTS
                 )
             return seg, grains
 

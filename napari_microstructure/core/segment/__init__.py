@@ -11,7 +11,7 @@
 """
 
 from .data import Pair, find_pairs, load_pairs, make_pair, mask_to_classes, split_pairs
-from .grains import grains_from_boundary_probability, grains_from_model
+from .grains import WATERSHED_DEFAULTS, grains_from_boundary_probability, grains_from_model
 from .metrics import boundary_f1, iou_per_class, pixel_f1
 from .model import TASKS, SegModel, load_model, new_model
 from .predict import (
@@ -37,6 +37,7 @@ __all__ = [
     "Segmentation",
     "TrainConfig",
     "UNet",
+    "WATERSHED_DEFAULTS",
     "boundary_f1",
     "classify_with_scribbles",
     "evaluate",

@@ -14,6 +14,10 @@ from ..progress import run_to_end
 from .model import SegModel, load_model
 from .predict import predict_probabilities
 
+# watershed settings chosen on the validation crops (never the test crops) of the tint-etched
+# benchmark (benchmarks/bench_segment.py) for its best boundaries model
+WATERSHED_DEFAULTS = {"threshold": 0.4, "min_grain_px": 20, "split": 1.5}
+
 
 def grains_from_boundary_probability(
     prob: np.ndarray,
@@ -73,9 +77,9 @@ def grains_from_model(
     image: np.ndarray,
     model_path: SegModel | str | Path,
     pixel_size: float | None = None,
-    threshold: float = 0.3,
-    min_grain_px: int = 50,
-    split: float = 3.0,
+    threshold: float = WATERSHED_DEFAULTS["threshold"],
+    min_grain_px: int = WATERSHED_DEFAULTS["min_grain_px"],
+    split: float = WATERSHED_DEFAULTS["split"],
     tta: bool = False,
 ) -> np.ndarray:
     """Grain labels (uint32, ids 1..N, no zero) of ``image`` from a boundaries model file.
@@ -83,8 +87,9 @@ def grains_from_model(
     The model's boundary probability (predicted at its training pixel size when ``pixel_size``
     is given) is turned into grains by :func:`grains_from_boundary_probability`.
 
-    The defaults (threshold 0.3, seeds of at least 50 px split 3 px deep) were chosen on the
-    validation crops of the tint-etched benchmark (``benchmarks/bench_segment.py``).
+    The defaults (:data:`WATERSHED_DEFAULTS`: threshold 0.4, seeds of at least 20 px split
+    1.5 px deep) were chosen on the validation crops of the tint-etched benchmark
+    (``benchmarks/bench_segment.py``).
     """
     model = _boundary_model(model_path)
     probs = run_to_end(predict_probabilities(image, model, pixel_size, tta=tta))
