@@ -121,6 +121,8 @@ def _model(name: str, pairs, cfg, val, args):
         seconds += float(init.metrics["seconds"])
         model.metrics["seconds"] = seconds
         model.metrics["continued_from_epochs"] = init.metrics["epochs_run"]
+        if init.metrics.get("cpu_seconds") is not None:
+            model.metrics["cpu_seconds"] += float(init.metrics["cpu_seconds"])
     if args.save:
         model.save(Path(args.save) / f"{name}.pt")
     return model, seconds
@@ -294,6 +296,11 @@ def run_tint(args) -> dict:
     }
 
 
+def _seconds(r: dict) -> str:
+    cpu = r.get("train_cpu_seconds")
+    return f"{r['train_seconds']:.0f} s" + (f" ({cpu:.0f} s CPU)" if cpu else "")
+
+
 def print_table(results: list[dict]) -> None:
     print("\nSegmentation on real micrographs (held-out images)")
     for r in results:
@@ -303,14 +310,14 @@ def print_table(results: list[dict]) -> None:
             tgt = f" (target >= {target:.2f})" if target else " (baseline)"
             print(
                 f"{r['part']:<12} IoU: {ious}; precipitates mean {r['precipitate_mean_iou']:.3f}"
-                f"{tgt}; training {r['train_seconds']:.0f} s"
+                f"{tgt}; training {_seconds(r)}"
             )
         else:
             print(
                 f"{'tint':<12} boundary F1@3px {r['boundary_f1_3px']:.3f}; mean lineal intercept"
                 f" relative error {r['intercept_rel_error_mean']:.3f} (median "
                 f"{r['intercept_rel_error_median']:.3f}, target <= 0.10) on {r['n_test']} crops;"
-                f" training {r['train_seconds']:.0f} s"
+                f" training {_seconds(r)}"
             )
 
 
