@@ -10,7 +10,8 @@ Trains on synthetic microstructure classes (at most 30 images per class, pixel s
 - the same model with its pixel-size input scrambled (true pixel sizes shuffled among the
   held-out images) and removed (no pixel size: the training typical value is assumed).
 
-Run: ``.venv/bin/python benchmarks/bench_classify.py [--steps 800] [--n-train 30] [--save M.pt]``
+Run: ``.venv/bin/python benchmarks/bench_classify.py [--steps 800] [--n-train 30] [--seed 0]
+[--calib-fraction 0.3] [--save M.pt]``
 """
 
 from __future__ import annotations
@@ -50,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crops", type=int, default=64, help="crops per image at prediction")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--calib-fraction",
+        type=float,
+        default=TrainConfig.calib_fraction,
+        help="fraction of each class's images held out of network training",
+    )
     ap.add_argument("--save", help="save the trained model here")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         f"256x256 px at 0.2-0.8 µm/px; generated in {time.perf_counter() - t0:.1f} s"
     )
 
-    cfg = TrainConfig(steps=args.steps, seed=args.seed)
+    cfg = TrainConfig(steps=args.steps, seed=args.seed, calib_fraction=args.calib_fraction)
     t0 = time.perf_counter()
     model = run_to_end(train_classifier(train, cfg))
     t_train = time.perf_counter() - t0
