@@ -25,6 +25,7 @@ from ..core.refine.batch import masks_from_boxes
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
 from ._refine_clicks import ClickQueue, ClickRequest
+from ._refine_objects import ObjectEditor
 
 if TYPE_CHECKING:
     import napari
@@ -87,11 +88,7 @@ class RefineWidget(WorkerWidget):
         self._engine_for: tuple | None = None
         self._points: Points | None = None
         self._labels: Labels | None = None
-        self._masks: np.ndarray | None = None
-        self._scores: np.ndarray | None = None
-        self._choice = 0
-        self._current: int | None = None
-        self._history: list[tuple[int, list[LE.PaintRecord]]] = []
+        self._objects = ObjectEditor()
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         for w in (self._engine_box, self._checkpoint, self._model_type, self._class):
             w.changed.connect(self._save_settings)
@@ -159,7 +156,7 @@ class RefineWidget(WorkerWidget):
     @property
     def scores(self) -> np.ndarray | None:
         """Scores of the masks proposed for the current object, best first."""
-        return self._scores
+        return self._objects.scores
 
     # -- layers ---------------------------------------------------------------------------------
     def _image_layers(self, _w: Any = None) -> list[Image]:
@@ -205,6 +202,7 @@ class RefineWidget(WorkerWidget):
         if self._labels is None or self._labels not in self.viewer.layers:
             kw = LE.objects_labels_kwargs(shape, ps, f"{layer.name} objects")
             self._labels = self.viewer.add_labels(kw.pop("data"), **kw)
+            self._objects.labels = self._labels
         if self._points is None or self._points not in self.viewer.layers:
             kw = P.prompt_points_kwargs(ps, f"{layer.name} prompts")
             self._points = self.viewer.add_points(kw.pop("data"), **kw)
@@ -266,14 +264,10 @@ class RefineWidget(WorkerWidget):
                 f"image ({h} x {w} px); labels are unchanged."
             )
             return
-        if self._current is None and positive:
-            hit = LE.label_at(self._labels, row, col)
-            # ids handed out to objects whose masks are still being computed are taken too
-            taken = max((label for label, _ in self._history), default=0)
-            self._current = hit or max(LE.next_label(self._labels), taken + 1)
-            self._history.append((self._current, []))
+        if positive:
+            self._objects.begin(row, col)
         P.add_prompt(self._points, row, col, positive)
-        if self._current is None:
+        if self._objects.current is None:
             return
         if self.ready:
             self._predict()
@@ -281,10 +275,11 @@ class RefineWidget(WorkerWidget):
             self.prepare(then=self._predict)
 
     def _predict(self) -> None:
-        if self._current is None or not self._history:
+        entry = self._objects.entry
+        if entry is None:
             return
         pts, labels = P.prompts_from_layer(self._points)
-        req = ClickRequest(self._current, self._history[-1], pts, labels, self.class_name)
+        req = ClickRequest(entry[0], entry, pts, labels, self.class_name)
         if getattr(self._engine, "name", "") == "sam":
             self._clicks.submit(self._engine, req)  # decoded off the GUI thread
             return
@@ -296,58 +291,35 @@ class RefineWidget(WorkerWidget):
         self._on_prediction(req, masks, scores)
 
     def _on_prediction(self, req: ClickRequest, masks: np.ndarray, scores: np.ndarray) -> None:
-        if not any(entry is req.entry for entry in self._history):
+        if not self._objects.is_alive(req.entry):
             return  # the object was undone while its mask was computed
-        if req.label == self._current and self._history[-1] is req.entry:
-            self._masks, self._scores, self._choice = masks, scores, 0
-            self._show_choice(req.class_name)
+        if self._objects.entry is req.entry:
+            self._objects.propose(masks, scores, req.class_name, self.engine_name)
             return
         # the user moved on to the next object meanwhile: the mask still belongs to this one
-        rec = LE.paint_object(
-            self._labels, masks[0], req.label, req.class_name, float(scores[0]), self.engine_name
+        self._objects.paint(
+            req.entry, masks[0], req.class_name, float(scores[0]), self.engine_name
         )
-        if rec is not None:
-            req.entry[1].append(rec)
 
     def _on_prediction_error(self, req: ClickRequest, exc: BaseException) -> None:
         show_error(f"Refine: {exc}")
 
-    def _show_choice(self, class_name: str | None = None) -> None:
-        if self._masks is None or self._current is None or not len(self._masks):
-            return
-        rec = LE.paint_object(
-            self._labels,
-            self._masks[self._choice],
-            self._current,
-            class_name or self.class_name,
-            float(self._scores[self._choice]),
-            self.engine_name,
-        )
-        if rec is not None:
-            self._history[-1][1].append(rec)
-
     def next_mask(self) -> None:
         """Show the next of the proposed masks for the current object."""
-        if self._masks is None or len(self._masks) < 2:
+        if not self._objects.cycle(self.class_name, self.engine_name):
             show_info("Refine: no other mask proposed for this object.")
-            return
-        self._choice = (self._choice + 1) % len(self._masks)
-        self._show_choice()
 
     def new_object(self) -> None:
         """Keep the current object and start the next one."""
-        self._current, self._masks, self._scores = None, None, None
+        self._objects.close()
         if self._points is not None:
             P.clear_prompts(self._points)
 
     def undo(self) -> None:
         """Remove the last object (or restore the object it edited)."""
-        if not self._history:
+        if not self._objects.undo():
             show_info("Refine: nothing to undo.")
             return
-        _, records = self._history.pop()
-        for rec in reversed(records):
-            LE.undo_paint(self._labels, rec)
         self.new_object()
 
     # -- boxes and segment-all ------------------------------------------------------------------
@@ -372,11 +344,8 @@ class RefineWidget(WorkerWidget):
             for bm in found:
                 mask = np.zeros(shape, bool)
                 mask[bm.window] = bm.mask
-                label = LE.next_label(self._labels)
                 cls = str(table["class_name"].iloc[bm.index])
-                rec = LE.paint_object(self._labels, mask, label, cls, bm.score, self.engine_name)
-                if rec is not None:
-                    self._history.append((label, [rec]))
+                self._objects.add_object(mask, cls, bm.score, self.engine_name)
             show_info(f"Refine: {len(found)} of {len(boxes)} boxes turned into masks.")
 
         return self._start(lambda: masks_from_boxes(engine, boxes), done, "refining boxes")
@@ -394,7 +363,7 @@ class RefineWidget(WorkerWidget):
 
         def done(labels: np.ndarray) -> None:
             self.new_object()
-            self._history.clear()
+            self._objects.reset()
             LE.set_all_labels(self._labels, labels, self.class_name, self.engine_name)
             show_info(f"Refine: {int(labels.max())} grains segmented.")
 

@@ -1,0 +1,99 @@
+"""The objects a Refine session edits in its Labels layer: ids, proposed masks, undo history.
+
+Every object painted by a click or a box gets an entry in the history (its label id and the
+paint records that changed the layer), so "undo object" can put back exactly what was there
+before, including the earlier mask of an object that a new prompt edited.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._layers import labels_edit as LE
+
+
+class ObjectEditor:
+    """Current object, its proposed masks (best first) and the undo history of one layer."""
+
+    def __init__(self) -> None:
+        self.labels: Any = None  # the napari Labels layer the objects are painted into
+        self.current: int | None = None
+        self.masks: np.ndarray | None = None
+        self.scores: np.ndarray | None = None
+        self.choice = 0
+        self.history: list[tuple[int, list[LE.PaintRecord]]] = []
+
+    @property
+    def entry(self) -> tuple[int, list[LE.PaintRecord]] | None:
+        """The undo entry of the object being edited (None when no object is open)."""
+        return self.history[-1] if self.current is not None and self.history else None
+
+    def begin(self, row: float, col: float) -> int:
+        """Open an object at a positive click: the label under it, else a new id."""
+        if self.current is None:
+            hit = LE.label_at(self.labels, row, col)
+            # ids handed out to objects whose masks are still being computed are taken too
+            taken = max((label for label, _ in self.history), default=0)
+            self.current = hit or max(LE.next_label(self.labels), taken + 1)
+            self.history.append((self.current, []))
+        return self.current
+
+    def is_alive(self, entry: Any) -> bool:
+        """True if the object of this undo entry has not been undone."""
+        return any(e is entry for e in self.history)
+
+    def propose(self, masks: np.ndarray, scores: np.ndarray, class_name: str, engine: str) -> None:
+        """Masks proposed for the current object: paint the best one."""
+        self.masks, self.scores, self.choice = masks, scores, 0
+        self.show_choice(class_name, engine)
+
+    def paint(
+        self, entry: Any, mask: np.ndarray, class_name: str, score: float, engine: str
+    ) -> None:
+        """Paint ``mask`` as the object of ``entry`` (recorded for its undo)."""
+        rec = LE.paint_object(self.labels, mask, entry[0], class_name, score, engine)
+        if rec is not None:
+            entry[1].append(rec)
+
+    def show_choice(self, class_name: str, engine: str) -> None:
+        """Paint the chosen proposal as the current object."""
+        if self.masks is None or self.entry is None or not len(self.masks):
+            return
+        score = float(self.scores[self.choice])
+        self.paint(self.entry, self.masks[self.choice], class_name, score, engine)
+
+    def cycle(self, class_name: str, engine: str) -> bool:
+        """Show the next proposal; False when there is no other."""
+        if self.masks is None or len(self.masks) < 2:
+            return False
+        self.choice = (self.choice + 1) % len(self.masks)
+        self.show_choice(class_name, engine)
+        return True
+
+    def add_object(self, mask: np.ndarray, class_name: str, score: float, engine: str) -> None:
+        """Paint a finished object (e.g. from a box) under a new id."""
+        entry: tuple[int, list[LE.PaintRecord]] = (LE.next_label(self.labels), [])
+        self.paint(entry, mask, class_name, score, engine)
+        if entry[1]:
+            self.history.append(entry)
+
+    def close(self) -> None:
+        """Keep the current object; the next positive click opens a new one."""
+        self.current, self.masks, self.scores = None, None, None
+
+    def undo(self) -> bool:
+        """Remove the last object (or restore the object it edited); False if none."""
+        if not self.history:
+            return False
+        _, records = self.history.pop()
+        for rec in reversed(records):
+            LE.undo_paint(self.labels, rec)
+        self.close()
+        return True
+
+    def reset(self) -> None:
+        """Forget all objects (the layer was replaced as a whole)."""
+        self.close()
+        self.history.clear()
