@@ -254,9 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         help="start model: the shipped demo detector, or trained from scratch on --n-init images",
     )
     p.add_argument("--epochs", type=int, default=100, help="epochs of a from-scratch start model")
-    p.add_argument("--epochs2", type=int, default=30, help="epochs of each retraining")
+    p.add_argument("--epochs2", type=int, default=60, help="epochs of each retraining")
     p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--lr0", type=float, default=0.003, help="AdamW learning rate")
+    p.add_argument("--lr0", type=float, default=0.002, help="AdamW learning rate")
     p.add_argument("--warmup", type=float, default=0.0, help="warm-up epochs of every training")
     p.add_argument("--train-seed", type=int, default=0)
     p.add_argument("--model", default="yolov8n.yaml")
