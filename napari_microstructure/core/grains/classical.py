@@ -24,7 +24,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from skimage.filters import threshold_otsu
+from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.morphology import h_maxima, h_minima, remove_small_objects
 from skimage.segmentation import watershed
 
@@ -125,6 +125,31 @@ def _absorb_small(labels: np.ndarray, values: np.ndarray, min_area: int) -> np.n
     return inv.reshape(labels.shape).astype(np.uint32) + (0 if labels.min() == 0 else 1)
 
 
+def split_along(
+    labels: np.ndarray, finer: np.ndarray, values: np.ndarray, ratio: float
+) -> np.ndarray:
+    """Split grains of ``labels`` along the borders of another segmentation ``finer``.
+
+    The grains are cut into the pieces of ``labels`` x ``finer``; two pieces of one grain stay
+    apart only where their shared border's mean ``values`` is at least ``ratio`` times the
+    larger of the two pieces' median ``values`` (a line that stands out from the texture on
+    both sides); all other pieces of a grain join again. Borders of ``labels`` are kept.
+    """
+    key = labels.astype(np.int64) * (int(finer.max()) + 1) + finer
+    _, inv = np.unique(key, return_inverse=True)
+    pieces = (inv.reshape(labels.shape) + 1).astype(np.uint32)
+    n = int(pieces.max()) + 1
+    pairs, means = border_strengths(pieces, values)
+    if len(pairs) == 0:
+        return labels
+    parent = np.zeros(n, np.int64)
+    parent[pieces.ravel()] = labels.ravel()
+    med = np.nan_to_num(np.asarray(ndi.median(values, pieces, np.arange(n)), float), nan=1.0)
+    background = np.maximum(med[pairs[:, 0]], med[pairs[:, 1]])
+    same = parent[pairs[:, 0]] == parent[pairs[:, 1]]
+    return _merge(pieces, pairs, same & (means < ratio * background))
+
+
 def mean_intercept_px(labels: np.ndarray) -> float:
     """Rough mean lineal intercept (px) of a tessellation: pi * area / (2 * border length),
     the border length counted as pixels whose right or lower neighbour is another grain."""
@@ -193,6 +218,8 @@ def segment_from_boundaries(
     minima_depth: float = 0.05,
     crests: bool | None = None,
     twins: bool | None = None,
+    faint: float | None = None,
+    split_ratio: float = 1.75,
 ) -> Generator[Progress, None, GrainSegmentation]:
     """Segment all grains from a boundary map (see module docstring).
 
@@ -231,6 +258,13 @@ def segment_from_boundaries(
     twins
         Merge pieces split by faint straight lines (annealing twins, :mod:`.twins`); default on
         for grey maps.
+    faint, split_ratio
+        Second pass on fainter lines (map above ``faint`` times the line threshold, connected
+        to a line above it): a grain is split along a border of that pass whose mean strength is
+        at least ``split_ratio`` times the median map inside the pieces on both sides (see
+        :func:`split_along`). Default ``faint`` 0.5 with ``colour`` (tint neighbours of nearly the
+        same hue differ by a brightness step that the chromaticity map shows only dimly), off
+        for grey maps. Tuned on synthetic tint micrographs, seeds 10-39.
     """
     adapt = h is None and colour is None and seeds == "distance"
     if h is None:
@@ -244,9 +278,10 @@ def segment_from_boundaries(
     lines = remove_small_objects(bmap > thr, max_size=speck_area)
     level = float(np.median(bmap[lines])) if lines.any() else 1.0
     dist = ndi.distance_transform_edt(~lines).astype(np.float32)
-    relief = edge_weight * bmap - dist
 
-    def grow(h: float, smooth: float, win: Box = (slice(None), slice(None))) -> tuple:
+    def grow(
+        h: float, smooth: float, win: Box = (slice(None), slice(None)), dist=dist, level=level
+    ) -> tuple:
         bm, ds = bmap[win], dist[win]
         if seeds == "minima":
             markers, _ = ndi.label(h_minima(ndi.gaussian_filter(bm, smooth), minima_depth))
@@ -255,7 +290,7 @@ def segment_from_boundaries(
         if markers.max() == 0:
             markers[bm.shape[0] // 2, bm.shape[1] // 2] = 1
         # flooding the distance (not the boundary map alone) makes a gap in a line a ridge
-        fine = watershed(relief[win], markers).astype(np.uint32)
+        fine = watershed(edge_weight * bm - ds, markers).astype(np.uint32)
         pairs, means = border_strengths(fine, bm)
         weak = means < merge_ratio * level
         if colour is not None and colour_merge > 0 and len(pairs):
@@ -280,6 +315,19 @@ def segment_from_boundaries(
         h, smooth = float(np.clip((mean_intercept_px(first) - 12.0) / 6.0, 0.75, 3.0)), 0.5
     yield Progress(total - 2, total, "placing one seed per grain and growing grains")
     fine, labels = grow(h, smooth)
+    if faint is None:
+        faint = 0.5 if colour is not None else 0.0
+    if faint > 0:
+        # a faint border (a small colour or brightness step) shows as a dim but continuous line:
+        # keep line pixels down to faint * thr when they connect to a strong line, segment again,
+        # and split a grain along a new border only where it stands out from both sides
+        weak_lines = remove_small_objects(
+            apply_hysteresis_threshold(bmap, faint * thr, thr), max_size=speck_area
+        )
+        weak_level = float(np.median(bmap[weak_lines])) if weak_lines.any() else 1.0
+        weak_dist = ndi.distance_transform_edt(~weak_lines).astype(np.float32)
+        _, finer = grow(h, smooth, dist=weak_dist, level=weak_level)
+        labels = _absorb_small(split_along(labels, finer, bmap, split_ratio), bmap, min_area)
     yield Progress(total - 1, total, "merging across twin lines, placing borders")
     if twins if twins is not None else colour is None:
         from .twins import merge_twins
