@@ -126,7 +126,8 @@ def fit(data: Path, out: Path, args, base: Path | None, epochs: int, model: str)
         patience=epochs,
         model_yaml=model,
         val=False,  # ultralytics still validates the final weights on the val split
-        # ultralytics warms up for max(warmup epochs, 100) batches: a whole short fine-tune
+        # the installed ultralytics warms up for min(warmup_epochs, epochs - 1) epochs: 3 of a
+        # short fine-tune's epochs by default; the benchmark trains every model without it
         warmup_epochs=args.warmup,
         optimizer="AdamW",
         lr0=args.lr0,
