@@ -132,8 +132,8 @@ def split_along(
 
     The grains are cut into the pieces of ``labels`` x ``finer``; two pieces of one grain stay
     apart only where their shared border's mean ``values`` is at least ``ratio`` times the
-    larger of the two pieces' median ``values`` (a line that stands out from the texture on
-    both sides); all other pieces of a grain join again. Borders of ``labels`` are kept.
+    average of the two pieces' median ``values`` (a line that stands out from the texture
+    around it); all other pieces of a grain join again. Borders of ``labels`` are kept.
     """
     key = labels.astype(np.int64) * (int(finer.max()) + 1) + finer
     _, inv = np.unique(key, return_inverse=True)
@@ -145,7 +145,7 @@ def split_along(
     parent = np.zeros(n, np.int64)
     parent[pieces.ravel()] = labels.ravel()
     med = np.nan_to_num(np.asarray(ndi.median(values, pieces, np.arange(n)), float), nan=1.0)
-    background = np.maximum(med[pairs[:, 0]], med[pairs[:, 1]])
+    background = 0.5 * (med[pairs[:, 0]] + med[pairs[:, 1]])
     same = parent[pairs[:, 0]] == parent[pairs[:, 1]]
     return _merge(pieces, pairs, same & (means < ratio * background))
 
@@ -219,7 +219,7 @@ def segment_from_boundaries(
     crests: bool | None = None,
     twins: bool | None = None,
     faint: float | None = None,
-    split_ratio: float = 1.75,
+    split_ratio: float = 2.0,
 ) -> Generator[Progress, None, GrainSegmentation]:
     """Segment all grains from a boundary map (see module docstring).
 
@@ -261,7 +261,7 @@ def segment_from_boundaries(
     faint, split_ratio
         Second pass on fainter lines (map above ``faint`` times the line threshold, connected
         to a line above it): a grain is split along a border of that pass whose mean strength is
-        at least ``split_ratio`` times the median map inside the pieces on both sides (see
+        at least ``split_ratio`` times the median map inside the pieces on its sides (see
         :func:`split_along`). Default ``faint`` 0.5 with ``colour`` (tint neighbours of nearly the
         same hue differ by a brightness step that the chromaticity map shows only dimly), off
         for grey maps. Tuned on synthetic tint micrographs, seeds 10-39.
