@@ -22,39 +22,15 @@ import sys
 import time
 
 import numpy as np
-from scipy import ndimage as ndi
 
 TARGET_IOU, TARGET_COUNT, TARGET_G = 0.95, 0.05, 0.1
 
 
-def grain_centres(truth: np.ndarray) -> list[tuple[int, int, int]]:
-    """(id, row, col) of the innermost pixel of every grain of ``truth``."""
-    out = []
-    for i, sl in enumerate(ndi.find_objects(truth), start=1):
-        if sl is None:
-            continue
-        d = ndi.distance_transform_edt(np.pad(truth[sl] == i, 1))[1:-1, 1:-1]
-        r, c = np.unravel_index(np.argmax(d), d.shape)
-        out.append((i, int(r + sl[0].start), int(c + sl[1].start)))
-    return out
-
-
-def click_ious(engine, truth: np.ndarray) -> np.ndarray:
-    """IoU of the first mask of one centre click per true grain."""
-    ious = []
-    for i, r, c in grain_centres(truth):
-        masks, _ = engine.predict(np.array([[r, c]]), np.array([1]))
-        m = masks[0]
-        t = truth == i
-        ious.append((t & m).sum() / max((t | m).sum(), 1))
-    return np.asarray(ious, float)
-
-
 def evaluate(kind: str, seed: int, size: int = 512) -> dict[str, float]:
     """Click IoU, count and G errors of the built-in engine on one synthetic micrograph."""
-    from napari_microstructure.core.measure.summary import summarize
     from napari_microstructure.core.progress import run_to_end
     from napari_microstructure.core.refine import ClassicalEngine
+    from napari_microstructure.core.refine.accuracy import click_ious, grain_errors
     from napari_microstructure.core.synthetic import generate
 
     m = generate(kind, shape=(size, size), seed=seed)
@@ -63,8 +39,8 @@ def evaluate(kind: str, seed: int, size: int = 512) -> dict[str, float]:
     run_to_end(engine.set_image(m.image, m.pixel_size))
     t_set = time.perf_counter() - t0
     ious = click_ious(engine, m.grains)
-    pred = summarize(engine.labels, m.pixel_size)
-    true = summarize(m.grains, m.pixel_size)
+    err = grain_errors(engine.labels, m.grains, m.pixel_size)
+    pred, true = err["pred"], err["true"]
     return {
         "kind": kind,
         "seed": seed,
@@ -72,9 +48,9 @@ def evaluate(kind: str, seed: int, size: int = 512) -> dict[str, float]:
         "iou_median": float(np.median(ious)),
         "n_true": int(true["grain_count"]),
         "n_pred": int(pred["grain_count"]),
-        "count_err": pred["grain_count"] / true["grain_count"] - 1.0,
-        "g_int_err": pred["astm_g_intercept"] - true["astm_g_intercept"],
-        "g_pla_err": pred["astm_g_planimetric"] - true["astm_g_planimetric"],
+        "count_err": err["count_err"],
+        "g_int_err": err["g_int_err"],
+        "g_pla_err": err["g_pla_err"],
         "g_int_true": true["astm_g_intercept"],
         "set_image_s": t_set,
     }

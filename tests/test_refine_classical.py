@@ -6,23 +6,17 @@ import json
 
 import numpy as np
 import pytest
-from scipy import ndimage as ndi
 
 from napari_microstructure.core.grains import boundaries_from_labels, segment_all_grains
 from napari_microstructure.core.progress import Progress, run_to_end
 from napari_microstructure.core.refine import ClassicalEngine, PromptError, make_engine
+from napari_microstructure.core.refine.accuracy import grain_centres
 from napari_microstructure.core.synthetic import generate
 
 
 def _centres(truth: np.ndarray, n: int = 40) -> list[tuple[int, int, int]]:
     """(id, row, col) of the innermost pixel of the ``n`` grains nearest the image centre."""
-    out = []
-    for i, sl in enumerate(ndi.find_objects(truth), start=1):
-        if sl is None:
-            continue
-        d = ndi.distance_transform_edt(np.pad(truth[sl] == i, 1))[1:-1, 1:-1]
-        r, c = np.unravel_index(np.argmax(d), d.shape)
-        out.append((i, r + sl[0].start, c + sl[1].start))
+    out = grain_centres(truth)
     h, w = truth.shape
     out.sort(key=lambda t: (t[1] - h / 2) ** 2 + (t[2] - w / 2) ** 2)
     return out[:n]
