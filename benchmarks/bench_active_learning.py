@@ -42,50 +42,15 @@ import numpy as np
 
 import napari_microstructure  # noqa: F401  (offline ultralytics, before it is imported)
 from napari_microstructure.core.curate.active import rank_images
+from napari_microstructure.core.curate.domains import domain_item
 from napari_microstructure.core.curate.items import ExportItem
 from napari_microstructure.core.curate.train import TrainJob, offline_ultralytics
 from napari_microstructure.core.curate.yolo import save_image, write_data_yaml, yolo_box_lines
 from napari_microstructure.core.progress import run_to_end
-from napari_microstructure.core.synthetic import generate
 
 CLASSES = ["inclusion", "pore", "crack", "precipitate"]
 INIT, POOL, VAL, TEST = 0, 10_000, 50_000, 90_000  # seed offsets of the image sets
 NOVEL = ("dark", "faint", "cracks")
-_PLAIN = {"background": "polished", "illumination": False, "blur": False, "dust": False}
-
-
-def domain_image(seed: int, domain: str, size: int, pixel_size: float) -> ExportItem:
-    """One synthetic micrograph of ``domain`` (base, dark, faint, cracks) with its exact boxes."""
-    rng = np.random.default_rng(seed + 7_000_000)
-    counts = {
-        "n_inclusions": int(rng.integers(1, 4)),
-        "n_pores": int(rng.integers(1, 3)),
-        "n_precipitates": int(rng.integers(2, 5)),
-        "n_cracks": int(rng.integers(2, 4)) if domain == "cracks" else 0,
-        "n_scratches": 0,
-    }
-    m = generate(
-        "defects",
-        shape=(size, size),
-        pixel_size=pixel_size,
-        seed=seed,
-        scale_bar=False,
-        **_PLAIN,
-        **counts,
-    )
-    image = m.image.astype(np.float32)
-    if domain == "dark":
-        image = 255.0 - image
-    elif domain == "faint":
-        image = image.mean() + (image - image.mean()) / 3.0 + rng.normal(0, 8.0, image.shape)
-    image = np.clip(np.round(image), 0, 255).astype(np.uint8)
-    boxes = [
-        dict(zip(("x1", "y1", "x2", "y2"), map(float, o["bbox"]), strict=True))
-        | {"class_id": CLASSES.index(o["cls"])}
-        for o in m.objects
-        if o["cls"] in CLASSES
-    ]
-    return ExportItem(name=f"{domain}{seed}", image=image, boxes=boxes, pixel_size=pixel_size)
 
 
 def mixture(n: int) -> list[str]:
@@ -94,7 +59,7 @@ def mixture(n: int) -> list[str]:
 
 
 def make_set(offset: int, domains: list[str], size: int, pixel_size: float) -> list[ExportItem]:
-    return [domain_image(offset + i, d, size, pixel_size) for i, d in enumerate(domains)]
+    return [domain_item(offset + i, d, size, pixel_size, CLASSES) for i, d in enumerate(domains)]
 
 
 def write_split(root: Path, split: str, items: list[ExportItem]) -> None:

@@ -65,40 +65,10 @@ DETECT_CLASSES = ["inclusion", "pore", "crack", "precipitate"]
 
 
 def domain_item(seed: int, domain: str = "base", size: int = 128):
-    """A bright-field "defects" micrograph (``base``), the same with inverted contrast
-    (``dark``, as in dark-field) or a third of the contrast and strong noise (``faint``); no
-    cracks or scratches; with its exact boxes (as in benchmarks/bench_active_learning.py)."""
-    from napari_microstructure.core.curate.items import ExportItem
+    """A synthetic image of ``domain`` with its boxes, class ids in the demo detector's order."""
+    from napari_microstructure.core.curate.domains import domain_item as make
 
-    rng = np.random.default_rng(seed + 7_000_000)
-    m = generate(
-        "defects",
-        shape=(size, size),
-        pixel_size=0.5,
-        seed=seed,
-        background="polished",
-        illumination=False,
-        blur=False,
-        dust=False,
-        scale_bar=False,
-        n_inclusions=int(rng.integers(1, 4)),
-        n_pores=int(rng.integers(1, 3)),
-        n_precipitates=int(rng.integers(2, 5)),
-        n_cracks=0,
-        n_scratches=0,
-    )
-    image = m.image.astype(np.float32)
-    if domain == "dark":
-        image = 255.0 - image
-    elif domain == "faint":
-        image = image.mean() + (image - image.mean()) / 3.0 + rng.normal(0, 8.0, image.shape)
-    image = np.clip(np.round(image), 0, 255).astype(np.uint8)
-    boxes = [
-        dict(zip(("x1", "y1", "x2", "y2"), map(float, o["bbox"]), strict=True))
-        | {"class_id": DETECT_CLASSES.index(o["cls"])}
-        for o in m.objects
-    ]
-    return ExportItem(name=f"{domain}{seed}", image=image, boxes=boxes, pixel_size=0.5)
+    return make(seed, domain, size, 0.5, DETECT_CLASSES)
 
 
 def write_yolo_set(root: Path, train: list, val: list) -> Path:
