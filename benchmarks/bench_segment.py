@@ -12,6 +12,7 @@ Fixed splits and seed (data never committed; read from ../shared/real_micrograph
   boundary counts) of the predicted grains' boundaries against the hand-drawn boundaries
   (target <= 0.10); both sides are measured by the same function. The watershed settings are
   chosen on validation crops (20 % of the training crops), never on the test crops.
+  Part ``tint_builtin`` measures the built-in engine (segment-all, no weights) the same way.
 
 Run (each part can run in its own process, then combine):
   nice -n 10 python benchmarks/bench_segment.py --parts ni_all --json /tmp/seg_ni_all.json
@@ -34,7 +35,7 @@ TINT = "tint_etched_grain_boundaries"
 NI_CLASSES = ["matrix", "large gamma-prime", "fine gamma-prime"]
 NI_ONE = "spot3_0d_3"
 TINT_TEST_FROM = 25
-PARTS = ("ni_all", "ni_one", "ni_baseline", "tint")
+PARTS = ("ni_all", "ni_one", "ni_baseline", "tint", "tint_builtin")
 
 
 def _read(path: Path) -> np.ndarray:
@@ -296,7 +297,36 @@ def run_tint(args) -> dict:
     }
 
 
+def run_tint_builtin(args) -> dict:
+    """The built-in engine (no training, no weights) on the same held-out tint crops."""
+    from skimage.segmentation import find_boundaries
+
+    from napari_microstructure.core.grains import segment_all_grains
+    from napari_microstructure.core.progress import run_to_end
+    from napari_microstructure.core.segment import boundary_f1
+
+    test = tint_pairs(True)
+    t0 = time.perf_counter()
+    f1, errs = [], []
+    for p in test:
+        image = _read(DATA / TINT / "images" / f"{p.name}.png")  # RGB as on disk
+        edges = find_boundaries(run_to_end(segment_all_grains(image, None)))
+        f1.append(boundary_f1(edges, p.mask == 1, 3.0)["f1"])
+        errs.append(_rel_error(_heyn(edges), _heyn(p.mask == 1)))
+    return {
+        "part": "tint_builtin",
+        "boundary_f1_3px": float(np.mean(f1)),
+        "intercept_rel_error_mean": float(np.mean(errs)),
+        "intercept_rel_error_median": float(np.median(errs)),
+        "n_test": len(test),
+        "train_seconds": 0.0,
+        "segment_seconds": time.perf_counter() - t0,
+    }
+
+
 def _seconds(r: dict) -> str:
+    if "segment_seconds" in r:
+        return f"none (segment-all {r['segment_seconds']:.0f} s for all crops)"
     cpu = r.get("train_cpu_seconds")
     return f"{r['train_seconds']:.0f} s" + (f" ({cpu:.0f} s CPU)" if cpu else "")
 
@@ -314,8 +344,8 @@ def print_table(results: list[dict]) -> None:
             )
         else:
             print(
-                f"{'tint':<12} boundary F1@3px {r['boundary_f1_3px']:.3f}; mean lineal intercept"
-                f" relative error {r['intercept_rel_error_mean']:.3f} (median "
+                f"{r['part']:<12} boundary F1@3px {r['boundary_f1_3px']:.3f}; mean lineal"
+                f" intercept relative error {r['intercept_rel_error_mean']:.3f} (median "
                 f"{r['intercept_rel_error_median']:.3f}, target <= 0.10) on {r['n_test']} crops;"
                 f" training {_seconds(r)}"
             )
@@ -357,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(run_ni(part == "ni_one", args))
         elif part == "ni_baseline":
             results.append(run_ni_baseline(args))
+        elif part == "tint_builtin":
+            results.append(run_tint_builtin(args))
         else:
             results.append(run_tint(args))
         if args.json:
