@@ -68,7 +68,9 @@ def open_viewer(images: list[str] | None = None, sample: str = "etched", show: b
 
         # raise the first tab once the window has laid out its tabified docks
         QTimer.singleShot(0, docks[0].raise_)
-    viewer.scale_bar.visible = True
+    from .widgets.scale import scale_bar
+
+    scale_bar(viewer).visible = True
     return viewer
 
 

@@ -8,6 +8,7 @@ import pytest
 import tifffile
 
 from napari_microstructure.app import open_viewer, widget_names
+from napari_microstructure.widgets.scale import scale_bar
 
 PLUGIN = "napari-microstructure"
 
@@ -65,7 +66,7 @@ def test_app_docks_widgets_and_opens_sample(qtbot):
     try:
         assert len(viewer.layers) >= 1
         assert viewer.layers[0].metadata["pixel_size_um"] > 0
-        assert viewer.scale_bar.visible
+        assert scale_bar(viewer).visible
         docked = set(viewer.window.dock_widgets)
         assert {f"{name} ({PLUGIN})" for name in widget_names()} <= docked
     finally:

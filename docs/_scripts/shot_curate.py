@@ -10,6 +10,7 @@ from skimage.io import imsave
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import DEFECT_CLASSES, generate
 from napari_microstructure.widgets.curate import CurateWidget
+from napari_microstructure.widgets.scale import scale_bar
 
 work = Path(tempfile.mkdtemp(prefix="shot-curate-"))
 unlabelled = work / "unlabelled"
@@ -39,7 +40,7 @@ widget.queue_panel.rank(unlabelled)
 while widget.queue_panel.queue.empty:  # the worker may not have started when first asked
     settle(viewer, 200)
 wait_worker(widget)
-viewer.scale_bar.visible = True
+scale_bar(viewer).visible = True
 viewer.reset_view()
 settle(viewer, 800)
 print(save(viewer, "curate"))

@@ -15,6 +15,7 @@ from scipy import ndimage
 
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import generate
+from napari_microstructure.widgets.scale import scale_bar
 from napari_microstructure.widgets.segment import SegmentWidget
 
 PS = 0.5
@@ -78,7 +79,7 @@ layer.data = strokes(m.phases)
 worker = widget.predict_scribbles()
 wait(worker)
 viewer.layers.move(viewer.layers.index(layer), len(viewer.layers) - 1)
-viewer.scale_bar.visible = True
+scale_bar(viewer).visible = True
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "segment_scribbles"))
@@ -95,7 +96,7 @@ widget.model_path = model
 wait(widget.predict())
 widget.confidence_layer.visible = True
 widget.prediction_layer.visible = False
-viewer.scale_bar.visible = True
+scale_bar(viewer).visible = True
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "segment_model"))

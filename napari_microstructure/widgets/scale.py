@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 SCALE_LINE_LAYER = "scale-bar line"
 
 
+def scale_bar(viewer: napari.viewer.Viewer) -> Any:
+    """The viewer's scale-bar overlay (``viewer.scale_bar`` before napari 0.9 moved it)."""
+    overlays = getattr(getattr(viewer, "canvas", None), "overlays", None)
+    return getattr(overlays, "scale_bar", None) or viewer.scale_bar
+
+
 class ScaleWidget(WorkerWidget):
     """Show where a layer's pixel size came from; set it by value or from a drawn scale bar."""
 
@@ -159,4 +165,4 @@ class ScaleWidget(WorkerWidget):
 
     def _on_scale_bar(self, _value: Any = None) -> None:
         # the bar's unit follows the layers' units (µm once a pixel size is set)
-        self._viewer.scale_bar.visible = bool(self._scale_bar.value)
+        scale_bar(self._viewer).visible = bool(self._scale_bar.value)
