@@ -129,14 +129,11 @@ def _model(name: str, pairs, cfg, val, args):
     return model, seconds
 
 
-def run_ni(one: bool, args) -> dict:
+def _config(args, **kw):
+    """The training settings of the command line (``kw``: task and part-specific ones)."""
     from napari_microstructure.core.segment import TrainConfig
 
-    train = ni_pairs((NI_ONE,)) if one else ni_pairs(("spot3", "spot4", "spot5", "spot6", "spot7"))
-    test = ni_pairs(("spot1",))
-    cfg = TrainConfig(
-        task="phases",
-        classes=NI_CLASSES,
+    return TrainConfig(
         epochs=args.epochs,
         steps_per_epoch=args.steps,
         batch_size=args.batch,
@@ -145,9 +142,15 @@ def run_ni(one: bool, args) -> dict:
         depth=args.depth,
         seed=args.seed,
         patience=args.patience,
-        val_fraction=0.2,
         lr=args.lr,
+        **kw,
     )
+
+
+def run_ni(one: bool, args) -> dict:
+    train = ni_pairs((NI_ONE,)) if one else ni_pairs(("spot3", "spot4", "spot5", "spot6", "spot7"))
+    test = ni_pairs(("spot1",))
+    cfg = _config(args, task="phases", classes=NI_CLASSES, val_fraction=0.2)
     model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, None, args)
     preds = [_predict(model, p, args.tta).argmax(0) for p in test]
     out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
@@ -247,22 +250,11 @@ def _intercept_errors(probs, pairs, threshold, min_px, split=0.0, old=False) -> 
 
 
 def run_tint(args) -> dict:
-    from napari_microstructure.core.segment import TrainConfig, boundary_f1, split_pairs
+    from napari_microstructure.core.segment import boundary_f1, split_pairs
 
     train_all, test = tint_pairs(False), tint_pairs(True)
     train, val = split_pairs(train_all, 0.2, args.seed)
-    cfg = TrainConfig(
-        task="boundaries",
-        epochs=args.epochs,
-        steps_per_epoch=args.steps,
-        batch_size=args.batch,
-        crop=args.crop,
-        base=args.base,
-        depth=args.depth,
-        seed=args.seed,
-        patience=args.patience,
-        lr=args.lr,
-    )
+    cfg = _config(args, task="boundaries")
     model, seconds = _model("tint_boundaries", train, cfg, val, args)
     val_probs = [_predict(model, p, args.tta)[1] for p in val]
     grid = [
