@@ -99,6 +99,11 @@ def test_clicks_give_masks_undo_and_edit(scene, qtbot):
     w.add_click(-40, 20)
     assert np.array_equal(labels.data, before)
     assert get_setting("pipeline.grains")["class_name"] == "twin"
+    # closing the dock stops listening to clicks on the prompts layer
+    prompts = w.prompts_layer
+    assert w._on_click in prompts.mouse_drag_callbacks
+    w.close()
+    assert w._on_click not in prompts.mouse_drag_callbacks
 
 
 def test_refine_detections_and_segment_all(scene, qtbot):

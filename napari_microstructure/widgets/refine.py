@@ -39,7 +39,7 @@ class RefineWidget(WorkerWidget):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
         saved = get_setting(SETTINGS_KEY, {}) or {}
-        self._image = ComboBox(label="image", choices=self._image_layers)
+        self._image = self._layer_combo(Image, "image")
         self._engine_box = ComboBox(
             label="engine", choices=list(ENGINES), value=saved.get("engine", "classical")
         )
@@ -56,7 +56,7 @@ class RefineWidget(WorkerWidget):
         )
         self._class = LineEdit(label="class", value=saved.get("class_name", "grain"))
         self._negative = CheckBox(text="negative clicks", value=False)
-        self._boxes = ComboBox(label="boxes", choices=self._shapes_layers)
+        self._boxes = self._layer_combo(Shapes, "boxes")
         buttons = [
             ("prepare image", self.prepare),
             ("next object (n)", self.new_object),
@@ -92,8 +92,6 @@ class RefineWidget(WorkerWidget):
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         for w in (self._engine_box, self._checkpoint, self._model_type, self._class):
             w.changed.connect(self._save_settings)
-        viewer.layers.events.inserted.connect(self._refresh_choices)
-        viewer.layers.events.removed.connect(self._refresh_choices)
 
     # -- public state ---------------------------------------------------------------------------
     @property
@@ -159,16 +157,6 @@ class RefineWidget(WorkerWidget):
         return self._objects.scores
 
     # -- layers ---------------------------------------------------------------------------------
-    def _image_layers(self, _w: Any = None) -> list[Image]:
-        return [layer for layer in self.viewer.layers if isinstance(layer, Image)]
-
-    def _shapes_layers(self, _w: Any = None) -> list[Shapes]:
-        return [layer for layer in self.viewer.layers if isinstance(layer, Shapes)]
-
-    def _refresh_choices(self, *_: Any) -> None:
-        self._image.reset_choices()
-        self._boxes.reset_choices()
-
     def _save_settings(self, *_: Any) -> None:
         set_setting(
             SETTINGS_KEY,
@@ -373,9 +361,7 @@ class RefineWidget(WorkerWidget):
             "segmenting all grains",
         )
 
-    def close_widget(self) -> None:
-        """Disconnect from the viewer (called when the dock closes)."""
-        self.viewer.layers.events.inserted.disconnect(self._refresh_choices)
-        self.viewer.layers.events.removed.disconnect(self._refresh_choices)
+    def close(self) -> None:  # noqa: D102 - also stops listening to clicks on the prompts
         if self._points is not None and self._on_click in self._points.mouse_drag_callbacks:
             self._points.mouse_drag_callbacks.remove(self._on_click)
+        super().close()
