@@ -72,24 +72,10 @@ def timing(detector, size: int, repeats: int) -> dict:
 
 
 def checks(detector, n: int) -> dict:
-    from napari_microstructure.core.explain.sanity import sanity_checks
+    from napari_microstructure.core.explain.sanity import sanity_checks, synthetic_samples
     from napari_microstructure.core.progress import run_to_end
-    from napari_microstructure.core.synthetic import generate
 
-    samples = []
-    for seed in range(7000, 7000 + n):
-        m = generate(
-            "defects",
-            shape=(320, 320),
-            pixel_size=0.5,
-            seed=seed,
-            n_inclusions=3,
-            n_pores=3,
-            n_precipitates=4,
-            n_cracks=1,
-            n_scratches=0,
-        )
-        samples.append((m.image if m.image.ndim == 2 else m.image[..., 0], m.objects, 0.5))
+    samples = synthetic_samples(range(7000, 7000 + n))
     rep = run_to_end(sanity_checks(samples, detector))
     out = rep.summary()
     out["per_class_pointing"] = {

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from napari_microstructure.core.explain.sanity import sanity_checks
+from napari_microstructure.core.explain.sanity import sanity_checks, synthetic_samples
 from napari_microstructure.core.progress import run_to_end
 
 SEEDS = (7000, 7001, 7002)
@@ -20,26 +20,11 @@ SEEDS = (7000, 7001, 7002)
 @pytest.fixture(scope="module")
 def report():
     from napari_microstructure.core.detect import load_detector
-    from napari_microstructure.core.synthetic import generate
 
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     detector = load_detector(None)
-    samples = []
-    for seed in SEEDS:
-        m = generate(
-            "defects",
-            shape=(320, 320),
-            pixel_size=0.5,
-            seed=seed,
-            n_inclusions=3,
-            n_pores=3,
-            n_precipitates=4,
-            n_cracks=1,
-            n_scratches=0,
-        )
-        img = m.image if m.image.ndim == 2 else m.image[..., 0]
-        samples.append((img, m.objects, 0.5))
+    samples = synthetic_samples(SEEDS)
     rep = run_to_end(sanity_checks(samples, detector))
     torch.set_num_threads(before)
     print("explain sanity checks:", rep.summary())

@@ -134,3 +134,30 @@ def sanity_checks(
             report.random_hits.append(pointing_hit(rnd.saliency, obj["bbox"]))
         yield Progress(k + 1, len(samples), f"sanity checks: image {k + 1}/{len(samples)}")
     return report
+
+
+def synthetic_samples(
+    seeds: Iterable[int], size: int = 320, pixel_size: float = 0.5
+) -> list[tuple[np.ndarray, list[dict[str, Any]], float]]:
+    """Held-out ``(grey image, true objects, pixel size)`` for :func:`sanity_checks`.
+
+    Synthetic "defects" micrographs with every claimed class of the demo detector (3 inclusions,
+    3 pores, 4 precipitates, 1 crack); seeds 7000.. are in none of its training or test sets.
+    """
+    from ..synthetic import generate
+
+    out = []
+    for seed in seeds:
+        m = generate(
+            "defects",
+            shape=(size, size),
+            pixel_size=pixel_size,
+            seed=seed,
+            n_inclusions=3,
+            n_pores=3,
+            n_precipitates=4,
+            n_cracks=1,
+            n_scratches=0,
+        )
+        out.append((m.image if m.image.ndim == 2 else m.image[..., 0], m.objects, pixel_size))
+    return out
