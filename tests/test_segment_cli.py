@@ -26,35 +26,16 @@ def folders(tmp_path_factory):
     return root
 
 
+def _train_seg(folders, out, *extra: str) -> int:
+    """``train-seg`` of a boundaries model for one epoch on the test folders."""
+    args = ["--images", str(folders / "images"), "--masks", str(folders / "masks")]
+    args += ["--task", "boundaries", "--out", str(out), "--epochs", "1", "--batch", "2"]
+    return main(["train-seg", *args, "--crop", "64", *extra])
+
+
 def test_train_seg_then_segment(folders, tmp_path, capsys):
     model_path = tmp_path / "b.pt"
-    rc = main(
-        [
-            "train-seg",
-            "--images",
-            str(folders / "images"),
-            "--masks",
-            str(folders / "masks"),
-            "--task",
-            "boundaries",
-            "--out",
-            str(model_path),
-            "--epochs",
-            "1",
-            "--steps",
-            "2",
-            "--batch",
-            "2",
-            "--crop",
-            "64",
-            "--base",
-            "4",
-            "--depth",
-            "2",
-            "--threads",
-            "1",
-        ]
-    )
+    rc = _train_seg(folders, model_path, *"--steps 2 --base 4 --depth 2 --threads 1".split())
     assert rc == 0
     info = json.loads(capsys.readouterr().out)
     assert info["task"] == "boundaries" and info["classes"] == ["interior", "boundary"]
@@ -79,29 +60,7 @@ def test_train_seg_then_segment(folders, tmp_path, capsys):
     assert labels.shape == (96, 96) and set(np.unique(labels)) <= {0, 255}
     assert imread(result["confidence"]).dtype == np.float32
 
-    rc = main(
-        [
-            "train-seg",
-            "--images",
-            str(folders / "images"),
-            "--masks",
-            str(folders / "masks"),
-            "--task",
-            "boundaries",
-            "--out",
-            str(tmp_path / "c.pt"),
-            "--epochs",
-            "1",
-            "--steps",
-            "1",
-            "--batch",
-            "2",
-            "--crop",
-            "64",
-            "--from",
-            str(model_path),
-        ]
-    )
+    rc = _train_seg(folders, tmp_path / "c.pt", "--steps", "1", "--from", str(model_path))
     assert rc == 0
     assert load_model(tmp_path / "c.pt").config["init"] == str(model_path)
 
