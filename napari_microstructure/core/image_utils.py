@@ -1,4 +1,5 @@
-"""Conversions every core function needs: any micrograph array to float grey or uint8 RGB."""
+"""Conversions every core function needs: any micrograph array to float grey or uint8 RGB;
+the one-pixel boundary of a label image."""
 
 from __future__ import annotations
 
@@ -59,3 +60,12 @@ def to_rgb_uint8(image: np.ndarray) -> np.ndarray:
     if img.ndim == 2:
         img = np.repeat(img[..., None], 3, axis=-1)
     return np.ascontiguousarray(img[..., :3])
+
+
+def boundaries_from_labels(labels: np.ndarray) -> np.ndarray:
+    """Bool map of the one-pixel grain boundary: pixels whose right or lower neighbour is
+    another label."""
+    b = np.zeros(labels.shape, bool)
+    b[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    b[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    return b

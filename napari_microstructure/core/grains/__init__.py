@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..image_utils import boundaries_from_labels
 from .classical import GrainSegmentation, segment_from_boundaries
-from .segment_all import boundaries_from_labels, segment_all_grains
+from .segment_all import segment_all_grains
 
 __all__ = [
     "GrainSegmentation",

@@ -28,6 +28,7 @@ from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.morphology import h_maxima, h_minima, remove_small_objects
 from skimage.segmentation import watershed
 
+from ..image_utils import boundaries_from_labels
 from ..progress import Progress
 
 Box = tuple[slice, slice]
@@ -153,9 +154,7 @@ def split_along(
 def mean_intercept_px(labels: np.ndarray) -> float:
     """Rough mean lineal intercept (px) of a tessellation: pi * area / (2 * border length),
     the border length counted as pixels whose right or lower neighbour is another grain."""
-    border = np.zeros(labels.shape, bool)
-    border[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    border[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    border = boundaries_from_labels(labels)
     return float(np.pi * labels.size / (2.0 * max(int(border.sum()), 1)))
 
 
@@ -184,9 +183,7 @@ def place_on_crests(labels: np.ndarray, relief: np.ndarray) -> np.ndarray:
     watershed with a one-pixel crest line); crest pixels then join the grain on their left,
     else above. Grains too thin to keep an interior keep their pixels as seeds.
     """
-    b = np.zeros(labels.shape, bool)
-    b[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    b[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    b = boundaries_from_labels(labels)
     b[1:, :] |= b[:-1, :].copy()
     b[:, 1:] |= b[:, :-1].copy()
     # flood only the band, from the ring of grain pixels around it (few seeds: fast)

@@ -15,14 +15,6 @@ from .classical import segment_from_boundaries
 GRAIN_ENGINES = ("classical", "sam", "model")
 
 
-def boundaries_from_labels(labels: np.ndarray) -> np.ndarray:
-    """Bool map of pixels whose right or lower neighbour is another grain."""
-    b = np.zeros(labels.shape, bool)
-    b[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    b[:-1, :] |= labels[:-1, :] != labels[1:, :]
-    return b
-
-
 def labels_from_masks(
     masks: list[np.ndarray], scores: list[float], shape: tuple[int, int], min_area: int = 30
 ) -> np.ndarray:

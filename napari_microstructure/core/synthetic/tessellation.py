@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 from scipy.spatial import cKDTree
 
+from ..image_utils import boundaries_from_labels
 from .noise import smooth_field
 
 
@@ -219,17 +220,9 @@ def nearest_outside(mask: np.ndarray) -> np.ndarray:
     return flat_zero[lab.ravel() - 1]
 
 
-def boundary_pixels(labels: np.ndarray) -> np.ndarray:
-    """Thin (one-pixel) boundary: pixels whose label differs from the pixel right or below."""
-    b = np.zeros(labels.shape, bool)
-    b[:, :-1] |= labels[:, :-1] != labels[:, 1:]
-    b[:-1, :] |= labels[:-1, :] != labels[1:, :]
-    return b
-
-
 def distance_to_boundary(labels: np.ndarray) -> np.ndarray:
     """Euclidean distance (px, float32) from every pixel to the thin boundary line."""
-    thin = boundary_pixels(labels)
+    thin = boundaries_from_labels(labels)
     if not thin.any():
         return np.full(labels.shape, np.float32(1e6))
     return cv2.distanceTransform((~thin).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
