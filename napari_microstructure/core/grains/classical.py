@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +45,25 @@ class GrainSegmentation:
     boundary_level: float  # typical boundary strength (median on boundary pixels)
 
 
+# 4-neighbour pixel pairs p|q: slices of p and q, and where the point between them lies
+_NEIGHBOURS = (
+    ((slice(None), slice(None, -1)), (slice(None), slice(1, None)), 0.0, 0.5),
+    ((slice(None, -1), slice(None)), (slice(1, None), slice(None)), 0.5, 0.0),
+)
+
+
+def border_pixel_pairs(labels: np.ndarray) -> Iterator[tuple]:
+    """For right, then lower neighbours: slices of p and q, the mask of pairs p|q with
+    different labels, each such pair's key ``min * n + max`` (``n = labels.max() + 1``), and
+    the offset ``(dy, dx)`` from p to the point between p and q."""
+    n = int(labels.max()) + 1
+    for sl_a, sl_b, dy, dx in _NEIGHBOURS:
+        a, b = labels[sl_a], labels[sl_b]
+        diff = a != b
+        la, lb = a[diff].astype(np.int64), b[diff].astype(np.int64)
+        yield sl_a, sl_b, diff, np.minimum(la, lb) * n + np.maximum(la, lb), (dy, dx)
+
+
 def border_strengths(labels: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean of ``values`` along the shared border of each pair of touching labels.
 
@@ -58,14 +77,8 @@ def border_strengths(labels: np.ndarray, values: np.ndarray) -> tuple[np.ndarray
     """
     keys_list, vals_list = [], []
     n = int(labels.max()) + 1
-    for sl_a, sl_b in (
-        ((slice(None), slice(None, -1)), (slice(None), slice(1, None))),
-        ((slice(None, -1), slice(None)), (slice(1, None), slice(None))),
-    ):
-        a, b = labels[sl_a], labels[sl_b]
-        diff = a != b
-        la, lb = a[diff].astype(np.int64), b[diff].astype(np.int64)
-        keys_list.append(np.minimum(la, lb) * n + np.maximum(la, lb))
+    for sl_a, sl_b, diff, keys, _ in border_pixel_pairs(labels):
+        keys_list.append(keys)
         vals_list.append(np.maximum(values[sl_a][diff], values[sl_b][diff]))
     keys = np.concatenate(keys_list)
     vals = np.concatenate(vals_list).astype(np.float64)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .classical import _merge, border_strengths
+from .classical import _merge, border_pixel_pairs, border_strengths
 
 
 def border_shapes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -36,14 +36,8 @@ def border_shapes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     keys, ys, xs = [], [], []
     h, w = labels.shape
     rows, cols = np.mgrid[0:h, 0:w].astype(np.float64)
-    for sa, sb, dy, dx in (
-        ((slice(None), slice(None, -1)), (slice(None), slice(1, None)), 0.0, 0.5),
-        ((slice(None, -1), slice(None)), (slice(1, None), slice(None)), 0.5, 0.0),
-    ):
-        a, b = labels[sa], labels[sb]
-        diff = a != b
-        la, lb = a[diff].astype(np.int64), b[diff].astype(np.int64)
-        keys.append(np.minimum(la, lb) * n + np.maximum(la, lb))
+    for sa, _, diff, k, (dy, dx) in border_pixel_pairs(labels):
+        keys.append(k)
         ys.append(rows[sa][diff] + dy)  # the point between the two pixels
         xs.append(cols[sa][diff] + dx)
     k = np.concatenate(keys)
