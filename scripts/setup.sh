@@ -26,14 +26,35 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 
+# The environment needs about 7 GB (torch's CUDA build is what this machine's disk holds).
+# No pip cache: it would only double what a fresh machine writes.
+export PIP_NO_CACHE_DIR=1
+pip_install() {
+  # Up to three tries: a download cut off half way is retried, not fatal.
+  local try log
+  log=$(mktemp)
+  for try in 1 2 3; do
+    if .venv/bin/python -m pip install -q --retries 10 "$@" >"$log" 2>&1; then
+      grep -v "is ignored" "$log" || true
+      rm -f "$log"
+      return 0
+    fi
+    grep -v "is ignored" "$log" >&2 || true
+    echo "setup: pip install $* failed (try $try of 3); free disk: $(df -h . | tail -1)" >&2
+    sleep $((try * 10))
+  done
+  rm -f "$log"
+  return 1
+}
+
 stamp=.venv/.napari-microstructure-installed
-want=$(cat pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing dependencies into .venv (first time: a few minutes)"
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
+  pip_install --upgrade pip || true
   # torch and torchvision first, as the pair that installs from this machine's disk.
-  .venv/bin/python -m pip install -q torch==2.14.1 torchvision==0.29.1 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -m pip install -q -e ".[test]" 2>&1 | grep -v "is ignored" || true
+  pip_install torch==2.14.1 torchvision==0.29.1
+  pip_install -e ".[test]"
   .venv/bin/python -c "import napari_microstructure, napari, torch, ultralytics, segment_anything"
   echo "$want" > "$stamp"
 fi
