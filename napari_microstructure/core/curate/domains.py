@@ -4,7 +4,12 @@ A lab's unlabelled folder mixes images like the labelled ones with images unlike
 contrast mode, a faint etch, defects the labelled set lacks). :func:`domain_item` draws such an
 image with its exact boxes: ``base`` (bright-field "defects" micrograph, no cracks), ``dark``
 (inverted contrast, as in dark-field), ``faint`` (a third of the contrast, strong noise) or
-``cracks`` (bright-field with cracks).
+``cracks`` (bright-field with at least one crack).
+
+The generator's cracks are 45 to 140 µm long and it drops an object that does not fit the field,
+so on a 128 px field at 0.5 µm/px four requested cracks in five were dropped (measured over 300
+fields: 78 % had none). A ``cracks`` field is therefore redrawn, from derived seeds, until it
+holds at least one crack.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from .items import ExportItem
 
 DOMAINS = ("base", "dark", "faint", "cracks")
 _PLAIN = {"background": "polished", "illumination": False, "blur": False, "dust": False}
+_REDRAWS = 200  # a field keeps a crack with p ~ 0.2: 200 tries all fail with p ~ 1e-19
 
 
 def domain_item(
@@ -40,15 +46,18 @@ def domain_item(
         "n_cracks": int(rng.integers(2, 4)) if domain == "cracks" else 0,
         "n_scratches": 0,
     }
-    m = generate(
-        "defects",
-        shape=(size, size),
-        pixel_size=pixel_size,
-        seed=seed,
-        scale_bar=False,
-        **_PLAIN,
-        **counts,
-    )
+    for attempt in range(_REDRAWS if domain == "cracks" else 1):
+        m = generate(
+            "defects",
+            shape=(size, size),
+            pixel_size=pixel_size,
+            seed=seed + attempt * 10_000_019,
+            scale_bar=False,
+            **_PLAIN,
+            **counts,
+        )
+        if domain != "cracks" or any(o["cls"] == "crack" for o in m.objects):
+            break
     image = m.image.astype(np.float32)
     if domain == "dark":
         image = 255.0 - image
