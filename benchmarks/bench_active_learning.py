@@ -32,6 +32,7 @@ It prints one line per random draw and per seed, and the means over seeds.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import tempfile
@@ -100,7 +101,7 @@ def fit(data: Path, out: Path, args, base: Path | None, epochs: int, model: str)
     return run_to_end(job.run()).weights
 
 
-def evaluate(weights: Path, test_yaml: Path, imgsz: int) -> tuple[float, float]:
+def evaluate(weights: Path, test_yaml: Path, imgsz: int) -> tuple[float, float, dict]:
     offline_ultralytics()
     from ultralytics import YOLO
 
@@ -113,7 +114,42 @@ def evaluate(weights: Path, test_yaml: Path, imgsz: int) -> tuple[float, float]:
         device="cpu",
         workers=0,
     )
-    return float(m.box.map50), float(m.box.map)
+    ap50 = {
+        CLASSES[int(c)]: round(float(a), 4)
+        for c, a in zip(m.box.ap_class_index, m.box.ap50, strict=True)
+    }
+    return float(m.box.map50), float(m.box.map), ap50
+
+
+def data_key(args, sets: list[list[ExportItem]]) -> str:
+    """Hash of the images, labels and training settings: what the random arm depends on."""
+    h = hashlib.sha1()
+    for k in (
+        "n_init",
+        "n_add",
+        "pool",
+        "n_val",
+        "n_test",
+        "size",
+        "imgsz",
+        "pixel_size",
+        "start",
+        "epochs",
+        "epochs2",
+        "batch",
+        "lr0",
+        "warmup",
+        "train_seed",
+        "model",
+        "width",
+        "random_draws",
+    ):
+        h.update(f"{k}={getattr(args, k)};".encode())
+    for items in sets:
+        for it in items:
+            h.update(it.name.encode() + np.ascontiguousarray(it.image).tobytes())
+            h.update(json.dumps(it.boxes, sort_keys=True).encode())
+    return h.hexdigest()[:16]
 
 
 def model_yaml(args, work: Path) -> str:
@@ -150,19 +186,6 @@ def one_seed(seed: int, args, work: Path) -> dict:
     else:
         weak_data = dataset(work / "weak", init, val)
         weak = fit(weak_data, work / "run_weak", args, None, args.epochs, model)
-    res: dict = {"seed": seed, "weak": evaluate(weak, test_yaml, args.imgsz)}
-
-    ranking = run_to_end(
-        rank_images(
-            [it.image for it in pool],
-            load_detector(weak),
-            pixel_size=ps,
-            names=[it.name for it in pool],
-            reference=[it.image for it in init],
-            diversity=args.diversity,
-        )
-    )
-    queued = [pool[i] for i in ranking["index"].to_numpy()[: args.n_add]]
 
     def retrain(name: str, added: list[ExportItem]) -> dict:
         data = dataset(work / name, init + added, val)
@@ -174,13 +197,43 @@ def one_seed(seed: int, args, work: Path) -> dict:
             "names": [it.name for it in added],
         }
 
-    res["active"] = retrain("al", queued)
-    res["random_draws"] = []
-    for draw in range(args.random_draws):
-        chosen = sorted(rng.choice(len(pool), size=args.n_add, replace=False))
-        res["random_draws"].append(retrain(f"rnd{draw}", [pool[i] for i in chosen]))
+    # the start model and the random arm do not depend on the queue rule: cached per data/settings
+    key = data_key(args, [init, pool, val, test])
+    cached = args.cache / f"random_s{seed}_{key}.json" if args.cache else None
+    if cached is not None and cached.exists():
+        res: dict = {"seed": seed, **json.loads(cached.read_text()), "cached": True}
+    else:
+        res = {"seed": seed, "weak": evaluate(weak, test_yaml, args.imgsz), "random_draws": []}
+        for draw in range(args.random_draws):
+            chosen = sorted(rng.choice(len(pool), size=args.n_add, replace=False))
+            res["random_draws"].append(retrain(f"rnd{draw}", [pool[i] for i in chosen]))
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            cached.write_text(json.dumps({k: res[k] for k in ("weak", "random_draws")}))
     draws = res["random_draws"]
     res["random"] = {"map": tuple(float(np.mean([d["map"][k] for d in draws])) for k in (0, 1))}
+
+    detector = load_detector(weak)
+    counts = np.bincount([b["class_id"] for it in init for b in it.boxes], minlength=len(CLASSES))
+    res["queues"] = {}
+    for rarity in args.rarity:
+        ranking = run_to_end(
+            rank_images(
+                [it.image for it in pool],
+                detector,
+                pixel_size=ps,
+                names=[it.name for it in pool],
+                reference=[it.image for it in init],
+                diversity=args.diversity,
+                class_counts=dict(zip(CLASSES, counts.tolist(), strict=True))
+                if rarity > 0
+                else None,
+                rarity=rarity,
+            )
+        )
+        queued = [pool[i] for i in ranking["index"].to_numpy()[: args.n_add]]
+        res["queues"][f"{rarity:g}"] = retrain(f"al{rarity:g}", queued)
+    res["active"] = res["queues"][f"{args.rarity[0]:g}"]
     res["seconds"] = round(time.time() - t0, 1)
     return res
 
@@ -190,16 +243,21 @@ def report(r: dict) -> None:
     for d, draw in enumerate(r["random_draws"]):
         print(
             f"seed {seed} random draw {d}: mAP50 {draw['map'][0]:.3f} "
-            f"mAP50-95 {draw['map'][1]:.3f} ({draw['novel']} novel, {draw['objects']} objects)"
+            f"mAP50-95 {draw['map'][1]:.3f} crack AP50 {draw['map'][2].get('crack', 0):.3f} "
+            f"({draw['novel']} novel, {draw['objects']} objects)"
         )
-    a = r["active"]
-    print(
-        f"seed {seed}: mAP50 weak {r['weak'][0]:.3f} | queue {a['map'][0]:.3f} | "
-        f"random {r['random']['map'][0]:.3f}   (mAP50-95 {r['weak'][1]:.3f} | "
-        f"{a['map'][1]:.3f} | {r['random']['map'][1]:.3f}; queue took {a['novel']} novel, "
-        f"{a['objects']} objects; {r['seconds']} s)",
-        flush=True,
-    )
+    rnd = r["random_draws"]
+    lo, hi = min(d["map"][0] for d in rnd), max(d["map"][0] for d in rnd)
+    for rarity, a in r["queues"].items():
+        print(
+            f"seed {seed} rarity {rarity}: mAP50 start {r['weak'][0]:.3f} | queue "
+            f"{a['map'][0]:.3f} | random {r['random']['map'][0]:.3f} ({lo:.3f}-{hi:.3f})   "
+            f"(mAP50-95 {r['weak'][1]:.3f} | {a['map'][1]:.3f} | {r['random']['map'][1]:.3f}; "
+            f"crack AP50 {a['map'][2].get('crack', 0):.3f}; queue took "
+            f"{', '.join(n.rstrip('0123456789') for n in a['names'])}; {a['objects']} objects; "
+            f"{r['seconds']} s{', random arm cached' if r.get('cached') else ''})",
+            flush=True,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,7 +288,17 @@ def main(argv: list[str] | None = None) -> int:
         "--width", type=float, default=0.125, help="YOLOv8 layout at this width (0 = --model)"
     )
     p.add_argument("--diversity", type=float, default=1.0, help="queue's diversity weight")
+    p.add_argument(
+        "--rarity",
+        type=float,
+        nargs="+",
+        default=[1.0],
+        help="queue's class-gain weights, one queue arm each (0 = no class counts)",
+    )
     p.add_argument("--random-draws", type=int, default=3, help="random baselines per seed")
+    p.add_argument(
+        "--cache", type=Path, help="folder caching the start model's and random arm's results"
+    )
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args(argv)
@@ -244,20 +312,22 @@ def main(argv: list[str] | None = None) -> int:
             r = one_seed(seed, args, Path(tmp))
         results.append(r)
         report(r)
-    for k, label in ((0, "mAP50"), (1, "mAP50-95")):
-        w, a, rnd = (
-            np.mean([r["weak"][k] for r in results]),
-            np.mean([r["active"]["map"][k] for r in results]),
-            np.mean([r["random"]["map"][k] for r in results]),
+    for rarity in results[0]["queues"]:
+        for k, label in ((0, "mAP50"), (1, "mAP50-95")):
+            w, q, rnd = (
+                np.mean([r["weak"][k] for r in results]),
+                np.mean([r["queues"][rarity]["map"][k] for r in results]),
+                np.mean([r["random"]["map"][k] for r in results]),
+            )
+            print(
+                f"rarity {rarity}: mean {label} over {len(results)} seed(s): start {w:.3f} | "
+                f"queue {q:.3f} | random {rnd:.3f}"
+            )
+        wins = sum(
+            r["queues"][rarity]["map"][0] > max(d["map"][0] for d in r["random_draws"])
+            for r in results
         )
-        print(
-            f"mean {label} over {len(results)} seed(s): weak {w:.3f} | queue {a:.3f} | "
-            f"random {rnd:.3f}"
-        )
-    wins = sum(
-        r["active"]["map"][0] > max(d["map"][0] for d in r["random_draws"]) for r in results
-    )
-    print(f"queue beat every random draw (mAP50) on {wins} of {len(results)} seed(s)")
+        print(f"rarity {rarity}: queue beat every random draw (mAP50) on {wins} of {len(results)}")
     if args.json:
         args.json.write_text(
             json.dumps({"args": vars(args), "results": results}, indent=1, default=str)

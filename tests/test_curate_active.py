@@ -11,6 +11,7 @@ from _curate_helpers import COUNTS, synthetic_project, tiny_detector
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.cli import main
+from napari_microstructure.cli.rank import yolo_class_counts
 from napari_microstructure.core.curate.active import (
     binary_entropy,
     combine,
@@ -19,6 +20,7 @@ from napari_microstructure.core.curate.active import (
     uncertainty,
     unflip,
 )
+from napari_microstructure.core.curate.items import labelled_class_counts
 from napari_microstructure.core.progress import run_to_end
 from napari_microstructure.core.synthetic import generate
 
@@ -78,6 +80,15 @@ def test_rank_images_with_a_detector(detector_path, tmp_path):
     assert (np.diff(by_score["score"]) <= 0).all() and "priority" not in by_score
     with pytest.raises(ValueError, match="diversity"):
         run_to_end(rank_images(images, det, diversity=-1))
+    with pytest.raises(ValueError, match="rarity"):
+        run_to_end(rank_images(images, det, rarity=-1))
+    with pytest.raises(ValueError, match="lacks: nope"):
+        run_to_end(rank_images(images, det, class_counts={"nope": 1}))
+    rare = run_to_end(
+        rank_images(images, det, pixel_size=0.5, class_counts={"inclusion": 50, "pore": 50})
+    )
+    assert ((rare["gain"] >= 0) & (rare["gain"] <= 1)).all() and "gain" not in df
+    assert (np.diff(rare["priority"]) <= 1e-12).all()
     ood = df.set_index("name")["ood"]
     assert ood["a"] == pytest.approx(0.0, abs=1e-9) and ood["c"] > 0 and ood["d"] > 0
     again = run_to_end(
@@ -115,6 +126,21 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     ranking = json.loads(capsys.readouterr().out)["ranking"]
     assert [r["rank"] for r in ranking] == [1, 2]
     assert all(isinstance(r["score"], float) for r in ranking)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    (labels / "a.txt").write_text("0 0.5 0.5 0.1 0.1\n0 0.2 0.2 0.1 0.1\n\n")
+    args = ["rank", str(folder), "--model", str(detector_path), "--json"]
+    assert main([*args, "--reference-labels", str(labels)]) == 0
+    assert all(0 <= r["gain"] <= 1 for r in json.loads(capsys.readouterr().out)["ranking"])
+    assert yolo_class_counts(str(labels), {0: "a", 1: "b"}) == {"a": 2, "b": 0}
+    counts = labelled_class_counts(project, only_done=False)
+    objects = [generate("defects", (128, 128), 0.5, seed=s, **COUNTS).objects for s in range(3)]
+    truth = [o["cls"] for objs in objects for o in objs]  # the project's images, as generated
+    assert counts == {c: truth.count(c) for c in project.classes}
+    assert sum(counts.values()) > 0 and not any(labelled_class_counts(project).values())
+    (labels / "b.txt").write_text("99 0.5 0.5 0.1 0.1\n")
+    assert main([*args, "--reference-labels", str(labels)]) == 2
+    assert main([*args, "--reference-labels", str(tmp_path / "nope")]) == 2
     # bad input: clear messages, exit code 2, no traceback
     assert main(["rank", str(tmp_path / "nope")]) == 2
     assert main(["rank", str(folder), "--model", str(detector_path), "--diversity", "-1"]) == 2
@@ -123,3 +149,4 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "not a folder" in err and "dataset file not found" in err and "no annotation" in err
     assert "diversity must be >= 0" in err
+    assert "class id 99 is not one of the model's" in err and "no YOLO label files" in err

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_microstructure.core.curate.select import diverse_order, standardize
+from napari_microstructure.core.curate.select import (
+    class_gain,
+    diverse_order,
+    queue_order,
+    standardize,
+)
 
 
 def test_weight_zero_is_the_uncertainty_order():
@@ -49,3 +54,20 @@ def test_standardize_and_edge_cases():
     assert len(order) == len(priority) == len(novelty) == 0
     same = diverse_order(np.ones(3), np.ones((3, 2)))[0]  # constant scores and embeddings
     assert list(same) == [0, 1, 2]
+
+
+def test_class_gain_favours_classes_the_labelled_set_lacks():
+    counts = np.array([30.0, 1.0, 0.0])  # labelled objects: many of class 0, one of 1, no 2
+    mass = np.array([[0, 0, 1.0], [0, 0, 0.9], [0, 1.0, 0], [3.0, 0, 0]])
+    g = class_gain(mass, counts)
+    assert g[0] == pytest.approx(np.log(2)) and g[0] > g[1] > g[2] > g[3] > 0
+    emb = np.zeros((4, 2))  # alike, equally uncertain: only the class gain orders them
+    q = queue_order(np.ones(4), emb, mass=mass, counts=counts, rarity=1.0)
+    # once image 0 is queued, its class is no longer missing: image 1 (same class) gains
+    # log(2.9 / 2) < image 2's log(3 / 2), so image 2 comes second
+    assert list(q.order[:3]) == [0, 2, 1]
+    assert q.gain[0] == pytest.approx(1.0) and (np.diff(q.priority) <= 1e-12).all()
+    plain = diverse_order(np.ones(4), emb)[0]
+    assert list(queue_order(np.ones(4), emb, mass=mass, counts=counts).order) == list(plain)
+    with pytest.raises(ValueError, match="mass"):
+        queue_order(np.ones(4), emb, mass=mass[:, :2], counts=counts, rarity=1.0)

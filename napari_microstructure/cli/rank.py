@@ -32,10 +32,45 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="weight of novelty (against the reference and images queued before) in the queue "
         "order (1; 0 = by uncertainty score alone)",
     )
+    p.add_argument(
+        "--reference-labels",
+        metavar="DIR",
+        help="YOLO label files (.txt, class ids of the model) of the labelled images: the queue "
+        "then favours images whose detections are of classes those labels lack",
+    )
+    p.add_argument(
+        "--rarity",
+        type=float,
+        default=1.0,
+        help="weight of that class gain in the queue order (1; 0 = off)",
+    )
     p.add_argument("--pixel-size", type=float, help="µm/px of the images (overrides files)")
     p.add_argument("--top", type=int, help="print only the first N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)
+
+
+def yolo_class_counts(folder: str, names: dict[int, str]) -> dict[str, int]:
+    """Objects per class name in the YOLO label files (``*.txt``) directly in ``folder``."""
+    from pathlib import Path
+
+    root = Path(folder)
+    files = sorted(root.glob("*.txt")) if root.is_dir() else []
+    if not files:
+        raise ValueError(f"no YOLO label files (*.txt) in {folder}")
+    counts = {str(n): 0 for n in names.values()}
+    for f in files:
+        for line in f.read_text().splitlines():
+            if not line.strip():
+                continue
+            try:
+                cid = int(float(line.split()[0]))
+            except ValueError:
+                raise ValueError(f"{f}: not a YOLO label line: {line!r}") from None
+            if cid not in names:
+                raise ValueError(f"{f}: class id {cid} is not one of the model's {sorted(names)}")
+            counts[str(names[cid])] += 1
+    return counts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +86,9 @@ def run(args: argparse.Namespace) -> int:
         reference = None
         if args.reference:
             reference = [read_micrograph(p).data for p in list_images(args.reference)]
+        counts = None
+        if args.reference_labels:
+            counts = yolo_class_counts(args.reference_labels, detector.names)
         df = run_to_end(
             rank_images(
                 paths,
@@ -60,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
                 reference=reference,
                 pixel_size=args.pixel_size,
                 diversity=args.diversity,
+                class_counts=counts,
+                rarity=args.rarity,
             ),
             lambda p: log.info("%s", p.message),
         )

@@ -67,11 +67,23 @@ class QueuePanel(Container):
         labelled = labelled[:: max(1, len(labelled) // 16)][:16]
 
         def make() -> Generator[Progress, None, pd.DataFrame]:
+            from ..core.curate.items import labelled_class_counts
+
             yield Progress(0, 1, "loading the detector")
             detector = load_detector(model)
             # the labelled images are the reference of the out-of-distribution signal
             reference = [project.read_image(i) for i in labelled] or None
-            return (yield from rank_folder(folder, detector, reference=reference))
+            # their classes (images marked done) weight the queue toward classes they lack
+            known = {str(v) for v in detector.names.values()}
+            counts = {k: v for k, v in labelled_class_counts(project).items() if k in known}
+            return (
+                yield from rank_folder(
+                    folder,
+                    detector,
+                    reference=reference,
+                    class_counts=counts if any(counts.values()) else None,
+                )
+            )
 
         return self._owner._start(make, self._ranked, "Ranking")
 

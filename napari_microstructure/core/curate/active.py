@@ -12,13 +12,14 @@ Per image, with the detector run once as is and on its left-right and up-down fl
 
 The score is a weighted sum of these, each squashed to [0, 1]. The queue order then mixes
 the score with how new each image looks next to the labelled images and those queued before it
-(:mod:`.select`), so the first places are not spent on look-alikes.
+(:mod:`.select`), so the first places are not spent on look-alikes, and, given the labelled
+set's class counts, with how much each image would add to the classes the labelled set lacks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,18 @@ def score_image(
     tta: bool = True,
 ) -> Generator[Progress, None, dict[str, float]]:
     """Uncertainty signals of one image (see the module docstring)."""
+    views = yield from detection_views(image, detector, pixel_size, floor, tta)
+    return uncertainty(views, conf=conf)
+
+
+def detection_views(
+    image: np.ndarray,
+    detector: Any,
+    pixel_size: float | None = None,
+    floor: float = 0.05,
+    tta: bool = True,
+) -> Generator[Progress, None, list[pd.DataFrame]]:
+    """Detections (down to ``floor``) on the image and, with ``tta``, on its flips mapped back."""
     from ..detect import detect
 
     image = np.asarray(image)
@@ -150,7 +163,31 @@ def score_image(
                 views.append(unflip(df, shape, axis))
         finally:
             logger.removeFilter(quiet)
-    return uncertainty(views, conf=conf)
+    return views
+
+
+def class_mass(df: pd.DataFrame, n_classes: int, conf: float = 0.25) -> np.ndarray:
+    """(K,) summed confidence of the detections at or above ``conf``, per class id."""
+    kept = df[df["confidence"] >= conf]
+    ids = kept["class_id"].to_numpy(int)
+    ok = (ids >= 0) & (ids < n_classes)
+    w = kept["confidence"].to_numpy(float)[ok]
+    return np.bincount(ids[ok], weights=w, minlength=n_classes).astype(np.float64)
+
+
+def count_vector(class_counts: Mapping[str, float], names: Mapping[int, str]) -> np.ndarray:
+    """Labelled objects per class as a vector over the detector's class ids (missing = 0)."""
+    index = {str(v): int(k) for k, v in names.items()}
+    unknown = sorted(set(map(str, class_counts)) - set(index))
+    if unknown:
+        raise ValueError(
+            f"class counts name classes the detector lacks: {', '.join(unknown)} "
+            f"(its classes: {', '.join(index)})"
+        )
+    vec = np.zeros(max(index.values(), default=-1) + 1)
+    for name, n in class_counts.items():
+        vec[index[str(name)]] = float(n)
+    return vec
 
 
 class _Once(logging.Filter):
@@ -177,12 +214,16 @@ def rank_images(
     pixel_size: float | None = None,
     names: Sequence[str] | None = None,
     diversity: float = 1.0,
+    class_counts: Mapping[str, float] | None = None,
+    rarity: float = 1.0,
 ) -> Generator[Progress, None, pd.DataFrame]:
     """Score images (files or arrays) and return them in queue order, first to label first.
 
     ``reference`` (e.g. the labelled images) switches on the out-of-distribution signal.
     ``diversity`` > 0 orders the queue by uncertainty plus novelty against the reference and
     the images queued before (see :mod:`.select`); 0 orders by ``score`` alone.
+    ``class_counts`` (labelled objects per class name, e.g. of the reference images) adds
+    ``rarity`` * the class gain of each image to that order (column ``gain``).
     ``pixel_size`` overrides what the files record. Columns: rank, path, name, score, the
     signals (``path`` is empty for arrays) and, with diversity, ``novelty`` and ``priority``.
     """
@@ -190,6 +231,9 @@ def rank_images(
         raise ValueError("no images to rank")
     if diversity < 0:
         raise ValueError("diversity must be >= 0")
+    if rarity < 0:
+        raise ValueError("rarity must be >= 0")
+    counts = None if class_counts is None else count_vector(class_counts, detector.names)
     has_ref = reference is not None and len(reference) > 0
     embed = None
     if has_ref or diversity > 0:
@@ -198,7 +242,7 @@ def rank_images(
         embed = Embedder(detector)
         if has_ref:
             embed.set_reference(reference)
-    vectors = []
+    vectors, masses = [], []
     rows = []
     n = len(images)
     for i, src in enumerate(images):
@@ -210,7 +254,10 @@ def rank_images(
             mf = read_micrograph(src, pixel_size=pixel_size)
             path, name, data, ps = str(src), Path(src).name, mf.data, mf.pixel_size
         yield Progress(i, n, f"scoring {name} ({i + 1}/{n})")
-        sig = yield from score_image(data, detector, ps, conf, floor, tta)
+        views = yield from detection_views(data, detector, ps, floor, tta)
+        sig = uncertainty(views, conf=conf)
+        if counts is not None:
+            masses.append(class_mass(views[0], len(counts), conf))
         if embed is not None:
             vectors.append(embed.embed(data))
             if has_ref:
@@ -220,11 +267,14 @@ def rank_images(
     yield Progress(n, n, "ranked")
     df = pd.DataFrame(rows)
     if diversity > 0:
-        from .select import diverse_order
+        from .select import queue_order
 
         ref = embed.reference if has_ref else None
-        order, priority, novelty = diverse_order(df["score"], np.stack(vectors), ref, diversity)
-        df = df.iloc[order].assign(novelty=novelty, priority=priority)
+        mass = np.stack(masses) if counts is not None else None
+        q = queue_order(df["score"], np.stack(vectors), ref, diversity, mass, counts, rarity)
+        df = df.iloc[q.order].assign(novelty=q.novelty, priority=q.priority)
+        if counts is not None:
+            df = df.assign(gain=q.gain)
     else:
         df = df.sort_values(["score", "index"], ascending=[False, True])
     df.insert(0, "rank", np.arange(1, len(df) + 1))

@@ -82,3 +82,16 @@ def items_from_project(project: Project, only_done: bool = False) -> Iterator[Ex
             phases=labels.phases,
             pixel_size=rec.get("pixel_size"),
         )
+
+
+def labelled_class_counts(project: Project, only_done: bool = True) -> dict[str, int]:
+    """Objects per class name over the project's labelled images (by default only those marked
+    done: unchecked proposals are the model's guesses, not labels)."""
+    names = list(project.classes)
+    counts = dict.fromkeys(names, 0)
+    for item in items_from_project(project, only_done=only_done):
+        for box in detection_boxes(item):
+            cid = int(box.get("class_id", 0))
+            if 0 <= cid < len(names):
+                counts[names[cid]] += 1
+    return counts

@@ -10,11 +10,40 @@ where novelty is the embedding distance to the nearest labelled (reference) imag
 already queued*, relative to the largest such distance at the start (a k-center-greedy coverage
 term). Queuing an image lowers the novelty of its look-alikes, so the next places go to other
 kinds of images.
+
+With the labelled set's class counts, :func:`queue_order` adds ``rarity`` * class gain: an image's
+detections (confidence-weighted, per class) are what labelling it adds to each class, and the
+value of a labelled set is taken as sum over classes of log(1 + count) (diminishing returns per
+class), so the gain of an image is
+
+    sum_c log(1 + n_c + m_c) - log(1 + n_c),
+
+n_c = labelled objects of class c (plus those predicted in the images queued before), m_c = the
+image's predicted objects of class c; relative to the largest gain at the start. A class the
+labelled set lacks makes its images worth more until a few of them are queued.
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+
+
+class QueueOrder(NamedTuple):
+    """Greedy queue order and, per picked image, the terms it was picked on."""
+
+    order: np.ndarray  # pool indices, first to queue first
+    priority: np.ndarray  # greedy value at the pick (non-increasing)
+    novelty: np.ndarray  # novelty (0..1) at the pick
+    gain: np.ndarray  # class gain (0..1) at the pick; zeros without class counts
+
+
+def class_gain(mass: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per image, sum over classes of log(1 + counts + mass) - log(1 + counts) (nats)."""
+    m = np.clip(np.asarray(mass, dtype=np.float64), 0.0, None)
+    n = np.clip(np.asarray(counts, dtype=np.float64), 0.0, None)
+    return (np.log1p(n[None, :] + m) - np.log1p(n)[None, :]).sum(axis=1)
 
 
 def standardize(vectors: np.ndarray, reference: np.ndarray | None = None) -> tuple:
@@ -39,6 +68,21 @@ def diverse_order(
     reference: np.ndarray | None = None,
     weight: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy queue order of the pool: (order, priority, novelty) of :func:`queue_order`
+    without class counts."""
+    q = queue_order(scores, embeddings, reference, weight)
+    return q.order, q.priority, q.novelty
+
+
+def queue_order(
+    scores: np.ndarray,
+    embeddings: np.ndarray,
+    reference: np.ndarray | None = None,
+    weight: float = 1.0,
+    mass: np.ndarray | None = None,
+    counts: np.ndarray | None = None,
+    rarity: float = 0.0,
+) -> QueueOrder:
     """Greedy queue order of the pool (see the module docstring).
 
     Parameters
@@ -47,17 +91,14 @@ def diverse_order(
     embeddings : (N, D) image embeddings of the pool.
     reference : (M, D) embeddings of the labelled images, or None.
     weight : weight of novelty against uncertainty (0 = uncertainty order).
-
-    Returns
-    -------
-    order : (N,) pool indices, first to queue first.
-    priority : (N,) the greedy value of each image when it was picked (non-increasing).
-    novelty : (N,) its novelty (0..1) when it was picked.
+    mass : (N, K) predicted objects per class of each pool image (confidence-weighted).
+    counts : (K,) labelled objects per class; with ``mass``, switches on the class gain.
+    rarity : weight of the class gain (0 = off).
     """
     s = np.asarray(scores, dtype=np.float64)
     n = len(s)
     if n == 0:
-        return np.zeros(0, int), np.zeros(0), np.zeros(0)
+        return QueueOrder(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0))
     span = s.max() - s.min()
     u = (s - s.min()) / span if span > 0 else np.zeros(n)
     pool, ref = standardize(embeddings, reference)
@@ -69,15 +110,26 @@ def diverse_order(
         scale = float(inner.max())
         d = np.full(n, scale)
     scale = scale if scale > 0 else 1.0
+    use_gain = rarity > 0 and mass is not None and counts is not None
+    if use_gain:
+        mass = np.clip(np.asarray(mass, dtype=np.float64), 0.0, None)
+        have = np.asarray(counts, dtype=np.float64).copy()
+        if mass.shape != (n, len(have)):
+            raise ValueError(f"mass must be (N, K) = ({n}, {len(have)}), got {mass.shape}")
+        g_scale = float(class_gain(mass, have).max()) or 1.0
     left = np.ones(n, bool)
-    order, priority, novelty = [], [], []
+    order, priority, novelty, gains = [], [], [], []
     for _ in range(n):
         nov = np.minimum(d / scale, 1.0)
-        value = np.where(left, u + weight * nov, -np.inf)
+        g = np.minimum(class_gain(mass, have) / g_scale, 1.0) if use_gain else np.zeros(n)
+        value = np.where(left, u + weight * nov + rarity * g, -np.inf)
         i = int(np.argmax(value))  # ties: the lowest index
         order.append(i)
         priority.append(float(value[i]))
         novelty.append(float(nov[i]))
+        gains.append(float(g[i]))
         left[i] = False
         d = np.minimum(d, inner[i])
-    return np.array(order), np.array(priority), np.array(novelty)
+        if use_gain:
+            have = have + mass[i]  # what the queued image will add once labelled
+    return QueueOrder(np.array(order), np.array(priority), np.array(novelty), np.array(gains))
