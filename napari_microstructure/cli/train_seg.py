@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch", type=int, default=8, help="crops per batch (default 8)")
     p.add_argument("--crop", type=int, default=128, help="crop side in pixels (default 128)")
     p.add_argument("--base", type=int, default=16, help="U-Net base channels (default 16)")
-    p.add_argument("--depth", type=int, default=3, help="U-Net levels (default 3)")
+    p.add_argument("--depth", type=int, default=4, help="U-Net levels (default 4)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     p.add_argument("--val-fraction", type=float, default=0.2, help="held-out share of images")
     p.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")

@@ -130,7 +130,7 @@ class UNetPanel:
         """Train a U-Net in a worker (progress per step, Cancel stops it); saves the model."""
         try:
             pairs = self._training_pairs()
-            options = {"base": 16, "depth": 3, "patience": 6, **self._options}
+            options = {"base": 16, "depth": 4, "patience": 6, **self._options}
             cfg = TrainConfig(
                 task=self.task,
                 epochs=self.epochs,
