@@ -26,6 +26,7 @@ from ..core.segment import (
     train_model,
 )
 from ..core.settings import set_setting
+from ._values import PathValue, Value
 
 SETTING = "pipeline.segment"
 FROM_LAYERS, FROM_FOLDERS = "open layers", "folders"
@@ -36,37 +37,10 @@ class UNetPanel:
     """Training and prediction state and actions (expects the controls made by the dock)."""
 
     # -- public state -------------------------------------------------------------------------
-    @property
-    def task(self) -> str:
-        return str(self._task.value)
-
-    @task.setter
-    def task(self, value: str) -> None:
-        self._task.value = value
-
-    @property
-    def epochs(self) -> int:
-        return int(self._epochs.value)
-
-    @epochs.setter
-    def epochs(self, value: int) -> None:
-        self._epochs.value = int(value)
-
-    @property
-    def source(self) -> str:
-        return str(self._source.value)
-
-    @source.setter
-    def source(self, value: str) -> None:
-        self._source.value = value
-
-    @property
-    def annotation_layer(self) -> Labels | None:
-        return self._mask.value
-
-    @annotation_layer.setter
-    def annotation_layer(self, layer: Labels | None) -> None:
-        self._mask.value = layer
+    task = Value("_task", str)
+    epochs = Value("_epochs", int)
+    source = Value("_source", str)
+    annotation_layer = Value("_mask")
 
     @property
     def folders(self) -> tuple[Path, Path]:
@@ -76,23 +50,8 @@ class UNetPanel:
     def folders(self, dirs: tuple[str | Path, str | Path]) -> None:
         self._images_dir.value, self._masks_dir.value = dirs
 
-    @property
-    def model_path(self) -> Path | None:
-        value = str(self._model.value)
-        return Path(value) if value not in ("", ".") else None
-
-    @model_path.setter
-    def model_path(self, path: str | Path | None) -> None:
-        self._model.value = str(path or "")
-
-    @property
-    def output_path(self) -> Path | None:
-        value = str(self._out.value)
-        return Path(value) if value not in ("", ".") else None
-
-    @output_path.setter
-    def output_path(self, path: str | Path | None) -> None:
-        self._out.value = str(path or "")
+    model_path = PathValue("_model")
+    output_path = PathValue("_out")
 
     @property
     def training_options(self) -> dict[str, Any]:

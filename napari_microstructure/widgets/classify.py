@@ -25,6 +25,7 @@ from .._layers import image_array, image_pixel_size, show_class_map, show_overla
 from ..core.settings import get_setting, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget
+from ._values import PathValue, Value
 
 if TYPE_CHECKING:
     import napari
@@ -32,11 +33,6 @@ if TYPE_CHECKING:
     from ..core.classify import Classifier, ImagePrediction, Sample
 
 SETTING = "classify"
-
-
-def _path(edit: FileEdit) -> Path | None:
-    text = str(edit.value or "").strip()
-    return Path(text) if text and text != "." else None
 
 
 class ClassifyWidget(WorkerWidget):
@@ -158,57 +154,13 @@ class ClassifyWidget(WorkerWidget):
         """Images added from the viewer with their class, trained together with the folder."""
         return list(self._extra)
 
-    @property
-    def training_folder(self) -> Path | None:
-        return _path(self._train_dir)
-
-    @training_folder.setter
-    def training_folder(self, path: str | Path | None) -> None:
-        self._train_dir.value = str(path) if path else ""
-
-    @property
-    def steps(self) -> int:
-        return int(self._steps.value)
-
-    @steps.setter
-    def steps(self, value: int) -> None:
-        self._steps.value = int(value)
-
-    @property
-    def save_path(self) -> Path | None:
-        return _path(self._save_to)
-
-    @save_path.setter
-    def save_path(self, path: str | Path | None) -> None:
-        self._save_to.value = str(path) if path else ""
-
-    @property
-    def model_path(self) -> Path | None:
-        return _path(self._model_file)
-
-    @model_path.setter
-    def model_path(self, path: str | Path | None) -> None:
-        self._model_file.value = str(path) if path else ""
-
-    @property
-    def folder(self) -> Path | None:
-        return _path(self._folder)
-
-    @folder.setter
-    def folder(self, path: str | Path | None) -> None:
-        self._folder.value = str(path) if path else ""
-
-    @property
-    def n_crops(self) -> int:
-        return int(self._crops.value)
-
-    @n_crops.setter
-    def n_crops(self, value: int) -> None:
-        self._crops.value = int(value)
-
-    @property
-    def image_layer(self) -> Image | None:
-        return self._image.value
+    training_folder = PathValue("_train_dir")
+    steps = Value("_steps", int)
+    save_path = PathValue("_save_to")
+    model_path = PathValue("_model_file")
+    folder = PathValue("_folder")
+    n_crops = Value("_crops", int)
+    image_layer = Value("_image")
 
     def set_options(self, class_map: bool | None = None, gradcam: bool | None = None) -> None:
         """Choose which layers "Classify image" adds."""

@@ -30,6 +30,7 @@ from .._layers import (
 )
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
+from ._values import NamesValue, PathValue, Value
 
 if TYPE_CHECKING:
     import napari
@@ -112,56 +113,15 @@ class DetectWidget(WorkerWidget):
         )
 
     # -- public state -----------------------------------------------------------------------
-    @property
-    def image_layer(self) -> Image | None:
-        return self._image.value
+    image_layer = Value("_image")
+    model_path = PathValue("_model")  # None: the demo model
+    conf = Value("_conf", float)
+    iou = Value("_iou", float)
+    max_det = Value("_max_det", int)
+    agnostic = Value("_agnostic", bool)
+    show_conf = Value("_show", float)  # what is shown (filters the last result, no re-run)
 
-    @property
-    def model_path(self) -> Path | None:
-        """The chosen model file, None for the demo model."""
-        text = str(self._model.value or "").strip()
-        return Path(text) if text and text != "." else None
-
-    @model_path.setter
-    def model_path(self, path: str | Path | None) -> None:
-        self._model.value = str(path) if path else ""
-
-    @property
-    def conf(self) -> float:
-        return float(self._conf.value)
-
-    @conf.setter
-    def conf(self, value: float) -> None:
-        self._conf.value = value
-
-    @property
-    def iou(self) -> float:
-        return float(self._iou.value)
-
-    @property
-    def max_det(self) -> int:
-        return int(self._max_det.value)
-
-    @property
-    def agnostic(self) -> bool:
-        return bool(self._agnostic.value)
-
-    @property
-    def classes(self) -> list[str]:
-        return [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
-
-    @classes.setter
-    def classes(self, names: list[str]) -> None:
-        self._classes.value = ", ".join(names)
-
-    @property
-    def show_conf(self) -> float:
-        """Confidence threshold of what is shown (filters the last result, no re-run)."""
-        return float(self._show.value)
-
-    @show_conf.setter
-    def show_conf(self, value: float) -> None:
-        self._show.value = value
+    classes = NamesValue("_classes")
 
     @property
     def result(self) -> pd.DataFrame | None:

@@ -30,6 +30,7 @@ from ..core.settings import get_setting
 from ._base import WorkerWidget
 from ._explain_views import ConfidenceViews
 from ._histogram import HistogramBox
+from ._values import PathValue, Value
 
 if TYPE_CHECKING:
     import napari
@@ -125,50 +126,14 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         self._on_boxes_layer()
 
     # -- public state -----------------------------------------------------------------------
-    @property
-    def image_layer(self) -> Image | None:
-        return self._image.value
-
-    @property
-    def detections_layer(self) -> Shapes | None:
-        return self._boxes.value
-
-    @property
-    def labels_layer(self) -> Labels | None:
-        return self._masks.value
-
-    @property
-    def model_path(self) -> Path | None:
-        text = str(self._model.value or "").strip()
-        return Path(text) if text and text != "." else None
-
-    @property
-    def method(self) -> str:
-        return str(self._method.value)
-
-    @method.setter
-    def method(self, value: str) -> None:
-        self._method.value = value
-
-    @property
-    def opacity(self) -> float:
-        return float(self._opacity.value)
-
-    @opacity.setter
-    def opacity(self, value: float) -> None:
-        self._opacity.value = value
-
-    @property
-    def blending(self) -> str:
-        return str(self._blending.value)
-
-    @blending.setter
-    def blending(self, value: str) -> None:
-        self._blending.value = value
-
-    @property
-    def threshold(self) -> float:
-        return float(self._threshold.value)
+    image_layer = Value("_image")
+    detections_layer = Value("_boxes")
+    labels_layer = Value("_masks")
+    model_path = PathValue("_model")
+    method = Value("_method", str)
+    opacity = Value("_opacity", float)
+    blending = Value("_blending", str)
+    threshold = Value("_threshold", float)
 
     @property
     def saliency(self) -> np.ndarray | None:

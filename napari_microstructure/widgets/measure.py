@@ -31,6 +31,7 @@ from .._layers import (
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
 from ._measure_plot import SizeHistogram
+from ._values import NamesValue, Value
 
 if TYPE_CHECKING:
     import napari
@@ -104,29 +105,9 @@ class MeasureWidget(WorkerWidget):
         )
 
     # -- public state -----------------------------------------------------------------------
-    @property
-    def labels_layer(self) -> Labels | None:
-        return self._labels.value
-
-    @labels_layer.setter
-    def labels_layer(self, layer: Labels | None) -> None:
-        self._labels.value = layer
-
-    @property
-    def phases_layer(self) -> Labels | None:
-        return self._phases.value
-
-    @phases_layer.setter
-    def phases_layer(self, layer: Labels | None) -> None:
-        self._phases.value = layer
-
-    @property
-    def phase_names(self) -> list[str]:
-        return [n.strip() for n in str(self._phase_names.value).split(",") if n.strip()]
-
-    @phase_names.setter
-    def phase_names(self, names: list[str]) -> None:
-        self._phase_names.value = ", ".join(names)
+    labels_layer = Value("_labels")
+    phases_layer = Value("_phases")
+    phase_names = NamesValue("_phase_names")
 
     @property
     def pixel_size(self) -> float | None:
@@ -155,13 +136,7 @@ class MeasureWidget(WorkerWidget):
         """The histogram shown (counts, edges, unit, ...)."""
         return self._hist.distribution
 
-    @property
-    def colour_by(self) -> str:
-        return str(self._colour.value)
-
-    @colour_by.setter
-    def colour_by(self, name: str) -> None:
-        self._colour.value = name
+    colour_by = Value("_colour", str)
 
     @property
     def histogram(self) -> SizeHistogram:

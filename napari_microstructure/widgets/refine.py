@@ -26,6 +26,7 @@ from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
 from ._refine_clicks import ClickQueue, ClickRequest
 from ._refine_objects import ObjectEditor
+from ._values import Value, as_path
 
 if TYPE_CHECKING:
     import napari
@@ -94,34 +95,10 @@ class RefineWidget(WorkerWidget):
             w.changed.connect(self._save_settings)
 
     # -- public state ---------------------------------------------------------------------------
-    @property
-    def engine_name(self) -> str:
-        return str(self._engine_box.value)
-
-    @engine_name.setter
-    def engine_name(self, name: str) -> None:
-        self._engine_box.value = name
-
-    @property
-    def checkpoint(self) -> str:
-        v = str(self._checkpoint.value or "")
-        return "" if v in ("", ".") else v
-
-    @checkpoint.setter
-    def checkpoint(self, path: str) -> None:
-        self._checkpoint.value = path
-
-    @property
-    def class_name(self) -> str:
-        return str(self._class.value) or "object"
-
-    @class_name.setter
-    def class_name(self, name: str) -> None:
-        self._class.value = name
-
-    @property
-    def image_layer(self) -> Image | None:
-        return self._image.value
+    engine_name = Value("_engine_box", str)
+    checkpoint = Value("_checkpoint", lambda v: str(as_path(v) or ""))  # "" when none
+    class_name = Value("_class", lambda v: str(v) or "object")
+    image_layer = Value("_image")
 
     @property
     def labels_layer(self) -> Labels | None:

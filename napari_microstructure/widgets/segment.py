@@ -20,6 +20,7 @@ from ..core.segment import ScribbleClassifier, classify_with_scribbles
 from ..core.settings import get_setting
 from ._base import WorkerWidget
 from ._segment_unet import FROM_FOLDERS, FROM_LAYERS, SETTING, UNetPanel
+from ._values import Value
 
 if TYPE_CHECKING:
     import napari
@@ -112,29 +113,9 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         self._disconnects.append(self._timer.stop)
 
     # -- public state -----------------------------------------------------------------------
-    @property
-    def image_layer(self) -> Image | None:
-        return self._image.value
-
-    @image_layer.setter
-    def image_layer(self, layer: Image) -> None:
-        self._image.value = layer
-
-    @property
-    def scribbles_layer(self) -> Labels | None:
-        return self._scribbles.value
-
-    @scribbles_layer.setter
-    def scribbles_layer(self, layer: Labels | None) -> None:
-        self._scribbles.value = layer
-
-    @property
-    def live(self) -> bool:
-        return bool(self._live.value)
-
-    @live.setter
-    def live(self, on: bool) -> None:
-        self._live.value = bool(on)
+    image_layer = Value("_image")
+    scribbles_layer = Value("_scribbles")
+    live = Value("_live", bool)
 
     @property
     def prediction_layer(self) -> Labels | None:
