@@ -123,6 +123,14 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
     widget.mark_done(image_id)
     assert widget.queue_panel.next_path != first
     assert widget.project.image_record(image_id)["done"]
+    # class gain on: the done image's classes weigh the order (column "gain")
+    box = {"x1": 2.0, "y1": 2.0, "x2": 20.0, "y2": 20.0, "class_id": 0}
+    widget.project.save_labels(image_id, boxes=[box])
+    widget.queue_panel.class_gain.value = 1.0
+    worker = widget.queue_panel.rank(folder)
+    with qtbot.waitSignal(worker.finished, timeout=60_000):
+        pass
+    assert len(widget.queue_panel.queue) == 3 and "gain" in widget.queue_panel.queue
 
     # training: start, then cancel at the first batch
     panel = widget.train_panel

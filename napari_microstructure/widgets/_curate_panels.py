@@ -13,6 +13,7 @@ from magicgui.widgets import (
     ComboBox,
     Container,
     FileEdit,
+    FloatSpinBox,
     Label,
     LineEdit,
     PushButton,
@@ -49,7 +50,11 @@ class QueuePanel(Container):
         self._table.max_width = 420
         self._next = PushButton(text="Open next")
         self.queue = pd.DataFrame(columns=["rank", "name", "score", "path", "done"])
-        super().__init__(widgets=[self._folder, self._rank, self._table, self._next], labels=True)
+        # weight of the class gain (classes the done images lack); off by default: the benchmark
+        # measured no gain over the plain order (docs/curate.md)
+        self.class_gain = FloatSpinBox(label="class gain", min=0.0, max=5.0, step=0.5, value=0.0)
+        widgets = [self._folder, self.class_gain, self._rank, self._table, self._next]
+        super().__init__(widgets=widgets, labels=True)
         self._rank.changed.connect(lambda: self.rank(self._folder.value))
         self._next.changed.connect(self.open_next)
 
@@ -65,6 +70,7 @@ class QueuePanel(Container):
         model = _active_detector_path(self._owner)
         labelled = [i for i in project.image_ids if project.image_record(i).get("files")]
         labelled = labelled[:: max(1, len(labelled) // 16)][:16]
+        rarity = float(self.class_gain.value)
 
         def make() -> Generator[Progress, None, pd.DataFrame]:
             from ..core.curate.items import labelled_class_counts
@@ -76,12 +82,14 @@ class QueuePanel(Container):
             # their classes (images marked done) weight the queue toward classes they lack
             known = {str(v) for v in detector.names.values()}
             counts = {k: v for k, v in labelled_class_counts(project).items() if k in known}
+            use = rarity > 0 and any(counts.values())
             return (
                 yield from rank_folder(
                     folder,
                     detector,
                     reference=reference,
-                    class_counts=counts if any(counts.values()) else None,
+                    class_counts=counts if use else None,
+                    rarity=rarity,
                 )
             )
 
@@ -90,7 +98,8 @@ class QueuePanel(Container):
     def _ranked(self, df: pd.DataFrame) -> None:
         done = self._done_sources()
         # queue order = uncertainty + novelty (``priority``), so ``score`` alone is not sorted
-        q = df[[c for c in ("rank", "name", "score", "priority", "path") if c in df]].copy()
+        keep = ("rank", "name", "score", "priority", "gain", "path")
+        q = df[[c for c in keep if c in df]].copy()
         q["done"] = [p in done for p in q["path"]]
         self.queue = q.reset_index(drop=True)
         self._show()
