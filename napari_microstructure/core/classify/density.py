@@ -12,7 +12,9 @@ vary a lot (uneven etch, dust) keep a wider band than a uniform one.
 The thresholds come from :meth:`ClassDensity.cross_fit`: the training images are split into
 folds, each fold is scored with densities fitted on the other folds, and the thresholds are
 quantiles of these out-of-fold scores. Scores of the images a density was fitted on are too
-tight to calibrate with; out-of-fold scores behave like those of new images.
+tight to calibrate with; out-of-fold scores behave like those of new images. One random split
+moves the thresholds (and the per-class location and spread) by chance, so the split is drawn
+several times and they are averaged over the splits.
 """
 
 from __future__ import annotations
@@ -78,12 +80,17 @@ class ClassDensity:
         quantile: float = 0.97,
         image_quantile: float = 0.99,
         rng: np.random.Generator | None = None,
+        repeats: int = 1,
     ) -> tuple[ClassDensity, dict]:
         """Fit on all crops ``emb`` (of images ``owner``, classes ``labels[owner]``) and set
         the thresholds from out-of-fold scores: ``1 - quantile`` of known crops and
         ``1 - image_quantile`` of known images fall beyond them.
 
-        Returns the density and a record (folds used, whether scores were out of fold).
+        With ``repeats`` > 1 the images are split into folds that many times, independently,
+        and the thresholds are the mean of those of every split (one split alone moves them
+        by chance).
+
+        Returns the density and a record (folds and splits used, whether out of fold).
         """
         rng = rng or np.random.default_rng(0)
         owner = np.asarray(owner)
@@ -91,46 +98,78 @@ class ClassDensity:
         img_lab = labels[images]
         per_class = np.bincount(img_lab, minlength=n_classes)
         folds = int(min(n_folds, per_class.min()))
-        # distance of every crop to every class, from densities that never saw its image
-        dist = np.zeros((len(emb), n_classes))
-        if folds >= 2:
-            img_fold = _folds(img_lab, folds, rng)
-            crop_fold = img_fold[np.searchsorted(images, owner)]
-            for f in range(folds):
-                part = cls.fit(emb[crop_fold != f], labels[owner[crop_fold != f]], n_classes)
-                dist[crop_fold == f] = part.distances(emb[crop_fold == f])
         density = cls.fit(emb, labels[owner], n_classes)
         if folds < 2:  # too few images per class to hold any out: in-sample, too tight
-            dist = density.distances(emb)
-        density._set_thresholds(dist, owner, images, img_lab, quantile, image_quantile)
-        return density, {"calibration_folds": folds, "calibration_out_of_fold": folds >= 2}
+            dists = [density.distances(emb)]
+        else:
+            dists = [
+                cls._out_of_fold(emb, owner, images, labels, folds, rng)
+                for _ in range(max(repeats, 1))
+            ]
+        density._set_thresholds(dists, owner, images, img_lab, quantile, image_quantile)
+        record = {
+            "calibration_folds": folds,
+            "calibration_splits": len(dists),
+            "calibration_out_of_fold": folds >= 2,
+        }
+        return density, record
+
+    @classmethod
+    def _out_of_fold(
+        cls,
+        emb: np.ndarray,
+        owner: np.ndarray,
+        images: np.ndarray,
+        labels: np.ndarray,
+        folds: int,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """Distance ``(N, K)`` of every crop to every class, from densities that never saw
+        its image (one random split of the images into ``folds``)."""
+        n_classes = int(labels.max()) + 1
+        dist = np.zeros((len(emb), n_classes))
+        img_fold = _folds(labels[images], folds, rng)
+        crop_fold = img_fold[np.searchsorted(images, owner)]
+        for f in range(folds):
+            part = cls.fit(emb[crop_fold != f], labels[owner[crop_fold != f]], n_classes)
+            dist[crop_fold == f] = part.distances(emb[crop_fold == f])
+        return dist
 
     def _set_thresholds(
         self,
-        dist: np.ndarray,
+        dists: list[np.ndarray],
         owner: np.ndarray,
         images: np.ndarray,
         img_lab: np.ndarray,
         quantile: float,
         image_quantile: float,
     ) -> None:
-        crop_scores = dist.min(axis=1)
-        self.threshold = float(np.quantile(crop_scores, quantile))
-        self.width = float(max(np.std(crop_scores) * 0.1, 1e-6))
-        log_mean = np.log(np.stack([dist[owner == i].mean(0) for i in images]))
-        own = log_mean[np.arange(len(images)), img_lab]
+        """Thresholds from the crop distances ``(N, K)`` of one or more calibration splits:
+        per-class location and spread and the quantiles, averaged over the splits."""
         k = len(self.means)
-        pooled = float(np.std(own, ddof=1)) if len(own) > 1 else 0.1
-        loc, spread = np.zeros(k), np.full(k, max(pooled, 0.02))
-        for c in range(k):
-            v = own[img_lab == c]
-            loc[c] = v.mean()
-            if len(v) >= 3:  # fewer images: the pooled spread is the better guess
-                spread[c] = max(float(np.std(v, ddof=1)), 0.02)
-        self.class_loc, self.class_spread = loc, spread
-        image_scores = ((log_mean - loc) / spread).min(axis=1)
-        self.image_threshold = float(np.quantile(image_scores, image_quantile))
-        self.image_width = float(max(np.std(image_scores) * 0.1, 1e-6))
+        locs, spreads, log_means = [], [], []
+        for dist in dists:
+            log_mean = np.log(np.stack([dist[owner == i].mean(0) for i in images]))
+            own = log_mean[np.arange(len(images)), img_lab]
+            pooled = float(np.std(own, ddof=1)) if len(own) > 1 else 0.1
+            loc, spread = np.zeros(k), np.full(k, max(pooled, 0.02))
+            for c in range(k):
+                v = own[img_lab == c]
+                loc[c] = v.mean()
+                if len(v) >= 3:  # fewer images: the pooled spread is the better guess
+                    spread[c] = max(float(np.std(v, ddof=1)), 0.02)
+            locs.append(loc)
+            spreads.append(spread)
+            log_means.append(log_mean)
+        self.class_loc, self.class_spread = np.mean(locs, 0), np.mean(spreads, 0)
+        crop_scores = [d.min(axis=1) for d in dists]
+        image_scores = [((lm - self.class_loc) / self.class_spread).min(1) for lm in log_means]
+        self.threshold = float(np.mean([np.quantile(c, quantile) for c in crop_scores]))
+        self.width = float(max(np.std(crop_scores[0]) * 0.1, 1e-6))
+        self.image_threshold = float(
+            np.mean([np.quantile(s, image_quantile) for s in image_scores])
+        )
+        self.image_width = float(max(np.std(image_scores[0]) * 0.1, 1e-6))
 
     def distances(self, emb: np.ndarray) -> np.ndarray:
         """Mahalanobis distance of each embedding to each class, ``(N, K)``."""

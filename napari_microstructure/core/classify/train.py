@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ class TrainConfig:
     image_novelty_quantile: float = 0.99
     density_crops: int = 48
     calib_folds: int = 3
+    calib_repeats: int = 10
     zoom_range: tuple[float, float] = ZOOM_RANGE
     seed: int = 0
 
@@ -90,6 +91,66 @@ def _embed(
     return np.concatenate(embs), np.concatenate(logits), np.concatenate(owner)
 
 
+def _prepare(
+    samples: Sequence[Sample], cfg: TrainConfig
+) -> tuple[list[str], np.ndarray, np.ndarray, list[torch.Tensor]]:
+    """Checked class names, class index, pixel size and grey tensor of every sample."""
+    classes = sorted({s.label for s in samples})
+    if len(classes) < 2:
+        raise ValueError(f"need images of at least two classes to train, got {classes}")
+    for s in samples:
+        if not s.pixel_size or s.pixel_size <= 0:
+            raise ValueError(f"image {s.name or s.label!r} has no valid pixel size")
+    labels = np.array([classes.index(s.label) for s in samples])
+    pixel_sizes = np.array([s.pixel_size for s in samples], dtype=np.float64)
+    images = [prepare_image(s.image) for s in samples]
+    small = [
+        s.name or s.label
+        for s, im in zip(samples, images, strict=True)
+        if min(im.shape) < cfg.crop_size // 2
+    ]
+    if small:
+        raise ValueError(f"images smaller than half the crop size ({cfg.crop_size} px): {small}")
+    return classes, labels, pixel_sizes, images
+
+
+def _calibrate(
+    net: CropNet,
+    images: list[torch.Tensor],
+    labels: np.ndarray,
+    pixel_sizes: np.ndarray,
+    calib_idx: list[int],
+    cfg: TrainConfig,
+) -> tuple[ClassDensity, dict]:
+    """Class densities and "none of these" thresholds for a trained network, plus a record.
+
+    Draws from its own random stream (not the training one), so a saved network calibrates
+    the same way again (:func:`recalibrate`).
+    """
+    rng = np.random.default_rng([cfg.seed, 1])
+    # un-augmented random crops, as at prediction time, of every image (the images held out
+    # of network training included: they show how new images of a class fall)
+    every = list(range(len(images)))
+    emb, logits, owner = _embed(net, images, pixel_sizes, every, cfg.density_crops, cfg, rng, 0.0)
+    density, calib = ClassDensity.cross_fit(
+        emb,
+        owner,
+        labels,
+        int(net.head.out_features),
+        cfg.calib_folds,
+        cfg.novelty_quantile,
+        cfg.image_novelty_quantile,
+        rng,
+        cfg.calib_repeats,
+    )
+    held = np.isin(owner, calib_idx) if calib_idx else np.ones(len(owner), bool)
+    calib["calibration_crop_accuracy"] = float(
+        np.mean(logits[held].argmax(1) == labels[owner[held]])
+    )
+    calib["crop_accuracy_on_training_images"] = not calib_idx
+    return density, calib
+
+
 def train_classifier(
     samples: Sequence[Sample], config: TrainConfig | None = None
 ) -> Generator[Progress, None, Classifier]:
@@ -118,24 +179,9 @@ def train_classifier(
     Classifier
     """
     cfg = config or TrainConfig()
-    classes = sorted({s.label for s in samples})
-    if len(classes) < 2:
-        raise ValueError(f"need images of at least two classes to train, got {classes}")
-    for s in samples:
-        if not s.pixel_size or s.pixel_size <= 0:
-            raise ValueError(f"image {s.name or s.label!r} has no valid pixel size")
     t0 = time.perf_counter()
+    classes, labels, pixel_sizes, images = _prepare(samples, cfg)
     rng = np.random.default_rng(cfg.seed)
-    labels = np.array([classes.index(s.label) for s in samples])
-    pixel_sizes = np.array([s.pixel_size for s in samples], dtype=np.float64)
-    images = [prepare_image(s.image) for s in samples]
-    small = [
-        s.name or s.label
-        for s, im in zip(samples, images, strict=True)
-        if min(im.shape) < cfg.crop_size // 2
-    ]
-    if small:
-        raise ValueError(f"images smaller than half the crop size ({cfg.crop_size} px): {small}")
     train_idx, calib_idx = _split(labels, cfg.calib_fraction, rng)
 
     with torch.random.fork_rng():
@@ -176,30 +222,13 @@ def train_classifier(
     train_seconds = time.perf_counter() - t0
 
     yield Progress(cfg.steps + 1, cfg.steps + 2, "embedding crops for the class densities")
-    # un-augmented random crops, as at prediction time, of every image (the images held out
-    # of network training included: they show how new images of a class fall)
-    every = sorted(train_idx + calib_idx)
-    emb, logits, owner = _embed(net, images, pixel_sizes, every, cfg.density_crops, cfg, rng, 0.0)
-    yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrating 'none of these' (cross-fitted)")
-    density, calib = ClassDensity.cross_fit(
-        emb,
-        owner,
-        labels,
-        len(classes),
-        cfg.calib_folds,
-        cfg.novelty_quantile,
-        cfg.image_novelty_quantile,
-        rng,
-    )
-    held = np.isin(owner, calib_idx) if calib_idx else np.ones(len(owner), bool)
-    crop_acc = float(np.mean(logits[held].argmax(1) == labels[owner[held]]))
+    density, calib = _calibrate(net, images, labels, pixel_sizes, calib_idx, cfg)
+    yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrated 'none of these' (cross-fitted)")
     info = {
         "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
         "images_per_class": {c: int(np.sum(labels == k)) for k, c in enumerate(classes)},
         "n_train_images": len(train_idx),
         "n_calibration_images": len(calib_idx),
-        "calibration_crop_accuracy": crop_acc,
-        "crop_accuracy_on_training_images": not calib_idx,
         **calib,
         "train_seconds": train_seconds,
         "total_seconds": time.perf_counter() - t0,
@@ -214,3 +243,25 @@ def train_classifier(
         density=density,
         info=info,
     )
+
+
+def recalibrate(
+    model: Classifier, samples: Sequence[Sample], config: TrainConfig
+) -> Generator[Progress, None, Classifier]:
+    """Fit the class densities and "none of these" thresholds of a trained ``model`` again.
+
+    ``samples`` and ``config`` must be those it was trained with (the seed fixes which images
+    were held out of network training). The network is kept as it is, so a saved model can be
+    re-calibrated with the current rule without training it again; the result equals what
+    :func:`train_classifier` gives with the same samples and config.
+    """
+    classes, labels, pixel_sizes, images = _prepare(samples, config)
+    if classes != list(model.classes):
+        raise ValueError(f"samples have classes {classes}, the model {list(model.classes)}")
+    _, calib_idx = _split(labels, config.calib_fraction, np.random.default_rng(config.seed))
+    yield Progress(0, 1, "embedding crops for the class densities")
+    density, calib = _calibrate(model.net, images, labels, pixel_sizes, calib_idx, config)
+    yield Progress(1, 1, "calibrated 'none of these' (cross-fitted)")
+    config_rec = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()}
+    info = {**model.info, **calib, "config": config_rec}
+    return replace(model, density=density, info=info, path=None)
