@@ -5,28 +5,37 @@ Declared design: the labelled start set is narrow, the unlabelled pool is hetero
 - *base* images: bright-field, polished matrix, no cracks. The labelled set is only these.
 - the pool and the test set mix base images (half) with three kinds the labelled set lacks:
   *dark* (inverted contrast, as in dark-field), *faint* (a third of the contrast, strong noise)
-  and *cracks* (two or three cracks), a sixth each. 128 px fields at 0.5 µm/px.
+  and *cracks* (bright-field with a crack, rarely two: ``core.curate.domains`` redraws a field
+  until a crack fits), a sixth each. 128 px fields at 0.5 µm/px.
 
 Per seed:
 
 1. the start model: ``--start demo`` (default) the shipped demo detector, trained by this
-   project on bright-field synthetic defects (it knows cracks, not the dark or faint contrast);
-   ``--start scratch`` a YOLOv8 layout at width 0.125 trained from scratch on the ``--n-init``
-   base images;
-2. the queue (``core.curate.active.rank_images`` with the start model and the ``--n-init``
-   labelled base images as reference) orders the pool; the ``--n-add`` first images get their
-   exact labels (= perfectly corrected);
+   project on bright-field synthetic defects (on this test set its crack AP50 is 0.025; it
+   never saw the dark or faint contrast); ``--start scratch`` a YOLOv8 layout at width 0.125
+   trained from scratch on the ``--n-init`` base images;
+2. the queue (``core.curate.active.rank_images`` with the start model, the ``--n-init``
+   labelled base images as reference and, for ``--rarity`` > 0, their true class counts for
+   the class gain) orders the pool; the ``--n-add`` first images get their exact labels
+   (= perfectly corrected); one queue arm per ``--rarity`` value;
 3. the start model is fine-tuned on the labelled + queued images and, separately, on the
    labelled + as many pool images drawn at random from the same pool (``--random-draws``
    draws), with the same epochs and settings (AdamW, no warm-up, final weights kept);
-4. all are evaluated (mAP50 and mAP50-95) on held-out test images drawn from the pool's mixture
-   (seeds used nowhere else).
+4. all are evaluated (mAP50, mAP50-95 and AP50 per class) on held-out test images drawn from
+   the pool's mixture (seeds used nowhere else).
+
+The start model's and the random arm's results do not depend on the queue rule: with
+``--cache DIR`` they are stored per seed under a hash of the images, labels and settings, and a
+later run with another queue rule retrains only the queue arms.
 
 Everything is seeded. Run on CPU with::
 
-    nice -n 10 python benchmarks/bench_active_learning.py --seeds 0 1 2 3 4
+    nice -n 10 python benchmarks/bench_active_learning.py --seeds 0 1 2 --rarity 2 0 \\
+        --cache /tmp/al-cache
 
-It prints one line per random draw and per seed, and the means over seeds.
+It prints one line per random draw and per seed and queue arm, and the means over seeds.
+Measured over seeds 0-11 (docs/curate.md): mean mAP50 start 0.481, random 0.558, queue 0.568
+(rarity 2) and 0.563 (rarity 0); the queue beat every random draw on only 3 and 4 of 12 seeds.
 """
 
 from __future__ import annotations
@@ -292,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
         "--rarity",
         type=float,
         nargs="+",
-        default=[1.0],
+        default=[2.0, 0.0],
         help="queue's class-gain weights, one queue arm each (0 = no class counts)",
     )
     p.add_argument("--random-draws", type=int, default=3, help="random baselines per seed")
