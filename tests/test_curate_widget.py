@@ -126,7 +126,7 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
     # class gain on: the done image's classes weigh the order (column "gain")
     box = {"x1": 2.0, "y1": 2.0, "x2": 20.0, "y2": 20.0, "class_id": 0}
     widget.project.save_labels(image_id, boxes=[box])
-    widget.queue_panel.class_gain.value = 1.0
+    widget.queue_panel.class_gain = 1.0
     worker = widget.queue_panel.rank(folder)
     with qtbot.waitSignal(worker.finished, timeout=60_000):
         pass

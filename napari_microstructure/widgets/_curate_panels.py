@@ -25,6 +25,7 @@ from napari.utils.notifications import show_error, show_info
 from .._layers import image_layer_kwargs
 from ..core.progress import Progress
 from ..core.settings import get_setting, set_setting
+from ._values import Value
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
@@ -41,6 +42,8 @@ def _active_detector_path(owner: CurateWidget) -> Path | None:
 class QueuePanel(Container):
     """Rank a folder of unlabelled images; open the most uncertain next; mark images done."""
 
+    class_gain = Value("_gain", float)  # weight of the class gain in the queue order
+
     def __init__(self, owner: CurateWidget) -> None:
         self._owner = owner
         self._folder = FileEdit(label="unlabelled folder", mode="d")
@@ -52,8 +55,8 @@ class QueuePanel(Container):
         self.queue = pd.DataFrame(columns=["rank", "name", "score", "path", "done"])
         # weight of the class gain (classes the done images lack); off by default: the benchmark
         # measured no gain over the plain order (docs/curate.md)
-        self.class_gain = FloatSpinBox(label="class gain", min=0.0, max=5.0, step=0.5, value=0.0)
-        widgets = [self._folder, self.class_gain, self._rank, self._table, self._next]
+        self._gain = FloatSpinBox(label="class gain", min=0.0, max=5.0, step=0.5, value=0.0)
+        widgets = [self._folder, self._gain, self._rank, self._table, self._next]
         super().__init__(widgets=widgets, labels=True)
         self._rank.changed.connect(lambda: self.rank(self._folder.value))
         self._next.changed.connect(self.open_next)
@@ -70,7 +73,7 @@ class QueuePanel(Container):
         model = _active_detector_path(self._owner)
         labelled = [i for i in project.image_ids if project.image_record(i).get("files")]
         labelled = labelled[:: max(1, len(labelled) // 16)][:16]
-        rarity = float(self.class_gain.value)
+        rarity = self.class_gain
 
         def make() -> Generator[Progress, None, pd.DataFrame]:
             from ..core.curate.items import labelled_class_counts
