@@ -11,7 +11,6 @@ from _curate_helpers import COUNTS, synthetic_project, tiny_detector
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.cli import main
-from napari_microstructure.cli.rank import yolo_class_counts
 from napari_microstructure.core.curate.active import (
     binary_entropy,
     combine,
@@ -21,6 +20,7 @@ from napari_microstructure.core.curate.active import (
     unflip,
 )
 from napari_microstructure.core.curate.items import labelled_class_counts
+from napari_microstructure.core.curate.yolo import yolo_class_counts
 from napari_microstructure.core.progress import run_to_end
 from napari_microstructure.core.synthetic import generate
 

@@ -170,3 +170,24 @@ def export_yolo_segment(
 ) -> list[str]:
     """YOLO segmentation dataset (one polygon per instance); ``meta`` as for detection."""
     return _export_yolo(path, data, meta, "segment")
+
+
+def yolo_class_counts(folder: str, names: dict[int, str]) -> dict[str, int]:
+    """Objects per class name in the YOLO label files (``*.txt``) directly in ``folder``."""
+    root = Path(folder)
+    files = sorted(root.glob("*.txt")) if root.is_dir() else []
+    if not files:
+        raise ValueError(f"no YOLO label files (*.txt) in {folder}")
+    counts = {str(n): 0 for n in names.values()}
+    for f in files:
+        for line in f.read_text().splitlines():
+            if not line.strip():
+                continue
+            try:
+                cid = int(float(line.split()[0]))
+            except ValueError:
+                raise ValueError(f"{f}: not a YOLO label line: {line!r}") from None
+            if cid not in names:
+                raise ValueError(f"{f}: class id {cid} is not one of the model's {sorted(names)}")
+            counts[str(names[cid])] += 1
+    return counts
