@@ -7,7 +7,6 @@ import pytest
 
 from napari_microstructure.core.curate.select import (
     class_gain,
-    diverse_order,
     queue_order,
     standardize,
 )
@@ -16,7 +15,7 @@ from napari_microstructure.core.curate.select import (
 def test_weight_zero_is_the_uncertainty_order():
     rng = np.random.default_rng(0)
     scores = rng.random(12)
-    order, priority, _ = diverse_order(scores, rng.normal(size=(12, 5)), weight=0.0)
+    order, priority, _, _ = queue_order(scores, rng.normal(size=(12, 5)), weight=0.0)
     assert list(order) == list(np.argsort(-scores, kind="stable"))
     assert (np.diff(priority) <= 0).all()
 
@@ -25,8 +24,8 @@ def test_look_alikes_give_way_to_a_new_kind():
     # three near-copies the model is most unsure of, one image of another kind, one dull image
     emb = np.array([[0, 0], [0, 0.01], [0.01, 0], [5, 5], [0, 0.5]], float)
     scores = np.array([2.0, 2.0, 2.0, 1.6, 0.0])
-    by_score, _, _ = diverse_order(scores, emb, weight=0.0)
-    order, priority, novelty = diverse_order(scores, emb, weight=1.0)
+    by_score, _, _, _ = queue_order(scores, emb, weight=0.0)
+    order, priority, novelty, _ = queue_order(scores, emb, weight=1.0)
     assert set(by_score[:2]) <= {0, 1, 2}
     assert order[0] in {0, 1, 2} and order[1] == 3  # not a second copy
     assert (np.diff(priority) <= 1e-12).all() and ((0 <= novelty) & (novelty <= 1)).all()
@@ -39,10 +38,10 @@ def test_images_unlike_the_labelled_set_come_first():
     unlike = rng.normal(3, 0.1, (2, 4))
     emb = np.vstack([like, unlike])
     scores = np.array([1.0, 0.9, 1.1, 0.95, 0.5, 0.5])  # the model is no surer of either kind
-    order, _, novelty = diverse_order(scores, emb, reference=labelled, weight=2.0)
+    order, _, novelty, _ = queue_order(scores, emb, reference=labelled, weight=2.0)
     assert set(order[:1]) <= {4, 5} and novelty[0] == pytest.approx(1.0)
     # without the labelled set the new kind has no special claim
-    order0, _, _ = diverse_order(scores, emb, weight=0.0)
+    order0, _, _, _ = queue_order(scores, emb, weight=0.0)
     assert order0[0] == 2
 
 
@@ -50,9 +49,9 @@ def test_standardize_and_edge_cases():
     pool, ref = standardize(np.array([[1.0, 100.0], [3.0, 300.0]]), np.array([[2.0, 200.0]]))
     assert np.allclose(pool, [[-np.sqrt(1.5), -np.sqrt(1.5)], [np.sqrt(1.5), np.sqrt(1.5)]])
     assert np.allclose(ref, 0)
-    order, priority, novelty = diverse_order(np.zeros(0), np.zeros((0, 3)))
+    order, priority, novelty, _ = queue_order(np.zeros(0), np.zeros((0, 3)))
     assert len(order) == len(priority) == len(novelty) == 0
-    same = diverse_order(np.ones(3), np.ones((3, 2)))[0]  # constant scores and embeddings
+    same = queue_order(np.ones(3), np.ones((3, 2)))[0]  # constant scores and embeddings
     assert list(same) == [0, 1, 2]
 
 
@@ -67,7 +66,7 @@ def test_class_gain_favours_classes_the_labelled_set_lacks():
     # log(2.9 / 2) < image 2's log(3 / 2), so image 2 comes second
     assert list(q.order[:3]) == [0, 2, 1]
     assert q.gain[0] == pytest.approx(1.0) and (np.diff(q.priority) <= 1e-12).all()
-    plain = diverse_order(np.ones(4), emb)[0]
+    plain = queue_order(np.ones(4), emb)[0]
     assert list(queue_order(np.ones(4), emb, mass=mass, counts=counts).order) == list(plain)
     with pytest.raises(ValueError, match="mass"):
         queue_order(np.ones(4), emb, mass=mass[:, :2], counts=counts, rarity=1.0)

@@ -2,7 +2,7 @@
 
 Ranking by uncertainty alone fills the first places with near-duplicates (ten images of the one
 kind the model is unsure of) and ranks images the model is blind to (nothing found at all) low.
-:func:`diverse_order` orders the images greedily: each next image maximises
+:func:`queue_order` orders the images greedily: each next image maximises
 
     uncertainty (rescaled to [0, 1] over the pool) + ``weight`` * novelty,
 
@@ -60,18 +60,6 @@ def standardize(vectors: np.ndarray, reference: np.ndarray | None = None) -> tup
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.clip(d2, 0.0, None))
-
-
-def diverse_order(
-    scores: np.ndarray,
-    embeddings: np.ndarray,
-    reference: np.ndarray | None = None,
-    weight: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Greedy queue order of the pool: (order, priority, novelty) of :func:`queue_order`
-    without class counts."""
-    q = queue_order(scores, embeddings, reference, weight)
-    return q.order, q.priority, q.novelty
 
 
 def queue_order(
