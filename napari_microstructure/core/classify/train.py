@@ -91,6 +91,11 @@ def _embed(
     return np.concatenate(embs), np.concatenate(logits), np.concatenate(owner)
 
 
+def _config_record(cfg: TrainConfig) -> dict:
+    """The settings as stored in a model's info (tuples as lists, as JSON has them)."""
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()}
+
+
 def _prepare(
     samples: Sequence[Sample], cfg: TrainConfig
 ) -> tuple[list[str], np.ndarray, np.ndarray, list[torch.Tensor]]:
@@ -225,7 +230,7 @@ def train_classifier(
     density, calib = _calibrate(net, images, labels, pixel_sizes, calib_idx, cfg)
     yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrated 'none of these' (cross-fitted)")
     info = {
-        "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(cfg).items()},
+        "config": _config_record(cfg),
         "images_per_class": {c: int(np.sum(labels == k)) for k, c in enumerate(classes)},
         "n_train_images": len(train_idx),
         "n_calibration_images": len(calib_idx),
@@ -262,6 +267,5 @@ def recalibrate(
     yield Progress(0, 1, "embedding crops for the class densities")
     density, calib = _calibrate(model.net, images, labels, pixel_sizes, calib_idx, config)
     yield Progress(1, 1, "calibrated 'none of these' (cross-fitted)")
-    config_rec = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()}
-    info = {**model.info, **calib, "config": config_rec}
+    info = {**model.info, **calib, "config": _config_record(config)}
     return replace(model, density=density, info=info, path=None)
