@@ -11,8 +11,11 @@ For each kind ("etched", "tint") and seed, at the generator's default settings (
   planimetric) on the predicted labels against the G the same function measures on the TRUE
   ``grains`` labels (like compared with like).
 
+``--engine learned`` measures the same engine on the built-in learned boundary model
+(``core.refine.learned_boundary``) instead of the filter map.
+
 Usage: ``python benchmarks/bench_refine_accuracy.py [--seeds 5] [--kinds etched tint]
-[--size 512]``
+[--size 512] [--engine classical|learned]``
 """
 
 from __future__ import annotations
@@ -26,15 +29,17 @@ import numpy as np
 TARGET_IOU, TARGET_COUNT, TARGET_G = 0.95, 0.05, 0.1
 
 
-def evaluate(kind: str, seed: int, size: int = 512) -> dict[str, float]:
+def evaluate(
+    kind: str, seed: int, size: int = 512, engine_name: str = "classical"
+) -> dict[str, float]:
     """Click IoU, count and G errors of the built-in engine on one synthetic micrograph."""
     from napari_microstructure.core.progress import run_to_end
-    from napari_microstructure.core.refine import ClassicalEngine
+    from napari_microstructure.core.refine import make_engine
     from napari_microstructure.core.refine.accuracy import click_ious, grain_errors
     from napari_microstructure.core.synthetic import generate
 
     m = generate(kind, shape=(size, size), seed=seed)
-    engine = ClassicalEngine()
+    engine = make_engine(engine_name)
     t0 = time.perf_counter()
     run_to_end(engine.set_image(m.image, m.pixel_size))
     t_set = time.perf_counter() - t0
@@ -62,9 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--first-seed", type=int, default=0)
     ap.add_argument("--kinds", nargs="+", default=["etched", "tint"])
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--engine", choices=["classical", "learned"], default="classical")
     args = ap.parse_args(argv)
     print(
-        f"built-in engine, {args.size}x{args.size} px, generator defaults; G errors compare "
+        f"built-in engine ({args.engine}), {args.size}x{args.size} px, generator defaults; "
+        "G errors compare "
         "summarize() on predicted labels with summarize() on the TRUE grain labels "
         "(same method both sides)"
     )
@@ -76,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     for kind in args.kinds:
         rows = []
         for seed in range(args.first_seed, args.first_seed + args.seeds):
-            r = evaluate(kind, seed, args.size)
+            r = evaluate(kind, seed, args.size, args.engine)
             rows.append(r)
             print(
                 f"{kind:7} {seed:4d} {r['iou']:6.3f} {r['iou_median']:6.3f} {r['n_true']:5d} "

@@ -106,6 +106,24 @@ def test_clicks_give_masks_undo_and_edit(scene, qtbot):
     assert w._on_click not in prompts.mouse_drag_callbacks
 
 
+def test_learned_engine_click_and_segment_all(scene, qtbot):
+    m, viewer, w = scene
+    w.engine_name = "learned"
+    gid = int(np.unique(m.grains[120:136, 120:136])[0])
+    r, c = _centre_of(m.grains, gid)
+    w.add_click(r, c)
+    _wait(qtbot, w)
+    assert w.ready and w.engine.name == "learned"
+    got = w.labels_layer.data == 1
+    t = m.grains == gid
+    assert (t & got).sum() / (t | got).sum() > 0.8
+    assert w.labels_layer.features["engine"].iloc[0] == "learned"
+    w.segment_all()
+    _wait(qtbot, w)
+    n = int(w.labels_layer.data.max())
+    assert abs(n - int(m.grains.max())) <= 0.15 * m.grains.max()
+
+
 def test_refine_detections_and_segment_all(scene, qtbot):
     m, viewer, w = scene
     boxes = pd.DataFrame(

@@ -20,8 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "grains",
         help="segment all grains of a micrograph and print grain count and ASTM E112 G",
         description="Segment every grain of IMAGE (built-in engine: boundary map, gap closing, "
-        "watershed; or a trained boundaries model with --model, or Segment Anything with "
-        "--sam-checkpoint) and print the measurements of `napari-microstructure measure`.",
+        "watershed, the map from filters or with --learned from the shipped boundary model; or "
+        "a trained boundaries model with --model, or Segment Anything with --sam-checkpoint) "
+        "and print the measurements of `napari-microstructure measure`.",
     )
     p.add_argument("image", metavar="IMAGE", help="micrograph (TIFF, PNG, JPEG, BMP)")
     p.add_argument(
@@ -38,6 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", metavar="MODEL", help="trained boundaries model (train-seg) to use")
     p.add_argument(
+        "--learned",
+        action="store_true",
+        help="built-in engine on the shipped learned boundary map instead of filters "
+        "(trained by this project on synthetic etched and tint micrographs)",
+    )
+    p.add_argument(
         "--sam-checkpoint",
         metavar="PTH",
         help="Segment Anything checkpoint: use its automatic mask generator",
@@ -50,8 +57,8 @@ def _segment(image: np.ndarray, pixel_size: float | None, args: argparse.Namespa
     from ..core.grains import segment_all_grains
     from ..core.progress import run_to_end
 
-    if args.model and args.sam_checkpoint:
-        raise CLIError("choose one of --model and --sam-checkpoint")
+    if sum(bool(x) for x in (args.model, args.sam_checkpoint, args.learned)) > 1:
+        raise CLIError("choose one of --model, --sam-checkpoint and --learned")
     if args.model:
         if not Path(args.model).is_file():
             raise CLIError(f"model file not found: {args.model}")
@@ -59,7 +66,7 @@ def _segment(image: np.ndarray, pixel_size: float | None, args: argparse.Namespa
     elif args.sam_checkpoint:
         gen = segment_all_grains(image, pixel_size, engine="sam", checkpoint=args.sam_checkpoint)
     else:
-        gen = segment_all_grains(image, pixel_size)
+        gen = segment_all_grains(image, pixel_size, "learned" if args.learned else "classical")
     try:
         return run_to_end(gen, lambda p: log.info("%s", p.message))
     except ValueError as exc:  # SamLoadError, bad model files, unusable images

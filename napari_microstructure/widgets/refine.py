@@ -333,7 +333,7 @@ class RefineWidget(WorkerWidget):
             show_info(f"Refine: {int(labels.max())} grains segmented.")
 
         return self._start(
-            lambda: segment_all_grains(image, ps, "sam" if sam else "classical", **kw),
+            lambda: segment_all_grains(image, ps, self.engine_name, **kw),
             done,
             "segmenting all grains",
         )

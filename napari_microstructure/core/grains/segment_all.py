@@ -12,7 +12,7 @@ from scipy import ndimage as ndi
 from ..progress import Progress
 from .classical import segment_from_boundaries
 
-GRAIN_ENGINES = ("classical", "sam", "model")
+GRAIN_ENGINES = ("classical", "learned", "sam", "model")
 
 
 def labels_from_masks(
@@ -86,9 +86,10 @@ def segment_all_grains(
     pixel_size
         µm per px (used by the learned-model path to resample; the others work in px).
     engine
-        ``"classical"`` (boundary map + watershed, default), ``"sam"`` (automatic mask
-        generator, needs ``checkpoint``) or ``"model"`` (a trained boundary/grain model at
-        ``model_path``, via ``core.segment.grains_from_model``).
+        ``"classical"`` (filter boundary map + watershed, default), ``"learned"`` (the same on
+        the built-in learned boundary map, :mod:`..refine.learned_boundary`), ``"sam"``
+        (automatic mask generator, needs ``checkpoint``) or ``"model"`` (a trained
+        boundary/grain model at ``model_path``, via ``core.segment.grains_from_model``).
     **kw
         Passed on: ``segment_from_boundaries`` parameters (h, merge_ratio, min_area, ...) for
         classical; ``SamAutomaticMaskGenerator`` options for sam.
@@ -96,12 +97,13 @@ def segment_all_grains(
     img = np.asarray(image)
     if img.ndim not in (2, 3) or img.size == 0:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {img.shape}")
-    if engine == "classical":
-        from ..refine.boundary import grain_evidence
+    if engine in ("classical", "learned"):
+        from ..refine.learned_boundary import boundary_evidence
 
         yield Progress(0, 1, "boundary map")
-        bmap, colour = grain_evidence(img)
-        seg = yield from segment_from_boundaries(bmap, colour=colour, **kw)
+        source = "filters" if engine == "classical" else "learned"
+        bmap, colour, params = yield from boundary_evidence(img, source)
+        seg = yield from segment_from_boundaries(bmap, colour=colour, **{**params, **kw})
         return seg.labels
     if engine == "sam":
         if not checkpoint:

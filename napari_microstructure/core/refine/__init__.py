@@ -1,8 +1,9 @@
 """Prompt-driven masks: clicks and boxes to grain and particle outlines.
 
-Two engines share one interface (``set_image`` generator, ``predict``):
-:class:`ClassicalEngine` (built in, no weights) and :class:`SamEngine` (Segment Anything
-checkpoint). ``make_engine`` builds one by name.
+Engines share one interface (``set_image`` generator, ``predict``): :class:`ClassicalEngine`
+on a filter boundary map (``"classical"``, no weights) or on the built-in learned boundary
+model (``"learned"``), and :class:`SamEngine` (``"sam"``, a Segment Anything checkpoint).
+``make_engine`` builds one by name.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from .classical import ClassicalEngine
 from .prompts import PromptError, check_prompts
 from .sam_model import SamLoadError, load_sam
 
-ENGINES = ("classical", "sam")
+ENGINES = ("classical", "learned", "sam")
 
 
 def make_engine(
@@ -23,9 +24,9 @@ def make_engine(
     model_type: str = "auto",
     **kw: Any,
 ) -> Any:
-    """Engine ``"classical"`` or ``"sam"`` (which needs ``checkpoint``)."""
-    if name == "classical":
-        return ClassicalEngine(**kw)
+    """Engine ``"classical"``, ``"learned"`` or ``"sam"`` (which needs ``checkpoint``)."""
+    if name in ("classical", "learned"):
+        return ClassicalEngine("filters" if name == "classical" else "learned", **kw)
     if name == "sam":
         if not checkpoint:
             raise SamLoadError("the Segment Anything engine needs a checkpoint file (.pth)")

@@ -26,7 +26,7 @@ from skimage.segmentation import watershed
 from ..grains.classical import GrainSegmentation, border_strengths, segment_from_boundaries
 from ..image_utils import to_gray
 from ..progress import Progress
-from .boundary import grain_evidence
+from .learned_boundary import BOUNDARY_SOURCES, boundary_evidence
 from .prompts import Prompts, check_prompts
 
 Box = tuple[slice, slice]
@@ -72,11 +72,18 @@ def _box_fit(mask: np.ndarray, box: np.ndarray) -> float:
 
 
 class ClassicalEngine:
-    """Grain and particle masks from image evidence alone (no weights)."""
+    """Grain and particle masks from a boundary map: filters (no weights) or the built-in model.
 
-    name = "classical"
+    ``boundaries="filters"`` (engine name ``classical``) uses :mod:`.boundary`;
+    ``"learned"`` (engine name ``learned``) the shipped boundary model of
+    :mod:`.learned_boundary`. ``segment_params`` override ``segment_from_boundaries`` settings.
+    """
 
-    def __init__(self, **segment_params: float) -> None:
+    def __init__(self, boundaries: str = "filters", **segment_params: float) -> None:
+        if boundaries not in BOUNDARY_SOURCES:
+            raise ValueError(f"unknown boundary source {boundaries!r}; use {BOUNDARY_SOURCES}")
+        self.boundaries = boundaries
+        self.name = "classical" if boundaries == "filters" else "learned"
         self.segment_params = segment_params
         self.seg: GrainSegmentation | None = None
         self._gray: np.ndarray | None = None
@@ -99,8 +106,9 @@ class ClassicalEngine:
         """Compute the boundary map and the grain segmentation of ``image``."""
         self.seg = None
         yield Progress(0, 3, "boundary map")
-        bmap, colour = grain_evidence(np.asarray(image))
-        seg = yield from segment_from_boundaries(bmap, colour=colour, **self.segment_params)
+        bmap, colour, params = yield from boundary_evidence(np.asarray(image), self.boundaries)
+        params = {**params, **self.segment_params}
+        seg = yield from segment_from_boundaries(bmap, colour=colour, **params)
         yield Progress(2, 3, "indexing grains")
         self._slices = list(ndi.find_objects(seg.labels))
         self._fine_slices = list(ndi.find_objects(seg.fine))

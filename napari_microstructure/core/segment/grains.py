@@ -57,7 +57,8 @@ def _cached_model(path: str, mtime: float) -> SegModel:
     return load_model(path)
 
 
-def _boundary_model(model: SegModel | str | Path) -> SegModel:
+def boundary_model(model: SegModel | str | Path) -> SegModel:
+    """A boundaries model, loaded once per file (and file change); a clear error otherwise."""
     if isinstance(model, SegModel):
         m = model
     else:
@@ -91,6 +92,6 @@ def grains_from_model(
     1.5 px deep) were chosen on the validation crops of the tint-etched benchmark
     (``benchmarks/bench_segment.py``).
     """
-    model = _boundary_model(model_path)
+    model = boundary_model(model_path)
     probs = run_to_end(predict_probabilities(image, model, pixel_size, tta=tta))
     return grains_from_boundary_probability(probs[-1], threshold, min_grain_px, split=split)

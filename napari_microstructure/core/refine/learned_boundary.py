@@ -1,0 +1,78 @@
+"""Grain-boundary evidence learned from synthetic micrographs: the built-in boundary model.
+
+A U-Net (:mod:`napari_microstructure.core.segment`, 4 levels, 16 base channels) trained by this
+project on 64 synthetic micrographs, etched-line and tint-etched, on which annealing twins,
+polishing scratches, etch pits and gaps in the lines are drawn but only grain boundaries are
+labelled. It is shipped as ``models/grain_boundaries.pt`` (made by
+``scripts/train_grain_boundary_model.py``). Its boundary probability takes the place of the
+filter map of :mod:`.boundary`; grains then come from the same
+:func:`~napari_microstructure.core.grains.classical.segment_from_boundaries`.
+
+The model is applied at the image's own pixel grid: it was trained on grains of 14-40 px mean
+intercept, whatever their size in µm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+
+import numpy as np
+
+from ..image_utils import is_rgb
+from ..progress import Progress
+from .boundary import grain_evidence
+
+BUILTIN_BOUNDARY_MODEL = Path(__file__).resolve().parents[2] / "models" / "grain_boundaries.pt"
+BOUNDARY_SOURCES = ("filters", "learned")
+
+
+def learned_segment_params(image: np.ndarray) -> dict:
+    """``segment_from_boundaries`` settings for the learned map (chosen on seeds 10-19).
+
+    The model already leaves twin lines out, so the twin merge is off; borders are moved onto
+    the crest of the map for etched (grey) images only, where a boundary is a line of pixels.
+    """
+    return {"merge_ratio": 0.45, "twins": False, "crests": not is_rgb(np.asarray(image))}
+
+
+def learned_boundary_map(
+    image: np.ndarray, model: str | Path | None = None
+) -> Generator[Progress, None, np.ndarray]:
+    """Boundary probability (float32, ``[0, 1]``) of ``image`` from the built-in model.
+
+    Parameters
+    ----------
+    image
+        Grey or RGB micrograph, any dtype.
+    model
+        A boundaries model file (default: the shipped :data:`BUILTIN_BOUNDARY_MODEL`).
+    """
+    from ..segment.grains import boundary_model
+    from ..segment.predict import predict_probabilities
+
+    img = np.asarray(image)
+    if img.ndim not in (2, 3) or (img.ndim == 3 and not is_rgb(img)):
+        raise ValueError(f"expected a grey (H, W) or RGB (H, W, 3) image, got shape {img.shape}")
+    if min(img.shape[:2]) < 8:
+        raise ValueError(f"image of {img.shape[0]}x{img.shape[1]} px is too small to segment")
+    net = boundary_model(model or BUILTIN_BOUNDARY_MODEL)
+    probs = yield from predict_probabilities(img, net, None)
+    return np.clip(probs[-1], 0.0, 1.0).astype(np.float32)
+
+
+def boundary_evidence(
+    image: np.ndarray, source: str = "filters"
+) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray | None, dict]]:
+    """Boundary map, tint channels (or None) and segmentation settings for ``source``.
+
+    ``"filters"``: :func:`.boundary.grain_evidence` (no weights); ``"learned"``: the built-in
+    model (:func:`learned_boundary_map`) with :func:`learned_segment_params`.
+    """
+    if source == "filters":
+        bmap, colour = grain_evidence(np.asarray(image))
+        return bmap, colour, {}
+    if source == "learned":
+        bmap = yield from learned_boundary_map(image)
+        return bmap, None, learned_segment_params(image)
+    raise ValueError(f"unknown boundary source {source!r}; choose one of {BOUNDARY_SOURCES}")
