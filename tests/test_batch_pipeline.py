@@ -145,3 +145,27 @@ def test_measure_widget_saves_the_pipeline(make_napari_viewer, settings_home, tm
     cfg = PipelineConfig.load(written[0])
     assert cfg.grains == {"engine": "classical"} and cfg.pixel_size == pytest.approx(0.3)
     assert cfg.measure["phase_names"] == ["ferrite", "pearlite"]
+
+
+@pytest.mark.parametrize("engine", ["classical", "learned"])
+def test_settings_saved_by_the_refine_dock_run_in_a_batch(settings_home, tmp_path, engine):
+    from skimage.io import imsave
+
+    from napari_microstructure.core.batch.process import process_image
+    from napari_microstructure.core.synthetic import generate
+
+    # what the Refine dock stores: its class name and SAM fields, whatever the engine
+    stored = {"engine": engine, "checkpoint": "", "model_type": "auto", "class_name": "grain"}
+    set_setting("pipeline.grains", stored)
+    cfg = PipelineConfig.from_settings()
+    assert cfg.grains == {"engine": engine}
+    m = generate("etched", shape=(128, 128), seed=1)
+    imsave(tmp_path / "e.png", m.image)
+    row = process_image(tmp_path / "e.png", "e", tmp_path / "out", cfg)
+    assert row["status"] != "error", row.get("error")
+    set_setting("pipeline.grains", {**stored, "engine": "sam", "checkpoint": "/m/sam.pth"})
+    assert PipelineConfig.from_settings().grains == {
+        "engine": "sam",
+        "checkpoint": "/m/sam.pth",
+        "model_type": "auto",
+    }

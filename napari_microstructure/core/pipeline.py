@@ -32,6 +32,21 @@ class PipelineError(ValueError):
     """The pipeline file or settings cannot be used; the message says why."""
 
 
+def _grain_options(stored: dict[str, Any]) -> dict[str, Any]:
+    """The stored grain settings that ``segment_all_grains`` takes for their engine.
+
+    The Refine dock also remembers its class name and, whatever the engine, the SAM checkpoint
+    and model type; passed on to the built-in engine they would fail every image of a batch.
+    """
+    engine = stored.get("engine", "classical")
+    drop = {"enabled", "class_name"}
+    if engine != "sam":
+        drop |= {"checkpoint", "model_type"}
+    if engine != "model":
+        drop.add("model_path")
+    return {k: v for k, v in stored.items() if k not in drop}
+
+
 @dataclass
 class PipelineConfig:
     """What the batch runner does to each image.
@@ -114,7 +129,7 @@ class PipelineConfig:
             detect = {k: v for k, v in detect.items() if k in DETECT_KEYS}
         grains = get_setting("pipeline.grains")
         if grains is not None:
-            grains = {k: v for k, v in grains.items() if k != "enabled"}
+            grains = _grain_options(grains)
         measure = {"enabled": True, "table": True, **(get_setting("pipeline.measure") or {})}
         return cls(
             detect=detect,
