@@ -103,7 +103,7 @@ class ClassDensity:
             dists = [density.distances(emb)]
         else:
             dists = [
-                cls._out_of_fold(emb, owner, images, labels, folds, rng)
+                cls._out_of_fold(emb, owner, images, labels, n_classes, folds, rng)
                 for _ in range(max(repeats, 1))
             ]
         density._set_thresholds(dists, owner, images, img_lab, quantile, image_quantile)
@@ -121,12 +121,12 @@ class ClassDensity:
         owner: np.ndarray,
         images: np.ndarray,
         labels: np.ndarray,
+        n_classes: int,
         folds: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
         """Distance ``(N, K)`` of every crop to every class, from densities that never saw
         its image (one random split of the images into ``folds``)."""
-        n_classes = int(labels.max()) + 1
         dist = np.zeros((len(emb), n_classes))
         img_fold = _folds(labels[images], folds, rng)
         crop_fold = img_fold[np.searchsorted(images, owner)]

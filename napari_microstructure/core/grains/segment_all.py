@@ -10,7 +10,6 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..progress import Progress
-from .classical import segment_from_boundaries
 
 GRAIN_ENGINES = ("classical", "learned", "sam", "model")
 
@@ -98,13 +97,11 @@ def segment_all_grains(
     if img.ndim not in (2, 3) or img.size == 0:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {img.shape}")
     if engine in ("classical", "learned"):
-        from ..refine.learned_boundary import boundary_evidence
+        from ..refine.learned_boundary import segment_grains
 
         yield Progress(0, 1, "boundary map")
         source = "filters" if engine == "classical" else "learned"
-        bmap, colour, params = yield from boundary_evidence(img, source)
-        seg = yield from segment_from_boundaries(bmap, colour=colour, **{**params, **kw})
-        return seg.labels
+        return (yield from segment_grains(img, source, **kw)).labels
     if engine == "sam":
         if not checkpoint:
             raise ValueError("segment all grains with SAM needs a checkpoint file")

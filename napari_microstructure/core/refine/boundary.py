@@ -61,6 +61,16 @@ def gradient_magnitude(channels: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     return np.sqrt(total)
 
 
+def check_micrograph(image: np.ndarray) -> np.ndarray:
+    """The image as an array when it is grey ``(H, W)`` or RGB ``(H, W, 3)`` of at least 8 px."""
+    img = np.asarray(image)
+    if img.ndim not in (2, 3) or (img.ndim == 3 and not is_rgb(img)):
+        raise ValueError(f"expected a grey (H, W) or RGB (H, W, 3) image, got shape {img.shape}")
+    if min(img.shape[:2]) < 8:
+        raise ValueError(f"image of {img.shape[0]}x{img.shape[1]} px is too small to segment")
+    return img
+
+
 def boundary_map(image: np.ndarray, line_width: int = 7) -> np.ndarray:
     """Float32 map in [0, 1], high on grain boundaries.
 
@@ -71,11 +81,7 @@ def boundary_map(image: np.ndarray, line_width: int = 7) -> np.ndarray:
     line_width
         Widest dark boundary line (px) the ridge filter responds to.
     """
-    img = np.asarray(image)
-    if img.ndim not in (2, 3) or (img.ndim == 3 and not is_rgb(img)):
-        raise ValueError(f"expected a grey (H, W) or RGB (H, W, 3) image, got shape {img.shape}")
-    if min(img.shape[:2]) < 8:
-        raise ValueError(f"image of {img.shape[0]}x{img.shape[1]} px is too small to segment")
+    img = check_micrograph(image)
     if is_rgb(img):
         sigma = float(np.clip(COLOUR_SIGMA + NOISE_SIGMA_GAIN * noise_level(img), 1.5, 3.5))
         out = _robust_scale(gradient_magnitude(tint_channels(img), sigma))

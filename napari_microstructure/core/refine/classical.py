@@ -23,10 +23,10 @@ from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 from skimage.segmentation import watershed
 
-from ..grains.classical import GrainSegmentation, border_strengths, segment_from_boundaries
+from ..grains.classical import GrainSegmentation, border_strengths
 from ..image_utils import to_gray
 from ..progress import Progress
-from .learned_boundary import BOUNDARY_SOURCES, boundary_evidence
+from .learned_boundary import BOUNDARY_SOURCES, segment_grains
 from .prompts import Prompts, check_prompts
 
 Box = tuple[slice, slice]
@@ -106,13 +106,11 @@ class ClassicalEngine:
         """Compute the boundary map and the grain segmentation of ``image``."""
         self.seg = None
         yield Progress(0, 3, "boundary map")
-        bmap, colour, params = yield from boundary_evidence(np.asarray(image), self.boundaries)
-        params = {**params, **self.segment_params}
-        seg = yield from segment_from_boundaries(bmap, colour=colour, **params)
+        seg = yield from segment_grains(np.asarray(image), self.boundaries, **self.segment_params)
         yield Progress(2, 3, "indexing grains")
         self._slices = list(ndi.find_objects(seg.labels))
         self._fine_slices = list(ndi.find_objects(seg.fine))
-        pairs, means = border_strengths(seg.labels, bmap)
+        pairs, means = border_strengths(seg.labels, seg.boundary)
         nb: dict[int, list[tuple[float, int]]] = {}
         for (a, b), m in zip(pairs.tolist(), means.tolist(), strict=True):
             nb.setdefault(a, []).append((m, b))

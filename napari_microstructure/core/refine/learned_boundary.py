@@ -16,12 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..grains.classical import GrainSegmentation, segment_from_boundaries
 from ..image_utils import is_rgb
 from ..progress import Progress
-from .boundary import grain_evidence
+from .boundary import check_micrograph, grain_evidence
 
 BUILTIN_BOUNDARY_MODEL = Path(__file__).resolve().parents[2] / "models" / "grain_boundaries.pt"
 BOUNDARY_SOURCES = ("filters", "learned")
@@ -51,28 +53,27 @@ def learned_boundary_map(
     from ..segment.grains import boundary_model
     from ..segment.predict import predict_probabilities
 
-    img = np.asarray(image)
-    if img.ndim not in (2, 3) or (img.ndim == 3 and not is_rgb(img)):
-        raise ValueError(f"expected a grey (H, W) or RGB (H, W, 3) image, got shape {img.shape}")
-    if min(img.shape[:2]) < 8:
-        raise ValueError(f"image of {img.shape[0]}x{img.shape[1]} px is too small to segment")
+    img = check_micrograph(image)
     net = boundary_model(model or BUILTIN_BOUNDARY_MODEL)
     probs = yield from predict_probabilities(img, net, None)
     return np.clip(probs[-1], 0.0, 1.0).astype(np.float32)
 
 
-def boundary_evidence(
-    image: np.ndarray, source: str = "filters"
-) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray | None, dict]]:
-    """Boundary map, tint channels (or None) and segmentation settings for ``source``.
+def segment_grains(
+    image: np.ndarray, source: str = "filters", **overrides: Any
+) -> Generator[Progress, None, GrainSegmentation]:
+    """Every grain of ``image`` from the boundary map of ``source``.
 
     ``"filters"``: :func:`.boundary.grain_evidence` (no weights); ``"learned"``: the built-in
-    model (:func:`learned_boundary_map`) with :func:`learned_segment_params`.
+    model (:func:`learned_boundary_map`) with :func:`learned_segment_params`. ``overrides``
+    are further :func:`segment_from_boundaries` settings; the map is kept in the result.
     """
     if source == "filters":
         bmap, colour = grain_evidence(np.asarray(image))
-        return bmap, colour, {}
-    if source == "learned":
+        params: dict = {}
+    elif source == "learned":
         bmap = yield from learned_boundary_map(image)
-        return bmap, None, learned_segment_params(image)
-    raise ValueError(f"unknown boundary source {source!r}; choose one of {BOUNDARY_SOURCES}")
+        colour, params = None, learned_segment_params(image)
+    else:
+        raise ValueError(f"unknown boundary source {source!r}; choose one of {BOUNDARY_SOURCES}")
+    return (yield from segment_from_boundaries(bmap, colour=colour, **{**params, **overrides}))
