@@ -13,13 +13,28 @@ def centre(grains, gid):
     return divmod(int(d.argmax()), grains.shape[1])
 
 
+def docked(micrograph, name):
+    """A viewer with the micrograph in µm and the Refine dock."""
+    viewer = open_viewer(1500, 950)
+    viewer.add_image(micrograph.image, **image_layer_kwargs(micrograph.pixel_size, name))
+    widget = RefineWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="Refine", area="right")
+    return viewer, widget
+
+
+def segment_all(viewer, widget):
+    """Segment all grains and wait until the objects layer holds them."""
+    widget.segment_all()
+    settle(viewer, 500)
+    wait_worker(widget)
+    while not len(widget.labels_layer.features):
+        settle(viewer, 200)
+
+
 sample = generate("etched", shape=(640, 900), pixel_size=0.5, seed=7, grain_size_um=14)
 
 # 1. clicks: grains outlined with one click each
-viewer = open_viewer(1500, 950)
-viewer.add_image(sample.image, **image_layer_kwargs(sample.pixel_size, "etched (synthetic)"))
-widget = RefineWidget(viewer)
-viewer.window.add_dock_widget(widget, name="Refine", area="right")
+viewer, widget = docked(sample, "etched (synthetic)")
 widget.prepare()
 while not widget.ready:  # the worker may not have started yet when first asked
     settle(viewer, 200)
@@ -34,15 +49,8 @@ settle(viewer, 800)
 print(save(viewer, "refine_clicks"))
 
 # 2. segment all grains with the built-in engine
-viewer = open_viewer(1500, 950)
-viewer.add_image(sample.image, **image_layer_kwargs(sample.pixel_size, "etched (synthetic)"))
-widget = RefineWidget(viewer)
-viewer.window.add_dock_widget(widget, name="Refine", area="right")
-widget.segment_all()
-settle(viewer, 500)
-wait_worker(widget)
-while not len(widget.labels_layer.features):
-    settle(viewer, 200)
+viewer, widget = docked(sample, "etched (synthetic)")
+segment_all(viewer, widget)
 widget.labels_layer.opacity = 0.45
 viewer.scale_bar.visible = True
 viewer.reset_view()
@@ -51,16 +59,9 @@ print(save(viewer, "refine_segment_all"))
 
 # 3. segment all grains of a tint-etched image with the learned boundary map
 tint = generate("tint", shape=(640, 900), pixel_size=0.5, seed=3)
-viewer = open_viewer(1500, 950)
-viewer.add_image(tint.image, **image_layer_kwargs(tint.pixel_size, "tint-etched (synthetic)"))
-widget = RefineWidget(viewer)
-viewer.window.add_dock_widget(widget, name="Refine", area="right")
+viewer, widget = docked(tint, "tint-etched (synthetic)")
 widget.engine_name = "learned"
-widget.segment_all()
-settle(viewer, 500)
-wait_worker(widget)
-while not len(widget.labels_layer.features):
-    settle(viewer, 200)
+segment_all(viewer, widget)
 widget.labels_layer.contour = 2
 viewer.scale_bar.visible = True
 viewer.reset_view()
