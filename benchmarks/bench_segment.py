@@ -12,7 +12,9 @@ Fixed splits and seed (data never committed; read from ../shared/real_micrograph
   boundary counts) of the predicted grains' boundaries against the hand-drawn boundaries
   (target <= 0.10); both sides are measured by the same function. The watershed settings are
   chosen on validation crops (20 % of the training crops), never on the test crops.
-  Part ``tint_builtin`` measures the built-in engine (segment-all, no weights) the same way.
+  Part ``tint_builtin`` measures the built-in engine (segment-all, no training on these images)
+  the same way: ``--builtin classical`` (filters, the default) or ``learned`` (the shipped
+  boundary model, trained on synthetic images only).
 
 Run (each part can run in its own process, then combine):
   nice -n 10 python benchmarks/bench_segment.py --parts ni_all --json /tmp/seg_ni_all.json
@@ -23,13 +25,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "real_micrographs"
+DATA = Path(
+    os.environ.get(
+        "REAL_MICROGRAPHS", Path(__file__).resolve().parents[2] / "shared" / "real_micrographs"
+    )
+)
 NI = "ni_superalloy_gamma_prime"
 TINT = "tint_etched_grain_boundaries"
 NI_CLASSES = ["matrix", "large gamma-prime", "fine gamma-prime"]
@@ -143,6 +150,8 @@ def _config(args, **kw):
         seed=args.seed,
         patience=args.patience,
         lr=args.lr,
+        device=args.device,
+        scale=tuple(args.scale),
         **kw,
     )
 
@@ -302,11 +311,11 @@ def run_tint_builtin(args) -> dict:
     f1, errs = [], []
     for p in test:
         image = _read(DATA / TINT / "images" / f"{p.name}.png")  # RGB as on disk
-        edges = find_boundaries(run_to_end(segment_all_grains(image, None)))
+        edges = find_boundaries(run_to_end(segment_all_grains(image, None, args.builtin)))
         f1.append(boundary_f1(edges, p.mask == 1, 3.0)["f1"])
         errs.append(_rel_error(_heyn(edges), _heyn(p.mask == 1)))
     return {
-        "part": "tint_builtin",
+        "part": f"tint_builtin ({args.builtin})",
         "boundary_f1_3px": float(np.mean(f1)),
         "intercept_rel_error_mean": float(np.mean(errs)),
         "intercept_rel_error_median": float(np.median(errs)),
@@ -356,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--tta", action="store_true")
+    ap.add_argument("--scale", type=float, nargs=2, default=(0.7, 1.4), help="crop zoom range")
+    ap.add_argument(
+        "--builtin", choices=["classical", "learned"], default="classical", help="its engine"
+    )
+    ap.add_argument("--device", default="cpu", help="torch device of training ('cuda': a GPU)")
     ap.add_argument("--save", help="folder to keep the trained models")
     ap.add_argument("--load", help="folder of models saved by --save: evaluate only")
     ap.add_argument("--init", help="folder of models saved by --save: continue training them")

@@ -54,6 +54,16 @@ def test_unet_shapes_and_bad_arguments():
         UNet(n_classes=1)
 
 
+def test_train_config_rejects_bad_device_and_zoom_range():
+    with pytest.raises(ValueError, match="device"):
+        TrainConfig(device="not-a-device")
+    with pytest.raises(ValueError, match="scale range"):
+        TrainConfig(scale=(1.4, 0.7))
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            TrainConfig(device="cuda")
+
+
 def test_training_beats_untrained_model_on_held_out_images(two_phase, trained):
     _, test = two_phase
     torch.manual_seed(0)

@@ -17,9 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train-seg",
         help="train a segmentation model (phases or grain boundaries) from image/mask folders",
-        description="Train a compact U-Net on a CPU from folders of images and masks of the same "
-        "names (a mask may add _label or _mask). Phase masks hold a class index per pixel "
-        "(255 = not annotated); boundary masks are bright lines on black.",
+        description="Train a compact U-Net (on the CPU unless --device names a GPU) from "
+        "folders of images and masks of the same names (a mask may add _label or _mask). "
+        "Phase masks hold a class index per pixel (255 = not annotated); boundary masks are "
+        "bright lines on black.",
     )
     p.add_argument("--images", required=True, metavar="DIR", help="folder of micrographs")
     p.add_argument("--masks", required=True, metavar="DIR", help="folder of masks")
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="first pretrain on N synthetic micrographs (0 = no)",
     )
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
+    p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1")
     p.set_defaults(func=run)
 
 
@@ -88,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
             patience=args.patience,
             seed=args.seed,
             pixel_size=args.pixel_size,
+            device=args.device,
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from exc

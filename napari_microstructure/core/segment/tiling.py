@@ -90,15 +90,16 @@ def predict_tiles(
     """
     m = net.multiple
     c, h, w = arr.shape
+    device = next(net.parameters()).device  # tiles go to the network's device, results back
     x = torch.from_numpy(np.ascontiguousarray(arr))[None]
     net.eval()
     if tile <= 0 or (h <= tile and w <= tile):
         hp, wp = -(-h // m) * m, -(-w // m) * m
         yield Progress(0, 1, "predicting")
         with torch.inference_mode():
-            probs = _forward(net, _pad_to(x, hp, wp), tta)[0, :, :h, :w]
+            probs = _forward(net, _pad_to(x, hp, wp).to(device), tta)[0, :, :h, :w]
         yield Progress(1, 1, "predicted")
-        return probs.numpy()
+        return probs.cpu().numpy()
     tile = max(m, tile // m * m)
     overlap = min(max(0, overlap // m * m), tile - m)
     th, tw = min(tile, -(-h // m) * m), min(tile, -(-w // m) * m)
@@ -113,7 +114,7 @@ def predict_tiles(
         chunk = boxes[i : i + batch_size]
         batch = torch.cat([x[..., r : r + th, q : q + tw] for r, q in chunk])
         with torch.inference_mode():
-            probs = _forward(net, batch, tta)
+            probs = _forward(net, batch.to(device), tta).cpu()
         for (r, q), p in zip(chunk, probs, strict=True):
             acc[:, r : r + th, q : q + tw] += p * weight
             norm[r : r + th, q : q + tw] += weight

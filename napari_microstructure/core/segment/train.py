@@ -40,8 +40,10 @@ class TrainConfig:
     seed: int = 0
     pixel_size: float | None = None  # µm/px of the training images, stored in the model
     augment: bool = True
+    scale: tuple[float, float] = (0.7, 1.4)  # random zoom of the crops (1, 1): none
     dice_weight: float = 1.0
     boundary_weight: float = 2.0  # extra cross-entropy weight of the boundary class
+    device: str = "cpu"  # torch device of the training steps ("cuda" where a GPU is there)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +53,14 @@ class TrainConfig:
             raise ValueError("epochs, steps per epoch and batch size must be at least 1")
         if self.crop < 16:
             raise ValueError("crop must be at least 16 pixels")
+        if not 0 < self.scale[0] <= self.scale[1]:
+            raise ValueError(f"scale range {self.scale} must be positive and increasing")
+        try:
+            kind = torch.device(self.device).type
+        except RuntimeError as exc:
+            raise ValueError(f"unknown torch device {self.device!r}") from exc
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {self.device!r}: no CUDA GPU is available here")
 
 
 def standardise(chw: np.ndarray) -> np.ndarray:
@@ -63,7 +73,7 @@ def _loss(logits: torch.Tensor, target: torch.Tensor, cfg: TrainConfig) -> torch
     n = logits.shape[1]
     weight = None
     if cfg.task == "boundaries":
-        weight = torch.ones(n)
+        weight = torch.ones(n, device=logits.device)
         weight[-1] = cfg.boundary_weight
     loss = F.cross_entropy(logits, target, weight=weight, ignore_index=IGNORE)
     if cfg.dice_weight > 0:
@@ -167,11 +177,15 @@ def train_model(
         init = as_model(init)
         n = load_matching(model.net, init.net.state_dict())
         log.info("started from %s (%d tensors)", init.path or "model", n)
-    net = model.net
+    net = model.net.to(cfg.device)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     # boundaries are colour changes whatever the colours: shuffle channels of colour images
-    aug = Augment(enabled=cfg.augment, shuffle_channels=0.5 if cfg.task == "boundaries" else 0.0)
+    aug = Augment(
+        enabled=cfg.augment,
+        scale=tuple(cfg.scale),
+        shuffle_channels=0.5 if cfg.task == "boundaries" else 0.0,
+    )
     data = [p.as_tuple() for p in pairs]
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
     history: list[dict] = []
@@ -181,6 +195,7 @@ def train_model(
         losses = []
         for step in range(cfg.steps_per_epoch):
             x, y = make_batch(data, cfg.batch_size, cfg.crop, rng, aug)
+            x, y = x.to(cfg.device), y.to(cfg.device)
             done = (epoch - 1) * cfg.steps_per_epoch + step + 1
             for group in opt.param_groups:
                 group["lr"] = one_cycle(done - 1, total_steps, cfg.lr)
@@ -201,12 +216,13 @@ def train_model(
         yield Progress(epoch * cfg.steps_per_epoch, total_steps, msg)
         if score > best_score + 1e-4:
             best_score, best_epoch, stale = score, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
         else:
             stale += 1
             if stale >= cfg.patience:
                 log.info("early stop after epoch %d (best %d)", epoch, best_epoch)
                 break
+    net.cpu()  # models are saved and used on the CPU
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
