@@ -12,8 +12,8 @@ back to float32 on loading).
 The shipped file was made by this script with its defaults and ``--device cuda`` on one NVIDIA
 H100 (511 s in all, 463 s of training): validation boundary F1 0.865 at epoch 97 of 150. On a
 CPU the run takes over 2 h (its 7500 steps at 0.92 s each, measured on one thread of a 2-core
-machine, plus the validations; the whole run was not made there). An earlier model (64 images, 60 epochs of 25
-batches, 2244 s on one CPU thread, validation F1 0.816) was replaced by it.
+machine, plus the validations; the whole run was not made there). It replaced an earlier model
+(64 images, 60 epochs of 25 batches, 2244 s on one CPU thread, validation F1 0.816).
 
 Run: ``python scripts/train_grain_boundary_model.py [--out PATH] [--images 256] [--epochs 150]
 [--device cpu|cuda]``

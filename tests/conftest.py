@@ -27,3 +27,18 @@ def settings_home(tmp_path, monkeypatch) -> Path:
     cfg = tmp_path / "config"
     monkeypatch.setenv("NAPARI_MICROSTRUCTURE_CONFIG", str(cfg))
     return cfg
+
+
+@pytest.fixture
+def wait_idle(qtbot):
+    """``wait_idle(widget, timeout_ms)``: wait until a worker widget has handled its last run.
+
+    Waiting for ``worker.finished`` after the widget has started the worker misses a worker
+    that finished before the wait was connected (seen under load); ``busy`` is set before the
+    start and cleared only when the result, error or cancel has been handled.
+    """
+
+    def wait(widget, timeout: int = 60_000) -> None:
+        qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
+
+    return wait

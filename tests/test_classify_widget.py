@@ -15,10 +15,9 @@ def trained():
     return make()
 
 
-def _wait(qtbot, worker, timeout=120_000):
+def _wait(qtbot, widget, worker, timeout=120_000):
     assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=timeout):
-        pass
+    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
 
 
 def test_classify_image_shows_bars_map_and_gradcam(
@@ -36,7 +35,7 @@ def test_classify_image_shows_bars_map_and_gradcam(
     assert len(viewer.layers) == 1 and widget.model is None  # no side effects
     widget.model_path = path
     widget.n_crops = 16
-    _wait(qtbot, widget.classify())
+    _wait(qtbot, widget, widget.classify())
     qtbot.waitUntil(lambda: widget.prediction is not None, timeout=5000)
     assert widget.model is not None and widget.model.classes == model.classes
     probs = widget.probabilities
@@ -55,7 +54,7 @@ def test_classify_image_shows_bars_map_and_gradcam(
     assert "Grad-CAM porous" in cam.name and float(cam.data.max()) == pytest.approx(1.0)
     # a second run updates the same layers instead of adding new ones
     n = len(viewer.layers)
-    _wait(qtbot, widget.classify())
+    _wait(qtbot, widget, widget.classify())
     qtbot.waitUntil(lambda: not widget.busy, timeout=5000)
     assert len(viewer.layers) == n
 
@@ -74,7 +73,7 @@ def test_classify_folder_fills_the_table(
     widget.model_path = path
     widget.folder = tmp_path
     widget.n_crops = 16
-    _wait(qtbot, widget.classify_folder())
+    _wait(qtbot, widget, widget.classify_folder())
     qtbot.waitUntil(lambda: widget.folder_result is not None, timeout=5000)
     df = widget.folder_result
     assert len(df) == 5 and "none_of_these" in df.columns
@@ -107,7 +106,7 @@ def test_train_from_folder_and_viewer_image_then_cancel(
     widget.training_folder = tmp_path / "set"
     widget.save_path = tmp_path / "trained.pt"
     widget.steps = 10
-    _wait(qtbot, widget.train())
+    _wait(qtbot, widget, widget.train())
     qtbot.waitUntil(lambda: widget.model is not None, timeout=5000)
     assert widget.model.classes == ["bainite", "ferrite_fine", "porous"]
     assert (tmp_path / "trained.pt").is_file()

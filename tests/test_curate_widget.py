@@ -78,7 +78,7 @@ def test_correct_mask_is_autosaved(widget, qtbot):
     assert others and all(o["source"] == "synthetic-truth" for o in others)
 
 
-def test_export_from_the_dock(widget, qtbot, tmp_path):
+def test_export_from_the_dock(widget, qtbot, tmp_path, wait_idle):
     from napari_microstructure.core.curate.export import read_label_tiff
 
     m, image, labels = _sample(widget.viewer)
@@ -87,9 +87,8 @@ def test_export_from_the_dock(widget, qtbot, tmp_path):
     widget._phases_from.value = phases
     image_id = widget.add_image(image)
     assert "phases" in widget.layers_of(image_id)
-    worker = widget.export(tmp_path / "out", ["coco", "yolo", "tiff"])
-    with qtbot.waitSignal(worker.finished, timeout=30_000):
-        pass
+    assert widget.export(tmp_path / "out", ["coco", "yolo", "tiff"]) is not None
+    wait_idle(widget, 30_000)
     assert (tmp_path / "out" / "coco" / "annotations.json").is_file()
     assert (tmp_path / "out" / "yolo" / "data.yaml").is_file()
     assert set(widget.last_export) == {"coco", "yolo", "tiff"}
@@ -98,7 +97,7 @@ def test_export_from_the_dock(widget, qtbot, tmp_path):
     np.testing.assert_array_equal(read_label_tiff(out / f"{image_id}_phases.tif"), m.phases)
 
 
-def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
+def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector, wait_idle):
     from skimage.io import imsave
 
     folder = tmp_path / "unlabelled"
@@ -107,16 +106,14 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
         m = generate("defects", shape=(128, 128), pixel_size=0.5, seed=100 + s, **COUNTS)
         imsave(folder / f"u{s}.png", m.image, check_contrast=False)
     widget.project.register_model(tiny_detector, "detect")
-    worker = widget.queue_panel.rank(folder)
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    assert widget.queue_panel.rank(folder) is not None
+    wait_idle(widget, 60_000)
     q = widget.queue_panel.queue
     assert len(q) == 3 and list(q["rank"]) == [1, 2, 3]
     assert list(q["priority"]) == sorted(q["priority"], reverse=True)
     first = widget.queue_panel.next_path
-    worker = widget.queue_panel.open_next()
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    assert widget.queue_panel.open_next() is not None
+    wait_idle(widget, 60_000)
     image_id = widget.current_image_id
     assert widget.project.image_record(image_id)["source"] == first
     assert {"instances", "boxes"} <= set(widget.layers_of(image_id))
@@ -127,9 +124,8 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector):
     box = {"x1": 2.0, "y1": 2.0, "x2": 20.0, "y2": 20.0, "class_id": 0}
     widget.project.save_labels(image_id, boxes=[box])
     widget.queue_panel.class_gain = 1.0
-    worker = widget.queue_panel.rank(folder)
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    assert widget.queue_panel.rank(folder) is not None
+    wait_idle(widget, 60_000)
     assert len(widget.queue_panel.queue) == 3 and "gain" in widget.queue_panel.queue
 
     # training: start, then cancel at the first batch

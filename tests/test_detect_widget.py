@@ -21,7 +21,7 @@ def viewer_with_sample(make_napari_viewer, settings_home):
     return viewer, objects
 
 
-def test_detect_widget_runs_and_filters(viewer_with_sample, qtbot):
+def test_detect_widget_runs_and_filters(viewer_with_sample, qtbot, wait_idle):
     from napari.layers import Shapes
 
     from napari_microstructure.widgets.detect import DetectWidget
@@ -32,9 +32,8 @@ def test_detect_widget_runs_and_filters(viewer_with_sample, qtbot):
     assert len(viewer.layers) == n_layers  # no side effects at construction
     assert widget.image_layer is viewer.layers["defects"] and widget.model_path is None
     widget.conf = 0.1
-    worker = widget.run()
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    assert widget.run() is not None
+    wait_idle(widget, 60_000)
     qtbot.waitUntil(lambda: widget.layer is not None, timeout=5000)
     layer = widget.layer
     assert isinstance(layer, Shapes) and layer.name == "defects detections"

@@ -61,10 +61,9 @@ def scene(make_napari_viewer, settings_home):
     return viewer, img, rows
 
 
-def _wait(qtbot, worker):
+def _wait(qtbot, widget, worker):
     assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=120_000):
-        pass
+    qtbot.waitUntil(lambda: not widget.busy, timeout=120_000)
 
 
 def test_explain_widget_overlays(scene, qtbot):
@@ -80,7 +79,7 @@ def test_explain_widget_overlays(scene, qtbot):
     assert widget.detections_layer.name == "defects detections"
     assert widget.histogram is not None and widget.histogram[0].sum() == len(rows)
 
-    _wait(qtbot, widget.explain_image())  # EigenCAM of the whole image
+    _wait(qtbot, widget, widget.explain_image())  # EigenCAM of the whole image
     sal = widget.layer("saliency")
     assert isinstance(sal, Image) and sal.data.shape == img.shape
     assert sal.data.dtype == np.float32 and 0 <= sal.data.min() and sal.data.max() <= 1
@@ -104,7 +103,7 @@ def test_explain_widget_overlays(scene, qtbot):
     widget.class_colours()
     assert np.allclose(np.asarray(boxes.edge_color)[:, 3], 1.0)
 
-    _wait(qtbot, widget.show_low_confidence())
+    _wait(qtbot, widget, widget.show_low_confidence())
     low = widget.layer("low confidence")
     assert low is not None and low.data.shape == img.shape and tuple(low.scale) == (0.5, 0.5)
 

@@ -36,8 +36,7 @@ def scene(make_napari_viewer, settings_home):
 def _measure(widget, qtbot):
     worker = widget.run()
     assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
 
 
 def test_widget_matches_cli(scene, qtbot, tmp_path, capsys):

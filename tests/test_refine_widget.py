@@ -23,11 +23,10 @@ def scene(make_napari_viewer, qtbot, settings_home):
 
 
 def _wait(qtbot, widget, seen=None):
-    """Wait for the widget's latest worker (started, not yet delivered: signals are queued)."""
+    """Wait until the widget has handled its latest worker's result (see ``wait_idle``)."""
     worker = widget.worker
     assert worker is not None and worker is not seen
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
     return worker
 
 

@@ -32,10 +32,9 @@ def test_painting_scribbles_gives_a_live_prediction(scene, qtbot):
     for k in range(0, len(rows1), max(1, len(rows1) // 15)):
         layer.paint((rows1[k], cols1[k]), 2)
     # the paint events start a debounced prediction in a worker
-    qtbot.waitUntil(lambda: widget.worker is not None, timeout=20000)
-    with qtbot.waitSignal(widget.worker.finished, timeout=120000):
-        pass
-    qtbot.waitUntil(lambda: widget.prediction_layer is not None and not widget.busy, timeout=60000)
+    qtbot.waitUntil(
+        lambda: widget.prediction_layer is not None and not widget.busy, timeout=120_000
+    )
     pred = np.asarray(widget.prediction_layer.data)
     assert pred.shape == (128, 128)
     assert (pred == m.phases + 1).mean() > 0.75
@@ -43,7 +42,7 @@ def test_painting_scribbles_gives_a_live_prediction(scene, qtbot):
     assert conf.shape == (128, 128) and 0 <= conf.min() and conf.max() <= 1
 
 
-def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home):
+def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home, wait_idle):
     viewer, widget, m = scene
     annotation = viewer.add_labels(m.phases.astype(np.uint8), name="phases")
     widget.source = "open layers"
@@ -58,15 +57,12 @@ def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home)
         "depth": 2,
     }
     widget.output_path = tmp_path / "phases.pt"
-    worker = widget.train()
-    assert worker is not None
-    with qtbot.waitSignal(worker.finished, timeout=120000):
-        pass
+    assert widget.train() is not None
+    wait_idle(widget, 120000)
     assert widget.last_model is not None
     assert (tmp_path / "phases.pt").is_file() and widget.model_path == tmp_path / "phases.pt"
-    worker = widget.predict()
-    with qtbot.waitSignal(worker.finished, timeout=120000):
-        pass
+    assert widget.predict() is not None
+    wait_idle(widget, 120000)
     assert np.asarray(widget.prediction_layer.data).shape == (128, 128)
     assert "phases" in widget.prediction_layer.name
 
@@ -108,7 +104,7 @@ def test_errors_are_shown_not_raised(scene, monkeypatch):
     assert len(shown) == 3
 
 
-def test_a_boundaries_model_also_gives_grains(make_napari_viewer, qtbot, tmp_path):
+def test_a_boundaries_model_also_gives_grains(make_napari_viewer, qtbot, tmp_path, wait_idle):
     from napari_microstructure.core.segment import new_model
 
     viewer = make_napari_viewer()
@@ -118,8 +114,7 @@ def test_a_boundaries_model_also_gives_grains(make_napari_viewer, qtbot, tmp_pat
     widget.model_path = new_model("boundaries", ["interior", "boundary"], base=4, depth=2).save(
         tmp_path / "b.pt"
     )
-    worker = widget.predict()
-    with qtbot.waitSignal(worker.finished, timeout=120000):
-        pass
+    assert widget.predict() is not None
+    wait_idle(widget, 120000)
     grains = np.asarray(widget.grains_layer.data)
     assert grains.shape == (96, 96) and grains.min() >= 1
