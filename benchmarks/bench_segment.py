@@ -164,6 +164,7 @@ def run_ni(one: bool, args) -> dict:
     preds = [_predict(model, p, args.tta).argmax(0) for p in test]
     out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
     out.update(
+        device=args.device,
         epochs_run=model.metrics["epochs_run"],
         best_epoch=model.metrics["best_epoch"],
         train_cpu_seconds=model.metrics.get("cpu_seconds"),
@@ -293,6 +294,7 @@ def run_tint(args) -> dict:
         "n_test": len(test),
         "train_seconds": seconds,
         "train_cpu_seconds": model.metrics.get("cpu_seconds"),
+        "device": args.device,
         "epochs_run": model.metrics["epochs_run"],
         "best_epoch": model.metrics["best_epoch"],
     }
@@ -328,7 +330,9 @@ def run_tint_builtin(args) -> dict:
 def _seconds(r: dict) -> str:
     if "segment_seconds" in r:
         return f"none (segment-all {r['segment_seconds']:.0f} s for all crops)"
-    cpu = r.get("train_cpu_seconds")
+    cpu, device = r.get("train_cpu_seconds"), r.get("device", "cpu")
+    if device != "cpu":  # process time of a GPU run is not a CPU training time
+        return f"{r['train_seconds']:.0f} s on {device}"
     return f"{r['train_seconds']:.0f} s" + (f" ({cpu:.0f} s CPU)" if cpu else "")
 
 
