@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _tint_intercepts import heyn, intercept_errors, rel_error
 
 DATA = Path(
     os.environ.get(
@@ -199,66 +200,6 @@ def run_ni_baseline(args) -> dict:
     return _phase_report(preds, test, seconds, "ni_baseline")
 
 
-def _heyn(boundary: np.ndarray) -> float:
-    """Heyn mean lineal intercept (px) of a boundary-line map on 16 horizontal test lines.
-
-    Every crossing of a test line with a drawn line counts, also with a line that ends inside
-    the crop (hand-drawn truth has such open ends; a tessellation into grains would drop them).
-    Truth masks and the boundaries of predicted grains go through this same function.
-    """
-    from scipy import ndimage
-
-    from napari_microstructure.core.measure.astm import lineal_intercept
-
-    regions, _ = ndimage.label(~np.asarray(boundary, bool))  # 0 on the lines
-    return float(
-        lineal_intercept(
-            regions, None, n_lines=16, directions=("horizontal",), fill_gaps=0
-        ).mean_intercept
-    )
-
-
-def _intercept(labels: np.ndarray) -> float:
-    """Mean lineal intercept of a grain tessellation (the measure of earlier runs)."""
-    from napari_microstructure.core.measure.astm import lineal_intercept
-
-    return float(
-        lineal_intercept(labels, None, n_lines=16, directions=("horizontal",)).mean_intercept
-    )
-
-
-def _truth_grains(boundary: np.ndarray) -> np.ndarray:
-    from scipy import ndimage
-    from skimage.segmentation import watershed
-
-    markers, _ = ndimage.label(~boundary.astype(bool))
-    return watershed(boundary.astype(np.uint8), markers).astype(np.uint32)
-
-
-def _rel_error(pred: float, truth: float) -> float:
-    # no intercept at all (one grain found) counts as a 100 % error, never as NaN
-    return min(1.0, abs(pred - truth) / truth) if np.isfinite(pred) else 1.0
-
-
-def _intercept_errors(probs, pairs, threshold, min_px, split=0.0, old=False) -> list[float]:
-    """Relative error of the predicted grains' mean intercept against the hand-drawn truth.
-
-    ``old`` = the earlier measure: both sides as grain tessellations (open truth lines lost).
-    """
-    from skimage.segmentation import find_boundaries
-
-    from napari_microstructure.core.segment import grains_from_boundary_probability
-
-    errs = []
-    for prob, pair in zip(probs, pairs, strict=True):
-        grains = grains_from_boundary_probability(prob, threshold, min_px, split=split)
-        if old:
-            errs.append(_rel_error(_intercept(grains), _intercept(_truth_grains(pair.mask))))
-        else:
-            errs.append(_rel_error(_heyn(find_boundaries(grains)), _heyn(pair.mask == 1)))
-    return errs
-
-
 def run_tint(args) -> dict:
     from napari_microstructure.core.segment import boundary_f1, split_pairs
 
@@ -273,12 +214,12 @@ def run_tint(args) -> dict:
         for m in (20, 50, 100)
         for s in (0.0, 1.5, 3.0, 5.0)
     ]
-    scores = {g: float(np.mean(_intercept_errors(val_probs, val, *g))) for g in grid}
+    scores = {g: float(np.mean(intercept_errors(val_probs, val, *g))) for g in grid}
     threshold, min_px, split = min(scores, key=scores.get)
     probs = [_predict(model, p, args.tta)[1] for p in test]
     f1 = [boundary_f1(pr > 0.5, p.mask == 1, 3.0)["f1"] for pr, p in zip(probs, test, strict=True)]
-    errs = _intercept_errors(probs, test, threshold, min_px, split)
-    old = _intercept_errors(probs, test, threshold, min_px, split, old=True)
+    errs = intercept_errors(probs, test, threshold, min_px, split)
+    old = intercept_errors(probs, test, threshold, min_px, split, old=True)
     return {
         "part": "tint",
         "boundary_f1_3px": float(np.mean(f1)),
@@ -315,7 +256,7 @@ def run_tint_builtin(args) -> dict:
         image = _read(DATA / TINT / "images" / f"{p.name}.png")  # RGB as on disk
         edges = find_boundaries(run_to_end(segment_all_grains(image, None, args.builtin)))
         f1.append(boundary_f1(edges, p.mask == 1, 3.0)["f1"])
-        errs.append(_rel_error(_heyn(edges), _heyn(p.mask == 1)))
+        errs.append(rel_error(heyn(edges), heyn(p.mask == 1)))
     return {
         "part": f"tint_builtin ({args.builtin})",
         "boundary_f1_3px": float(np.mean(f1)),
