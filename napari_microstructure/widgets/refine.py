@@ -91,6 +91,7 @@ class RefineWidget(WorkerWidget):
         self._labels: Labels | None = None
         self._objects = ObjectEditor()
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
+        self._follow_up = False  # a click waits for the preparation's ``finished``
         for w in (self._engine_box, self._checkpoint, self._model_type, self._class):
             w.changed.connect(self._save_settings)
 
@@ -198,8 +199,20 @@ class RefineWidget(WorkerWidget):
         worker = self._start(lambda: engine.set_image(image, ps), done, "preparing image")
         if worker is not None and then is not None:
             # after ``finished``, not in ``returned``: a follow-up may start its own worker
-            worker.finished.connect(lambda: then() if self.ready else None)
+            self._follow_up = True
+
+            def follow() -> None:
+                self._follow_up = False
+                if self.ready:
+                    then()
+
+            worker.finished.connect(follow)
         return worker
+
+    @property
+    def busy(self) -> bool:
+        """True while preparing, and until the click that waited for it has been handled."""
+        return super().busy or self._follow_up
 
     # -- clicks ---------------------------------------------------------------------------------
     def _on_click(self, layer: Points, event: Any) -> Any:
