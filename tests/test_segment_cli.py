@@ -110,21 +110,7 @@ def test_clear_errors(folders, tmp_path, capsys):
     )
     assert rc == 2
     assert "not found" in capsys.readouterr().err
-    rc = main(
-        [
-            "train-seg",
-            "--images",
-            str(folders / "images"),
-            "--masks",
-            str(folders / "masks"),
-            "--task",
-            "phases",
-            "--out",
-            str(tmp_path / "m.pt"),
-            "--device",
-            "no-such-device",
-        ]
-    )
+    rc = _train_seg(folders, tmp_path / "m.pt", "--device", "no-such-device")
     assert rc == 2
     assert "unknown torch device" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()
