@@ -126,10 +126,18 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     ranking = json.loads(capsys.readouterr().out)["ranking"]
     assert [r["rank"] for r in ranking] == [1, 2]
     assert all(isinstance(r["score"], float) for r in ranking)
+    args = ["rank", str(folder), "--model", str(detector_path), "--json"]
+    assert main([*args, "--weight", "low_max=1"]) == 0  # weight 0 by default
+    weighted = {r["path"]: r for r in json.loads(capsys.readouterr().out)["ranking"]}
+    assert any(r["low_max"] > 0 for r in ranking)
+    for r in ranking:
+        assert weighted[r["path"]]["score"] == pytest.approx(r["score"] + r["low_max"])
+    with pytest.raises(SystemExit):
+        main(["rank", str(folder), "--weight", "novelty=1"])
+    assert "SIGNAL one of" in capsys.readouterr().err
     labels = tmp_path / "labels"
     labels.mkdir()
     (labels / "a.txt").write_text("0 0.5 0.5 0.1 0.1\n0 0.2 0.2 0.1 0.1\n\n")
-    args = ["rank", str(folder), "--model", str(detector_path), "--json"]
     assert main([*args, "--reference-labels", str(labels)]) == 0
     assert all(0 <= r["gain"] <= 1 for r in json.loads(capsys.readouterr().out)["ranking"])
     assert yolo_class_counts(str(labels), {0: "a", 1: "b"}) == {"a": 2, "b": 0}

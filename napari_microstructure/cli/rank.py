@@ -12,6 +12,22 @@ from ._common import print_json
 log = logging.getLogger(__name__)
 
 
+def signal_weight(text: str) -> tuple[str, float]:
+    """``SIGNAL=W`` of the command line as ``(signal, weight)``."""
+    from ..core.curate.active import WEIGHTS
+
+    key, _, value = text.partition("=")
+    try:
+        weight = float(value)
+    except ValueError:
+        weight = -1.0
+    if key not in WEIGHTS or weight < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give SIGNAL=W, W >= 0, SIGNAL one of {', '.join(WEIGHTS)}"
+        )
+    return key, weight
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "rank", help="rank a folder of unlabelled images by the detector's uncertainty"
@@ -28,9 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--diversity",
         type=float,
-        default=1.0,
+        default=0.25,
         help="weight of novelty (against the reference and images queued before) in the queue "
-        "order (1; 0 = by uncertainty score alone)",
+        "order (0.25; 0 = by uncertainty score alone)",
     )
     p.add_argument(
         "--reference-labels",
@@ -43,6 +59,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=1.0,
         help="weight of that class gain in the queue order (1; 0 = off)",
+    )
+    p.add_argument(
+        "--weight",
+        nargs="+",
+        type=signal_weight,
+        metavar="SIGNAL=W",
+        help="weights of the score's signals over the defaults, e.g. ood=1 low_max=0.5 "
+        "(signals: entropy, n_near, low_max, tta, ood; ood needs --reference)",
     )
     p.add_argument("--pixel-size", type=float, help="µm/px of the images (overrides files)")
     p.add_argument("--top", type=int, help="print only the first N")
@@ -78,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
                 diversity=args.diversity,
                 class_counts=counts,
                 rarity=args.rarity,
+                weights=dict(args.weight) if args.weight else None,
             ),
             lambda p: log.info("%s", p.message),
         )
