@@ -7,13 +7,18 @@ Per image, with the detector run once as is and on its left-right and up-down fl
 - ``n_near``: detections whose confidence lies within ``band`` of the threshold;
 - ``low_max``: 1 - the highest confidence (1 when nothing is found at all);
 - ``tta``: disagreement between the flips and the original (1 - matched IoU mass);
-- ``ood`` (optional): cosine distance of the image's backbone embedding to the nearest
-  reference (labelled) image, an out-of-distribution signal.
+- ``ood`` (optional): distance of the image's backbone embedding to the nearest reference
+  (labelled) image, relative to the references' typical norm: an out-of-distribution signal.
 
-The score is a weighted sum of these, each squashed to [0, 1]. The queue order then mixes
-the score with how new each image looks next to the labelled images and those queued before it
-(:mod:`.select`), so the first places are not spent on look-alikes, and, given the labelled
-set's class counts, with how much each image would add to the classes the labelled set lacks.
+The score is a weighted sum of these, each squashed to [0, 1] (:data:`WEIGHTS`). ``low_max``
+and ``ood`` are reported but weigh 0 by default: with them, and with a strong novelty term, the
+queue filled up with inverted-contrast images, which the detector learns from a few examples,
+and on fresh benchmark seeds it did no better than random picking on mAP50-95
+(``benchmarks/bench_active_learning.py``, docs/curate.md). The queue order then mixes the score
+with how new each image looks next to the labelled images and those queued before it
+(:mod:`.select`, weight ``diversity``), so the first places are not spent on look-alikes, and,
+given the labelled set's class counts, with how much each image would add to the classes the
+labelled set lacks.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import pandas as pd
 from ..progress import Progress
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
-WEIGHTS = {"entropy": 1.0, "n_near": 1.0, "low_max": 0.5, "tta": 1.0, "ood": 1.0}
+WEIGHTS = {"entropy": 1.0, "n_near": 1.0, "low_max": 0.0, "tta": 1.0, "ood": 0.0}
 SCALES = {"entropy": 4.0, "n_near": 4.0}  # value at which a count-like signal reaches ~0.63
 
 
@@ -213,13 +218,15 @@ def rank_images(
     weights: dict[str, float] | None = None,
     pixel_size: float | None = None,
     names: Sequence[str] | None = None,
-    diversity: float = 1.0,
+    diversity: float = 0.25,
     class_counts: Mapping[str, float] | None = None,
     rarity: float = 1.0,
 ) -> Generator[Progress, None, pd.DataFrame]:
     """Score images (files or arrays) and return them in queue order, first to label first.
 
-    ``reference`` (e.g. the labelled images) switches on the out-of-distribution signal.
+    ``reference`` (e.g. the labelled images) adds the out-of-distribution signal (column
+    ``ood``; in the score only with a ``weights`` entry for it) and is what novelty is measured
+    against.
     ``diversity`` > 0 orders the queue by uncertainty plus novelty against the reference and
     the images queued before (see :mod:`.select`); 0 orders by ``score`` alone.
     ``class_counts`` (labelled objects per class name, e.g. of the reference images) adds
