@@ -13,7 +13,7 @@ from .explain import (
     show_overlay,
     style_boxes,
 )
-from .image import image_array, image_layer_kwargs, image_pixel_size, set_pixel_size
+from .image import image_array, image_layer_kwargs, image_pixel_size, set_pixel_size, units_like
 from .labels import (
     color_by_values,
     instance_classes,
@@ -24,7 +24,13 @@ from .labels import (
 )
 from .shapes import detections_from_layer, detections_layer_kwargs, set_detections
 
-__all__ = ["image_array", "image_layer_kwargs", "image_pixel_size", "set_pixel_size"]
+__all__ = [
+    "image_array",
+    "image_layer_kwargs",
+    "image_pixel_size",
+    "set_pixel_size",
+    "units_like",
+]
 __all__ += ["detections_from_layer", "detections_layer_kwargs", "set_detections"]
 __all__ += [
     "class_box_colors",

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import PIXEL_SIZE_KEY
+from .image import PIXEL_SIZE_KEY, units_like
 
 
 def class_map_kwargs(image_layer: Any, names: list[str], name: str) -> dict[str, Any]:
@@ -26,6 +26,7 @@ def class_map_kwargs(image_layer: Any, names: list[str], name: str) -> dict[str,
             PIXEL_SIZE_KEY: image_layer.metadata.get(PIXEL_SIZE_KEY),
             "classes": list(names),
         },
+        **units_like(image_layer),
     }
 
 
@@ -46,6 +47,8 @@ def show_class_map(
             layer.data = labels
             layer.scale = kwargs["scale"]
             layer.translate = kwargs["translate"]
+            if "units" in kwargs:
+                layer.units = kwargs["units"]
             layer.features = kwargs["features"]
             layer.metadata = kwargs["metadata"]
             return layer

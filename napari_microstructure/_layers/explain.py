@@ -10,16 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from .image import PIXEL_SIZE_KEY
+from .image import PIXEL_SIZE_KEY, units_like
 from .shapes import class_color
 
 SALIENCY_COLORMAPS = ("inferno", "magma", "viridis", "plasma", "cividis")
 BLENDINGS = ("additive", "translucent")
-
-
-def _units(layer: Any) -> dict[str, Any]:
-    units = getattr(layer, "units", None)
-    return {"units": tuple(str(u) for u in units[-2:])} if units is not None else {}
 
 
 def overlay_colormap(name: str, blending: str) -> Any:
@@ -57,7 +52,7 @@ def overlay_kwargs(
         "scale": tuple(image_layer.scale[-2:]),
         "translate": tuple(image_layer.translate[-2:]),
         "metadata": {PIXEL_SIZE_KEY: ps, "explains": image_layer.name},
-        **_units(image_layer),
+        **units_like(image_layer),
     }
 
 
@@ -134,5 +129,5 @@ def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name
         "translate": tuple(labels_layer.translate[-2:]),
         "opacity": 0.8,
         "metadata": {PIXEL_SIZE_KEY: labels_layer.metadata.get(PIXEL_SIZE_KEY)},
-        **_units(labels_layer),
+        **units_like(labels_layer),
     }

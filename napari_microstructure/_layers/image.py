@@ -38,17 +38,26 @@ def set_pixel_size(layer: Any, pixel_size_um: float | None) -> None:
     if pixel_size_um is None or pixel_size_um <= 0:
         layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: None}
         layer.scale = (1.0,) * n
+        _set_units(layer, ("pixel",) * n)
         return
     layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: float(pixel_size_um)}
     layer.scale = tuple(layer.scale[:-2]) + (float(pixel_size_um),) * 2
-    _set_units(layer, n)
+    _set_units(layer, ("pixel",) * (n - 2) + (UNIT, UNIT))
 
 
-def _set_units(layer: Any, n: int) -> None:
+def _set_units(layer: Any, units: tuple[str, ...]) -> None:
     try:
-        layer.units = (UNIT,) * n
+        layer.units = units
     except (AttributeError, ValueError, TypeError):
         pass  # older napari without per-layer units
+
+
+def units_like(layer: Any, ndim: int = 2) -> dict[str, Any]:
+    """``units`` keyword argument (of the last ``ndim`` axes) for a new layer laid over
+    ``layer``: napari warns about layers of different units and then draws the scale bar
+    without a unit. Empty if ``layer`` has no units."""
+    units = getattr(layer, "units", None)
+    return {"units": tuple(str(u) for u in units[-ndim:])} if units is not None else {}
 
 
 def image_layer_kwargs(pixel_size_um: float | None, name: str, **extra: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from magicgui.widgets import CheckBox, Container, FloatSpinBox, Label, LineEdit,
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info
 
-from .._layers import image_pixel_size, set_pixel_size
+from .._layers import image_pixel_size, set_pixel_size, units_like
 from ..core.imageio import parse_length
 from ._base import WorkerWidget
 
@@ -133,7 +133,11 @@ class ScaleWidget(WorkerWidget):
             lines = self._viewer.layers[SCALE_LINE_LAYER]
         else:
             lines = self._viewer.add_shapes(
-                name=SCALE_LINE_LAYER, edge_color="yellow", edge_width=2, scale=layer.scale
+                name=SCALE_LINE_LAYER,
+                edge_color="yellow",
+                edge_width=2,
+                scale=layer.scale,
+                **units_like(layer, layer.ndim),
             )
         lines.mode = "add_line"
         self._viewer.layers.selection.active = lines
