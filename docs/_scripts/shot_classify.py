@@ -62,6 +62,9 @@ viewer.scale_bar.visible = True
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "classify_map"))
+cmap = widget.class_map_layer  # for the caption: the share of each class on the map
+shares = np.bincount(np.asarray(cmap.data).ravel(), minlength=len(cmap.features)) / cmap.data.size
+print({c: round(float(f), 3) for c, f in zip(cmap.features["class"], shares, strict=True) if f})
 
 # 2) Grad-CAM of martensite, and a folder classified into the table
 viewer = open_viewer(1600, 1000)
@@ -82,3 +85,4 @@ viewer.scale_bar.visible = True
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "classify_gradcam"))
+print(widget.folder_result[["file", "predicted"]].to_string(index=False))
