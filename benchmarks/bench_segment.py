@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _segment_report import print_table
 from _tint_intercepts import heyn, intercept_errors, rel_error
 
 DATA = Path(
@@ -120,18 +121,26 @@ def _model(name: str, pairs, cfg, val, args):
 
         model = load_model(Path(args.load) / f"{name}.pt")
         return model, float(model.metrics["seconds"])
-    init = None
-    if args.init:  # continue training a saved model; its training time is added
+    init, continued = None, bool(args.init)
+    if continued:  # continue training a saved model; its training time is added
         from napari_microstructure.core.segment import load_model
 
         init = load_model(Path(args.init) / f"{name}.pt")
+    elif args.synthetic_start:  # the product's start (built-in boundary model or pretraining)
+        from napari_microstructure.core.progress import run_to_end
+        from napari_microstructure.core.segment import synthetic_start
+
+        channels = pairs[0].image.shape[0]
+        init = run_to_end(synthetic_start(cfg.task, channels, cfg.base, cfg.depth, seed=args.seed))
     model, seconds = _train(pairs, cfg, val, init)
-    if init is not None:
+    if continued:
         seconds += float(init.metrics["seconds"])
         model.metrics["seconds"] = seconds
         model.metrics["continued_from_epochs"] = init.metrics["epochs_run"]
         if init.metrics.get("cpu_seconds") is not None:
             model.metrics["cpu_seconds"] += float(init.metrics["cpu_seconds"])
+    elif init is not None:  # the starting model's own training (a GPU's, for the built-in one)
+        model.metrics["start_seconds"] = float(init.metrics.get("seconds", 0.0))
     if args.save:
         model.save(Path(args.save) / f"{name}.pt")
     return model, seconds
@@ -235,6 +244,7 @@ def run_tint(args) -> dict:
         "n_test": len(test),
         "train_seconds": seconds,
         "train_cpu_seconds": model.metrics.get("cpu_seconds"),
+        "start_seconds": model.metrics.get("start_seconds"),
         "device": args.device,
         "epochs_run": model.metrics["epochs_run"],
         "best_epoch": model.metrics["best_epoch"],
@@ -268,35 +278,6 @@ def run_tint_builtin(args) -> dict:
     }
 
 
-def _seconds(r: dict) -> str:
-    if "segment_seconds" in r:
-        return f"none (segment-all {r['segment_seconds']:.0f} s for all crops)"
-    cpu, device = r.get("train_cpu_seconds"), r.get("device", "cpu")
-    if device != "cpu":  # process time of a GPU run is not a CPU training time
-        return f"{r['train_seconds']:.0f} s on {device}"
-    return f"{r['train_seconds']:.0f} s" + (f" ({cpu:.0f} s CPU)" if cpu else "")
-
-
-def print_table(results: list[dict]) -> None:
-    print("\nSegmentation on real micrographs (held-out images)")
-    for r in results:
-        if r["part"].startswith("ni"):
-            ious = "  ".join(f"{k} {v:.3f}" for k, v in r["iou"].items())
-            target = {"ni_all": 0.90, "ni_one": 0.85}.get(r["part"])
-            tgt = f" (target >= {target:.2f})" if target else " (baseline)"
-            print(
-                f"{r['part']:<12} IoU: {ious}; precipitates mean {r['precipitate_mean_iou']:.3f}"
-                f"{tgt}; training {_seconds(r)}"
-            )
-        else:
-            print(
-                f"{r['part']:<12} boundary F1@3px {r['boundary_f1_3px']:.3f}; mean lineal"
-                f" intercept relative error {r['intercept_rel_error_mean']:.3f} (median "
-                f"{r['intercept_rel_error_median']:.3f}, target <= 0.10) on {r['n_test']} crops;"
-                f" training {_seconds(r)}"
-            )
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
@@ -319,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--load", help="folder of models saved by --save: evaluate only")
     ap.add_argument("--init", help="folder of models saved by --save: continue training them")
     ap.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    ap.add_argument(
+        "--synthetic-start",
+        action="store_true",
+        help="start as train-seg --pretrain-synthetic does (boundaries: the built-in model)",
+    )
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
     args = ap.parse_args(argv)

@@ -9,7 +9,7 @@ import pytest
 from skimage.io import imread, imsave
 
 from napari_microstructure.cli import main
-from napari_microstructure.core.segment import load_model
+from napari_microstructure.core.segment import BUILTIN_BOUNDARY_MODEL, load_model
 from napari_microstructure.core.synthetic import generate
 
 
@@ -63,6 +63,11 @@ def test_train_seg_then_segment(folders, tmp_path, capsys):
     rc = _train_seg(folders, tmp_path / "c.pt", "--steps", "1", "--from", str(model_path))
     assert rc == 0
     assert load_model(tmp_path / "c.pt").config["init"] == str(model_path)
+
+    # a boundaries network of the default width starts from the built-in boundary model
+    rc = _train_seg(folders, tmp_path / "d.pt", "--steps", "1", "--pretrain-synthetic", "2")
+    assert rc == 0 and "built-in grain-boundary model" in capsys.readouterr().err
+    assert load_model(tmp_path / "d.pt").config["init"] == str(BUILTIN_BOUNDARY_MODEL)
 
 
 def test_clear_errors(folders, tmp_path, capsys):

@@ -24,6 +24,7 @@ from napari_microstructure.core.segment import (
     pretrain_synthetic,
     segment,
     synthetic_pairs,
+    synthetic_start,
     train_model,
 )
 from napari_microstructure.core.segment.predict import scale_factor
@@ -260,3 +261,27 @@ def test_channel_shuffle_permutes_colours_and_keeps_the_mask():
     assert len(seen) > 1  # the channel order changes from crop to crop
     x, _ = random_crop(image, mask, 32, rng, plain)
     assert list(np.argsort(x[:, 0, 0])) == [0, 1, 2]  # no shuffle unless asked
+
+
+def test_synthetic_start_of_a_boundary_network_is_the_builtin_model(monkeypatch):
+    import napari_microstructure.core.segment.synthetic_data as sd
+
+    messages = []
+    start = run_to_end(synthetic_start("boundaries", 3), lambda p: messages.append(p.message))
+    builtin = load_model(sd.BUILTIN_BOUNDARY_MODEL)
+    assert start.task == "boundaries" and "built-in" in messages[-1]
+    for k, v in builtin.net.state_dict().items():
+        assert torch.equal(start.net.state_dict()[k], v), k
+    # another width, or another task: a short pretraining of that network instead
+    calls = []
+
+    def fake_pretrain(task, in_channels, n, **kw):
+        calls.append((task, in_channels, n, kw["base"], kw["depth"]))
+        yield from ()
+        return "pretrained"
+
+    monkeypatch.setattr(sd, "pretrain_synthetic", fake_pretrain)
+    narrow = synthetic_start("boundaries", 3, base=8, depth=2, n_images=4)
+    assert run_to_end(narrow) == "pretrained"
+    assert run_to_end(synthetic_start("phases", 1)) == "pretrained"
+    assert calls == [("boundaries", 3, 4, 8, 2), ("phases", 1, 8, 16, 4)]

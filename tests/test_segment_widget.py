@@ -67,6 +67,28 @@ def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home,
     assert "phases" in widget.prediction_layer.name
 
 
+def test_a_boundaries_network_starts_from_the_builtin_model(
+    make_napari_viewer, tmp_path, wait_idle
+):
+    from napari_microstructure.core.segment import BUILTIN_BOUNDARY_MODEL
+
+    viewer = make_napari_viewer()
+    m = generate("tint", shape=(96, 96), seed=5)
+    widget = SegmentWidget(viewer)
+    widget.image_layer = viewer.add_image(m.image, name="tint")
+    widget.source = "open layers"
+    widget.annotation_layer = viewer.add_labels(m.boundaries.astype(np.uint8), name="lines")
+    widget.task = "boundaries"
+    widget.epochs = 1
+    widget.pretrain = True
+    # the built-in model's size (16 base channels, 4 levels), trained for one batch
+    widget.training_options = {"steps_per_epoch": 1, "batch_size": 2, "crop": 64}
+    widget.output_path = tmp_path / "b.pt"
+    assert widget.train() is not None
+    wait_idle(widget, 120000)
+    assert widget.last_model.config["init"] == str(BUILTIN_BOUNDARY_MODEL)
+
+
 def test_cancel_a_training(scene, qtbot, tmp_path):
     viewer, widget, m = scene
     widget.annotation_layer = viewer.add_labels(m.phases.astype(np.uint8), name="phases")

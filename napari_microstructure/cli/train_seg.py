@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=0,
         metavar="N",
-        help="first pretrain on N synthetic micrographs (0 = no)",
+        help="start from synthetic micrographs: pretrain on N of them (0 = no); for --task "
+        "boundaries at the default --base/--depth, the built-in boundary model (256 of them)",
     )
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = default)")
     p.add_argument("--device", default="cpu", help="torch device: cpu (default), cuda, cuda:1")
@@ -56,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.imageio import ImageReadError
     from ..core.progress import run_to_end
-    from ..core.segment import TrainConfig, load_model, load_pairs, pretrain_synthetic, train_model
+    from ..core.segment import TrainConfig, load_model, load_pairs, synthetic_start, train_model
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -102,17 +103,17 @@ def run(args: argparse.Namespace) -> int:
             print(p.message, file=sys.stderr, flush=True)
 
     if init is None and args.pretrain_synthetic > 0:
-        print(f"pretraining on {args.pretrain_synthetic} synthetic micrographs", file=sys.stderr)
+
+        def report_start(p) -> None:
+            if not p.message.startswith("epoch"):  # drawing images / the built-in model
+                print(p.message, file=sys.stderr, flush=True)
+            report(p)
+
         init = run_to_end(
-            pretrain_synthetic(
-                args.task,
-                in_ch,
-                args.pretrain_synthetic,
-                base=cfg.base,
-                depth=cfg.depth,
-                seed=args.seed,
+            synthetic_start(
+                args.task, in_ch, cfg.base, cfg.depth, args.pretrain_synthetic, args.seed
             ),
-            report,
+            report_start,
         )
     try:
         model = run_to_end(train_model(pairs, cfg, init=init), report)

@@ -21,8 +21,8 @@ from ..core.segment import (
     load_model,
     load_pairs,
     make_pair,
-    pretrain_synthetic,
     segment_image,
+    synthetic_start,
     train_model,
 )
 from ..core.settings import set_setting
@@ -39,6 +39,7 @@ class UNetPanel:
     # -- public state -------------------------------------------------------------------------
     task = Value("_task", str)
     epochs = Value("_epochs", int)
+    pretrain = Value("_pretrain", bool)  # start from synthetic micrographs (core.synthetic_start)
     source = Value("_source", str)
     annotation_layer = Value("_mask")
 
@@ -101,12 +102,12 @@ class UNetPanel:
             return None
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = self.output_path or cache_dir() / "segment" / f"{self.task}-{stamp}.pt"
-        pretrain = bool(self._pretrain.value)
+        pretrain = self.pretrain
 
         def run():
             init = None
             if pretrain:
-                init = yield from pretrain_synthetic(
+                init = yield from synthetic_start(
                     cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
                 )
             model = yield from train_model(pairs, cfg, init=init)

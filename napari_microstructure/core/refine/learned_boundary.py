@@ -23,9 +23,9 @@ import numpy as np
 from ..grains.classical import GrainSegmentation, segment_from_boundaries
 from ..image_utils import is_rgb
 from ..progress import Progress
+from ..segment.synthetic_data import BUILTIN_BOUNDARY_MODEL
 from .boundary import check_micrograph, grain_evidence
 
-BUILTIN_BOUNDARY_MODEL = Path(__file__).resolve().parents[2] / "models" / "grain_boundaries.pt"
 BOUNDARY_SOURCES = ("filters", "learned")
 
 

@@ -24,7 +24,12 @@ from .predict import (
     segment_image,
 )
 from .scribble import PixelPrediction, ScribbleClassifier, classify_with_scribbles, pixel_features
-from .synthetic_data import pretrain_synthetic, synthetic_pairs
+from .synthetic_data import (
+    BUILTIN_BOUNDARY_MODEL,
+    pretrain_synthetic,
+    synthetic_pairs,
+    synthetic_start,
+)
 from .train import TrainConfig, evaluate, train_model
 from .unet import UNet
 
@@ -57,6 +62,8 @@ __all__ = [
     "pixel_uncertainty",
     "predict_probabilities",
     "pretrain_synthetic",
+    "synthetic_start",
+    "BUILTIN_BOUNDARY_MODEL",
     "segment",
     "segment_image",
     "split_pairs",
