@@ -86,7 +86,7 @@ def synthetic_start(
 
     A grain-boundary network of the built-in model's width and depth starts from that model
     (trained on 256 synthetic micrographs; on the real tint-etched crops of docs/segment.md it
-    reaches the from-scratch validation score in a quarter of the epochs). Anything else is
+    reaches the from-scratch validation score in about half the epochs). Anything else is
     pretrained briefly on ``n_images`` synthetic micrographs (:func:`pretrain_synthetic`).
     """
     if task == "boundaries":
