@@ -76,12 +76,14 @@ def test_rank_images_with_a_detector(detector_path, tmp_path):
     assert list(df["rank"]) == [1, 2, 3, 4] and set(df["name"]) == set("abcd")
     assert (np.diff(df["priority"]) <= 1e-12).all()  # queue order: uncertainty + novelty
     assert {"entropy", "tta", "low_max", "n_near", "ood", "novelty"} <= set(df.columns)
-    by_score = run_to_end(rank_images(images, det, pixel_size=0.5, diversity=0))
+    by_score = run_to_end(rank_images(images, det, pixel_size=0.5, diversity=0, density=0))
     assert (np.diff(by_score["score"]) <= 0).all() and "priority" not in by_score
     with pytest.raises(ValueError, match="diversity"):
         run_to_end(rank_images(images, det, diversity=-1))
     with pytest.raises(ValueError, match="rarity"):
         run_to_end(rank_images(images, det, rarity=-1))
+    with pytest.raises(ValueError, match="density"):
+        run_to_end(rank_images(images, det, density=-1))
     with pytest.raises(ValueError, match="lacks: nope"):
         run_to_end(rank_images(images, det, class_counts={"nope": 1}))
     rare = run_to_end(
@@ -127,11 +129,15 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     assert [r["rank"] for r in ranking] == [1, 2]
     assert all(isinstance(r["score"], float) for r in ranking)
     args = ["rank", str(folder), "--model", str(detector_path), "--json"]
-    assert main([*args, "--weight", "low_max=1"]) == 0  # weight 0 by default
+    assert main([*args, "--weight", "low_max=0"]) == 0  # weight 1 by default
     weighted = {r["path"]: r for r in json.loads(capsys.readouterr().out)["ranking"]}
     assert any(r["low_max"] > 0 for r in ranking)
     for r in ranking:
-        assert weighted[r["path"]]["score"] == pytest.approx(r["score"] + r["low_max"])
+        assert weighted[r["path"]]["score"] == pytest.approx(r["score"] - r["low_max"])
+    assert all(r["density"] > 0 for r in ranking)  # the representativeness weighting is on
+    assert main([*args, "--density", "0", "--diversity", "0"]) == 0
+    plain = json.loads(capsys.readouterr().out)["ranking"]
+    assert "density" not in plain[0] and plain[0]["score"] >= plain[1]["score"]
     with pytest.raises(SystemExit):
         main(["rank", str(folder), "--weight", "novelty=1"])
     assert "SIGNAL one of" in capsys.readouterr().err
@@ -152,9 +158,10 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     # bad input: clear messages, exit code 2, no traceback
     assert main(["rank", str(tmp_path / "nope")]) == 2
     assert main(["rank", str(folder), "--model", str(detector_path), "--diversity", "-1"]) == 2
+    assert main(["rank", str(folder), "--model", str(detector_path), "--density", "-1"]) == 2
     assert main(["train", str(tmp_path / "missing.yaml"), "--out", str(tmp_path / "r")]) == 2
     assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "not a folder" in err and "dataset file not found" in err and "no annotation" in err
-    assert "diversity must be >= 0" in err
+    assert "diversity must be >= 0" in err and "density must be >= 0" in err
     assert "class id 99 is not one of the model's" in err and "no YOLO label files" in err

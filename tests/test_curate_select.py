@@ -8,6 +8,7 @@ import pytest
 from napari_microstructure.core.curate.select import (
     class_gain,
     queue_order,
+    representativeness,
     standardize,
 )
 
@@ -15,7 +16,8 @@ from napari_microstructure.core.curate.select import (
 def test_weight_zero_is_the_uncertainty_order():
     rng = np.random.default_rng(0)
     scores = rng.random(12)
-    order, priority, _, _ = queue_order(scores, rng.normal(size=(12, 5)), weight=0.0)
+    q = queue_order(scores, rng.normal(size=(12, 5)), weight=0.0)
+    order, priority = q.order, q.priority
     assert list(order) == list(np.argsort(-scores, kind="stable"))
     assert (np.diff(priority) <= 0).all()
 
@@ -24,8 +26,9 @@ def test_look_alikes_give_way_to_a_new_kind():
     # three near-copies the model is most unsure of, one image of another kind, one dull image
     emb = np.array([[0, 0], [0, 0.01], [0.01, 0], [5, 5], [0, 0.5]], float)
     scores = np.array([2.0, 2.0, 2.0, 1.6, 0.0])
-    by_score, _, _, _ = queue_order(scores, emb, weight=0.0)
-    order, priority, novelty, _ = queue_order(scores, emb, weight=1.0)
+    by_score = queue_order(scores, emb, weight=0.0).order
+    q = queue_order(scores, emb, weight=1.0)
+    order, priority, novelty = q.order, q.priority, q.novelty
     assert set(by_score[:2]) <= {0, 1, 2}
     assert order[0] in {0, 1, 2} and order[1] == 3  # not a second copy
     assert (np.diff(priority) <= 1e-12).all() and ((0 <= novelty) & (novelty <= 1)).all()
@@ -38,10 +41,11 @@ def test_images_unlike_the_labelled_set_come_first():
     unlike = rng.normal(3, 0.1, (2, 4))
     emb = np.vstack([like, unlike])
     scores = np.array([1.0, 0.9, 1.1, 0.95, 0.5, 0.5])  # the model is no surer of either kind
-    order, _, novelty, _ = queue_order(scores, emb, reference=labelled, weight=2.0)
+    q = queue_order(scores, emb, reference=labelled, weight=2.0)
+    order, novelty = q.order, q.novelty
     assert set(order[:1]) <= {4, 5} and novelty[0] == pytest.approx(1.0)
     # without the labelled set the new kind has no special claim
-    order0, _, _, _ = queue_order(scores, emb, weight=0.0)
+    order0 = queue_order(scores, emb, weight=0.0).order
     assert order0[0] == 2
 
 
@@ -49,8 +53,8 @@ def test_standardize_and_edge_cases():
     pool, ref = standardize(np.array([[1.0, 100.0], [3.0, 300.0]]), np.array([[2.0, 200.0]]))
     assert np.allclose(pool, [[-np.sqrt(1.5), -np.sqrt(1.5)], [np.sqrt(1.5), np.sqrt(1.5)]])
     assert np.allclose(ref, 0)
-    order, priority, novelty, _ = queue_order(np.zeros(0), np.zeros((0, 3)))
-    assert len(order) == len(priority) == len(novelty) == 0
+    q = queue_order(np.zeros(0), np.zeros((0, 3)))
+    assert all(len(a) == 0 for a in q)
     same = queue_order(np.ones(3), np.ones((3, 2)))[0]  # constant scores and embeddings
     assert list(same) == [0, 1, 2]
 
@@ -70,3 +74,23 @@ def test_class_gain_favours_classes_the_labelled_set_lacks():
     assert list(queue_order(np.ones(4), emb, mass=mass, counts=counts).order) == list(plain)
     with pytest.raises(ValueError, match="mass"):
         queue_order(np.ones(4), emb, mass=mass[:, :2], counts=counts, rarity=1.0)
+
+
+def test_density_prefers_uncertain_images_that_stand_for_many():
+    rng = np.random.default_rng(2)
+    cluster = rng.normal(0, 0.05, (6, 3))  # six look-alikes the model is fairly unsure of
+    outliers = rng.normal(0, 4.0, (3, 3)) + 10.0  # three scattered images it is most unsure of
+    emb = np.vstack([cluster, outliers])
+    scores = np.array([0.6] * 6 + [1.0] * 3)
+    rep = representativeness(standardize(emb)[0], neighbours=3)  # as queue_order measures it
+    assert rep[:6].min() > 5 * rep[6:].max()
+    plain = queue_order(scores, emb, weight=0.0)
+    assert set(plain.order[:3]) == {6, 7, 8}  # uncertainty alone: the outliers first
+    dense = queue_order(scores, emb, weight=0.0, density=1.0, neighbours=3)
+    assert dense.order[0] < 6 and dense.density[0] == pytest.approx(rep[dense.order[0]])
+    # with novelty the second place goes elsewhere than the first image's look-alikes
+    mixed = queue_order(scores, emb, weight=1.0, density=1.0, neighbours=3)
+    assert mixed.order[0] < 6 <= mixed.order[1]
+    assert np.allclose(representativeness(emb[:1]), 1.0)
+    with pytest.raises(ValueError, match="density"):
+        queue_order(scores, emb, density=-1.0)

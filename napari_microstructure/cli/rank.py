@@ -29,6 +29,8 @@ def signal_weight(text: str) -> tuple[str, float]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..core.curate.active import DENSITY
+
     p = sub.add_parser(
         "rank", help="rank a folder of unlabelled images by the detector's uncertainty"
     )
@@ -47,6 +49,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=0.25,
         help="weight of novelty (against the reference and images queued before) in the queue "
         "order (0.25; 0 = by uncertainty score alone)",
+    )
+    p.add_argument(
+        "--density",
+        type=float,
+        default=DENSITY,
+        help=f"exponent of the weighting of the score by how representative an image is of the "
+        f"folder ({DENSITY:g}; 0 = off): uncertain outliers count for less",
     )
     p.add_argument(
         "--reference-labels",
@@ -102,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
                 diversity=args.diversity,
                 class_counts=counts,
                 rarity=args.rarity,
+                density=args.density,
                 weights=dict(args.weight) if args.weight else None,
             ),
             lambda p: log.info("%s", p.message),

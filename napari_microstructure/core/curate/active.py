@@ -10,15 +10,16 @@ Per image, with the detector run once as is and on its left-right and up-down fl
 - ``ood`` (optional): distance of the image's backbone embedding to the nearest reference
   (labelled) image, relative to the references' typical norm: an out-of-distribution signal.
 
-The score is a weighted sum of these, each squashed to [0, 1] (:data:`WEIGHTS`). ``low_max``
-and ``ood`` are reported but weigh 0 by default: with them, and with a strong novelty term, the
-queue filled up with inverted-contrast images, which the detector learns from a few examples,
-and on fresh benchmark seeds it did no better than random picking on mAP50-95
-(``benchmarks/bench_active_learning.py``, docs/curate.md). The queue order then mixes the score
-with how new each image looks next to the labelled images and those queued before it
-(:mod:`.select`, weight ``diversity``), so the first places are not spent on look-alikes, and,
-given the labelled set's class counts, with how much each image would add to the classes the
-labelled set lacks.
+The score is a weighted sum of these, each squashed to [0, 1] (:data:`WEIGHTS`; ``ood`` is
+reported but weighs 0 by default). The queue order then weights the score by how representative
+each image is of the folder (:data:`DENSITY`; an uncertain outlier counts for less than an
+uncertain image that stands for many), mixes it with how new each image looks next to the
+labelled images and those queued before it (weight ``diversity``), so the first places are not
+spent on look-alikes, and, given the labelled set's class counts, with how much each image would
+add to the classes the labelled set lacks (:mod:`.select`). The defaults were chosen with
+``benchmarks/bench_active_learning.py``, from a working and from a weak start model
+(docs/curate.md): without the density weighting, the images the detector is unsure of were
+mostly inverted-contrast ones, scattered in feature space and learnt from a few examples.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ import pandas as pd
 from ..progress import Progress
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
-WEIGHTS = {"entropy": 1.0, "n_near": 1.0, "low_max": 0.0, "tta": 1.0, "ood": 0.0}
+WEIGHTS = {"entropy": 1.0, "n_near": 1.0, "low_max": 1.0, "tta": 1.0, "ood": 0.0}
+DENSITY = 1.0  # exponent of the representativeness weighting (:mod:`.select`)
 SCALES = {"entropy": 4.0, "n_near": 4.0}  # value at which a count-like signal reaches ~0.63
 
 
@@ -221,6 +223,7 @@ def rank_images(
     diversity: float = 0.25,
     class_counts: Mapping[str, float] | None = None,
     rarity: float = 1.0,
+    density: float = DENSITY,
 ) -> Generator[Progress, None, pd.DataFrame]:
     """Score images (files or arrays) and return them in queue order, first to label first.
 
@@ -231,6 +234,8 @@ def rank_images(
     the images queued before (see :mod:`.select`); 0 orders by ``score`` alone.
     ``class_counts`` (labelled objects per class name, e.g. of the reference images) adds
     ``rarity`` * the class gain of each image to that order (column ``gain``).
+    ``density`` > 0 weights the score by how representative each image is of the pool (column
+    ``density``; see :mod:`.select`).
     ``pixel_size`` overrides what the files record. Columns: rank, path, name, score, the
     signals (``path`` is empty for arrays) and, with diversity, ``novelty`` and ``priority``.
     """
@@ -240,10 +245,13 @@ def rank_images(
         raise ValueError("diversity must be >= 0")
     if rarity < 0:
         raise ValueError("rarity must be >= 0")
+    if density < 0:
+        raise ValueError("density must be >= 0")
     counts = None if class_counts is None else count_vector(class_counts, detector.names)
     has_ref = reference is not None and len(reference) > 0
     embed = None
-    if has_ref or diversity > 0:
+    ordered = diversity > 0 or density > 0
+    if has_ref or ordered:
         from .embed import Embedder
 
         embed = Embedder(detector)
@@ -273,13 +281,15 @@ def rank_images(
         rows.append({"path": path, "name": name, "index": i, **sig})
     yield Progress(n, n, "ranked")
     df = pd.DataFrame(rows)
-    if diversity > 0:
+    if ordered:
         from .select import queue_order
 
         ref = embed.reference if has_ref else None
         mass = np.stack(masses) if counts is not None else None
-        q = queue_order(df["score"], np.stack(vectors), ref, diversity, mass, counts, rarity)
-        df = df.iloc[q.order].assign(novelty=q.novelty, priority=q.priority)
+        q = queue_order(
+            df["score"], np.stack(vectors), ref, diversity, mass, counts, rarity, density
+        )
+        df = df.iloc[q.order].assign(novelty=q.novelty, priority=q.priority, density=q.density)
         if counts is not None:
             df = df.assign(gain=q.gain)
     else:

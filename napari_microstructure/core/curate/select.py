@@ -1,7 +1,7 @@
 """Batch selection for the active-learning queue: uncertain images, spread over what is new.
 
 Ranking by uncertainty alone fills the first places with near-duplicates (ten images of the one
-kind the model is unsure of) and ranks images the model is blind to (nothing found at all) low.
+kind the model is unsure of), or with oddities unlike anything else in the pool.
 :func:`queue_order` orders the images greedily: each next image maximises
 
     uncertainty (rescaled to [0, 1] over the pool) + ``weight`` * novelty,
@@ -21,6 +21,11 @@ class), so the gain of an image is
 n_c = labelled objects of class c (plus those predicted in the images queued before), m_c = the
 image's predicted objects of class c; relative to the largest gain at the start. A class the
 labelled set lacks makes its images worth more until a few of them are queued.
+
+With ``density`` = beta > 0 the uncertainty is first weighted by how representative each image
+is of the pool (information density): (median k-NN distance / the image's mean distance to its
+``neighbours`` nearest pool images) ** beta. An outlier the model is unsure of then counts for
+less than an uncertain image that stands for many others like it.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class QueueOrder(NamedTuple):
     priority: np.ndarray  # greedy value at the pick (non-increasing)
     novelty: np.ndarray  # novelty (0..1) at the pick
     gain: np.ndarray  # class gain (0..1) at the pick; zeros without class counts
+    density: np.ndarray  # representativeness of the picked image (1 = pool median)
 
 
 def class_gain(mass: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -57,6 +63,21 @@ def standardize(vectors: np.ndarray, reference: np.ndarray | None = None) -> tup
     return (pool - mu) / sd, (None if ref is None else (ref - mu) / sd)
 
 
+def representativeness(pool: np.ndarray, neighbours: int = 5) -> np.ndarray:
+    """Per image, median over the pool of the mean distance to the ``neighbours`` nearest other
+    images, divided by the image's own (> 1 = in a denser part of the pool than most; capped
+    at 10). All ones for fewer than two images."""
+    n = len(pool)
+    if n < 2:
+        return np.ones(n)
+    k = max(1, min(int(neighbours), n - 1))
+    knn = np.sort(_distances(pool, pool), axis=1)[:, 1 : k + 1].mean(axis=1)
+    typical = float(np.median(knn))
+    if typical <= 0:
+        return np.ones(n)
+    return typical / np.maximum(knn, 0.1 * typical)
+
+
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
     return np.sqrt(np.clip(d2, 0.0, None))
@@ -70,6 +91,8 @@ def queue_order(
     mass: np.ndarray | None = None,
     counts: np.ndarray | None = None,
     rarity: float = 0.0,
+    density: float = 0.0,
+    neighbours: int = 5,
 ) -> QueueOrder:
     """Greedy queue order of the pool (see the module docstring).
 
@@ -82,14 +105,21 @@ def queue_order(
     mass : (N, K) predicted objects per class of each pool image (confidence-weighted).
     counts : (K,) labelled objects per class; with ``mass``, switches on the class gain.
     rarity : weight of the class gain (0 = off).
+    density : exponent of the representativeness weighting of the uncertainty (0 = off).
+    neighbours : k of the k-NN distance that representativeness is measured by.
     """
     s = np.asarray(scores, dtype=np.float64)
     n = len(s)
     if n == 0:
-        return QueueOrder(np.zeros(0, int), np.zeros(0), np.zeros(0), np.zeros(0))
+        return QueueOrder(np.zeros(0, int), *(np.zeros(0) for _ in range(4)))
+    if density < 0:
+        raise ValueError("density must be >= 0")
+    pool, ref = standardize(embeddings, reference)
+    rep = representativeness(pool, neighbours)
+    if density > 0:
+        s = s * rep**density
     span = s.max() - s.min()
     u = (s - s.min()) / span if span > 0 else np.zeros(n)
-    pool, ref = standardize(embeddings, reference)
     inner = _distances(pool, pool)
     if ref is not None:
         d = _distances(pool, ref).min(axis=1)
@@ -120,4 +150,5 @@ def queue_order(
         d = np.minimum(d, inner[i])
         if use_gain:
             have = have + mass[i]  # what the queued image will add once labelled
-    return QueueOrder(np.array(order), np.array(priority), np.array(novelty), np.array(gains))
+    order = np.array(order)
+    return QueueOrder(order, np.array(priority), np.array(novelty), np.array(gains), rep[order])
