@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import CheckBox, Container, FloatSpinBox, Label, LineEdit, PushButton
-from napari.layers import Image
+from napari.layers import Image, Points, Shapes
 from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_pixel_size, set_pixel_size, units_like
@@ -34,7 +34,7 @@ class ScaleWidget(WorkerWidget):
         self._found = Label(value="")
         self._value = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
         self._value.native.setDecimals(6)
-        self._same_size = CheckBox(text="also layers of the same size", value=True)
+        self._same_size = CheckBox(text="also the layers laid over it", value=True)
         self._apply = PushButton(text="Apply pixel size")
         self._bar_length = LineEdit(label="bar length", value="50 µm")
         self._draw = PushButton(text="Draw a line along the scale bar")
@@ -93,20 +93,28 @@ class ScaleWidget(WorkerWidget):
 
     # -- handlers ---------------------------------------------------------------------------
     def _targets(self, layer: Any) -> list[Any]:
+        """The layer and, when ticked, those laid over it: arrays of its size, and points or
+        shapes drawn in its pixel frame (same scale and offset), which must keep to the same
+        pixels when its pixel size changes."""
         if not self._same_size.value:
             return [layer]
         shape = layer.data.shape[:2] if not layer.rgb else layer.data.shape[-3:-1]
-        return [
-            other
-            for other in self._viewer.layers
-            if other is layer
-            or (
+
+        def laid_over(other: Any) -> bool:
+            if isinstance(other, (Points, Shapes)):
+                return (
+                    other.ndim == layer.ndim
+                    and np.allclose(other.scale, layer.scale)
+                    and np.allclose(other.translate, layer.translate)
+                )
+            return (
                 hasattr(other, "data")
                 and isinstance(other.data, np.ndarray)
                 and other.data.shape[-2:] == tuple(shape)
                 and other.ndim == layer.ndim
             )
-        ]
+
+        return [other for other in self._viewer.layers if other is layer or laid_over(other)]
 
     def _on_image(self, _value: Any = None) -> None:
         layer = self._image.value
