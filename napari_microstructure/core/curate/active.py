@@ -237,7 +237,8 @@ def rank_images(
     ``density`` > 0 weights the score by how representative each image is of the pool (column
     ``density``; see :mod:`.select`).
     ``pixel_size`` overrides what the files record. Columns: rank, path, name, score, the
-    signals (``path`` is empty for arrays) and, with diversity, ``novelty`` and ``priority``.
+    signals (``path`` is empty for arrays) and, in queue order (``diversity`` or ``density``
+    > 0), ``novelty``, ``priority`` and ``density``.
     """
     if not len(images):
         raise ValueError("no images to rank")
