@@ -56,9 +56,10 @@ from _al_report import report, summarize
 
 import napari_microstructure  # noqa: F401  (offline ultralytics, before it is imported)
 from napari_microstructure.cli.rank import signal_weight
-from napari_microstructure.core.curate.active import DENSITY, rank_images
+from napari_microstructure.core.curate.active import rank_images
 from napari_microstructure.core.curate.domains import domain_item
 from napari_microstructure.core.curate.items import ExportItem
+from napari_microstructure.core.curate.select import DENSITY
 from napari_microstructure.core.curate.train import TrainJob, offline_ultralytics
 from napari_microstructure.core.curate.yolo import save_image, write_data_yaml, yolo_box_lines
 from napari_microstructure.core.progress import run_to_end

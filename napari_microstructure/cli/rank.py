@@ -29,7 +29,7 @@ def signal_weight(text: str) -> tuple[str, float]:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from ..core.curate.active import DENSITY
+    from ..core.curate.select import DENSITY  # numpy only: the parser is built at every start
 
     p = sub.add_parser(
         "rank", help="rank a folder of unlabelled images by the detector's uncertainty"

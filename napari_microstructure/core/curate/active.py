@@ -33,10 +33,10 @@ import numpy as np
 import pandas as pd
 
 from ..progress import Progress
+from .select import DENSITY
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 WEIGHTS = {"entropy": 1.0, "n_near": 1.0, "low_max": 1.0, "tta": 1.0, "ood": 0.0}
-DENSITY = 1.0  # exponent of the representativeness weighting (:mod:`.select`)
 SCALES = {"entropy": 4.0, "n_near": 4.0}  # value at which a count-like signal reaches ~0.63
 
 

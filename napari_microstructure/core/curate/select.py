@@ -34,6 +34,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+#: Representativeness exponent of the queue by default (rank_images, `rank`, the Curate dock).
+DENSITY = 1.0
+
 
 class QueueOrder(NamedTuple):
     """Greedy queue order and, per picked image, the terms it was picked on."""
@@ -67,11 +70,16 @@ def representativeness(pool: np.ndarray, neighbours: int = 5) -> np.ndarray:
     """Per image, median over the pool of the mean distance to the ``neighbours`` nearest other
     images, divided by the image's own (> 1 = in a denser part of the pool than most; capped
     at 10). All ones for fewer than two images."""
-    n = len(pool)
+    return _representativeness(_distances(pool, pool), neighbours)
+
+
+def _representativeness(inner: np.ndarray, neighbours: int) -> np.ndarray:
+    """:func:`representativeness` from the pool's (N, N) distance matrix."""
+    n = len(inner)
     if n < 2:
         return np.ones(n)
     k = max(1, min(int(neighbours), n - 1))
-    knn = np.sort(_distances(pool, pool), axis=1)[:, 1 : k + 1].mean(axis=1)
+    knn = np.sort(inner, axis=1)[:, 1 : k + 1].mean(axis=1)
     typical = float(np.median(knn))
     if typical <= 0:
         return np.ones(n)
@@ -115,12 +123,12 @@ def queue_order(
     if density < 0:
         raise ValueError("density must be >= 0")
     pool, ref = standardize(embeddings, reference)
-    rep = representativeness(pool, neighbours)
+    inner = _distances(pool, pool)
+    rep = _representativeness(inner, neighbours)
     if density > 0:
         s = s * rep**density
     span = s.max() - s.min()
     u = (s - s.min()) / span if span > 0 else np.zeros(n)
-    inner = _distances(pool, pool)
     if ref is not None:
         d = _distances(pool, ref).min(axis=1)
         scale = float(d.max())
