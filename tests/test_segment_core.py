@@ -60,6 +60,8 @@ def test_train_config_rejects_bad_device_and_zoom_range():
         TrainConfig(device="not-a-device")
     with pytest.raises(ValueError, match="scale range"):
         TrainConfig(scale=(1.4, 0.7))
+    with pytest.raises(ValueError, match="workers"):
+        TrainConfig(workers=-1)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA GPU"):
             TrainConfig(device="cuda")
@@ -82,14 +84,24 @@ def test_training_is_reproducible_with_a_seed(two_phase):
     cfg = TrainConfig(task="phases", epochs=1, steps_per_epoch=2, seed=3, val_fraction=0, **TINY)
     a = run_to_end(train_model(two_phase[0][:2], cfg))
     b = run_to_end(train_model(two_phase[0][:2], cfg))
-    for (ka, va), (_, vb) in zip(
-        a.net.state_dict().items(), b.net.state_dict().items(), strict=True
+    # threads drawing the batches ahead draw the same batches
+    ahead = TrainConfig(**{**cfg.__dict__, "workers": 2})
+    c = run_to_end(train_model(two_phase[0][:2], ahead))
+    for (ka, va), (_, vb), (_, vc) in zip(
+        a.net.state_dict().items(),
+        b.net.state_dict().items(),
+        c.net.state_dict().items(),
+        strict=True,
     ):
-        assert torch.equal(va, vb), ka
+        assert torch.equal(va, vb) and torch.equal(va, vc), ka
 
 
-def test_training_stops_when_the_generator_is_closed(two_phase):
-    cfg = TrainConfig(task="phases", epochs=50, steps_per_epoch=2, **TINY)
+@pytest.mark.parametrize("workers", [0, 2])
+def test_training_stops_when_the_generator_is_closed(two_phase, workers):
+    import threading
+
+    before = threading.active_count()
+    cfg = TrainConfig(task="phases", epochs=50, steps_per_epoch=2, workers=workers, **TINY)
     gen = train_model(two_phase[0][:2], cfg)
     steps = [next(gen) for _ in range(4)]  # two batches, the epoch summary, one batch
     gen.close()
@@ -97,6 +109,7 @@ def test_training_stops_when_the_generator_is_closed(two_phase):
     assert steps[-1].step == 3 and steps[-1].total == 100
     with pytest.raises(StopIteration):
         next(gen)
+    assert threading.active_count() == before  # no thread left drawing batches
 
 
 def test_tiled_prediction_equals_whole_image_away_from_borders(trained):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator
+from collections import deque
+from collections.abc import Generator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -44,6 +46,7 @@ class TrainConfig:
     dice_weight: float = 1.0
     boundary_weight: float = 2.0  # extra cross-entropy weight of the boundary class
     device: str = "cpu"  # torch device of the training steps ("cuda" where a GPU is there)
+    workers: int = 0  # threads drawing the next batches while a step runs (0: drawn in turn)
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -51,6 +54,8 @@ class TrainConfig:
             raise ValueError(f"unknown task {self.task!r}; use one of {', '.join(TASKS)}")
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
             raise ValueError("epochs, steps per epoch and batch size must be at least 1")
+        if self.workers < 0:
+            raise ValueError("workers must be 0 or more")
         if self.crop < 16:
             raise ValueError("crop must be at least 16 pixels")
         if not 0 < self.scale[0] <= self.scale[1]:
@@ -118,6 +123,31 @@ def _drain(gen):
             return stop.value
 
 
+def batches(
+    data: list[tuple[np.ndarray, np.ndarray]], cfg: TrainConfig, aug: Augment, steps: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The training batch of every step, ``cfg.workers`` threads drawing ahead.
+
+    Batch ``k`` is drawn with its own generator seeded ``(cfg.seed, k)``, so the batches are the
+    same whatever the number of workers.
+    """
+
+    def draw(k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng((cfg.seed, k))
+        return make_batch(data, cfg.batch_size, cfg.crop, rng, aug)
+
+    if cfg.workers == 0:
+        yield from map(draw, range(steps))
+        return
+    with ThreadPoolExecutor(cfg.workers) as pool:
+        ahead = deque(pool.submit(draw, k) for k in range(min(2 * cfg.workers, steps)))
+        for k in range(steps):
+            batch = ahead.popleft().result()
+            if k + len(ahead) + 1 < steps:
+                ahead.append(pool.submit(draw, k + len(ahead) + 1))
+            yield batch
+
+
 def one_cycle(step: int, total: int, peak: float, warmup: float = 0.1) -> float:
     """Learning rate: linear warm-up to ``peak``, then cosine decay to ``peak / 100``."""
     up = max(1, int(total * warmup))
@@ -159,7 +189,6 @@ def train_model(
         raise ValueError("no annotated images to train on")
     cfg = config
     torch.manual_seed(cfg.seed)
-    rng = np.random.default_rng(cfg.seed)
     if val_pairs is None:
         pairs, val_pairs = split_pairs(pairs, cfg.val_fraction, cfg.seed)
     in_ch = pairs[0].image.shape[0]
@@ -186,42 +215,47 @@ def train_model(
         scale=tuple(cfg.scale),
         shuffle_channels=0.5 if cfg.task == "boundaries" else 0.0,
     )
-    data = [p.as_tuple() for p in pairs]
+    source = batches([p.as_tuple() for p in pairs], cfg, aug, total_steps)
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
     history: list[dict] = []
     start = time.perf_counter()
-    for epoch in range(1, cfg.epochs + 1):
-        net.train()
-        losses = []
-        for step in range(cfg.steps_per_epoch):
-            x, y = make_batch(data, cfg.batch_size, cfg.crop, rng, aug)
-            x, y = x.to(cfg.device), y.to(cfg.device)
-            done = (epoch - 1) * cfg.steps_per_epoch + step + 1
-            for group in opt.param_groups:
-                group["lr"] = one_cycle(done - 1, total_steps, cfg.lr)
-            opt.zero_grad()
-            loss = _loss(net(x), y, cfg)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            yield Progress(done, total_steps, f"epoch {epoch}/{cfg.epochs}: loss {losses[-1]:.3f}")
-        net.eval()
-        val = evaluate(net, val_pairs, cfg.task)
-        score = val.get("score", -float(np.mean(losses)))
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)), **val})
-        msg = f"epoch {epoch}/{cfg.epochs}: loss {np.mean(losses):.3f}"
-        if val:
-            msg += f", validation {score:.3f}"
-        log.info(msg)
-        yield Progress(epoch * cfg.steps_per_epoch, total_steps, msg)
-        if score > best_score + 1e-4:
-            best_score, best_epoch, stale = score, epoch, 0
-            best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
-        else:
-            stale += 1
-            if stale >= cfg.patience:
-                log.info("early stop after epoch %d (best %d)", epoch, best_epoch)
-                break
+    try:
+        for epoch in range(1, cfg.epochs + 1):
+            net.train()
+            losses = []
+            for step in range(cfg.steps_per_epoch):
+                x, y = next(source)
+                x, y = x.to(cfg.device), y.to(cfg.device)
+                done = (epoch - 1) * cfg.steps_per_epoch + step + 1
+                for group in opt.param_groups:
+                    group["lr"] = one_cycle(done - 1, total_steps, cfg.lr)
+                opt.zero_grad()
+                loss = _loss(net(x), y, cfg)
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.detach()))
+                yield Progress(
+                    done, total_steps, f"epoch {epoch}/{cfg.epochs}: loss {losses[-1]:.3f}"
+                )
+            net.eval()
+            val = evaluate(net, val_pairs, cfg.task)
+            score = val.get("score", -float(np.mean(losses)))
+            history.append({"epoch": epoch, "loss": float(np.mean(losses)), **val})
+            msg = f"epoch {epoch}/{cfg.epochs}: loss {np.mean(losses):.3f}"
+            if val:
+                msg += f", validation {score:.3f}"
+            log.info(msg)
+            yield Progress(epoch * cfg.steps_per_epoch, total_steps, msg)
+            if score > best_score + 1e-4:
+                best_score, best_epoch, stale = score, epoch, 0
+                best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+            else:
+                stale += 1
+                if stale >= cfg.patience:
+                    log.info("early stop after epoch %d (best %d)", epoch, best_epoch)
+                    break
+    finally:
+        source.close()  # stops the threads drawing ahead (early stop, or training closed)
     net.cpu()  # models are saved and used on the CPU
     if best_state is not None:
         net.load_state_dict(best_state)
