@@ -35,11 +35,13 @@ def _train_seg(folders, out, *extra: str) -> int:
 
 def test_train_seg_then_segment(folders, tmp_path, capsys):
     model_path = tmp_path / "b.pt"
-    rc = _train_seg(folders, model_path, *"--steps 2 --base 4 --depth 2 --threads 1".split())
+    extra = "--steps 2 --base 4 --depth 2 --threads 1 --workers 1".split()
+    rc = _train_seg(folders, model_path, *extra)
     assert rc == 0
     info = json.loads(capsys.readouterr().out)
     assert info["task"] == "boundaries" and info["classes"] == ["interior", "boundary"]
     model = load_model(model_path)
+    assert model.config["workers"] == 1
     assert len(model.training_data) == 2 and "boundary_f1" in model.metrics["validation"]
 
     out = tmp_path / "out"
@@ -118,4 +120,8 @@ def test_clear_errors(folders, tmp_path, capsys):
     rc = _train_seg(folders, tmp_path / "m.pt", "--device", "no-such-device")
     assert rc == 2
     assert "unknown torch device" in capsys.readouterr().err
+    assert not (tmp_path / "m.pt").exists()
+    rc = _train_seg(folders, tmp_path / "m.pt", "--workers", "-1")
+    assert rc == 2
+    assert "workers must be 0 or more" in capsys.readouterr().err
     assert not (tmp_path / "m.pt").exists()
