@@ -75,7 +75,7 @@ def test_learned_map_bad_input_and_missing_model(tmp_path):
         make_engine("classical").__class__("bogus")
 
 
-def test_grains_cli_learned(tmp_path, capsys):
+def test_grains_cli_learned(tmp_path, capsys, monkeypatch):
     from skimage.io import imsave
 
     from napari_microstructure.cli import main
@@ -87,3 +87,23 @@ def test_grains_cli_learned(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert abs(out["grain_count"] - int(m.grains.max())) <= 0.2 * int(m.grains.max())
     assert main(["grains", str(path), "--learned", "--model", str(path)]) == 2
+    import napari_microstructure.core.refine.boundary as boundary
+
+    capsys.readouterr()
+    monkeypatch.setattr(boundary, "MAX_SEGMENT_PIXELS", 64 * 64)  # as if it were a montage
+    assert main(["grains", str(path), "--json"]) == 2
+    assert "too large to segment at once" in capsys.readouterr().err
+
+
+def test_images_too_large_to_segment_whole_are_refused_before_any_work(monkeypatch):
+    import napari_microstructure.core.refine.boundary as boundary
+
+    big = np.zeros((8193, 8192), np.uint8)  # one row over the limit: refused up front
+    for engine in ("classical", "learned", "model"):
+        with pytest.raises(ValueError, match="too large to segment at once"):
+            run_to_end(segment_all_grains(big, 0.5, engine, model_path="unused.pt"))
+    with pytest.raises(ValueError, match=r"8193x8192 px \(67 Mpx\).*GiB"):
+        run_to_end(make_engine("classical").set_image(big))
+    monkeypatch.setattr(boundary, "MAX_SEGMENT_PIXELS", 64 * 64)
+    with pytest.raises(ValueError, match="too large"):
+        run_to_end(learned_boundary_map(np.zeros((65, 64), np.uint8)))

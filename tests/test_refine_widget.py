@@ -202,3 +202,29 @@ def test_sam_clicks_are_decoded_off_the_gui_thread_in_order(
     w.undo()
     w.undo()
     assert (w.labels_layer.data == 0).all()
+
+
+def test_an_image_too_large_to_segment_is_refused_and_keeps_the_masks(scene, qtbot, monkeypatch):
+    import napari_microstructure.core.refine.boundary as boundary
+    import napari_microstructure.widgets._base as base
+
+    m, viewer, w = scene
+    w.add_click(*_centre_of(m.grains, int(m.grains[128, 128])))
+    _wait(qtbot, w)
+    before = w.labels_layer.data.copy()
+    assert before.max() == 1
+    # a montage: pretend the limit is below this image's size, then prepare another engine
+    monkeypatch.setattr(boundary, "MAX_SEGMENT_PIXELS", 128 * 128)
+    shown = []
+    monkeypatch.setattr(base, "show_error", shown.append)
+    w.engine_name = "learned"
+    w.segment_all()
+    qtbot.waitUntil(lambda: not w.busy, timeout=60_000)
+    assert any("too large to segment at once" in s for s in shown), shown
+    assert np.array_equal(w.labels_layer.data, before)  # the mask drawn before is kept
+    shown.clear()
+    w.new_object()
+    w.add_click(10, 10)  # a click prepares the new engine first: refused the same way
+    qtbot.waitUntil(lambda: not w.busy, timeout=60_000)
+    assert any("too large to segment at once" in s for s in shown), shown
+    assert np.array_equal(w.labels_layer.data, before)

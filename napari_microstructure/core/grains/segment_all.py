@@ -93,9 +93,12 @@ def segment_all_grains(
         Passed on: ``segment_from_boundaries`` parameters (h, merge_ratio, min_area, ...) for
         classical; ``SamAutomaticMaskGenerator`` options for sam.
     """
+    from ..refine.boundary import check_segment_size
+
     img = np.asarray(image)
     if img.ndim not in (2, 3) or img.size == 0:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {img.shape}")
+    check_segment_size(img.shape)
     if engine in ("classical", "learned"):
         from ..refine.learned_boundary import segment_grains
 
