@@ -87,16 +87,16 @@ def test_grains_cli_learned(tmp_path, capsys, monkeypatch):
     out = json.loads(capsys.readouterr().out)
     assert abs(out["grain_count"] - int(m.grains.max())) <= 0.2 * int(m.grains.max())
     assert main(["grains", str(path), "--learned", "--model", str(path)]) == 2
-    import napari_microstructure.core.refine.boundary as boundary
+    import napari_microstructure.core.image_utils as image_utils
 
     capsys.readouterr()
-    monkeypatch.setattr(boundary, "MAX_SEGMENT_PIXELS", 64 * 64)  # as if it were a montage
+    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 64 * 64)  # as if it were a montage
     assert main(["grains", str(path), "--json"]) == 2
     assert "too large to segment at once" in capsys.readouterr().err
 
 
 def test_images_too_large_to_segment_whole_are_refused_before_any_work(monkeypatch):
-    import napari_microstructure.core.refine.boundary as boundary
+    import napari_microstructure.core.image_utils as image_utils
 
     big = np.zeros((8193, 8192), np.uint8)  # one row over the limit: refused up front
     for engine in ("classical", "learned", "model"):
@@ -104,6 +104,6 @@ def test_images_too_large_to_segment_whole_are_refused_before_any_work(monkeypat
             run_to_end(segment_all_grains(big, 0.5, engine, model_path="unused.pt"))
     with pytest.raises(ValueError, match=r"8193x8192 px \(67 Mpx\).*GiB"):
         run_to_end(make_engine("classical").set_image(big))
-    monkeypatch.setattr(boundary, "MAX_SEGMENT_PIXELS", 64 * 64)
+    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 64 * 64)
     with pytest.raises(ValueError, match="too large"):
         run_to_end(learned_boundary_map(np.zeros((65, 64), np.uint8)))

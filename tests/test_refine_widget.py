@@ -205,7 +205,7 @@ def test_sam_clicks_are_decoded_off_the_gui_thread_in_order(
 
 
 def test_an_image_too_large_to_segment_is_refused_and_keeps_the_masks(scene, qtbot, monkeypatch):
-    import napari_microstructure.core.refine.boundary as boundary
+    import napari_microstructure.core.image_utils as image_utils
     import napari_microstructure.widgets._base as base
 
     m, viewer, w = scene
@@ -214,7 +214,7 @@ def test_an_image_too_large_to_segment_is_refused_and_keeps_the_masks(scene, qtb
     before = w.labels_layer.data.copy()
     assert before.max() == 1
     # a montage: pretend the limit is below this image's size, then prepare another engine
-    monkeypatch.setattr(boundary, "MAX_SEGMENT_PIXELS", 128 * 128)
+    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 128 * 128)
     shown = []
     monkeypatch.setattr(base, "show_error", shown.append)
     w.engine_name = "learned"

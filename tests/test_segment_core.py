@@ -166,6 +166,19 @@ def test_prediction_at_the_model_pixel_size(trained, two_phase):
     assert (resampled[::2, ::2] == native).mean() > 0.9
 
 
+def test_an_image_too_large_to_predict_whole_is_refused(trained, monkeypatch):
+    import napari_microstructure.core.image_utils as image_utils
+
+    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 64 * 64)
+    with pytest.raises(ValueError, match=r"65x64 px .* too large to segment at once"):
+        segment(np.zeros((65, 64), np.float32), trained)
+    # 40 x 40 px at 1 µm/px is 80 x 80 on the model's 0.5 µm/px grid: refused too
+    assert trained.pixel_size == 0.5
+    with pytest.raises(ValueError, match="80x80 px"):
+        segment(np.zeros((40, 40), np.float32), trained, pixel_size=1.0)
+    assert segment(np.zeros((40, 40), np.float32), trained).labels.shape == (40, 40)
+
+
 def test_uncertainty_and_phase_fractions(trained, two_phase):
     image = two_phase[1][0].image[0]
     unc = pixel_uncertainty(image, trained)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..image_utils import check_segment_size
 from ..progress import Progress
 
 GRAIN_ENGINES = ("classical", "learned", "sam", "model")
@@ -93,8 +94,6 @@ def segment_all_grains(
         Passed on: ``segment_from_boundaries`` parameters (h, merge_ratio, min_area, ...) for
         classical; ``SamAutomaticMaskGenerator`` options for sam.
     """
-    from ..refine.boundary import check_segment_size
-
     img = np.asarray(image)
     if img.ndim not in (2, 3) or img.size == 0:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {img.shape}")

@@ -13,15 +13,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..image_utils import is_rgb, to_float01, to_gray
+from ..image_utils import check_segment_size, is_rgb, to_float01, to_gray
 
 LIGHTNESS_WEIGHT = 0.2  # share of log-brightness in the tint map (chromaticity scaled to ~1)
 COLOUR_SIGMA = 1.5  # gradient scale of the tint map on a clean image (px) ...
 NOISE_SIGMA_GAIN = 50.0  # ... plus this times the noise level (0-1 units), at most 3.5 px
-#: Largest image segmented whole (8192 x 8192 px). The built-in segmentation peaks at about
-#: 90 bytes a pixel (87 measured on a 4096 x 4096 etched image), so this is about 6 GB.
-MAX_SEGMENT_PIXELS = 8192 * 8192
-BYTES_PER_PIXEL = 90
 
 
 def _robust_scale(values: np.ndarray, q: float = 99.0) -> np.ndarray:
@@ -65,26 +61,9 @@ def gradient_magnitude(channels: np.ndarray, sigma: float = 1.0) -> np.ndarray:
     return np.sqrt(total)
 
 
-def check_segment_size(shape: tuple[int, ...]) -> None:
-    """Refuse, with the reason, an image too large to segment whole (a montage, say).
-
-    Raises
-    ------
-    ValueError : more than :data:`MAX_SEGMENT_PIXELS` pixels.
-    """
-    h, w = int(shape[0]), int(shape[1])
-    if h * w > MAX_SEGMENT_PIXELS:
-        need = h * w * BYTES_PER_PIXEL / 2**30
-        raise ValueError(
-            f"image of {h}x{w} px ({h * w / 1e6:.0f} Mpx) is too large to segment at once: it "
-            f"would need about {need:.0f} GiB of memory; segment a crop of at most "
-            f"{MAX_SEGMENT_PIXELS / 1e6:.0f} Mpx (8192 x 8192 px) instead"
-        )
-
-
 def check_micrograph(image: np.ndarray) -> np.ndarray:
     """The image as an array when it is grey ``(H, W)`` or RGB ``(H, W, 3)`` of at least 8 px
-    and at most :data:`MAX_SEGMENT_PIXELS`."""
+    and not too large to segment whole (:func:`~..image_utils.check_segment_size`)."""
     img = np.asarray(image)
     if img.ndim not in (2, 3) or (img.ndim == 3 and not is_rgb(img)):
         raise ValueError(f"expected a grey (H, W) or RGB (H, W, 3) image, got shape {img.shape}")

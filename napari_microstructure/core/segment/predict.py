@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..image_utils import check_segment_size
 from ..progress import Progress, run_to_end
 from .model import SegModel, as_model
 from .tiling import predict_tiles, prepare_input, resize_chw
@@ -54,10 +55,14 @@ def predict_probabilities(
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
     h, w = image.shape[:2]
-    arr = prepare_input(image, model.in_channels)
     factor = scale_factor(model, pixel_size)
+    size = (max(8, round(h * factor)), max(8, round(w * factor)))
+    # probabilities, their resampling and the outputs: about 16 bytes a pixel per class (57
+    # measured for 3 classes on a 4096 x 4096 image)
+    largest = max((h, w), size, key=lambda s: s[0] * s[1])
+    check_segment_size(largest, 16.0 * (model.n_classes + 1))
+    arr = prepare_input(image, model.in_channels)
     if abs(factor - 1.0) > 1e-3:
-        size = (max(8, round(h * factor)), max(8, round(w * factor)))
         arr = resize_chw(arr, size)
     probs = yield from predict_tiles(model.net, arr, tile=tile, overlap=overlap, tta=tta)
     probs = resize_chw(probs, (h, w))
