@@ -55,3 +55,18 @@ def test_scribble_errors_are_clear():
         clf.fit(np.ones((9, 8), np.uint8))
     with pytest.raises(ValueError, match="2-D"):
         clf.set_image(np.zeros((2, 8, 8, 8)))
+
+
+def test_an_image_too_large_for_the_features_is_refused(monkeypatch):
+    import napari_microstructure.core.image_utils as image_utils
+
+    # the features take ~250 bytes a pixel (grey), ~560 (RGB): 8 GiB is about 5860^2 grey
+    with pytest.raises(ValueError, match=r"6000x6000 px .* too large .* at most 34 Mpx"):
+        ScribbleClassifier().set_image(np.zeros((6000, 6000), np.uint8))
+    with pytest.raises(ValueError, match="at most 15 Mpx"):
+        ScribbleClassifier().set_image(np.zeros((4000, 4000, 3), np.uint8))
+    monkeypatch.setattr(image_utils, "MAX_SEGMENT_BYTES", 250 * 64 * 64)
+    clf = ScribbleClassifier()
+    clf.set_image(np.zeros((64, 64), np.uint8))  # just within
+    with pytest.raises(ValueError, match="too large"):
+        clf.set_image(np.zeros((65, 64), np.uint8))

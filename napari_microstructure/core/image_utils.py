@@ -71,24 +71,31 @@ def boundaries_from_labels(labels: np.ndarray) -> np.ndarray:
     return b
 
 
-#: Largest image segmented whole (8192 x 8192 px): the built-in grain segmentation peaks at about
-#: 90 bytes a pixel (87 measured on a 4096 x 4096 etched image), so about 6 GB.
+#: Largest image segmented whole (8192 x 8192 px) ...
 MAX_SEGMENT_PIXELS = 8192 * 8192
+#: ... and the most memory a whole-image computation may count on (the built-in grain
+#: segmentation peaks at about 90 bytes a pixel, 87 measured on a 4096 x 4096 etched image).
+MAX_SEGMENT_BYTES = 8 * 2**30
 
 
 def check_segment_size(shape: tuple[int, ...], bytes_per_pixel: float = 90.0) -> None:
-    """Refuse, with the reason, an image too large to segment whole (a montage, say).
+    """Refuse, with the reason, an image too large to process whole (a montage, say).
+
+    Allowed: at most :data:`MAX_SEGMENT_PIXELS` pixels, and at most :data:`MAX_SEGMENT_BYTES`
+    at ``bytes_per_pixel`` (the computation's peak memory per pixel).
 
     Raises
     ------
-    ValueError : more than :data:`MAX_SEGMENT_PIXELS` pixels; the message gives the memory it
-        would need at ``bytes_per_pixel``.
+    ValueError : the image is larger; the message gives the memory it would need and the
+        largest size allowed.
     """
     h, w = int(shape[0]), int(shape[1])
-    if h * w > MAX_SEGMENT_PIXELS:
+    limit = min(MAX_SEGMENT_PIXELS, int(MAX_SEGMENT_BYTES // bytes_per_pixel))
+    if h * w > limit:
         need = h * w * bytes_per_pixel / 2**30
+        side = int(limit**0.5)
         raise ValueError(
             f"image of {h}x{w} px ({h * w / 1e6:.0f} Mpx) is too large to segment at once: it "
             f"would need about {need:.0f} GiB of memory; segment a crop of at most "
-            f"{MAX_SEGMENT_PIXELS / 1e6:.0f} Mpx (8192 x 8192 px) instead"
+            f"{limit / 1e6:.0f} Mpx ({side} x {side} px) instead"
         )

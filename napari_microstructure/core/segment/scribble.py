@@ -14,7 +14,7 @@ import numpy as np
 from skimage.feature import multiscale_basic_features
 from sklearn.ensemble import RandomForestClassifier
 
-from ..image_utils import is_rgb, to_float01
+from ..image_utils import check_segment_size, is_rgb, to_float01
 from ..progress import Progress
 
 
@@ -83,6 +83,8 @@ class ScribbleClassifier:
         key = (id(image), image.shape)
         if self._features is not None and key == self._image_id:
             return
+        # the features in float64 and float32: 250 bytes a pixel measured (grey), 555 (RGB)
+        check_segment_size(image.shape, 560.0 if image.ndim == 3 else 250.0)
         self._features = pixel_features(image, self.sigma_max)
         self._image_id = key
         self._forest = None
