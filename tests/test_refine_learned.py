@@ -90,7 +90,7 @@ def test_grains_cli_learned(tmp_path, capsys, monkeypatch):
     import napari_microstructure.core.image_utils as image_utils
 
     capsys.readouterr()
-    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 64 * 64)  # as if it were a montage
+    monkeypatch.setattr(image_utils, "memory_budget", lambda: 90 * 64 * 64)  # a montage
     assert main(["grains", str(path), "--json"]) == 2
     assert "too large to segment at once" in capsys.readouterr().err
 
@@ -98,12 +98,20 @@ def test_grains_cli_learned(tmp_path, capsys, monkeypatch):
 def test_images_too_large_to_segment_whole_are_refused_before_any_work(monkeypatch):
     import napari_microstructure.core.image_utils as image_utils
 
-    big = np.zeros((8193, 8192), np.uint8)  # one row over the limit: refused up front
+    # a machine with 2 GiB to spare: the built-in segmentation's ~90 B/px allow ~4900^2 px
+    monkeypatch.setattr(image_utils, "memory_budget", lambda: 2 * 2**30)
+    big = np.zeros((5000, 5000), np.uint8)
     for engine in ("classical", "learned", "model"):
         with pytest.raises(ValueError, match="too large to segment at once"):
             run_to_end(segment_all_grains(big, 0.5, engine, model_path="unused.pt"))
-    with pytest.raises(ValueError, match=r"8193x8192 px \(67 Mpx\).*GiB"):
+    msg = r"5000x5000 px \(25 Mpx\).*about 2 GiB.*4 GiB; segment a crop of at most about 4884 x"
+    with pytest.raises(ValueError, match=msg):
         run_to_end(make_engine("classical").set_image(big))
-    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 64 * 64)
+    monkeypatch.setattr(image_utils, "memory_budget", lambda: 90 * 64 * 64)
     with pytest.raises(ValueError, match="too large"):
         run_to_end(learned_boundary_map(np.zeros((65, 64), np.uint8)))
+    # and the budget is half of this machine's memory
+    monkeypatch.undo()
+    import psutil
+
+    assert image_utils.memory_budget() == int(0.5 * psutil.virtual_memory().total)

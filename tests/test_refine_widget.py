@@ -214,7 +214,7 @@ def test_an_image_too_large_to_segment_is_refused_and_keeps_the_masks(scene, qtb
     before = w.labels_layer.data.copy()
     assert before.max() == 1
     # a montage: pretend the limit is below this image's size, then prepare another engine
-    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 128 * 128)
+    monkeypatch.setattr(image_utils, "memory_budget", lambda: 90 * 128 * 128)
     shown = []
     monkeypatch.setattr(base, "show_error", shown.append)
     w.engine_name = "learned"

@@ -169,7 +169,8 @@ def test_prediction_at_the_model_pixel_size(trained, two_phase):
 def test_an_image_too_large_to_predict_whole_is_refused(trained, monkeypatch):
     import napari_microstructure.core.image_utils as image_utils
 
-    monkeypatch.setattr(image_utils, "MAX_SEGMENT_PIXELS", 64 * 64)
+    # ~16 bytes a pixel per class + 16: 48 for this 2-class model
+    monkeypatch.setattr(image_utils, "memory_budget", lambda: 48 * 64 * 64)
     with pytest.raises(ValueError, match=r"65x64 px .* too large to segment at once"):
         segment(np.zeros((65, 64), np.float32), trained)
     # 40 x 40 px at 1 µm/px is 80 x 80 on the model's 0.5 µm/px grid: refused too

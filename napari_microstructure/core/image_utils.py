@@ -71,31 +71,36 @@ def boundaries_from_labels(labels: np.ndarray) -> np.ndarray:
     return b
 
 
-#: Largest image segmented whole (8192 x 8192 px) ...
-MAX_SEGMENT_PIXELS = 8192 * 8192
-#: ... and the most memory a whole-image computation may count on (the built-in grain
-#: segmentation peaks at about 90 bytes a pixel, 87 measured on a 4096 x 4096 etched image).
-MAX_SEGMENT_BYTES = 8 * 2**30
+#: Share of this machine's memory a whole-image computation may count on.
+MEMORY_SHARE = 0.5
+
+
+def memory_budget() -> int:
+    """Bytes a whole-image computation may use: :data:`MEMORY_SHARE` of the machine's memory."""
+    import psutil
+
+    return int(MEMORY_SHARE * psutil.virtual_memory().total)
 
 
 def check_segment_size(shape: tuple[int, ...], bytes_per_pixel: float = 90.0) -> None:
     """Refuse, with the reason, an image too large to process whole (a montage, say).
 
-    Allowed: at most :data:`MAX_SEGMENT_PIXELS` pixels, and at most :data:`MAX_SEGMENT_BYTES`
-    at ``bytes_per_pixel`` (the computation's peak memory per pixel).
+    ``bytes_per_pixel`` is the computation's peak memory per pixel (the built-in grain
+    segmentation: about 90, 87 measured on a 4096 x 4096 etched image); the image is refused
+    when its peak would exceed :func:`memory_budget`.
 
     Raises
     ------
-    ValueError : the image is larger; the message gives the memory it would need and the
+    ValueError : the image is too large; the message gives the memory it would need and the
         largest size allowed.
     """
     h, w = int(shape[0]), int(shape[1])
-    limit = min(MAX_SEGMENT_PIXELS, int(MAX_SEGMENT_BYTES // bytes_per_pixel))
-    if h * w > limit:
-        need = h * w * bytes_per_pixel / 2**30
-        side = int(limit**0.5)
+    budget = memory_budget()
+    if h * w * bytes_per_pixel > budget:
+        side = int((budget / bytes_per_pixel) ** 0.5)
         raise ValueError(
             f"image of {h}x{w} px ({h * w / 1e6:.0f} Mpx) is too large to segment at once: it "
-            f"would need about {need:.0f} GiB of memory; segment a crop of at most "
-            f"{limit / 1e6:.0f} Mpx ({side} x {side} px) instead"
+            f"would need about {h * w * bytes_per_pixel / 2**30:.0f} GiB of memory, more than "
+            f"{MEMORY_SHARE:.0%} of this machine's {budget / MEMORY_SHARE / 2**30:.0f} GiB; "
+            f"segment a crop of at most about {side} x {side} px instead"
         )
