@@ -30,7 +30,9 @@ from ._values import Value
 if TYPE_CHECKING:
     from .curate import CurateWidget
 
-QUEUE_COLUMNS = ["rank", "name", "score", "done"]
+# "typical": the ranking's density (how representative the image is of the folder; above 1 =
+# more than most), which weighs the score in the queue order
+QUEUE_COLUMNS = ["rank", "name", "score", "typical", "done"]
 
 
 def _active_detector_path(owner: CurateWidget) -> Path | None:
@@ -101,7 +103,7 @@ class QueuePanel(Container):
     def _ranked(self, df: pd.DataFrame) -> None:
         done = self._done_sources()
         # queue order = uncertainty + novelty (``priority``), so ``score`` alone is not sorted
-        keep = ("rank", "name", "score", "priority", "gain", "path")
+        keep = ("rank", "name", "score", "density", "priority", "gain", "path")
         q = df[[c for c in keep if c in df]].copy()
         q["done"] = [p in done for p in q["path"]]
         self.queue = q.reset_index(drop=True)
@@ -120,8 +122,12 @@ class QueuePanel(Container):
             "rank": [int(v) for v in q["rank"]],
             "name": [str(v) for v in q["name"]],
             "score": [round(float(v), 3) for v in q["score"]],
+            "typical": [round(float(v), 2) for v in q.get("density", [1.0] * len(q))],
             "done": ["yes" if v else "" for v in q["done"]],
         }
+        # the rank column says the order: no row numbers, columns only as wide as their values
+        self._table.native.verticalHeader().setVisible(False)
+        self._table.native.resizeColumnsToContents()
 
     @property
     def table_rows(self) -> list[list[Any]]:
