@@ -94,11 +94,14 @@ def test_row_selects_grain_colour_and_exports(scene, qtbot, tmp_path):
 
 def test_log_histogram_and_no_pixel_size(scene, qtbot):
     viewer, widget, layer, _, _ = scene
+    # an unset override (0) shows the layer's own pixel size instead of "0.000000"
+    assert widget._pixel.value == 0 and widget._pixel.native.text() == "layer: 0.5"
     layer.metadata = {}
     layer.scale = (1.0, 1.0)
     widget._log.value = True
     _measure(widget, qtbot)
     assert widget.summary["unit"] == "px" and widget.summary["astm_g_intercept"] is None
+    assert widget._pixel.native.text() == "layer: none (px)"
     assert widget.distribution["log"]
     widget.pixel_size = 0.5
     _measure(widget, qtbot)

@@ -57,7 +57,7 @@ class MeasureWidget(WorkerWidget):
         self._phase_names.tooltip = "Names of phase ids 0, 1, ... e.g. ferrite, pearlite"
         self._pixel = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
         self._pixel.native.setDecimals(6)
-        self._pixel.tooltip = "0 = the pixel size of the grains layer"
+        self._pixel.tooltip = "0 = the pixel size of the grains layer (shown in the box)"
         self._run = PushButton(text="Measure")
         self._summary_text = Label(value="")
         self._quantity = ComboBox(label="histogram of", choices=["ecd", "area"], value="ecd")
@@ -83,6 +83,8 @@ class MeasureWidget(WorkerWidget):
             lambda: self._ask_save("summary", "JSON (*.json);;CSV (*.csv)")
         )
         self._save_pipeline.changed.connect(lambda: self._ask_save("pipeline", "YAML (*.yaml)"))
+        self._labels.changed.connect(self._show_layer_pixel_size)
+        self._show_layer_pixel_size()
         plot_row = Container(widgets=[self._quantity, self._bins, self._log], layout="horizontal")
         self.extend(
             [
@@ -148,10 +150,17 @@ class MeasureWidget(WorkerWidget):
         return tuple(self._table.column_headers)
 
     # -- actions ----------------------------------------------------------------------------
+    def _show_layer_pixel_size(self, _value: Any = None) -> None:
+        """Show what 0 in the µm / pixel box stands for: the grains layer's pixel size."""
+        layer = self.labels_layer
+        ps = labels_pixel_size(layer) if layer is not None else None
+        self._pixel.native.setSpecialValueText(f"layer: {ps:g}" if ps else "layer: none (px)")
+
     def run(self) -> Any:
         """Measure the chosen grains layer in a worker; returns the worker (or None)."""
         from ..core.measure import measure, phases_from_instances
 
+        self._show_layer_pixel_size()  # its scale may have changed since it was chosen
         layer = self.labels_layer
         if layer is None:
             show_error("Measure: choose a Labels layer of grains first.")
@@ -237,6 +246,7 @@ class MeasureWidget(WorkerWidget):
             for rec in table[SHOWN].itertuples(index=False)
         ]
         self._table.value = {"data": rows, "index": list(range(len(rows))), "columns": SHOWN}
+        self._table.native.verticalHeader().setVisible(False)  # the label column names the row
         self._update_plot()
         self._on_colour()
 
