@@ -33,6 +33,7 @@ def test_classify_image_shows_bars_map_and_gradcam(
     viewer.add_image(sample.image, **image_layer_kwargs(sample.pixel_size, "porous"))
     widget = ClassifyWidget(viewer)
     assert len(viewer.layers) == 1 and widget.model is None  # no side effects
+    assert widget._default_ps.native.text() == "none"  # not "0.00" for "no default pixel size"
     widget.model_path = path
     widget.n_crops = 16
     _wait(qtbot, widget, widget.classify())

@@ -47,6 +47,7 @@ class ClassifyWidget(WorkerWidget):
             label="default µm/px", min=0.0, max=1e4, step=0.01, value=0.0
         )
         self._default_ps.tooltip = "For training images with no calibration; 0 = none"
+        self._default_ps.native.setSpecialValueText("none")
         self._steps = SpinBox(label="training steps", min=10, max=100_000, value=600)
         self._save_to = FileEdit(label="save model to", mode="w", filter="*.pt")
         self._label = LineEdit(label="class of open image")
