@@ -30,8 +30,7 @@ from ._values import Value
 if TYPE_CHECKING:
     from .curate import CurateWidget
 
-# "typical": the ranking's density (how representative the image is of the folder; above 1 =
-# more than most), which weighs the score in the queue order
+# "typical": the ranking's density (how representative of the folder; weighs the score)
 QUEUE_COLUMNS = ["rank", "name", "score", "typical", "done"]
 
 
