@@ -50,6 +50,7 @@ class QueuePanel(Container):
         self._folder = FileEdit(label="unlabelled folder", mode="d")
         self._rank = PushButton(text="Rank by uncertainty")
         self._table = Table(value={c: [] for c in QUEUE_COLUMNS})
+        self._table.native.verticalHeader().setVisible(False)  # the rank column says the order
         self._table.min_height = 140
         self._table.max_width = 420
         self._next = PushButton(text="Open next")
@@ -124,8 +125,6 @@ class QueuePanel(Container):
             "typical": [round(float(v), 2) for v in q.get("density", [1.0] * len(q))],
             "done": ["yes" if v else "" for v in q["done"]],
         }
-        # the rank column says the order: no row numbers, columns only as wide as their values
-        self._table.native.verticalHeader().setVisible(False)
         self._table.native.resizeColumnsToContents()
 
     @property

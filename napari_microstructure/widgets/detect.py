@@ -84,6 +84,7 @@ class DetectWidget(WorkerWidget):
         )
         self._info = Label(value="")
         self._table = Table(value={"data": [], "index": [], "columns": TABLE_COLUMNS})
+        self._table.native.verticalHeader().setVisible(False)  # the class column names the row
         self._detector: Detector | None = None
         self._detector_key: str | None = None
         self._result: pd.DataFrame | None = None
@@ -260,7 +261,6 @@ class DetectWidget(WorkerWidget):
             "index": list(range(len(rows))),
             "columns": TABLE_COLUMNS,
         }
-        self._table.native.verticalHeader().setVisible(False)  # the class column names the row
         self._table.native.resizeColumnsToContents()
         n, total = len(self.shown), len(self._result) if self._result is not None else 0
         unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"

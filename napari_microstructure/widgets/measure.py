@@ -66,6 +66,7 @@ class MeasureWidget(WorkerWidget):
         self._hist = SizeHistogram()
         self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
         self._table = Table(value={"data": [], "index": [], "columns": SHOWN})
+        self._table.native.verticalHeader().setVisible(False)  # the label column names the row
         self._save_table = PushButton(text="Save grain table (CSV)…")
         self._save_summary = PushButton(text="Save summary (JSON/CSV)…")
         self._save_pipeline = PushButton(text="Save pipeline (YAML)…")
@@ -246,7 +247,6 @@ class MeasureWidget(WorkerWidget):
             for rec in table[SHOWN].itertuples(index=False)
         ]
         self._table.value = {"data": rows, "index": list(range(len(rows))), "columns": SHOWN}
-        self._table.native.verticalHeader().setVisible(False)  # the label column names the row
         self._update_plot()
         self._on_colour()
 
