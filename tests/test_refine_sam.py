@@ -84,6 +84,46 @@ def test_cancel_half_way_leaves_no_cache_entry(checkpoint, cache):
         eng.predict(np.array([[10.0, 10.0]]), np.array([1]))
 
 
+def test_montage_refused_before_embedding(checkpoint, cache, monkeypatch):
+    from napari_microstructure.core import image_utils
+
+    eng = SamEngine(checkpoint)
+    run_to_end(eng.set_image(_image((200, 400))))  # 2 tiles fit
+    held = eng.embeddings.numel() + sum(
+        getattr(p, f).numel() for p in eng._prepared for f in ("keys", "k1", "v1", "q1")
+    )
+    # the estimate: what stays held plus the encoder output's copy while stacking
+    assert eng.decoder.tile_bytes() == 4 * (held // 2 + eng.embeddings[0].numel())
+    monkeypatch.setattr(image_utils, "memory_budget", lambda: eng.decoder.tile_bytes())
+    with pytest.raises(ValueError, match="too large to segment at once"):
+        run_to_end(eng.set_image(_image((200, 400))))
+    assert len(list(embeddings_dir().glob("*.pt"))) == 1  # only the first image's
+    with pytest.raises(PromptError, match="no image set"):  # no half-set image is used
+        eng.predict(np.array([[10.0, 10.0]]), np.array([1]))
+
+
+def test_cache_keeps_the_most_recently_used_under_its_limit(checkpoint, cache):
+    from napari_microstructure.core.settings import set_setting
+
+    eng = SamEngine(checkpoint)
+    a, b, c = (_image(seed=s) for s in (1, 2, 3))
+    run_to_end(eng.set_image(a))
+    size = next(embeddings_dir().glob("*.pt")).stat().st_size
+    set_setting("sam_cache_limit_gib", 2.5 * size / 2**30)  # room for two entries
+    run_to_end(eng.set_image(b))
+    run_to_end(eng.set_image(a))  # reopened: a is now more recent than b
+    assert eng.from_cache
+    run_to_end(eng.set_image(c))
+    assert len(list(embeddings_dir().glob("*.pt"))) == 2
+    run_to_end(eng.set_image(a))
+    assert eng.from_cache  # kept
+    run_to_end(eng.set_image(b))
+    assert not eng.from_cache  # the least recently used was removed
+    set_setting("sam_cache_limit_gib", 0)
+    run_to_end(eng.set_image(c))
+    assert len(list(embeddings_dir().glob("*.pt"))) == 1  # the entry just written stays
+
+
 def test_large_image_uses_overlapping_tiles(checkpoint, cache):
     tiles = plan_tiles((300, 520), 256, 64)
     assert len(tiles) == 2 * 3

@@ -3,13 +3,16 @@
 The key hashes the image's pixels, shape and dtype together with the checkpoint fingerprint
 (size, mtime, first/last MiB), the model type and the tiling, so an edited image or a replaced
 checkpoint can never reuse an old embedding. Files are written to a temporary name and renamed,
-so a cancelled or crashed computation leaves no entry behind.
+so a cancelled or crashed computation leaves no entry behind. The cache is kept under a size
+limit (setting ``sam_cache_limit_gib``, default :data:`DEFAULT_LIMIT_GIB`) by removing the
+least recently used entries.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +21,12 @@ import torch
 
 from ..atomic import atomic_file
 from ..paths import cache_dir
+from ..settings import get_setting
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1
+DEFAULT_LIMIT_GIB = 4.0  # about 1000 single-tile vit_b embeddings
 
 
 def image_digest(image: np.ndarray) -> str:
@@ -53,6 +58,7 @@ def load_embeddings(key: str) -> dict[str, Any] | None:
         entry = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(entry, dict) or entry.get("key") != key:
             raise ValueError("key mismatch")
+        os.utime(path)  # recently used: the last to be pruned
         return entry
     except Exception as exc:  # noqa: BLE001 - any unreadable cache file is recomputed
         log.warning("dropping unreadable embedding cache %s: %s", path.name, exc)
@@ -65,4 +71,42 @@ def save_embeddings(key: str, entry: dict[str, Any]) -> Path:
     final = embeddings_dir() / f"{key}.pt"
     with atomic_file(final) as fh:
         torch.save({**entry, "key": key}, fh)
+    prune_cache(cache_limit(), keep=final)
     return final
+
+
+def cache_limit() -> int:
+    """Bytes the embedding cache may hold (setting ``sam_cache_limit_gib``)."""
+    try:
+        gib = float(get_setting("sam_cache_limit_gib", DEFAULT_LIMIT_GIB))
+    except (TypeError, ValueError):
+        gib = DEFAULT_LIMIT_GIB
+    return int(max(gib, 0.0) * 2**30)
+
+
+def prune_cache(limit: int, keep: Path | None = None) -> list[Path]:
+    """Remove the least recently used entries until the cache holds at most ``limit`` bytes.
+
+    ``keep`` (the entry just written) is never removed, even when it alone is larger.
+    Returns the removed files.
+    """
+    files = []
+    for path in embeddings_dir().glob("*.pt"):
+        try:
+            st = path.stat()
+        except OSError:  # removed meanwhile by another viewer
+            continue
+        files.append((st.st_mtime, st.st_size, path))
+    total = sum(size for _, size, _ in files)
+    removed = []
+    for _, size, path in sorted(files, key=lambda f: f[0]):
+        if total <= limit:
+            break
+        if keep is not None and path == keep:
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+        total -= size
+    if removed:
+        log.info("embedding cache: removed %d least recently used entries", len(removed))
+    return removed

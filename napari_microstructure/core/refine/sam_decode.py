@@ -123,6 +123,8 @@ class FastDecoder:
         self.img_size = int(sam.image_encoder.img_size)
         with torch.inference_mode():
             self.dense_pe = self.pe.get_dense_pe()
+            # the same for every tile: kept once, not per embedding
+            self._key_pe = self.dense_pe.flatten(2).permute(0, 2, 1).contiguous()
             # upscaling weights in sub-pixel-major order: (Cin, 2, 2, Cout), biases tiled
             conv1, conv2 = self.dec.output_upscaling[0], self.dec.output_upscaling[3]
             self._w1 = conv1.weight.permute(0, 2, 3, 1).reshape(conv1.weight.shape[0], -1)
@@ -137,7 +139,9 @@ class FastDecoder:
         t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
         dense = self.pe.no_mask_embed.weight.reshape(1, -1, 1, 1)
         keys = (embedding + dense).flatten(2).permute(0, 2, 1).contiguous()
-        key_pe = self.dense_pe.flatten(2).permute(0, 2, 1).contiguous()
+        key_pe = self._key_pe
+        if key_pe.shape[1] != keys.shape[1]:  # an embedding of another grid than the model's
+            key_pe = self.dense_pe.flatten(2).permute(0, 2, 1).contiguous()
         kp = keys + key_pe
         return Prepared(
             keys=keys,
@@ -147,6 +151,16 @@ class FastDecoder:
             q1=_heads(i2t.q_proj(kp), i2t.num_heads),
             grid=(int(embedding.shape[-2]), int(embedding.shape[-1])),
         )
+
+    def tile_bytes(self) -> int:
+        """Peak memory of one embedded tile: the encoder's output, its copy in the stacked
+        embeddings and its :class:`Prepared` tensors (the positional encoding is shared)."""
+        layer = self.dec.transformer.layers[0]
+        t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
+        grid = int(self.dense_pe.shape[-2]) * int(self.dense_pe.shape[-1])
+        channels = int(self.dense_pe.shape[1])
+        per_token = 3 * channels + 2 * t2i.internal_dim + i2t.internal_dim
+        return 4 * grid * per_token
 
     def _transformer(
         self, prep: Prepared, tokens: torch.Tensor

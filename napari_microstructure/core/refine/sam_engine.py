@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..image_utils import to_rgb_uint8
+from ..image_utils import check_segment_size, to_rgb_uint8
 from ..progress import Progress
 from .prompts import Prompts, check_prompts
 from .sam_cache import embedding_key, load_embeddings, save_embeddings
@@ -96,6 +96,8 @@ class SamEngine:
         rgb = to_rgb_uint8(np.asarray(image))
         self._shape, self.tiles, self.embeddings, self._prepared = None, [], None, []
         tiles = plan_tiles(rgb.shape[:2], self.img_size, self.overlap)
+        h, w = rgb.shape[:2]  # refuse a montage whose embeddings would not fit in memory
+        check_segment_size((h, w), 3 + len(tiles) * self.decoder.tile_bytes() / (h * w))
         key = embedding_key(
             rgb, self.fingerprint, self.model_type, f"{self.img_size}:{self.overlap}"
         )
