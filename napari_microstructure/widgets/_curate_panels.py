@@ -1,30 +1,23 @@
-"""Parts of the Curate dock: the active-learning queue and the retraining panel."""
+"""The Curate dock's active-learning queue panel."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from magicgui.widgets import (
-    ComboBox,
     Container,
     FileEdit,
     FloatSpinBox,
-    Label,
-    LineEdit,
     PushButton,
-    SpinBox,
     Table,
 )
 from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_layer_kwargs
 from ..core.progress import Progress
-from ..core.settings import get_setting, set_setting
 from ._values import Value
 
 if TYPE_CHECKING:
@@ -192,168 +185,3 @@ class QueuePanel(Container):
         if source and not self.queue.empty:
             self.queue.loc[self.queue["path"] == str(source), "done"] = True
             self._show()
-
-
-class TrainPanel(Container):
-    """Retrain the detector (or a segmentation model) on the project; accept or reject it."""
-
-    def __init__(self, owner: CurateWidget) -> None:
-        self._owner = owner
-        self._task = ComboBox(label="retrain", choices=["detect", "segment"], value="detect")
-        self._epochs = SpinBox(label="epochs", min=1, max=1000, value=20)
-        self._imgsz = SpinBox(label="image size", min=64, max=4096, step=32, value=640)
-        self._device = LineEdit(label="device", value="")
-        self._device.tooltip = "empty = automatic; 'cpu', '0', or '0,1' for several GPUs"
-        self._train = PushButton(text="Retrain")
-        self._metrics = Label(value="")
-        self._accept = PushButton(text="Accept", enabled=False)
-        self._reject = PushButton(text="Reject", enabled=False)
-        buttons = Container(
-            widgets=[self._accept, self._reject], layout="horizontal", labels=False
-        )
-        super().__init__(
-            widgets=[
-                self._task,
-                self._epochs,
-                self._imgsz,
-                self._device,
-                self._train,
-                self._metrics,
-                buttons,
-            ],
-            labels=True,
-        )
-        self._job: Any = None
-        self.candidate: str | None = None
-        self.history: list[dict[str, float]] = []
-        self._train.changed.connect(lambda: self.train())
-        self._accept.changed.connect(self.accept)
-        self._reject.changed.connect(self.reject)
-
-    @property
-    def training(self) -> bool:
-        return self._job is not None and self._owner.busy
-
-    @property
-    def metrics_text(self) -> str:
-        return str(self._metrics.value)
-
-    def refresh(self) -> None:
-        project = self._owner.project
-        active = project.active_model if project else None
-        self._metrics.value = f"active model: {active['version']}" if active else "no model yet"
-
-    def train(
-        self,
-        task: str | None = None,
-        epochs: int | None = None,
-        imgsz: int | None = None,
-        device: str | None = None,
-        **kwargs: Any,
-    ) -> Any:
-        """Export the project and fine-tune in the background; returns the worker."""
-        from ..core.curate.export import export_project
-        from ..core.curate.train import TrainJob, preload_torch
-        from ..core.detect import DEMO_MODEL
-
-        project = self._owner.project
-        if project is None:
-            show_error("Open a project first.")
-            return None
-        task = task or self._task.value
-        preload_torch()
-        self._owner.flush()
-        active = project.active_for(task)
-        base: Path | None = None
-        if active:  # fine-tune the model in use for this task
-            base = project.model_path(active["version"])
-        elif task == "detect" and DEMO_MODEL.is_file():
-            base = DEMO_MODEL  # a first segmentation model starts from YOLOv8n-seg's layout
-        sizes = [project.image_record(i).get("pixel_size") for i in project.image_ids]
-        sizes = [s for s in sizes if s]
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = project.root / "runs" / stamp
-        fmt = "yolo" if task == "detect" else "yolo-seg"
-        settings = {
-            "epochs": int(epochs or self._epochs.value),
-            "imgsz": int(imgsz or self._imgsz.value),
-            "device": device if device is not None else (self._device.value or None),
-            "pixel_size": float(np.median(sizes)) if sizes else None,
-            **kwargs,
-        }
-
-        if not any(project.image_record(i).get("done") for i in project.image_ids):
-            show_error("Mark the corrected images done first: retraining uses those only.")
-            return None
-
-        def make() -> Generator[Progress, None, Any]:
-            # only images marked done: proposals not yet checked must not teach the model
-            files = yield from export_project(project, out / "data", [fmt], only_done=True)
-            data = Path(next(f for f in files[fmt] if f.endswith("data.yaml")))
-            self._job = TrainJob(data, out, task=task, base=base, **settings)
-            return (yield from self._job.run())
-
-        self.candidate = None
-        self._accept.enabled = self._reject.enabled = False
-        return self._owner._start(make, lambda r: self._trained(r, base), "Retraining")
-
-    def on_progress(self, item: Any) -> None:
-        """Show the live metrics of the epoch just finished."""
-        if isinstance(item, Progress) and item.message.startswith(("epoch", "held-out")):
-            self._metrics.value = item.message
-
-    def _trained(self, result: Any, base: Path | None) -> None:
-        self._job = None
-        self.history = list(result.history)
-        project = self._owner.project
-        if result.cancelled or result.weights is None or project is None:
-            self._metrics.value = f"training cancelled after {result.epochs_done} epoch(s)"
-            return
-        self.candidate = project.add_model(
-            result.weights,
-            result.task,
-            result.metrics,
-            parent=str(base) if base else None,
-            data=str(result.data),
-            history=result.history,
-        )
-        m = result.metrics
-        self._metrics.value = (
-            f"{self.candidate}: held-out mAP50 {m.get('map50', float('nan')):.3f}, "
-            f"mAP50-95 {m.get('map50_95', float('nan')):.3f} — accept?"
-        )
-        self._accept.enabled = self._reject.enabled = True
-
-    def cancel(self) -> bool:
-        """Stop a running training at its next batch; False when none runs."""
-        if self._job is None or not self._owner.busy:
-            return False
-        self._job.cancel()
-        show_info("Stopping the training after the current batch…")
-        return True
-
-    def accept(self) -> None:
-        """Make the candidate the active model (the Detect dock then uses a new detector)."""
-        project = self._owner.project
-        if project is None or not self.candidate:
-            return
-        project.accept_model(self.candidate)
-        m = project.active_model or {}
-        if m.get("task") == "detect":
-            saved = get_setting("pipeline.detect") or {}
-            set_setting(
-                "pipeline.detect", {**saved, "model": str(project.model_path(m["version"]))}
-            )
-        self._metrics.value = f"active model: {self.candidate}"
-        self.candidate = None
-        self._accept.enabled = self._reject.enabled = False
-
-    def reject(self) -> None:
-        """Discard the candidate; the active model stays."""
-        project = self._owner.project
-        if project is None or not self.candidate:
-            return
-        project.reject_model(self.candidate)
-        self.candidate = None
-        self._accept.enabled = self._reject.enabled = False
-        self.refresh()

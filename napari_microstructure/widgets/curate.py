@@ -25,7 +25,8 @@ from ..core.progress import Progress
 from ..core.settings import get_setting, set_setting
 from ._autosave import Autosave
 from ._base import WorkerWidget
-from ._curate_panels import QueuePanel, TrainPanel
+from ._curate_panels import QueuePanel
+from ._curate_train import TrainPanel
 
 if TYPE_CHECKING:
     import napari
