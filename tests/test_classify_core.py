@@ -102,6 +102,24 @@ def test_class_map_and_gradcam_find_the_region(trained):
         run_to_end(gradcam_map(model, img, "austenite", ps))
 
 
+def test_classify_with_maps_explains_a_known_class(trained):
+    from napari_microstructure.core.classify import (
+        ImagePrediction,
+        classify_with_maps,
+        gradcam_target,
+    )
+
+    model, _, test, _ = trained
+    s = test[0]
+    out = run_to_end(classify_with_maps(model, s.image, s.pixel_size, 16, False, True))
+    assert out["map"] is None and out["cam"].shape == s.image.shape[:2]
+    assert out["cam_class"] == out["prediction"].predicted != NONE_OF_THESE
+    # "none of these" has no evidence map: the most likely known class is explained instead
+    probs = {c: 0.1 for c in model.classes} | {model.classes[-1]: 0.3, NONE_OF_THESE: 0.4}
+    unknown = ImagePrediction(probs, NONE_OF_THESE, n_crops=16, pixel_size=0.4)
+    assert gradcam_target(unknown) == model.classes[-1]
+
+
 def test_save_load_round_trip(trained):
     model, path, test, _ = trained
     loaded = load_classifier(path)

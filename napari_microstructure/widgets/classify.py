@@ -252,6 +252,8 @@ class ClassifyWidget(WorkerWidget):
 
     def classify(self) -> Any:
         """Classify the chosen image in a worker (probabilities, class map, Grad-CAM)."""
+        from ..core.classify import classify_with_maps
+
         layer = self.image_layer
         if layer is None:
             show_error("Classify: open an image first.")
@@ -266,7 +268,7 @@ class ClassifyWidget(WorkerWidget):
         )
 
         def make_gen():
-            return _classify_work(model, image, ps, n, want_map, want_cam)
+            return classify_with_maps(model, image, ps, n, want_map, want_cam)
 
         return self._start(make_gen, lambda res: self._on_classified(res, layer), "Classify")
 
@@ -336,23 +338,3 @@ class ClassifyWidget(WorkerWidget):
             "index": [str(i + 1) for i in range(len(rows))],
             "columns": cols,
         }
-
-
-def _classify_work(model, image, ps, n_crops, want_map, want_cam):
-    """Generator for the worker: probabilities, then the optional maps."""
-    from ..core.classify import NONE_OF_THESE, class_map, classify_image, gradcam_map
-    from ..core.progress import Progress
-
-    yield Progress(0, 1, "classifying…")
-    pred = classify_image(model, image, ps, n_crops=n_crops)
-    out: dict[str, Any] = {"prediction": pred}
-    if want_map:
-        out["map"] = yield from class_map(model, image, ps)
-    if want_cam:
-        target = pred.predicted
-        if target == NONE_OF_THESE:  # explain the most likely known class
-            known = {k: v for k, v in pred.probabilities.items() if k != NONE_OF_THESE}
-            target = max(known, key=known.get)
-        out["cam"] = yield from gradcam_map(model, image, target, ps)
-        out["cam_class"] = target
-    return out

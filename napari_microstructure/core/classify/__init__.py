@@ -10,6 +10,7 @@ from .dataset import Sample, class_folders, load_folder
 from .gradcam import gradcam_map
 from .model import NONE_OF_THESE, Classifier, load_classifier
 from .predict import ClassMap, ImagePrediction, class_map, classify_image
+from .report import classify_with_maps, gradcam_target
 from .table import classify_files, folder_pixel_sizes, images_in
 from .train import TrainConfig, train_classifier
 
@@ -24,8 +25,10 @@ __all__ = [
     "class_map",
     "classify_files",
     "classify_image",
+    "classify_with_maps",
     "folder_pixel_sizes",
     "gradcam_map",
+    "gradcam_target",
     "images_in",
     "load_classifier",
     "load_folder",

@@ -1,0 +1,46 @@
+"""One image's classification with its optional maps, as the Classify dock shows it."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import numpy as np
+
+from ..progress import Progress
+from .gradcam import gradcam_map
+from .model import NONE_OF_THESE, Classifier
+from .predict import ImagePrediction, class_map, classify_image
+
+
+def gradcam_target(prediction: ImagePrediction) -> str:
+    """The class Grad-CAM explains: the predicted one, or the most likely known class when the
+    prediction is "none of these" (which has no evidence map of its own)."""
+    if prediction.predicted != NONE_OF_THESE:
+        return prediction.predicted
+    known = {k: v for k, v in prediction.probabilities.items() if k != NONE_OF_THESE}
+    return max(known, key=known.get)
+
+
+def classify_with_maps(
+    model: Classifier,
+    image: np.ndarray,
+    pixel_size: float | None,
+    n_crops: int,
+    with_map: bool = False,
+    with_gradcam: bool = False,
+) -> Generator[Progress, None, dict[str, Any]]:
+    """Class probabilities, then the class map and the Grad-CAM map when asked for.
+
+    Returns ``{"prediction": ImagePrediction, "map": ClassMap | None, "cam": array | None,
+    "cam_class": str | None}``.
+    """
+    yield Progress(0, 1, "classifying…")
+    pred = classify_image(model, image, pixel_size, n_crops=n_crops)
+    out: dict[str, Any] = {"prediction": pred, "map": None, "cam": None, "cam_class": None}
+    if with_map:
+        out["map"] = yield from class_map(model, image, pixel_size)
+    if with_gradcam:
+        out["cam_class"] = gradcam_target(pred)
+        out["cam"] = yield from gradcam_map(model, image, out["cam_class"], pixel_size)
+    return out
