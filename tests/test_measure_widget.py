@@ -92,6 +92,53 @@ def test_row_selects_grain_colour_and_exports(scene, qtbot, tmp_path):
     assert summary["layer"] == "grains"
 
 
+def test_table_shows_the_docks_numbers_read_only(scene, qtbot):
+    from qtpy.QtCore import QLocale
+    from qtpy.QtWidgets import QAbstractItemView
+
+    _, widget, _, _, _ = scene
+    _measure(widget, qtbot)
+    table = widget._table.native
+    assert table.editTriggers() == QAbstractItemView.EditTrigger.NoEditTriggers
+    col = list(widget.table_columns).index("circularity")
+    shown = [table.item(r, col).text() for r in range(table.rowCount())]
+    delegate = table.itemDelegate()
+    # displayed as formatted (4 significant digits), not re-formatted as 0.8123 -> "0.8123"
+    # and 0.0282 -> "2.820e-02" by magicgui's own cell display
+    for text in shown[:20]:
+        assert delegate.displayText(text, QLocale()) == text
+    assert delegate.displayText("0.0282", QLocale()) == "0.0282"
+    assert delegate.displayText("94850", QLocale()) == "94850"
+
+
+def test_layer_choice_prefers_objects_and_phase_maps(make_napari_viewer, settings_home):
+    from napari_microstructure._layers import image_layer_kwargs, new_scribbles_kwargs, show_labels
+
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((64, 64), np.uint8), name="img")
+    kw = new_scribbles_kwargs(image, "img scribbles")
+    viewer.add_labels(kw.pop("data"), **kw)
+    widget = MeasureWidget(viewer)
+    assert widget.phases_layer is None  # no phase map yet
+    classes = show_labels(
+        viewer, "img pixel classes", np.ones((64, 64), np.uint8), image, "phases"
+    )
+    assert widget.phases_layer is classes  # a new phase map is taken
+    objects = viewer.add_labels(
+        np.zeros((64, 64), np.uint32), **image_layer_kwargs(None, "img objects", "instances")
+    )
+    assert widget.labels_layer is objects  # replaces the scribbles it showed
+    other = viewer.add_labels(np.zeros((64, 64), np.uint32), name="loaded grains")
+    widget.labels_layer = other  # the user's own choice of an acceptable layer ...
+    viewer.add_labels(
+        np.zeros((64, 64), np.uint32), **image_layer_kwargs(None, "more objects", "instances")
+    )
+    assert widget.labels_layer is other  # ... is kept when another objects layer comes
+    again = MeasureWidget(viewer)  # a dock opened later picks the best layers at once
+    assert again.labels_layer.name in ("img objects", "more objects")
+    assert again.phases_layer is classes
+
+
 def test_log_histogram_and_no_pixel_size(scene, qtbot):
     viewer, widget, layer, _, _ = scene
     # an unset override (0) shows the layer's own pixel size instead of "0.000000"

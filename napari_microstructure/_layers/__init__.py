@@ -13,7 +13,14 @@ from .explain import (
     show_overlay,
     style_boxes,
 )
-from .image import image_array, image_layer_kwargs, image_pixel_size, set_pixel_size, units_like
+from .image import (
+    image_array,
+    image_layer_kwargs,
+    image_pixel_size,
+    layer_role,
+    set_pixel_size,
+    units_like,
+)
 from .labels import (
     color_by_values,
     instance_classes,
@@ -28,6 +35,7 @@ __all__ = [
     "image_array",
     "image_layer_kwargs",
     "image_pixel_size",
+    "layer_role",
     "set_pixel_size",
     "units_like",
 ]

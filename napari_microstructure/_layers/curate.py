@@ -12,19 +12,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import image_layer_kwargs
+from .image import ROLE_KEY, image_layer_kwargs
 from .shapes import class_color, detections_from_layer, detections_layer_kwargs
 
 IMAGE_KEY = "curate_image"
-ROLE_KEY = "curate_role"
 
 
 def labels_layer_kwargs(
     data: np.ndarray, pixel_size: float | None, name: str, image_id: str, role: str
 ) -> dict[str, Any]:
     """Keyword arguments for ``viewer.add_labels`` of an instance (or phase) label image."""
-    kwargs = image_layer_kwargs(pixel_size, name)
-    kwargs["metadata"] = {**kwargs["metadata"], IMAGE_KEY: image_id, ROLE_KEY: role}
+    kwargs = image_layer_kwargs(pixel_size, name, role)
+    kwargs["metadata"] = {**kwargs["metadata"], IMAGE_KEY: image_id}
     kwargs["data"] = np.asarray(data)
     return kwargs
 

@@ -8,6 +8,14 @@ import numpy as np
 
 PIXEL_SIZE_KEY = "pixel_size_um"
 UNIT = "µm"
+# what a layer made by the plugin holds: "instances" (objects, grains), "phases", "scribbles",
+# "boundaries" or "boxes"; docks use it to offer the right layer first
+ROLE_KEY = "microstructure_role"
+
+
+def layer_role(layer: Any) -> str | None:
+    """The role the plugin gave a layer (None for layers it did not make)."""
+    return (getattr(layer, "metadata", None) or {}).get(ROLE_KEY)
 
 
 def image_array(layer: Any) -> np.ndarray:
@@ -60,9 +68,13 @@ def units_like(layer: Any, ndim: int = 2) -> dict[str, Any]:
     return {"units": tuple(str(u) for u in units[-ndim:])} if units is not None else {}
 
 
-def image_layer_kwargs(pixel_size_um: float | None, name: str, **extra: Any) -> dict[str, Any]:
-    """Keyword arguments for a new image (or labels) layer in physical units."""
+def image_layer_kwargs(
+    pixel_size_um: float | None, name: str, role: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Keyword arguments for a new image (or labels) layer in physical units (and its role)."""
     kwargs: dict[str, Any] = {"name": name, "metadata": {PIXEL_SIZE_KEY: pixel_size_um}}
+    if role:
+        kwargs["metadata"][ROLE_KEY] = role
     if pixel_size_um:
         kwargs["scale"] = (pixel_size_um, pixel_size_um)
         kwargs["units"] = (UNIT, UNIT)

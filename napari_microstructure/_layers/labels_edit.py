@@ -40,7 +40,7 @@ def objects_labels_kwargs(
                 for c, t in zip(COLUMNS, ["int64", "object", "float64", "object"], strict=True)
             }
         ),
-        **image_layer_kwargs(pixel_size, name),
+        **image_layer_kwargs(pixel_size, name, "instances"),
     }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from .image import PIXEL_SIZE_KEY, image_array, image_layer_kwargs, image_pixel_size
+from .image import PIXEL_SIZE_KEY, ROLE_KEY, image_array, image_layer_kwargs, image_pixel_size
 
 
 def image_shape2d(layer: Any) -> tuple[int, int]:
@@ -17,7 +17,7 @@ def image_shape2d(layer: Any) -> tuple[int, int]:
 
 def new_scribbles_kwargs(image_layer: Any, name: str = "scribbles") -> dict[str, Any]:
     """Empty Labels data (uint8) and keyword arguments to paint over ``image_layer``."""
-    kwargs = image_layer_kwargs(image_pixel_size(image_layer), name)
+    kwargs = image_layer_kwargs(image_pixel_size(image_layer), name, "scribbles")
     kwargs["data"] = np.zeros(image_shape2d(image_layer), dtype=np.uint8)
     kwargs["translate"] = tuple(image_layer.translate[-2:])
     return kwargs
@@ -36,15 +36,19 @@ def scribbles_array(layer: Any, shape: tuple[int, int]) -> np.ndarray:
     return np.array(data, copy=True)
 
 
-def show_labels(viewer: Any, name: str, data: np.ndarray, like: Any, **kwargs: Any) -> Any:
-    """Update the Labels layer ``name`` (or add it) with ``data``, placed like layer ``like``."""
+def show_labels(
+    viewer: Any, name: str, data: np.ndarray, like: Any, role: str, **kwargs: Any
+) -> Any:
+    """Update the Labels layer ``name`` (or add it) with ``data``, placed like layer ``like``;
+    ``role`` says what it holds (:data:`~.image.ROLE_KEY`)."""
     if name in viewer.layers:
         layer = viewer.layers[name]
         if layer.data.shape == data.shape and hasattr(layer, "selected_label"):
             layer.data = data
+            layer.metadata = {**layer.metadata, ROLE_KEY: role}
             return layer
         viewer.layers.remove(name)
-    kw = image_layer_kwargs(image_pixel_size(like), name, **kwargs)
+    kw = image_layer_kwargs(image_pixel_size(like), name, role, **kwargs)
     kw["translate"] = tuple(like.translate[-2:])
     return viewer.add_labels(data, **kw)
 

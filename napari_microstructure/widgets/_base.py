@@ -40,17 +40,35 @@ class WorkerWidget(Container):
         )
 
     # -- layer choice --------------------------------------------------------------------------
-    def _layer_combo(self, layer_type: type, label: str, nullable: bool = False) -> ComboBox:
-        """A combo box of the viewer's layers of ``layer_type`` that follows layer changes."""
+    def _layer_combo(
+        self,
+        layer_type: type,
+        label: str,
+        nullable: bool = False,
+        rank: Callable[[Any], int] | None = None,
+    ) -> ComboBox:
+        """A combo box of the viewer's layers of ``layer_type`` that follows layer changes.
+
+        ``rank`` orders the layers (0: the kind this box is for, 1: acceptable, 2 or more: the
+        wrong kind, e.g. scribbles for grains). A new layer of rank 0 is chosen when the box
+        shows nothing or a layer of the wrong kind; a choice of rank 0 or 1 is never changed.
+        """
 
         def choices(_widget: Any = None) -> list[Any]:
-            return [layer for layer in self._viewer.layers if isinstance(layer, layer_type)]
+            layers = [layer for layer in self._viewer.layers if isinstance(layer, layer_type)]
+            return sorted(layers, key=rank) if rank else layers
 
         combo = ComboBox(label=label, choices=choices, nullable=nullable)
         events = self._viewer.layers.events
 
-        def refresh(_event: Any = None) -> None:
+        def refresh(event: Any = None) -> None:
+            before = combo.value
             combo.reset_choices()
+            inserted = getattr(event, "type", "") == "inserted"
+            new = getattr(event, "value", None) if inserted else None
+            if rank and isinstance(new, layer_type) and rank(new) == 0:
+                if before is None or before not in self._viewer.layers or rank(before) > 1:
+                    combo.value = new
 
         for name in ("inserted", "removed", "reordered"):
             getattr(events, name).connect(refresh)

@@ -12,12 +12,12 @@ from magicgui.widgets import (
     FileEdit,
     FloatSpinBox,
     PushButton,
-    Table,
 )
 from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_layer_kwargs
 from ..core.progress import Progress
+from ._tables import results_table, show_rows
 from ._values import Value
 
 if TYPE_CHECKING:
@@ -42,9 +42,7 @@ class QueuePanel(Container):
         self._owner = owner
         self._folder = FileEdit(label="unlabelled folder", mode="d")
         self._rank = PushButton(text="Rank by uncertainty")
-        self._table = Table(value={c: [] for c in QUEUE_COLUMNS})
-        self._table.native.verticalHeader().setVisible(False)  # the rank column says the order
-        self._table.min_height = 140
+        self._table = results_table(QUEUE_COLUMNS)  # the rank column says the order
         self._table.max_width = 420
         self._next = PushButton(text="Open next")
         self.queue = pd.DataFrame(columns=["rank", "name", "score", "path", "done"])
@@ -111,14 +109,13 @@ class QueuePanel(Container):
 
     def _show(self) -> None:
         q = self.queue
-        self._table.value = {
-            "rank": [int(v) for v in q["rank"]],
-            "name": [str(v) for v in q["name"]],
-            "score": [round(float(v), 3) for v in q["score"]],
-            "typical": [round(float(v), 2) for v in q.get("density", [1.0] * len(q))],
-            "done": ["yes" if v else "" for v in q["done"]],
-        }
-        self._table.native.resizeColumnsToContents()
+        typical = q["density"] if "density" in q else [1.0] * len(q)
+        cols = (q["rank"], q["name"], q["score"], typical, q["done"])
+        rows = [
+            [int(r), str(n), round(float(s), 3), round(float(t), 2), "yes" if d else ""]
+            for r, n, s, t, d in zip(*cols, strict=True)
+        ]
+        show_rows(self._table, rows, QUEUE_COLUMNS)
 
     @property
     def table_rows(self) -> list[list[Any]]:

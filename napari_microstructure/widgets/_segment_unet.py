@@ -158,7 +158,9 @@ class UNetPanel:
     def _show_model_result(self, image: Image, seg: Any, grains: Any) -> None:
         self._show(image, seg.labels, seg.confidence, seg.task)
         if grains is not None:
-            self._grains = show_labels(self._viewer, f"{image.name} grains", grains, image)
+            self._grains = show_labels(
+                self._viewer, f"{image.name} grains", grains, image, "instances"
+            )
 
     @property
     def grains_layer(self) -> Labels | None:

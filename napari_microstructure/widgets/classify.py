@@ -16,7 +16,6 @@ from magicgui.widgets import (
     LineEdit,
     PushButton,
     SpinBox,
-    Table,
 )
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info
@@ -25,6 +24,7 @@ from .._layers import image_array, image_pixel_size, show_class_map, show_overla
 from ..core.settings import get_setting, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget
+from ._tables import results_table, show_rows
 from ._values import PathValue, Value
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class ClassifyWidget(WorkerWidget):
         self._info = Label(value="")
         self._folder = FileEdit(label="folder", mode="d")
         self._classify_folder = PushButton(text="Classify folder")
-        self._table = Table(value={"data": [], "index": [], "columns": []})
+        self._table = results_table([], row_numbers=True)
 
         self._model: Classifier | None = None
         self._prediction: ImagePrediction | None = None
@@ -332,9 +332,4 @@ class ClassifyWidget(WorkerWidget):
             for _, r in df.iterrows()
         ]
         self._rows = rows
-        # all three keys: with only "data" and "columns" magicgui reads them as column names
-        self._table.value = {
-            "data": rows,
-            "index": [str(i + 1) for i in range(len(rows))],
-            "columns": cols,
-        }
+        show_rows(self._table, rows, cols)

@@ -12,7 +12,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, Pus
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info
 
-from .._layers import image_array, image_layer_kwargs, image_pixel_size
+from .._layers import image_array, image_layer_kwargs, image_pixel_size, layer_role
 from .._layers.curate import (
     boxes_from_layer,
     boxes_layer_kwargs,
@@ -109,9 +109,9 @@ class CurateWidget(WorkerWidget):
     def layers_of(self, image_id: str) -> dict[str, Any]:
         """The viewer's curation layers of a project image, by role."""
         return {
-            layer.metadata["curate_role"]: layer
+            layer_role(layer): layer
             for layer in self._viewer.layers
-            if layer.metadata.get("curate_image") == image_id and "curate_role" in layer.metadata
+            if layer.metadata.get("curate_image") == image_id and layer_role(layer)
         }
 
     # -- project -------------------------------------------------------------------------------

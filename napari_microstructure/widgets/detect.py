@@ -17,7 +17,6 @@ from magicgui.widgets import (
     LineEdit,
     PushButton,
     SpinBox,
-    Table,
 )
 from napari.layers import Image, Shapes
 from napari.utils.notifications import show_error, show_info
@@ -30,6 +29,7 @@ from .._layers import (
 )
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
+from ._tables import results_table, show_rows
 from ._values import NamesValue, PathValue, Value
 
 if TYPE_CHECKING:
@@ -83,8 +83,7 @@ class DetectWidget(WorkerWidget):
             tracking=False,
         )
         self._info = Label(value="")
-        self._table = Table(value={"data": [], "index": [], "columns": TABLE_COLUMNS})
-        self._table.native.verticalHeader().setVisible(False)  # the class column names the row
+        self._table = results_table(TABLE_COLUMNS)  # the class column names the row
         self._detector: Detector | None = None
         self._detector_key: str | None = None
         self._result: pd.DataFrame | None = None
@@ -256,12 +255,7 @@ class DetectWidget(WorkerWidget):
             ]
             for r in s.itertuples()
         ]
-        self._table.value = {
-            "data": rows,
-            "index": list(range(len(rows))),
-            "columns": TABLE_COLUMNS,
-        }
-        self._table.native.resizeColumnsToContents()
+        show_rows(self._table, rows, TABLE_COLUMNS)
         n, total = len(self.shown), len(self._result) if self._result is not None else 0
         unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"
         self._info.value = f"{n} of {total} detections shown{unit}"

@@ -15,7 +15,6 @@ from magicgui.widgets import (
     LineEdit,
     PushButton,
     SpinBox,
-    Table,
 )
 from napari.layers import Labels
 from napari.utils.notifications import show_error, show_info
@@ -25,12 +24,14 @@ from .._layers import (
     instance_classes,
     labels_array,
     labels_pixel_size,
+    layer_role,
     select_label,
     set_grain_features,
 )
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
 from ._measure_plot import SizeHistogram
+from ._tables import results_table, show_rows
 from ._values import NamesValue, Value
 
 if TYPE_CHECKING:
@@ -42,15 +43,25 @@ COLOUR_BY = ["area", "ecd", "circularity", "aspect_ratio", "orientation", "feret
 SHOWN = ["label", "area", "ecd", "circularity", "aspect_ratio", "orientation", "touches_edge"]
 
 
+def _grains_rank(layer: Any) -> int:
+    return {"instances": 0, None: 1}.get(layer_role(layer), 2)
+
+
+def _phases_rank(layer: Any) -> int:
+    return 0 if layer_role(layer) == "phases" else 2
+
+
 class MeasureWidget(WorkerWidget):
     """Measure a Labels layer of grains; results in the layer's features, a table and a plot."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
         saved = get_setting(SETTING) or {}
-        self._labels = self._layer_combo(Labels, "grains")
-        self._phases = self._layer_combo(Labels, "phases", nullable=True)
-        self._phases.value = None
+        # grains: objects first, never scribbles or a phase map unless chosen; phases: a phase map
+        self._labels = self._layer_combo(Labels, "grains", rank=_grains_rank)
+        self._phases = self._layer_combo(Labels, "phases", nullable=True, rank=_phases_rank)
+        maps = [c for c in self._phases.choices if c is not None and _phases_rank(c) == 0]
+        self._phases.value = maps[0] if maps else None
         self._phase_names = LineEdit(
             label="phase names", value=", ".join(saved.get("phase_names") or [])
         )
@@ -65,8 +76,7 @@ class MeasureWidget(WorkerWidget):
         self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved.get("bins", 20)))
         self._hist = SizeHistogram()
         self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
-        self._table = Table(value={"data": [], "index": [], "columns": SHOWN})
-        self._table.native.verticalHeader().setVisible(False)  # the label column names the row
+        self._table = results_table(SHOWN)  # the label column names the row
         self._save_table = PushButton(text="Save grain table (CSV)…")
         self._save_summary = PushButton(text="Save summary (JSON/CSV)…")
         self._save_pipeline = PushButton(text="Save pipeline (YAML)…")
@@ -246,7 +256,7 @@ class MeasureWidget(WorkerWidget):
             [fmt[c].format(v) if c in fmt else str(v) for c, v in zip(SHOWN, rec, strict=True)]
             for rec in table[SHOWN].itertuples(index=False)
         ]
-        self._table.value = {"data": rows, "index": list(range(len(rows))), "columns": SHOWN}
+        show_rows(self._table, rows, SHOWN)
         self._update_plot()
         self._on_colour()
 

@@ -11,6 +11,7 @@ from qtpy.QtCore import QTimer
 
 from .._layers import (
     image_array,
+    layer_role,
     new_scribbles_kwargs,
     scribbles_array,
     show_confidence,
@@ -36,7 +37,9 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         saved = get_setting(SETTING) or {}
         self._image = self._layer_combo(Image, "image")
         # scribbles
-        self._scribbles = self._layer_combo(Labels, "scribbles", nullable=True)
+        self._scribbles = self._layer_combo(
+            Labels, "scribbles", nullable=True, rank=lambda x: 2 * (layer_role(x) != "scribbles")
+        )
         self._scribbles.value = None
         self._new_scribbles = PushButton(text="New scribbles layer")
         self._live = CheckBox(text="re-predict as I paint", value=True)
@@ -201,8 +204,9 @@ class SegmentWidget(UNetPanel, WorkerWidget):
             self.predict_scribbles(quiet=True)
 
     def _show(self, image: Image, labels: Any, confidence: Any, what: str) -> None:
+        role = "boundaries" if what == "boundaries" else "phases"
         self._prediction = show_labels(
-            self._viewer, f"{image.name} {what}", labels, image, opacity=0.5
+            self._viewer, f"{image.name} {what}", labels, image, role, opacity=0.5
         )
         self._confidence = show_confidence(
             self._viewer, f"{image.name} confidence", confidence, image

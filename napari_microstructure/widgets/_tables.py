@@ -1,0 +1,36 @@
+"""Read-only result tables of the docks, showing the texts and numbers they are given."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from magicgui.widgets import Table
+from qtpy.QtWidgets import QAbstractItemView, QStyledItemDelegate
+
+
+def results_table(
+    columns: Sequence[str], row_numbers: bool = False, min_height: int = 140
+) -> Table:
+    """A read-only table of ``columns`` that keeps a few rows visible in a crowded dock.
+
+    magicgui's own cell display re-formats numbers (83.09 as "83.0900", 0.028 as "2.800e-02");
+    a plain Qt delegate shows each value as the dock formatted it.
+    """
+    table = Table(value={"data": [], "index": [], "columns": list(columns)})
+    table.native.setItemDelegate(QStyledItemDelegate(table.native))
+    table.native.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.native.verticalHeader().setVisible(row_numbers)
+    table.min_height = min_height
+    return table
+
+
+def show_rows(table: Table, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+    """Replace the table's rows (numbered 1, 2, ... where row numbers are shown)."""
+    # all three keys: with only "data" and "columns" magicgui reads them as column names
+    table.value = {
+        "data": [list(r) for r in rows],
+        "index": [str(i + 1) for i in range(len(rows))],
+        "columns": list(columns),
+    }
+    table.native.resizeColumnsToContents()
