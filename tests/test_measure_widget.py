@@ -134,6 +134,9 @@ def test_layer_choice_prefers_objects_and_phase_maps(make_napari_viewer, setting
         np.zeros((64, 64), np.uint32), **image_layer_kwargs(None, "more objects", "instances")
     )
     assert widget.labels_layer is other  # ... is kept when another objects layer comes
+    widget.phases_layer = other
+    show_labels(viewer, "img phases", np.ones((64, 64), np.uint8), image, "phases")
+    assert widget.phases_layer is other  # in the phases box too
     again = MeasureWidget(viewer)  # a dock opened later picks the best layers at once
     assert again.labels_layer.name in ("img objects", "more objects")
     assert again.phases_layer is classes

@@ -48,7 +48,7 @@ def _grains_rank(layer: Any) -> int:
 
 
 def _phases_rank(layer: Any) -> int:
-    return 0 if layer_role(layer) == "phases" else 2
+    return {"phases": 0, None: 1}.get(layer_role(layer), 2)
 
 
 class MeasureWidget(WorkerWidget):
