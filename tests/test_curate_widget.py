@@ -114,7 +114,7 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector, wait_
     # the table shows why an image is where it is: its score and how typical it is
     rows = widget.queue_panel.table_rows
     assert [r[0] for r in rows] == [1, 2, 3]
-    assert [r[3] for r in rows] == [round(float(v), 2) for v in q["density"]]
+    assert [r[3] for r in rows] == [f"{float(v):.2f}" for v in q["density"]]
     first = widget.queue_panel.next_path
     assert widget.queue_panel.open_next() is not None
     wait_idle(widget, 60_000)

@@ -112,7 +112,7 @@ class QueuePanel(Container):
         typical = q["density"] if "density" in q else [1.0] * len(q)
         cols = (q["rank"], q["name"], q["score"], typical, q["done"])
         rows = [
-            [int(r), str(n), round(float(s), 3), round(float(t), 2), "yes" if d else ""]
+            [int(r), str(n), f"{float(s):.3f}", f"{float(t):.2f}", "yes" if d else ""]
             for r, n, s, t, d in zip(*cols, strict=True)
         ]
         show_rows(self._table, rows, QUEUE_COLUMNS)

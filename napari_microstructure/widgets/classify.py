@@ -66,7 +66,7 @@ class ClassifyWidget(WorkerWidget):
         self._info = Label(value="")
         self._folder = FileEdit(label="folder", mode="d")
         self._classify_folder = PushButton(text="Classify folder")
-        self._table = results_table([], row_numbers=True)
+        self._table = results_table(["file", "predicted", "note"], row_numbers=True)
 
         self._model: Classifier | None = None
         self._prediction: ImagePrediction | None = None
