@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,7 @@ def load_embeddings(key: str) -> dict[str, Any] | None:
         entry = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(entry, dict) or entry.get("key") != key:
             raise ValueError("key mismatch")
-        os.utime(path)  # recently used: the last to be pruned
+        _touch(path)  # recently used: the last to be pruned
         return entry
     except Exception as exc:  # noqa: BLE001 - any unreadable cache file is recomputed
         log.warning("dropping unreadable embedding cache %s: %s", path.name, exc)
@@ -71,8 +72,16 @@ def save_embeddings(key: str, entry: dict[str, Any]) -> Path:
     final = embeddings_dir() / f"{key}.pt"
     with atomic_file(final) as fh:
         torch.save({**entry, "key": key}, fh)
+    _touch(final)
     prune_cache(cache_limit(), keep=final)
     return final
+
+
+def _touch(path: Path) -> None:
+    """Mark an entry used now: the precise clock, since file times the kernel sets itself are
+    coarse (milliseconds) and would tie entries used one after the other."""
+    now = time.time_ns()
+    os.utime(path, ns=(now, now))
 
 
 def cache_limit() -> int:
@@ -96,7 +105,7 @@ def prune_cache(limit: int, keep: Path | None = None) -> list[Path]:
             st = path.stat()
         except OSError:  # removed meanwhile by another viewer
             continue
-        files.append((st.st_mtime, st.st_size, path))
+        files.append((st.st_mtime_ns, st.st_size, path))
     total = sum(size for _, size, _ in files)
     removed = []
     for _, size, path in sorted(files, key=lambda f: f[0]):
