@@ -10,12 +10,19 @@ from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 
+from .._layers import layer_role
 from ..core.progress import Progress
 
 if TYPE_CHECKING:
     import napari
 
 log = logging.getLogger(__name__)
+
+
+def prefer_role(role: str) -> Callable[[Any], int]:
+    """A layer box's ``rank``: layers of this role first (0), then layers the plugin did not
+    make (1, e.g. a label image loaded from a file), then the plugin's other layers (2)."""
+    return lambda layer: {role: 0, None: 1}.get(layer_role(layer), 2)
 
 
 class WorkerWidget(Container):

@@ -27,7 +27,7 @@ from .._layers import (
 )
 from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap
 from ..core.settings import get_setting
-from ._base import WorkerWidget
+from ._base import WorkerWidget, prefer_role
 from ._explain_views import ConfidenceViews
 from ._histogram import HistogramBox
 from ._values import PathValue, Value
@@ -54,7 +54,9 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
 
         self._image = self._layer_combo(Image, "image")
         self._boxes = self._layer_combo(Shapes, "detections", nullable=True)
-        self._masks = self._layer_combo(Labels, "refined masks", nullable=True)
+        self._masks = self._layer_combo(
+            Labels, "refined masks", nullable=True, rank=prefer_role("instances")
+        )
         self._model = FileEdit(
             label="model (.pt)", mode="r", filter="*.pt", value=detect_cfg.get("model") or ""
         )

@@ -24,12 +24,11 @@ from .._layers import (
     instance_classes,
     labels_array,
     labels_pixel_size,
-    layer_role,
     select_label,
     set_grain_features,
 )
 from ..core.settings import get_setting, set_setting
-from ._base import WorkerWidget
+from ._base import WorkerWidget, prefer_role
 from ._measure_plot import SizeHistogram
 from ._tables import results_table, show_rows
 from ._values import NamesValue, Value
@@ -43,14 +42,6 @@ COLOUR_BY = ["area", "ecd", "circularity", "aspect_ratio", "orientation", "feret
 SHOWN = ["label", "area", "ecd", "circularity", "aspect_ratio", "orientation", "touches_edge"]
 
 
-def _grains_rank(layer: Any) -> int:
-    return {"instances": 0, None: 1}.get(layer_role(layer), 2)
-
-
-def _phases_rank(layer: Any) -> int:
-    return {"phases": 0, None: 1}.get(layer_role(layer), 2)
-
-
 class MeasureWidget(WorkerWidget):
     """Measure a Labels layer of grains; results in the layer's features, a table and a plot."""
 
@@ -58,9 +49,10 @@ class MeasureWidget(WorkerWidget):
         super().__init__(viewer)
         saved = get_setting(SETTING) or {}
         # grains: objects first, never scribbles or a phase map unless chosen; phases: a phase map
-        self._labels = self._layer_combo(Labels, "grains", rank=_grains_rank)
-        self._phases = self._layer_combo(Labels, "phases", nullable=True, rank=_phases_rank)
-        maps = [c for c in self._phases.choices if c is not None and _phases_rank(c) == 0]
+        self._labels = self._layer_combo(Labels, "grains", rank=prefer_role("instances"))
+        phase_rank = prefer_role("phases")
+        self._phases = self._layer_combo(Labels, "phases", nullable=True, rank=phase_rank)
+        maps = [c for c in self._phases.choices if c is not None and phase_rank(c) == 0]
         self._phases.value = maps[0] if maps else None
         self._phase_names = LineEdit(
             label="phase names", value=", ".join(saved.get("phase_names") or [])

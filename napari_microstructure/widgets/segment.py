@@ -11,7 +11,6 @@ from qtpy.QtCore import QTimer
 
 from .._layers import (
     image_array,
-    layer_role,
     new_scribbles_kwargs,
     scribbles_array,
     show_confidence,
@@ -19,7 +18,7 @@ from .._layers import (
 )
 from ..core.segment import ScribbleClassifier, classify_with_scribbles
 from ..core.settings import get_setting
-from ._base import WorkerWidget
+from ._base import WorkerWidget, prefer_role
 from ._segment_unet import FROM_FOLDERS, FROM_LAYERS, SETTING, UNetPanel
 from ._values import Value
 
@@ -38,7 +37,7 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         self._image = self._layer_combo(Image, "image")
         # scribbles
         self._scribbles = self._layer_combo(
-            Labels, "scribbles", nullable=True, rank=lambda x: 2 * (layer_role(x) != "scribbles")
+            Labels, "scribbles", nullable=True, rank=prefer_role("scribbles")
         )
         self._scribbles.value = None
         self._new_scribbles = PushButton(text="New scribbles layer")
