@@ -61,6 +61,23 @@ def test_every_widget_docks(make_napari_viewer):
         assert widget is not None, name
 
 
+def test_every_widget_labels_its_controls_on_an_empty_viewer(make_napari_viewer):
+    """Opened before any layer exists (as the app does), each dock still names its controls.
+
+    A dock's own attribute named like one of magicgui's (``_labels``: whether a container
+    shows labels) once hid the Measure dock's labels until a Labels layer was open.
+    """
+    from qtpy.QtWidgets import QLabel
+
+    viewer = make_napari_viewer()
+    for name in widget_names():
+        _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
+        assert widget.labels is True, name
+        texts = {label.text() for label in widget.native.findChildren(QLabel)}
+        first = next(w for w in widget if w.label and not w.widget_type.endswith("Button"))
+        assert first.label in texts, (name, first.label)
+
+
 def test_app_docks_widgets_and_opens_sample(qtbot):
     viewer = open_viewer(show=False)
     try:

@@ -50,7 +50,7 @@ class ClassifyWidget(WorkerWidget):
         self._default_ps.native.setSpecialValueText("none")
         self._steps = SpinBox(label="training steps", min=10, max=100_000, value=600)
         self._save_to = FileEdit(label="save model to", mode="w", filter="*.pt")
-        self._label = LineEdit(label="class of open image")
+        self._open_class = LineEdit(label="class of open image")
         self._add = PushButton(text="Add open image to the training set")
         self._train = PushButton(text="Train")
         self._model_file = FileEdit(
@@ -87,7 +87,7 @@ class ClassifyWidget(WorkerWidget):
                 self._default_ps,
                 self._steps,
                 self._save_to,
-                self._label,
+                self._open_class,
                 self._add,
                 self._train,
                 self._model_file,
@@ -175,7 +175,7 @@ class ClassifyWidget(WorkerWidget):
         """Add the chosen image layer, with its pixel size, to the training set as ``label``."""
         from ..core.classify import Sample
 
-        label = (label if label is not None else str(self._label.value)).strip()
+        label = (label if label is not None else str(self._open_class.value)).strip()
         layer = self.image_layer
         if layer is None or not label:
             show_error("Classify: choose an image and type its class first.")

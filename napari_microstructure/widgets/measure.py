@@ -49,7 +49,7 @@ class MeasureWidget(WorkerWidget):
         super().__init__(viewer)
         saved = get_setting(SETTING) or {}
         # grains: objects first, never scribbles or a phase map unless chosen; phases: a phase map
-        self._labels = self._layer_combo(Labels, "grains", rank=prefer_role("instances"))
+        self._grains = self._layer_combo(Labels, "grains", rank=prefer_role("instances"))
         phase_rank = prefer_role("phases")
         self._phases = self._layer_combo(Labels, "phases", nullable=True, rank=phase_rank)
         maps = [c for c in self._phases.choices if c is not None and phase_rank(c) == 0]
@@ -86,12 +86,12 @@ class MeasureWidget(WorkerWidget):
             lambda: self._ask_save("summary", "JSON (*.json);;CSV (*.csv)")
         )
         self._save_pipeline.changed.connect(lambda: self._ask_save("pipeline", "YAML (*.yaml)"))
-        self._labels.changed.connect(self._show_layer_pixel_size)
+        self._grains.changed.connect(self._show_layer_pixel_size)
         self._show_layer_pixel_size()
         plot_row = Container(widgets=[self._quantity, self._bins, self._log], layout="horizontal")
         self.extend(
             [
-                self._labels,
+                self._grains,
                 self._phases,
                 self._phase_names,
                 self._pixel,
@@ -110,7 +110,7 @@ class MeasureWidget(WorkerWidget):
         )
 
     # -- public state -----------------------------------------------------------------------
-    labels_layer = Value("_labels")
+    labels_layer = Value("_grains")
     phases_layer = Value("_phases")
     phase_names = NamesValue("_phase_names")
 

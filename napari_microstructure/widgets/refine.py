@@ -88,7 +88,7 @@ class RefineWidget(WorkerWidget):
         self._engine: Any = None
         self._engine_for: tuple | None = None
         self._points: Points | None = None
-        self._labels: Labels | None = None
+        self._labels_layer: Labels | None = None
         self._objects = ObjectEditor()
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         self._follow_up = False  # a click waits for the preparation's ``finished``
@@ -103,7 +103,7 @@ class RefineWidget(WorkerWidget):
 
     @property
     def labels_layer(self) -> Labels | None:
-        return self._labels
+        return self._labels_layer
 
     @property
     def prompts_layer(self) -> Points | None:
@@ -165,10 +165,10 @@ class RefineWidget(WorkerWidget):
             return False
         ps = L.image_pixel_size(layer)
         shape = L.image_array(layer).shape[:2]
-        if self._labels is None or self._labels not in self.viewer.layers:
+        if self._labels_layer is None or self._labels_layer not in self.viewer.layers:
             kw = LE.objects_labels_kwargs(shape, ps, f"{layer.name} objects")
-            self._labels = self.viewer.add_labels(kw.pop("data"), **kw)
-            self._objects.labels = self._labels
+            self._labels_layer = self.viewer.add_labels(kw.pop("data"), **kw)
+            self._objects.labels = self._labels_layer
         if self._points is None or self._points not in self.viewer.layers:
             kw = P.prompt_points_kwargs(ps, f"{layer.name} prompts")
             self._points = self.viewer.add_points(kw.pop("data"), **kw)
@@ -318,7 +318,7 @@ class RefineWidget(WorkerWidget):
 
         def done(found: list) -> None:
             self.new_object()
-            shape = self._labels.data.shape
+            shape = self._labels_layer.data.shape
             for bm in found:
                 mask = np.zeros(shape, bool)
                 mask[bm.window] = bm.mask
@@ -342,7 +342,7 @@ class RefineWidget(WorkerWidget):
         def done(labels: np.ndarray) -> None:
             self.new_object()
             self._objects.reset()
-            LE.set_all_labels(self._labels, labels, self.class_name, self.engine_name)
+            LE.set_all_labels(self._labels_layer, labels, self.class_name, self.engine_name)
             show_info(f"Refine: {int(labels.max())} grains segmented.")
 
         return self._start(
