@@ -11,6 +11,7 @@ from napari_microstructure.app import open_viewer, widget_names
 from napari_microstructure.widgets.scale import scale_bar
 
 PLUGIN = "napari-microstructure"
+PKG = "napari_microstructure"
 
 
 def test_manifest_validates():
@@ -67,12 +68,16 @@ def test_every_widget_labels_its_controls_on_an_empty_viewer(make_napari_viewer)
     A dock's own attribute named like one of magicgui's (``_labels``: whether a container
     shows labels) once hid the Measure dock's labels until a Labels layer was open.
     """
+    from magicgui.widgets import Container
     from qtpy.QtWidgets import QLabel
 
+    magicgui_names = {n for n in dir(Container) if not n.startswith("__")} - {"close", "_abc_impl"}
     viewer = make_napari_viewer()
     for name in widget_names():
         _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
         assert widget.labels is True, name
+        ours = {n for k in type(widget).__mro__ if k.__module__.startswith(PKG) for n in vars(k)}
+        assert not ours & magicgui_names, (name, ours & magicgui_names)
         texts = {label.text() for label in widget.native.findChildren(QLabel)}
         first = next(w for w in widget if w.label and not w.widget_type.endswith("Button"))
         assert first.label in texts, (name, first.label)

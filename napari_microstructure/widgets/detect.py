@@ -129,7 +129,7 @@ class DetectWidget(WorkerWidget):
         return self._result
 
     @property
-    def shown(self) -> pd.DataFrame:
+    def shown_detections(self) -> pd.DataFrame:
         """The detections passing the display confidence filter."""
         if self._result is None:
             return pd.DataFrame()
@@ -144,7 +144,7 @@ class DetectWidget(WorkerWidget):
         if self._result is None:
             return pd.DataFrame()
         names = self._detector.names.values() if self._detector is not None else None
-        return class_summary(self.shown, self._shape, self._pixel_size, names)
+        return class_summary(self.shown_detections, self._shape, self._pixel_size, names)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -225,7 +225,7 @@ class DetectWidget(WorkerWidget):
                 lay for lay in self._viewer.layers if lay.name == name and isinstance(lay, Shapes)
             ]
             layer = found[0] if found else None
-        shown = self.shown
+        shown = self.shown_detections
         if layer is None:
             kwargs = detections_layer_kwargs(shown, pixel_size, name)
             layer = self._viewer.add_shapes(**kwargs)
@@ -241,7 +241,7 @@ class DetectWidget(WorkerWidget):
         if self._result is None:
             return
         if self._layer is not None and self._layer in self._viewer.layers:
-            set_detections(self._layer, self.shown, self._pixel_size)
+            set_detections(self._layer, self.shown_detections, self._pixel_size)
         self._update_table()
 
     def _update_table(self) -> None:
@@ -256,7 +256,7 @@ class DetectWidget(WorkerWidget):
             for r in s.itertuples()
         ]
         show_rows(self._table, rows, TABLE_COLUMNS)
-        n, total = len(self.shown), len(self._result) if self._result is not None else 0
+        n, total = len(self.shown_detections), len(self._result) if self._result is not None else 0
         unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"
         self._info.value = f"{n} of {total} detections shown{unit}"
 

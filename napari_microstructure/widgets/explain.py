@@ -175,7 +175,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         def make_gen():
             from ..core.explain import saliency_map
 
-            det = yield from self._load()
+            det = yield from self._load_detector()
             return (yield from saliency_map(image, det, method, ps, conf=conf))
 
         def done(result: np.ndarray) -> None:
@@ -206,7 +206,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         def make_gen():
             from ..core.explain import object_saliency
 
-            det = yield from self._load()
+            det = yield from self._load_detector()
             return (yield from object_saliency(image, det, box, cls, ps, method))
 
         def done(result: Any) -> None:
@@ -228,7 +228,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         def make_gen():
             from ..core.explain import class_score_maps, low_confidence_map
 
-            det = yield from self._load()
+            det = yield from self._load_detector()
             maps = yield from class_score_maps(image, det, ps)
             return low_confidence_map(maps, thr)
 
@@ -239,7 +239,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         return self._start(make_gen, done, "Low-confidence map")
 
     # -- helpers ----------------------------------------------------------------------------
-    def _load(self):
+    def _load_detector(self):
         from ..core.detect import load_detector
         from ..core.progress import Progress
 
