@@ -33,3 +33,15 @@ def test_pixel_size_set_and_cleared_switches_units(make_napari_viewer):
     assert _units(image) == ("micrometer", "micrometer")
     set_pixel_size(image, None)
     assert _units(image) == ("pixel", "pixel") and tuple(image.scale) == (1.0, 1.0)
+
+
+def test_boxes_drawn_by_hand_are_read_in_micrometres():
+    from napari.layers import Shapes
+
+    from napari_microstructure._layers import detections_from_layer
+
+    # a new Shapes layer over an image at 0.5 µm/px: the user draws in µm (world units)
+    hand = Shapes([np.array([[10.0, 20.0], [10.0, 40.0], [30.0, 40.0], [30.0, 20.0]])])
+    table = detections_from_layer(hand, image_pixel_size=0.5)
+    assert table[["x1", "y1", "x2", "y2"]].to_numpy().tolist() == [[40.0, 20.0, 80.0, 60.0]]
+    assert detections_from_layer(hand)[["x1", "y1"]].to_numpy().tolist() == [[20.0, 10.0]]

@@ -120,9 +120,13 @@ def set_detections(layer: Any, df: pd.DataFrame, pixel_size: float | None) -> No
     layer.text = dict(TEXT)
 
 
-def detections_from_layer(layer: Any) -> pd.DataFrame:
-    """Detections table (pixel coords) from a Shapes layer, e.g. after the user edited boxes."""
-    ps = layer.metadata.get(PIXEL_SIZE_KEY)
+def detections_from_layer(layer: Any, image_pixel_size: float | None = None) -> pd.DataFrame:
+    """Detections table (pixel coords) from a Shapes layer, e.g. after the user edited boxes.
+
+    A layer without a pixel size of its own (boxes drawn by hand on a new Shapes layer) holds
+    world coordinates, which are µm when the image has ``image_pixel_size``.
+    """
+    ps = layer.metadata.get(PIXEL_SIZE_KEY) or image_pixel_size
     b = rectangles_to_boxes(list(layer.data), ps)
     feats = layer.features
     n = len(b)

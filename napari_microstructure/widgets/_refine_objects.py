@@ -79,6 +79,14 @@ class ObjectEditor:
         if entry[1]:
             self.history.append(entry)
 
+    def add_box_masks(self, found: list, classes: list[str], engine: str) -> None:
+        """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects."""
+        shape = self.labels.data.shape
+        for bm in found:
+            mask = np.zeros(shape, bool)
+            mask[bm.window] = bm.mask
+            self.add_object(mask, str(classes[bm.index]), bm.score, engine)
+
     def close(self) -> None:
         """Keep the current object; the next positive click opens a new one."""
         self.current, self.masks, self.scores = None, None, None

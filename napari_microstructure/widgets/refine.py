@@ -309,21 +309,13 @@ class RefineWidget(WorkerWidget):
             return None
         if not self.ready:
             return self.prepare(then=self.refine_boxes)
-        table = L.detections_from_layer(shapes)
-        ps_img = L.image_pixel_size(self.image_layer)
-        if shapes.metadata.get("pixel_size_um") is None and ps_img:
-            table[["x1", "y1", "x2", "y2"]] /= ps_img  # boxes drawn by hand in µm
+        table = L.detections_from_layer(shapes, L.image_pixel_size(self.image_layer))
         boxes = table[["x1", "y1", "x2", "y2"]].to_numpy()
         engine = self._engine
 
         def done(found: list) -> None:
             self.new_object()
-            shape = self._labels_layer.data.shape
-            for bm in found:
-                mask = np.zeros(shape, bool)
-                mask[bm.window] = bm.mask
-                cls = str(table["class_name"].iloc[bm.index])
-                self._objects.add_object(mask, cls, bm.score, self.engine_name)
+            self._objects.add_box_masks(found, list(table["class_name"]), self.engine_name)
             show_info(f"Refine: {len(found)} of {len(boxes)} boxes turned into masks.")
 
         return self._start(lambda: masks_from_boxes(engine, boxes), done, "refining boxes")
