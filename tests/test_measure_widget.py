@@ -142,6 +142,17 @@ def test_layer_choice_prefers_objects_and_phase_maps(make_napari_viewer, setting
     assert again.phases_layer is classes
 
 
+def test_phase_names_come_from_the_phase_map(scene, qtbot):
+    _, widget, _, ph_layer, _ = scene
+    ph_layer.features = pd.DataFrame({"index": [0, 1], "class": ["ferrite", "pearlite"]})
+    widget.phases_layer = ph_layer
+    _measure(widget, qtbot)
+    assert {"ferrite", "pearlite"} <= set(widget.summary["phase_fractions"])
+    widget.phase_names = ["alpha", "beta"]  # typed names win
+    _measure(widget, qtbot)
+    assert {"alpha", "beta"} <= set(widget.summary["phase_fractions"])
+
+
 def test_log_histogram_and_no_pixel_size(scene, qtbot):
     viewer, widget, layer, _, _ = scene
     # an unset override (0) shows the layer's own pixel size instead of "0.000000"

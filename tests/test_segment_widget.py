@@ -65,6 +65,10 @@ def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home,
     wait_idle(widget, 120000)
     assert np.asarray(widget.prediction_layer.data).shape == (128, 128)
     assert "phases" in widget.prediction_layer.name
+    # the model's class names travel with the phase map, so Measure names the fractions
+    from napari_microstructure._layers import phase_names_of
+
+    assert phase_names_of(widget.prediction_layer) == widget.last_model.classes
 
 
 def test_a_boundaries_network_starts_from_the_builtin_model(

@@ -26,6 +26,7 @@ from .labels import (
     instance_classes,
     labels_array,
     labels_pixel_size,
+    phase_names_of,
     select_label,
     set_grain_features,
 )
@@ -54,6 +55,7 @@ __all__ += [
     "instance_classes",
     "labels_array",
     "labels_pixel_size",
+    "phase_names_of",
     "select_label",
     "set_grain_features",
 ]

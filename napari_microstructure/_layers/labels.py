@@ -53,6 +53,15 @@ def instance_classes(layer: Any) -> dict[int, Any] | None:
     return dict(zip(ids.tolist(), features[column].tolist(), strict=True))
 
 
+def phase_names_of(layer: Any) -> list[str] | None:
+    """Names of phase ids 0, 1, ... from a phase map's features (a class per ``index``, as the
+    Segment dock writes them for a phases model); None when the layer names none."""
+    classes = instance_classes(layer)
+    if not classes or min(classes) < 0:
+        return None
+    return [str(classes.get(i, f"phase_{i}")) for i in range(max(classes) + 1)]
+
+
 def set_grain_features(layer: Any, table: pd.DataFrame) -> None:
     """Put a per-grain table into ``layer.features`` (napari then shows it on hover).
 

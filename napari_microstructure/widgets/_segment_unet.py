@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info
 
@@ -157,6 +159,9 @@ class UNetPanel:
 
     def _show_model_result(self, image: Image, seg: Any, grains: Any) -> None:
         self._show(image, seg.labels, seg.confidence, seg.task)
+        if seg.task == "phases":  # the class names, for Measure's phase fractions
+            ids = np.arange(len(seg.classes))
+            self._prediction.features = pd.DataFrame({"index": ids, "class": seg.classes})
         if grains is not None:
             self._grains = show_labels(
                 self._viewer, f"{image.name} grains", grains, image, "instances"

@@ -24,6 +24,7 @@ from .._layers import (
     instance_classes,
     labels_array,
     labels_pixel_size,
+    phase_names_of,
     select_label,
     set_grain_features,
 )
@@ -177,6 +178,8 @@ class MeasureWidget(WorkerWidget):
             )
             return None
         ps, names = self.pixel_size, self.phase_names or None
+        if names is None and self.phases_layer is not None:  # e.g. a phases model's classes
+            names = phase_names_of(self.phases_layer)
         classes = instance_classes(layer) if phases is None else None
         if classes:
             # phases from a class per grain in the layer's features (e.g. painted, classified)
