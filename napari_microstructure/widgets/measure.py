@@ -49,7 +49,7 @@ class MeasureWidget(WorkerWidget):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
         saved = get_setting(SETTING) or {}
-        # grains: objects first, never scribbles or a phase map unless chosen; phases: a phase map
+        # grains: objects first, scribbles and phase maps last; phases: a phase map first
         self._grains = self._layer_combo(Labels, "grains", rank=prefer_role("instances"))
         phase_rank = prefer_role("phases")
         self._phases = self._layer_combo(Labels, "phases", nullable=True, rank=phase_rank)
