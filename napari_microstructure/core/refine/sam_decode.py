@@ -139,13 +139,10 @@ class FastDecoder:
         t2i, i2t = layer.cross_attn_token_to_image, layer.cross_attn_image_to_token
         dense = self.pe.no_mask_embed.weight.reshape(1, -1, 1, 1)
         keys = (embedding + dense).flatten(2).permute(0, 2, 1).contiguous()
-        key_pe = self._key_pe
-        if key_pe.shape[1] != keys.shape[1]:  # an embedding of another grid than the model's
-            key_pe = self.dense_pe.flatten(2).permute(0, 2, 1).contiguous()
-        kp = keys + key_pe
+        kp = keys + self._key_pe
         return Prepared(
             keys=keys,
-            key_pe=key_pe,
+            key_pe=self._key_pe,
             k1=_heads(t2i.k_proj(kp), t2i.num_heads),
             v1=_heads(t2i.v_proj(keys), t2i.num_heads),
             q1=_heads(i2t.q_proj(kp), i2t.num_heads),
