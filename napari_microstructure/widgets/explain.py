@@ -198,7 +198,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
                 show_error("Explain: select one box in the detections layer (select mode).")
                 return None
             index = sel[0]
-        row = detections_from_layer(boxes).iloc[int(index)]
+        row = detections_from_layer(boxes, image_pixel_size(img)).iloc[int(index)]
         box = (row.x1, row.y1, row.x2, row.y2)
         cls, name = int(row.class_id), str(row.class_name)
         image, ps, method = image_array(img), image_pixel_size(img), str(self._obj_method.value)
