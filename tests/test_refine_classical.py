@@ -43,6 +43,25 @@ def test_one_click_per_grain_gives_its_outline(etched):
     assert np.median(ious) >= 0.9
 
 
+@pytest.mark.parametrize("name", ["classical", "learned"])
+def test_next_mask_is_not_the_same_grain_again(etched, name):
+    # the watershed pieces offered as the next mask lie inside the grains, although the
+    # grains' borders were re-drawn after merging (crests, border placement): before, 67 of 79
+    # clicks on an etched image were offered their own grain again, a pixel off here and there
+    m = etched[0]
+    eng = etched[1] if name == "classical" else make_engine("learned")
+    if eng.seg is None:
+        run_to_end(eng.set_image(m.image, m.pixel_size))
+    lab, fine = eng.seg.labels, eng.seg.fine
+    pairs = np.unique(fine.astype(np.int64) * (int(lab.max()) + 1) + lab)
+    assert len(pairs) == len(np.unique(fine))  # every piece inside one grain
+    near = 0
+    for _, r, c in _centres(m.grains):
+        masks, _ = eng.predict(np.array([[r, c]]), np.array([1]))
+        near += any((masks[0] ^ m2).sum() < 0.05 * masks[0].sum() for m2 in masks[1:])
+    assert near <= 2, near
+
+
 def test_segment_all_counts_grains(etched):
     m, eng = etched
     n_true = int(m.grains.max())

@@ -30,6 +30,7 @@ from skimage.segmentation import watershed
 
 from ..image_utils import boundaries_from_labels
 from ..progress import Progress
+from .pieces import pieces_within
 
 Box = tuple[slice, slice]
 ESTIMATE_WINDOW = 768  # px: side of the window the grain size is estimated on
@@ -40,7 +41,7 @@ class GrainSegmentation:
     """Result of :func:`segment_from_boundaries`: grains and the finer pieces they came from."""
 
     labels: np.ndarray  # uint32, grains 1..N, full tessellation
-    fine: np.ndarray  # uint32, the watershed pieces before merging
+    fine: np.ndarray  # uint32, the watershed pieces before merging, inside the grains
     boundary: np.ndarray  # float32 boundary map used
     boundary_level: float  # typical boundary strength (median on boundary pixels)
 
@@ -346,4 +347,5 @@ def segment_from_boundaries(
     if crests if crests is not None else colour is None:
         labels = place_on_crests(labels, bmap)
     yield Progress(total, total, f"{int(labels.max())} grains")
+    fine = pieces_within(fine, labels)
     return GrainSegmentation(labels=labels, fine=fine, boundary=bmap, boundary_level=level)

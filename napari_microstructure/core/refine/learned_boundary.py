@@ -84,7 +84,9 @@ def segment_grains(
     seg = yield from segment_from_boundaries(bmap, colour=colour, **{**params, **overrides})
     if source == "learned" and place_borders and not is_rgb(np.asarray(image)):
         from ..grains.border_placement import place_borders as place
+        from ..grains.pieces import pieces_within
 
         yield Progress(0, 1, "placing borders")
-        seg = replace(seg, labels=place(seg.labels, bmap, image))
+        labels = place(seg.labels, bmap, image)
+        seg = replace(seg, labels=labels, fine=pieces_within(seg.fine, labels))
     return seg
