@@ -1,12 +1,13 @@
 """Grain-boundary evidence learned from synthetic micrographs: the built-in boundary model.
 
 A U-Net (:mod:`napari_microstructure.core.segment`, 4 levels, 16 base channels) trained by this
-project on 64 synthetic micrographs, etched-line and tint-etched, on which annealing twins,
+project on 256 synthetic micrographs, etched-line and tint-etched, on which annealing twins,
 polishing scratches, etch pits and gaps in the lines are drawn but only grain boundaries are
 labelled. It is shipped as ``models/grain_boundaries.pt`` (made by
 ``scripts/train_grain_boundary_model.py``). Its boundary probability takes the place of the
 filter map of :mod:`.boundary`; grains then come from the same
-:func:`~napari_microstructure.core.grains.classical.segment_from_boundaries`.
+:func:`~napari_microstructure.core.grains.classical.segment_from_boundaries`, and on grey
+images their borders are put on their pixels by :mod:`..grains.border_placement`.
 
 The model is applied at the image's own pixel grid: it was trained on grains of 14-40 px mean
 intercept, whatever their size in µm.
