@@ -94,3 +94,26 @@ def test_images_too_large_to_segment_whole_are_refused_before_any_work(monkeypat
     import psutil
 
     assert image_utils.memory_budget() == int(0.5 * psutil.virtual_memory().total)
+
+
+def test_learned_map_of_grey_images_averages_four_flips():
+    from napari_microstructure.core.segment.grains import boundary_model
+    from napari_microstructure.core.segment.predict import predict_probabilities
+
+    net = boundary_model(BUILTIN_BOUNDARY_MODEL)
+    grey = generate("etched", shape=(64, 64), seed=4).image  # one tile, no padding
+
+    def plain(img):
+        return run_to_end(predict_probabilities(img, net, None))[-1]
+
+    views = [
+        plain(grey),
+        plain(grey[:, ::-1])[:, ::-1],
+        plain(grey[::-1, ::-1])[::-1, ::-1],
+        plain(grey[::-1])[::-1],
+    ]
+    got = run_to_end(learned_boundary_map(grey))
+    np.testing.assert_allclose(got, np.clip(np.mean(views, axis=0), 0, 1), atol=1e-5)
+    assert np.abs(got - views[0]).max() > 1e-3  # not the plain map
+    rgb = generate("tint", shape=(64, 64), seed=4).image  # colour: the plain map
+    np.testing.assert_allclose(run_to_end(learned_boundary_map(rgb)), plain(rgb), atol=1e-6)

@@ -21,8 +21,8 @@ def pieces_within(pieces: np.ndarray, grains: np.ndarray) -> np.ndarray:
     """``pieces`` cut along the borders of ``grains``, without the thin strips that makes.
 
     Every returned piece lies inside one grain. A part of a piece thinner than
-    :data:`STRIP_PX` joins the neighbouring piece of its grain; a grain that has only such
-    parts keeps them as one piece.
+    :data:`STRIP_PX` joins a neighbouring piece of its grain (touching at a side or, failing
+    that, a corner); a grain that has only such parts keeps them.
     """
     key = grains.astype(np.int64) * (int(pieces.max()) + 1) + pieces
     _, inv = np.unique(key, return_inverse=True)
@@ -39,7 +39,9 @@ def pieces_within(pieces: np.ndarray, grains: np.ndarray) -> np.ndarray:
         todo = out == 0
         if not todo.any():
             break
-        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+        # the 4 neighbours first, then the diagonal ones (a pixel of a grain may touch the
+        # rest of it only at a corner)
+        for dy, dx in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1)):
             dst = (slice(max(-dy, 0), h - max(dy, 0)), slice(max(-dx, 0), w - max(dx, 0)))
             src = (slice(max(dy, 0), h - max(-dy, 0)), slice(max(dx, 0), w - max(-dx, 0)))
             take = (out[dst] == 0) & (out[src] != 0) & (grains[src] == grains[dst])

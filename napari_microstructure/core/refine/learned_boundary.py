@@ -54,10 +54,15 @@ def learned_boundary_map(
     """
     from ..segment.grains import boundary_model
     from ..segment.predict import predict_probabilities
+    from ..segment.tiling import TTA_FLIPS
 
     img = check_micrograph(image)
     net = boundary_model(model or BUILTIN_BOUNDARY_MODEL)
-    probs = yield from predict_probabilities(img, net, None)
+    # grey images: the map averaged over 4 flips (seeds 10-19, with border placement: mean click
+    # IoU 0.956 against 0.950 for the plain map, 0.957 with all 8 views at twice the cost). Not
+    # for colour: on the real tint-etched crops averaged maps split grains along etch texture
+    views = False if is_rgb(img) else TTA_FLIPS
+    probs = yield from predict_probabilities(img, net, None, tta=views)
     return np.clip(probs[-1], 0.0, 1.0).astype(np.float32)
 
 

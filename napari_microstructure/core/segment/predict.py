@@ -11,7 +11,7 @@ import numpy as np
 from ..image_utils import check_segment_size
 from ..progress import Progress, run_to_end
 from .model import SegModel, as_model
-from .tiling import predict_tiles, prepare_input, resize_chw
+from .tiling import Views, predict_tiles, prepare_input, resize_chw
 
 
 @dataclass
@@ -43,7 +43,7 @@ def predict_probabilities(
     pixel_size: float | None = None,
     tile: int = 256,
     overlap: int = 64,
-    tta: bool = False,
+    tta: Views = False,
 ) -> Generator[Progress, None, np.ndarray]:
     """Class probabilities ``(n_classes, H, W)`` of ``image``.
 

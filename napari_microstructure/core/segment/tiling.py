@@ -56,23 +56,29 @@ def _pad_to(x: torch.Tensor, h: int, w: int) -> torch.Tensor:
     return F.pad(x, (0, max(pw, 0), 0, max(ph, 0)), mode=mode)
 
 
-_TTA = [(False, 0), (True, 0), (False, 1), (True, 1), (False, 2), (True, 2), (False, 3), (True, 3)]
+#: Test-time views ``(left-right flip, quarter turns)``: all 8 flips and rotations.
+TTA_ALL = tuple((flip, k) for k in range(4) for flip in (False, True))
+#: The 4 views that keep the tile's shape: as is, flipped left-right, up-down, half turn.
+TTA_FLIPS = ((False, 0), (True, 0), (False, 2), (True, 2))
+
+Views = bool | tuple[tuple[bool, int], ...]
 
 
-def _forward(net: UNet, batch: torch.Tensor, tta: bool) -> torch.Tensor:
-    """Softmax probabilities of a batch; with ``tta`` averaged over the 8 flips/rotations."""
+def _forward(net: UNet, batch: torch.Tensor, tta: Views) -> torch.Tensor:
+    """Softmax probabilities of a batch; with ``tta`` averaged over views (True: all 8)."""
     if not tta:
         return torch.softmax(net(batch), dim=1)
+    views = TTA_ALL if tta is True else tta
     total = torch.zeros(
         (batch.shape[0], net.n_classes, *batch.shape[-2:]), dtype=batch.dtype, device=batch.device
     )
-    for flip, k in _TTA:
+    for flip, k in views:
         x = torch.flip(batch, dims=(-1,)) if flip else batch
         x = torch.rot90(x, k, dims=(-2, -1))
         p = torch.softmax(net(x), dim=1)
         p = torch.rot90(p, -k, dims=(-2, -1))
         total += torch.flip(p, dims=(-1,)) if flip else p
-    return total / len(_TTA)
+    return total / len(views)
 
 
 def predict_tiles(
@@ -80,13 +86,14 @@ def predict_tiles(
     arr: np.ndarray,
     tile: int = 256,
     overlap: int = 64,
-    tta: bool = False,
+    tta: Views = False,
     batch_size: int = 4,
 ) -> Generator[Progress, None, np.ndarray]:
     """Class probabilities ``(n_classes, H, W)`` of a prepared input ``(C, H, W)``.
 
     Tiles of ``tile`` pixels overlap by ``overlap`` and are blended with linear ramps, so seams
-    do not show; ``tile=0`` predicts the whole (padded) image at once.
+    do not show; ``tile=0`` predicts the whole (padded) image at once. ``tta``: True averages
+    all 8 flips and rotations, or give the views (:data:`TTA_FLIPS`, say).
     """
     m = net.multiple
     c, h, w = arr.shape
