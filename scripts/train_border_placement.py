@@ -35,6 +35,7 @@ def crossings_of(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray]:
         crossing_features,
         crossing_targets,
         crossings,
+        oriented,
     )
     from napari_microstructure.core.progress import run_to_end
     from napari_microstructure.core.refine.learned_boundary import segment_grains
@@ -43,11 +44,9 @@ def crossings_of(args: tuple[str, int]) -> tuple[np.ndarray, np.ndarray]:
     kind, seed = args
     m = generate(kind, shape=(512, 512), seed=seed)
     seg = run_to_end(segment_grains(m.image, "learned", place_borders=False))
-    colour = colour_of(m.image)
     xs, ys = [], []
-    for lab, bmap, col, truth in (
-        (seg.labels, seg.boundary, colour, m.grains),
-        (seg.labels.T, seg.boundary.T, colour.transpose(1, 0, 2), m.grains.T),
+    for _, (lab, bmap, col, truth) in oriented(
+        seg.labels, seg.boundary, colour_of(m.image), m.grains
     ):
         rows, cols = crossings(lab)
         shift, valid = crossing_targets(lab, truth, rows, cols)

@@ -71,6 +71,46 @@ def boundaries_from_labels(labels: np.ndarray) -> np.ndarray:
     return b
 
 
+def border_band(labels: np.ndarray) -> np.ndarray:
+    """Bool map of the pixels on both sides of every border (4-neighbours of another label)."""
+    b = boundaries_from_labels(labels)
+    b[1:, :] |= b[:-1, :].copy()
+    b[:, 1:] |= b[:, :-1].copy()
+    return b
+
+
+#: Neighbours ``(dy, dx)`` asked in turn by :func:`fill_from_neighbours`: left, above, right,
+#: below, then the diagonals.
+LEFT_FIRST = ((0, -1), (-1, 0), (0, 1), (1, 0), (-1, -1), (1, 1), (-1, 1), (1, -1))
+
+
+def fill_from_neighbours(
+    labels: np.ndarray,
+    passes: int,
+    shifts: tuple[tuple[int, int], ...] = LEFT_FIRST,
+    within: np.ndarray | None = None,
+) -> np.ndarray:
+    """A copy of ``labels`` whose 0 pixels take the label of a non-0 neighbour.
+
+    The neighbours at offsets ``shifts`` are asked in that order, ``passes`` times (a pass
+    reaches one pixel further); with ``within``, only a neighbour of the same ``within`` value
+    counts. Pixels no neighbour reaches stay 0.
+    """
+    out = labels.copy()
+    h, w = out.shape
+    for _ in range(passes):
+        if not (out == 0).any():
+            break
+        for dy, dx in shifts:
+            dst = (slice(max(-dy, 0), h - max(dy, 0)), slice(max(-dx, 0), w - max(dx, 0)))
+            src = (slice(max(dy, 0), h - max(-dy, 0)), slice(max(dx, 0), w - max(-dx, 0)))
+            take = (out[dst] == 0) & (out[src] != 0)
+            if within is not None:
+                take &= within[src] == within[dst]
+            out[dst][take] = out[src][take]
+    return out
+
+
 #: Share of this machine's memory a whole-image computation may count on.
 MEMORY_SHARE = 0.5
 

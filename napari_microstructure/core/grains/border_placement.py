@@ -102,31 +102,27 @@ def crossing_features(
     return np.concatenate(feats, axis=1).astype(np.float32)
 
 
-def _oriented(
-    labels: np.ndarray, bmap: np.ndarray, colour: np.ndarray
-) -> Iterator[tuple[bool, np.ndarray, np.ndarray, np.ndarray]]:
-    """The arrays as read down the columns, then (transposed) along the rows."""
-    yield False, labels, bmap, colour
-    yield True, labels.T, bmap.T, colour.transpose(1, 0, 2)
+def oriented(*arrays: np.ndarray) -> Iterator[tuple[bool, list[np.ndarray]]]:
+    """The arrays as read down the columns, then transposed (first two axes) along the rows."""
+    yield False, list(arrays)
+    yield True, [a.swapaxes(0, 1) for a in arrays]
 
 
 class BorderModel:
     """The crossing classifier: standardised features -> P(shift -1, 0, +1)."""
 
     def __init__(self, state: dict) -> None:
-        import torch
-
         self.mean = np.asarray(state["mean"], np.float32)
         self.std = np.asarray(state["std"], np.float32)
         self.net = build_net(len(self.mean), int(state.get("hidden", 128)))
         self.net.load_state_dict(state["net"])
         self.net.eval()
         self.meta = state.get("meta", {})
-        self._torch = torch
 
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, 3)`` for shifts -1, 0, +1."""
-        torch = self._torch
+        import torch
+
         x = torch.from_numpy((features - self.mean) / self.std)
         with torch.no_grad():
             return torch.softmax(self.net(x), 1).numpy()
@@ -188,7 +184,7 @@ def place_borders(
     flat_target: list[np.ndarray] = [np.zeros(0, np.int64)]
     flat_value: list[np.ndarray] = [np.zeros(0, labels.dtype)]
     w = labels.shape[1]
-    for transposed, lab, bm, col in _oriented(labels, bmap.astype(np.float32), colour):
+    for transposed, (lab, bm, col) in oriented(labels, bmap.astype(np.float32), colour):
         rows, cols = crossings(lab)
         for a in range(0, len(rows), CHUNK):
             r, c = rows[a : a + CHUNK], cols[a : a + CHUNK]

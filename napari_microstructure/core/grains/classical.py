@@ -28,7 +28,7 @@ from skimage.filters import apply_hysteresis_threshold, threshold_otsu
 from skimage.morphology import h_maxima, h_minima, remove_small_objects
 from skimage.segmentation import watershed
 
-from ..image_utils import boundaries_from_labels
+from ..image_utils import border_band, boundaries_from_labels, fill_from_neighbours
 from ..progress import Progress
 from .pieces import pieces_within
 
@@ -172,24 +172,6 @@ def mean_intercept_px(labels: np.ndarray) -> float:
     return float(np.pi * labels.size / (2.0 * max(int(border.sum()), 1)))
 
 
-def _fill_from_neighbours(labels: np.ndarray) -> np.ndarray:
-    """Give every 0 pixel the label of its left, else upper, else right, lower, diagonal
-    neighbour (repeated until none is left)."""
-    out = labels.copy()
-    h, w = out.shape
-    shifts = ((0, -1), (-1, 0), (0, 1), (1, 0), (-1, -1), (1, 1), (-1, 1), (1, -1))
-    for _ in range(4):
-        for dy, dx in shifts:
-            zero = out == 0
-            if not zero.any():
-                return out
-            src = out[max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)]
-            dst = zero[max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)]
-            view = out[max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)]
-            view[dst] = src[dst]
-    return out
-
-
 def place_on_crests(labels: np.ndarray, relief: np.ndarray) -> np.ndarray:
     """Re-draw the borders of ``labels`` along the crests of ``relief`` (a boundary map).
 
@@ -197,9 +179,7 @@ def place_on_crests(labels: np.ndarray, relief: np.ndarray) -> np.ndarray:
     watershed with a one-pixel crest line); crest pixels then join the grain on their left,
     else above. Grains too thin to keep an interior keep their pixels as seeds.
     """
-    b = boundaries_from_labels(labels)
-    b[1:, :] |= b[:-1, :].copy()
-    b[:, 1:] |= b[:, :-1].copy()
+    b = border_band(labels)
     # flood only the band, from the ring of grain pixels around it (few seeds: fast)
     ring = ndi.binary_dilation(b, structure=np.ones((3, 3), bool)) & ~b
     markers = np.where(ring, labels, 0).astype(np.int32)
@@ -210,7 +190,8 @@ def place_on_crests(labels: np.ndarray, relief: np.ndarray) -> np.ndarray:
     markers[lost] = labels[lost]
     flooded = watershed(relief, markers, mask=b | ring, watershed_line=True)
     flooded = np.where(b | ring, flooded, labels)
-    return _fill_from_neighbours(flooded).astype(np.uint32)
+    # crest pixels: the left neighbour's grain, else the upper one's, ...
+    return fill_from_neighbours(flooded, 4).astype(np.uint32)
 
 
 def segment_from_boundaries(
