@@ -117,3 +117,25 @@ def test_learned_map_of_grey_images_averages_four_flips():
     assert np.abs(got - views[0]).max() > 1e-3  # not the plain map
     rgb = generate("tint", shape=(64, 64), seed=4).image  # colour: the plain map
     np.testing.assert_allclose(run_to_end(learned_boundary_map(rgb)), plain(rgb), atol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["classical", "learned"])
+def test_featureless_images_are_one_region_and_say_so(engine, tmp_path, capsys, caplog):
+    from napari_microstructure.cli import main
+    from napari_microstructure.core.grains import no_grains_warning
+
+    uniform = np.full((128, 128), 120, np.uint8)
+    ramp = np.tile(np.linspace(0, 255, 128), (128, 1)).astype(np.uint8)
+    for image in (uniform, ramp):  # the learned map found 4 and 13 "grains" on these
+        labels = run_to_end(segment_all_grains(image, 0.5, engine))
+        assert labels.max() == 1 and "no grain boundaries" in no_grains_warning(labels)
+    etched = generate("etched", shape=(128, 128), seed=3)
+    assert no_grains_warning(run_to_end(segment_all_grains(etched.image, 0.5, engine))) is None
+    import tifffile
+
+    path = tmp_path / "blank.tif"
+    tifffile.imwrite(path, uniform)
+    flag = ["--learned"] if engine == "learned" else []
+    assert main(["grains", str(path), *flag]) == 0  # plain text output, no pixel size
+    assert "1 grains, mean intercept n/a, ASTM G n/a" in capsys.readouterr().out
+    assert "no grain boundaries found" in caplog.text

@@ -161,6 +161,20 @@ def test_refine_detections_and_segment_all(scene, qtbot):
     assert len(lab.features) == n
 
 
+def test_segment_all_on_a_blank_image_warns(make_napari_viewer, qtbot, settings_home, monkeypatch):
+    import napari_microstructure.widgets.refine as refine_module
+
+    viewer = make_napari_viewer()
+    viewer.add_image(np.full((96, 96), 90, np.uint8), name="blank")
+    w = RefineWidget(viewer)
+    shown: list[str] = []
+    monkeypatch.setattr(refine_module, "show_warning", shown.append)
+    w.segment_all()
+    _wait(qtbot, w)
+    assert int(w.labels_layer.data.max()) == 1
+    assert len(shown) == 1 and "no grain boundaries found" in shown[0]
+
+
 def test_sam_clicks_are_decoded_off_the_gui_thread_in_order(
     make_napari_viewer, qtbot, settings_home, tmp_path, monkeypatch
 ):

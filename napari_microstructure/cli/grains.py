@@ -106,16 +106,20 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     image = np.asarray(mf.image)
     labels = _segment(image, mf.pixel_size, args)
+    from ..core.grains import no_grains_warning
+
+    if warning := no_grains_warning(labels):
+        log.warning("%s: %s", args.image, warning)
     _write_outputs(labels, args)
     summary: dict[str, Any] = summarize(labels, mf.pixel_size)
     summary["image"] = str(args.image)
     if args.json:
         print_json(summary)
     else:
-        g = summary.get("astm_g_intercept")
-        print(
-            f"{summary['grain_count']} grains, mean intercept "
-            f"{summary['mean_intercept']:.3g} {summary['unit']}, "
-            f"ASTM G {'n/a (no pixel size)' if g is None else f'{g:.2f}'}"
-        )
+        g, mli = summary.get("astm_g_intercept"), summary.get("mean_intercept")
+        size = "n/a" if mli is None else f"{mli:.3g} {summary['unit']}"
+        grade = "n/a" if g is None else f"{g:.2f}"
+        if g is None and mf.pixel_size is None:
+            grade += " (no pixel size)"
+        print(f"{summary['grain_count']} grains, mean intercept {size}, ASTM G {grade}")
     return 0

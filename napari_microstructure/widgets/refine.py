@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from magicgui.widgets import CheckBox, ComboBox, FileEdit, LineEdit, PushButton
 from napari.layers import Image, Labels, Points, Shapes
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
 from .._layers import labels_edit as LE
 from .._layers import points as P
-from ..core.grains import segment_all_grains
+from ..core.grains import no_grains_warning, segment_all_grains
 from ..core.refine import ENGINES, PromptError, make_engine
 from ..core.refine.batch import masks_from_boxes
 from ..core.settings import get_setting, set_setting
@@ -335,7 +335,10 @@ class RefineWidget(WorkerWidget):
             self.new_object()
             self._objects.reset()
             LE.set_all_labels(self._labels_layer, labels, self.class_name, self.engine_name)
-            show_info(f"Refine: {int(labels.max())} grains segmented.")
+            if warning := no_grains_warning(labels):
+                show_warning(f"Refine: {warning}")
+            else:
+                show_info(f"Refine: {int(labels.max())} grains segmented.")
 
         return self._start(
             lambda: segment_all_grains(image, ps, self.engine_name, **kw),

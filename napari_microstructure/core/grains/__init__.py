@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ..image_utils import boundaries_from_labels
 from .classical import GrainSegmentation, segment_from_boundaries
-from .segment_all import segment_all_grains
+from .segment_all import no_grains_warning, segment_all_grains
 
 __all__ = [
     "GrainSegmentation",
     "boundaries_from_labels",
+    "no_grains_warning",
     "segment_all_grains",
     "segment_from_boundaries",
 ]

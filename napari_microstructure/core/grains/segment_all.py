@@ -15,6 +15,16 @@ from ..progress import Progress
 GRAIN_ENGINES = ("classical", "learned", "sam", "model")
 
 
+def no_grains_warning(labels: np.ndarray) -> str | None:
+    """A warning when ``labels`` hold at most one grain (no boundary found), else None."""
+    if int(np.max(labels, initial=0)) > 1:
+        return None
+    return (
+        "no grain boundaries found: the whole image is one region. Is it blank, out of focus "
+        "or not etched? Its grain count and grain size mean nothing."
+    )
+
+
 def labels_from_masks(
     masks: list[np.ndarray], scores: list[float], shape: tuple[int, int], min_area: int = 30
 ) -> np.ndarray:

@@ -29,6 +29,10 @@ from ..segment.synthetic_data import BUILTIN_BOUNDARY_MODEL
 from .boundary import check_micrograph, grain_evidence
 
 BOUNDARY_SOURCES = ("filters", "learned")
+#: The learned map is a boundary probability: where no pixel reaches this, the model sees no
+#: boundary at all (a blank or featureless image), and the map is not thresholded relative to
+#: itself (which found 4 "grains" on a uniform grey image and 13 on a smooth ramp).
+NO_BOUNDARY_BELOW = 0.5
 
 
 def learned_segment_params(image: np.ndarray) -> dict:
@@ -84,6 +88,8 @@ def segment_grains(
         params: dict = {}
     elif source == "learned":
         bmap = yield from learned_boundary_map(image)
+        if float(bmap.max()) < NO_BOUNDARY_BELOW:
+            bmap = np.zeros_like(bmap)  # one region: see NO_BOUNDARY_BELOW
         colour, params = None, learned_segment_params(image)
     else:
         raise ValueError(f"unknown boundary source {source!r}; choose one of {BOUNDARY_SOURCES}")
