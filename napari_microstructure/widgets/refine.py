@@ -32,6 +32,12 @@ if TYPE_CHECKING:
     import napari
 
 SETTINGS_KEY = "pipeline.grains"
+ENGINE_TIP = (
+    "classical: boundary filters, no weights; best for particles and boxes.\n"
+    "learned: the shipped boundary model; best for grains (etched or tint-etched), "
+    "slower to prepare.\n"
+    "sam: Segment Anything, with a checkpoint file you have."
+)
 
 
 class RefineWidget(WorkerWidget):
@@ -42,7 +48,10 @@ class RefineWidget(WorkerWidget):
         saved = get_setting(SETTINGS_KEY, {}) or {}
         self._image = self._layer_combo(Image, "image")
         self._engine_box = ComboBox(
-            label="engine", choices=list(ENGINES), value=saved.get("engine", "classical")
+            label="engine",
+            choices=list(ENGINES),
+            value=saved.get("engine", "classical"),
+            tooltip=ENGINE_TIP,
         )
         self._checkpoint = FileEdit(
             label="SAM checkpoint",
