@@ -137,5 +137,5 @@ def test_featureless_images_are_one_region_and_say_so(engine, tmp_path, capsys, 
     tifffile.imwrite(path, uniform)
     flag = ["--learned"] if engine == "learned" else []
     assert main(["grains", str(path), *flag]) == 0  # plain text output, no pixel size
-    assert "1 grains, mean intercept n/a, ASTM G n/a" in capsys.readouterr().out
+    assert "1 grain, mean intercept n/a, ASTM G n/a" in capsys.readouterr().out
     assert "no grain boundaries found" in caplog.text

@@ -93,6 +93,7 @@ def _write_outputs(labels: np.ndarray, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..core.grains import no_grains_warning
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.measure.summary import summarize
 
@@ -106,8 +107,6 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     image = np.asarray(mf.image)
     labels = _segment(image, mf.pixel_size, args)
-    from ..core.grains import no_grains_warning
-
     if warning := no_grains_warning(labels):
         log.warning("%s: %s", args.image, warning)
     _write_outputs(labels, args)
@@ -121,5 +120,6 @@ def run(args: argparse.Namespace) -> int:
         grade = "n/a" if g is None else f"{g:.2f}"
         if g is None and mf.pixel_size is None:
             grade += " (no pixel size)"
-        print(f"{summary['grain_count']} grains, mean intercept {size}, ASTM G {grade}")
+        n = summary["grain_count"]
+        print(f"{n} grain{'' if n == 1 else 's'}, mean intercept {size}, ASTM G {grade}")
     return 0
