@@ -4,7 +4,7 @@
 2048x2048 image); a click then only looks up regions, so it costs milliseconds:
 
 * positive clicks select the grains under them; negative clicks inside the selection split it by
-  a seeded watershed of the boundary map in the selection's bounding box;
+  a watershed of the boundary map in the selection's bounding box, each click seeding a disc;
 * the alternatives are the finer watershed pieces under the clicks and the selection merged
   with the neighbour it shares the weakest border with;
 * a box selects a particle: the Otsu class of the box's centre that least touches the box edge,
@@ -30,6 +30,11 @@ from .learned_boundary import BOUNDARY_SOURCES, segment_grains
 from .prompts import Prompts, check_prompts
 
 Box = tuple[slice, slice]
+#: A click seeds a disc of this fraction of its distance to the selection's edge when a
+#: negative click splits a selection, ...
+SEED_DISC = 0.9
+#: ... at most this fraction of the way to the nearest click of the other kind.
+SEED_GAP = 0.45
 
 
 def _bbox_union(slices: list[Box]) -> Box:
@@ -197,13 +202,27 @@ class ClassicalEngine:
         return out[:3]
 
     def _split(self, mask: np.ndarray, sl: Box, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+        """The part of ``mask`` on the positive clicks' side of a watershed of the map."""
         assert self.seg is not None
+        origin = np.array([sl[0].start, sl[1].start])
+        pos = pos - origin
+        pos = pos[((pos >= 0) & (pos < mask.shape)).all(1)]
+        neg = neg - origin
         markers = np.zeros(mask.shape, np.int32)
-        for p in pos:
-            if sl[0].start <= p[0] < sl[0].stop and sl[1].start <= p[1] < sl[1].stop:
-                markers[p[0] - sl[0].start, p[1] - sl[1].start] = 1
-        for p in neg:
-            markers[p[0] - sl[0].start, p[1] - sl[1].start] = 2
+        depth = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+        rows, cols = np.ogrid[: mask.shape[0], : mask.shape[1]]
+        # each click seeds a disc, not a pixel: where the line between the two grains is missing
+        # the floods meet half way between the seeds, and a disc filling most of its grain's
+        # width moves that meeting line towards the true border (synthetic merged pairs, one
+        # negative click in the other grain's centre, seeds 15-24: mean IoU 0.64-0.70 with
+        # pixels, 0.67-0.78 with discs, etched and tint, either map; radius chosen on 10-14)
+        for value, clicks, others in ((1, pos, neg), (2, neg, pos)):
+            for p in clicks:
+                apart = np.sqrt(((others - p) ** 2).sum(1).min())
+                r = min(SEED_DISC * depth[p[0], p[1]], SEED_GAP * apart)
+                disc = (rows - p[0]) ** 2 + (cols - p[1]) ** 2 <= r * r
+                markers[disc & mask & (markers == 0)] = value
+                markers[p[0], p[1]] = value
         ws = watershed(self.seg.boundary[sl], markers, mask=mask)
         return ws == 1
 
