@@ -113,6 +113,12 @@ def test_negative_click_splits_unequal_grains_near_their_border():
     truth = np.where(a, 1, 2)
     before, after = corrected_click_ious(eng, truth)
     assert before[0] < 0.8 < 0.93 < after[0]  # the benchmark's corrective click on grain A
+    # a grain the engine splits in two (a full line across it): the click joins the other half
+    line = np.full((120, 200), 200, np.uint8)
+    line[:, 98:102] = 60
+    run_to_end(eng.set_image(line))
+    before, after = corrected_click_ious(eng, np.ones(line.shape, np.int32))
+    assert before[0] < 0.6 and after[0] > 0.95
 
 
 def test_box_prompt_segments_a_particle():

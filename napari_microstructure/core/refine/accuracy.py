@@ -46,9 +46,11 @@ def corrected_click_ious(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Click IoUs before and after one corrective click, as an annotator would give it.
 
-    Where the first mask of a click at a grain's centre has an IoU below ``below`` and covers
-    the centre of the true grain it takes the most pixels from, a negative click goes there.
-    Returns the IoUs of every grain before and after (unchanged where no click was added).
+    Where the first mask of a click at a grain's centre has an IoU below ``below``: if it takes
+    in more of its neighbours than it misses of its grain, a negative click goes to the centre
+    of the true grain it takes the most pixels from (when the mask covers that centre); else a
+    positive click goes to the innermost pixel of the largest missing part. Returns the IoUs of
+    every grain before and after (unchanged where no click was added).
     """
     centres = grain_centres(truth)
     where = {i: (r, c) for i, r, c in centres}
@@ -58,15 +60,32 @@ def corrected_click_ious(
         mask = engine.predict(np.array([[r, c]]), np.array([1]))[0][0]
         iou = (t & mask).sum() / max((t | mask).sum(), 1)
         before.append(iou)
-        ids, counts = np.unique(truth[mask & ~t], return_counts=True)
-        counts[ids == 0] = 0  # not a grain (a boundary pixel of a hand-made truth)
-        other = where.get(int(ids[counts.argmax()])) if counts.any() else None
-        if iou < below and other is not None and mask[other]:
-            clicks = np.array([[r, c], other])
-            mask = engine.predict(clicks, np.array([1, 0]))[0][0]
+        click = _corrective_click(truth, t, mask, where) if iou < below else None
+        if click is not None:
+            kind = 0 if mask[click] else 1
+            mask = engine.predict(np.array([[r, c], click]), np.array([1, kind]))[0][0]
             iou = (t & mask).sum() / max((t | mask).sum(), 1)
         after.append(iou)
     return np.asarray(before, float), np.asarray(after, float)
+
+
+def _corrective_click(
+    truth: np.ndarray, grain: np.ndarray, mask: np.ndarray, where: dict
+) -> tuple[int, int] | None:
+    """Where an annotator clicks next: the worst spill's grain centre, or the missing part."""
+    spill, miss = mask & ~grain, grain & ~mask
+    if spill.sum() >= miss.sum():
+        ids, counts = np.unique(truth[spill], return_counts=True)
+        counts[ids == 0] = 0  # not a grain (a boundary pixel of a hand-made truth)
+        other = where.get(int(ids[counts.argmax()])) if counts.any() else None
+        return other if other is not None and mask[other] else None
+    parts, n = ndi.label(miss)
+    if n == 0:
+        return None
+    largest = parts == 1 + int(np.argmax(np.bincount(parts.ravel())[1:]))
+    depth = ndi.distance_transform_edt(np.pad(largest, 1))[1:-1, 1:-1]
+    r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(r), int(c)
 
 
 def grain_errors(labels: np.ndarray, truth: np.ndarray, pixel_size: float | None) -> dict:
