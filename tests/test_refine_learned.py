@@ -139,3 +139,34 @@ def test_featureless_images_are_one_region_and_say_so(engine, tmp_path, capsys, 
     assert main(["grains", str(path), *flag]) == 0  # plain text output, no pixel size
     assert "1 grain, mean intercept n/a, ASTM G n/a" in capsys.readouterr().out
     assert "no grain boundaries found" in caplog.text
+
+
+def test_model_engine_clicks_on_the_grains_of_a_trained_boundaries_model(tmp_path):
+    from napari_microstructure.core.refine import ClassicalEngine
+    from napari_microstructure.core.segment import TrainConfig, synthetic_pairs, train_model
+    from napari_microstructure.core.segment.grains import grains_from_model
+
+    # the shipped boundary model is a boundaries model file like those train-seg writes
+    m = generate("etched", shape=(192, 192), seed=4)
+    eng = make_engine("model", model=BUILTIN_BOUNDARY_MODEL)
+    run_to_end(eng.set_image(m.image, m.pixel_size))
+    assert eng.name == "model"
+    expected = grains_from_model(m.image, BUILTIN_BOUNDARY_MODEL, m.pixel_size)
+    np.testing.assert_array_equal(eng.labels, expected)  # the grains of `grains --model`
+    got = run_to_end(
+        segment_all_grains(m.image, m.pixel_size, "model", model_path=BUILTIN_BOUNDARY_MODEL)
+    )
+    np.testing.assert_array_equal(got, expected)
+    assert click_ious(eng, m.grains).mean() > 0.75  # 0.81 measured (watershed tuned on tint)
+    # every finer piece lies in one grain
+    pieces = eng.seg.fine
+    assert all(len(np.unique(eng.labels[pieces == p])) == 1 for p in np.unique(pieces))
+
+    with pytest.raises(ValueError, match="needs a boundaries model"):
+        make_engine("model")
+    pairs = synthetic_pairs("phases", n=2, shape=(64, 64), kinds=("ferrite_pearlite",), seed=3)
+    cfg = TrainConfig(task="phases", epochs=1, steps_per_epoch=1, base=4, depth=2, crop=32)
+    phases = tmp_path / "phases.pt"
+    run_to_end(train_model(pairs, cfg)).save(phases)
+    with pytest.raises(ValueError, match="segments phases, not grain boundaries"):
+        run_to_end(ClassicalEngine("model", model=phases).set_image(m.image))

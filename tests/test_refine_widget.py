@@ -242,3 +242,44 @@ def test_an_image_too_large_to_segment_is_refused_and_keeps_the_masks(scene, qtb
     qtbot.waitUntil(lambda: not w.busy, timeout=60_000)
     assert any("too large to segment at once" in s for s in shown), shown
     assert np.array_equal(w.labels_layer.data, before)
+
+
+def test_model_engine_uses_your_boundaries_model_and_remembers_it(
+    scene, qtbot, tmp_path, monkeypatch
+):
+    import napari_microstructure.widgets._base as base
+    import napari_microstructure.widgets.refine as refine_module
+    from napari_microstructure.core.segment import BUILTIN_BOUNDARY_MODEL
+
+    m, viewer, w = scene
+    errors: list[str] = []
+    monkeypatch.setattr(refine_module, "show_error", errors.append)
+    monkeypatch.setattr(base, "show_error", errors.append)
+    w.engine_name = "model"
+    w.segment_all()  # no model file chosen yet: a message, nothing else
+    assert any("needs a boundaries model" in e for e in errors) and not w.busy
+    gid = int(np.unique(m.grains[120:136, 120:136])[0])
+    w.add_click(*_centre_of(m.grains, gid))  # the click's preparation is refused the same way
+    assert w.labels_layer.data.max() == 0
+    w._engines.model.value = str(BUILTIN_BOUNDARY_MODEL)  # a boundaries model file
+    assert get_setting("pipeline.grains")["boundaries_model"] == str(BUILTIN_BOUNDARY_MODEL)
+    errors.clear()
+    w.add_click(*_centre_of(m.grains, gid))
+    _wait(qtbot, w)
+    assert w.ready and w.engine.name == "model" and not errors
+    got, t = w.labels_layer.data == 1, m.grains == gid
+    assert (t & got).sum() / (t | got).sum() > 0.7
+    assert w.labels_layer.features["engine"].iloc[0] == "model"
+    w.segment_all()
+    _wait(qtbot, w)
+    assert abs(int(w.labels_layer.data.max()) - int(m.grains.max())) <= 0.2 * m.grains.max()
+    # a file that is not a boundaries model: a clear message, the objects stay
+    before = w.labels_layer.data.copy()
+    bad = tmp_path / "not_a_model.pt"
+    bad.write_bytes(b"not a model")
+    w._engines.model.value = str(bad)
+    w.new_object()
+    w.add_click(10, 10)
+    qtbot.waitUntil(lambda: not w.busy, timeout=60_000)
+    assert any("not a readable segmentation model" in e for e in errors), errors
+    assert np.array_equal(w.labels_layer.data, before)

@@ -6,7 +6,12 @@ Run them all with ``python docs/_scripts/make_all.py`` (it starts Xvfb when no d
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
+
+# the docks remember their settings; screenshots start from the defaults, not this machine's
+os.environ["NAPARI_MICROSTRUCTURE_CONFIG"] = tempfile.mkdtemp(prefix="shots-config-")
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 

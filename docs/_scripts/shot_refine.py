@@ -14,11 +14,12 @@ def centre(grains, gid):
     return divmod(int(d.argmax()), grains.shape[1])
 
 
-def docked(micrograph, name):
-    """A viewer with the micrograph in µm and the Refine dock."""
+def docked(micrograph, name, engine="learned"):
+    """A viewer with the micrograph in µm and the Refine dock (the engine for grains)."""
     viewer = open_viewer(1500, 950)
     viewer.add_image(micrograph.image, **image_layer_kwargs(micrograph.pixel_size, name))
     widget = RefineWidget(viewer)
+    widget.engine_name = engine
     viewer.window.add_dock_widget(widget, name="Refine", area="right")
     return viewer, widget
 

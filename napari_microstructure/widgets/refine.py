@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import CheckBox, ComboBox, FileEdit, LineEdit, PushButton
+from magicgui.widgets import CheckBox, LineEdit, PushButton
 from napari.layers import Image, Labels, Points, Shapes
 from napari.utils.notifications import show_error, show_info, show_warning
 
@@ -20,11 +20,12 @@ from .. import _layers as L
 from .._layers import labels_edit as LE
 from .._layers import points as P
 from ..core.grains import no_grains_warning, segment_all_grains
-from ..core.refine import ENGINES, PromptError, make_engine
+from ..core.refine import PromptError
 from ..core.refine.batch import masks_from_boxes
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
 from ._refine_clicks import ClickQueue, ClickRequest
+from ._refine_engine import EngineFields
 from ._refine_objects import ObjectEditor
 from ._values import Value, as_path
 
@@ -32,12 +33,6 @@ if TYPE_CHECKING:
     import napari
 
 SETTINGS_KEY = "pipeline.grains"
-ENGINE_TIP = (
-    "classical: boundary filters, no weights; best for particles and boxes.\n"
-    "learned: the shipped boundary model; best for grains (etched or tint-etched), "
-    "slower to prepare.\n"
-    "sam: Segment Anything, with a checkpoint file you have."
-)
 
 
 class RefineWidget(WorkerWidget):
@@ -47,23 +42,9 @@ class RefineWidget(WorkerWidget):
         super().__init__(viewer)
         saved = get_setting(SETTINGS_KEY, {}) or {}
         self._image = self._layer_combo(Image, "image")
-        self._engine_box = ComboBox(
-            label="engine",
-            choices=list(ENGINES),
-            value=saved.get("engine", "classical"),
-            tooltip=ENGINE_TIP,
-        )
-        self._checkpoint = FileEdit(
-            label="SAM checkpoint",
-            mode="r",
-            filter="*.pth *.pt",
-            value=saved.get("checkpoint", "") or "",
-        )
-        self._model_type = ComboBox(
-            label="model type",
-            choices=["auto", "vit_b", "vit_l", "vit_h"],
-            value=saved.get("model_type", "auto"),
-        )
+        self._engines = EngineFields(saved)
+        self._engine_box, self._checkpoint = self._engines.engine, self._engines.checkpoint
+        self._model_type = self._engines.model_type
         self._class = LineEdit(label="class", value=saved.get("class_name", "grain"))
         self._negative = CheckBox(text="negative clicks", value=False)
         self._boxes = self._layer_combo(Shapes, "boxes")
@@ -83,9 +64,7 @@ class RefineWidget(WorkerWidget):
         self.extend(
             [
                 self._image,
-                self._engine_box,
-                self._checkpoint,
-                self._model_type,
+                *self._engines.widgets,
                 self._class,
                 self._negative,
                 *self._buttons[:4],
@@ -101,7 +80,7 @@ class RefineWidget(WorkerWidget):
         self._objects = ObjectEditor()
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         self._follow_up = False  # a click waits for the preparation's ``finished``
-        for w in (self._engine_box, self._checkpoint, self._model_type, self._class):
+        for w in (*self._engines.widgets, self._class):
             w.changed.connect(self._save_settings)
 
     # -- public state ---------------------------------------------------------------------------
@@ -150,7 +129,7 @@ class RefineWidget(WorkerWidget):
             {
                 "engine": self.engine_name,
                 "checkpoint": self.checkpoint,
-                "model_type": str(self._model_type.value),
+                **self._engines.settings(),
                 "class_name": self.class_name,
             },
         )
@@ -159,13 +138,7 @@ class RefineWidget(WorkerWidget):
         layer = self.image_layer
         if layer is None:
             return None
-        return (
-            id(layer),
-            id(layer.data),
-            self.engine_name,
-            self.checkpoint,
-            str(self._model_type.value),
-        )
+        return (id(layer), id(layer.data), *self._engines.key())
 
     def _ensure_layers(self) -> bool:
         layer = self.image_layer
@@ -195,9 +168,7 @@ class RefineWidget(WorkerWidget):
         key, image = self._key(), L.image_array(self.image_layer)
         ps = L.image_pixel_size(self.image_layer)
         try:
-            engine = make_engine(
-                self.engine_name, self.checkpoint or None, str(self._model_type.value)
-            )
+            engine = self._engines.make(self.checkpoint)
         except ValueError as exc:
             show_error(f"Refine: {exc}")
             return None
@@ -334,11 +305,14 @@ class RefineWidget(WorkerWidget):
         if not self._ensure_layers():
             return None
         image, ps = L.image_array(self.image_layer), L.image_pixel_size(self.image_layer)
-        sam = self.engine_name == "sam"
-        if sam and not self.checkpoint:
+        if self.engine_name == "sam" and not self.checkpoint:
             show_error("Refine: segment all with SAM needs a checkpoint.")
             return None
-        kw: dict[str, Any] = {"checkpoint": self.checkpoint} if sam else {}
+        try:
+            kw = self._engines.segment_all_kw(self.checkpoint)
+        except ValueError as exc:
+            show_error(f"Refine: {exc}")
+            return None
 
         def done(labels: np.ndarray) -> None:
             self.new_object()

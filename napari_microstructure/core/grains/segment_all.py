@@ -121,11 +121,8 @@ def segment_all_grains(
     if engine == "model":
         if not model_path:
             raise ValueError("segment all grains with a model needs model_path")
-        from ..segment import grains_from_model
+        from ..refine.learned_boundary import model_segmentation
 
         yield Progress(0, 1, f"running {Path(model_path).name}")
-        labels = grains_from_model(img, model_path, pixel_size)
-        if isinstance(labels, Generator):
-            labels = yield from labels
-        return np.asarray(labels).astype(np.uint32)
+        return (yield from model_segmentation(img, model_path, pixel_size)).labels
     raise ValueError(f"unknown grain engine {engine!r}; choose one of {', '.join(GRAIN_ENGINES)}")

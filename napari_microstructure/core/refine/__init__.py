@@ -15,7 +15,7 @@ from .classical import ClassicalEngine
 from .prompts import PromptError, check_prompts
 from .sam_model import SamLoadError, load_sam
 
-ENGINES = ("classical", "learned", "sam")
+ENGINES = ("classical", "learned", "model", "sam")
 
 
 def make_engine(
@@ -24,9 +24,10 @@ def make_engine(
     model_type: str = "auto",
     **kw: Any,
 ) -> Any:
-    """Engine ``"classical"``, ``"learned"`` or ``"sam"`` (which needs ``checkpoint``)."""
-    if name in ("classical", "learned"):
-        return ClassicalEngine("filters" if name == "classical" else "learned", **kw)
+    """Engine ``"classical"``, ``"learned"``, ``"model"`` (which needs ``model``, a boundaries
+    model file) or ``"sam"`` (which needs ``checkpoint``)."""
+    if name in ("classical", "learned", "model"):
+        return ClassicalEngine({"classical": "filters"}.get(name, name), **kw)
     if name == "sam":
         if not checkpoint:
             raise SamLoadError("the Segment Anything engine needs a checkpoint file (.pth)")

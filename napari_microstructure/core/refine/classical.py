@@ -17,6 +17,7 @@ boundary, in [0, 1].
 from __future__ import annotations
 
 from collections.abc import Generator
+from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -26,7 +27,7 @@ from skimage.segmentation import watershed
 from ..grains.classical import GrainSegmentation, border_strengths
 from ..image_utils import to_gray
 from ..progress import Progress
-from .learned_boundary import BOUNDARY_SOURCES, segment_grains
+from .learned_boundary import BOUNDARY_SOURCES, model_segmentation, segment_grains
 from .prompts import Prompts, check_prompts
 
 Box = tuple[slice, slice]
@@ -77,18 +78,25 @@ def _box_fit(mask: np.ndarray, box: np.ndarray) -> float:
 
 
 class ClassicalEngine:
-    """Grain and particle masks from a boundary map: filters (no weights) or the built-in model.
+    """Grain and particle masks from a boundary map: filters, the built-in model or yours.
 
     ``boundaries="filters"`` (engine name ``classical``) uses :mod:`.boundary`;
     ``"learned"`` (engine name ``learned``) the shipped boundary model of
-    :mod:`.learned_boundary`. ``segment_params`` override ``segment_from_boundaries`` settings.
+    :mod:`.learned_boundary`; ``"model"`` (engine name ``model``) a boundaries model file
+    trained with ``train-seg`` (``model``), segmented as ``grains --model`` does.
+    ``segment_params`` override ``segment_from_boundaries`` settings (filters and learned).
     """
 
-    def __init__(self, boundaries: str = "filters", **segment_params: float) -> None:
-        if boundaries not in BOUNDARY_SOURCES:
+    def __init__(
+        self, boundaries: str = "filters", model: str | Path | None = None, **segment_params: float
+    ) -> None:
+        if boundaries not in (*BOUNDARY_SOURCES, "model"):
             raise ValueError(f"unknown boundary source {boundaries!r}; use {BOUNDARY_SOURCES}")
+        if boundaries == "model" and not model:
+            raise ValueError("the model engine needs a boundaries model file (train-seg)")
         self.boundaries = boundaries
-        self.name = "classical" if boundaries == "filters" else "learned"
+        self.model = model
+        self.name = {"filters": "classical"}.get(boundaries, boundaries)
         self.segment_params = segment_params
         self.seg: GrainSegmentation | None = None
         self._gray: np.ndarray | None = None
@@ -111,7 +119,12 @@ class ClassicalEngine:
         """Compute the boundary map and the grain segmentation of ``image``."""
         self.seg = None
         yield Progress(0, 3, "boundary map")
-        seg = yield from segment_grains(np.asarray(image), self.boundaries, **self.segment_params)
+        if self.boundaries == "model":
+            seg = yield from model_segmentation(np.asarray(image), self.model, pixel_size)
+        else:
+            seg = yield from segment_grains(
+                np.asarray(image), self.boundaries, **self.segment_params
+            )
         yield Progress(2, 3, "indexing grains")
         self._slices = list(ndi.find_objects(seg.labels))
         self._fine_slices = list(ndi.find_objects(seg.fine))

@@ -99,7 +99,12 @@ def load_model(path: str | Path) -> SegModel:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem means "not our file"
-        raise ValueError(f"{path} is not a readable segmentation model ({exc})") from exc
+        # torch's own text (chained, for the log) suggests loading without weights_only: not
+        # advice to pass on to a user
+        raise ValueError(
+            f"{path} is not a readable segmentation model: damaged, or not saved by "
+            "napari-microstructure"
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ValueError(f"{path} is not a napari-microstructure segmentation model")
     net = UNet(**payload["hparams"])

@@ -1,0 +1,86 @@
+"""The Refine dock's engine fields: which engine, and the model files it needs (remembered)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from magicgui.widgets import ComboBox, FileEdit
+
+from ..core.refine import ENGINES, make_engine
+from ._values import as_path
+
+ENGINE_TIP = (
+    "classical: boundary filters, no weights; best for particles and boxes.\n"
+    "learned: the shipped boundary model; best for grains (etched or tint-etched), "
+    "slower to prepare.\n"
+    "model: your boundaries model (train-seg, or the Segment dock), e.g. for a new alloy.\n"
+    "sam: Segment Anything, with a checkpoint file you have."
+)
+
+
+class EngineFields:
+    """The engine choice, the SAM checkpoint and model type, and the boundaries model file."""
+
+    def __init__(self, saved: dict[str, Any]) -> None:
+        self.engine = ComboBox(
+            label="engine",
+            choices=list(ENGINES),
+            value=saved.get("engine", "classical"),
+            tooltip=ENGINE_TIP,
+        )
+        self.model = FileEdit(
+            label="boundaries model",
+            mode="r",
+            filter="*.pt",
+            value=saved.get("boundaries_model", "") or "",
+            tooltip="for the 'model' engine: a boundaries model trained with train-seg",
+        )
+        self.checkpoint = FileEdit(
+            label="SAM checkpoint",
+            mode="r",
+            filter="*.pth *.pt",
+            value=saved.get("checkpoint", "") or "",
+        )
+        self.model_type = ComboBox(
+            label="model type",
+            choices=["auto", "vit_b", "vit_l", "vit_h"],
+            value=saved.get("model_type", "auto"),
+        )
+
+    @property
+    def widgets(self) -> list[Any]:
+        return [self.engine, self.model, self.checkpoint, self.model_type]
+
+    @property
+    def model_path(self) -> str:
+        """The boundaries model file ("" when none)."""
+        return str(as_path(self.model.value) or "")
+
+    def settings(self) -> dict[str, str]:
+        return {"boundaries_model": self.model_path, "model_type": str(self.model_type.value)}
+
+    def key(self) -> tuple:
+        """What the prepared engine depends on besides the image."""
+        return (
+            str(self.engine.value),
+            self.model_path,
+            str(self.checkpoint.value),
+            self.settings(),
+        )
+
+    def make(self, checkpoint: str) -> Any:
+        """A new engine of the chosen kind (ValueError with a clear message if it cannot be)."""
+        name = str(self.engine.value)
+        kw: dict[str, Any] = {"model": self.model_path or None} if name == "model" else {}
+        return make_engine(name, checkpoint or None, str(self.model_type.value), **kw)
+
+    def segment_all_kw(self, checkpoint: str) -> dict[str, Any]:
+        """``segment_all_grains`` options for the chosen engine."""
+        name = str(self.engine.value)
+        if name == "sam":
+            return {"checkpoint": checkpoint}
+        if name == "model":
+            if not self.model_path:
+                raise ValueError("the model engine needs a boundaries model file (train-seg)")
+            return {"model_path": self.model_path}
+        return {}
