@@ -262,7 +262,11 @@ def test_model_engine_uses_your_boundaries_model_and_remembers_it(
     w.add_click(*_centre_of(m.grains, gid))  # the click's preparation is refused the same way
     assert w.labels_layer.data.max() == 0
     w._engines.model.value = str(BUILTIN_BOUNDARY_MODEL)  # a boundaries model file
-    assert get_setting("pipeline.grains")["boundaries_model"] == str(BUILTIN_BOUNDARY_MODEL)
+    # remembered under segment_all_grains' name: a batch run of the stored pipeline uses it
+    from napari_microstructure.core.pipeline import PipelineConfig
+
+    grains = PipelineConfig.from_settings().grains
+    assert grains == {"engine": "model", "model_path": str(BUILTIN_BOUNDARY_MODEL)}
     errors.clear()
     w.add_click(*_centre_of(m.grains, gid))
     _wait(qtbot, w)
@@ -283,3 +287,32 @@ def test_model_engine_uses_your_boundaries_model_and_remembers_it(
     qtbot.waitUntil(lambda: not w.busy, timeout=60_000)
     assert any("not a readable segmentation model" in e for e in errors), errors
     assert np.array_equal(w.labels_layer.data, before)
+    w.engine_name = "learned"  # the model file stays remembered but is not passed on
+    assert PipelineConfig.from_settings().grains == {"engine": "learned"}
+
+
+def test_a_preparation_that_fails_at_once_does_not_leave_the_dock_busy(
+    scene, qtbot, tmp_path, monkeypatch
+):
+    import time
+
+    from napari.qt.threading import GeneratorWorker
+
+    import napari_microstructure.widgets._base as base
+
+    m, viewer, w = scene
+    monkeypatch.setattr(base, "show_error", lambda *_: None)
+    start = GeneratorWorker.start
+
+    def start_then_dawdle(worker):  # the worker is done before prepare() goes on
+        start(worker)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(GeneratorWorker, "start", start_then_dawdle)
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a model")
+    w.engine_name = "model"
+    w._engines.model.value = str(bad)
+    w.add_click(60, 60)  # prepares first, then would click; the preparation fails at once
+    qtbot.waitUntil(lambda: not w.busy, timeout=10_000)  # the old code stayed busy for ever
+    assert w.labels_layer.data.max() == 0

@@ -124,8 +124,13 @@ class WorkerWidget(Container):
         make_gen: Callable[[], Generator[Any, Any, Any]],
         on_done: Callable[[Any], None],
         what: str,
+        after: Callable[[], None] | None = None,
     ) -> GeneratorWorker | None:
-        """Run ``make_gen()`` off the GUI thread; ``on_done(result)`` runs on the GUI thread."""
+        """Run ``make_gen()`` off the GUI thread; ``on_done(result)`` runs on the GUI thread.
+
+        ``after()`` runs on the GUI thread once the worker has finished, whatever the outcome
+        (connected before the worker starts, so a run that ends at once cannot miss it).
+        """
         if self.busy:
             show_warning(f"{what}: still busy with the previous run; cancel it first.")
             return None
@@ -140,6 +145,8 @@ class WorkerWidget(Container):
         worker.returned.connect(lambda result: self._finish(on_done, result, what))
         worker.errored.connect(lambda exc: self._on_error(exc, what))
         worker.aborted.connect(lambda: self._set_idle(f"{what}: cancelled"))
+        if after is not None:
+            worker.finished.connect(after)
         self._worker = worker
         self._running = True
         self._progress.visible = True

@@ -32,7 +32,7 @@ class EngineFields:
             label="boundaries model",
             mode="r",
             filter="*.pt",
-            value=saved.get("boundaries_model", "") or "",
+            value=saved.get("model_path", "") or "",
             tooltip="for the 'model' engine: a boundaries model trained with train-seg",
         )
         self.checkpoint = FileEdit(
@@ -57,7 +57,9 @@ class EngineFields:
         return str(as_path(self.model.value) or "")
 
     def settings(self) -> dict[str, str]:
-        return {"boundaries_model": self.model_path, "model_type": str(self.model_type.value)}
+        """What is remembered, under ``segment_all_grains``'s names (the batch pipeline reads
+        them: ``core.pipeline``)."""
+        return {"model_path": self.model_path, "model_type": str(self.model_type.value)}
 
     def key(self) -> tuple:
         """What the prepared engine depends on besides the image."""
@@ -65,7 +67,7 @@ class EngineFields:
             str(self.engine.value),
             self.model_path,
             str(self.checkpoint.value),
-            self.settings(),
+            str(self.model_type.value),
         )
 
     def make(self, checkpoint: str) -> Any:

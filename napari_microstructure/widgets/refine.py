@@ -176,17 +176,22 @@ class RefineWidget(WorkerWidget):
         def done(_: Any) -> None:
             self._engine, self._engine_for = engine, key
 
-        worker = self._start(lambda: engine.set_image(image, ps), done, "preparing image")
+        def follow() -> None:
+            self._follow_up = False
+            if self.ready:
+                then()
+
+        # after ``finished``, not in ``returned``: a follow-up may start its own worker. It is
+        # connected before the worker starts: a preparation refused at once (an image too large,
+        # a bad model file) could finish before a later connection and leave the dock busy
+        worker = self._start(
+            lambda: engine.set_image(image, ps),
+            done,
+            "preparing image",
+            follow if then is not None else None,
+        )
         if worker is not None and then is not None:
-            # after ``finished``, not in ``returned``: a follow-up may start its own worker
-            self._follow_up = True
-
-            def follow() -> None:
-                self._follow_up = False
-                if self.ready:
-                    then()
-
-            worker.finished.connect(follow)
+            self._follow_up = True  # cleared by ``follow``, which runs on this (GUI) thread
         return worker
 
     @property
