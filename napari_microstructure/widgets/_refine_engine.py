@@ -7,6 +7,7 @@ from typing import Any
 from magicgui.widgets import ComboBox, FileEdit
 
 from ..core.refine import ENGINES, make_engine
+from ..core.refine.classical import NEEDS_MODEL
 from ._values import as_path
 
 ENGINE_TIP = (
@@ -83,6 +84,6 @@ class EngineFields:
             return {"checkpoint": checkpoint}
         if name == "model":
             if not self.model_path:
-                raise ValueError("the model engine needs a boundaries model file (train-seg)")
+                raise ValueError(NEEDS_MODEL)
             return {"model_path": self.model_path}
         return {}

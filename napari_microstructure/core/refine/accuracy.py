@@ -37,8 +37,12 @@ def click_ious(
     for i, r, c in grain_centres(truth) if centres is None else centres:
         mask = engine.predict(np.array([[r, c]]), np.array([1]))[0][0]
         t = truth == i
-        ious.append((t & mask).sum() / max((t | mask).sum(), 1))
+        ious.append(_iou(t, mask))
     return np.asarray(ious, float)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def corrected_click_ious(
@@ -58,13 +62,13 @@ def corrected_click_ious(
     for i, r, c in centres:
         t = truth == i
         mask = engine.predict(np.array([[r, c]]), np.array([1]))[0][0]
-        iou = (t & mask).sum() / max((t | mask).sum(), 1)
+        iou = _iou(t, mask)
         before.append(iou)
         click = _corrective_click(truth, t, mask, where) if iou < below else None
         if click is not None:
             kind = 0 if mask[click] else 1
             mask = engine.predict(np.array([[r, c], click]), np.array([1, kind]))[0][0]
-            iou = (t & mask).sum() / max((t | mask).sum(), 1)
+            iou = _iou(t, mask)
         after.append(iou)
     return np.asarray(before, float), np.asarray(after, float)
 

@@ -31,6 +31,7 @@ from .learned_boundary import BOUNDARY_SOURCES, model_segmentation, segment_grai
 from .prompts import Prompts, check_prompts
 
 Box = tuple[slice, slice]
+NEEDS_MODEL = "the model engine needs a boundaries model file (train-seg)"
 #: A click seeds a disc of this fraction of its distance to the selection's edge when a
 #: negative click splits a selection, ...
 SEED_DISC = 0.9
@@ -93,7 +94,7 @@ class ClassicalEngine:
         if boundaries not in (*BOUNDARY_SOURCES, "model"):
             raise ValueError(f"unknown boundary source {boundaries!r}; use {BOUNDARY_SOURCES}")
         if boundaries == "model" and not model:
-            raise ValueError("the model engine needs a boundaries model file (train-seg)")
+            raise ValueError(NEEDS_MODEL)
         self.boundaries = boundaries
         self.model = model
         self.name = {"filters": "classical"}.get(boundaries, boundaries)

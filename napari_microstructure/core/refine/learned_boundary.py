@@ -75,27 +75,19 @@ def model_segmentation(
 ) -> Generator[Progress, None, GrainSegmentation]:
     """Every grain of ``image`` from a boundaries model trained with ``train-seg``.
 
-    The grains are those of ``napari-microstructure grains --model`` (the model's boundary
-    probability, at its training pixel size when ``pixel_size`` is given, by
-    :func:`..segment.grains.grains_from_boundary_probability` with its defaults); the finer
-    pieces offered as next-best masks come from shallower seeds (0.5 px instead of 1.5).
+    The grains are those of ``napari-microstructure grains --model``
+    (:func:`..segment.grains.boundary_grains` with its defaults); the finer pieces offered as
+    next-best masks come from shallower seeds (0.5 px instead of 1.5).
     """
     from ..grains.pieces import pieces_within
     from ..segment.grains import (
         WATERSHED_DEFAULTS,
-        boundary_model,
+        boundary_grains,
         grains_from_boundary_probability,
     )
-    from ..segment.predict import predict_probabilities
 
-    img = check_micrograph(image)
-    net = boundary_model(model)
-    probs = yield from predict_probabilities(img, net, pixel_size)
-    prob = np.clip(probs[-1], 0.0, 1.0).astype(np.float32)
+    prob, labels = yield from boundary_grains(check_micrograph(image), model, pixel_size)
     threshold, min_px = WATERSHED_DEFAULTS["threshold"], WATERSHED_DEFAULTS["min_grain_px"]
-    labels = grains_from_boundary_probability(
-        prob, threshold, min_px, split=WATERSHED_DEFAULTS["split"]
-    )
     fine = grains_from_boundary_probability(prob, threshold, min_px, split=0.5)
     lines = prob[prob >= threshold]
     level = float(np.median(lines)) if lines.size else 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from scipy import ndimage
 from skimage.morphology import h_maxima, remove_small_objects
 from skimage.segmentation import watershed
 
-from ..progress import run_to_end
+from ..progress import Progress, run_to_end
 from .model import SegModel, load_model
 from .predict import predict_probabilities
 
@@ -74,6 +75,28 @@ def boundary_model(model: SegModel | str | Path) -> SegModel:
     return m
 
 
+def boundary_grains(
+    image: np.ndarray,
+    model: SegModel | str | Path,
+    pixel_size: float | None = None,
+    tta: bool = False,
+    threshold: float = WATERSHED_DEFAULTS["threshold"],
+    min_grain_px: int = WATERSHED_DEFAULTS["min_grain_px"],
+    split: float = WATERSHED_DEFAULTS["split"],
+) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray]]:
+    """The boundary probability of ``image`` from a boundaries model, and its grains.
+
+    The probability is predicted at the model's training pixel size when ``pixel_size`` is
+    given and turned into grains by :func:`grains_from_boundary_probability`; the defaults
+    (:data:`WATERSHED_DEFAULTS`: threshold 0.4, seeds of at least 20 px split 1.5 px deep) were
+    chosen on the validation crops of the tint-etched benchmark (``benchmarks/bench_segment.py``).
+    """
+    net = boundary_model(model)
+    probs = yield from predict_probabilities(image, net, pixel_size, tta=tta)
+    prob = np.clip(probs[-1], 0.0, 1.0).astype(np.float32)
+    return prob, grains_from_boundary_probability(prob, threshold, min_grain_px, split=split)
+
+
 def grains_from_model(
     image: np.ndarray,
     model_path: SegModel | str | Path,
@@ -83,15 +106,7 @@ def grains_from_model(
     split: float = WATERSHED_DEFAULTS["split"],
     tta: bool = False,
 ) -> np.ndarray:
-    """Grain labels (uint32, ids 1..N, no zero) of ``image`` from a boundaries model file.
-
-    The model's boundary probability (predicted at its training pixel size when ``pixel_size``
-    is given) is turned into grains by :func:`grains_from_boundary_probability`.
-
-    The defaults (:data:`WATERSHED_DEFAULTS`: threshold 0.4, seeds of at least 20 px split
-    1.5 px deep) were chosen on the validation crops of the tint-etched benchmark
-    (``benchmarks/bench_segment.py``).
-    """
-    model = boundary_model(model_path)
-    probs = run_to_end(predict_probabilities(image, model, pixel_size, tta=tta))
-    return grains_from_boundary_probability(probs[-1], threshold, min_grain_px, split=split)
+    """Grain labels (uint32, ids 1..N, no zero) of ``image`` from a boundaries model file
+    (:func:`boundary_grains`, run to its end)."""
+    gen = boundary_grains(image, model_path, pixel_size, tta, threshold, min_grain_px, split)
+    return run_to_end(gen)[1]
