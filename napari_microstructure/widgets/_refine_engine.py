@@ -57,6 +57,11 @@ class EngineFields:
         """The boundaries model file ("" when none)."""
         return str(as_path(self.model.value) or "")
 
+    @property
+    def checkpoint_path(self) -> str:
+        """The SAM checkpoint file ("" when none)."""
+        return str(as_path(self.checkpoint.value) or "")
+
     def settings(self) -> dict[str, str]:
         """What is remembered, under ``segment_all_grains``'s names (the batch pipeline reads
         them: ``core.pipeline``)."""
@@ -67,21 +72,24 @@ class EngineFields:
         return (
             str(self.engine.value),
             self.model_path,
-            str(self.checkpoint.value),
+            self.checkpoint_path,
             str(self.model_type.value),
         )
 
-    def make(self, checkpoint: str) -> Any:
+    def make(self) -> Any:
         """A new engine of the chosen kind (ValueError with a clear message if it cannot be)."""
         name = str(self.engine.value)
         kw: dict[str, Any] = {"model": self.model_path or None} if name == "model" else {}
-        return make_engine(name, checkpoint or None, str(self.model_type.value), **kw)
+        return make_engine(name, self.checkpoint_path or None, str(self.model_type.value), **kw)
 
-    def segment_all_kw(self, checkpoint: str) -> dict[str, Any]:
-        """``segment_all_grains`` options for the chosen engine."""
+    def segment_all_kw(self) -> dict[str, Any]:
+        """``segment_all_grains`` options for the chosen engine (ValueError if a file is
+        missing)."""
         name = str(self.engine.value)
         if name == "sam":
-            return {"checkpoint": checkpoint}
+            if not self.checkpoint_path:
+                raise ValueError("segment all with SAM needs a checkpoint.")
+            return {"checkpoint": self.checkpoint_path}
         if name == "model":
             if not self.model_path:
                 raise ValueError(NEEDS_MODEL)

@@ -168,7 +168,7 @@ class RefineWidget(WorkerWidget):
         key, image = self._key(), L.image_array(self.image_layer)
         ps = L.image_pixel_size(self.image_layer)
         try:
-            engine = self._engines.make(self.checkpoint)
+            engine = self._engines.make()
         except ValueError as exc:
             show_error(f"Refine: {exc}")
             return None
@@ -310,11 +310,8 @@ class RefineWidget(WorkerWidget):
         if not self._ensure_layers():
             return None
         image, ps = L.image_array(self.image_layer), L.image_pixel_size(self.image_layer)
-        if self.engine_name == "sam" and not self.checkpoint:
-            show_error("Refine: segment all with SAM needs a checkpoint.")
-            return None
         try:
-            kw = self._engines.segment_all_kw(self.checkpoint)
+            kw = self._engines.segment_all_kw()
         except ValueError as exc:
             show_error(f"Refine: {exc}")
             return None
