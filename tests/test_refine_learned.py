@@ -148,7 +148,7 @@ def test_model_engine_clicks_on_the_grains_of_a_trained_boundaries_model(tmp_pat
 
     # the shipped boundary model is a boundaries model file like those train-seg writes
     m = generate("etched", shape=(192, 192), seed=4)
-    eng = make_engine("model", model=BUILTIN_BOUNDARY_MODEL)
+    eng = make_engine("model", model_path=BUILTIN_BOUNDARY_MODEL)
     run_to_end(eng.set_image(m.image, m.pixel_size))
     assert eng.name == "model"
     expected = grains_from_model(m.image, BUILTIN_BOUNDARY_MODEL, m.pixel_size)
@@ -169,4 +169,4 @@ def test_model_engine_clicks_on_the_grains_of_a_trained_boundaries_model(tmp_pat
     phases = tmp_path / "phases.pt"
     run_to_end(train_model(pairs, cfg)).save(phases)
     with pytest.raises(ValueError, match="segments phases, not grain boundaries"):
-        run_to_end(ClassicalEngine("model", model=phases).set_image(m.image))
+        run_to_end(ClassicalEngine("model", model_path=phases).set_image(m.image))

@@ -64,22 +64,18 @@ class EngineFields:
 
     def settings(self) -> dict[str, str]:
         """What is remembered, under ``segment_all_grains``'s names (the batch pipeline reads
-        them: ``core.pipeline``)."""
-        return {"model_path": self.model_path, "model_type": str(self.model_type.value)}
-
-    def key(self) -> tuple:
-        """What the prepared engine depends on besides the image."""
-        return (
-            str(self.engine.value),
-            self.model_path,
-            self.checkpoint_path,
-            str(self.model_type.value),
-        )
+        them: ``core.pipeline``); also what a prepared engine depends on besides the image."""
+        return {
+            "engine": str(self.engine.value),
+            "model_path": self.model_path,
+            "checkpoint": self.checkpoint_path,
+            "model_type": str(self.model_type.value),
+        }
 
     def make(self) -> Any:
         """A new engine of the chosen kind (ValueError with a clear message if it cannot be)."""
         name = str(self.engine.value)
-        kw: dict[str, Any] = {"model": self.model_path or None} if name == "model" else {}
+        kw: dict[str, Any] = {"model_path": self.model_path or None} if name == "model" else {}
         return make_engine(name, self.checkpoint_path or None, str(self.model_type.value), **kw)
 
     def segment_all_kw(self) -> dict[str, Any]:

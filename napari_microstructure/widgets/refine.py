@@ -126,19 +126,14 @@ class RefineWidget(WorkerWidget):
     def _save_settings(self, *_: Any) -> None:
         set_setting(
             SETTINGS_KEY,
-            {
-                "engine": self.engine_name,
-                "checkpoint": self.checkpoint,
-                **self._engines.settings(),
-                "class_name": self.class_name,
-            },
+            {**self._engines.settings(), "class_name": self.class_name},
         )
 
     def _key(self) -> tuple | None:
         layer = self.image_layer
         if layer is None:
             return None
-        return (id(layer), id(layer.data), *self._engines.key())
+        return (id(layer), id(layer.data), *self._engines.settings().values())
 
     def _ensure_layers(self) -> bool:
         layer = self.image_layer

@@ -24,8 +24,8 @@ def make_engine(
     model_type: str = "auto",
     **kw: Any,
 ) -> Any:
-    """Engine ``"classical"``, ``"learned"``, ``"model"`` (which needs ``model``, a boundaries
-    model file) or ``"sam"`` (which needs ``checkpoint``)."""
+    """Engine ``"classical"``, ``"learned"``, ``"model"`` (which needs ``model_path``, a
+    boundaries model file) or ``"sam"`` (which needs ``checkpoint``)."""
     if name in ("classical", "learned", "model"):
         return ClassicalEngine({"classical": "filters"}.get(name, name), **kw)
     if name == "sam":

@@ -20,10 +20,21 @@ def grain_centres(truth: np.ndarray) -> list[tuple[int, int, int]]:
     for i, sl in enumerate(ndi.find_objects(truth), start=1):
         if sl is None:
             continue
-        d = ndi.distance_transform_edt(np.pad(truth[sl] == i, 1))[1:-1, 1:-1]
-        r, c = np.unravel_index(np.argmax(d), d.shape)
-        out.append((i, int(r + sl[0].start), int(c + sl[1].start)))
+        r, c = _innermost(truth[sl] == i)
+        out.append((i, r + sl[0].start, c + sl[1].start))
     return out
+
+
+def _innermost(mask: np.ndarray) -> tuple[int, int]:
+    """The pixel of ``mask`` farthest from its outline (the array's edge counts as outline)."""
+    depth = ndi.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+    r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
+    return int(r), int(c)
+
+
+def _first_mask(engine: Any, r: int, c: int) -> np.ndarray:
+    """The engine's first mask for one positive click at ``(r, c)``."""
+    return engine.predict(np.array([[r, c]]), np.array([1]))[0][0]
 
 
 def click_ious(
@@ -35,9 +46,7 @@ def click_ious(
     """
     ious = []
     for i, r, c in grain_centres(truth) if centres is None else centres:
-        mask = engine.predict(np.array([[r, c]]), np.array([1]))[0][0]
-        t = truth == i
-        ious.append(_iou(t, mask))
+        ious.append(_iou(truth == i, _first_mask(engine, r, c)))
     return np.asarray(ious, float)
 
 
@@ -61,7 +70,7 @@ def corrected_click_ious(
     before, after = [], []
     for i, r, c in centres:
         t = truth == i
-        mask = engine.predict(np.array([[r, c]]), np.array([1]))[0][0]
+        mask = _first_mask(engine, r, c)
         iou = _iou(t, mask)
         before.append(iou)
         click = _corrective_click(truth, t, mask, where) if iou < below else None
@@ -86,10 +95,7 @@ def _corrective_click(
     parts, n = ndi.label(miss)
     if n == 0:
         return None
-    largest = parts == 1 + int(np.argmax(np.bincount(parts.ravel())[1:]))
-    depth = ndi.distance_transform_edt(np.pad(largest, 1))[1:-1, 1:-1]
-    r, c = np.unravel_index(int(np.argmax(depth)), depth.shape)
-    return int(r), int(c)
+    return _innermost(parts == 1 + int(np.argmax(np.bincount(parts.ravel())[1:])))
 
 
 def grain_errors(labels: np.ndarray, truth: np.ndarray, pixel_size: float | None) -> dict:

@@ -84,19 +84,22 @@ class ClassicalEngine:
     ``boundaries="filters"`` (engine name ``classical``) uses :mod:`.boundary`;
     ``"learned"`` (engine name ``learned``) the shipped boundary model of
     :mod:`.learned_boundary`; ``"model"`` (engine name ``model``) a boundaries model file
-    trained with ``train-seg`` (``model``), segmented as ``grains --model`` does.
+    trained with ``train-seg`` (``model_path``), segmented as ``grains --model`` does.
     ``segment_params`` override ``segment_from_boundaries`` settings (filters and learned).
     """
 
     def __init__(
-        self, boundaries: str = "filters", model: str | Path | None = None, **segment_params: float
+        self,
+        boundaries: str = "filters",
+        model_path: str | Path | None = None,
+        **segment_params: float,
     ) -> None:
         if boundaries not in (*BOUNDARY_SOURCES, "model"):
             raise ValueError(f"unknown boundary source {boundaries!r}; use {BOUNDARY_SOURCES}")
-        if boundaries == "model" and not model:
+        if boundaries == "model" and not model_path:
             raise ValueError(NEEDS_MODEL)
         self.boundaries = boundaries
-        self.model = model
+        self.model_path = model_path
         self.name = {"filters": "classical"}.get(boundaries, boundaries)
         self.segment_params = segment_params
         self.seg: GrainSegmentation | None = None
@@ -121,7 +124,7 @@ class ClassicalEngine:
         self.seg = None
         yield Progress(0, 3, "boundary map")
         if self.boundaries == "model":
-            seg = yield from model_segmentation(np.asarray(image), self.model, pixel_size)
+            seg = yield from model_segmentation(np.asarray(image), self.model_path, pixel_size)
         else:
             seg = yield from segment_grains(
                 np.asarray(image), self.boundaries, **self.segment_params
