@@ -170,3 +170,25 @@ def test_model_engine_clicks_on_the_grains_of_a_trained_boundaries_model(tmp_pat
     run_to_end(train_model(pairs, cfg)).save(phases)
     with pytest.raises(ValueError, match="segments phases, not grain boundaries"):
         run_to_end(ClassicalEngine("model", model_path=phases).set_image(m.image))
+
+
+def test_noise_on_a_featureless_image_is_not_taken_for_grains():
+    # a polished, unetched field: flat grey or shaded, with camera noise. Standardised for the
+    # network, the noise was drawn at full contrast: 187-221 "grains" on a flat 512 px field
+    from napari_microstructure.core.image_noise import FEATURELESS_BELOW, structure_contrast
+    from napari_microstructure.core.segment.grains import grains_from_model
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:256, 0:256] / 256
+    shading = 0.7 - 0.3 * ((yy - 0.5) ** 2 + (xx - 0.5) ** 2)
+    for base, sd in ((np.full((256, 256), 0.6), 0.01), (shading, 0.04)):
+        grey = np.clip(base + rng.normal(0, sd, base.shape), 0, 1).astype(np.float32)
+        colour = np.stack([grey * 0.9, grey, grey * 0.8], -1)
+        for image in (grey, colour):
+            assert structure_contrast(image) < FEATURELESS_BELOW
+            assert run_to_end(segment_all_grains(image, 0.5, "learned")).max() == 1
+            assert grains_from_model(image, BUILTIN_BOUNDARY_MODEL).max() == 1
+    for kind in ("etched", "tint"):  # grains with as much noise are still grains
+        m = generate(kind, shape=(256, 256), seed=5, noise=True)
+        assert structure_contrast(m.image) > 2 * FEATURELESS_BELOW
+        assert run_to_end(segment_all_grains(m.image, m.pixel_size, "learned")).max() > 20

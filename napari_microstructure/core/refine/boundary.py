@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..image_noise import noise_level
 from ..image_utils import check_segment_size, is_rgb, to_float01, to_gray
 
 LIGHTNESS_WEIGHT = 0.2  # share of log-brightness in the tint map (chromaticity scaled to ~1)
@@ -33,16 +34,6 @@ def dark_ridges(gray: np.ndarray, width: int = 7) -> np.ndarray:
     """Response to dark lines narrower than ``width`` px: grey closing minus the image."""
     smooth = ndi.gaussian_filter(gray, 0.7)
     return ndi.grey_closing(smooth, size=(width, width)) - smooth
-
-
-def noise_level(image: np.ndarray) -> float:
-    """Robust noise estimate (std, image in 0-1 units) from the residual of a 3x3 mean."""
-    f = to_float01(np.asarray(image)).astype(np.float32)
-    if f.ndim == 3:
-        f = f[..., :3].mean(-1)
-    res = f - ndi.uniform_filter(f, 3)
-    # 1.4826 * MAD is the std of Gaussian noise; 9/8 undoes the 3x3 mean's share of it
-    return float(1.4826 * 1.125 * np.median(np.abs(res - np.median(res))))
 
 
 def tint_channels(image: np.ndarray) -> np.ndarray:
