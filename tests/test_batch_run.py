@@ -165,12 +165,16 @@ def test_quality_gate_flags_bad_images(tmp_path):
     )
     tifffile.imwrite(src / "dark.tif", (img * 0.08).astype(np.uint8))
     tifffile.imwrite(src / "blank.tif", np.full((256, 256), 200, np.uint8))
+    # an unetched field with camera noise: contrasted and "sharp" (its noise is both)
+    noisy = np.random.default_rng(0).normal(150, 8, (256, 256)).clip(0, 255).astype(np.uint8)
+    tifffile.imwrite(src / "noisy_blank.tif", noisy)
     run_batch(src, tmp_path / "out", PipelineConfig(grains=dict(GRAINS)), workers=0)
     flags = pd.read_csv(tmp_path / "out" / "results.csv").set_index("image")["flags"].fillna("")
     assert flags["good.tif"] == ""
     assert "blurred" in flags["blurred.tif"]
     assert "too_dark" in flags["dark.tif"]
     assert "no_contrast" in flags["blank.tif"] and "no_structure" in flags["blank.tif"]
+    assert flags["noisy_blank.tif"] == "no_structure"  # once, though grains found none either
 
 
 def test_a_failing_task_becomes_an_error_row(tmp_path, monkeypatch):

@@ -24,6 +24,7 @@ QUALITY_DEFAULTS: dict[str, float] = {
     "min_mean": 0.08,  # mean grey level below which the image is too dark
     "max_mean": 0.92,  # ... above which it is too bright
     "min_contrast": 0.02,  # standard deviation of the grey levels: flat image
+    "min_structure": 2.0,  # structure over noise (core.image_noise): a noisy, featureless field
     "min_grains": 2,  # fewer grains = no grain structure found
 }
 

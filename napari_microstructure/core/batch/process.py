@@ -157,11 +157,12 @@ def process_image(
         count = result["summary"]["grain_count"] if result["summary"] is not None else None
         if count is None and result["labels"] is not None:
             count = int(np.unique(result["labels"]).size - (result["labels"] == 0).any())
-        flags = quality["flags"] + structure_flags(count, cfg.quality)
+        flags = list(dict.fromkeys(quality["flags"] + structure_flags(count, cfg.quality)))
         row.update(
             sharpness=quality["sharpness"],
             mean_grey=quality["mean_grey"],
             contrast=quality["contrast"],
+            structure=quality["structure"],
             flags=";".join(flags),
             quality_ok=not flags,
         )

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
+from ..image_noise import structure_contrast
 from ..image_utils import to_gray
 from ..pipeline import QUALITY_DEFAULTS
 
@@ -18,8 +19,11 @@ def image_quality(image: np.ndarray, thresholds: dict[str, float] | None = None)
     divided by the grey range (99.5th - 0.5th percentile): how steep the steepest edges are for
     the image's contrast, so neither brightness nor the amount of boundary changes it. Sharp
     synthetic structures of every kind score 0.06-0.3; a Gaussian blur of 3 px brings them
-    to 0.01-0.05, below the default threshold 0.05. Large images are subsampled.
-    Flags: ``blurred``, ``too_dark``, ``too_bright``, ``no_contrast``.
+    to 0.01-0.05, below the default threshold 0.05. Structure is
+    :func:`..image_noise.structure_contrast`: a flat or shaded field with camera noise scores
+    about 1 and passes the contrast and sharpness tests (its noise is both), micrographs 2.7 or
+    more. Large images are subsampled.
+    Flags: ``blurred``, ``too_dark``, ``too_bright``, ``no_contrast``, ``no_structure``.
     """
     t = {**QUALITY_DEFAULTS, **(thresholds or {})}
     grey = to_gray(image)
@@ -29,16 +33,25 @@ def image_quality(image: np.ndarray, thresholds: dict[str, float] | None = None)
     edge = float(np.percentile(np.abs(ndi.gaussian_laplace(grey.astype(np.float32), 1.0)), 99.5))
     sharpness = edge / float(hi - lo) if hi > lo else 0.0
     mean, contrast = float(grey.mean()), float(grey.std())
+    structure = structure_contrast(grey)
     flags = []
     if contrast < t["min_contrast"]:
         flags.append("no_contrast")
+    elif structure < t["min_structure"]:
+        flags.append("no_structure")
     elif sharpness < t["min_sharpness"]:
         flags.append("blurred")
     if mean < t["min_mean"]:
         flags.append("too_dark")
     if mean > t["max_mean"]:
         flags.append("too_bright")
-    return {"sharpness": sharpness, "mean_grey": mean, "contrast": contrast, "flags": flags}
+    return {
+        "sharpness": sharpness,
+        "mean_grey": mean,
+        "contrast": contrast,
+        "structure": structure,
+        "flags": flags,
+    }
 
 
 def structure_flags(
