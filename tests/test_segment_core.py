@@ -290,6 +290,37 @@ def test_channel_shuffle_permutes_colours_and_keeps_the_mask():
     assert list(np.argsort(x[:, 0, 0])) == [0, 1, 2]  # no shuffle unless asked
 
 
+def test_crops_are_standardised_as_if_the_phases_covered_other_shares():
+    # whole-image statistics tie the input to the phase fractions: a model that saw 15-60 %
+    # pearlite called 33-38 % of a 3 % pearlite image pearlite (benchmarks/bench_phase_fractions)
+    from napari_microstructure.core.segment.augment import Augment, random_crop
+
+    image = np.full((1, 64, 64), 0.2, np.float32)
+    mask = np.zeros((64, 64), np.uint8)
+    image[:, :, :6], mask[:, :6] = 0.8, 1  # class 1 covers about 10 %
+    mask[:2] = 255  # ignored pixels
+    plain = Augment(scale=(1, 1), gamma=(1, 1), color=0, blur_p=0, noise_p=0, stat_jitter=0)
+    recomposed = Augment(**{**plain.__dict__, "composition": 1.0})
+    rng = np.random.default_rng(0)
+    shares = []
+    for _ in range(200):
+        x, _ = random_crop(image, mask, 64, rng, recomposed)
+        lo, hi = float(x.min()), float(x.max())  # -mean/std and +... of the two classes
+        # standardised values of a two-class mixture with share w of class 1 are
+        # -sqrt(w / (1 - w)) and +sqrt((1 - w) / w)
+        w = 1.0 / (1.0 + hi**2)
+        assert lo == pytest.approx(-np.sqrt(w / (1 - w)), rel=1e-3)
+        shares.append(w)
+    assert min(shares) < 0.05 and max(shares) > 0.95  # rare and dominant class 1 both seen
+    x, _ = random_crop(image, mask, 64, rng, plain)  # off: the shares of its sampled pixels
+    assert 1.0 / (1.0 + float(x.max()) ** 2) == pytest.approx(2 / 16, abs=1e-3)  # 2 of 16 columns
+    one_class = np.zeros_like(mask)
+    x, _ = random_crop(image, one_class, 64, rng, recomposed)  # one class: nothing to recompose
+    y, _ = random_crop(image, one_class, 64, rng, plain)
+    np.testing.assert_allclose(np.unique(x.round(4)), np.unique(y.round(4)))
+    assert TrainConfig(task="phases").composition > 0
+
+
 def test_synthetic_start_of_a_boundary_network_is_the_builtin_model(monkeypatch):
     import napari_microstructure.core.segment.synthetic_data as sd
 

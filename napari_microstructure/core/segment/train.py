@@ -45,6 +45,9 @@ class TrainConfig:
     scale: tuple[float, float] = (0.7, 1.4)  # random zoom of the crops (1, 1): none
     dice_weight: float = 1.0
     boundary_weight: float = 2.0  # extra cross-entropy weight of the boundary class
+    # phases: share of crops standardised as if the classes covered other shares of the image,
+    # so the predicted phase fractions do not follow the training images' (augment.Augment)
+    composition: float = 0.5
     device: str = "cpu"  # torch device of the training steps ("cuda" where a GPU is there)
     workers: int = 0  # threads drawing the next batches while a step runs (0: drawn in turn)
     extra: dict = field(default_factory=dict)
@@ -214,6 +217,7 @@ def train_model(
         enabled=cfg.augment,
         scale=tuple(cfg.scale),
         shuffle_channels=0.5 if cfg.task == "boundaries" else 0.0,
+        composition=cfg.composition if cfg.task == "phases" else 0.0,
     )
     source = batches([p.as_tuple() for p in pairs], cfg, aug, total_steps)
     best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
