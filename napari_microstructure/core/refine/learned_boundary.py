@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 
 from ..grains.classical import GrainSegmentation, segment_from_boundaries
-from ..image_noise import featureless
 from ..image_utils import is_rgb
 from ..progress import Progress
 from ..segment.synthetic_data import BUILTIN_BOUNDARY_MODEL
@@ -112,10 +111,7 @@ def segment_grains(
         bmap, colour = grain_evidence(np.asarray(image))
         params: dict = {}
     elif source == "learned":
-        if featureless(image):  # the network would take the noise for boundaries
-            bmap = np.zeros(np.shape(image)[:2], np.float32)
-        else:
-            bmap = yield from learned_boundary_map(image)
+        bmap = yield from learned_boundary_map(image)  # none on a featureless image
         if float(bmap.max()) < NO_BOUNDARY_BELOW:
             bmap = np.zeros_like(bmap)  # one region: see NO_BOUNDARY_BELOW
         colour, params = None, learned_segment_params(image)

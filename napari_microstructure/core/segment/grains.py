@@ -11,7 +11,6 @@ from scipy import ndimage
 from skimage.morphology import h_maxima, remove_small_objects
 from skimage.segmentation import watershed
 
-from ..image_noise import featureless
 from ..progress import Progress, run_to_end
 from .model import SegModel, load_model
 from .predict import predict_probabilities
@@ -91,11 +90,9 @@ def boundary_grains(
     given and turned into grains by :func:`grains_from_boundary_probability`; the defaults
     (:data:`WATERSHED_DEFAULTS`: threshold 0.4, seeds of at least 20 px split 1.5 px deep) were
     chosen on the validation crops of the tint-etched benchmark (``benchmarks/bench_segment.py``).
-    An image with no structure above its noise (:func:`..image_noise.featureless`) is one grain.
+    An image with no structure above its noise is one grain (:func:`.predict_probabilities`).
     """
     net = boundary_model(model)
-    if featureless(image):  # standardised noise would look like boundaries to the network
-        return np.zeros(np.shape(image)[:2], np.float32), np.ones(np.shape(image)[:2], np.uint32)
     probs = yield from predict_probabilities(image, net, pixel_size, tta=tta)
     prob = np.clip(probs[-1], 0.0, 1.0).astype(np.float32)
     return prob, grains_from_boundary_probability(prob, threshold, min_grain_px, split=split)

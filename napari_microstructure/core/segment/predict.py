@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..image_noise import featureless
 from ..image_utils import check_segment_size
 from ..progress import Progress, run_to_end
 from .model import SegModel, as_model
@@ -48,7 +49,10 @@ def predict_probabilities(
     """Class probabilities ``(n_classes, H, W)`` of ``image``.
 
     The image is resampled to the model's training pixel size when both are known, predicted in
-    overlapping tiles, and the probabilities are resampled back to the image grid.
+    overlapping tiles, and the probabilities are resampled back to the image grid. A boundaries
+    model gives no boundary anywhere on an image without structure above its noise
+    (:func:`..image_noise.featureless`): standardised for the network, the noise of a blank
+    field reached it at full contrast and was drawn as 187-221 grains.
     """
     model = as_model(model)
     image = np.asarray(image)
@@ -61,6 +65,10 @@ def predict_probabilities(
     # measured for 3 classes on a 4096 x 4096 image)
     largest = max((h, w), size, key=lambda s: s[0] * s[1])
     check_segment_size(largest, 16.0 * (model.n_classes + 1))
+    if model.task == "boundaries" and featureless(image):
+        probs = np.zeros((model.n_classes, h, w), np.float32)
+        probs[0] = 1.0
+        return probs
     arr = prepare_input(image, model.in_channels)
     if abs(factor - 1.0) > 1e-3:
         arr = resize_chw(arr, size)
