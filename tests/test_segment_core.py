@@ -190,6 +190,27 @@ def test_uncertainty_and_phase_fractions(trained, two_phase):
     assert fr == {"ferrite": 0.25, "pearlite": 0.75}
 
 
+def test_a_phase_map_of_a_featureless_image_comes_with_a_warning(
+    trained, two_phase, tmp_path, capsys, caplog
+):
+    import json
+
+    import tifffile
+
+    from napari_microstructure.cli import main
+
+    assert segment(two_phase[1][0].image[0], trained).warning is None
+    noise = np.random.default_rng(0).normal(0.6, 0.03, (96, 96)).astype(np.float32)
+    assert "no structure above the noise" in segment(noise, trained).warning
+    tifffile.imwrite(tmp_path / "blank.tif", noise)
+    model = str(trained.save(tmp_path / "p.pt"))
+    args = ["segment", str(tmp_path / "blank.tif"), "--model", model, "--out", str(tmp_path)]
+    assert main(args) == 0
+    result = json.loads(capsys.readouterr().out)["results"][0]
+    assert "no structure above the noise" in result["warning"]
+    assert "no structure above the noise" in caplog.text
+
+
 def test_iou_and_boundary_f1():
     truth = np.zeros((40, 40), np.uint8)
     truth[:, 20:] = 1

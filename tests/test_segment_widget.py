@@ -42,7 +42,9 @@ def test_painting_scribbles_gives_a_live_prediction(scene, qtbot):
     assert conf.shape == (128, 128) and 0 <= conf.min() and conf.max() <= 1
 
 
-def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home, wait_idle):
+def test_train_a_small_model_then_predict(
+    scene, qtbot, tmp_path, settings_home, wait_idle, monkeypatch
+):
     viewer, widget, m = scene
     annotation = viewer.add_labels(m.phases.astype(np.uint8), name="phases")
     widget.source = "open layers"
@@ -69,6 +71,18 @@ def test_train_a_small_model_then_predict(scene, qtbot, tmp_path, settings_home,
     from napari_microstructure._layers import phase_names_of
 
     assert phase_names_of(widget.prediction_layer) == widget.last_model.classes
+
+    # an unetched field with camera noise: a phase map of it means nothing, and the dock says so
+    import napari_microstructure.widgets._segment_unet as unet_module
+
+    shown = []
+    monkeypatch.setattr(unet_module, "show_warning", shown.append)
+    assert not shown  # none for the micrograph above
+    noise = np.random.default_rng(0).normal(0.6, 0.03, (128, 128)).astype(np.float32)
+    widget.image_layer = viewer.add_image(noise, name="blank")
+    assert widget.predict() is not None
+    wait_idle(widget, 120000)
+    assert len(shown) == 1 and "no structure above the noise" in shown[0]
 
 
 def test_a_boundaries_network_starts_from_the_builtin_model(

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 import numpy as np
 
 from . import CLIError
 from ._common import print_json
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -76,6 +79,9 @@ def run(args: argparse.Namespace) -> int:
         info["mean_confidence"] = float(seg.confidence.mean())
         if model.task == "phases":
             info["phase_fractions"] = phase_fractions(seg.labels, model.classes)
+        if seg.warning:
+            info["warning"] = seg.warning
+            log.warning("%s: %s", path, seg.warning)
         results.append(info)
     print_json({"model": str(args.model), "task": model.task, "results": results})
     return 1 if failed else 0

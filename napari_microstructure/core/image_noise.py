@@ -56,3 +56,15 @@ def structure_contrast(image: np.ndarray) -> float:
 def featureless(image: np.ndarray) -> bool:
     """True when ``image`` shows no structure above its noise (:data:`FEATURELESS_BELOW`)."""
     return structure_contrast(image) < FEATURELESS_BELOW
+
+
+def featureless_warning(image: np.ndarray) -> str | None:
+    """What to tell the user about an image without structure above its noise, else None."""
+    score = structure_contrast(image)
+    if score >= FEATURELESS_BELOW:
+        return None
+    return (
+        f"no structure above the noise in this image (structure {score:.1f}, below "
+        f"{FEATURELESS_BELOW:g}): is it blank, out of focus or not etched? Its segmentation and "
+        "phase fractions mean nothing."
+    )

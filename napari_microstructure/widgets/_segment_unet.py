@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_array, image_pixel_size, scribbles_array, show_labels
 from ..core.paths import cache_dir
@@ -159,6 +159,8 @@ class UNetPanel:
 
     def _show_model_result(self, image: Image, seg: Any, grains: Any) -> None:
         self._show(image, seg.labels, seg.confidence, seg.task)
+        if seg.warning:
+            show_warning(seg.warning)
         if seg.task == "phases":  # the class names, for Measure's phase fractions
             ids = np.arange(len(seg.classes))
             self._prediction.features = pd.DataFrame({"index": ids, "class": seg.classes})

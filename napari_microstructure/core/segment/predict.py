@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..image_noise import featureless
+from ..image_noise import featureless, featureless_warning
 from ..image_utils import check_segment_size
 from ..progress import Progress, run_to_end
 from .model import SegModel, as_model
@@ -24,6 +24,7 @@ class Segmentation:
     probabilities: np.ndarray  # float32 (n_classes, H, W)
     classes: list[str]
     task: str
+    warning: str | None = None  # phases: the image shows nothing above its noise
 
     @property
     def boundary_probability(self) -> np.ndarray:
@@ -85,12 +86,19 @@ def segment_image(
     overlap: int = 64,
     tta: bool = False,
 ) -> Generator[Progress, None, Segmentation]:
-    """Segment ``image``: class per pixel, confidence and probabilities (a progress generator)."""
+    """Segment ``image``: class per pixel, confidence and probabilities (a progress generator).
+
+    A phases model has no class to give a featureless image (a boundaries model gives no
+    boundary, :func:`predict_probabilities`), so its result carries a warning instead.
+    """
     model = as_model(model)
     probs = yield from predict_probabilities(image, model, pixel_size, tile, overlap, tta)
     labels = probs.argmax(axis=0).astype(np.uint8)
     confidence = probs.max(axis=0).astype(np.float32)
-    return Segmentation(labels, confidence, probs.astype(np.float32), model.classes, model.task)
+    warning = featureless_warning(image) if model.task == "phases" else None
+    return Segmentation(
+        labels, confidence, probs.astype(np.float32), model.classes, model.task, warning
+    )
 
 
 def segment(
