@@ -50,12 +50,12 @@ def structure_contrast(image: np.ndarray) -> float:
     f = to_float01(np.asarray(image)).astype(np.float32)
     channels = [f[..., c] for c in range(3)] if is_rgb(f) else [to_gray(f)]
     top = max(float(np.percentile(np.abs(_bandpass(c)), _STRUCTURE_QUANTILE)) for c in channels)
-    return top / (_noise_quantile() * max(noise_level(image), 1e-4))
+    return top / (_noise_quantile() * max(noise_level(f), 1e-4))  # f is already in [0, 1]
 
 
 def featureless(image: np.ndarray) -> bool:
     """True when ``image`` shows no structure above its noise (:data:`FEATURELESS_BELOW`)."""
-    return structure_contrast(image) < FEATURELESS_BELOW
+    return featureless_warning(image) is not None
 
 
 def featureless_warning(image: np.ndarray) -> str | None:
