@@ -83,6 +83,23 @@ def _predict(model, pair, tta: bool) -> np.ndarray:
     return run_to_end(predict_tiles(model.net, standardise(pair.image), 256, 64, tta))
 
 
+def _zoomed(pair, zoom: int):
+    """The pair on a ``zoom`` times finer grid (image bicubic, mask by pixel repetition)."""
+    from skimage.transform import rescale
+
+    from napari_microstructure.core.segment.data import Pair
+
+    image = np.stack([rescale(c, zoom, order=3) for c in pair.image]).astype(np.float32)
+    mask = np.repeat(np.repeat(pair.mask, zoom, 0), zoom, 1)
+    return Pair(image, mask, pair.name)
+
+
+def _predict_zoomed(model, pair, tta: bool, zoom: int) -> np.ndarray:
+    probs = _predict(model, _zoomed(pair, zoom) if zoom > 1 else pair, tta)
+    c, h, w = probs.shape
+    return probs.reshape(c, h // zoom, zoom, w // zoom, zoom).mean(axis=(2, 4))
+
+
 def _phase_report(preds, pairs, seconds, name) -> dict:
     from napari_microstructure.core.segment import iou_per_class
 
@@ -162,6 +179,7 @@ def _config(args, **kw):
         lr=args.lr,
         device=args.device,
         scale=tuple(args.scale),
+        workers=args.workers,
         **kw,
     )
 
@@ -169,12 +187,19 @@ def _config(args, **kw):
 def run_ni(one: bool, args) -> dict:
     train = ni_pairs((NI_ONE,)) if one else ni_pairs(("spot3", "spot4", "spot5", "spot6", "spot7"))
     test = ni_pairs(("spot1",))
-    cfg = _config(args, task="phases", classes=NI_CLASSES, val_fraction=0.2)
+    cfg = _config(
+        args, task="phases", classes=NI_CLASSES, val_fraction=0.2, composition=args.composition
+    )
+    if args.zoom > 1:  # train and predict on an enlarged grid, probabilities averaged back
+        train = [_zoomed(p, args.zoom) for p in train]
     model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, None, args)
-    preds = [_predict(model, p, args.tta).argmax(0) for p in test]
+    preds = [_predict_zoomed(model, p, args.tta, args.zoom).argmax(0) for p in test]
     out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
     out.update(
         device=args.device,
+        seed=args.seed,
+        composition=args.composition,
+        zoom=args.zoom,
         epochs_run=model.metrics["epochs_run"],
         best_epoch=model.metrics["best_epoch"],
         train_cpu_seconds=model.metrics.get("cpu_seconds"),
@@ -305,6 +330,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start as train-seg --pretrain-synthetic does (boundaries: the built-in model)",
     )
+    ap.add_argument(
+        "--composition",
+        type=float,
+        default=0.5,
+        help="phases: share of crops standardised as if the classes covered other shares",
+    )
+    ap.add_argument("--zoom", type=int, default=1, help="superalloy: enlarge images Z times")
+    ap.add_argument("--workers", type=int, default=0, help="threads drawing batches ahead")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
     args = ap.parse_args(argv)
