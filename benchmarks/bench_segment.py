@@ -180,6 +180,7 @@ def _config(args, **kw):
         device=args.device,
         scale=tuple(args.scale),
         workers=args.workers,
+        dice_weight=args.dice,
         **kw,
     )
 
@@ -200,6 +201,7 @@ def run_ni(one: bool, args) -> dict:
         seed=args.seed,
         composition=args.composition,
         zoom=args.zoom,
+        dice=args.dice,
         epochs_run=model.metrics["epochs_run"],
         best_epoch=model.metrics["best_epoch"],
         train_cpu_seconds=model.metrics.get("cpu_seconds"),
@@ -337,6 +339,7 @@ def main(argv: list[str] | None = None) -> int:
         help="phases: share of crops standardised as if the classes covered other shares",
     )
     ap.add_argument("--zoom", type=int, default=1, help="superalloy: enlarge images Z times")
+    ap.add_argument("--dice", type=float, default=1.0, help="weight of the Dice loss term")
     ap.add_argument("--workers", type=int, default=0, help="threads drawing batches ahead")
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
