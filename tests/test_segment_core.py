@@ -112,6 +112,18 @@ def test_training_stops_when_the_generator_is_closed(two_phase, workers):
     assert threading.active_count() == before  # no thread left drawing batches
 
 
+def test_one_training_image_is_not_stopped_early_on_its_validation_strip(two_phase, monkeypatch):
+    import napari_microstructure.core.segment.train as train
+
+    # a validation score that never improves: patience 1 stops after the second epoch
+    monkeypatch.setattr(train, "evaluate", lambda *a: {"score": 0.5})
+    cfg = TrainConfig(task="phases", epochs=4, steps_per_epoch=1, patience=1, **TINY)
+    two = run_to_end(train_model(two_phase[0][:2], cfg))
+    one = run_to_end(train_model(two_phase[0][:1], cfg))
+    assert two.metrics["epochs_run"] == 2
+    assert one.metrics["epochs_run"] == 4 and one.metrics["best_epoch"] == 1
+
+
 def test_tiled_prediction_equals_whole_image_away_from_borders(trained):
     rng = np.random.default_rng(0)
     image = synthetic_pairs("phases", n=1, shape=(200, 232), kinds=("ferrite_pearlite",), seed=5)[

@@ -37,7 +37,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=int, default=4, help="U-Net levels (default 4)")
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
     p.add_argument("--val-fraction", type=float, default=0.2, help="held-out share of images")
-    p.add_argument("--patience", type=int, default=8, help="early-stopping patience (epochs)")
+    p.add_argument(
+        "--patience", type=int, default=8, help="early-stopping patience (epochs; 2+ images)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--pretrain-synthetic",

@@ -38,7 +38,7 @@ class TrainConfig:
     base: int = 16
     depth: int = 4
     val_fraction: float = 0.2
-    patience: int = 8  # epochs without validation improvement before stopping
+    patience: int = 8  # epochs without validation improvement before stopping (2+ images)
     seed: int = 0
     pixel_size: float | None = None  # µm/px of the training images, stored in the model
     augment: bool = True
@@ -192,7 +192,13 @@ def train_model(
         raise ValueError("no annotated images to train on")
     cfg = config
     torch.manual_seed(cfg.seed)
+    patience = cfg.patience
     if val_pairs is None:
+        if len(pairs) == 1:
+            # a strip of one image is too noisy to stop on (superalloy, 8 seeds each: precipitate
+            # IoU mean 0.816, worst 0.752 with patience 8; 0.821, 0.795 without); best epoch kept
+            patience = cfg.epochs
+            log.info("one training image: no early stopping")
         pairs, val_pairs = split_pairs(pairs, cfg.val_fraction, cfg.seed)
     in_ch = pairs[0].image.shape[0]
     n_cls = 2 if cfg.task == "boundaries" else n_classes_in(pairs + val_pairs)
@@ -255,7 +261,7 @@ def train_model(
                 best_state = {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
             else:
                 stale += 1
-                if stale >= cfg.patience:
+                if stale >= patience:
                     log.info("early stop after epoch %d (best %d)", epoch, best_epoch)
                     break
     finally:
