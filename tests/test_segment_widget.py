@@ -63,6 +63,10 @@ def test_train_a_small_model_then_predict(
     wait_idle(widget, 120000)
     assert widget.last_model is not None
     assert (tmp_path / "phases.pt").is_file() and widget.model_path == tmp_path / "phases.pt"
+    import napari_microstructure.widgets._segment_unet as unet_module
+
+    shown = []  # warnings the dock shows
+    monkeypatch.setattr(unet_module, "show_warning", shown.append)
     assert widget.predict() is not None
     wait_idle(widget, 120000)
     assert np.asarray(widget.prediction_layer.data).shape == (128, 128)
@@ -73,10 +77,6 @@ def test_train_a_small_model_then_predict(
     assert phase_names_of(widget.prediction_layer) == widget.last_model.classes
 
     # an unetched field with camera noise: a phase map of it means nothing, and the dock says so
-    import napari_microstructure.widgets._segment_unet as unet_module
-
-    shown = []
-    monkeypatch.setattr(unet_module, "show_warning", shown.append)
     assert not shown  # none for the micrograph above
     noise = np.random.default_rng(0).normal(0.6, 0.03, (128, 128)).astype(np.float32)
     widget.image_layer = viewer.add_image(noise, name="blank")
