@@ -176,6 +176,7 @@ def test_noise_on_a_featureless_image_is_not_taken_for_grains():
     # a polished, unetched field: flat grey or shaded, with camera noise. Standardised for the
     # network, the noise was drawn at full contrast: 187-221 "grains" on a flat 512 px field
     from napari_microstructure.core.image_noise import FEATURELESS_BELOW, structure_contrast
+    from napari_microstructure.core.segment import segment
     from napari_microstructure.core.segment.grains import grains_from_model
 
     rng = np.random.default_rng(0)
@@ -188,7 +189,10 @@ def test_noise_on_a_featureless_image_is_not_taken_for_grains():
             assert structure_contrast(image) < FEATURELESS_BELOW
             assert run_to_end(segment_all_grains(image, 0.5, "learned")).max() == 1
             assert grains_from_model(image, BUILTIN_BOUNDARY_MODEL).max() == 1
+            seg = segment(image, BUILTIN_BOUNDARY_MODEL)  # no boundary, and the user is told
+            assert not seg.labels.any() and "No boundaries were drawn" in seg.warning
     for kind in ("etched", "tint"):  # grains with as much noise are still grains
         m = generate(kind, shape=(256, 256), seed=5, noise=True)
         assert structure_contrast(m.image) > 2 * FEATURELESS_BELOW
         assert run_to_end(segment_all_grains(m.image, m.pixel_size, "learned")).max() > 20
+        assert segment(m.image, BUILTIN_BOUNDARY_MODEL).warning is None

@@ -212,6 +212,7 @@ def segment_from_boundaries(
     twins: bool | None = None,
     faint: float | None = None,
     split_ratio: float = 2.0,
+    cut_pieces: bool = True,
 ) -> Generator[Progress, None, GrainSegmentation]:
     """Segment all grains from a boundary map (see module docstring).
 
@@ -257,6 +258,9 @@ def segment_from_boundaries(
         :func:`split_along`). Default ``faint`` 0.5 with ``colour`` (tint neighbours of nearly the
         same hue differ by a brightness step that the chromaticity map shows only dimly), off
         for grey maps. Tuned on synthetic tint micrographs, seeds 10-39.
+    cut_pieces
+        Cut the finer pieces along the final grains (:func:`.pieces.pieces_within`); off for a
+        caller that moves the borders afterwards and cuts them then.
     """
     adapt = h is None and colour is None and seeds == "distance"
     if h is None:
@@ -328,5 +332,6 @@ def segment_from_boundaries(
     if crests if crests is not None else colour is None:
         labels = place_on_crests(labels, bmap)
     yield Progress(total, total, f"{int(labels.max())} grains")
-    fine = pieces_within(fine, labels)
+    if cut_pieces:
+        fine = pieces_within(fine, labels)
     return GrainSegmentation(labels=labels, fine=fine, boundary=bmap, boundary_level=level)

@@ -107,8 +107,9 @@ def segment_grains(
     against 0.190, so colour images keep their borders). ``overrides`` are further
     :func:`segment_from_boundaries` settings; the map is kept in the result.
     """
+    image = np.asarray(image)
     if source == "filters":
-        bmap, colour = grain_evidence(np.asarray(image))
+        bmap, colour = grain_evidence(image)
         params: dict = {}
     elif source == "learned":
         bmap = yield from learned_boundary_map(image)  # none on a featureless image
@@ -117,12 +118,15 @@ def segment_grains(
         colour, params = None, learned_segment_params(image)
     else:
         raise ValueError(f"unknown boundary source {source!r}; choose one of {BOUNDARY_SOURCES}")
-    seg = yield from segment_from_boundaries(bmap, colour=colour, **{**params, **overrides})
-    if source == "learned" and place_borders and not is_rgb(np.asarray(image)):
-        from ..grains.border_placement import place_borders as place
+    place = source == "learned" and place_borders and not is_rgb(image)
+    seg = yield from segment_from_boundaries(
+        bmap, colour=colour, cut_pieces=not place, **{**params, **overrides}
+    )
+    if place:
+        from ..grains.border_placement import place_borders as place_on_pixels
         from ..grains.pieces import pieces_within
 
         yield Progress(0, 1, "placing borders")
-        labels = place(seg.labels, bmap, image)
+        labels = place_on_pixels(seg.labels, bmap, image)
         seg = replace(seg, labels=labels, fine=pieces_within(seg.fine, labels))
     return seg

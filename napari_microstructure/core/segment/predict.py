@@ -24,7 +24,7 @@ class Segmentation:
     probabilities: np.ndarray  # float32 (n_classes, H, W)
     classes: list[str]
     task: str
-    warning: str | None = None  # phases: the image shows nothing above its noise
+    warning: str | None = None  # the image shows nothing above its noise
 
     @property
     def boundary_probability(self) -> np.ndarray:
@@ -56,6 +56,13 @@ def predict_probabilities(
     field reached it at full contrast and was drawn as 187-221 grains.
     """
     model = as_model(model)
+    image = _checked(image, model, pixel_size)
+    if model.task == "boundaries" and featureless(image):
+        return _no_boundary(model, image.shape[:2])
+    return (yield from _predict(image, model, pixel_size, tile, overlap, tta))
+
+
+def _checked(image: np.ndarray, model: SegModel, pixel_size: float | None) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
@@ -66,13 +73,28 @@ def predict_probabilities(
     # measured for 3 classes on a 4096 x 4096 image)
     largest = max((h, w), size, key=lambda s: s[0] * s[1])
     check_segment_size(largest, 16.0 * (model.n_classes + 1))
-    if model.task == "boundaries" and featureless(image):
-        probs = np.zeros((model.n_classes, h, w), np.float32)
-        probs[0] = 1.0
-        return probs
+    return image
+
+
+def _no_boundary(model: SegModel, shape: tuple[int, int]) -> np.ndarray:
+    probs = np.zeros((model.n_classes, *shape), np.float32)
+    probs[0] = 1.0
+    return probs
+
+
+def _predict(
+    image: np.ndarray,
+    model: SegModel,
+    pixel_size: float | None,
+    tile: int,
+    overlap: int,
+    tta: Views,
+) -> Generator[Progress, None, np.ndarray]:
+    h, w = image.shape[:2]
+    factor = scale_factor(model, pixel_size)
     arr = prepare_input(image, model.in_channels)
     if abs(factor - 1.0) > 1e-3:
-        arr = resize_chw(arr, size)
+        arr = resize_chw(arr, (max(8, round(h * factor)), max(8, round(w * factor))))
     probs = yield from predict_tiles(model.net, arr, tile=tile, overlap=overlap, tta=tta)
     probs = resize_chw(probs, (h, w))
     return probs / np.clip(probs.sum(axis=0, keepdims=True), 1e-6, None)
@@ -88,14 +110,20 @@ def segment_image(
 ) -> Generator[Progress, None, Segmentation]:
     """Segment ``image``: class per pixel, confidence and probabilities (a progress generator).
 
-    A phases model has no class to give a featureless image (a boundaries model gives no
-    boundary, :func:`predict_probabilities`), so its result carries a warning instead.
+    An image without structure above its noise (:func:`..image_noise.featureless_warning`)
+    gets a warning with its result: a boundaries model draws no boundary on it
+    (:func:`predict_probabilities`); a phases model has no class to give it.
     """
     model = as_model(model)
-    probs = yield from predict_probabilities(image, model, pixel_size, tile, overlap, tta)
+    image = _checked(image, model, pixel_size)
+    warning = featureless_warning(image)
+    if model.task == "boundaries" and warning:
+        probs = _no_boundary(model, image.shape[:2])
+        warning += " No boundaries were drawn."
+    else:
+        probs = yield from _predict(image, model, pixel_size, tile, overlap, tta)
     labels = probs.argmax(axis=0).astype(np.uint8)
     confidence = probs.max(axis=0).astype(np.float32)
-    warning = featureless_warning(image) if model.task == "phases" else None
     return Segmentation(
         labels, confidence, probs.astype(np.float32), model.classes, model.task, warning
     )
