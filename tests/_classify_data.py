@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -32,7 +32,8 @@ def trained():
         seed=0,
     )
     model = run_to_end(train_classifier(train, cfg))
-    path = Path(tempfile.mkdtemp(prefix="nms-cls-")) / "model.pt"
+    path = Path(os.environ["XDG_CACHE_HOME"]) / "classify-tests" / "model.pt"  # see conftest
+    path.parent.mkdir(parents=True, exist_ok=True)
     model.save(path)
     test = synthetic_samples(CLASSES, 4, seed=12, shape=(192, 192))
     unknown = synthetic_samples(["dendritic"], 4, seed=13, shape=(192, 192))

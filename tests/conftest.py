@@ -1,12 +1,16 @@
-"""Test settings: every user folder (napari, ultralytics, our caches) inside a temp folder."""
+"""Test settings: every user folder (napari, ultralytics, our caches) inside a temp folder,
+removed when the run ends."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 _HOME = Path(tempfile.mkdtemp(prefix="nms-tests-"))
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)  # a run leaves nothing in /tmp
 for _var, _sub in (
     ("XDG_CONFIG_HOME", "config"),
     ("XDG_CACHE_HOME", "cache"),
