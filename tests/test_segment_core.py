@@ -55,6 +55,25 @@ def test_unet_shapes_and_bad_arguments():
         UNet(n_classes=1)
 
 
+def test_the_inference_copy_folds_batch_norm_and_predicts_the_same(trained):
+    net = UNet(in_channels=3, n_classes=3, base=8, depth=3)
+    net.train()
+    with torch.no_grad():  # running statistics away from 0 and 1, as after training
+        for _ in range(3):
+            net(torch.rand(2, 3, 32, 32) * 4 + 1)
+    net.eval()
+    fast = net.for_inference()
+    kinds = {type(m) for m in fast.modules()}
+    assert torch.nn.BatchNorm2d not in kinds and torch.nn.BatchNorm2d in map(type, net.modules())
+    x = torch.rand(2, 3, 48, 64) * 4 + 1
+    with torch.no_grad():
+        want = net(x)
+        assert float((want - fast(x)).abs().max()) < 1e-4 * float(want.abs().max())
+        assert torch.equal(want, net(x))  # the network itself is left as it was
+    assert fast.downs[0][0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert trained.net.downs[1][0].weight.is_contiguous()  # trained and saved: plain layout
+
+
 def test_train_config_rejects_bad_device_and_zoom_range():
     with pytest.raises(ValueError, match="device"):
         TrainConfig(device="not-a-device")

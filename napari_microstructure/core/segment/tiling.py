@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from ..image_utils import is_rgb, to_float01, to_gray
 from ..progress import Progress
-from .unet import UNet
+from .unet import UNet, prefer_channels_last
 
 
 def prepare_input(image: np.ndarray, in_channels: int) -> np.ndarray:
@@ -64,10 +64,16 @@ TTA_FLIPS = ((False, 0), (True, 0), (False, 2), (True, 2))
 Views = bool | tuple[tuple[bool, int], ...]
 
 
+def _logits(net: UNet, x: torch.Tensor) -> torch.Tensor:
+    if prefer_channels_last(x.device):
+        x = x.contiguous(memory_format=torch.channels_last)
+    return net(x)
+
+
 def _forward(net: UNet, batch: torch.Tensor, tta: Views) -> torch.Tensor:
     """Softmax probabilities of a batch; with ``tta`` averaged over views (True: all 8)."""
     if not tta:
-        return torch.softmax(net(batch), dim=1)
+        return torch.softmax(_logits(net, batch), dim=1)
     views = TTA_ALL if tta is True else tta
     total = torch.zeros(
         (batch.shape[0], net.n_classes, *batch.shape[-2:]), dtype=batch.dtype, device=batch.device
@@ -75,7 +81,7 @@ def _forward(net: UNet, batch: torch.Tensor, tta: Views) -> torch.Tensor:
     for flip, k in views:
         x = torch.flip(batch, dims=(-1,)) if flip else batch
         x = torch.rot90(x, k, dims=(-2, -1))
-        p = torch.softmax(net(x), dim=1)
+        p = torch.softmax(_logits(net, x), dim=1)
         p = torch.rot90(p, -k, dims=(-2, -1))
         total += torch.flip(p, dims=(-1,)) if flip else p
     return total / len(views)
@@ -99,7 +105,7 @@ def predict_tiles(
     c, h, w = arr.shape
     device = next(net.parameters()).device  # tiles go to the network's device, results back
     x = torch.from_numpy(np.ascontiguousarray(arr))[None]
-    net.eval()
+    net = net.for_inference()
     if tile <= 0 or (h <= tile and w <= tile):
         hp, wp = -(-h // m) * m, -(-w // m) * m
         yield Progress(0, 1, "predicting")

@@ -20,6 +20,7 @@ from .data import Pair, n_classes_in, split_pairs
 from .metrics import iou_per_class, pixel_f1
 from .model import TASKS, SegModel, as_model, new_model
 from .tiling import predict_tiles
+from .unet import prefer_channels_last
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +217,9 @@ def train_model(
         n = load_matching(model.net, init.net.state_dict())
         log.info("started from %s (%d tensors)", init.path or "model", n)
     net = model.net.to(cfg.device)
+    layout = torch.channels_last if prefer_channels_last(torch.device(cfg.device)) else None
+    if layout is not None:
+        net = net.to(memory_format=layout)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     # boundaries are colour changes whatever the colours: shuffle channels of colour images
@@ -236,6 +240,8 @@ def train_model(
             for step in range(cfg.steps_per_epoch):
                 x, y = next(source)
                 x, y = x.to(cfg.device), y.to(cfg.device)
+                if layout is not None:
+                    x = x.contiguous(memory_format=layout)
                 done = (epoch - 1) * cfg.steps_per_epoch + step + 1
                 for group in opt.param_groups:
                     group["lr"] = one_cycle(done - 1, total_steps, cfg.lr)
@@ -266,7 +272,7 @@ def train_model(
                     break
     finally:
         source.close()  # stops the threads drawing ahead (early stop, or training closed)
-    net.cpu()  # models are saved and used on the CPU
+    net.cpu().to(memory_format=torch.contiguous_format)  # models are saved and used on the CPU
     if best_state is not None:
         net.load_state_dict(best_state)
     net.eval()
