@@ -25,54 +25,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from _segment_data import (
+    DATA,
+    NI_CLASSES,
+    NI_ONE,
+    PARTS,
+    TINT,
+    ni_pairs,
+    read_image,
+    tint_pairs,
+    zoomed,
+)
 from _segment_report import print_table
 from _tint_intercepts import heyn, intercept_errors, rel_error
-
-DATA = Path(
-    os.environ.get(
-        "REAL_MICROGRAPHS", Path(__file__).resolve().parents[2] / "shared" / "real_micrographs"
-    )
-)
-NI = "ni_superalloy_gamma_prime"
-TINT = "tint_etched_grain_boundaries"
-NI_CLASSES = ["matrix", "large gamma-prime", "fine gamma-prime"]
-NI_ONE = "spot3_0d_3"
-TINT_TEST_FROM = 25
-PARTS = ("ni_all", "ni_one", "ni_baseline", "tint", "tint_builtin")
-
-
-def _read(path: Path) -> np.ndarray:
-    from skimage.io import imread
-
-    return np.asarray(imread(path))
-
-
-def ni_pairs(prefixes: tuple[str, ...]):
-    from napari_microstructure.core.segment import make_pair
-
-    out = []
-    for img in sorted((DATA / NI / "images").glob("*.png")):
-        if img.stem.startswith(prefixes):
-            mask = _read(DATA / NI / "labels" / f"{img.stem}_label.png")
-            out.append(make_pair(_read(img), mask, "phases", 1, img.stem))
-    return out
-
-
-def tint_pairs(test: bool):
-    from napari_microstructure.core.segment import make_pair
-
-    out = []
-    for img in sorted((DATA / TINT / "images").glob("*.png")):
-        if (int(img.stem.split("-")[0]) >= TINT_TEST_FROM) == test:
-            mask = _read(DATA / TINT / "masks" / img.name)
-            out.append(make_pair(_read(img), mask, "boundaries", 3, img.stem))
-    return out
 
 
 def _predict(model, pair, tta: bool) -> np.ndarray:
@@ -83,19 +53,8 @@ def _predict(model, pair, tta: bool) -> np.ndarray:
     return run_to_end(predict_tiles(model.net, standardise(pair.image), 256, 64, tta))
 
 
-def _zoomed(pair, zoom: int):
-    """The pair on a ``zoom`` times finer grid (image bicubic, mask by pixel repetition)."""
-    from skimage.transform import rescale
-
-    from napari_microstructure.core.segment.data import Pair
-
-    image = np.stack([rescale(c, zoom, order=3) for c in pair.image]).astype(np.float32)
-    mask = np.repeat(np.repeat(pair.mask, zoom, 0), zoom, 1)
-    return Pair(image, mask, pair.name)
-
-
 def _predict_zoomed(model, pair, tta: bool, zoom: int) -> np.ndarray:
-    probs = _predict(model, _zoomed(pair, zoom) if zoom > 1 else pair, tta)
+    probs = _predict(model, zoomed(pair, zoom) if zoom > 1 else pair, tta)
     c, h, w = probs.shape
     return probs.reshape(c, h // zoom, zoom, w // zoom, zoom).mean(axis=(2, 4))
 
@@ -192,7 +151,7 @@ def run_ni(one: bool, args) -> dict:
         args, task="phases", classes=NI_CLASSES, val_fraction=0.2, composition=args.composition
     )
     if args.zoom > 1:  # train and predict on an enlarged grid, probabilities averaged back
-        train = [_zoomed(p, args.zoom) for p in train]
+        train = [zoomed(p, args.zoom) for p in train]
     model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, None, args)
     preds = [_predict_zoomed(model, p, args.tta, args.zoom).argmax(0) for p in test]
     out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
@@ -241,6 +200,11 @@ def run_tint(args) -> dict:
 
     train_all, test = tint_pairs(False), tint_pairs(True)
     train, val = split_pairs(train_all, 0.2, args.seed)
+    if args.mix_synthetic:  # synthetic tint micrographs among the training crops
+        from napari_microstructure.core.segment import synthetic_pairs
+
+        n = args.mix_synthetic
+        train = train + synthetic_pairs("boundaries", n, (256, 256), ("tint",), 3, seed=5000)
     cfg = _config(args, task="boundaries")
     model, seconds = _model("tint_boundaries", train, cfg, val, args)
     val_probs = [_predict(model, p, args.tta)[1] for p in val]
@@ -273,6 +237,7 @@ def run_tint(args) -> dict:
         "train_cpu_seconds": model.metrics.get("cpu_seconds"),
         "start_seconds": model.metrics.get("start_seconds"),
         "device": args.device,
+        "mix_synthetic": args.mix_synthetic,
         "epochs_run": model.metrics["epochs_run"],
         "best_epoch": model.metrics["best_epoch"],
     }
@@ -290,7 +255,7 @@ def run_tint_builtin(args) -> dict:
     t0 = time.perf_counter()
     f1, errs = [], []
     for p in test:
-        image = _read(DATA / TINT / "images" / f"{p.name}.png")  # RGB as on disk
+        image = read_image(DATA / TINT / "images" / f"{p.name}.png")  # RGB as on disk
         edges = find_boundaries(run_to_end(segment_all_grains(image, None, args.builtin)))
         f1.append(boundary_f1(edges, p.mask == 1, 3.0)["f1"])
         errs.append(rel_error(heyn(edges), heyn(p.mask == 1)))
@@ -341,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zoom", type=int, default=1, help="superalloy: enlarge images Z times")
     ap.add_argument("--dice", type=float, default=1.0, help="weight of the Dice loss term")
     ap.add_argument("--workers", type=int, default=0, help="threads drawing batches ahead")
+    ap.add_argument(
+        "--mix-synthetic", type=int, default=0, help="tint: train on N synthetic tint images too"
+    )
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
     args = ap.parse_args(argv)
