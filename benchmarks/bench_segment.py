@@ -152,7 +152,8 @@ def run_ni(one: bool, args) -> dict:
     )
     if args.zoom > 1:  # train and predict on an enlarged grid, probabilities averaged back
         train = [zoomed(p, args.zoom) for p in train]
-    model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, None, args)
+    val = [] if args.no_val else None  # []: no validation; the lowest-loss epoch is kept
+    model, seconds = _model(f"ni_{'one' if one else 'all'}", train, cfg, val, args)
     preds = [_predict_zoomed(model, p, args.tta, args.zoom).argmax(0) for p in test]
     out = _phase_report(preds, test, seconds, "ni_one" if one else "ni_all")
     out.update(
@@ -161,6 +162,7 @@ def run_ni(one: bool, args) -> dict:
         composition=args.composition,
         zoom=args.zoom,
         dice=args.dice,
+        no_val=args.no_val,
         epochs_run=model.metrics["epochs_run"],
         best_epoch=model.metrics["best_epoch"],
         train_cpu_seconds=model.metrics.get("cpu_seconds"),
@@ -306,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--zoom", type=int, default=1, help="superalloy: enlarge images Z times")
     ap.add_argument("--dice", type=float, default=1.0, help="weight of the Dice loss term")
     ap.add_argument("--workers", type=int, default=0, help="threads drawing batches ahead")
+    ap.add_argument("--no-val", action="store_true", help="superalloy: train on every image")
     ap.add_argument(
         "--mix-synthetic", type=int, default=0, help="tint: train on N synthetic tint images too"
     )
