@@ -57,44 +57,47 @@ def predict_probabilities(
     """
     model = as_model(model)
     image = _checked(image, model, pixel_size)
-    if model.task == "boundaries" and featureless(image):
-        return _no_boundary(model, image.shape[:2])
-    return (yield from _predict(image, model, pixel_size, tile, overlap, tta))
+    blank = model.task == "boundaries" and featureless(image)
+    return (yield from _probabilities(image, model, pixel_size, tile, overlap, tta, blank))
+
+
+def _model_grid(shape: tuple[int, ...], factor: float) -> tuple[int, int]:
+    """The image's size on the model's pixel grid."""
+    return max(8, round(shape[0] * factor)), max(8, round(shape[1] * factor))
 
 
 def _checked(image: np.ndarray, model: SegModel, pixel_size: float | None) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
-    h, w = image.shape[:2]
-    factor = scale_factor(model, pixel_size)
-    size = (max(8, round(h * factor)), max(8, round(w * factor)))
+    size = _model_grid(image.shape, scale_factor(model, pixel_size))
     # probabilities, their resampling and the outputs: about 16 bytes a pixel per class (57
     # measured for 3 classes on a 4096 x 4096 image)
-    largest = max((h, w), size, key=lambda s: s[0] * s[1])
+    largest = max(image.shape[:2], size, key=lambda s: s[0] * s[1])
     check_segment_size(largest, 16.0 * (model.n_classes + 1))
     return image
 
 
-def _no_boundary(model: SegModel, shape: tuple[int, int]) -> np.ndarray:
-    probs = np.zeros((model.n_classes, *shape), np.float32)
-    probs[0] = 1.0
-    return probs
-
-
-def _predict(
+def _probabilities(
     image: np.ndarray,
     model: SegModel,
     pixel_size: float | None,
     tile: int,
     overlap: int,
     tta: Views,
+    blank: bool,
 ) -> Generator[Progress, None, np.ndarray]:
+    """Probabilities of a checked image; ``blank`` (a featureless image): a boundaries model
+    gives no boundary anywhere, without running."""
     h, w = image.shape[:2]
+    if blank and model.task == "boundaries":
+        probs = np.zeros((model.n_classes, h, w), np.float32)
+        probs[0] = 1.0
+        return probs
     factor = scale_factor(model, pixel_size)
     arr = prepare_input(image, model.in_channels)
     if abs(factor - 1.0) > 1e-3:
-        arr = resize_chw(arr, (max(8, round(h * factor)), max(8, round(w * factor))))
+        arr = resize_chw(arr, _model_grid(image.shape, factor))
     probs = yield from predict_tiles(model.net, arr, tile=tile, overlap=overlap, tta=tta)
     probs = resize_chw(probs, (h, w))
     return probs / np.clip(probs.sum(axis=0, keepdims=True), 1e-6, None)
@@ -117,11 +120,10 @@ def segment_image(
     model = as_model(model)
     image = _checked(image, model, pixel_size)
     warning = featureless_warning(image)
-    if model.task == "boundaries" and warning:
-        probs = _no_boundary(model, image.shape[:2])
+    blank = warning is not None
+    probs = yield from _probabilities(image, model, pixel_size, tile, overlap, tta, blank)
+    if blank and model.task == "boundaries":
         warning += " No boundaries were drawn."
-    else:
-        probs = yield from _predict(image, model, pixel_size, tile, overlap, tta)
     labels = probs.argmax(axis=0).astype(np.uint8)
     confidence = probs.max(axis=0).astype(np.float32)
     return Segmentation(

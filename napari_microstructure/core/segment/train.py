@@ -216,10 +216,9 @@ def train_model(
         init = as_model(init)
         n = load_matching(model.net, init.net.state_dict())
         log.info("started from %s (%d tensors)", init.path or "model", n)
-    net = model.net.to(cfg.device)
-    layout = torch.channels_last if prefer_channels_last(torch.device(cfg.device)) else None
-    if layout is not None:
-        net = net.to(memory_format=layout)
+    fast = prefer_channels_last(torch.device(cfg.device))
+    layout = torch.channels_last if fast else torch.contiguous_format
+    net = model.net.to(cfg.device, memory_format=layout)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     total_steps = cfg.epochs * cfg.steps_per_epoch
     # boundaries are colour changes whatever the colours: shuffle channels of colour images
@@ -239,9 +238,7 @@ def train_model(
             losses = []
             for step in range(cfg.steps_per_epoch):
                 x, y = next(source)
-                x, y = x.to(cfg.device), y.to(cfg.device)
-                if layout is not None:
-                    x = x.contiguous(memory_format=layout)
+                x, y = x.to(cfg.device).contiguous(memory_format=layout), y.to(cfg.device)
                 done = (epoch - 1) * cfg.steps_per_epoch + step + 1
                 for group in opt.param_groups:
                     group["lr"] = one_cycle(done - 1, total_steps, cfg.lr)
