@@ -16,14 +16,22 @@ log = logging.getLogger(__name__)
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "train-seg",
-        help="train a segmentation model (phases or grain boundaries) from image/mask folders",
+        help="train a segmentation model (phases or grain boundaries) from image/mask folders "
+        "or an annotation project",
         description="Train a compact U-Net (on the CPU unless --device names a GPU) from "
-        "folders of images and masks of the same names (a mask may add _label or _mask). "
+        "folders of images and masks of the same names (a mask may add _label or _mask), or "
+        "from the images of an annotation project marked done. "
         "Phase masks hold a class index per pixel (255 = not annotated); boundary masks are "
-        "bright lines on black.",
+        "bright lines on black; a project's boundaries are the outlines of its grain labels.",
     )
-    p.add_argument("--images", required=True, metavar="DIR", help="folder of micrographs")
-    p.add_argument("--masks", required=True, metavar="DIR", help="folder of masks")
+    p.add_argument("--images", metavar="DIR", help="folder of micrographs")
+    p.add_argument("--masks", metavar="DIR", help="folder of masks")
+    p.add_argument(
+        "--project",
+        metavar="DIR",
+        help="annotation project (instead of --images/--masks): its images marked done, "
+        "with their phase labels or grain outlines, class names and pixel size",
+    )
     p.add_argument("--task", required=True, choices=["phases", "boundaries"])
     p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.pt)")
     p.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
@@ -66,14 +74,32 @@ def run(args: argparse.Namespace) -> int:
 
     from ..core.imageio import ImageReadError
     from ..core.progress import run_to_end
-    from ..core.segment import TrainConfig, load_model, load_pairs, synthetic_start, train_model
+    from ..core.segment import (
+        TrainConfig,
+        load_model,
+        load_pairs,
+        project_training_data,
+        synthetic_start,
+        train_model,
+    )
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     if args.epochs < 1:
         raise CLIError("--epochs must be at least 1")
+    if bool(args.project) == bool(args.images or args.masks):
+        raise CLIError("give either --images and --masks, or --project")
+    if not args.project and not (args.images and args.masks):
+        raise CLIError("--images and --masks go together")
+    classes, pixel_size = args.classes, args.pixel_size
     try:
-        pairs = load_pairs(args.images, args.masks, args.task)
+        if args.project:
+            found = project_training_data(args.project, args.task)
+            pairs = found.pairs
+            classes = classes or found.classes
+            pixel_size = pixel_size or found.pixel_size
+        else:
+            pairs = load_pairs(args.images, args.masks, args.task)
     except (ValueError, ImageReadError) as exc:
         raise CLIError(str(exc)) from exc
     in_ch = pairs[0].image.shape[0]
@@ -88,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = TrainConfig(
             task=args.task,
-            classes=args.classes,
+            classes=classes,
             epochs=args.epochs,
             steps_per_epoch=args.steps,
             batch_size=args.batch,
@@ -99,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
             val_fraction=args.val_fraction,
             patience=args.patience,
             seed=args.seed,
-            pixel_size=args.pixel_size,
+            pixel_size=pixel_size,
             device=args.device,
             workers=args.workers,
         )

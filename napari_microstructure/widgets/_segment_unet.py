@@ -6,6 +6,7 @@ A mixin of :class:`widgets.segment.SegmentWidget`, which builds the controls it 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_array, image_pixel_size, scribbles_array, show_labels
 from ..core.paths import cache_dir
+from ..core.progress import Progress
 from ..core.segment import (
     WATERSHED_DEFAULTS,
     TrainConfig,
@@ -23,15 +25,17 @@ from ..core.segment import (
     load_model,
     load_pairs,
     make_pair,
+    project_training_data,
     segment_image,
     synthetic_start,
     train_model,
 )
-from ..core.settings import set_setting
+from ..core.settings import get_setting, set_setting
 from ._values import PathValue, Value
+from .curate import SETTING as CURATE_SETTING
 
 SETTING = "pipeline.segment"
-FROM_LAYERS, FROM_FOLDERS = "open layers", "folders"
+FROM_LAYERS, FROM_FOLDERS, FROM_PROJECT = "open layers", "folders", "annotation project"
 TRAIN_JOB, PREDICT_JOB = "training", "prediction"
 
 
@@ -55,6 +59,7 @@ class UNetPanel:
 
     model_path = PathValue("_model")
     output_path = PathValue("_out")
+    project_folder = PathValue("_project")
 
     @property
     def training_options(self) -> dict[str, Any]:
@@ -72,26 +77,43 @@ class UNetPanel:
 
     # -- U-Net training -----------------------------------------------------------------------
     def _on_source(self, _value: Any = None) -> None:
-        layers = self.source == FROM_LAYERS
-        self._mask.visible = layers
-        self._images_dir.visible = self._masks_dir.visible = not layers
+        source = self.source
+        self._mask.visible = source == FROM_LAYERS
+        self._images_dir.visible = self._masks_dir.visible = source == FROM_FOLDERS
+        self._project.visible = source == FROM_PROJECT
+        if source == FROM_PROJECT and self.project_folder is None:
+            self.project_folder = get_setting(CURATE_SETTING) or None  # the Curate dock's
 
-    def _training_pairs(self) -> list[Any]:
-        task = self.task
-        if self.source == FROM_FOLDERS:
-            images, masks = self.folders
-            return load_pairs(images, masks, task)
+    def _layer_pair(self) -> list[Any]:
         image, mask = self.image_layer, self.annotation_layer
         if image is None or mask is None:
             raise ValueError("choose an image and its annotation (a Labels layer) to train on")
         arr = image_array(image)
         in_ch = 3 if arr.ndim == 3 else 1
-        return [make_pair(arr, scribbles_array(mask, arr.shape[:2]), task, in_ch, image.name)]
+        return [make_pair(arr, scribbles_array(mask, arr.shape[:2]), self.task, in_ch, image.name)]
+
+    def _file_source(self) -> Any:
+        """A function reading the training data of the chosen folders or project (in the
+        worker): it returns the pairs, class names (None: the defaults) and pixel size."""
+        task = self.task
+        if self.source == FROM_FOLDERS:
+            images, masks = self.folders
+            return lambda: (load_pairs(images, masks, task), None, None)
+        folder = self.project_folder
+        if folder is None:
+            raise ValueError("choose the annotation project's folder to train on")
+
+        def read() -> tuple[list[Any], list[str], float | None]:
+            found = project_training_data(folder, task)
+            return found.pairs, found.classes, found.pixel_size
+
+        return read
 
     def train(self) -> Any:
         """Train a U-Net in a worker (progress per step, Cancel stops it); saves the model."""
         try:
-            pairs = self._training_pairs()
+            layer_pairs = self._layer_pair() if self.source == FROM_LAYERS else None
+            read = self._file_source() if layer_pairs is None else None
             options = {"base": 16, "depth": 4, "patience": 6, **self._options}
             cfg = TrainConfig(
                 task=self.task,
@@ -107,6 +129,12 @@ class UNetPanel:
         pretrain = self.pretrain
 
         def run():
+            nonlocal cfg
+            pairs = layer_pairs
+            if read is not None:
+                yield Progress(0, 1, "reading the training images")
+                pairs, classes, pixel_size = read()
+                cfg = replace(cfg, classes=cfg.classes or classes, pixel_size=pixel_size)
             init = None
             if pretrain:
                 init = yield from synthetic_start(

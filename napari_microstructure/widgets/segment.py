@@ -19,7 +19,7 @@ from .._layers import (
 from ..core.segment import ScribbleClassifier, classify_with_scribbles
 from ..core.settings import get_setting
 from ._base import WorkerWidget, prefer_role
-from ._segment_unet import FROM_FOLDERS, FROM_LAYERS, SETTING, UNetPanel
+from ._segment_unet import FROM_FOLDERS, FROM_LAYERS, FROM_PROJECT, SETTING, UNetPanel
 from ._values import Value
 
 if TYPE_CHECKING:
@@ -44,11 +44,14 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         self._live = CheckBox(text="re-predict as I paint", value=True)
         self._classify = PushButton(text="Predict from scribbles")
         # training
-        self._source = ComboBox(label="train from", choices=[FROM_LAYERS, FROM_FOLDERS])
+        self._source = ComboBox(
+            label="train from", choices=[FROM_LAYERS, FROM_FOLDERS, FROM_PROJECT]
+        )
         self._mask = self._layer_combo(Labels, "annotation", nullable=True)
         self._mask.value = None
         self._images_dir = FileEdit(label="images folder", mode="d", value="")
         self._masks_dir = FileEdit(label="masks folder", mode="d", value="")
+        self._project = FileEdit(label="project folder", mode="d", value="")
         self._task = ComboBox(label="task", choices=["phases", "boundaries"])
         self._epochs = SpinBox(label="epochs", min=1, max=500, value=int(saved.get("epochs", 20)))
         self._pretrain = CheckBox(text="pretrain on synthetic micrographs", value=False)
@@ -99,6 +102,7 @@ class SegmentWidget(UNetPanel, WorkerWidget):
                 self._mask,
                 self._images_dir,
                 self._masks_dir,
+                self._project,
                 self._task,
                 self._epochs,
                 self._pretrain,

@@ -4,7 +4,8 @@
   pixel features (seconds); it predicts the whole image with a confidence per pixel.
 - :func:`train_model` trains a compact :class:`UNet` on image/mask pairs (augmentation,
   validation split, early stopping, progress generator); :func:`segment_image` applies a saved
-  model to any image size in overlapping tiles at the model's pixel size.
+  model to any image size in overlapping tiles at the model's pixel size;
+  :func:`project_training_data` gives pairs from an annotation project's finished images.
 - :func:`grains_from_model` turns a boundaries model's output into grain labels (watershed);
   :func:`pixel_uncertainty` / :func:`image_uncertainty` rank images for annotation;
   :func:`phase_fractions` gives area fractions of a phase map.
@@ -23,6 +24,7 @@ from .predict import (
     segment,
     segment_image,
 )
+from .project_data import ProjectTraining, project_training_data
 from .scribble import PixelPrediction, ScribbleClassifier, classify_with_scribbles, pixel_features
 from .synthetic_data import (
     BUILTIN_BOUNDARY_MODEL,
@@ -37,6 +39,7 @@ __all__ = [
     "TASKS",
     "Pair",
     "PixelPrediction",
+    "ProjectTraining",
     "ScribbleClassifier",
     "SegModel",
     "Segmentation",
@@ -62,6 +65,7 @@ __all__ = [
     "pixel_uncertainty",
     "predict_probabilities",
     "pretrain_synthetic",
+    "project_training_data",
     "synthetic_start",
     "BUILTIN_BOUNDARY_MODEL",
     "segment",
