@@ -87,7 +87,7 @@ def test_train_seg_from_a_project(project, tmp_path, capsys):
     assert "no annotation project" in capsys.readouterr().err
 
 
-def test_the_dock_trains_from_the_curate_project(
+def test_the_dock_trains_from_the_curate_project_and_fine_tunes(
     project, make_napari_viewer, tmp_path, settings_home, wait_idle, monkeypatch
 ):
     from napari_microstructure.core.settings import set_setting
@@ -116,11 +116,28 @@ def test_the_dock_trains_from_the_curate_project(
     assert model is not None and model.task == "boundaries" and model.pixel_size == 0.5
     assert len(model.training_data) == 2  # and one image validates
 
-    # nothing marked done: the dock says so and keeps going
     import napari_microstructure.widgets._base as base
 
     errors = []
     monkeypatch.setattr(base, "show_error", errors.append)
+    # corrections came in: fine-tune the model just trained (it is now in the model field)
+    assert widget.model_path == tmp_path / "b.pt"
+    widget.start = "model file"
+    widget.training_options = {**widget.training_options, "base": 8, "depth": 3}
+    widget.output_path = tmp_path / "b2.pt"
+    assert widget.train() is not None
+    wait_idle(widget, 120000)
+    assert not errors and widget.last_model.config["init"] == str(tmp_path / "b.pt")
+    assert (widget.last_model.net.base, widget.last_model.net.depth) == (4, 2)  # the model's
+    widget.model_path = tmp_path / "b.pt"
+    widget.task = "phases"  # a boundaries model cannot start a phases network
+    assert widget.train() is not None
+    wait_idle(widget, 120000)
+    assert len(errors) == 1 and "segments boundaries, not phases" in errors[0]
+    widget.task, widget.start = "boundaries", "new network"
+    errors.clear()
+
+    # nothing marked done: the dock says so and keeps going
     for image_id in project.image_ids:
         project.set_done(image_id, False)
     assert widget.train() is not None

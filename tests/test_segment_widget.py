@@ -98,7 +98,7 @@ def test_a_boundaries_network_starts_from_the_builtin_model(
     widget.annotation_layer = viewer.add_labels(m.boundaries.astype(np.uint8), name="lines")
     widget.task = "boundaries"
     widget.epochs = 1
-    widget.pretrain = True
+    widget.start = "synthetic micrographs"
     # the built-in model's size (16 base channels, 4 levels), trained for one batch
     widget.training_options = {"steps_per_epoch": 1, "batch_size": 2, "crop": 64}
     widget.output_path = tmp_path / "b.pt"

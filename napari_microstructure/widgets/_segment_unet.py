@@ -36,6 +36,10 @@ from .curate import SETTING as CURATE_SETTING
 
 SETTING = "pipeline.segment"
 FROM_LAYERS, FROM_FOLDERS, FROM_PROJECT = "open layers", "folders", "annotation project"
+#: Where a training starts: random weights, synthetic micrographs (core.synthetic_start), or
+#: the model in the dock's *model* field (fine-tuning it on new or corrected annotations).
+START_NEW, START_SYNTHETIC, START_MODEL = "new network", "synthetic micrographs", "model file"
+STARTS = (START_NEW, START_SYNTHETIC, START_MODEL)
 TRAIN_JOB, PREDICT_JOB = "training", "prediction"
 
 
@@ -45,7 +49,7 @@ class UNetPanel:
     # -- public state -------------------------------------------------------------------------
     task = Value("_task", str)
     epochs = Value("_epochs", int)
-    pretrain = Value("_pretrain", bool)  # start from synthetic micrographs (core.synthetic_start)
+    start = Value("_start_from", str)  # one of STARTS
     source = Value("_source", str)
     annotation_layer = Value("_mask")
 
@@ -124,9 +128,12 @@ class UNetPanel:
         except (ValueError, OSError, TypeError) as exc:
             show_error(str(exc))
             return None
+        start, start_model = self.start, self.model_path
+        if start == START_MODEL and start_model is None:
+            show_error("Choose the model to fine-tune in the model field, or another start.")
+            return None
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = self.output_path or cache_dir() / "segment" / f"{self.task}-{stamp}.pt"
-        pretrain = self.pretrain
 
         def run():
             nonlocal cfg
@@ -136,7 +143,12 @@ class UNetPanel:
                 pairs, classes, pixel_size = read()
                 cfg = replace(cfg, classes=cfg.classes or classes, pixel_size=pixel_size)
             init = None
-            if pretrain:
+            if start == START_MODEL:
+                init = load_model(start_model)
+                if init.task != cfg.task:
+                    raise ValueError(f"{start_model.name} segments {init.task}, not {cfg.task}")
+                cfg = replace(cfg, base=init.net.base, depth=init.net.depth)
+            elif start == START_SYNTHETIC:
                 init = yield from synthetic_start(
                     cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
                 )

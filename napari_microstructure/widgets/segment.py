@@ -19,7 +19,15 @@ from .._layers import (
 from ..core.segment import ScribbleClassifier, classify_with_scribbles
 from ..core.settings import get_setting
 from ._base import WorkerWidget, prefer_role
-from ._segment_unet import FROM_FOLDERS, FROM_LAYERS, FROM_PROJECT, SETTING, UNetPanel
+from ._segment_unet import (
+    FROM_FOLDERS,
+    FROM_LAYERS,
+    FROM_PROJECT,
+    SETTING,
+    START_NEW,
+    STARTS,
+    UNetPanel,
+)
 from ._values import Value
 
 if TYPE_CHECKING:
@@ -54,7 +62,7 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         self._project = FileEdit(label="project folder", mode="d", value="")
         self._task = ComboBox(label="task", choices=["phases", "boundaries"])
         self._epochs = SpinBox(label="epochs", min=1, max=500, value=int(saved.get("epochs", 20)))
-        self._pretrain = CheckBox(text="pretrain on synthetic micrographs", value=False)
+        self._start_from = ComboBox(label="start from", choices=list(STARTS), value=START_NEW)
         self._out = FileEdit(label="save model as", mode="w", filter="*.pt", value="")
         self._train = PushButton(text="Train U-Net")
         # prediction
@@ -105,7 +113,7 @@ class SegmentWidget(UNetPanel, WorkerWidget):
                 self._project,
                 self._task,
                 self._epochs,
-                self._pretrain,
+                self._start_from,
                 self._out,
                 self._train,
                 self._model,
