@@ -19,6 +19,7 @@ from napari_microstructure.widgets.scale import scale_bar
 from napari_microstructure.widgets.segment import SegmentWidget
 
 PS = 0.5
+TMP = tempfile.TemporaryDirectory()  # the model trained for the shot; removed at exit
 
 
 def wait(worker) -> None:
@@ -62,7 +63,7 @@ def model_path() -> Path:
         depth=2,
         pixel_size=PS,
     )
-    path = Path(tempfile.mkdtemp()) / "ferrite_pearlite.pt"
+    path = Path(TMP.name) / "ferrite_pearlite.pt"
     run_to_end(train_model(pairs, cfg)).save(path)
     return path
 
@@ -93,6 +94,10 @@ widget = SegmentWidget(viewer)
 viewer.window.add_dock_widget(widget, name="Segment", area="right")
 widget.image_layer = image
 widget.model_path = model
+# set for the next round: fine-tune this model on the project's corrected images
+widget.source = "annotation project"
+widget.project_folder = Path.home() / "annotations" / "ferrite-pearlite"
+widget.start = "model file"
 wait(widget.predict())
 widget.confidence_layer.visible = True
 widget.prediction_layer.visible = False
