@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,6 +20,9 @@ from ..image_utils import is_rgb, to_float01
 from ..synthetic.tessellation import distance_to_boundary
 from .augment import IGNORE
 from .data import Pair, image_channels, make_pair, n_classes_in
+
+if TYPE_CHECKING:
+    from ..curate import Project
 
 #: Pixel sizes within this relative difference count as the same (no resampling).
 SAME_PIXEL_SIZE = 0.01
@@ -60,7 +64,7 @@ def _resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def project_training_data(project, task: str) -> ProjectTraining:
+def project_training_data(project: Project | str | Path, task: str) -> ProjectTraining:
     """Training pairs of ``task`` ("phases" or "boundaries") from a project or its folder.
 
     Images with differing pixel sizes are resampled to the median of the known ones (masks by
@@ -115,10 +119,3 @@ def project_training_data(project, task: str) -> ProjectTraining:
     names = list(project.phase_names)
     names += [f"class {k}" for k in range(len(names), n_classes_in(pairs))]
     return ProjectTraining(pairs, names, target)
-
-
-def is_project(folder: str | Path) -> bool:
-    """Whether ``folder`` holds an annotation project."""
-    from ..curate.project import MANIFEST
-
-    return (Path(folder) / MANIFEST).is_file()
