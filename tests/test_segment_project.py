@@ -42,7 +42,8 @@ def project(tmp_path):
 def test_pairs_come_from_the_images_marked_done(project):
     found = project_training_data(project.root, "boundaries")
     assert len(found.pairs) == 3  # the image not marked done does not teach
-    assert found.pixel_size == 0.5 and found.classes == ["interior", "boundary"]
+    assert [p.pixel_size for p in found.pairs] == [0.5] * 3
+    assert found.classes == ["interior", "boundary"]
     # the 1.0 µm/px image is brought to 0.5 µm/px: twice the pixels, lines as wide as elsewhere
     shapes = [p.mask.shape for p in found.pairs]
     assert shapes == [(96, 96), (96, 96), (96, 96)]

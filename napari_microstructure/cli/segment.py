@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results, failed = [], 0
-    for path in args.images:
+    for path, stem in zip(args.images, output_stems(args.images), strict=True):
         try:
             mf = read_micrograph(path, pixel_size=args.pixel_size)
             data = mf.data
@@ -66,14 +66,14 @@ def run(args: argparse.Namespace) -> int:
         labels = seg.labels
         if model.task == "boundaries":
             labels = np.where(labels > 0, 255, 0).astype(np.uint8)
-        target = out / f"{Path(path).stem}_{model.task}.{args.format}"
+        target = out / f"{stem}_{model.task}.{args.format}"
         if args.format == "tif":
             tifffile.imwrite(target, labels, compression="zlib")
         else:
             imsave(target, labels, check_contrast=False)
         info = {"image": path, "labels": str(target), "pixel_size": mf.pixel_size}
         if args.confidence:
-            conf = out / f"{Path(path).stem}_confidence.tif"
+            conf = out / f"{stem}_confidence.tif"
             tifffile.imwrite(conf, seg.confidence, compression="zlib")
             info["confidence"] = str(conf)
         info["mean_confidence"] = float(seg.confidence.mean())
@@ -85,3 +85,20 @@ def run(args: argparse.Namespace) -> int:
         results.append(info)
     print_json({"model": str(args.model), "task": model.task, "results": results})
     return 1 if failed else 0
+
+
+def output_stems(paths: list[str]) -> list[str]:
+    """One file stem per input, distinct: the file's stem, with -2, -3, ... added to the later
+    ones of inputs that share it (a/x.png and b/x.png, or x.png and x.tif)."""
+    taken = {Path(p).stem.lower() for p in paths}
+    seen: set[str] = set()
+    out = []
+    for p in paths:
+        stem = Path(p).stem
+        name, k = stem, 1
+        while name.lower() in seen or (k > 1 and name.lower() in taken):
+            k += 1
+            name = f"{stem}-{k}"
+        seen.add(name.lower())
+        out.append(name)
+    return out

@@ -35,9 +35,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--task", required=True, choices=["phases", "boundaries"])
     p.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.pt)")
     p.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
-    p.add_argument("--from", dest="init", metavar="MODEL", help="start from this model's weights")
+    p.add_argument("--from", dest="init", metavar="MODEL", help="fine-tune this model")
     p.add_argument("--classes", nargs="+", metavar="NAME", help="class names, index order")
-    p.add_argument("--pixel-size", type=float, help="µm/px of the training images")
+    p.add_argument(
+        "--pixel-size", type=float, help="µm/px of the --images (instead of what their files say)"
+    )
     p.add_argument("--steps", type=int, default=20, help="batches per epoch (default 20)")
     p.add_argument("--batch", type=int, default=8, help="crops per batch (default 8)")
     p.add_argument("--crop", type=int, default=128, help="crop side in pixels (default 128)")
@@ -76,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.progress import run_to_end
     from ..core.segment import (
         TrainConfig,
+        fine_tune_settings,
         load_model,
         load_pairs,
         project_training_data,
@@ -91,26 +94,20 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("give either --images and --masks, or --project")
     if not args.project and not (args.images and args.masks):
         raise CLIError("--images and --masks go together")
-    classes, pixel_size = args.classes, args.pixel_size
+    if args.project and args.pixel_size:
+        raise CLIError("--pixel-size is for --images folders: a project's images carry theirs")
+    if args.init and args.pretrain_synthetic > 0:
+        raise CLIError("start from --from MODEL or from --pretrain-synthetic, not both")
+    classes = args.classes
     try:
         if args.project:
             found = project_training_data(args.project, args.task)
-            pairs = found.pairs
-            classes = classes or found.classes
-            pixel_size = pixel_size or found.pixel_size
+            pairs, classes = found.pairs, classes or found.classes
         else:
-            pairs = load_pairs(args.images, args.masks, args.task)
+            pairs = load_pairs(args.images, args.masks, args.task, pixel_size=args.pixel_size)
     except (ValueError, ImageReadError) as exc:
         raise CLIError(str(exc)) from exc
     in_ch = pairs[0].image.shape[0]
-    init = None
-    if args.init:
-        try:
-            init = load_model(args.init)
-        except (OSError, ValueError) as exc:
-            raise CLIError(str(exc)) from exc
-        if init.task != args.task:
-            raise CLIError(f"--from model segments {init.task}, not {args.task}")
     try:
         cfg = TrainConfig(
             task=args.task,
@@ -120,16 +117,19 @@ def run(args: argparse.Namespace) -> int:
             batch_size=args.batch,
             crop=args.crop,
             lr=args.lr,
-            base=init.net.base if init else args.base,
-            depth=init.net.depth if init else args.depth,
+            base=args.base,
+            depth=args.depth,
             val_fraction=args.val_fraction,
             patience=args.patience,
             seed=args.seed,
-            pixel_size=pixel_size,
+            pixel_size=args.pixel_size,
             device=args.device,
             workers=args.workers,
         )
-    except ValueError as exc:
+        init = load_model(args.init) if args.init else None
+        if init is not None:  # its size, class names and (where none is known) pixel size
+            cfg = fine_tune_settings(cfg, init, pairs)
+    except (OSError, ValueError) as exc:
         raise CLIError(str(exc)) from exc
 
     def report(p) -> None:
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         if end_of_epoch and (", validation" in p.message or args.val_fraction <= 0):
             print(p.message, file=sys.stderr, flush=True)
 
-    if init is None and args.pretrain_synthetic > 0:
+    if args.pretrain_synthetic > 0:
 
         def report_start(p) -> None:
             if not p.message.startswith("epoch"):  # drawing images / the built-in model

@@ -21,6 +21,7 @@ from ..core.progress import Progress
 from ..core.segment import (
     WATERSHED_DEFAULTS,
     TrainConfig,
+    fine_tune_settings,
     grains_from_boundary_probability,
     load_model,
     load_pairs,
@@ -94,22 +95,23 @@ class UNetPanel:
             raise ValueError("choose an image and its annotation (a Labels layer) to train on")
         arr = image_array(image)
         in_ch = 3 if arr.ndim == 3 else 1
-        return [make_pair(arr, scribbles_array(mask, arr.shape[:2]), self.task, in_ch, image.name)]
+        marks = scribbles_array(mask, arr.shape[:2])
+        return [make_pair(arr, marks, self.task, in_ch, image.name, image_pixel_size(image))]
 
     def _file_source(self) -> Any:
         """A function reading the training data of the chosen folders or project (in the
-        worker): it returns the pairs, class names (None: the defaults) and pixel size."""
+        worker): it returns the pairs and class names (None: the defaults)."""
         task = self.task
         if self.source == FROM_FOLDERS:
             images, masks = self.folders
-            return lambda: (load_pairs(images, masks, task), None, None)
+            return lambda: (load_pairs(images, masks, task), None)
         folder = self.project_folder
         if folder is None:
             raise ValueError("choose the annotation project's folder to train on")
 
-        def read() -> tuple[list[Any], list[str], float | None]:
+        def read() -> tuple[list[Any], list[str]]:
             found = project_training_data(folder, task)
-            return found.pairs, found.classes, found.pixel_size
+            return found.pairs, found.classes
 
         return read
 
@@ -119,12 +121,7 @@ class UNetPanel:
             layer_pairs = self._layer_pair() if self.source == FROM_LAYERS else None
             read = self._file_source() if layer_pairs is None else None
             options = {"base": 16, "depth": 4, "patience": 6, **self._options}
-            cfg = TrainConfig(
-                task=self.task,
-                epochs=self.epochs,
-                pixel_size=self._pixel_size_for_training(),
-                **options,
-            )
+            cfg = TrainConfig(task=self.task, epochs=self.epochs, **options)
         except (ValueError, OSError, TypeError) as exc:
             show_error(str(exc))
             return None
@@ -140,14 +137,12 @@ class UNetPanel:
             pairs = layer_pairs
             if read is not None:
                 yield Progress(0, 1, "reading the training images")
-                pairs, classes, pixel_size = read()
-                cfg = replace(cfg, classes=cfg.classes or classes, pixel_size=pixel_size)
+                pairs, classes = read()
+                cfg = replace(cfg, classes=cfg.classes or classes)
             init = None
-            if start == START_MODEL:
+            if start == START_MODEL:  # its size, class names and, failing others, pixel size
                 init = load_model(start_model)
-                if init.task != cfg.task:
-                    raise ValueError(f"{start_model.name} segments {init.task}, not {cfg.task}")
-                cfg = replace(cfg, base=init.net.base, depth=init.net.depth)
+                cfg = fine_tune_settings(cfg, init, pairs)
             elif start == START_SYNTHETIC:
                 init = yield from synthetic_start(
                     cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
@@ -157,12 +152,6 @@ class UNetPanel:
             return model
 
         return self._start(run, self._on_trained, TRAIN_JOB)
-
-    def _pixel_size_for_training(self) -> float | None:
-        image = self.image_layer
-        return (
-            image_pixel_size(image) if image is not None and self.source == FROM_LAYERS else None
-        )
 
     def _on_trained(self, model: Any) -> None:
         self._last_model = model

@@ -32,7 +32,7 @@ from .synthetic_data import (
     synthetic_pairs,
     synthetic_start,
 )
-from .train import TrainConfig, evaluate, train_model
+from .train import TrainConfig, evaluate, fine_tune_settings, train_model
 from .unet import UNet
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "classify_with_scribbles",
     "evaluate",
     "find_pairs",
+    "fine_tune_settings",
     "grains_from_boundary_probability",
     "grains_from_model",
     "image_uncertainty",

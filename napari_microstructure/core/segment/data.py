@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from ..image_utils import is_rgb, to_float01, to_gray
@@ -14,13 +15,19 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 MASK_TAGS = ("", "_label", "_labels", "_mask", "_masks", "_gt", "-label", "-mask")
 
 
+#: Pixel sizes within this relative difference count as the same (no resampling).
+SAME_PIXEL_SIZE = 0.01
+
+
 @dataclass
 class Pair:
-    """One annotated image: ``image`` ``(C, H, W)`` float32 in [0, 1], ``mask`` uint8 classes."""
+    """One annotated image: ``image`` ``(C, H, W)`` float32 in [0, 1], ``mask`` uint8 classes,
+    ``pixel_size`` µm/px (None: not known)."""
 
     image: np.ndarray
     mask: np.ndarray
     name: str = ""
+    pixel_size: float | None = None
 
     def as_tuple(self) -> tuple[np.ndarray, np.ndarray]:
         return self.image, self.mask
@@ -60,7 +67,12 @@ def mask_to_classes(mask: np.ndarray, task: str) -> np.ndarray:
 
 
 def make_pair(
-    image: np.ndarray, mask: np.ndarray, task: str, in_channels: int, name: str = ""
+    image: np.ndarray,
+    mask: np.ndarray,
+    task: str,
+    in_channels: int,
+    name: str = "",
+    pixel_size: float | None = None,
 ) -> Pair:
     """Check shapes and convert one image/mask pair."""
     image = np.asarray(image)
@@ -69,7 +81,7 @@ def make_pair(
         raise ValueError(
             f"{name or 'image'}: mask shape {cls.shape} differs from image shape {image.shape[:2]}"
         )
-    return Pair(image_channels(image, in_channels), cls, name)
+    return Pair(image_channels(image, in_channels), cls, name, pixel_size)
 
 
 def n_classes_in(pairs: list[Pair]) -> int:
@@ -108,21 +120,64 @@ def find_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[tuple[Path
 
 
 def load_pairs(
-    images_dir: str | Path, masks_dir: str | Path, task: str, in_channels: int | None = None
+    images_dir: str | Path,
+    masks_dir: str | Path,
+    task: str,
+    in_channels: int | None = None,
+    pixel_size: float | None = None,
 ) -> list[Pair]:
-    """Read every matched pair; ``in_channels`` None = 3 if any image is colour, else 1."""
+    """Read every matched pair; ``in_channels`` None = 3 if any image is colour, else 1.
+
+    Each image's pixel size is read from its file (``pixel_size`` overrides it for all);
+    images of differing pixel sizes are brought to the median of them
+    (:func:`to_pixel_size`).
+    """
     from ..imageio import read_micrograph
 
     raw = []
     for img_path, mask_path in find_pairs(images_dir, masks_dir):
-        img = read_micrograph(img_path).data
-        mask = read_micrograph(mask_path).data
+        read = read_micrograph(img_path, pixel_size)
+        img, mask = read.data, read_micrograph(mask_path).data
         if img.ndim == 4 or (img.ndim == 3 and not is_rgb(img)):
             img = img[0]
-        raw.append((img, mask, str(img_path)))
+        raw.append((img, mask, str(img_path), read.pixel_size))
+    target = common_pixel_size([r[3] for r in raw])
+    raw = [(*to_pixel_size(img, mask, ps, target), name, ps) for img, mask, name, ps in raw]
     if in_channels is None:
         in_channels = 3 if any(is_rgb(r[0]) for r in raw) else 1
-    return [make_pair(img, mask, task, in_channels, name) for img, mask, name in raw]
+    return [
+        make_pair(img, mask, task, in_channels, name, target if ps else None)
+        for img, mask, name, ps in raw
+    ]
+
+
+def common_pixel_size(sizes: list[float | None]) -> float | None:
+    """The pixel size a set of images is trained at: the median of the known ones."""
+    known = [float(s) for s in sizes if s]
+    return float(np.median(known)) if known else None
+
+
+def pairs_pixel_size(pairs: list[Pair]) -> float | None:
+    """The pixel size of training pairs (brought to a common one): the first known."""
+    return next((p.pixel_size for p in pairs if p.pixel_size), None)
+
+
+def to_pixel_size(
+    image: np.ndarray, labels: np.ndarray, pixel_size: float | None, target: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (area-averaged or bilinear, as float in [0, 1]) and ``labels`` (nearest
+    neighbour) resampled from ``pixel_size`` to ``target`` µm/px; unchanged when either is not
+    known or they agree within :data:`SAME_PIXEL_SIZE`."""
+    if not pixel_size or not target or abs(pixel_size / target - 1) <= SAME_PIXEL_SIZE:
+        return image, labels
+    h, w = image.shape[:2]
+    shape = (max(1, round(h * pixel_size / target)), max(1, round(w * pixel_size / target)))
+    method = cv2.INTER_AREA if pixel_size < target else cv2.INTER_LINEAR
+    out = cv2.resize(to_float01(image), (shape[1], shape[0]), None, 0, 0, method)
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * h / shape[0]).astype(int), h - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * w / shape[1]).astype(int), w - 1)
+    lab = np.asarray(labels)
+    return np.clip(out, 0.0, 1.0), lab[rows[:, None], cols[None, :]]
 
 
 def split_pairs(
@@ -141,8 +196,8 @@ def split_pairs(
             cut = int(round(h * (1 - val_fraction)))
             a, b = (slice(0, cut), slice(None)), (slice(cut, None), slice(None))
         return (
-            [Pair(p.image[(slice(None), *a)], p.mask[a], p.name)],
-            [Pair(p.image[(slice(None), *b)], p.mask[b], p.name)],
+            [Pair(p.image[(slice(None), *a)], p.mask[a], p.name, p.pixel_size)],
+            [Pair(p.image[(slice(None), *b)], p.mask[b], p.name, p.pixel_size)],
         )
     order = np.random.default_rng(seed).permutation(len(pairs))
     n_val = min(len(pairs) - 1, max(1, int(round(len(pairs) * val_fraction))))

@@ -13,28 +13,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
-from ..image_utils import is_rgb, to_float01
+from ..image_utils import is_rgb
 from ..synthetic.tessellation import distance_to_boundary
 from .augment import IGNORE
-from .data import Pair, image_channels, make_pair, n_classes_in
+from .data import (
+    Pair,
+    common_pixel_size,
+    image_channels,
+    make_pair,
+    n_classes_in,
+    to_pixel_size,
+)
 
 if TYPE_CHECKING:
     from ..curate import Project
 
-#: Pixel sizes within this relative difference count as the same (no resampling).
-SAME_PIXEL_SIZE = 0.01
-
 
 @dataclass
 class ProjectTraining:
-    """What a project gives a training: pairs, class names and the common pixel size."""
+    """What a project gives a training: pairs (at a common pixel size) and class names."""
 
     pairs: list[Pair]
     classes: list[str]
-    pixel_size: float | None  # µm/px the pairs were brought to (None: no image has one)
 
 
 def boundary_mask(instances: np.ndarray) -> np.ndarray:
@@ -45,23 +47,6 @@ def boundary_mask(instances: np.ndarray) -> np.ndarray:
     out = np.where(line, 1, 0).astype(np.uint8)
     out[(inst == 0) & ~line] = IGNORE
     return out
-
-
-def _resize_nearest(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Labels resampled to ``shape`` by nearest neighbour (any integer dtype)."""
-    h, w = labels.shape[:2]
-    rows = np.minimum(((np.arange(shape[0]) + 0.5) * h / shape[0]).astype(int), h - 1)
-    cols = np.minimum(((np.arange(shape[1]) + 0.5) * w / shape[1]).astype(int), w - 1)
-    return labels[rows[:, None], cols[None, :]]
-
-
-def _resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    if tuple(image.shape[:2]) == tuple(shape):
-        return image
-    area = shape[0] * shape[1] < image.shape[0] * image.shape[1]
-    method = cv2.INTER_AREA if area else cv2.INTER_LINEAR
-    out = cv2.resize(to_float01(image), (shape[1], shape[0]), None, 0, 0, method)
-    return np.clip(out, 0.0, 1.0)
 
 
 def project_training_data(project: Project | str | Path, task: str) -> ProjectTraining:
@@ -94,8 +79,7 @@ def project_training_data(project: Project | str | Path, task: str) -> ProjectTr
             "have corrected as done in the Curate dock"
         )
     sizes = {i: project.image_record(i).get("pixel_size") for i, _ in found}
-    known = [float(s) for s in sizes.values() if s]
-    target = float(np.median(known)) if known else None
+    target = common_pixel_size(list(sizes.values()))
     raw = []
     for image_id, labels in found:
         try:
@@ -105,17 +89,14 @@ def project_training_data(project: Project | str | Path, task: str) -> ProjectTr
         if image.ndim == 3 and not is_rgb(image):
             image = image[0]
         ps = sizes[image_id]
-        if ps and target and abs(ps / target - 1) > SAME_PIXEL_SIZE:
-            h, w = image.shape[:2]
-            shape = (max(1, round(h * ps / target)), max(1, round(w * ps / target)))
-            image, labels = _resize_image(image, shape), _resize_nearest(labels, shape)
+        image, labels = to_pixel_size(image, labels, ps, target)
         mask = boundary_mask(labels) if task == "boundaries" else labels
-        raw.append((image, mask, str(project.image_path(image_id))))
+        raw.append((image, mask, str(project.image_path(image_id)), target if ps else None))
     in_ch = 3 if any(is_rgb(r[0]) for r in raw) else 1
     if task == "boundaries":  # the mask holds its classes already (IGNORE off the objects)
-        pairs = [Pair(image_channels(img, in_ch), mask, name) for img, mask, name in raw]
-        return ProjectTraining(pairs, ["interior", "boundary"], target)
-    pairs = [make_pair(img, mask, task, in_ch, name) for img, mask, name in raw]
+        pairs = [Pair(image_channels(img, in_ch), mask, name, ps) for img, mask, name, ps in raw]
+        return ProjectTraining(pairs, ["interior", "boundary"])
+    pairs = [make_pair(img, mask, task, in_ch, name, ps) for img, mask, name, ps in raw]
     names = list(project.phase_names)
     names += [f"class {k}" for k in range(len(names), n_classes_in(pairs))]
-    return ProjectTraining(pairs, names, target)
+    return ProjectTraining(pairs, names)

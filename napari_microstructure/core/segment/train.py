@@ -7,7 +7,7 @@ import time
 from collections import deque
 from collections.abc import Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ..progress import Progress
 from .augment import IGNORE, Augment, make_batch
-from .data import Pair, n_classes_in, split_pairs
+from .data import Pair, n_classes_in, pairs_pixel_size, split_pairs
 from .metrics import iou_per_class, pixel_f1
 from .model import TASKS, SegModel, as_model, new_model
 from .tiling import predict_tiles
@@ -170,6 +170,46 @@ def load_matching(net: torch.nn.Module, state: dict) -> int:
     return len(matched)
 
 
+def _check_annotated(pairs: list[Pair], task: str) -> None:
+    """Refuse annotations that cannot teach anything (no line drawn, a single class)."""
+    if task == "boundaries":
+        if not any(bool((p.mask == 1).any()) for p in pairs):
+            raise ValueError(
+                "the annotation marks no grain-boundary pixels: draw the boundaries (non-zero "
+                "lines in a Labels layer, bright lines in mask files) to train on"
+            )
+        return
+    present = set()
+    for p in pairs:
+        present.update(np.unique(p.mask[p.mask != IGNORE]).tolist())
+    if len(present) < 2:
+        what = f"only class {present.pop()}" if present else "no annotated pixel"
+        raise ValueError(
+            f"the annotation holds {what}: a phase model needs at least two classes annotated"
+        )
+
+
+def fine_tune_settings(cfg: TrainConfig, init: SegModel, pairs: list[Pair]) -> TrainConfig:
+    """Settings to fine-tune ``init`` on ``pairs``: its network size, its class names (extended
+    by new classes in the masks) unless ``cfg`` names them, and its pixel size when neither
+    ``cfg`` nor the images give one.
+
+    Raises
+    ------
+    ValueError : ``init`` segments another task.
+    """
+    if init.task != cfg.task:
+        raise ValueError(f"the start model segments {init.task}, not {cfg.task}")
+    classes = cfg.classes
+    if not classes:
+        n = 2 if cfg.task == "boundaries" else n_classes_in(pairs)
+        classes = list(init.classes) + [f"class {k}" for k in range(len(init.classes), n)]
+    pixel_size = cfg.pixel_size or pairs_pixel_size(pairs) or init.pixel_size
+    return replace(
+        cfg, base=init.net.base, depth=init.net.depth, classes=classes, pixel_size=pixel_size
+    )
+
+
 def train_model(
     pairs: list[Pair],
     config: TrainConfig,
@@ -191,6 +231,7 @@ def train_model(
     """
     if not pairs:
         raise ValueError("no annotated images to train on")
+    _check_annotated(pairs + (val_pairs or []), config.task)
     cfg = config
     torch.manual_seed(cfg.seed)
     patience = cfg.patience
@@ -211,7 +252,8 @@ def train_model(
         names = ["interior", "boundary"]
     else:
         names = [f"class {i}" for i in range(n_cls)]
-    model = new_model(cfg.task, names, in_ch, cfg.base, cfg.depth, cfg.pixel_size)
+    pixel_size = cfg.pixel_size or pairs_pixel_size(pairs)
+    model = new_model(cfg.task, names, in_ch, cfg.base, cfg.depth, pixel_size)
     if init is not None:
         init = as_model(init)
         n = load_matching(model.net, init.net.state_dict())
