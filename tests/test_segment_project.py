@@ -144,3 +144,22 @@ def test_the_dock_trains_from_the_curate_project_and_fine_tunes(
     assert widget.train() is not None
     wait_idle(widget, 120000)
     assert len(errors) == 1 and "marked done" in errors[0]
+
+
+def test_training_names_its_validation_images_and_refuses_what_memory_cannot_hold(
+    project, monkeypatch
+):
+    import napari_microstructure.core.segment.train as train_module
+    from napari_microstructure.core.progress import run_to_end
+    from napari_microstructure.core.segment import TrainConfig, train_model
+
+    found = project_training_data(project, "phases")
+    cfg = TrainConfig(epochs=1, steps_per_epoch=1, batch_size=2, crop=32, base=4, depth=2)
+    model = run_to_end(train_model(found.pairs, cfg))
+    names = {p.name for p in found.pairs}
+    assert len(model.metrics["val_images"]) == 1
+    assert set(model.metrics["val_images"]) | set(model.training_data) == names
+    # 96 x 96 px images, a budget of 100 kB: refused before any training step
+    monkeypatch.setattr(train_module, "memory_budget", lambda: 100_000)
+    with pytest.raises(ValueError, match="train on crops"):
+        run_to_end(train_model(found.pairs, cfg))

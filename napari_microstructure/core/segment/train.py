@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..image_utils import MEMORY_SHARE, memory_budget
 from ..progress import Progress
 from .augment import IGNORE, Augment, make_batch
 from .data import Pair, n_classes_in, pairs_pixel_size, split_pairs
@@ -189,6 +190,19 @@ def _check_annotated(pairs: list[Pair], task: str) -> None:
         )
 
 
+def _check_memory(pairs: list[Pair], val_pairs: list[Pair], n_classes: int) -> None:
+    """Refuse training images too large to hold with the validation's whole-image prediction
+    (about 16 bytes a pixel per class, as :func:`predict.predict_probabilities`)."""
+    held = sum(p.image.nbytes + p.mask.nbytes for p in pairs)
+    peak = held + max((p.mask.size for p in val_pairs), default=0) * 16 * (n_classes + 1)
+    if peak > memory_budget():
+        raise ValueError(
+            f"the training images hold {sum(p.mask.size for p in pairs) / 1e6:.0f} Mpx and "
+            f"would need about {peak / 2**30:.1f} GiB of memory with their validation, more "
+            f"than {MEMORY_SHARE:.0%} of this machine's memory; train on crops of them instead"
+        )
+
+
 def fine_tune_settings(cfg: TrainConfig, init: SegModel, pairs: list[Pair]) -> TrainConfig:
     """Settings to fine-tune ``init`` on ``pairs``: its network size, its class names (extended
     by new classes in the masks) unless ``cfg`` names them, and its pixel size when neither
@@ -244,6 +258,7 @@ def train_model(
         pairs, val_pairs = split_pairs(pairs, cfg.val_fraction, cfg.seed)
     in_ch = pairs[0].image.shape[0]
     n_cls = 2 if cfg.task == "boundaries" else n_classes_in(pairs + val_pairs)
+    _check_memory(pairs + val_pairs, val_pairs, n_cls)
     if cfg.classes:
         if len(cfg.classes) < n_cls:
             raise ValueError(f"{len(cfg.classes)} class names for masks with {n_cls} classes")
@@ -322,6 +337,7 @@ def train_model(
         "epochs_run": len(history),
         "n_train_images": len(pairs),
         "n_val_images": len(val_pairs),
+        "val_images": list(dict.fromkeys(p.name for p in val_pairs)),
         "seconds": round(time.perf_counter() - start, 1),
         "history": history,
     }
