@@ -195,3 +195,28 @@ def test_phases_from_classes_in_features_and_kept_columns(
     # the class column survives the measurement, next to the new numbers
     feats = layer.features.set_index("label")
     assert feats.loc[2, "class_name"] == "pearlite" and feats.loc[2, "area"] == 25 * 60 * 4
+
+
+def test_a_phase_map_alone_gives_its_phase_fractions(make_napari_viewer, settings_home, qtbot):
+    from napari_microstructure._layers import show_labels
+    from napari_microstructure.core.measure import summarize
+    from napari_microstructure.core.synthetic import generate
+
+    m = generate("ferrite_pearlite", shape=(256, 256), pixel_size=0.5, seed=3)
+    viewer = make_napari_viewer()
+    image = viewer.add_image(m.image, name="steel")
+    # a phases model's output (Segment dock): the only Labels layer, so also the grains choice
+    show_labels(viewer, "steel phases", m.phases.astype(np.uint8), image, "phases")
+    widget = MeasureWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    assert widget.labels_layer is viewer.layers["steel phases"]
+    widget.phase_names = ["ferrite", "pearlite"]
+    _measure(widget, qtbot)
+    s = widget.summary
+    assert s["grain_count"] is None and s["astm_g_intercept"] is None and widget.table is None
+    truth = float((m.phases == 1).mean())
+    assert s["phase_fractions"]["pearlite"] == pytest.approx(truth, abs=1e-9)
+    assert widget._summary_text.value.startswith("phase map: phase fractions only")
+    assert "pearlite" in widget._summary_text.value
+    with pytest.raises(ValueError, match="nothing to measure"):
+        summarize(None)

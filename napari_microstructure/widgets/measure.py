@@ -24,6 +24,7 @@ from .._layers import (
     instance_classes,
     labels_array,
     labels_pixel_size,
+    layer_role,
     phase_names_of,
     select_label,
     set_grain_features,
@@ -169,17 +170,20 @@ class MeasureWidget(WorkerWidget):
         if layer is None:
             show_error("Measure: choose a Labels layer of grains first.")
             return None
-        labels = labels_array(layer)
-        phases = labels_array(self.phases_layer) if self.phases_layer is not None else None
-        if phases is not None and phases.shape != labels.shape:
+        phase_layer = self.phases_layer
+        if layer_role(layer) == "phases":  # a phase map chosen: its phase fractions only
+            phase_layer = layer
+        labels = None if phase_layer is layer else labels_array(layer)
+        phases = labels_array(phase_layer) if phase_layer is not None else None
+        if labels is not None and phases is not None and phases.shape != labels.shape:
             show_error(
                 f"Measure: the phases layer ({phases.shape}) and the grains ({labels.shape}) "
                 "differ in size."
             )
             return None
         ps, names = self.pixel_size, self.phase_names or None
-        if names is None and self.phases_layer is not None:  # e.g. a phases model's classes
-            names = phase_names_of(self.phases_layer)
+        if names is None and phase_layer is not None:  # e.g. a phases model's classes
+            names = phase_names_of(phase_layer)
         classes = instance_classes(layer) if phases is None else None
         if classes:
             # phases from a class per grain in the layer's features (e.g. painted, classified)
@@ -243,9 +247,13 @@ class MeasureWidget(WorkerWidget):
         self._measured = layer
         self._original_colormap = layer.colormap
         summary, table = result
+        self._summary_text.value = _summary_lines(summary)
+        if table is None:  # a phase map: no grains to list or plot
+            show_rows(self._table, [], SHOWN)
+            self._hist.plot(None)
+            return
         if layer in self._viewer.layers:
             set_grain_features(layer, table)
-        self._summary_text.value = _summary_lines(summary)
         fmt = {c: "{:.4g}" for c in SHOWN if c not in ("label", "touches_edge")}
         rows = [
             [fmt[c].format(v) if c in fmt else str(v) for c, v in zip(SHOWN, rec, strict=True)]
@@ -315,9 +323,11 @@ def _summary_lines(s: dict[str, Any]) -> str:
         f"G (planimetric): {_fmt(s['astm_g_planimetric'], '.2f')}",
         f"mean grain area: {_fmt(s['mean_area'])} {u}²",
     ]
+    if s["grain_count"] is None:
+        lines = ["phase map: phase fractions only (choose a grains layer for grain size)"]
     for name, frac in (s.get("phase_fractions") or {}).items():
         pc = s["point_count"][name]["fraction"]
         lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")
-    if s.get("note"):
+    if s.get("note") and s["grain_count"] is not None:
         lines.append("no pixel size: pixels only, no G")
     return "\n".join(lines)

@@ -32,8 +32,26 @@ def _pair(pair: tuple[float, float] | None) -> list[float | None] | None:
     return None if pair is None else [_num(pair[0]), _num(pair[1])]
 
 
+#: Summary keys of the grain measurement (None when only a phase map is measured).
+GRAIN_KEYS = (
+    "grain_count",
+    "mean_intercept",
+    "astm_g_intercept",
+    "astm_g_planimetric",
+    "mean_area",
+    "mean_intercept_ci95",
+    "astm_g_intercept_ci95",
+    "astm_g_planimetric_ci95",
+    "relative_accuracy_intercept",
+    "n_intercepts",
+    "n_test_lines",
+    "jeffries_equivalent_grains",
+    "grains_per_mm2",
+)
+
+
 def summarize(
-    labels: np.ndarray,
+    labels: np.ndarray | None,
     pixel_size: float | None = None,
     phases: np.ndarray | None = None,
     phase_names: Sequence[str] | None = None,
@@ -42,7 +60,8 @@ def summarize(
 
     Parameters
     ----------
-    labels : (H, W) instance label image of the grains, 0 = background / boundary.
+    labels : (H, W) instance label image of the grains, 0 = background / boundary; None with
+        ``phases`` measures the phase fractions alone (the grain keys are then None).
     pixel_size : µm per pixel; None reports pixels and null G with a ``note``.
     phases : optional (H, W) semantic phase image (ids 0..K-1) of the same shape.
     phase_names : names of the phase ids.
@@ -58,12 +77,19 @@ def summarize(
     and ``point_count`` (ASTM E562) {name: {fraction, ci95, n_points}}.
     """
     ps = check_pixel_size(pixel_size)
+    if labels is None:
+        if phases is None:
+            raise ValueError("nothing to measure: give grain labels, a phase map or both")
+        out: dict[str, Any] = dict.fromkeys(GRAIN_KEYS)
+        out.update(unit="µm" if ps else "px", pixel_size=ps)
+        out.update(_phase_summary(phases, None, phase_names))
+        return out
     lab = as_label_image(labels)
     ids = np.unique(lab)
     grain_count = int(np.count_nonzero(ids))
     li = lineal_intercept(lab, ps)
     pl = planimetric(lab, ps)
-    out: dict[str, Any] = {
+    out = {
         "grain_count": grain_count,
         "mean_intercept": _num(li.mean_intercept),
         "astm_g_intercept": _num(li.astm_g),
@@ -81,17 +107,7 @@ def summarize(
         "grains_per_mm2": _num(pl.grains_per_area) if ps else None,
     }
     if phases is not None:
-        sem = as_label_image(phases, "phases")
-        if sem.shape != lab.shape:
-            raise ValueError(f"phases image has shape {sem.shape} but the labels have {lab.shape}")
-        fr = area_fractions(sem, phase_names)
-        pc = point_count(sem, phase_names)
-        out["phase_fractions"] = {k: v["fraction"] for k, v in fr.items()}
-        out["phase_fractions_ci95"] = {k: _pair(v["ci95"]) for k, v in fr.items()}
-        out["point_count"] = {
-            k: {"fraction": v["fraction"], "ci95": _pair(v["ci95"]), "n_points": v["n_points"]}
-            for k, v in pc.items()
-        }
+        out.update(_phase_summary(phases, lab.shape, phase_names))
     if ps is None:
         out["note"] = NO_PIXEL_SIZE_NOTE
     elif grain_count == 0:
@@ -99,8 +115,28 @@ def summarize(
     return out
 
 
+def _phase_summary(
+    phases: np.ndarray, shape: tuple[int, ...] | None, names: Sequence[str] | None
+) -> dict[str, Any]:
+    """Area fractions and the ASTM E562 point count of a phase map (checked against
+    ``shape``, the grains' shape, when given)."""
+    sem = as_label_image(phases, "phases")
+    if shape is not None and sem.shape != shape:
+        raise ValueError(f"phases image has shape {sem.shape} but the labels have {shape}")
+    fr = area_fractions(sem, names)
+    pc = point_count(sem, names)
+    return {
+        "phase_fractions": {k: v["fraction"] for k, v in fr.items()},
+        "phase_fractions_ci95": {k: _pair(v["ci95"]) for k, v in fr.items()},
+        "point_count": {
+            k: {"fraction": v["fraction"], "ci95": _pair(v["ci95"]), "n_points": v["n_points"]}
+            for k, v in pc.items()
+        },
+    }
+
+
 def measure(
-    labels: np.ndarray,
+    labels: np.ndarray | None,
     pixel_size: float | None = None,
     phases: np.ndarray | None = None,
     phase_names: Sequence[str] | None = None,
@@ -108,11 +144,12 @@ def measure(
 ) -> Generator[Progress, None, tuple[dict[str, Any], Any]]:
     """Summary and (optionally) per-grain table of one label image, as a progress generator.
 
-    Returns ``(summarize(...), grain_table(...) or None)``; drive it with
-    ``core.progress.run_to_end`` or a widget worker.
+    Returns ``(summarize(...), grain_table(...) or None)``, no table without ``labels``;
+    drive it with ``core.progress.run_to_end`` or a widget worker.
     """
+    table = table and labels is not None
     total = 2 if table else 1
-    yield Progress(0, total, "grain size (ASTM E112)…")
+    yield Progress(0, total, "grain size (ASTM E112)…" if labels is not None else "phases…")
     summary = summarize(labels, pixel_size, phases, phase_names)
     per_grain = None
     if table:
