@@ -7,24 +7,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
-from magicgui.widgets import (
-    Container,
-    FileEdit,
-    FloatSpinBox,
-    PushButton,
-)
-from napari.utils.notifications import show_error, show_info
+from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, PushButton
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_layer_kwargs
 from ..core.progress import Progress
+from ..core.settings import get_setting
 from ._tables import results_table, show_rows
-from ._values import Value
+from ._values import PathValue, Value
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
 
 # "typical": the ranking's density (how representative of the folder; weighs the score)
 QUEUE_COLUMNS = ["rank", "name", "score", "typical", "done"]
+DETECTOR, SEGMENTER = "detector", "segmentation model"  # what the queue ranks with
+SEGMENT_SETTING = "pipeline.segment"  # the Segment dock's remembered model: {"model": path}
+
+
+def _remembered_seg_model() -> str:
+    saved = get_setting(SEGMENT_SETTING)
+    return str(saved.get("model") or "") if isinstance(saved, dict) else ""
+
+
+def _is_file(path: Path | None) -> bool:
+    return path is not None and path.is_file()
 
 
 def _active_detector_path(owner: CurateWidget) -> Path | None:
@@ -37,28 +44,51 @@ class QueuePanel(Container):
     """Rank a folder of unlabelled images; open the most uncertain next; mark images done."""
 
     class_gain = Value("_gain", float)  # weight of the class gain in the queue order
+    rank_with = Value("_rank_with", str)  # DETECTOR or SEGMENTER
+    seg_model = PathValue("_seg_model")  # the segmentation model ranking with SEGMENTER
 
     def __init__(self, owner: CurateWidget) -> None:
         self._owner = owner
         self._folder = FileEdit(label="unlabelled folder", mode="d")
+        self._rank_with = ComboBox(
+            label="rank with", choices=[DETECTOR, SEGMENTER], value=DETECTOR
+        )
+        self._seg_model = FileEdit(
+            label="segmentation model", mode="r", filter="*.pt", value=_remembered_seg_model()
+        )
+        self._seg_model.tooltip = "a phases or boundaries U-Net (.pt) from the Segment dock"
+        self._seg_model.visible = False
         self._rank = PushButton(text="Rank by uncertainty")
         self._table = results_table(QUEUE_COLUMNS)  # the rank column says the order
         self._table.max_width = 420
         self._next = PushButton(text="Open next")
         self.queue = pd.DataFrame(columns=["rank", "name", "score", "path", "done"])
+        self.ranked_with: Path | None = None  # the segmentation model of the queue, if any
         # weight of the class gain (classes the done images lack); off by default: the benchmark
         # measured no gain over the plain order (docs/curate.md)
         self._gain = FloatSpinBox(label="class gain", min=0.0, max=5.0, step=0.5, value=0.0)
-        widgets = [self._folder, self._gain, self._rank, self._table, self._next]
+        widgets = [self._folder, self._rank_with, self._seg_model, self._gain]
+        widgets += [self._rank, self._table, self._next]
         super().__init__(widgets=widgets, labels=True)
+        self._rank_with.changed.connect(self._on_rank_with)
         self._rank.changed.connect(lambda: self.rank(self._folder.value))
         self._next.changed.connect(self.open_next)
 
+    def _on_rank_with(self, value: str) -> None:
+        seg = value == SEGMENTER
+        self._seg_model.visible = seg
+        self._gain.visible = not seg  # the class gain counts a detector's objects
+        if seg and not _is_file(self.seg_model):
+            self.seg_model = _remembered_seg_model()
+
     def rank(self, folder: str | Path) -> Any:
-        """Rank the images of ``folder`` with the project's active detector (or the demo one)."""
+        """Rank the images of ``folder`` with the project's active detector (or the demo one),
+        or, with **rank with** set to a segmentation model, by that model's pixel uncertainty."""
         from ..core.curate.active import rank_folder
         from ..core.detect import load_detector
 
+        if self.rank_with == SEGMENTER:
+            return self._rank_segmentation(folder)
         project = self._owner.project
         if project is None:
             show_error("Open a project first: the ranking uses its detector and labelled images.")
@@ -89,16 +119,38 @@ class QueuePanel(Container):
                 )
             )
 
-        return self._owner._start(make, self._ranked, "Ranking")
+        return self._owner._start(make, lambda df: self._ranked(df, None), "Ranking")
 
-    def _ranked(self, df: pd.DataFrame) -> None:
+    def _rank_segmentation(self, folder: str | Path) -> Any:
+        """Rank by the chosen segmentation model's mean pixel uncertainty."""
+        from ..core.curate.active_seg import rank_folder_seg
+
+        model = self.seg_model
+        if model is None or model.is_dir():  # a blank file field reads as the working folder
+            show_error("Choose the segmentation model file (.pt) to rank with.")
+            return None
+
+        def make() -> Generator[Progress, None, pd.DataFrame]:
+            from ..core.segment import load_model  # torch: imported off the GUI thread
+
+            yield Progress(0, 1, "loading the segmentation model")
+            return (yield from rank_folder_seg(folder, load_model(model)))
+
+        return self._owner._start(make, lambda df: self._ranked(df, model), "Ranking")
+
+    def _ranked(self, df: pd.DataFrame, seg_model: Path | None) -> None:
         done = self._done_sources()
         # queue order = uncertainty + novelty (``priority``), so ``score`` alone is not sorted
-        keep = ("rank", "name", "score", "density", "priority", "gain", "path")
+        keep = ("rank", "name", "score", "uncertainty", "density", "priority", "gain", "path")
         q = df[[c for c in keep if c in df]].copy()
         q["done"] = [p in done for p in q["path"]]
         self.queue = q.reset_index(drop=True)
+        self.ranked_with = seg_model
         self._show()
+        skipped = df.attrs.get("skipped") or []
+        if skipped:
+            names = ", ".join(s["name"] for s in skipped[:5]) + (", …" if len(skipped) > 5 else "")
+            show_warning(f"Skipped {len(skipped)} image(s) that could not be read: {names}")
 
     def _done_sources(self) -> set[str]:
         project = self._owner.project
@@ -109,10 +161,11 @@ class QueuePanel(Container):
 
     def _show(self) -> None:
         q = self.queue
-        typical = q["density"] if "density" in q else [1.0] * len(q)
+        # a segmentation ranking has no density: its order is the score alone
+        typical = [f"{float(t):.2f}" for t in q["density"]] if "density" in q else ["–"] * len(q)
         cols = (q["rank"], q["name"], q["score"], typical, q["done"])
         rows = [
-            [int(r), str(n), f"{float(s):.3f}", f"{float(t):.2f}", "yes" if d else ""]
+            [int(r), str(n), f"{float(s):.3f}", t, "yes" if d else ""]
             for r, n, s, t, d in zip(*cols, strict=True)
         ]
         show_rows(self._table, rows, QUEUE_COLUMNS)
@@ -129,28 +182,31 @@ class QueuePanel(Container):
         return None if todo.empty else str(todo.iloc[0]["path"])
 
     def open_next(self) -> Any:
-        """Open the next image of the queue with the detector's boxes as proposals."""
+        """Open the next image of the queue with the proposals of the model it was ranked with:
+        the detector's boxes, or the segmentation model's phases or grains."""
         path = self.next_path
         if path is None:
             show_info("The queue is empty: rank a folder first, or everything is done.")
             return None
-        from ..core.detect import detect, load_detector
+        if self._owner.project is None:
+            show_error("Open a project first: the image is added to it.")
+            return None
         from ..core.imageio import read_micrograph
 
-        model = _active_detector_path(self._owner)
+        model = self.ranked_with or _active_detector_path(self._owner)
+        propose = _seg_proposals if self.ranked_with else _box_proposals
 
         def make() -> Generator[Progress, None, tuple]:
             yield Progress(0, 2, f"opening {Path(path).name}")
             mf = read_micrograph(path)
-            detector = load_detector(model)
-            df = yield from detect(mf.data, detector, pixel_size=mf.pixel_size)
-            version = f"model:{Path(detector.path).parent.name}/{Path(detector.path).name}"
-            return path, mf, df, version
+            labels, used = yield from propose(mf, model)
+            version = f"model:{Path(used).parent.name}/{Path(used).name}"
+            return path, mf, labels, version
 
         return self._owner._start(make, self._opened, "Open next")
 
     def _opened(self, result: tuple) -> None:
-        path, mf, df, version = result
+        path, mf, labels, version = result
         owner = self._owner
         project = owner.project
         if project is None:
@@ -162,18 +218,7 @@ class QueuePanel(Container):
             image_id = project.add_image(
                 mf.data, Path(path).name, pixel_size=mf.pixel_size, source=path
             )
-            boxes = [
-                {
-                    "x1": r.x1,
-                    "y1": r.y1,
-                    "x2": r.x2,
-                    "y2": r.y2,
-                    "class_id": int(r.class_id),
-                    "confidence": float(r.confidence),
-                }
-                for r in df.itertuples()
-            ]
-            project.save_labels(image_id, boxes=boxes, source=version)
+            project.save_labels(image_id, source=version, **labels)
             layer.metadata = {**layer.metadata, "curate_image": image_id}
         owner._refresh_images(image_id)
         owner.open_image(image_id)
@@ -182,3 +227,32 @@ class QueuePanel(Container):
         if source and not self.queue.empty:
             self.queue.loc[self.queue["path"] == str(source), "done"] = True
             self._show()
+
+
+def _box_proposals(mf: Any, model: Path | None) -> Generator[Progress, None, tuple]:
+    """The detector's boxes on the micrograph, and the detector's file."""
+    from ..core.detect import detect, load_detector
+
+    detector = load_detector(model)
+    df = yield from detect(mf.data, detector, pixel_size=mf.pixel_size)
+    boxes = [
+        {
+            "x1": r.x1,
+            "y1": r.y1,
+            "x2": r.x2,
+            "y2": r.y2,
+            "class_id": int(r.class_id),
+            "confidence": float(r.confidence),
+        }
+        for r in df.itertuples()
+    ]
+    return {"boxes": boxes}, detector.path
+
+
+def _seg_proposals(mf: Any, model: Path) -> Generator[Progress, None, tuple]:
+    """The segmentation model's phases (or grains) on the micrograph, and the model's file."""
+    from ..core.curate.active_seg import seg_proposals
+    from ..core.segment import load_model
+
+    labels = yield from seg_proposals(mf.data, load_model(model), mf.pixel_size)
+    return labels, model

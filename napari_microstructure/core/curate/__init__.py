@@ -1,7 +1,8 @@
 """Curation: an annotation project on disk, label exports, active-learning ranking, retraining.
 
 Modules: ``project`` (the store), ``export`` (YOLO / COCO / TIFF), ``active`` (uncertainty
-ranking), ``train`` (fine-tuning with progress and cancel).
+ranking by a detector), ``active_seg`` (by a segmentation model's pixel uncertainty), ``train``
+(fine-tuning with progress and cancel).
 """
 
 from .project import ImageLabels, Project, ProjectError

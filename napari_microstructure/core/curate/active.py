@@ -210,6 +210,22 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
+def read_source(
+    src: str | Path | np.ndarray,
+    i: int,
+    names: Sequence[str] | None = None,
+    pixel_size: float | None = None,
+) -> tuple[str, str, np.ndarray, float | None]:
+    """``(path, name, pixels, pixel size)`` of the ``i``-th image to rank: a file (``pixel_size``
+    overrides what it records) or an array (``path`` empty, named from ``names``)."""
+    if isinstance(src, np.ndarray):
+        return "", (names[i] if names else f"image {i}"), src, pixel_size
+    from ..imageio import read_micrograph
+
+    mf = read_micrograph(src, pixel_size=pixel_size)
+    return str(src), Path(src).name, mf.data, mf.pixel_size
+
+
 def rank_images(
     images: Sequence[str | Path | np.ndarray],
     detector: Any,
@@ -262,13 +278,7 @@ def rank_images(
     rows = []
     n = len(images)
     for i, src in enumerate(images):
-        if isinstance(src, np.ndarray):
-            path, name, data, ps = "", (names[i] if names else f"image {i}"), src, pixel_size
-        else:
-            from ..imageio import read_micrograph
-
-            mf = read_micrograph(src, pixel_size=pixel_size)
-            path, name, data, ps = str(src), Path(src).name, mf.data, mf.pixel_size
+        path, name, data, ps = read_source(src, i, names, pixel_size)
         yield Progress(i, n, f"scoring {name} ({i + 1}/{n})")
         views = yield from detection_views(data, detector, ps, floor, tta)
         sig = uncertainty(views, conf=conf)

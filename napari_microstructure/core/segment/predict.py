@@ -150,9 +150,13 @@ def pixel_uncertainty(
     this map (:func:`image_uncertainty`) ranks images for annotation (active learning).
     """
     model = as_model(model)
-    probs = run_to_end(predict_probabilities(image, model, pixel_size))
-    p = np.clip(probs, 1e-8, 1.0)
-    ent = -(p * np.log(p)).sum(axis=0) / np.log(probs.shape[0])
+    return entropy_map(run_to_end(predict_probabilities(image, model, pixel_size)))
+
+
+def entropy_map(probabilities: np.ndarray) -> np.ndarray:
+    """Normalised entropy in [0, 1] of ``(n_classes, H, W)`` class probabilities, per pixel."""
+    p = np.clip(probabilities, 1e-8, 1.0)
+    ent = -(p * np.log(p)).sum(axis=0) / np.log(probabilities.shape[0])
     return np.clip(ent, 0.0, 1.0).astype(np.float32)
 
 
