@@ -154,6 +154,9 @@ def test_bad_checkpoints_give_clear_errors(tmp_path, checkpoint):
         make_engine("sam")
     sam, kind = load_sam(checkpoint)
     assert kind == "custom" and sam.image_encoder.img_size == 256
+    # a config checkpoint is not taken for the type the user chose explicitly
+    with pytest.raises(SamLoadError, match=r"holds a custom model \(encoder width 32, depth 2\)"):
+        load_sam(checkpoint, "vit_l")
 
 
 def test_prompt_outside_image_is_refused(checkpoint, cache):

@@ -162,13 +162,13 @@ def test_refine_detections_and_segment_all(scene, qtbot):
 
 
 def test_segment_all_on_a_blank_image_warns(make_napari_viewer, qtbot, settings_home, monkeypatch):
-    import napari_microstructure.widgets.refine as refine_module
+    import napari_microstructure.widgets._refine_batch as batch_module
 
     viewer = make_napari_viewer()
     viewer.add_image(np.full((96, 96), 90, np.uint8), name="blank")
     w = RefineWidget(viewer)
     shown: list[str] = []
-    monkeypatch.setattr(refine_module, "show_warning", shown.append)
+    monkeypatch.setattr(batch_module, "show_warning", shown.append)
     w.segment_all()
     _wait(qtbot, w)
     assert int(w.labels_layer.data.max()) == 1
@@ -248,13 +248,14 @@ def test_model_engine_uses_your_boundaries_model_and_remembers_it(
     scene, qtbot, tmp_path, monkeypatch
 ):
     import napari_microstructure.widgets._base as base
+    import napari_microstructure.widgets._refine_batch as batch_module
     import napari_microstructure.widgets.refine as refine_module
     from napari_microstructure.core.segment import BUILTIN_BOUNDARY_MODEL
 
     m, viewer, w = scene
     errors: list[str] = []
-    monkeypatch.setattr(refine_module, "show_error", errors.append)
-    monkeypatch.setattr(base, "show_error", errors.append)
+    for module in (refine_module, batch_module, base):
+        monkeypatch.setattr(module, "show_error", errors.append)
     w.engine_name = "model"
     w.segment_all()  # no model file chosen yet: a message, nothing else
     assert any("needs a boundaries model" in e for e in errors) and not w.busy

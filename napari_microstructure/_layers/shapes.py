@@ -120,22 +120,25 @@ def set_detections(layer: Any, df: pd.DataFrame, pixel_size: float | None) -> No
     layer.text = dict(TEXT)
 
 
-def detections_from_layer(layer: Any, image_pixel_size: float | None = None) -> pd.DataFrame:
+def detections_from_layer(
+    layer: Any, image_pixel_size: float | None = None, default_class: str = "object"
+) -> pd.DataFrame:
     """Detections table (pixel coords) from a Shapes layer, e.g. after the user edited boxes.
 
     A layer without a pixel size of its own (boxes drawn by hand on a new Shapes layer) holds
-    world coordinates, which are µm when the image has ``image_pixel_size``.
+    world coordinates, which are µm when the image has ``image_pixel_size``. Boxes without a
+    class of their own (drawn by hand) get ``default_class``.
     """
     ps = layer.metadata.get(PIXEL_SIZE_KEY) or image_pixel_size
     b = rectangles_to_boxes(list(layer.data), ps)
     feats = layer.features
     n = len(b)
     conf = feats["confidence"].to_numpy(dtype=float) if "confidence" in feats else np.ones(n)
-    name = (
-        feats["class_name"].astype(str).to_numpy()
-        if "class_name" in feats
-        else np.array(["object"] * n)
-    )
+    name = np.array([default_class] * n, dtype=object)
+    if "class_name" in feats:
+        given = feats["class_name"].to_numpy()[:n]
+        known = pd.notna(given) & (given.astype(str) != "")
+        name[: len(given)][known] = given[known].astype(str)
     cid = feats["class_id"].to_numpy(dtype=int) if "class_id" in feats else np.zeros(n, int)
     return pd.DataFrame(
         {

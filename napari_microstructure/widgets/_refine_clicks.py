@@ -26,6 +26,7 @@ class ClickRequest:
     points: np.ndarray
     labels: np.ndarray
     class_name: str
+    session: Any = None  # the image's session (``_refine_session.ImageSession``)
 
 
 class ClickQueue:
@@ -48,6 +49,10 @@ class ClickQueue:
     def busy(self) -> bool:
         """True while a prediction runs or waits."""
         return self.worker is not None or bool(self._waiting)
+
+    def waiting_for(self, entry: Any) -> bool:
+        """True if a request for the object of this undo entry waits to run."""
+        return any(r.entry is entry for _, r in self._waiting)
 
     def submit(self, engine: Any, request: ClickRequest) -> None:
         """Queue a prediction; it starts now if none is running."""

@@ -40,6 +40,15 @@ class ObjectEditor:
             self.history.append((self.current, []))
         return self.current
 
+    def drop(self, entry: Any) -> None:
+        """Forget an object that got no mask (its preparation or prediction failed): it leaves
+        no step in the undo history and gives its id back."""
+        if entry[1] or not self.is_alive(entry):
+            return
+        if self.entry is entry:
+            self.close()
+        self.history = [e for e in self.history if e is not entry]
+
     def is_alive(self, entry: Any) -> bool:
         """True if the object of this undo entry has not been undone."""
         return any(e is entry for e in self.history)

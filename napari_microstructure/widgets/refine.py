@@ -1,14 +1,16 @@
 """Refine dock widget: clicks and boxes to object masks, and segment-all-grains.
 
-Clicks on the image (with the widget's "prompts" Points layer active) add prompts: left click
+Clicks on the image (with the image's "prompts" Points layer active) add prompts: left click
 positive, Shift+click (or right click, or the "negative clicks" toggle) negative. Each click
 re-predicts the current object; "n" starts the next object, "m" shows the next-best mask,
 "u" undoes the last object. Segment Anything clicks are decoded in a worker thread (in click
 order, see ``_refine_clicks``); the built-in engine answers in a millisecond, on the spot.
+Every image has its own objects and prompts layers and undo history (``_refine_session``).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,16 +19,15 @@ from napari.layers import Image, Labels, Points, Shapes
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
-from .._layers import labels_edit as LE
 from .._layers import points as P
-from ..core.grains import no_grains_warning, segment_all_grains
 from ..core.refine import PromptError
-from ..core.refine.batch import masks_from_boxes
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
+from ._refine_batch import BatchMixin
 from ._refine_clicks import ClickQueue, ClickRequest
 from ._refine_engine import EngineFields
-from ._refine_objects import ObjectEditor
+from ._refine_prompts import PromptsMixin
+from ._refine_session import ImageSession, Sessions, image_fingerprint
 from ._values import Value, as_path
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 SETTINGS_KEY = "pipeline.grains"
 
 
-class RefineWidget(WorkerWidget):
+class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
     """Prompt-driven masks (built-in engine or Segment Anything) into a Labels layer."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -74,33 +75,40 @@ class RefineWidget(WorkerWidget):
             ]
         )
         self._engine: Any = None
-        self._engine_for: tuple | None = None
-        self._points: Points | None = None
-        self._labels_layer: Labels | None = None
-        self._objects = ObjectEditor()
+        self._engine_for: tuple | None = None  # the image and settings it was prepared for
+        self._engine_print: Any = None  # the fingerprint of the pixels it was prepared on
+        self._engine_settings: dict[str, str] | None = None
+        self._sessions = Sessions(viewer, self._hook_points, self._unhook_points)
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         self._follow_up = False  # a click waits for the preparation's ``finished``
+        self._writing = False  # the dock itself is changing a prompts layer
+        self._click_waits: ImageSession | None = None  # the image whose click awaits preparing
         for w in (*self._engines.widgets, self._class):
             w.changed.connect(self._save_settings)
 
     # -- public state ---------------------------------------------------------------------------
     engine_name = Value("_engine_box", str)
     checkpoint = Value("_checkpoint", lambda v: str(as_path(v) or ""))  # "" when none
+    model_type = Value("_model_type", str)  # "auto", "vit_b", "vit_l" or "vit_h"
     class_name = Value("_class", lambda v: str(v) or "object")
     image_layer = Value("_image")
 
     @property
     def labels_layer(self) -> Labels | None:
-        return self._labels_layer
+        """The objects layer of the chosen image (None before the dock made it)."""
+        s = self._session()
+        return None if s is None else s.labels
 
     @property
     def prompts_layer(self) -> Points | None:
-        return self._points
+        """The prompts layer of the chosen image (None before the dock made it)."""
+        s = self._session()
+        return None if s is None else s.points
 
     @property
     def ready(self) -> bool:
         """True when the engine has the current image (embedding or segmentation) ready."""
-        return self._engine is not None and self._engine_for == self._key()
+        return self._ready_for(self.image_layer)
 
     @property
     def engine(self) -> Any:
@@ -120,7 +128,8 @@ class RefineWidget(WorkerWidget):
     @property
     def scores(self) -> np.ndarray | None:
         """Scores of the masks proposed for the current object, best first."""
-        return self._objects.scores
+        s = self._session()
+        return None if s is None else s.objects.scores
 
     # -- layers ---------------------------------------------------------------------------------
     def _save_settings(self, *_: Any) -> None:
@@ -129,64 +138,78 @@ class RefineWidget(WorkerWidget):
             {**self._engines.settings(), "class_name": self.class_name},
         )
 
-    def _key(self) -> tuple | None:
+    def _session(self) -> ImageSession | None:
         layer = self.image_layer
+        return None if layer is None else self._sessions.get(layer)
+
+    def _key(self, layer: Any) -> tuple | None:
         if layer is None:
             return None
         return (id(layer), id(layer.data), *self._engines.settings().values())
 
-    def _ensure_layers(self) -> bool:
+    def _ready_for(self, layer: Any) -> bool:
+        if layer is None or self._engine is None or self._engine_for != self._key(layer):
+            return False
+        s = self._sessions.of_image(layer)
+        if s is not None and s.changed:  # napari redrew the image: were its pixels edited?
+            if image_fingerprint(L.image_array(layer)) != self._engine_print:
+                return False
+            s.changed = False
+        return True
+
+    def _ensure_layers(self) -> ImageSession | None:
         layer = self.image_layer
         if layer is None:
             show_error("Refine: open or choose an image first.")
-            return False
-        ps = L.image_pixel_size(layer)
-        shape = L.image_array(layer).shape[:2]
-        if self._labels_layer is None or self._labels_layer not in self.viewer.layers:
-            kw = LE.objects_labels_kwargs(shape, ps, f"{layer.name} objects")
-            self._labels_layer = self.viewer.add_labels(kw.pop("data"), **kw)
-            self._objects.labels = self._labels_layer
-        if self._points is None or self._points not in self.viewer.layers:
-            kw = P.prompt_points_kwargs(ps, f"{layer.name} prompts")
-            self._points = self.viewer.add_points(kw.pop("data"), **kw)
-            self._points.mouse_drag_callbacks.append(self._on_click)
-            for key, fn in (("n", self.new_object), ("m", self.next_mask), ("u", self.undo)):
-                self._points.bind_key(key, lambda _layer, f=fn: f(), overwrite=True)
-        self.viewer.layers.selection.active = self._points
-        return True
+            return None
+        s = self._sessions.ensure(layer)
+        self.viewer.layers.selection.active = s.points
+        return s
 
     # -- engine ---------------------------------------------------------------------------------
     def prepare(self, then: Any = None) -> Any:
         """Compute the engine's view of the image in a worker (SAM embedding / segmentation)."""
-        if not self._ensure_layers():
-            return None
-        key, image = self._key(), L.image_array(self.image_layer)
-        ps = L.image_pixel_size(self.image_layer)
-        try:
-            engine = self._engines.make()
+        s = self._ensure_layers()
+        return None if s is None else self._prepare(s, then)
+
+    def _prepare(self, s: ImageSession, then: Any = None, otherwise: Any = None) -> Any:
+        key, image = self._key(s.image), L.image_array(s.image)
+        ps, settings = L.image_pixel_size(s.image), self._engines.settings()
+        try:  # a missing file is told at once; the model itself loads in the worker
+            build = self._engines.maker(self._engine, self._engine_settings)
         except ValueError as exc:
             show_error(f"Refine: {exc}")
+            if otherwise is not None:
+                otherwise()
             return None
+        prepared: list[bool] = []
 
-        def done(_: Any) -> None:
-            self._engine, self._engine_for = engine, key
+        def work() -> Any:
+            engine = yield from build()
+            fingerprint = image_fingerprint(image)
+            yield from engine.set_image(image, ps)
+            return engine, fingerprint
+
+        def done(result: tuple[Any, Any]) -> None:
+            self._engine, self._engine_print = result
+            self._engine_for, self._engine_settings = key, settings
+            prepared.append(True)
 
         def follow() -> None:
             self._follow_up = False
-            if self.ready:
-                then()
+            fn = then if prepared else otherwise
+            if fn is not None:
+                fn()
 
         # after ``finished``, not in ``returned``: a follow-up may start its own worker. It is
         # connected before the worker starts: a preparation refused at once (an image too large,
         # a bad model file) could finish before a later connection and leave the dock busy
-        worker = self._start(
-            lambda: engine.set_image(image, ps),
-            done,
-            "preparing image",
-            follow if then is not None else None,
-        )
-        if worker is not None and then is not None:
+        follows = then is not None or otherwise is not None
+        worker = self._start(work, done, "preparing image", follow if follows else None)
+        if worker is not None and follows:
             self._follow_up = True  # cleared by ``follow``, which runs on this (GUI) thread
+        elif worker is None and otherwise is not None:
+            otherwise()
         return worker
 
     @property
@@ -195,49 +218,45 @@ class RefineWidget(WorkerWidget):
         return super().busy or self._follow_up
 
     # -- clicks ---------------------------------------------------------------------------------
-    def _on_click(self, layer: Points, event: Any) -> Any:
-        """A click (press and release without dragging) adds a prompt; a drag pans as usual."""
-        if event.type != "mouse_press":
-            return
-        position, modifiers, button = event.position, tuple(event.modifiers), event.button
-        yield
-        moved = False
-        while event.type == "mouse_move":
-            moved = True
-            yield
-        if moved:
-            return
-        row, col = P.world_to_pixel(position, L.image_pixel_size(self.image_layer))
-        negative = self._negative.value != ("Shift" in modifiers or button == 2)
-        self.add_click(row, col, positive=not negative)
-
     def add_click(self, row: float, col: float, positive: bool = True) -> None:
         """Add a click (pixel coordinates) to the current object and update its mask."""
-        if not self._ensure_layers():
+        s = self._ensure_layers()
+        if s is None:
             return
-        h, w = L.image_array(self.image_layer).shape[:2]
+        h, w = L.image_array(s.image).shape[:2]
         if not (-0.5 <= row <= h - 0.5 and -0.5 <= col <= w - 0.5):
             show_error(
                 f"Refine: the click at row {row:.0f}, col {col:.0f} is outside the "
                 f"image ({h} x {w} px); labels are unchanged."
             )
             return
-        if positive:
-            self._objects.begin(row, col)
-        P.add_prompt(self._points, row, col, positive)
-        if self._objects.current is None:
+        ready = self._ready_for(s.image)
+        if not ready and self.busy and self._click_waits is not s:
+            # nothing would predict this click (busy with boxes, segment-all, another image)
+            show_warning(f"Refine: busy ({self.status}); click again when it is done.")
             return
-        if self.ready:
-            self._predict()
-        elif not self.busy:
-            self.prepare(then=self._predict)
-
-    def _predict(self) -> None:
-        entry = self._objects.entry
+        if positive:
+            s.objects.begin(row, col)
+        self._write(lambda: P.add_prompt(s.points, row, col, positive))
+        entry = s.objects.entry
         if entry is None:
             return
-        pts, labels = P.prompts_from_layer(self._points)
-        req = ClickRequest(entry[0], entry, pts, labels, self.class_name)
+        if ready:
+            self._predict(s)
+        elif not self.busy:
+            self._click_waits = s  # later clicks on this image wait for the same preparation
+            self._prepare(s, partial(self._prepared, s, entry), partial(self._forget, s, entry))
+
+    def _prepared(self, s: ImageSession, entry: Any) -> None:
+        self._click_waits = None
+        self._predict(s)
+
+    def _predict(self, s: ImageSession) -> None:
+        entry = s.objects.entry
+        if entry is None:
+            return
+        pts, labels = P.prompts_from_layer(s.points)
+        req = ClickRequest(entry[0], entry, pts, labels, self.class_name, s)
         if getattr(self._engine, "name", "") == "sam":
             self._clicks.submit(self._engine, req)  # decoded off the GUI thread
             return
@@ -249,84 +268,57 @@ class RefineWidget(WorkerWidget):
         self._on_prediction(req, masks, scores)
 
     def _on_prediction(self, req: ClickRequest, masks: np.ndarray, scores: np.ndarray) -> None:
-        if not self._objects.is_alive(req.entry):
+        objects = req.session.objects
+        if not objects.is_alive(req.entry):
             return  # the object was undone while its mask was computed
-        if self._objects.entry is req.entry:
-            self._objects.propose(masks, scores, req.class_name, self.engine_name)
+        if objects.entry is req.entry:
+            objects.propose(masks, scores, req.class_name, self.engine_name)
             return
         # the user moved on to the next object meanwhile: the mask still belongs to this one
-        self._objects.paint(
-            req.entry, masks[0], req.class_name, float(scores[0]), self.engine_name
-        )
+        objects.paint(req.entry, masks[0], req.class_name, float(scores[0]), self.engine_name)
 
     def _on_prediction_error(self, req: ClickRequest, exc: BaseException) -> None:
         show_error(f"Refine: {exc}")
+        if not self._clicks.waiting_for(req.entry):
+            self._forget(req.session, req.entry)
+
+    def _forget(self, s: ImageSession, entry: Any) -> None:
+        """An object that got no mask: out of the undo history, its id and prompts freed."""
+        self._click_waits = None
+        if entry[1]:
+            return  # it has a mask from an earlier click
+        current = s.objects.entry is entry
+        s.objects.drop(entry)
+        if current:
+            self._write(lambda: P.clear_prompts(s.points))
 
     def next_mask(self) -> None:
         """Show the next of the proposed masks for the current object."""
-        if not self._objects.cycle(self.class_name, self.engine_name):
+        self._next_mask(self._session())
+
+    def _next_mask(self, s: ImageSession | None) -> None:
+        if s is None or not s.objects.cycle(self.class_name, self.engine_name):
             show_info("Refine: no other mask proposed for this object.")
 
     def new_object(self) -> None:
         """Keep the current object and start the next one."""
-        self._objects.close()
-        if self._points is not None:
-            P.clear_prompts(self._points)
+        self._new_object(self._session())
+
+    def _new_object(self, s: ImageSession | None) -> None:
+        if s is not None:
+            s.objects.close()
+            self._write(lambda: P.clear_prompts(s.points))
 
     def undo(self) -> None:
         """Remove the last object (or restore the object it edited)."""
-        if not self._objects.undo():
+        self._undo(self._session())
+
+    def _undo(self, s: ImageSession | None) -> None:
+        if s is None or not s.objects.undo():
             show_info("Refine: nothing to undo.")
             return
-        self.new_object()
+        self._new_object(s)
 
-    # -- boxes and segment-all ------------------------------------------------------------------
-    def refine_boxes(self) -> Any:
-        """Turn every box of the chosen Shapes layer (e.g. detections) into an object mask."""
-        shapes = self._boxes.value
-        if shapes is None or not len(shapes.data):
-            show_error("Refine: choose a Shapes layer with boxes (e.g. the detections).")
-            return None
-        if not self.ready:
-            return self.prepare(then=self.refine_boxes)
-        table = L.detections_from_layer(shapes, L.image_pixel_size(self.image_layer))
-        boxes = table[["x1", "y1", "x2", "y2"]].to_numpy()
-        engine = self._engine
-
-        def done(found: list) -> None:
-            self.new_object()
-            self._objects.add_box_masks(found, list(table["class_name"]), self.engine_name)
-            show_info(f"Refine: {len(found)} of {len(boxes)} boxes turned into masks.")
-
-        return self._start(lambda: masks_from_boxes(engine, boxes), done, "refining boxes")
-
-    def segment_all(self) -> Any:
-        """Segment every grain of the image into the objects layer (replacing it)."""
-        if not self._ensure_layers():
-            return None
-        image, ps = L.image_array(self.image_layer), L.image_pixel_size(self.image_layer)
-        try:
-            kw = self._engines.segment_all_kw()
-        except ValueError as exc:
-            show_error(f"Refine: {exc}")
-            return None
-
-        def done(labels: np.ndarray) -> None:
-            self.new_object()
-            self._objects.reset()
-            LE.set_all_labels(self._labels_layer, labels, self.class_name, self.engine_name)
-            if warning := no_grains_warning(labels):
-                show_warning(f"Refine: {warning}")
-            else:
-                show_info(f"Refine: {int(labels.max())} grains segmented.")
-
-        return self._start(
-            lambda: segment_all_grains(image, ps, self.engine_name, **kw),
-            done,
-            "segmenting all grains",
-        )
-
-    def close(self) -> None:  # noqa: D102 - also stops listening to clicks on the prompts
-        if self._points is not None and self._on_click in self._points.mouse_drag_callbacks:
-            self._points.mouse_drag_callbacks.remove(self._on_click)
+    def close(self) -> None:  # noqa: D102 - also stops listening to the images and prompts
+        self._sessions.close()
         super().close()

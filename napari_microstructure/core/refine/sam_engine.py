@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,16 @@ class SamEngine:
     @property
     def image_shape(self) -> tuple[int, int] | None:
         return self._shape
+
+    def for_new_image(self) -> SamEngine:
+        """A new engine with no image set that shares this one's model (loading takes seconds).
+
+        Both can be used at once: the model is only read, each engine keeps its own embedding.
+        """
+        new = copy.copy(self)
+        new.tiles, new.embeddings, new._prepared, new._shape = [], None, [], None
+        new.from_cache = False
+        return new
 
     def set_image(
         self, image: np.ndarray, pixel_size: float | None = None

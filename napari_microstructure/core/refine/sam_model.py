@@ -113,16 +113,35 @@ def _read_checkpoint(p: Path) -> dict[str, Any]:
     return obj
 
 
-def detect_model_type(state: dict[str, Any]) -> str | None:
-    """``vit_b`` / ``vit_l`` / ``vit_h`` from the encoder's shape, or None for other shapes."""
+def _encoder_shape(state: dict[str, Any]) -> tuple[int, int] | None:
+    """The image encoder's (embed_dim, depth), or None if the state has no SAM encoder."""
     w = state.get("image_encoder.patch_embed.proj.weight")
     if w is None:
         return None
     depth = len({k.split(".")[2] for k in state if k.startswith("image_encoder.blocks.")})
-    for name, (dim, d) in MODEL_TYPES.items():
-        if w.shape[0] == dim and depth == d:
-            return name
-    return None
+    return int(w.shape[0]), depth
+
+
+def detect_model_type(state: dict[str, Any]) -> str | None:
+    """``vit_b`` / ``vit_l`` / ``vit_h`` from the encoder's shape, or None for other shapes."""
+    shape = _encoder_shape(state)
+    return next((name for name, s in MODEL_TYPES.items() if s == shape), None)
+
+
+def _check_config_type(name: str, state: Any, model_type: str) -> None:
+    """Refuse a ``{"sam_config", "model"}`` checkpoint whose encoder is not the type asked for."""
+    if model_type == "auto":
+        return
+    shape = _encoder_shape(state) if isinstance(state, dict) else None
+    found = detect_model_type(state) if shape else None
+    if found == model_type:
+        return
+    what = f"a {found}-sized" if found else "a custom"
+    size = f" (encoder width {shape[0]}, depth {shape[1]})" if shape and not found else ""
+    raise SamLoadError(
+        f"{name} holds {what} model{size}, not {model_type}; "
+        f"choose {found + ' or ' if found else ''}auto as the model type"
+    )
 
 
 def load_sam(checkpoint: str | Path, model_type: str = "auto") -> tuple[Any, str]:
@@ -142,13 +161,15 @@ def load_sam(checkpoint: str | Path, model_type: str = "auto") -> tuple[Any, str
     Raises
     ------
     SamLoadError
-        Missing or corrupt file, a state dict that is not SAM, or another type than asked for.
+        Missing or corrupt file, a state dict that is not SAM, or another type than asked for
+        (also for a config checkpoint, whose encoder must then have that type's size).
     """
     if model_type not in ("auto", *MODEL_TYPES):
         raise SamLoadError(f"unknown model type {model_type!r}; use auto, vit_b, vit_l or vit_h")
     p = Path(checkpoint).expanduser()
     obj = _read_checkpoint(p)
     if "sam_config" in obj and "model" in obj:
+        _check_config_type(p.name, obj["model"], model_type)
         try:
             sam = build_sam_from_config(**obj["sam_config"])
         except TypeError as exc:

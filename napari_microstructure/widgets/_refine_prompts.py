@@ -1,0 +1,72 @@
+"""The Refine dock's prompts layers: clicks, the n / m / u keys, and napari's own add mode.
+
+A click (press and release without dragging) on an image's prompts layer adds a prompt to
+that image's current object; a drag pans as usual. In the layer's "add" mode napari adds a
+point of its own at each click: it is removed, so that every click is one prompt.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from napari.layers import Points
+
+from .. import _layers as L
+from .._layers import points as P
+from ._refine_session import ImageSession
+
+KEYS = ("n", "m", "u")
+
+
+class PromptsMixin:
+    """Mouse and key handling on the prompts layers of :class:`~.refine.RefineWidget`."""
+
+    def _hook_points(self, points: Points, _session: ImageSession) -> None:
+        points.mouse_drag_callbacks.append(self._on_click)
+        points.events.data.connect(self._on_points_data)
+        for key, fn in zip(KEYS, (self._new_object, self._next_mask, self._undo), strict=True):
+            # the keys act on the image of the prompts layer they were pressed on
+            on_key = lambda layer, f=fn: f(self._sessions.of_points(layer))  # noqa: E731
+            points.bind_key(key, on_key, overwrite=True)
+
+    def _unhook_points(self, points: Points) -> None:
+        if self._on_click in points.mouse_drag_callbacks:
+            points.mouse_drag_callbacks.remove(self._on_click)
+        points.events.data.disconnect(self._on_points_data)
+        for key in KEYS:
+            points.bind_key(key, None)
+
+    def _on_points_data(self, event: Any) -> None:
+        """Points the layer adds by itself (its "add" mode) are dropped: the click handler adds
+        the prompt of the same click, which would otherwise count twice."""
+        layer = event.source
+        if self._writing or layer.mode != "add" or event.action != "added":
+            return
+        n = len(event.data_indices)
+        self._write(lambda: setattr(layer, "data", layer.data[:-n] if n else layer.data))
+
+    def _write(self, change: Any) -> None:
+        self._writing = True
+        try:
+            change()
+        finally:
+            self._writing = False
+
+    def _on_click(self, layer: Points, event: Any) -> Any:
+        """A click (press and release without dragging) adds a prompt; a drag pans as usual."""
+        if event.type != "mouse_press":
+            return
+        position, modifiers, button = event.position, tuple(event.modifiers), event.button
+        yield
+        moved = False
+        while event.type == "mouse_move":
+            moved = True
+            yield
+        s = self._sessions.of_points(layer)
+        if moved or s is None or s.image not in self.viewer.layers:
+            return
+        if s.image is not self.image_layer:
+            self.image_layer = s.image  # a click on an image's prompts works on that image
+        row, col = P.world_to_pixel(position, L.image_pixel_size(s.image))
+        negative = self._negative.value != ("Shift" in modifiers or button == 2)
+        self.add_click(row, col, positive=not negative)

@@ -1,0 +1,117 @@
+"""The objects and prompts layers of each image the Refine dock works on.
+
+Every image gets its own "<image> objects" Labels layer, "<image> prompts" Points layer and
+undo history, so work on one image never touches another's layers. Both layers carry the
+image's ``unique_id`` in their metadata: a dock opened later finds them again.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from napari.layers import Labels, Points
+
+from .. import _layers as L
+from .._layers import labels_edit as LE
+from .._layers import points as P
+from ._refine_objects import ObjectEditor
+
+IMAGE_KEY = "refine_image"  # metadata of the objects and prompts layers: the image's unique id
+
+
+def image_fingerprint(image: np.ndarray) -> tuple[Any, ...]:
+    """Shape, type and a CRC of the pixels (2 ms for a 2048 x 2048 RGB image)."""
+    a = np.ascontiguousarray(image)
+    return a.shape, a.dtype.str, zlib.crc32(memoryview(a).cast("B"))
+
+
+@dataclass(eq=False)
+class ImageSession:
+    """One image and the layers and undo history of the objects made on it."""
+
+    image: Any
+    labels: Any
+    points: Any
+    objects: ObjectEditor
+    changed: bool = False  # the image's pixels may have changed since it was prepared
+
+    def on_image_refreshed(self, _event: Any = None) -> None:
+        self.changed = True
+
+
+class Sessions:
+    """The sessions of a dock, found by image; ``hook(points, session)`` sets up new prompts
+    layers (click handler, keys) and ``unhook(points)`` undoes it."""
+
+    def __init__(
+        self,
+        viewer: Any,
+        hook: Callable[[Any, ImageSession], None],
+        unhook: Callable[[Any], None],
+    ) -> None:
+        self._viewer = viewer
+        self._hook, self._unhook = hook, unhook
+        self._all: list[ImageSession] = []
+
+    def of_image(self, image: Any) -> ImageSession | None:
+        """The session of ``image``, whether or not its layers are still in the viewer."""
+        return next((s for s in self._all if s.image is image), None)
+
+    def get(self, image: Any) -> ImageSession | None:
+        """The session of ``image`` (None before the dock made its layers)."""
+        s = self.of_image(image)
+        layers = self._viewer.layers
+        return s if s is not None and s.labels in layers and s.points in layers else None
+
+    def of_points(self, points: Any) -> ImageSession | None:
+        """The session whose prompts layer is ``points``."""
+        return next((s for s in self._all if s.points is points), None)
+
+    def ensure(self, image: Any) -> ImageSession:
+        """The session of ``image``, making (or finding) its objects and prompts layers."""
+        s = self.of_image(image)
+        if s is None:
+            s = ImageSession(image, None, None, ObjectEditor())
+            image.events.set_data.connect(s.on_image_refreshed)
+            self._all.append(s)
+        layers = self._viewer.layers
+        if s.labels not in layers:
+            s.labels = self._find(image, Labels) or self._add_labels(image)
+            s.objects.labels = s.labels
+            s.objects.reset()  # a new layer: the old history has nothing to undo in it
+        if s.points not in layers:
+            if s.points is not None:
+                self._unhook(s.points)
+            s.points = self._find(image, Points) or self._add_points(image)
+            self._hook(s.points, s)
+        return s
+
+    def _find(self, image: Any, kind: type) -> Any:
+        tag = str(image.unique_id)
+        for layer in self._viewer.layers:
+            if isinstance(layer, kind) and layer.metadata.get(IMAGE_KEY) == tag:
+                return layer
+        return None
+
+    def _add_labels(self, image: Any) -> Any:
+        shape = L.image_array(image).shape[:2]
+        kw = LE.objects_labels_kwargs(shape, L.image_pixel_size(image), f"{image.name} objects")
+        kw["metadata"][IMAGE_KEY] = str(image.unique_id)
+        return self._viewer.add_labels(kw.pop("data"), **kw)
+
+    def _add_points(self, image: Any) -> Any:
+        kw = P.prompt_points_kwargs(L.image_pixel_size(image), f"{image.name} prompts")
+        kw["metadata"][IMAGE_KEY] = str(image.unique_id)
+        return self._viewer.add_points(kw.pop("data"), **kw)
+
+    def close(self) -> None:
+        """Stop listening to the images and the prompts layers."""
+        for s in self._all:
+            s.image.events.set_data.disconnect(s.on_image_refreshed)
+            if s.points is not None:
+                self._unhook(s.points)
+        self._all.clear()
