@@ -6,12 +6,23 @@ Run them all with ``python docs/_scripts/make_all.py`` (it starts Xvfb when no d
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
 # the docks remember their settings; screenshots start from the defaults, not this machine's
 os.environ["NAPARI_MICROSTRUCTURE_CONFIG"] = tempfile.mkdtemp(prefix="shots-config-")
+atexit.register(shutil.rmtree, os.environ["NAPARI_MICROSTRUCTURE_CONFIG"], True)
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A temporary folder for a shot's files, removed when the script ends."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 

@@ -6,11 +6,10 @@ the synthetic classes first (a few minutes on a CPU); the benchmark saves one wi
 """
 
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from _shot import open_viewer, save, settle
+from _shot import open_viewer, save, scratch_dir, settle
 
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.classify.synthetic_set import (
@@ -29,7 +28,7 @@ def model_path() -> Path:
     from napari_microstructure.core.classify import TrainConfig, train_classifier
     from napari_microstructure.core.progress import run_to_end
 
-    path = Path(tempfile.mkdtemp()) / "classify.pt"
+    path = scratch_dir("shot-classify-") / "classify.pt"
     samples = synthetic_samples(KNOWN_CLASSES, 20, seed=1)
     run_to_end(train_classifier(samples, TrainConfig(steps=400))).save(path)
     return path
@@ -77,7 +76,7 @@ widget.model_path = MODEL
 widget.set_options(class_map=False, gradcam=True)
 widget.classify()
 wait_for(viewer, lambda: widget.gradcam_layer is not None)
-folder = Path(tempfile.mkdtemp())
+folder = scratch_dir("shot-classify-")
 write_class_folder(folder, synthetic_samples(["martensite", "bainite", "dendritic"], 2, seed=7))
 widget.folder = folder
 widget.classify_folder()

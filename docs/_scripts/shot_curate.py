@@ -1,10 +1,7 @@
 """Screenshot for docs/curate.md: a project image being corrected, the ranked queue beside it."""
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
-from _shot import open_viewer, save, settle, wait_worker
+from _shot import open_viewer, save, scratch_dir, settle, wait_worker
 from skimage.io import imsave
 
 from napari_microstructure._layers import image_layer_kwargs
@@ -12,7 +9,7 @@ from napari_microstructure.core.synthetic import DEFECT_CLASSES, generate
 from napari_microstructure.widgets.curate import CurateWidget
 from napari_microstructure.widgets.scale import scale_bar
 
-work = Path(tempfile.mkdtemp(prefix="shot-curate-"))
+work = scratch_dir("shot-curate-")
 unlabelled = work / "unlabelled"
 unlabelled.mkdir()
 for seed in range(6):  # a folder of new micrographs to rank
