@@ -313,7 +313,17 @@ def rank_folder(
     folder: str | Path, detector: Any, **kwargs: Any
 ) -> Generator[Progress, None, pd.DataFrame]:
     """:func:`rank_images` over every image file in ``folder``."""
+    return (yield from rank_images(folder_images(folder), detector, **kwargs))
+
+
+def folder_images(folder: str | Path) -> list[Path]:
+    """The image files of ``folder`` to rank.
+
+    Raises
+    ------
+    ValueError : the folder holds none.
+    """
     paths = list_images(folder)
     if not paths:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return (yield from rank_images(paths, detector, **kwargs))
+    return paths

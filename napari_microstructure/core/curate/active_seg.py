@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..image_utils import is_rgb
 from ..progress import Progress
-from .active import IMAGE_SUFFIXES, list_images, read_source
+from .active import folder_images, read_source
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +166,7 @@ def rank_folder_seg(
     folder: str | Path, model: Any, **kwargs: Any
 ) -> Generator[Progress, None, pd.DataFrame]:
     """:func:`rank_images_seg` over every image file in ``folder``."""
-    paths = list_images(folder)
-    if not paths:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return (yield from rank_images_seg(paths, model, **kwargs))
+    return (yield from rank_images_seg(folder_images(folder), model, **kwargs))
 
 
 def seg_proposals(
