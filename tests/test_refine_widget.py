@@ -154,11 +154,16 @@ def test_refine_detections_and_segment_all(scene, qtbot):
         assert (
             rr.min() >= y1 - g and rr.max() <= y2 + g and cc.min() >= x1 - g and cc.max() <= x2 + g
         )
+    before, features = np.array(lab.data), lab.features.copy()
     w.segment_all()
     _wait(qtbot, w)
     n = int(lab.data.max())
     assert abs(n - int(m.grains.max())) <= 0.15 * m.grains.max()
     assert len(lab.features) == n
+    # segment-all replaced the two refined boxes: one undo gives them back, exactly
+    w.undo()
+    assert np.array_equal(lab.data, before)
+    assert lab.features.reset_index(drop=True).equals(features.reset_index(drop=True))
 
 
 def test_segment_all_on_a_blank_image_warns(make_napari_viewer, qtbot, settings_home, monkeypatch):

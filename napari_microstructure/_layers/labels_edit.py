@@ -109,8 +109,11 @@ def undo_paint(layer: Any, record: PaintRecord) -> None:
     layer.refresh()
 
 
-def set_all_labels(layer: Any, labels: np.ndarray, class_name: str, engine: str) -> None:
-    """Replace the whole layer by a label image (e.g. segment-all), one feature row per id."""
+def set_all_labels(layer: Any, labels: np.ndarray, class_name: str, engine: str) -> PaintRecord:
+    """Replace the whole layer by a label image (e.g. segment-all), one feature row per id;
+    returns the record that :func:`undo_paint` puts the old layer back with."""
+    data = np.asarray(layer.data)
+    record = PaintRecord(0, (slice(None), slice(None)), data.copy(), layer.features.copy())
     layer.data = labels.astype(np.uint32)
     ids = np.unique(labels)
     ids = ids[ids > 0]
@@ -122,3 +125,4 @@ def set_all_labels(layer: Any, labels: np.ndarray, class_name: str, engine: str)
             "engine": engine,
         }
     )
+    return record

@@ -8,7 +8,6 @@ import numpy as np
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
-from .._layers import labels_edit as LE
 from ..core.grains import no_grains_warning, segment_all_grains
 from ..core.refine.batch import BoxMasks, masks_from_boxes
 
@@ -60,8 +59,7 @@ class BatchMixin:
 
         def done(labels: np.ndarray) -> None:
             self._new_object(s)
-            s.objects.reset()
-            LE.set_all_labels(s.labels, labels, class_name, engine_name)
+            s.objects.replace_all(labels, class_name, engine_name)
             if warning := no_grains_warning(labels):
                 show_warning(f"Refine: {warning}")
             else:

@@ -110,6 +110,13 @@ class ObjectEditor:
         self.close()
         return True
 
+    def replace_all(self, labels: np.ndarray, class_name: str, engine: str) -> None:
+        """Replace the whole layer (segment-all); one undo puts back the layer as it was."""
+        self.close()
+        record = LE.set_all_labels(self.labels, labels, class_name, engine)
+        # the earlier objects' records no longer match the layer: only this step can be undone
+        self.history = [(0, [record])]
+
     def reset(self) -> None:
         """Forget all objects (the layer was replaced as a whole)."""
         self.close()
