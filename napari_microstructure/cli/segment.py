@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     import tifffile
     from skimage.io import imsave
 
+    from ..core.image_utils import first_plane
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.progress import run_to_end
     from ..core.segment import load_model, phase_fractions, segment_image
@@ -53,9 +54,7 @@ def run(args: argparse.Namespace) -> int:
     for path, stem in zip(args.images, output_stems(args.images), strict=True):
         try:
             mf = read_micrograph(path, pixel_size=args.pixel_size)
-            data = mf.data
-            if data.ndim == 4 or (data.ndim == 3 and data.shape[-1] not in (3, 4)):
-                data = data[0]
+            data = first_plane(mf.data)
             seg = run_to_end(segment_image(data, model, mf.pixel_size, tta=args.tta))
         except (ImageReadError, ValueError) as exc:
             if len(args.images) == 1:

@@ -11,6 +11,15 @@ def is_rgb(image: np.ndarray) -> bool:
     return image.ndim == 3 and image.shape[-1] in (3, 4)
 
 
+def first_plane(image: np.ndarray) -> np.ndarray:
+    """The 2-D grey or RGB image of a file's data: a stack's (or a series of RGB pages') first
+    page, other images as they are."""
+    image = np.asarray(image)
+    if image.ndim == 4 or (image.ndim == 3 and not is_rgb(image)):
+        return image[0]
+    return image
+
+
 def to_float01(image: np.ndarray) -> np.ndarray:
     """Scale an image to float32 in [0, 1], keeping channels.
 

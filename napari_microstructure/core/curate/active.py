@@ -218,12 +218,20 @@ def read_source(
 ) -> tuple[str, str, np.ndarray, float | None]:
     """``(path, name, pixels, pixel size)`` of the ``i``-th image to rank: a file (``pixel_size``
     overrides what it records) or an array (``path`` empty, named from ``names``)."""
+    name = source_name(src, i, names)
     if isinstance(src, np.ndarray):
-        return "", (names[i] if names else f"image {i}"), src, pixel_size
+        return "", name, src, pixel_size
     from ..imageio import read_micrograph
 
     mf = read_micrograph(src, pixel_size=pixel_size)
-    return str(src), Path(src).name, mf.data, mf.pixel_size
+    return str(src), name, mf.data, mf.pixel_size
+
+
+def source_name(src: str | Path | np.ndarray, i: int, names: Sequence[str] | None) -> str:
+    """The name of the ``i``-th image to rank: its file name, or ``names[i]`` for an array."""
+    if isinstance(src, np.ndarray):
+        return names[i] if names else f"image {i}"
+    return Path(src).name
 
 
 def rank_images(

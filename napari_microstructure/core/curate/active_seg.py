@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..image_utils import is_rgb
+from ..image_utils import first_plane
 from ..progress import Progress
-from .active import folder_images, read_source
+from .active import folder_images, read_source, source_name
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def image_score(
     """Mean normalised pixel entropy of ``image`` under a segmentation model."""
     from ..segment.predict import entropy_map, predict_probabilities
 
-    probs = yield from predict_probabilities(_plane(image), model, pixel_size)
+    probs = yield from predict_probabilities(first_plane(image), model, pixel_size)
     return float(entropy_map(probs).mean())
 
 
@@ -117,7 +117,7 @@ def rank_images_seg(
     skipped: list[dict[str, str]] = []
     n = len(images)
     for i, src in enumerate(images):
-        label = _label(src, i, names)
+        label = source_name(src, i, names)
         message = f"scoring {label} ({i + 1}/{n})"
         yield Progress(100 * i, 100 * n, message)
         try:
@@ -150,18 +150,6 @@ def rank_images_seg(
     return df
 
 
-def _plane(image: np.ndarray) -> np.ndarray:
-    """A stack's first page (as training from a project takes it); other images as they are."""
-    image = np.asarray(image)
-    return image[0] if image.ndim == 3 and not is_rgb(image) else image
-
-
-def _label(src: str | Path | np.ndarray, i: int, names: Sequence[str] | None) -> str:
-    if isinstance(src, np.ndarray):
-        return names[i] if names else f"image {i}"
-    return Path(src).name
-
-
 def rank_folder_seg(
     folder: str | Path, model: Any, **kwargs: Any
 ) -> Generator[Progress, None, pd.DataFrame]:
@@ -177,7 +165,7 @@ def seg_proposals(
     from ..segment import segment_image
     from ..segment.grains import boundary_grains
 
-    image = _plane(image)
+    image = first_plane(image)
     if model.task == "boundaries":
         _, grains = yield from boundary_grains(image, model, pixel_size)
         return {"instances": grains.astype(np.uint32)}

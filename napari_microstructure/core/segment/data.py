@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..image_utils import is_rgb, to_float01, to_gray
+from ..image_utils import first_plane, is_rgb, to_float01, to_gray
 from .augment import IGNORE
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
@@ -90,6 +90,12 @@ def n_classes_in(pairs: list[Pair]) -> int:
     return max(2, top + 1)
 
 
+def class_names(names: list[str] | None, n: int) -> list[str]:
+    """``names`` followed by "class k" for every class index from its length up to ``n``."""
+    names = list(names or [])
+    return names + [f"class {k}" for k in range(len(names), n)]
+
+
 def find_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[tuple[Path, Path]]:
     """Match images to masks by file name (a mask may add ``_label``, ``_mask``... to the stem).
 
@@ -137,9 +143,7 @@ def load_pairs(
     raw = []
     for img_path, mask_path in find_pairs(images_dir, masks_dir):
         read = read_micrograph(img_path, pixel_size)
-        img, mask = read.data, read_micrograph(mask_path).data
-        if img.ndim == 4 or (img.ndim == 3 and not is_rgb(img)):
-            img = img[0]
+        img, mask = first_plane(read.data), read_micrograph(mask_path).data
         raw.append((img, mask, str(img_path), read.pixel_size))
     target = common_pixel_size([r[3] for r in raw])
     raw = [(*to_pixel_size(img, mask, ps, target), name, ps) for img, mask, name, ps in raw]

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..image_utils import is_rgb
+from ..image_utils import first_plane, is_rgb
 from ..synthetic.tessellation import distance_to_boundary
 from .augment import IGNORE
 from .data import (
     Pair,
+    class_names,
     common_pixel_size,
     image_channels,
     make_pair,
@@ -83,11 +84,9 @@ def project_training_data(project: Project | str | Path, task: str) -> ProjectTr
     raw = []
     for image_id, labels in found:
         try:
-            image = project.read_image(image_id)
+            image = first_plane(project.read_image(image_id))
         except (OSError, ValueError) as exc:
             raise ValueError(f"cannot read image {image_id!r} of the project: {exc}") from exc
-        if image.ndim == 3 and not is_rgb(image):
-            image = image[0]
         ps = sizes[image_id]
         image, labels = to_pixel_size(image, labels, ps, target)
         mask = boundary_mask(labels) if task == "boundaries" else labels
@@ -97,6 +96,4 @@ def project_training_data(project: Project | str | Path, task: str) -> ProjectTr
         pairs = [Pair(image_channels(img, in_ch), mask, name, ps) for img, mask, name, ps in raw]
         return ProjectTraining(pairs, ["interior", "boundary"])
     pairs = [make_pair(img, mask, task, in_ch, name, ps) for img, mask, name, ps in raw]
-    names = list(project.phase_names)
-    names += [f"class {k}" for k in range(len(names), n_classes_in(pairs))]
-    return ProjectTraining(pairs, names)
+    return ProjectTraining(pairs, class_names(project.phase_names, n_classes_in(pairs)))

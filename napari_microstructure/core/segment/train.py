@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from ..image_utils import MEMORY_SHARE, memory_budget
 from ..progress import Progress
 from .augment import IGNORE, Augment, make_batch
-from .data import Pair, n_classes_in, pairs_pixel_size, split_pairs
+from .data import Pair, class_names, n_classes_in, pairs_pixel_size, split_pairs
 from .metrics import iou_per_class, pixel_f1
 from .model import TASKS, SegModel, as_model, new_model
 from .tiling import predict_tiles
@@ -217,7 +217,7 @@ def fine_tune_settings(cfg: TrainConfig, init: SegModel, pairs: list[Pair]) -> T
     classes = cfg.classes
     if not classes:
         n = 2 if cfg.task == "boundaries" else n_classes_in(pairs)
-        classes = list(init.classes) + [f"class {k}" for k in range(len(init.classes), n)]
+        classes = class_names(init.classes, n)
     pixel_size = cfg.pixel_size or pairs_pixel_size(pairs) or init.pixel_size
     return replace(
         cfg, base=init.net.base, depth=init.net.depth, classes=classes, pixel_size=pixel_size
@@ -266,7 +266,7 @@ def train_model(
     elif cfg.task == "boundaries":
         names = ["interior", "boundary"]
     else:
-        names = [f"class {i}" for i in range(n_cls)]
+        names = class_names(None, n_cls)
     pixel_size = cfg.pixel_size or pairs_pixel_size(pairs)
     model = new_model(cfg.task, names, in_ch, cfg.base, cfg.depth, pixel_size)
     if init is not None:
