@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from napari_microstructure._layers import image_layer_kwargs
+from napari_microstructure._layers import image_layer_kwargs, set_pixel_size
 from napari_microstructure.core.settings import get_setting
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets.refine import RefineWidget
@@ -279,6 +279,12 @@ def test_model_engine_uses_your_boundaries_model_and_remembers_it(
     assert w.ready and w.engine.name == "model" and not errors
     got, t = w.labels_layer.data == 1, m.grains == gid
     assert (t & got).sum() / (t | got).sum() > 0.7
+    # the model segments at its own pixel size: a new pixel size of the image, new grains
+    image = w.image_layer
+    set_pixel_size(image, 2 * m.pixel_size)
+    assert not w.ready
+    set_pixel_size(image, m.pixel_size)
+    assert w.ready
     assert w.labels_layer.features["engine"].iloc[0] == "model"
     w.segment_all()
     _wait(qtbot, w)

@@ -145,7 +145,10 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
     def _key(self, layer: Any) -> tuple | None:
         if layer is None:
             return None
-        return (id(layer), id(layer.data), *self._engines.settings().values())
+        settings = self._engines.settings()
+        # a boundaries model segments at its training pixel size: a new pixel size, new grains
+        ps = L.image_pixel_size(layer) if settings["engine"] == "model" else None
+        return (id(layer), id(layer.data), ps, *settings.values())
 
     def _ready_for(self, layer: Any) -> bool:
         if layer is None or self._engine is None or self._engine_for != self._key(layer):
