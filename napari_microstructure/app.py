@@ -71,7 +71,29 @@ def open_viewer(images: list[str] | None = None, sample: str = "etched", show: b
     from .widgets.scale import scale_bar
 
     scale_bar(viewer).visible = True
+    if show:
+        from napari.settings import get_settings
+        from qtpy.QtWidgets import QApplication
+
+        screen = QApplication.primaryScreen()
+        # napari restores the size a user gave the window; on a first start it would size the
+        # window to its contents, which leaves a narrow canvas once the docks are tabbed
+        if screen is not None and not get_settings().application.window_size:
+            fit_window(viewer, docks[0] if docks else None, screen.availableGeometry())
     return viewer
+
+
+def fit_window(viewer, dock, area) -> None:
+    """Size the window to 90 % of the screen area ``area`` (a QRect), centred, with the dock
+    area a third of its width: the image, not the docks, gets most of the room."""
+    from qtpy.QtCore import Qt
+
+    window = viewer.window._qt_window  # size only; napari has no public API for it
+    width, height = int(area.width() * 0.9), int(area.height() * 0.9)
+    window.resize(width, height)
+    window.move(area.x() + (area.width() - width) // 2, area.y() + (area.height() - height) // 2)
+    if dock is not None:
+        window.resizeDocks([dock], [max(width // 3, 360)], Qt.Orientation.Horizontal)
 
 
 def main(argv: list[str] | None = None) -> int:

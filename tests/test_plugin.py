@@ -71,7 +71,12 @@ def test_every_widget_labels_its_controls_on_an_empty_viewer(make_napari_viewer)
     from magicgui.widgets import Container
     from qtpy.QtWidgets import QLabel
 
-    magicgui_names = {n for n in dir(Container) if not n.startswith("__")} - {"close", "_abc_impl"}
+    # ``native`` is replaced on purpose: napari docks the scroll area around the controls
+    magicgui_names = {n for n in dir(Container) if not n.startswith("__")} - {
+        "close",
+        "_abc_impl",
+        "native",
+    }
     viewer = make_napari_viewer()
     for name in widget_names():
         _, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name)
@@ -93,3 +98,34 @@ def test_app_docks_widgets_and_opens_sample(qtbot):
         assert {f"{name} ({PLUGIN})" for name in widget_names()} <= docked
     finally:
         viewer.close()
+
+
+def test_docks_scroll_instead_of_making_the_window_taller_than_a_laptop_screen(
+    make_napari_viewer,
+):
+    """All docks tabbed together (as the app docks them) fit a 768-pixel-high screen: the
+    tallest (Curate) once made the window's minimum height 1146 px."""
+    from qtpy.QtWidgets import QScrollArea
+
+    viewer = make_napari_viewer()
+    viewer.open_sample(PLUGIN, "etched")
+    for name in widget_names():
+        dock, widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)
+        assert isinstance(dock.widget(), QScrollArea), name
+        assert dock.widget().widget().isAncestorOf(widget[0].native), name
+    assert viewer.window._qt_window.minimumSizeHint().height() < 700
+
+
+def test_app_window_fills_most_of_the_screen_with_a_wide_canvas(make_napari_viewer, qtbot):
+    from qtpy.QtCore import QRect
+
+    from napari_microstructure.app import fit_window
+
+    viewer = make_napari_viewer(show=True)
+    viewer.open_sample(PLUGIN, "etched")
+    dock, _ = viewer.window.add_plugin_dock_widget(PLUGIN, widget_names()[0])
+    fit_window(viewer, dock, QRect(0, 0, 1600, 1000))
+    window = viewer.window._qt_window
+    assert (window.width(), window.height()) == (1440, 900)
+    qtbot.waitUntil(lambda: abs(dock.width() - 480) <= 8, timeout=5000)
+    assert viewer.window._qt_viewer.canvas.native.width() > dock.width()

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
+from qtpy.QtCore import QEvent, QObject
 
 from .._layers import layer_role
 from ..core.progress import Progress
@@ -25,6 +26,21 @@ def prefer_role(role: str) -> Callable[[Any], int]:
     return lambda layer: {role: 0, None: 1}.get(layer_role(layer), 2)
 
 
+class _FitWidth(QObject):
+    """Keeps a vertical scroll area as wide as its controls need: they never scroll sideways
+    or get cut off, whatever is added or shown after the dock was built."""
+
+    def __init__(self, scroll: Any) -> None:
+        super().__init__(scroll)
+        self._scroll = scroll
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        if event.type() == QEvent.Type.LayoutRequest:
+            bar = self._scroll.verticalScrollBar().sizeHint().width()
+            self._scroll.setMinimumWidth(obj.minimumSizeHint().width() + bar + 2)
+        return False
+
+
 class WorkerWidget(Container):
     """Base dock widget that runs core generators in a worker thread.
 
@@ -33,7 +49,13 @@ class WorkerWidget(Container):
     """
 
     def __init__(self, viewer: napari.viewer.Viewer, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(scrollable=True, **kwargs)
+        inner = self.root_native_widget.widget()
+        # controls keep their height and stack from the top; what is left of a tall dock is
+        # empty space below them (added first: magicgui inserts every control before it)
+        inner.layout().addStretch()
+        self._fit_width = _FitWidth(self.root_native_widget)
+        inner.installEventFilter(self._fit_width)
         self._viewer = viewer
         self._worker: GeneratorWorker | None = None
         self._running = False
@@ -99,6 +121,13 @@ class WorkerWidget(Container):
         super().close()
 
     # -- public state ---------------------------------------------------------------------
+    @property
+    def native(self) -> Any:
+        """The scroll area around the controls, which napari puts in the dock: a dock taller
+        than the screen (Curate, Classify, Measure on a 1080-pixel screen) scrolls instead of
+        making the window taller than the screen."""
+        return self.root_native_widget
+
     @property
     def viewer(self) -> napari.viewer.Viewer:
         return self._viewer
