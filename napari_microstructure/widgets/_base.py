@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def info_label(value: str = "") -> Label:
+    """A label for messages of any length (status, model and result summaries): it wraps
+    instead of widening the dock."""
+    label = Label(value=value)
+    label.native.setWordWrap(True)
+    return label
+
+
 def prefer_role(role: str) -> Callable[[Any], int]:
     """A layer box's ``rank``: layers of this role first (0), then layers the plugin did not
     make (1, e.g. a label image loaded from a file), then the plugin's other layers (2)."""
@@ -61,7 +69,7 @@ class WorkerWidget(Container):
         self._running = False
         self._disconnects: list[Callable[[], Any]] = []
         self._progress = ProgressBar(value=0, min=0, max=100, visible=False, label="progress")
-        self._status = Label(value="")
+        self._status = info_label()
         self._cancel = PushButton(text="Cancel", enabled=False)
         self._cancel.changed.connect(self._on_cancel)
         self._progress_row = Container(

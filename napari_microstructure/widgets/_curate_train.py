@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, Label, LineEdit, PushButton, SpinBox
+from magicgui.widgets import ComboBox, Container, LineEdit, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
 from ..core.progress import Progress
 from ..core.settings import get_setting, set_setting
+from ._base import info_label
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
@@ -29,7 +30,7 @@ class TrainPanel(Container):
         self._device = LineEdit(label="device", value="")
         self._device.tooltip = "empty = automatic; 'cpu', '0', or '0,1' for several GPUs"
         self._train = PushButton(text="Retrain")
-        self._metrics = Label(value="")
+        self._metrics = info_label()
         self._accept = PushButton(text="Accept", enabled=False)
         self._reject = PushButton(text="Reject", enabled=False)
         buttons = Container(

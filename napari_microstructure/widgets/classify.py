@@ -12,7 +12,6 @@ from magicgui.widgets import (
     Container,
     FileEdit,
     FloatSpinBox,
-    Label,
     LineEdit,
     PushButton,
     SpinBox,
@@ -23,7 +22,7 @@ from napari.utils.notifications import show_error, show_info
 from .._layers import image_array, image_pixel_size, show_class_map, show_overlay
 from ..core.settings import get_setting, set_setting
 from ._bars import BarChart
-from ._base import WorkerWidget
+from ._base import WorkerWidget, info_label
 from ._tables import results_table, show_rows
 from ._values import PathValue, Value
 
@@ -63,7 +62,7 @@ class ClassifyWidget(WorkerWidget):
         self._want_cam = CheckBox(text="Grad-CAM", value=True)
         self._classify = PushButton(text="Classify image")
         self._bars = BarChart()
-        self._info = Label(value="")
+        self._info = info_label()
         self._folder = FileEdit(label="folder", mode="d")
         self._classify_folder = PushButton(text="Classify folder")
         self._table = results_table(["file", "predicted", "note"], row_numbers=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import ComboBox, Container, FileEdit, Label, LineEdit, PushButton
+from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info
 
@@ -24,7 +24,7 @@ from ..core.curate.project import Project, ProjectError
 from ..core.progress import Progress
 from ..core.settings import get_setting, set_setting
 from ._autosave import Autosave
-from ._base import WorkerWidget
+from ._base import WorkerWidget, info_label
 from ._curate_panels import QueuePanel
 from ._curate_train import TrainPanel
 
@@ -53,7 +53,7 @@ class CurateWidget(WorkerWidget):
         self._images = ComboBox(label="project images", choices=self._image_choices)
         self._show = PushButton(text="Open")
         self._done = PushButton(text="Mark done")
-        self._saved = Label(value="no project open")
+        self._saved = info_label("no project open")
         self._format = ComboBox(label="export format", choices=sorted(EXPORTERS), value="yolo")
         self._out = FileEdit(label="export to", mode="d")
         self._export = PushButton(text="Export")
@@ -86,7 +86,6 @@ class CurateWidget(WorkerWidget):
                 self._progress_row,
             ]
         )
-        self.max_width = 480
 
     # -- public state --------------------------------------------------------------------------
     @property

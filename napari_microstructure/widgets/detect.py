@@ -13,7 +13,6 @@ from magicgui.widgets import (
     FileEdit,
     FloatSlider,
     FloatSpinBox,
-    Label,
     LineEdit,
     PushButton,
     SpinBox,
@@ -28,7 +27,7 @@ from .._layers import (
     set_detections,
 )
 from ..core.settings import get_setting, set_setting
-from ._base import WorkerWidget
+from ._base import WorkerWidget, info_label
 from ._tables import results_table, show_rows
 from ._values import NamesValue, PathValue, Value
 
@@ -82,7 +81,7 @@ class DetectWidget(WorkerWidget):
             value=float(saved["conf"]),
             tracking=False,
         )
-        self._info = Label(value="")
+        self._info = info_label()
         self._table = results_table(TABLE_COLUMNS)  # the class column names the row
         self._detector: Detector | None = None
         self._detector_key: str | None = None

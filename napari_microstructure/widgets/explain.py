@@ -13,7 +13,6 @@ from magicgui.widgets import (
     FileEdit,
     FloatSlider,
     FloatSpinBox,
-    Label,
     PushButton,
 )
 from napari.layers import Image, Labels, Shapes
@@ -27,7 +26,7 @@ from .._layers import (
 )
 from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap
 from ..core.settings import get_setting
-from ._base import WorkerWidget, prefer_role
+from ._base import WorkerWidget, info_label, prefer_role
 from ._explain_views import ConfidenceViews
 from ._histogram import HistogramBox
 from ._values import PathValue, Value
@@ -80,7 +79,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         self._class_btn = PushButton(text="Class colours")
         self._lowconf_btn = PushButton(text="Low-confidence map")
         self._quality_btn = PushButton(text="Quality overlay")
-        self._info = Label(value="")
+        self._info = info_label()
         self._histogram = HistogramBox(xlabel="confidence", ylabel="boxes")
 
         self._explain_btn.changed.connect(self.explain_image)

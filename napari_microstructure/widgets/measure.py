@@ -11,7 +11,6 @@ from magicgui.widgets import (
     ComboBox,
     Container,
     FloatSpinBox,
-    Label,
     LineEdit,
     PushButton,
     SpinBox,
@@ -30,7 +29,7 @@ from .._layers import (
     set_grain_features,
 )
 from ..core.settings import get_setting, set_setting
-from ._base import WorkerWidget, prefer_role
+from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
 from ._tables import results_table, show_rows
 from ._values import NamesValue, Value
@@ -64,7 +63,7 @@ class MeasureWidget(WorkerWidget):
         self._pixel.native.setDecimals(6)
         self._pixel.tooltip = "0 = the pixel size of the grains layer (shown in the box)"
         self._run = PushButton(text="Measure")
-        self._summary_text = Label(value="")
+        self._summary_text = info_label()
         self._quantity = ComboBox(label="histogram of", choices=["ecd", "area"], value="ecd")
         self._log = CheckBox(text="log scale", value=bool(saved.get("log", False)))
         self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved.get("bins", 20)))

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from magicgui.widgets import CheckBox, Container, FloatSpinBox, Label, LineEdit, PushButton
+from magicgui.widgets import CheckBox, Container, FloatSpinBox, LineEdit, PushButton
 from napari.layers import Image, Points, Shapes
 from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_pixel_size, set_pixel_size, units_like
 from ..core.imageio import parse_length
-from ._base import WorkerWidget
+from ._base import WorkerWidget, info_label
 
 if TYPE_CHECKING:
     import napari
@@ -31,7 +31,7 @@ class ScaleWidget(WorkerWidget):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
         self._image = self._layer_combo(Image, "image")
-        self._found = Label(value="")
+        self._found = info_label()
         self._value = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
         self._value.native.setDecimals(6)
         self._same_size = CheckBox(text="also the layers laid over it", value=True)

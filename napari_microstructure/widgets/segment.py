@@ -18,7 +18,7 @@ from .._layers import (
 )
 from ..core.segment import ScribbleClassifier, classify_with_scribbles
 from ..core.settings import get_setting
-from ._base import WorkerWidget, prefer_role
+from ._base import WorkerWidget, info_label, prefer_role
 from ._segment_unet import (
     FROM_FOLDERS,
     FROM_LAYERS,
@@ -71,7 +71,7 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         )
         self._tta = CheckBox(text="test-time augmentation (8x slower)", value=False)
         self._predict = PushButton(text="Predict with model")
-        self._model_info = Label(value="")
+        self._model_info = info_label()
 
         self._clf = ScribbleClassifier()
         self._clf_layer: Any = None
