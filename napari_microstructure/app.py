@@ -9,6 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import napari
+    from qtpy.QtCore import QRect
+    from qtpy.QtWidgets import QDockWidget
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +89,7 @@ def open_viewer(images: list[str] | None = None, sample: str = "etched", show: b
     return viewer
 
 
-def fit_window(viewer, dock, area) -> None:
+def fit_window(viewer: napari.Viewer, dock: QDockWidget | None, area: QRect) -> None:
     """Size the window to 90 % of the screen area ``area`` (a QRect), centred, with the dock
     area a third of its width: the image, not the docks, gets most of the room."""
     from qtpy.QtCore import Qt
