@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..atomic import atomic_write_json
-from .items import ExportItem
-from .yolo import mask_polygons, save_image
+from .export_record import record_export, replace_previous_export
+from .items import ExportItem, item_objects
+from .polygons import box_polygon, mask_polygons
+from .yolo import save_image
 
 
 def rle_encode(mask: np.ndarray) -> dict[str, Any]:
@@ -47,47 +48,30 @@ def rle_decode(rle: dict[str, Any]) -> np.ndarray:
 
 
 def _annotations(
-    item: ExportItem, image_id: int, first_id: int, segmentation: str
+    item: ExportItem, image_id: int, first_id: int, segmentation: str, n_classes: int
 ) -> list[dict[str, Any]]:
     anns: list[dict[str, Any]] = []
-    if item.instances is not None:
-        inst = np.asarray(item.instances)
-        for idx, sl in enumerate(ndi.find_objects(inst)):
-            if sl is None:
-                continue
-            lid = idx + 1
-            mask = inst == lid
-            ys, xs = sl
-            bbox = [xs.start, ys.start, xs.stop - xs.start, ys.stop - ys.start]
-            if segmentation == "rle":
-                seg: Any = rle_encode(mask)
-            else:
-                seg = [p.ravel().tolist() for p in mask_polygons(mask[sl], ys.start, xs.start)]
-            anns.append(
-                {
-                    "id": first_id + len(anns),
-                    "image_id": image_id,
-                    "category_id": int(item.classes.get(lid, 0)) + 1,
-                    "segmentation": seg,
-                    "area": int(np.count_nonzero(mask[sl])),
-                    "bbox": [float(v) for v in bbox],
-                    "iscrowd": 0,
-                }
-            )
-    else:
-        for box in item.boxes:
-            x1, y1, x2, y2 = (float(box[k]) for k in ("x1", "y1", "x2", "y2"))
-            anns.append(
-                {
-                    "id": first_id + len(anns),
-                    "image_id": image_id,
-                    "category_id": int(box.get("class_id", 0)) + 1,
-                    "segmentation": [[x1, y1, x2, y1, x2, y2, x1, y2]],
-                    "area": float((x2 - x1) * (y2 - y1)),
-                    "bbox": [x1, y1, x2 - x1, y2 - y1],
-                    "iscrowd": 0,
-                }
-            )
+    for o in item_objects(item, n_classes):
+        x1, y1, x2, y2 = o.box
+        if o.mask is None:  # a drawn box without a mask: its rectangle
+            seg: Any = [box_polygon(*o.box).ravel().tolist()]
+        elif segmentation == "rle":
+            full = np.zeros((item.height, item.width), dtype=bool)
+            full[int(y1) : int(y2), int(x1) : int(x2)] = o.mask
+            seg = rle_encode(full)
+        else:
+            seg = [p.ravel().tolist() for p in mask_polygons(o.mask, int(y1), int(x1))]
+        anns.append(
+            {
+                "id": first_id + len(anns),
+                "image_id": image_id,
+                "category_id": o.class_id + 1,
+                "segmentation": seg,
+                "area": int(o.area) if o.mask is not None else o.area,
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "iscrowd": 0,
+            }
+        )
     return anns
 
 
@@ -106,7 +90,7 @@ def coco_dict(
         images.append(
             {"id": i + 1, "file_name": fname, "width": item.width, "height": item.height}
         )
-        anns.extend(_annotations(item, i + 1, len(anns) + 1, segmentation))
+        anns.extend(_annotations(item, i + 1, len(anns) + 1, segmentation, len(names)))
     cats = [{"id": i + 1, "name": str(n), "supercategory": "object"} for i, n in enumerate(names)]
     return {
         "info": {"description": "napari-microstructure annotation export"},
@@ -128,11 +112,12 @@ def export_coco(
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     names = list(meta.get("names") or ["object"])
-    written: list[str] = []
     file_names = [f"images/{it.name}.png" for it in data]
+    doc = coco_dict(data, names, file_names, meta.get("segmentation", "rle"))  # may refuse
+    replace_previous_export(out)
+    written: list[str] = []
     if meta.get("images", True):
         for it, fname in zip(data, file_names, strict=True):
             written.append(save_image(out / fname, it.image))
-    doc = coco_dict(data, names, file_names, meta.get("segmentation", "rle"))
     written.append(str(atomic_write_json(out / "annotations.json", doc)))
-    return written
+    return record_export(out, written)

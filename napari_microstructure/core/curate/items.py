@@ -34,43 +34,81 @@ class ExportItem:
         return int(self.image.shape[1])
 
 
-def instance_boxes(instances: np.ndarray, classes: dict[int, int]) -> list[dict[str, Any]]:
-    """Bounding boxes (x1, y1, x2, y2 exclusive, class_id, label) of every instance label."""
-    out = []
-    slices = ndi.find_objects(np.asarray(instances))
-    for idx, sl in enumerate(slices):
-        if sl is None:
-            continue
-        lid = idx + 1
-        out.append(
-            {
-                "x1": float(sl[1].start),
-                "y1": float(sl[0].start),
-                "x2": float(sl[1].stop),
-                "y2": float(sl[0].stop),
-                "class_id": int(classes.get(lid, 0)),
-                "label": lid,
-            }
-        )
-    return out
+@dataclass
+class ExportObject:
+    """One object of an image as every format exports it.
+
+    ``box`` is (x1, y1, x2, y2), x2/y2 exclusive, inside the image; ``mask`` the object's
+    pixels inside the box (None for a drawn box that has no mask).
+    """
+
+    class_id: int
+    box: tuple[float, float, float, float]
+    mask: np.ndarray | None = None
+
+    @property
+    def area(self) -> float:
+        """Pixel count of the mask, or the box's area."""
+        if self.mask is not None:
+            return float(np.count_nonzero(self.mask))
+        x1, y1, x2, y2 = self.box
+        return (x2 - x1) * (y2 - y1)
 
 
-def detection_boxes(item: ExportItem) -> list[dict[str, Any]]:
-    """The boxes to train a detector on: drawn boxes when there are any, else instance boxes."""
-    if item.boxes:
-        return list(item.boxes)
+def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    inter = max(w, 0.0) * max(h, 0.0)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def item_objects(
+    item: ExportItem, n_classes: int | None = None, same_box_iou: float = 0.5
+) -> list[ExportObject]:
+    """The objects of ``item``: every instance (a mask), then every drawn box that is not the
+    box of an instance (box IoU below ``same_box_iou`` with all of them: a detection refined
+    into a mask is one object), clipped to the image; boxes outside it are left out.
+
+    Instance ids may be any integers (they are renumbered first). With ``n_classes``, a class
+    id outside ``0 .. n_classes - 1`` raises ValueError.
+    """
+    objects: list[ExportObject] = []
     if item.instances is not None:
-        return instance_boxes(item.instances, item.classes)
-    return []
+        inst = np.asarray(item.instances)
+        ids, compact = np.unique(inst, return_inverse=True)
+        compact = compact.reshape(inst.shape)
+        if ids[0] != 0:  # no background pixel: keep 0 free for it
+            ids, compact = np.concatenate([np.zeros(1, ids.dtype), ids]), compact + 1
+        for k, sl in enumerate(ndi.find_objects(compact), start=1):  # k stands for ids[k]
+            box = (sl[1].start, sl[0].start, sl[1].stop, sl[0].stop)
+            cid = int(item.classes.get(int(ids[k]), 0))
+            objects.append(ExportObject(cid, tuple(map(float, box)), compact[sl] == k))
+    masks = [o.box for o in objects]
+    for b in item.boxes:
+        x1, x2 = np.clip([float(b["x1"]), float(b["x2"])], 0, item.width)
+        y1, y2 = np.clip([float(b["y1"]), float(b["y2"])], 0, item.height)
+        box = (float(x1), float(y1), float(x2), float(y2))
+        if x2 > x1 and y2 > y1 and all(_box_iou(box, m) < same_box_iou for m in masks):
+            objects.append(ExportObject(int(b.get("class_id", 0)), box))
+    if n_classes is not None:
+        bad = sorted({o.class_id for o in objects} - set(range(n_classes)))
+        if bad:
+            raise ValueError(
+                f"{item.name}: objects of class id {bad} but only {n_classes} class names; "
+                "name every class before exporting"
+            )
+    return objects
 
 
 def items_from_project(project: Project, only_done: bool = False) -> Iterator[ExportItem]:
-    """Every image of a project that has labels (or only those marked done) as export items."""
+    """Every image of a project that has labels or is marked done (an image checked and found
+    to hold no object is a training example too), or only those marked done."""
     for image_id in project.image_ids:
         rec = project.image_record(image_id)
         if only_done and not rec.get("done"):
             continue
-        if not rec.get("files"):
+        if not rec.get("files") and not rec.get("done"):
             continue
         labels = project.load_labels(image_id)
         yield ExportItem(
@@ -90,8 +128,7 @@ def labelled_class_counts(project: Project, only_done: bool = True) -> dict[str,
     names = list(project.classes)
     counts = dict.fromkeys(names, 0)
     for item in items_from_project(project, only_done=only_done):
-        for box in detection_boxes(item):
-            cid = int(box.get("class_id", 0))
-            if 0 <= cid < len(names):
-                counts[names[cid]] += 1
+        for obj in item_objects(item):
+            if 0 <= obj.class_id < len(names):
+                counts[names[obj.class_id]] += 1
     return counts

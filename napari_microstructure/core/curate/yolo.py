@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from ..atomic import atomic_write_bytes
 from ..image_utils import to_uint8
-from .items import ExportItem, detection_boxes
+from .export_record import record_export, replace_previous_export
+from .items import ExportItem, item_objects
+from .polygons import box_polygon, mask_polygons
 
 
 def split_names(
@@ -55,60 +56,33 @@ def save_image(path: str | Path, image: np.ndarray) -> str:
     return str(atomic_write_bytes(path, buf.tobytes()))
 
 
-def mask_polygons(mask: np.ndarray, row0: int = 0, col0: int = 0) -> list[np.ndarray]:
-    """Outer contours of a mask as ``(N, 2)`` float arrays of (x, y) pixel coordinates.
-
-    The largest part comes first; parts too small to have a contour become their bounding box.
-    """
-    import cv2
-
-    m = np.ascontiguousarray(mask, dtype=np.uint8)
-    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    polys = []
-    for c in sorted(contours, key=cv2.contourArea, reverse=True):
-        pts = c.reshape(-1, 2).astype(np.float64)
-        if len(pts) < 3:
-            x0, y0 = pts.min(axis=0)
-            x1, y1 = pts.max(axis=0) + 1
-            pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
-        pts[:, 0] += col0
-        pts[:, 1] += row0
-        polys.append(pts)
-    return polys
-
-
-def yolo_box_lines(item: ExportItem) -> list[str]:
-    """``class cx cy w h`` lines (normalised) of an item's detection boxes."""
+def yolo_box_lines(item: ExportItem, n_classes: int | None = None) -> list[str]:
+    """``class cx cy w h`` lines (normalised) of the objects of :func:`.items.item_objects`."""
     h, w = item.height, item.width
     lines = []
-    for b in detection_boxes(item):
-        x1, x2 = np.clip([b["x1"], b["x2"]], 0, w)
-        y1, y2 = np.clip([b["y1"], b["y2"]], 0, h)
-        if x2 <= x1 or y2 <= y1:
-            continue
+    for o in item_objects(item, n_classes):
+        x1, y1, x2, y2 = o.box
         cx, cy = (x1 + x2) / 2 / w, (y1 + y2) / 2 / h
         bw, bh = (x2 - x1) / w, (y2 - y1) / h
-        lines.append(f"{int(b.get('class_id', 0))} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
+        lines.append(f"{o.class_id} {cx:.6f} {cy:.6f} {bw:.6f} {bh:.6f}")
     return lines
 
 
-def yolo_segment_lines(item: ExportItem) -> list[str]:
-    """``class x1 y1 x2 y2 ...`` lines (normalised polygon) of an item's instances."""
-    if item.instances is None:
-        return []
-    inst = np.asarray(item.instances)
-    h, w = inst.shape
+def yolo_segment_lines(item: ExportItem, n_classes: int | None = None) -> list[str]:
+    """``class x1 y1 x2 y2 ...`` lines (normalised polygons along pixel edges) of an item's
+    objects: one line per part of a mask (a crack in pieces is several), a drawn box without a
+    mask as its rectangle."""
+    scale = np.array([item.width, item.height], dtype=np.float64)
     lines = []
-    for idx, sl in enumerate(ndi.find_objects(inst)):
-        if sl is None:
-            continue
-        lid = idx + 1
-        polys = mask_polygons(inst[sl] == lid, sl[0].start, sl[1].start)
-        if not polys:
-            continue
-        pts = polys[0] / np.array([w, h], dtype=np.float64)
-        coords = " ".join(f"{v:.6f}" for v in np.clip(pts, 0, 1).ravel())
-        lines.append(f"{int(item.classes.get(lid, 0))} {coords}")
+    for o in item_objects(item, n_classes):
+        x1, y1 = o.box[:2]
+        if o.mask is None:
+            polys = [box_polygon(*o.box)]
+        else:
+            polys = mask_polygons(o.mask, int(y1), int(x1))
+        for poly in polys:
+            coords = " ".join(f"{v:.6f}" for v in np.clip(poly / scale, 0, 1).ravel())
+            lines.append(f"{o.class_id} {coords}")
     return lines
 
 
@@ -139,20 +113,22 @@ def _export_yolo(path: str | Path, data: Sequence[ExportItem], meta: dict | None
     by_name = {it.name: it for it in data}
     if len(by_name) != len(data):
         raise ValueError("export items must have unique names")
+    line_maker = yolo_box_lines if task == "detect" else yolo_segment_lines
+    lines_of = {it.name: line_maker(it, len(names)) for it in data}  # refused before writing
+    replace_previous_export(root)
     written: list[str] = []
     for split, members in (("train", train), ("val", val)):
         (root / "labels" / split).mkdir(parents=True, exist_ok=True)
         (root / "images" / split).mkdir(parents=True, exist_ok=True)
         for name in members:
-            item = by_name[name]
-            lines = yolo_box_lines(item) if task == "detect" else yolo_segment_lines(item)
+            item, lines = by_name[name], lines_of[name]
             written.append(save_image(root / "images" / split / f"{name}.png", item.image))
             txt = ("\n".join(lines) + "\n") if lines else ""
             label = atomic_write_bytes(root / "labels" / split / f"{name}.txt", txt.encode())
             written.append(str(label))
     extra = {"split_seed": int(meta.get("seed", 0)), "task": task}
     written.append(write_data_yaml(root, names, extra))
-    return written
+    return record_export(root, written)
 
 
 def export_yolo_detect(
