@@ -58,6 +58,19 @@ def test_empty_settings_give_a_quality_only_pipeline(settings_home):
         ("detect: {conf: [0.3\n", "not valid YAML"),
         ("quality: {min_focus: 3}\n", "unknown quality"),
         ("version: 99\n", "newer"),
+        # wrong types name their key instead of a traceback or a failure of every image
+        ("pixel_size: abc\n", "pixel_size must be a number"),
+        ("quality: {min_mean: abc}\n", "quality.min_mean must be a number"),
+        ("version: x\n", "version must be an integer"),
+        ("detect: {conf: high}\n", "detect.conf must be a number"),
+        ("detect: {max_det: 2.5}\n", "detect.max_det must be an integer"),
+        ('pixel_size: 0.5\nforce_pixel_size: "false"\n', "force_pixel_size must be true or"),
+        ("measure: {enabled: true, tabel: false}\n", "unknown measure options: tabel"),
+        ("measure: {enabled: 'no'}\n", "measure.enabled must be true or false"),
+        ("grains: {engine: clasical}\n", "unknown engine 'clasical'"),
+        ("grains: {engine: classical, foo: 1}\n", "options for engine classical: foo"),
+        ("grains: {engine: classical, min_area: abc}\n", "grains.min_area must be an integer"),
+        ("grains: {engine: model, model_path: m.pt, h: 1}\n", "options for engine model: h"),
     ],
 )
 def test_bad_pipeline_files_are_explained(tmp_path, text, message):
@@ -65,6 +78,18 @@ def test_bad_pipeline_files_are_explained(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(PipelineError, match=message):
         PipelineConfig.load(path)
+
+
+def test_options_of_the_grain_engines_are_accepted(tmp_path):
+    # names and types come from segment_grains / segment_from_boundaries
+    options = {"engine": "classical", "h": 1.5, "min_area": 20, "place_borders": False}
+    assert PipelineConfig(grains=options).grains == options
+    measure = {"enabled": True, "table": False, "phase_names": ["a"], "bins": 30, "log": True}
+    assert PipelineConfig(measure=measure).measure == measure  # what the Measure dock stores
+    assert PipelineConfig(grains={"engine": "model", "model_path": "m.pt"}).grains
+    pytest.importorskip("segment_anything")
+    sam = {"engine": "sam", "checkpoint": "s.pth", "points_per_side": 16, "pred_iou_thresh": 0.8}
+    assert PipelineConfig(grains=sam).grains == sam
 
 
 def test_cli_batch_with_config_and_bad_config(tmp_path, capsys):

@@ -206,3 +206,28 @@ def test_existing_scheduler_address(tmp_path):
         )
     assert res.processed == 2 and res.failed == 0
     assert len(pd.read_csv(tmp_path / "out" / "results.csv")) == 2
+
+
+def test_cli_exit_status_says_whether_images_of_this_run_failed(tmp_path, capsys):
+    from napari_microstructure.cli import main
+
+    src = _images(tmp_path / "in", n=1, size=64)
+    (src / "notes.txt").write_text("not an image")
+    args = ["batch", str(src), "--out", str(tmp_path / "out"), "--workers", "0", "--no-progress"]
+    assert main(args) == 1
+    assert "1 failed in this run: exit status 1" in capsys.readouterr().out.splitlines()[-1]
+    assert main(args) == 0  # all done before: nothing of this run failed
+
+
+def test_report_pools_grain_sizes_of_one_unit(tmp_path):
+    from napari_microstructure.core.batch.aggregate import pooled_sizes
+
+    src = _images(tmp_path / "in", n=1, size=160)  # calibrated: µm
+    tifffile.imwrite(src / "nocal.tif", tifffile.imread(src / "img0.tif"))  # px
+    run_batch(src, tmp_path / "out", PipelineConfig(grains=dict(GRAINS)), workers=0)
+    pooled = pooled_sizes(tmp_path / "out")
+    ecd = pd.read_csv(tmp_path / "out" / "images" / "img0.tif" / "grains.csv")["ecd [µm]"]
+    assert pooled.unit == "µm" and pooled.left_out == {"px": 1}
+    np.testing.assert_allclose(pooled.values, ecd.to_numpy())
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert "images left out: 1 in px" in report

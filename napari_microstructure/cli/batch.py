@@ -149,8 +149,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(summary)
     else:
-        print(
+        line = (
             f"{result.processed} processed ({result.failed} failed), {result.skipped} skipped "
             f"in {result.seconds:.1f} s — {result.table_path}"
         )
-    return 0
+        if result.failed:
+            line += f" — {result.failed} failed in this run: exit status 1"
+        print(line)
+    # like info/detect/segment: 1 when a file of this run failed (earlier runs' do not count)
+    return 1 if result.failed else 0

@@ -8,17 +8,25 @@ so what runs at scale is exactly what was set up on one image.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .pipeline_options import (
+    DETECT_CHECKS,
+    MEASURE_CHECKS,
+    PipelineError,
+    check_bool,
+    check_grains,
+    check_number,
+    check_options,
+)
 from .settings import get_setting
 
 VERSION = 1
-DETECT_KEYS = ("model", "conf", "iou", "max_det", "agnostic", "classes")
+DETECT_KEYS = tuple(DETECT_CHECKS)
 QUALITY_DEFAULTS: dict[str, float] = {
     "min_sharpness": 0.05,  # steepest edges / grey range (core.batch.quality)
     "min_mean": 0.08,  # mean grey level below which the image is too dark
@@ -27,10 +35,6 @@ QUALITY_DEFAULTS: dict[str, float] = {
     "min_structure": 2.0,  # structure over noise (core.image_noise): a noisy, featureless field
     "min_grains": 2,  # fewer grains = no grain structure found
 }
-
-
-class PipelineError(ValueError):
-    """The pipeline file or settings cannot be used; the message says why."""
 
 
 def _grain_options(stored: dict[str, Any]) -> dict[str, Any]:
@@ -79,10 +83,11 @@ class PipelineConfig:
     def validate(self) -> None:
         """Raise :class:`PipelineError` for values that cannot run."""
         if self.pixel_size is not None:
-            ps = float(self.pixel_size)
-            if not math.isfinite(ps) or ps <= 0:
+            ps = check_number("pixel_size", self.pixel_size)
+            if ps <= 0:
                 raise PipelineError(f"pixel_size must be a positive µm/px, got {self.pixel_size}")
             self.pixel_size = ps
+        check_bool("force_pixel_size", self.force_pixel_size)
         if self.force_pixel_size and self.pixel_size is None:
             raise PipelineError("force_pixel_size is set but no pixel_size is given")
         for name in ("detect", "grains"):
@@ -90,15 +95,19 @@ class PipelineConfig:
             if value is not None and not isinstance(value, dict):
                 raise PipelineError(f"'{name}' must be a mapping of options or null")
         if self.detect is not None:
-            unknown = set(self.detect) - set(DETECT_KEYS)
-            if unknown:
-                raise PipelineError(f"unknown detect options: {', '.join(sorted(unknown))}")
+            check_options("detect", self.detect, DETECT_CHECKS)
+        if self.grains is not None:
+            check_grains(self.grains)
         if not isinstance(self.measure, dict):
             raise PipelineError("'measure' must be a mapping of options")
+        check_options("measure", self.measure, MEASURE_CHECKS)
+        if not isinstance(self.quality, dict):
+            raise PipelineError("'quality' must be a mapping of thresholds")
         unknown = set(self.quality) - set(QUALITY_DEFAULTS)
         if unknown:
             raise PipelineError(f"unknown quality thresholds: {', '.join(sorted(unknown))}")
-        self.quality = {**QUALITY_DEFAULTS, **{k: float(v) for k, v in self.quality.items()}}
+        given = {k: check_number(f"quality.{k}", v) for k, v in self.quality.items()}
+        self.quality = {**QUALITY_DEFAULTS, **given}
 
     # -- conversions ------------------------------------------------------------------------
     @property
@@ -116,10 +125,13 @@ class PipelineConfig:
         unknown = set(data) - known
         if unknown:
             raise PipelineError(f"unknown pipeline keys: {', '.join(sorted(unknown))}")
-        version = int(data.get("version", VERSION))
+        version = check_number("version", data.get("version", VERSION), integer=True)
         if version > VERSION:
             raise PipelineError(f"pipeline version {version} is newer than this plugin's")
-        measure = {"enabled": True, "table": True, **(data.get("measure") or {})}
+        measure = data.get("measure") or {}
+        if not isinstance(measure, dict):
+            raise PipelineError("'measure' must be a mapping of options")
+        measure = {"enabled": True, "table": True, **measure}
         return cls(**{**data, "measure": measure})
 
     @classmethod

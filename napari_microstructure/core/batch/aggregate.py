@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -64,20 +65,52 @@ def write_table(out_dir: str | Path) -> tuple[Path, pd.DataFrame]:
     return path, table
 
 
-def pooled_sizes(out_dir: str | Path, column: str = "ecd", limit: int = 2_000_000) -> np.ndarray:
-    """Grain sizes of every image's ``grains.csv`` (the unit in its header), pooled."""
+@dataclass
+class PooledSizes:
+    """Grain sizes pooled over images of one unit, and the images left out for theirs."""
+
+    values: np.ndarray
+    unit: str
+    left_out: dict[str, int] = field(default_factory=dict)  # unit -> images not pooled
+
+
+def _size_column(path: Path, column: str) -> tuple[str, str] | None:
+    try:
+        names = pd.read_csv(path, nrows=0).columns
+    except (OSError, ValueError):
+        return None
+    for c in names:
+        if c == column:
+            return c, ""
+        if c.startswith(f"{column} [") and c.endswith("]"):
+            return c, c[len(column) + 2 : -1]
+    return None
+
+
+def pooled_sizes(out_dir: str | Path, column: str = "ecd", limit: int = 2_000_000) -> PooledSizes:
+    """Grain sizes of every image's ``grains.csv``, pooled over the images of one unit.
+
+    Sizes in µm and in px cannot share a histogram: µm is pooled when any image is calibrated,
+    else the most common unit; the other images are counted in ``left_out``.
+    """
+    found: dict[str, list[tuple[Path, str]]] = {}
+    for path in sorted((Path(out_dir) / IMAGES_DIR).glob("*/grains.csv")):
+        col = _size_column(path, column)
+        if col is not None:
+            found.setdefault(col[1], []).append((path, col[0]))
+    if not found:
+        return PooledSizes(np.empty(0), "")
+    unit = "µm" if "µm" in found else max(found, key=lambda u: len(found[u]))
     values: list[np.ndarray] = []
     total = 0
-    for path in sorted((Path(out_dir) / IMAGES_DIR).glob("*/grains.csv")):
+    for path, col in found[unit]:
         try:
-            frame = pd.read_csv(path)
+            v = pd.read_csv(path, usecols=[col])[col].to_numpy(dtype=float)
         except (OSError, ValueError):
-            continue
-        cols = [c for c in frame.columns if c == column or c.startswith(f"{column} [")]
-        if cols:
-            v = frame[cols[0]].to_numpy(dtype=float)
-            values.append(v)
-            total += v.size
+            continue  # a result being replaced right now
+        values.append(v)
+        total += v.size
         if total >= limit:
             break
-    return np.concatenate(values) if values else np.empty(0)
+    left = {u: len(items) for u, items in found.items() if u != unit}
+    return PooledSizes(np.concatenate(values) if values else np.empty(0), unit, left)

@@ -20,9 +20,45 @@ class BatchInput:
     key: str
 
 
-def _key(path: Path, root: Path | None) -> str:
-    rel = path.relative_to(root) if root is not None else Path(path.name)
-    return "__".join(rel.parts)
+WILDCARDS = "*?["
+SEP = "__"  # joins the parts of a path in sub-folders: a/b.tif -> a__b.tif
+_MARKERS = ("%25", "%5f")
+
+
+def _plain(part: str, first: bool, last: bool) -> bool:
+    """True when ``part`` can go into a key as it is without making two keys equal."""
+    low = part.lower()
+    return (
+        SEP not in part
+        and (first or not part.startswith("_"))
+        and (last or not part.endswith("_"))
+        and not any(m in low for m in _MARKERS)
+    )
+
+
+def _key(rel: Path) -> str:
+    """The result folder name of ``rel`` (relative to the input root), one per path.
+
+    Parts are joined with ``__``; a part that could make that ambiguous (``a__b.tif`` at the
+    top would otherwise have the key of ``a/b.tif``) has its ``%`` and ``_`` percent-escaped.
+    Ordinary names keep the keys of earlier runs, so resuming them still skips their images.
+    """
+    parts, n = rel.parts, len(rel.parts)
+    return SEP.join(
+        part if _plain(part, i == 0, i == n - 1) else part.replace("%", "%25").replace("_", "%5F")
+        for i, part in enumerate(parts)
+    )
+
+
+def pattern_root(pattern: str) -> Path:
+    """The leading folders of a glob ``pattern`` without wildcards: keys are relative to it."""
+    parts = Path(os.path.expanduser(pattern)).parts
+    fixed = []
+    for part in parts[:-1]:
+        if any(ch in part for ch in WILDCARDS):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
 
 
 def list_inputs(
@@ -32,29 +68,33 @@ def list_inputs(
 
     Unsupported files are *not* filtered here: the run records them as error rows, so a user
     sees that they were skipped and why. ``exclude`` (the output folder) is never listed.
+    Raises FileNotFoundError for a missing path or a pattern that matches no file.
     """
     text = str(source)
     src = Path(text).expanduser()
     if src.is_dir():
         root = src
-        pattern = "**/*" if recursive else "*"
-        paths = [p for p in src.glob(pattern) if p.is_file()]
-    elif any(ch in text for ch in "*?["):
+        paths = [p for p in src.glob("**/*" if recursive else "*") if p.is_file()]
+    elif src.is_file():  # before the pattern test: a file may be called scan[1].tif
+        paths, root = [src], src.parent
+    elif any(ch in text for ch in WILDCARDS):
         paths = [Path(p) for p in glob.glob(os.path.expanduser(text), recursive=recursive)]
         paths = [p for p in paths if p.is_file()]
-        root = Path(os.path.commonpath([str(p.parent) for p in paths])) if paths else None
-    elif src.is_file():
-        paths, root = [src], src.parent
+        # not the matches' common parent: that moves when a new sub-folder starts matching
+        root = pattern_root(text)
     else:
+        paths, root = [], src
+    if not paths and not src.is_dir():
         raise FileNotFoundError(f"{source}: no such folder, file or matching pattern")
     excl = exclude.resolve() if exclude is not None else None
     out = []
     for p in sorted(paths):
-        if any(part.startswith(".") for part in p.relative_to(root).parts if root is not None):
+        rel = p.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
             continue
         if excl is not None and (p.resolve() == excl or excl in p.resolve().parents):
             continue
-        out.append(BatchInput(p, _key(p, root)))
+        out.append(BatchInput(p, _key(rel)))
     return out
 
 

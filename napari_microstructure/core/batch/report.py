@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_write_text
-from .aggregate import pooled_sizes
+from .aggregate import PooledSizes, pooled_sizes
 
 STYLE = """
 body{font-family:sans-serif;margin:2em;max-width:1100px;color:#222}
@@ -35,21 +35,27 @@ def _figure():
     return fig, fig.add_subplot(111)
 
 
-def _plots(table: pd.DataFrame, out_dir: Path) -> list[tuple[str, str]]:
+def left_out_note(pooled: PooledSizes) -> str:
+    """Says which images the size histogram leaves out because of their unit ("" if none)."""
+    if not pooled.left_out:
+        return ""
+    others = ", ".join(f"{n} in {u or 'no unit'}" for u, n in sorted(pooled.left_out.items()))
+    why = " (no pixel size: uncalibrated)" if "px" in pooled.left_out else ""
+    return (
+        f"The grain size distribution pools the images measured in {pooled.unit} only; "
+        f"images left out: {others}{why}."
+    )
+
+
+def _plots(pooled: PooledSizes, table: pd.DataFrame) -> list[tuple[str, str]]:
     plots = []
-    sizes = pooled_sizes(out_dir)
-    sizes = sizes[np.isfinite(sizes) & (sizes > 0)]
+    sizes = pooled.values[np.isfinite(pooled.values) & (pooled.values > 0)]
     if sizes.size:
         fig, ax = _figure()
         edges = np.geomspace(sizes.min(), sizes.max() * 1.0001, 31)
         ax.hist(sizes, bins=edges, color="#f0a030", edgecolor="#333", linewidth=0.4)
         ax.set_xscale("log")
-        unit = (
-            table["unit"].dropna().iloc[0]
-            if "unit" in table and table["unit"].notna().any()
-            else ""
-        )
-        ax.set_xlabel(f"grain ECD [{unit}]")
+        ax.set_xlabel(f"grain ECD [{pooled.unit}]")
         ax.set_ylabel("grains")
         ax.set_title(f"Grain size distribution ({sizes.size} grains)")
         plots.append(("Grain size distribution", _png(fig)))
@@ -120,10 +126,14 @@ def write_report(out_dir: str | Path, table: pd.DataFrame, pipeline: str = "") -
         for k, v in _key_numbers(table)
     ]
     parts.append("</table><div class='plots'>")
+    pooled = pooled_sizes(out_dir)
     parts += [
         f"<h3>{html.escape(t)}</h3><img alt='{html.escape(t)}' src='data:image/png;base64,{b}'>"
-        for t, b in _plots(table, out_dir)
+        for t, b in _plots(pooled, table)
     ]
+    note = left_out_note(pooled)
+    if note:
+        parts.append(f"<p class='note'>{html.escape(note)}</p>")
     parts.append("</div>")
     shown = table.reindex(columns=["image", "status", "flags", "error"]).fillna("")
     problems = shown[(shown["status"] != "ok") | (shown["flags"] != "")]

@@ -18,7 +18,14 @@ from typing import Any
 
 from ..pipeline import PipelineConfig
 from .aggregate import write_table
-from .inputs import BatchInput, CompletionTracker, is_done, list_inputs, result_dir
+from .inputs import (
+    BatchInput,
+    CompletionTracker,
+    is_done,
+    list_inputs,
+    pattern_root,
+    result_dir,
+)
 from .process import process_image, write_row
 from .report import write_report
 
@@ -156,8 +163,15 @@ def run_batch(
     seen: set[str] = set()
 
     def scan() -> list[BatchInput]:
+        try:
+            items = list_inputs(source, recursive=recursive, exclude=out)
+        except FileNotFoundError:
+            # --watch on a pattern nothing matches yet: like watching an empty folder
+            if not (watch and pattern_root(str(source)).is_dir()):
+                raise
+            items = []
         new = []
-        for item in list_inputs(source, recursive=recursive, exclude=out):
+        for item in items:
             if item.key in seen:
                 continue
             if is_done(out, item.key):
