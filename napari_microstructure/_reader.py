@@ -31,7 +31,9 @@ def read_layers(path: str | list[str]) -> list[tuple]:
             continue
         if mf.pixel_size is None:
             show_warning(
-                f"{Path(p).name}: no pixel size in the file; it is shown in pixels. "
+                f"{Path(p).name}: {mf.note}; it is shown in pixels."
+                if mf.note
+                else f"{Path(p).name}: no pixel size in the file; it is shown in pixels. "
                 "Set it in the 'Pixel size' widget to measure in µm."
             )
         kwargs = image_layer_kwargs(

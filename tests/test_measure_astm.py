@@ -130,6 +130,49 @@ def test_synthetic_truth_and_boundary_lines():
     assert measured.astm_g == pytest.approx(m.truth["astm_g"], abs=0.1)
 
 
+@pytest.mark.parametrize("width", [1, 2, 4])
+def test_boundary_lines_up_to_four_px_are_closed(width):
+    # 25 px square grains separated by zero lines (no test line runs inside one): closed, every
+    # intercept is 25 px; where 4 px lines cross, a zero blob of 32 px is left (5 % of the area)
+    lab = square_grid(25, 200, 5).astype(np.int64)
+    on_line = (np.arange(200) + 5) % 25 < width
+    lab[on_line, :] = 0
+    lab[:, on_line] = 0
+    res = lineal_intercept(lab, 1.0, directions=("horizontal", "vertical"))
+    assert res.mean_intercept == pytest.approx(25.0, rel=0.01)
+    area = planimetric(lab, 1.0).mean_area
+    assert area == pytest.approx(625.0, rel=0.001 if width <= 2 else 0.06)
+
+
+def test_grain_in_a_second_phase_keeps_its_size():
+    # one 10 x 10 px grain in a zero (second-phase) matrix: nothing to close around it
+    lab = np.zeros((60, 60), np.uint16)
+    lab[25:35, 25:35] = 1
+    pl = planimetric(lab, 1.0)
+    assert pl.area == 100 and pl.mean_area == pytest.approx(100.0)
+    li = lineal_intercept(lab, 1.0, directions=("horizontal", "vertical"))
+    assert li.mean_intercept == pytest.approx(10.0)
+
+
+def test_two_phase_voronoi_mean_grain_area():
+    # Voronoi cells, 40 % of them a second phase left at 0 and the rest touching grains (no
+    # boundary lines): the mean grain area is that of the labels as given
+    from scipy.spatial import cKDTree
+
+    from napari_microstructure.core.measure.astm import jeffries_count
+
+    rng = np.random.default_rng(3)
+    size = 600
+    seeds = rng.uniform(-30, size + 30, (720, 2))
+    r, c = np.mgrid[:size, :size]
+    _, lab = cKDTree(seeds).query(np.c_[r.ravel() + 0.5, c.ravel() + 0.5])
+    lab = lab.reshape(size, size) + 1
+    lab[(rng.random(lab.max() + 1) < 0.4)[lab]] = 0
+    inside, cut, corner, area = jeffries_count(lab)
+    truth = area / (inside + cut / 2 + corner / 4)
+    assert planimetric(lab, 1.0).mean_area == pytest.approx(truth, rel=0.01)
+
+
 def test_confidence_interval_brackets_mean_and_shrinks_with_more_lines():
     from napari_microstructure.core.synthetic.tessellation import tessellate
 

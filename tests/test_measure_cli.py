@@ -80,3 +80,24 @@ def test_bad_files_give_clear_errors(tmp_path, capsys):
     other = _write(tmp_path / "o.tif", np.ones((16, 16), np.uint8))
     assert main(["measure", lab, "--phases", other]) == 2
     assert "shape" in capsys.readouterr().err
+
+
+def test_a_stack_of_planes_is_refused_one_plane_is_measured(tmp_path, capsys):
+    lab = np.kron(np.arange(1, 101).reshape(10, 10), np.ones((10, 10))).astype(np.uint16)
+    stack = _write(tmp_path / "labels.tif", np.stack([lab] * 5))
+    assert main(["measure", stack, "--pixel-size", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "labels.tif holds 5 planes of 100x100; measure takes one 2-D label image" in err
+    one = _write(tmp_path / "one.tif", lab[None])
+    assert main(["measure", one, "--pixel-size", "1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["grain_count"] == 100
+
+
+def test_huge_label_ids_go_to_the_csv(tmp_path, capsys):
+    lab = np.kron(np.arange(1, 26).reshape(5, 5), np.ones((10, 10))).astype(np.int64) + 2**40
+    path = _write(tmp_path / "big_ids.tif", lab)
+    csv_path = tmp_path / "big.csv"
+    assert main(["measure", path, "--pixel-size", "1", "--csv", str(csv_path)]) == 0
+    table = pd.read_csv(csv_path)
+    assert sorted(table["label"]) == list(range(2**40 + 1, 2**40 + 26))
+    assert (table["area [µm²]"] == 100).all()

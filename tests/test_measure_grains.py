@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
-from skimage.draw import ellipse
+from skimage.draw import disk, ellipse, polygon
 
 from napari_microstructure.core.measure import (
     COLUMNS,
@@ -55,6 +56,63 @@ def test_orientation_counter_clockwise_from_horizontal():
     row = grain_table(lab).iloc[0]
     assert row["orientation"] == pytest.approx(45.0, abs=2.0)
     assert row["aspect_ratio"] == pytest.approx(4.0, rel=0.1)
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [
+        lambda lab: lab.astype(np.int64) + 2**40,  # a stitched or hashed labelling
+        lambda lab: lab.astype(np.uint64) + np.uint64(2**63),
+    ],
+)
+def test_huge_label_ids_are_measured_and_kept(ids):
+    from napari_microstructure.core.synthetic.tessellation import tessellate
+
+    small = tessellate(np.random.default_rng(0), (128, 128), 12.0, waviness=0.0)
+    big = np.where(small > 0, ids(small), 0)
+    expected = grain_table(small, 0.5)
+    table = grain_table(big, 0.5)
+    assert table["label"].tolist() == ids(expected["label"].to_numpy()).tolist()
+    cols = [c for c in COLUMNS if c != "label"]
+    pd.testing.assert_frame_equal(table[cols], expected[cols])
+
+
+def _rotated_square(side: int, degrees: float) -> np.ndarray:
+    t = math.radians(degrees)
+    corners = np.array([[-1, -1], [-1, 1], [1, 1], [1, -1]]) * side / 2
+    corners = corners @ np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]]).T
+    lab = np.zeros((120, 120), np.uint8)
+    lab[polygon(corners[:, 0] + 60, corners[:, 1] + 60, lab.shape)] = 1
+    return lab
+
+
+@pytest.mark.parametrize("degrees", [0, 15, 30, 45])
+@pytest.mark.parametrize("side", [8, 40])
+def test_square_perimeter_and_circularity_at_any_angle(side, degrees):
+    row = grain_table(_rotated_square(side, degrees)).iloc[0]
+    if side == 40:
+        assert row["perimeter"] == pytest.approx(4 * side, rel=0.02)
+        assert row["circularity"] == pytest.approx(math.pi / 4, abs=0.05)
+    else:  # digitised small squares read a few % short, but are no disc
+        assert row["circularity"] < 0.93
+
+
+@pytest.mark.parametrize("radius", [5, 10, 30])
+def test_disc_circularity_is_one(radius):
+    lab = np.zeros((80, 80), np.uint8)
+    lab[disk((40, 40), radius)] = 1
+    assert grain_table(lab).iloc[0]["circularity"] == pytest.approx(1.0, abs=0.02)
+
+
+def test_thin_lath_is_far_from_circular_at_45_degrees():
+    lab = np.zeros((80, 80), np.uint8)
+    for i in range(30):  # 2 px wide, rising at 45 degrees
+        lab[60 - i : 62 - i, 20 + i : 22 + i] = 1
+    flat = np.zeros((80, 80), np.uint8)
+    flat[40:42, 20:63] = 1
+    circ = [grain_table(m).iloc[0]["circularity"] for m in (lab, flat)]
+    assert circ[0] < 0.2 and circ[1] < 0.2
+    assert circ[0] == pytest.approx(circ[1], rel=0.1)
 
 
 def test_empty_table_keeps_columns():

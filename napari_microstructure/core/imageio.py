@@ -3,11 +3,13 @@
 Pixel size is looked up, in order of trust: FEI/Thermo Fisher SEM header, Zeiss SEM header,
 OME-XML, ImageJ metadata, TIFF resolution tags, and PNG/JPEG density. A resolution of 72 or
 96 dots per inch is a screen default written by most software, not a calibration, and is
-ignored.
+ignored. Pixels whose width and height differ by more than 1 % get no pixel size and a note:
+every measurement here assumes square pixels.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -16,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 _SCREEN_DPI = (72.0, 96.0)
@@ -55,6 +59,8 @@ class MicrographFile:
     source
         Where the pixel size came from (``"fei"``, ``"zeiss"``, ``"ome"``, ``"imagej"``,
         ``"tiff-resolution"``, ``"png-density"``, ``"override"``) or ``"none"``.
+    note
+        Why a calibration in the file was not used (non-square pixels), or ``""``.
     """
 
     path: Path
@@ -62,6 +68,7 @@ class MicrographFile:
     pixel_size: float | None
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
 
     @property
     def rgb(self) -> bool:
@@ -145,8 +152,22 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
     if pixel_size is not None:
         if not pixel_size > 0:
             raise ImageReadError(f"pixel size must be positive, got {pixel_size}")
-        result.pixel_size, result.source = float(pixel_size), "override"
+        result.pixel_size, result.source, result.note = float(pixel_size), "override", ""
+    elif result.note:
+        log.warning("%s: %s", path.name, result.note)
     return result
+
+
+def _square(width: float, height: float | None, source: str) -> tuple[float | None, str, str]:
+    """(pixel size, source, note): no pixel size when width and height differ by over 1 %."""
+    if height is None or abs(width - height) <= 0.01 * max(width, height):
+        return width, source, ""
+    note = (
+        f"the pixels are not square ({width:.6g} µm wide, {height:.6g} µm high, from {source}); "
+        "measurements need square pixels: resample the image to square pixels, or set the "
+        "pixel size yourself (--pixel-size, or the Pixel size dock) if the metadata is wrong"
+    )
+    return None, "none", note
 
 
 # -- TIFF ---------------------------------------------------------------------------------------
@@ -159,7 +180,7 @@ def _read_tiff(path: Path) -> MicrographFile:
         series = tif.series[0]
         axes = series.axes
         nbytes = int(np.prod(series.shape)) * np.dtype(series.dtype).itemsize
-        pixel_size, source, meta = _tiff_pixel_size(tif)
+        pixel_size, source, meta, note = _tiff_pixel_size(tif)
         data = None
         if nbytes > 1 << 30:
             try:  # large uncompressed files stay on disk and are read in tiles
@@ -170,7 +191,7 @@ def _read_tiff(path: Path) -> MicrographFile:
             _check_size(nbytes, path)
             data = series.asarray()
     data = _squeeze_samples(data, axes)
-    return MicrographFile(path, data, pixel_size, source, meta)
+    return MicrographFile(path, data, pixel_size, source, meta, note)
 
 
 def _squeeze_samples(data: np.ndarray, axes: str) -> np.ndarray:
@@ -182,27 +203,36 @@ def _squeeze_samples(data: np.ndarray, axes: str) -> np.ndarray:
     return data
 
 
-def _tiff_pixel_size(tif: Any) -> tuple[float | None, str, dict[str, Any]]:
+# each reader returns (pixel width µm, pixel height µm or None if not given, source, metadata)
+_Found = tuple[float, float | None, str, dict[str, Any]]
+
+
+def _tiff_pixel_size(tif: Any) -> tuple[float | None, str, dict[str, Any], str]:
+    """(pixel size, source, metadata, note) from the most trusted metadata the file has."""
     for reader in (_fei, _zeiss, _ome, _imagej, _resolution_tags):
         try:
             found = reader(tif)
         except (KeyError, ValueError, TypeError, IndexError, ET.ParseError):
             found = None
         if found is not None and found[0] is not None and found[0] > 0:
-            return found
-    return None, "none", {}
+            width, height, source, meta = found
+            size, source, note = _square(width, height, source)
+            return size, source, meta, note
+    return None, "none", {}, ""
 
 
-def _fei(tif: Any) -> tuple[float, str, dict[str, Any]] | None:
+def _fei(tif: Any) -> _Found | None:
     meta = tif.fei_metadata
     if not meta:
         return None
     scan = meta.get("Scan") or meta.get("EScan") or {}
     width_m = float(scan["PixelWidth"])
-    return width_m * 1e6, "fei", {"instrument": meta.get("System", {}).get("SystemType", "")}
+    height_m = float(scan.get("PixelHeight", width_m))
+    instrument = meta.get("System", {}).get("SystemType", "")
+    return width_m * 1e6, height_m * 1e6, "fei", {"instrument": instrument}
 
 
-def _zeiss(tif: Any) -> tuple[float, str, dict[str, Any]] | None:
+def _zeiss(tif: Any) -> _Found | None:
     meta = tif.sem_metadata
     if not meta:
         return None
@@ -212,44 +242,46 @@ def _zeiss(tif: Any) -> tuple[float, str, dict[str, Any]] | None:
             value, unit = float(entry[1]), entry[2] if len(entry) > 2 else "nm"
             factor = unit_to_um(unit)
             if factor:
-                return value * factor, "zeiss", {}
+                return value * factor, None, "zeiss", {}
     return None
 
 
-def _ome(tif: Any) -> tuple[float, str, dict[str, Any]] | None:
+def _ome(tif: Any) -> _Found | None:
     xml = tif.ome_metadata
     if not xml:
         return None
     root = ET.fromstring(xml)
     pixels = next(el for el in root.iter() if el.tag.endswith("Pixels"))
-    size = pixels.attrib.get("PhysicalSizeX")
-    if size is None:
-        return None
-    factor = unit_to_um(pixels.attrib.get("PhysicalSizeXUnit", "µm"))
-    return (float(size) * factor, "ome", {}) if factor else None
+    sizes = []
+    for axis in "XY":
+        size = pixels.attrib.get(f"PhysicalSize{axis}")
+        factor = unit_to_um(pixels.attrib.get(f"PhysicalSize{axis}Unit", "µm"))
+        sizes.append(float(size) * factor if size is not None and factor else None)
+    return (sizes[0], sizes[1], "ome", {}) if sizes[0] else None
 
 
-def _x_resolution(tif: Any) -> float | None:
-    tag = tif.pages.first.tags.get("XResolution")
+def _resolution(tif: Any, axis: str) -> float | None:
+    """Pixels per resolution unit along ``axis`` ("X" or "Y"), None when not given."""
+    tag = tif.pages.first.tags.get(f"{axis}Resolution")
     if tag is None:
         return None
     num, den = tag.value
-    return num / den if den else None
+    return num / den if den and num else None
 
 
-def _imagej(tif: Any) -> tuple[float, str, dict[str, Any]] | None:
+def _imagej(tif: Any) -> _Found | None:
     meta = tif.imagej_metadata
     if not meta or "unit" not in meta:
         return None
     factor = unit_to_um(str(meta["unit"]))
-    xres = _x_resolution(tif)
+    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
     if not factor or not xres:
         return None
-    return factor / xres, "imagej", {}
+    return factor / xres, factor / yres if yres else None, "imagej", {}
 
 
-def _resolution_tags(tif: Any) -> tuple[float, str, dict[str, Any]] | None:
-    xres = _x_resolution(tif)
+def _resolution_tags(tif: Any) -> _Found | None:
+    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
     unit_tag = tif.pages.first.tags.get("ResolutionUnit")
     unit = int(unit_tag.value) if unit_tag is not None else 2
     if not xres or unit == 1:
@@ -257,7 +289,7 @@ def _resolution_tags(tif: Any) -> tuple[float, str, dict[str, Any]] | None:
     if unit == 2 and any(abs(xres - dpi) < 1e-6 for dpi in _SCREEN_DPI):
         return None
     per_unit_um = 25400.0 if unit == 2 else 10000.0
-    return per_unit_um / xres, "tiff-resolution", {}
+    return per_unit_um / xres, per_unit_um / yres if yres else None, "tiff-resolution", {}
 
 
 # -- PNG / JPEG / BMP ---------------------------------------------------------------------------
@@ -278,10 +310,11 @@ def _read_pillow(path: Path) -> MicrographFile:
             img = img.convert("L")
         _check_size(img.width * img.height * len(img.getbands()) * 2, path)
         data = np.asarray(img)
-    pixel_size, source = None, "none"
+    pixel_size, source, note = None, "none", ""
     if dpi and dpi[0] and not any(abs(float(dpi[0]) - d) < 0.5 for d in _SCREEN_DPI):
-        pixel_size, source = 25400.0 / float(dpi[0]), "png-density"
-    return MicrographFile(path, data, pixel_size, source, {"mode": mode})
+        height = 25400.0 / float(dpi[1]) if len(dpi) > 1 and dpi[1] else None
+        pixel_size, source, note = _square(25400.0 / float(dpi[0]), height, "png-density")
+    return MicrographFile(path, data, pixel_size, source, {"mode": mode}, note)
 
 
 def describe(mf: MicrographFile) -> dict[str, Any]:
@@ -303,7 +336,8 @@ def describe(mf: MicrographFile) -> dict[str, Any]:
         ),
         "note": None
         if mf.pixel_size
-        else "no pixel size in the file; measurements are in pixels (set it with --pixel-size)",
+        else mf.note
+        or "no pixel size in the file; measurements are in pixels (set it with --pixel-size)",
         **({"metadata": mf.metadata} if mf.metadata else {}),
     }
 

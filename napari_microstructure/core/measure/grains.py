@@ -1,7 +1,8 @@
 """Per-grain measurements (size and shape) and the grain size distribution.
 
 Everything per grain comes from scikit-image's ``regionprops_table``; only the minimum Feret
-diameter, which scikit-image does not provide, is computed here from the convex hull.
+diameter, which scikit-image does not provide, is computed here from the convex hull, and the
+perimeter, by the Crofton formula over eight directions instead of scikit-image's four.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import ConvexHull, QhullError
 from skimage.measure import regionprops_table
+from skimage.segmentation import relabel_sequential
 
 from ._checks import as_label_image, check_pixel_size
 
@@ -20,8 +22,8 @@ COLUMNS: dict[str, str] = {
     "label": "grain id in the label image",
     "area": "grain area",
     "ecd": "equivalent circle diameter, sqrt(4 area / pi)",
-    "perimeter": "boundary length (scikit-image's 4-connected estimate)",
-    "circularity": "4 pi area / perimeter², 1 for a disc (clipped to 1)",
+    "perimeter": "boundary length (Crofton estimate over 8 directions)",
+    "circularity": "4 pi area / perimeter², 1 for a disc, pi/4 for a square (clipped to 1)",
     "major_axis": "major axis of the ellipse with the same second moments",
     "minor_axis": "minor axis of that ellipse",
     "aspect_ratio": "major_axis / minor_axis (NaN for a grain one pixel wide)",
@@ -32,6 +34,33 @@ COLUMNS: dict[str, str] = {
     "centroid_col": "centroid column (pixels)",
     "touches_edge": "the grain is cut by the image frame (its size is underestimated)",
 }
+
+
+# Crofton directions (row, col steps): the 4 of the 3x3 neighbourhood and 4 knight's moves,
+# each weighted by the range of angles it stands for (half the gaps to its neighbours)
+_STEPS = ((0, 1), (1, 2), (1, 1), (2, 1), (1, 0), (2, -1), (1, -1), (1, -2))
+_ANGLES = np.array([np.arctan2(r, c) for r, c in _STEPS])
+_WEIGHTS = (np.roll(_ANGLES, -1) - np.roll(_ANGLES, 1)) % np.pi / 2
+
+
+def _perimeters(seq: np.ndarray, n: int) -> np.ndarray:
+    """Boundary length (pixel units) of labels 1..n by the Cauchy-Crofton formula.
+
+    The test lines run through pixel centres in 8 directions, so the estimate is consistent
+    with the pixel count as area and depends little on orientation: a square gives a circularity of
+    about pi / 4 at any angle (scikit-image's ``perimeter`` follows pixel centres and makes an
+    8 px square a disc; its 4-direction ``perimeter_crofton`` varies by +-10 % with the angle).
+    """
+    m = np.pad(seq, 2)  # the frame is a boundary
+    h, w = m.shape
+    total = np.zeros(n + 1)
+    for (dr, dc), weight in zip(_STEPS, _WEIGHTS, strict=True):
+        c0, c1 = max(0, -dc), w - max(0, dc)
+        a, b = m[: h - dr, c0:c1], m[dr:, c0 + dc : c1 + dc]
+        cut = a != b  # a crossing of the line between two pixel centres, for both labels
+        ids = np.concatenate([a[cut], b[cut]]).astype(np.intp)
+        total += weight / np.hypot(dr, dc) * np.bincount(ids, minlength=n + 1)
+    return 0.5 * total[1:]
 
 
 def _feret_min(region_mask: np.ndarray) -> float:
@@ -72,12 +101,14 @@ def grain_table(labels: np.ndarray, pixel_size: float | None = None) -> pd.DataF
         table["touches_edge"] = table["touches_edge"].astype(bool)
         table.attrs["unit"] = unit
         return table
+    # ids 1..n: scikit-image allocates per id up to the largest (2**40 from a stitched or hashed
+    # labelling would not fit in memory); the table reports the original ids
+    seq, _, to_original = relabel_sequential(lab)
     props = regionprops_table(
-        lab,
+        seq,
         properties=(
             "label",
             "area",
-            "perimeter",
             "axis_major_length",
             "axis_minor_length",
             "orientation",
@@ -87,8 +118,9 @@ def grain_table(labels: np.ndarray, pixel_size: float | None = None) -> pd.DataF
         ),
         extra_properties=(_feret_min,),
     )
+    ids = to_original[props["label"]]
     area = props["area"] * s * s
-    perimeter = props["perimeter"] * s
+    perimeter = _perimeters(seq, int(seq.max()))[props["label"] - 1] * s
     major = props["axis_major_length"] * s
     minor = props["axis_minor_length"] * s
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -105,10 +137,13 @@ def grain_table(labels: np.ndarray, pixel_size: float | None = None) -> pd.DataF
     )
     table = pd.DataFrame(
         {
-            "label": props["label"].astype(np.int64),
+            # uint64 ids above the int64 range stay uint64
+            "label": ids.astype(np.int64) if ids.max() <= np.iinfo(np.int64).max else ids,
             "area": area,
             "ecd": np.sqrt(4 * area / math.pi),
             "perimeter": perimeter,
+            # the lattice lines see a slightly short boundary on small digitised discs (r = 5 px
+            # gives 1.03); 1 is the bound by definition
             "circularity": np.clip(circ, 0.0, 1.0),
             "major_axis": major,
             "minor_axis": minor,

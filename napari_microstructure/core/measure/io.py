@@ -21,7 +21,7 @@ def read_labels(
     """Read a label image (TIFF/PNG) and its pixel size (``pixel_size`` overrides the file's).
 
     Raises ``ValueError`` (``ImageReadError``) with a message for the user when the file is not
-    a single-channel integer label image.
+    one single-channel integer label image (RGB, or a stack of planes).
     """
     from ..imageio import ImageReadError, read_micrograph
 
@@ -29,6 +29,12 @@ def read_labels(
     if mf.rgb:
         raise ImageReadError(
             f"{Path(path).name}: is an RGB image, not a label image (one integer id per pixel)"
+        )
+    if mf.data.ndim != 2:
+        *stack, h, w = mf.data.shape
+        raise ImageReadError(
+            f"{Path(path).name} holds {math.prod(stack)} planes of {h}x{w}; "
+            "measure takes one 2-D label image"
         )
     try:
         labels = as_label_image(mf.image, Path(path).name)
