@@ -61,3 +61,23 @@ def test_detect_uses_file_pixel_size_and_reports_errors(tmp_path, capsys):
     assert "no such file" in err and "not a readable PyTorch checkpoint" in err
     assert main(["detect", str(tif), "--classes", "unicorn"]) == 2
     assert "unknown class 'unicorn'" in capsys.readouterr().err
+
+
+def test_inputs_of_the_same_name_keep_their_own_files_and_kept_classes_alone_are_summed(
+    sample_png, tmp_path, capsys
+):
+    import shutil
+
+    path, _ = sample_png
+    for sub in ("a", "b"):
+        (tmp_path / sub).mkdir()
+        shutil.copy(path, tmp_path / sub / "img.png")
+    out = tmp_path / "out"
+    args = [str(tmp_path / "a" / "img.png"), str(tmp_path / "b" / "img.png")]
+    assert main(["detect", *args, "--json", "--out", str(out), "--classes", "pore"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert [len(r["files"]) for r in res] == [3, 3]
+    assert {p.name for p in out.glob("*.txt")} == {"img.txt", "img-2.txt"}
+    for r in res:
+        assert [s["class_name"] for s in r["summary"]] == ["pore"]
+        assert {d["class"] for d in r["detections"]} <= {"pore"}

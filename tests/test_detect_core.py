@@ -199,3 +199,32 @@ def defects_small():
     return defects_image(
         320, 4242, n_inclusions=5, n_pores=3, n_cracks=0, n_precipitates=6, n_scratches=0
     )
+
+
+def test_a_piece_cut_at_a_seam_is_dropped_whatever_its_tile_called_it():
+    tiles = tile_grid((320, 560), 320, 80)  # seams at x = 240 and 320
+    boxes = np.array([[301.9, 77, 319, 95], [299.7, 76, 370.4, 96]])  # a piece, the whole
+    cut = np.array(
+        [
+            touches_inner_edge(boxes[:1], tiles[0], 2)[0],
+            touches_inner_edge(boxes[1:], tiles[1], 2)[0],
+        ]
+    )
+    assert cut.tolist() == [True, False]
+    b, _, c = merge_tile_boxes(boxes, np.array([0.3, 0.9]), np.array([3, 0]), cut, iou=0.5)
+    assert len(b) == 1 and c.tolist() == [0]
+
+
+@pytest.mark.parametrize("factor", [16, 64, 257])  # 12-, 14- and 16-bit data in 16-bit files
+def test_wide_grey_levels_give_the_detections_of_the_8_bit_image(
+    demo_detector, defects_small, factor
+):
+    image = defects_small[0]
+    if image.ndim == 3:
+        image = image[..., 0]
+    want = run_to_end(detect(image, demo_detector, pixel_size=0.5, conf=0.3))
+    wide = image.astype(np.uint16) * factor
+    rgba = np.dstack([wide] * 3 + [np.full_like(wide, 65535)])  # opaque alpha: not a grey level
+    for img in (wide, rgba):
+        got = run_to_end(detect(img, demo_detector, pixel_size=0.5, conf=0.3))
+        assert len(got) == len(want) and (got["class_name"] == want["class_name"]).all()

@@ -24,6 +24,46 @@ def test_tiff_resolution_tags_in_cm(tmp_path):
     np.testing.assert_array_equal(mf.data, IMG8)
 
 
+def _aniso_files(tmp_path):
+    """Files saying 0.5 µm/px across and 1 µm/px down, in each kind of metadata."""
+    tags = tmp_path / "tags.tif"
+    tifffile.imwrite(tags, IMG8, resolution=(20000, 10000), resolutionunit="CENTIMETER")
+    ij = tmp_path / "ij.tif"
+    tifffile.imwrite(ij, IMG8, imagej=True, resolution=(2.0, 1.0), metadata={"unit": "um"})
+    ome = tmp_path / "x.ome.tif"
+    sizes = {"PhysicalSizeX": 0.5, "PhysicalSizeY": 1.0}
+    tifffile.imwrite(ome, IMG8, ome=True, metadata=sizes)
+    png = tmp_path / "x.png"
+    Image.fromarray(IMG8).save(png, dpi=(25400 / 0.5, 25400 / 1.0))
+    return [tags, ij, ome, png]
+
+
+def test_non_square_pixels_give_no_pixel_size_and_say_why(tmp_path, caplog):
+    for path in _aniso_files(tmp_path):
+        mf = read_micrograph(path)
+        assert mf.pixel_size is None and mf.source == "none", path.name
+        assert "not square (0.5 µm wide, 1 µm high" in mf.note
+        assert "not square" in caplog.text
+        assert read_micrograph(path, pixel_size=0.5).pixel_size == 0.5
+    # within 1 % is square: the x size is used, as for any file
+    path = tmp_path / "near.tif"
+    tifffile.imwrite(path, IMG8, resolution=(20000, 20100), resolutionunit="CENTIMETER")
+    mf = read_micrograph(path)
+    assert mf.pixel_size == pytest.approx(0.5) and mf.note == ""
+
+
+def test_info_and_measure_report_non_square_pixels(tmp_path, capsys, caplog):
+    path = tmp_path / "aniso.tif"
+    lab = np.kron(np.arange(1, 101).reshape(10, 10), np.ones((10, 10))).astype(np.uint16)
+    tifffile.imwrite(path, lab, resolution=(20000, 10000), resolutionunit="CENTIMETER")
+    assert main(["info", str(path)]) == 0
+    assert "pixel size: unknown — the pixels are not square" in capsys.readouterr().out
+    caplog.clear()
+    assert main(["measure", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["unit"] == "px"
+    assert "aniso.tif: the pixels are not square" in caplog.text
+
+
 def test_screen_dpi_is_not_a_calibration(tmp_path):
     path = tmp_path / "dpi72.tif"
     tifffile.imwrite(path, IMG8, resolution=(72, 72), resolutionunit="INCH")
@@ -172,3 +212,13 @@ def test_info_cli_bad_file(tmp_path, capsys):
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err
     assert "empty" in err and "Traceback" not in err
+
+
+def test_wide_grey_levels_span_their_bit_depth_and_alpha_is_not_a_grey_level():
+    from napari_microstructure.core.image_utils import to_float01
+
+    base = np.arange(256, dtype=np.uint16).reshape(16, 16)
+    for factor in (16, 64, 257):  # 12-, 14- and 16-bit data in a 16-bit file
+        np.testing.assert_allclose(to_float01(base * factor), base / 255, atol=0.005)
+    rgba = np.dstack([base * 16] * 3 + [np.full_like(base, 65535)])
+    np.testing.assert_allclose(to_float01(rgba)[..., 0], base / 255, atol=0.005)

@@ -38,3 +38,20 @@ def print_json(data: Any) -> None:
         _clean(json.loads(json.dumps(data, default=_default))), indent=2, ensure_ascii=False
     )
     sys.stdout.write(text + "\n")
+
+
+def output_stems(paths: list[str]) -> list[str]:
+    """One file stem per input, distinct: the file's stem, with -2, -3, ... added to the later
+    ones of inputs that share it (a/x.png and b/x.png, or x.png and x.tif)."""
+    taken = {Path(p).stem.lower() for p in paths}
+    seen: set[str] = set()
+    out = []
+    for p in paths:
+        stem = Path(p).stem
+        name, k = stem, 1
+        while name.lower() in seen or (k > 1 and name.lower() in taken):
+            k += 1
+            name = f"{stem}-{k}"
+        seen.add(name.lower())
+        out.append(name)
+    return out

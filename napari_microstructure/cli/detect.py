@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CLIError
-from ._common import print_json
+from ._common import output_stems, print_json
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ def _load(model: str | None) -> Any:
         raise CLIError(str(exc)) from exc
 
 
-def _one(path: str, det: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from ..core.detect import class_summary, detect, write_yolo_txt
+def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, Any]:
+    from ..core.detect import class_summary, detect, resolve_classes, write_yolo_txt
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.progress import run_to_end
 
@@ -79,11 +79,12 @@ def _one(path: str, det: Any, args: argparse.Namespace) -> dict[str, Any]:
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    summary = class_summary(df, image.shape, mf.pixel_size, det.names.values())
+    kept = resolve_classes(args.classes, det.names)  # the summary lists the classes searched
+    names = det.names.values() if kept is None else [det.names[i] for i in kept]
+    summary = class_summary(df, image.shape, mf.pixel_size, names)
     files = []
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
-        stem = Path(path).stem
         csv = args.out / f"{stem}_detections.csv"
         df.to_csv(csv, index=False)
         summary.to_csv(args.out / f"{stem}_summary.csv", index=False)
@@ -118,9 +119,9 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--pixel-size must be a positive number of µm per pixel")
     det = _load(args.model)
     results, failed = [], 0
-    for path in args.images:
+    for path, stem in zip(args.images, output_stems(args.images), strict=True):
         try:
-            results.append(_one(path, det, args))
+            results.append(_one(path, stem, det, args))
         except CLIError as exc:
             if len(args.images) == 1:
                 raise

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import CLIError
-from ._common import print_json
+from ._common import output_stems, print_json
 
 log = logging.getLogger(__name__)
 
@@ -84,20 +84,3 @@ def run(args: argparse.Namespace) -> int:
         results.append(info)
     print_json({"model": str(args.model), "task": model.task, "results": results})
     return 1 if failed else 0
-
-
-def output_stems(paths: list[str]) -> list[str]:
-    """One file stem per input, distinct: the file's stem, with -2, -3, ... added to the later
-    ones of inputs that share it (a/x.png and b/x.png, or x.png and x.tif)."""
-    taken = {Path(p).stem.lower() for p in paths}
-    seen: set[str] = set()
-    out = []
-    for p in paths:
-        stem = Path(p).stem
-        name, k = stem, 1
-        while name.lower() in seen or (k > 1 and name.lower() in taken):
-            k += 1
-            name = f"{stem}-{k}"
-        seen.add(name.lower())
-        out.append(name)
-    return out

@@ -20,32 +20,48 @@ def first_plane(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def to_float01(image: np.ndarray) -> np.ndarray:
-    """Scale an image to float32 in [0, 1], keeping channels.
+def intensity_range(image: np.ndarray) -> tuple[float, float]:
+    """The grey levels ``(lo, hi)`` that an image's 0 and 1 stand for (alpha left out).
 
-    Integer images are divided by their dtype's range (a 16-bit image that uses only 12 bits is
-    then stretched by its own min/max); float images are min/max normalised unless already in
-    [0, 1].
+    Integer images span their bit depth: 8-bit 0..255; wider ones 0 to the smallest
+    ``2**bits - 1`` above their maximum (a 14-bit camera's data in a 16-bit file spans
+    0..16383, not 0..65535), and those below an eighth of their type's range (12 bits or less
+    in 16) are stretched by their own min/max. Float images span their min/max unless already
+    in [0, 1].
     """
     img = np.asarray(image)
     if is_rgb(img) and img.shape[-1] == 4:
         img = img[..., :3]
-    if img.dtype == bool:
-        return img.astype(np.float32)
+    if img.dtype == bool or img.size == 0:
+        return 0.0, 1.0
     if np.issubdtype(img.dtype, np.integer):
-        out = img.astype(np.float32)
         top = float(np.iinfo(img.dtype).max)
-        if img.dtype.itemsize > 1 and out.size and out.max() < top / 8:
-            lo, hi = float(out.min()), float(out.max())
-            return (out - lo) / (hi - lo) if hi > lo else np.zeros_like(out)
-        return out / top
+        if img.dtype.itemsize == 1:
+            return 0.0, top
+        high = float(img.max())
+        if high < top / 8:
+            return float(img.min()), high
+        return 0.0, min(top, float(2 ** int(np.ceil(np.log2(high + 1))) - 1))
+    lo, hi = float(np.nanmin(img)), float(np.nanmax(img))
+    if not (np.isfinite(lo) and np.isfinite(hi)):  # infinities (rare): the finite values'
+        finite = img[np.isfinite(img)]
+        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    return (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
+
+
+def to_float01(image: np.ndarray) -> np.ndarray:
+    """Scale an image to float32 in [0, 1] by :func:`intensity_range`, keeping its channels
+    (not alpha); NaN becomes 0."""
+    img = np.asarray(image)
+    if is_rgb(img) and img.shape[-1] == 4:
+        img = img[..., :3]
+    lo, hi = intensity_range(img)
     out = img.astype(np.float32)
-    if out.size == 0:
-        return out
-    lo, hi = float(np.nanmin(out)), float(np.nanmax(out))
-    if lo >= 0.0 and hi <= 1.0:
-        return np.nan_to_num(out)
-    return np.nan_to_num((out - lo) / (hi - lo)) if hi > lo else np.zeros_like(out)
+    if hi <= lo:
+        return np.zeros_like(out)
+    if (lo, hi) != (0.0, 1.0):
+        out = (out - lo) / (hi - lo)
+    return np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0)
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

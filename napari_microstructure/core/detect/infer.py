@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..image_utils import intensity_range
 from ..progress import Progress
 from .model import Detector
 from .tiling import Tile, merge_tile_boxes, tile_grid, touches_inner_edge
@@ -62,21 +63,12 @@ def resolve_classes(
 
 
 def _intensity_range(image: Any) -> tuple[float, float] | None:
-    """Global (lo, hi) grey levels mapped to 0..255, from a strided sample; None for uint8."""
-    dtype = np.dtype(image.dtype)
-    if dtype == np.uint8:
+    """Global (lo, hi) grey levels mapped to 0..255 (:func:`..image_utils.intensity_range` of a
+    strided sample: the image may be a memory map); None for uint8."""
+    if np.dtype(image.dtype) == np.uint8:
         return None
     step = max(1, int(max(image.shape[:2]) // 1024))
-    sample = np.asarray(image[::step, ::step], dtype=np.float64)
-    if dtype.kind == "b":
-        return 0.0, 1.0
-    if np.issubdtype(dtype, np.integer):
-        top = float(np.iinfo(dtype).max)
-        if dtype.itemsize > 1 and sample.size and sample.max() < top / 8:
-            return float(sample.min()), float(sample.max())
-        return 0.0, top
-    lo, hi = float(np.nanmin(sample)), float(np.nanmax(sample))
-    return (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
+    return intensity_range(np.asarray(image[::step, ::step]))
 
 
 def _to_u8(crop: np.ndarray, rng: tuple[float, float] | None) -> np.ndarray:

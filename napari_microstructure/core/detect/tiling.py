@@ -167,8 +167,10 @@ def merge_tile_boxes(
     """Merge boxes from all tiles (image coords) into one set, each object once.
 
     ``cut`` flags boxes touching an inner edge of their tile. Whole boxes go through NMS. A cut
-    box is dropped when a whole box covers at least ``cover`` of it; the rest are fragments of
-    objects larger than the overlap and are joined (union) with their neighbours.
+    box is dropped when a whole box of any class covers at least ``cover`` of it (the piece of
+    an object at a seam is not another object when its tile calls it something else); the rest
+    are fragments of objects larger than the overlap and are joined (union) with their
+    neighbours.
     """
     boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float32)
@@ -177,12 +179,12 @@ def merge_tile_boxes(
     whole = np.nonzero(~cut)[0]
     whole = whole[nms(boxes[whole], scores[whole], cls[whole], iou, agnostic)]
     frag = np.nonzero(cut)[0]
-    frag = frag[_max_cover(boxes[frag], cls[frag], boxes[whole], cls[whole], agnostic) < cover]
+    frag = frag[_max_cover(boxes[frag], cls[frag], boxes[whole], cls[whole], True) < cover]
     kb, ks, kc = boxes[whole], scores[whole], cls[whole]
     if len(frag):
         fb, fs, fc = _join_fragments(boxes[frag], scores[frag], cls[frag], agnostic, gap)
         # a joined object may still overlap a whole box of the same object found elsewhere
-        dup = _max_cover(fb, fc, kb, kc, agnostic) >= cover
+        dup = _max_cover(fb, fc, kb, kc, True) >= cover
         fb, fs, fc = fb[~dup], fs[~dup], fc[~dup]
         kb, ks, kc = np.concatenate([kb, fb]), np.concatenate([ks, fs]), np.concatenate([kc, fc])
     order = np.argsort(-ks, kind="stable")
