@@ -202,7 +202,7 @@ def test_cli_rank_with_a_detector_keeps_its_keys(tmp_path, capsys):
         tifffile.imwrite(folder / f"d{s}.tif", image)
     assert main(["rank", str(folder), "--model", str(DEMO_MODEL), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert set(out) == {"model", "ranking"}
+    assert set(out) == {"model", "ranking", "skipped"} and out["skipped"] == []
     row = out["ranking"][0]
     assert {"rank", "path", "score", "entropy", "tta", "density", "priority"} <= set(row)
     assert "uncertainty" not in row

@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
         if is_segmentation_model(model):
             df, extra = _rank_segmentation(args, paths, model)
         else:
-            df, extra = _rank_detector(args, paths, model), {}
+            df = _rank_detector(args, paths, model)
+            extra = {"skipped": df.attrs.get("skipped", [])}
     except (ValueError, ImageReadError, OSError) as exc:
         raise CLIError(str(exc)) from exc
     if args.top:

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,13 +97,62 @@ def read_tiff(path: str | Path) -> np.ndarray:
     return tifffile.imread(str(path))
 
 
-def remove_stale_temps(folder: str | Path) -> int:
-    """Delete temp files left by a write that was interrupted (kill, full disk)."""
+def is_older(path: Path, seconds: float) -> bool:
+    """Whether ``path`` was last modified at least ``seconds`` ago (False if it is gone)."""
+    try:
+        return time.time() - path.stat().st_mtime >= seconds
+    except OSError:
+        return False
+
+
+def remove_stale_temps(folder: str | Path, older_than: float = 0.0) -> int:
+    """Delete temp files left by an interrupted write (kill, full disk).
+
+    ``older_than`` (seconds) spares the temps of a write that may still be running elsewhere.
+    """
     n = 0
     for tmp in Path(folder).rglob(".*.tmp"):
+        if not is_older(tmp, older_than):
+            continue
         try:
             tmp.unlink()
             n += 1
         except OSError:
             pass
     return n
+
+
+@contextmanager
+def folder_lock(path: str | Path, wait: bool = True) -> Iterator[bool]:
+    """Hold an exclusive lock on the file ``path`` (created if missing) across processes.
+
+    Yields whether the lock is held: always True with ``wait``; with ``wait=False``, False when
+    another process or object holds it. Where file locks are not available, yields ``wait``
+    (writers go on unlocked; a non-waiting caller must assume the lock is taken).
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        yield wait
+        return
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:  # a read-only folder: nobody saves there
+        if wait:
+            raise
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

@@ -19,6 +19,7 @@ from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
 from .._layers.curate import boxes_from_layer, labels_data
+from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,8 @@ class Autosave:
             if role == "boxes":
                 snap[role] = boxes_from_layer(layer, self.project.classes)
             else:
+                if role == "instances":
+                    check_label_ids(layer.data)  # labels_data would wrap ids beyond uint32
                 snap[role] = labels_data(layer)
         return snap
 
@@ -93,7 +96,11 @@ class Autosave:
         if self._saving:
             self._pending = True
             return
-        snap = self._snapshot()
+        try:
+            snap = self._snapshot()
+        except ValueError as exc:  # label ids the project cannot store: nothing is written
+            self._failed(exc)
+            return
         changes = self._changes(snap)
         if not changes:
             return

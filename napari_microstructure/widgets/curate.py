@@ -20,6 +20,7 @@ from .._layers.curate import (
     labels_layer_kwargs,
 )
 from ..core.curate.export import EXPORTERS, export_project
+from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project, ProjectError
 from ..core.progress import Progress
 from ..core.settings import get_setting, set_setting
@@ -120,20 +121,32 @@ class CurateWidget(WorkerWidget):
         if not str(folder) or str(folder) == ".":
             show_error("Choose a project folder first.")
             return None
-        self.flush()
+        if not self._flushed():
+            return None
         classes = [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
         try:
-            self._project = Project.open_or_create(folder, classes=classes or ["object"])
+            project = Project.open_or_create(folder, classes=classes or ["object"])
         except (ProjectError, OSError) as exc:
             show_error(f"Cannot open the project: {exc}")
             return None
+        # only one Project object of the dock may write: the old autosave's would be refused
+        reopened = self.current_image_id if self._same_root(folder) else None
+        self._stop_autosave()
+        self._project = project
         set_setting(SETTING, str(folder))
         self._folder.value = folder
         self._classes.value = ", ".join(self._project.classes)
         self._refresh_images()
         self._saved.value = f"project: {len(self._project.image_ids)} images"
         self.train_panel.refresh()
+        if reopened in project.image_ids:
+            self.open_image(reopened)  # keep autosaving the image on screen
         return self._project
+
+    def _same_root(self, folder: Path) -> bool:
+        if self._project is None:
+            return False
+        return self._project.root.resolve() == folder.resolve()
 
     def _image_choices(self, _widget: Any = None) -> list[str]:
         return self._project.image_ids if self._project else []
@@ -177,6 +190,7 @@ class CurateWidget(WorkerWidget):
                 continue
             if tuple(layer.data.shape[-2:]) != tuple(shape):
                 raise ValueError(f"{layer.name} is not the size of the image")
+            check_label_ids(layer.data)  # labels_data would wrap ids beyond uint32
             kwargs[role] = labels_data(layer)
         if boxes is not None:
             kwargs["boxes"] = boxes_from_layer(boxes, project.classes)
@@ -240,9 +254,8 @@ class CurateWidget(WorkerWidget):
 
     def mark_done(self, image_id: str | None) -> None:
         """Mark a project image (and its queue entry) done."""
-        if self._project is None or not image_id:
+        if self._project is None or not image_id or not self._flushed():
             return
-        self.flush()
         self._project.set_done(image_id, True)
         self.queue_panel.mark_done(self._project.image_record(image_id).get("source"))
         show_info(f"{image_id} marked done")
@@ -250,6 +263,15 @@ class CurateWidget(WorkerWidget):
     def flush(self) -> int:
         """Write unsaved edits now; returns the current image's saved revision."""
         return self._autosave.flush() if self._autosave else 0
+
+    def _flushed(self) -> bool:
+        """Flush, telling the user (not raising) when the edits cannot be saved."""
+        try:
+            self.flush()
+        except (ValueError, OSError) as exc:  # ProjectError is a ValueError
+            show_error(f"Cannot save the open image (the last saved version is intact): {exc}")
+            return False
+        return True
 
     def _stop_autosave(self) -> None:
         if self._autosave is not None:
@@ -268,7 +290,8 @@ class CurateWidget(WorkerWidget):
         if not str(out) or str(out) == ".":
             out = project.root / "exports"
         fmts = list(formats or [self._format.value])
-        self.flush()
+        if not self._flushed():
+            return None
 
         def make() -> Generator[Progress, None, dict]:
             return (yield from export_project(project, out, fmts))

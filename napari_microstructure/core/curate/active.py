@@ -34,8 +34,15 @@ import pandas as pd
 
 from ..progress import Progress
 from .select import DENSITY
+from .sources import (  # noqa: F401 - IMAGE_SUFFIXES, list_images: part of this module's API
+    IMAGE_SUFFIXES,
+    folder_images,
+    list_images,
+    read_source,
+    record_skip,
+    source_name,
+)
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 WEIGHTS = {"entropy": 1.0, "n_near": 1.0, "low_max": 1.0, "tta": 1.0, "ood": 0.0}
 SCALES = {"entropy": 4.0, "n_near": 4.0}  # value at which a count-like signal reaches ~0.63
 
@@ -202,38 +209,6 @@ class _Once(logging.Filter):
         return record.levelno > logging.WARNING
 
 
-def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly in ``folder``, sorted by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"not a folder: {folder}")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def read_source(
-    src: str | Path | np.ndarray,
-    i: int,
-    names: Sequence[str] | None = None,
-    pixel_size: float | None = None,
-) -> tuple[str, str, np.ndarray, float | None]:
-    """``(path, name, pixels, pixel size)`` of the ``i``-th image to rank: a file (``pixel_size``
-    overrides what it records) or an array (``path`` empty, named from ``names``)."""
-    name = source_name(src, i, names)
-    if isinstance(src, np.ndarray):
-        return "", name, src, pixel_size
-    from ..imageio import read_micrograph
-
-    mf = read_micrograph(src, pixel_size=pixel_size)
-    return str(src), name, mf.data, mf.pixel_size
-
-
-def source_name(src: str | Path | np.ndarray, i: int, names: Sequence[str] | None) -> str:
-    """The name of the ``i``-th image to rank: its file name, or ``names[i]`` for an array."""
-    if isinstance(src, np.ndarray):
-        return names[i] if names else f"image {i}"
-    return Path(src).name
-
-
 def rank_images(
     images: Sequence[str | Path | np.ndarray],
     detector: Any,
@@ -262,7 +237,12 @@ def rank_images(
     ``density``; see :mod:`.select`).
     ``pixel_size`` overrides what the files record. Columns: rank, path, name, score, the
     signals (``path`` is empty for arrays) and, in queue order (``diversity`` or ``density``
-    > 0), ``novelty``, ``priority`` and ``density``.
+    > 0), ``novelty``, ``priority`` and ``density``. Images that cannot be read or scored are
+    left out and listed in ``attrs["skipped"]`` (see :func:`.sources.record_skip`).
+
+    Raises
+    ------
+    ValueError : no images, none could be scored, or a bad option.
     """
     if not len(images):
         raise ValueError("no images to rank")
@@ -283,22 +263,31 @@ def rank_images(
         if has_ref:
             embed.set_reference(reference)
     vectors, masses = [], []
-    rows = []
+    rows: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
     n = len(images)
     for i, src in enumerate(images):
-        path, name, data, ps = read_source(src, i, names, pixel_size)
-        yield Progress(i, n, f"scoring {name} ({i + 1}/{n})")
-        views = yield from detection_views(data, detector, ps, floor, tta)
+        label = source_name(src, i, names)
+        yield Progress(i, n, f"scoring {label} ({i + 1}/{n})")
+        try:
+            path, name, data, ps = read_source(src, i, names, pixel_size)
+            views = yield from detection_views(data, detector, ps, floor, tta)
+            vector = embed.embed(data) if embed is not None else None
+        except (ValueError, OSError) as exc:  # ImageReadError is a ValueError
+            yield Progress(i, n, record_skip(skipped, src, label, exc))
+            continue
         sig = uncertainty(views, conf=conf)
         if counts is not None:
             masses.append(class_mass(views[0], len(counts), conf))
-        if embed is not None:
-            vectors.append(embed.embed(data))
+        if vector is not None:
+            vectors.append(vector)
             if has_ref:
-                sig["ood"] = embed.distance(vector=vectors[-1])
+                sig["ood"] = embed.distance(vector=vector)
         sig["score"] = combine(sig, weights)
         rows.append({"path": path, "name": name, "index": i, **sig})
     yield Progress(n, n, "ranked")
+    if not rows:
+        raise ValueError(f"none of the {n} images could be scored: {skipped[0]['error']}")
     df = pd.DataFrame(rows)
     if ordered:
         from .select import queue_order
@@ -314,7 +303,9 @@ def rank_images(
     else:
         df = df.sort_values(["score", "index"], ascending=[False, True])
     df.insert(0, "rank", np.arange(1, len(df) + 1))
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["skipped"] = skipped
+    return df
 
 
 def rank_folder(
@@ -322,16 +313,3 @@ def rank_folder(
 ) -> Generator[Progress, None, pd.DataFrame]:
     """:func:`rank_images` over every image file in ``folder``."""
     return (yield from rank_images(folder_images(folder), detector, **kwargs))
-
-
-def folder_images(folder: str | Path) -> list[Path]:
-    """The image files of ``folder`` to rank.
-
-    Raises
-    ------
-    ValueError : the folder holds none.
-    """
-    paths = list_images(folder)
-    if not paths:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
-    return paths

@@ -16,7 +16,6 @@ Images that cannot be read or segmented are reported (logged, and listed in the 
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,9 +25,7 @@ import pandas as pd
 
 from ..image_utils import first_plane
 from ..progress import Progress
-from .active import folder_images, read_source, source_name
-
-log = logging.getLogger(__name__)
+from .sources import folder_images, read_source, record_skip, source_name
 
 
 def load_ranking_model(path: str | Path | None) -> Any:
@@ -124,11 +121,7 @@ def rank_images_seg(
             path, name, data, ps = read_source(src, i, names, pixel_size)
             score = yield from _within(image_score(data, model, ps), i, n, message)
         except (ValueError, OSError) as exc:  # ImageReadError is a ValueError
-            why = str(exc) if label in str(exc) else f"{label}: {exc}"
-            log.warning("skipped %s", why)
-            where = "" if isinstance(src, np.ndarray) else str(src)
-            skipped.append({"path": where, "name": label, "error": str(exc)})
-            yield Progress(100 * i + 99, 100 * n, f"skipped {why}")
+            yield Progress(100 * i + 99, 100 * n, record_skip(skipped, src, label, exc))
             continue
         rows.append(
             {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ class ModelVersions:
     _m: dict[str, Any]
     _lock: threading.RLock
 
-    def _commit(self) -> None:  # provided by Project
+    def _mutate(self) -> AbstractContextManager[dict[str, Any]]:  # provided by Project
         raise NotImplementedError
 
     @property
@@ -56,8 +57,8 @@ class ModelVersions:
         history: list[dict[str, float]] | None = None,
     ) -> str:
         """Store a trained model as a new ``candidate`` version and return the version name."""
-        with self._lock:
-            version = f"v{len(self._m['models']) + 1:03d}-{task}"
+        with self._mutate() as m:
+            version = f"v{len(m['models']) + 1:03d}-{task}"
             rel = f"models/{version}/weights.pt"
             atomic_write_bytes(self.root / rel, Path(weights).read_bytes())
             sidecar = Path(weights).with_suffix(".json")  # model info (pixel size, classes)
@@ -65,7 +66,7 @@ class ModelVersions:
                 atomic_write_bytes(
                     self.root / f"models/{version}/weights.json", sidecar.read_bytes()
                 )
-            self._m["models"].append(
+            m["models"].append(
                 {
                     "version": version,
                     "task": task,
@@ -78,8 +79,7 @@ class ModelVersions:
                     "status": "candidate",
                 }
             )
-            self._commit()
-            return version
+        return version
 
     def register_model(self, path: str | Path, task: str = "detect", name: str = "") -> str:
         """Record an external model (e.g. the shipped demo detector) as accepted and active."""
@@ -88,24 +88,42 @@ class ModelVersions:
         return version
 
     def accept_model(self, version: str) -> None:
-        """Make a version the active model (of its task)."""
-        self._set_status(version, "accepted")
-        with self._lock:
-            task = self._find(version)["task"]
-            self._m["active_model"] = version
-            self._m["active"] = {**(self._m.get("active") or {}), task: version}
-            self._commit()
+        """Make a version the active model (of its task).
+
+        Raises
+        ------
+        ValueError : the version was rejected (its weights are deleted).
+        """
+        with self._mutate() as m:
+            rec = self._entry(m, version)
+            if rec["status"] == "rejected":
+                raise ValueError(f"{version} was rejected and its weights deleted; retrain it")
+            rec["status"] = "accepted"
+            m["active_model"] = version
+            m["active"] = {**(m.get("active") or {}), rec["task"]: version}
 
     def reject_model(self, version: str) -> None:
-        """Mark a candidate rejected; its weights are deleted to save space."""
-        self._set_status(version, "rejected")
+        """Mark a version rejected; its weights are deleted to save space.
+
+        Raises
+        ------
+        ValueError : the version is the active model of its task (accept another first).
+        """
+        with self._mutate() as m:
+            rec = self._entry(m, version)
+            if (m.get("active") or {}).get(rec["task"]) == version or (
+                m.get("active_model") == version
+            ):
+                raise ValueError(
+                    f"{version} is the active {rec['task']} model; accept another version "
+                    "before rejecting it"
+                )
+            rec["status"] = "rejected"
         shutil.rmtree(self.model_path(version).parent, ignore_errors=True)
 
-    def _set_status(self, version: str, status: str) -> None:
-        with self._lock:
-            for m in self._m["models"]:
-                if m["version"] == version:
-                    m["status"] = status
-                    self._commit()
-                    return
+    @staticmethod
+    def _entry(m: dict[str, Any], version: str) -> dict[str, Any]:
+        for rec in m["models"]:
+            if rec["version"] == version:
+                return rec
         raise KeyError(f"no model version {version!r}")

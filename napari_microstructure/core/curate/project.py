@@ -13,14 +13,20 @@ A save writes new revision files (each atomically), then replaces ``project.json
 then deletes the files no longer referenced. A kill or a full disk at any point leaves the
 previous manifest and every file it references intact, so the project reopens exactly as last
 saved.
+
+Saves hold a lock file (``.project.lock``) so that two Project objects (two windows, the CLI
+beside napari) never interleave, and a save refuses to commit over a manifest another object
+committed since this one last read or wrote it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,45 +35,39 @@ import numpy as np
 from ..atomic import (
     atomic_write_json,
     atomic_write_tiff,
+    folder_lock,
     read_tiff,
     remove_stale_temps,
 )
 from . import provenance as prov
+from .labels import ImageLabels, LabelStore
+from .manifest import (
+    FORMAT,
+    LOCK,
+    MANIFEST,
+    STALE_S,
+    ProjectError,
+    disk_stamp,
+    read_manifest,
+)
 from .models import ModelVersions
 
-MANIFEST = "project.json"
-FORMAT = 1
-
-
-class ProjectError(ValueError):
-    """The folder is not a usable project (missing, unreadable or of a newer format)."""
-
-
-@dataclass
-class ImageLabels:
-    """Everything annotated on one image."""
-
-    instances: np.ndarray | None = None
-    phases: np.ndarray | None = None
-    objects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    boxes: list[dict[str, Any]] = field(default_factory=list)
-
-    def instance_classes(self) -> dict[int, int]:
-        """Class id of every instance label."""
-        return {int(k): int(v.get("class_id", 0)) for k, v in self.objects.items()}
+__all__ = ["FORMAT", "MANIFEST", "ImageLabels", "Project", "ProjectError"]
 
 
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:40] or "image"
 
 
-class Project(ModelVersions):
+class Project(LabelStore, ModelVersions):
     """An open annotation project; every mutating method saves to disk before returning."""
 
     def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
         self.root = Path(root)
         self._m = manifest
         self._lock = threading.RLock()
+        self._disk = disk_stamp(self.root / MANIFEST)  # the version this object knows
+        self._changing = False  # a _mutate block runs (they must not nest)
 
     # -- open / create ------------------------------------------------------------------------
     @classmethod
@@ -92,26 +92,22 @@ class Project(ModelVersions):
             "models": [],
             "active_model": None,
         }
-        project = cls(root, manifest)
-        project._commit()
+        project = cls(root, {})
+        with project._mutate() as m:
+            m.update(manifest)
         return project
 
     @classmethod
     def open(cls, root: str | Path) -> Project:
         """Open an existing project, cleaning what an interrupted save left behind."""
         root = Path(root)
-        path = root / MANIFEST
-        if not path.is_file():
-            raise ProjectError(f"no annotation project in {root} (missing {MANIFEST})")
-        try:
-            manifest = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ProjectError(f"cannot read {path}: {exc}") from exc
-        if not isinstance(manifest, dict) or int(manifest.get("format", 0)) > FORMAT:
-            raise ProjectError(f"{path} is not a project of a format this version can read")
-        project = cls(root, manifest)
-        remove_stale_temps(root)
-        project._collect_garbage()
+        read_manifest(root / MANIFEST)  # refuse a foreign folder before creating the lock file
+        with folder_lock(root / LOCK, wait=False) as idle:
+            # a save in progress elsewhere holds the lock: spare the files it may be writing
+            project = cls(root, read_manifest(root / MANIFEST))
+            age = 0.0 if idle else STALE_S
+            remove_stale_temps(root, older_than=age)
+            project._collect_garbage(older_than=age)
         return project
 
     @classmethod
@@ -136,14 +132,65 @@ class Project(ModelVersions):
         return list(self._m["phase_names"])
 
     def set_classes(self, classes: list[str]) -> None:
-        """Replace the class names (ids are positions in the list)."""
-        with self._lock:
-            self._m["classes"] = [str(c) for c in classes]
-            self._commit()
+        """Replace the class names. Ids are positions in the list: renaming in place and
+        adding at the end keep every object's class.
 
-    def _commit(self) -> None:
-        self._m["updated"] = prov.now()
-        atomic_write_json(self.root / MANIFEST, self._m)
+        Raises
+        ------
+        ValueError : the list is empty, or it would move objects to another class (removing
+            or reordering a class that objects use).
+        """
+        names = [str(c) for c in classes]
+        if not names:
+            raise ValueError("a project needs at least one class")
+        with self._mutate() as m:
+            old = m["classes"]
+            moved = {
+                i
+                for i in range(len(old))
+                if i >= len(names) or (names[i] != old[i] and names[i] in old)
+            }
+            used = self._class_use(moved)
+            if used:
+                cid, n = min(used.items())
+                to = repr(names[cid]) if cid < len(names) else "nothing (removed)"
+                raise ProjectError(
+                    f"cannot change class {old[cid]!r} (id {cid}) to {to}: {n} object(s) use "
+                    "it. Class ids are positions: rename in place or add at the end, and "
+                    "re-class the objects before removing a class"
+                )
+            m["classes"] = names
+
+    @contextmanager
+    def _mutate(self, collect: str | None = None) -> Iterator[dict[str, Any]]:
+        """Change a copy of the manifest; it is committed, then swapped in, if the block ends
+        without error (the object then still matches the disk after any failure). Then the
+        files of image ``collect`` that the manifest no longer references are deleted.
+
+        Raises
+        ------
+        ProjectError : another object or program committed since this one read or wrote.
+        """
+        with ExitStack() as stack:
+            stack.enter_context(self._lock)
+            if self._changing:  # an inner commit would be overwritten by the outer one
+                raise RuntimeError("Project._mutate blocks must not nest")
+            stack.enter_context(folder_lock(self.root / LOCK))
+            self._changing = True
+            stack.callback(setattr, self, "_changing", False)
+            m = copy.deepcopy(self._m)
+            yield m
+            path = self.root / MANIFEST
+            if disk_stamp(path) != self._disk:
+                raise ProjectError(
+                    "the project was changed by another window or program; reopen it "
+                    "(this change was not saved)"
+                )
+            m["updated"] = prov.now()
+            atomic_write_json(path, m)
+            self._m, self._disk = m, disk_stamp(path)
+            if collect is not None:  # still locked: no other save is writing files now
+                self._collect_garbage(collect)
 
     # -- images -------------------------------------------------------------------------------
     @property
@@ -157,8 +204,8 @@ class Project(ModelVersions):
                 return dict(rec)
         raise KeyError(f"no image {image_id!r} in the project")
 
-    def _record(self, image_id: str) -> dict[str, Any]:
-        for rec in self._m["images"]:
+    def _record(self, image_id: str, m: dict[str, Any] | None = None) -> dict[str, Any]:
+        for rec in (self._m if m is None else m)["images"]:
             if rec["id"] == image_id:
                 return rec
         raise KeyError(f"no image {image_id!r} in the project")
@@ -186,7 +233,7 @@ class Project(ModelVersions):
         image = np.asarray(image)
         if image.ndim not in (2, 3):
             raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
-        with self._lock:
+        with self._mutate() as m:
             base = _slug(name)
             taken = set(self.image_ids)
             image_id, n = base, 1
@@ -212,9 +259,8 @@ class Project(ModelVersions):
                 if not Path(source).is_file():
                     raise ValueError(f"cannot reference {source}: not a file")
                 rec["file"] = str(Path(source).resolve())
-            self._m["images"].append(rec)
-            self._commit()
-            return image_id
+            m["images"].append(rec)
+        return image_id
 
     def image_path(self, image_id: str) -> Path:
         """Path of the stored (or referenced) image file."""
@@ -232,86 +278,5 @@ class Project(ModelVersions):
 
     def set_done(self, image_id: str, done: bool = True) -> None:
         """Mark an image as fully annotated (or not)."""
-        with self._lock:
-            self._record(image_id)["done"] = bool(done)
-            self._commit()
-
-    # -- labels -------------------------------------------------------------------------------
-    def load_labels(self, image_id: str) -> ImageLabels:
-        """The labels of one image as last saved."""
-        with self._lock:
-            rec = self._record(image_id)
-            files = dict(rec.get("files", {}))
-        folder = self.root / "labels" / image_id
-        out = ImageLabels()
-        if "instances" in files:
-            out.instances = read_tiff(folder / files["instances"])
-        if "phases" in files:
-            out.phases = read_tiff(folder / files["phases"])
-        if "objects" in files:
-            data = json.loads((folder / files["objects"]).read_text("utf-8"))
-            out.objects = data.get("objects", {})
-            out.boxes = data.get("boxes", [])
-        return out
-
-    def save_labels(
-        self,
-        image_id: str,
-        instances: np.ndarray | None = None,
-        phases: np.ndarray | None = None,
-        boxes: list[dict[str, Any]] | None = None,
-        source: str = prov.MANUAL,
-        classes: dict[int, int] | None = None,
-        default_class: int = 0,
-    ) -> int:
-        """Save new labels of an image (``None`` keeps what is stored) and return the revision.
-
-        Provenance is updated by comparing with the stored labels: see
-        :func:`~.provenance.update_objects` and :func:`~.provenance.update_boxes`.
-        """
-        with self._lock:
-            rec = self._record(image_id)
-            shape = tuple(rec["shape"])
-            for what, arr in (("instances", instances), ("phases", phases)):
-                if arr is not None and tuple(np.shape(arr)) != shape:
-                    raise ValueError(f"{what} shape {np.shape(arr)} != image shape {shape}")
-            old = self.load_labels(image_id)
-            rev = int(rec.get("rev", 0)) + 1
-            folder = self.root / "labels" / image_id
-            files = dict(rec.get("files", {}))
-            objects, new_boxes = old.objects, old.boxes
-            if instances is not None:
-                inst = np.ascontiguousarray(instances, dtype=np.uint32)
-                objects = prov.update_objects(
-                    old.objects, old.instances, inst, source, classes, default_class
-                )
-                files["instances"] = f"instances.r{rev}.tif"
-                atomic_write_tiff(folder / files["instances"], inst)
-            if phases is not None:
-                files["phases"] = f"phases.r{rev}.tif"
-                atomic_write_tiff(folder / files["phases"], np.asarray(phases, dtype=np.uint8))
-            if boxes is not None:
-                new_boxes = prov.update_boxes(old.boxes, boxes, source)
-            files["objects"] = f"objects.r{rev}.json"
-            atomic_write_json(folder / files["objects"], {"objects": objects, "boxes": new_boxes})
-            rec["files"] = files
-            rec["rev"] = rev
-            rec["saved"] = prov.now()
-            self._commit()
-            self._collect_garbage(image_id)
-            return rev
-
-    def _collect_garbage(self, image_id: str | None = None) -> None:
-        """Delete label files the manifest no longer references (old revisions, orphans)."""
-        ids = [image_id] if image_id else self.image_ids
-        for iid in ids:
-            folder = self.root / "labels" / iid
-            if not folder.is_dir():
-                continue
-            keep = set(self._record(iid).get("files", {}).values())
-            for path in folder.iterdir():
-                if path.is_file() and path.name not in keep:
-                    try:
-                        path.unlink()
-                    except OSError:
-                        pass
+        with self._mutate() as m:
+            self._record(image_id, m)["done"] = bool(done)

@@ -1,0 +1,95 @@
+"""The project manifest on disk: reading and checking it, and telling when it changed.
+
+Helpers of :class:`~.project.Project`; they hold no state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MANIFEST = "project.json"
+LOCK = ".project.lock"  # held while a save writes, by every Project object of any process
+FORMAT = 1
+MAX_LABEL = 2**32 - 1  # instance labels are stored as uint32
+STALE_S = 300.0  # an unreferenced file this old is no save in progress: garbage
+REVISION_FILE = re.compile(r"(instances|phases|objects)\.r\d+\.(tif|json)")
+DEFAULTS: dict[str, Any] = {
+    "phase_names": ["matrix"],
+    "models": [],
+    "active_model": None,
+}
+
+
+class ProjectError(ValueError):
+    """The folder is not a usable project (missing, unreadable or of a newer format)."""
+
+
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest in ``path``, checked; missing optional keys get their defaults.
+
+    Raises
+    ------
+    ProjectError : the file is missing, unreadable, not JSON or not a project this version reads.
+    """
+    if not path.is_file():
+        raise ProjectError(f"no annotation project in {path.parent} (missing {MANIFEST})")
+    try:
+        manifest = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ProjectError(f"cannot read {path}: {exc}") from exc
+    fmt = manifest.get("format") if isinstance(manifest, dict) else None
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise ProjectError(f"{path} is not a napari-microstructure project (no format number)")
+    if fmt > FORMAT:
+        raise ProjectError(
+            f"{path} is a project of format {fmt}; this version reads format {FORMAT} at most "
+            "(update napari-microstructure)"
+        )
+    images, classes = manifest.get("images"), manifest.get("classes")
+    if not isinstance(images, list) or not all(
+        isinstance(r, dict) and isinstance(r.get("id"), str) for r in images
+    ):
+        raise ProjectError(f"{path} is damaged: its 'images' is not a list of image records")
+    if not isinstance(classes, list):
+        raise ProjectError(f"{path} is damaged: its 'classes' is not a list of names")
+    for key, value in DEFAULTS.items():
+        manifest.setdefault(key, json.loads(json.dumps(value)))
+    return manifest
+
+
+def disk_stamp(path: Path) -> tuple[int, int, int] | None:
+    """Identity of the file's current version (inode, mtime, size), None when it is missing.
+
+    Every commit replaces the manifest with a new file, so the stamp changes with each one.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def check_label_ids(instances: Any) -> np.ndarray:
+    """The instance labels as uint32, refusing ids that would not survive the conversion.
+
+    Raises
+    ------
+    ValueError : an id is negative, above 4294967295 or not a whole number.
+    """
+    arr = np.asarray(instances)
+    if arr.size and arr.dtype != np.uint32 and arr.dtype.kind in "iuf":
+        lo, hi = arr.min(), arr.max()
+        if lo < 0 or hi > MAX_LABEL or (arr.dtype.kind == "f" and not np.all(arr == np.rint(arr))):
+            raise ValueError(
+                f"label ids must be whole numbers 0..{MAX_LABEL}; these labels hold ids from "
+                f"{lo} to {hi} (relabel them, e.g. with skimage.segmentation.relabel_sequential)"
+            )
+    elif arr.dtype.kind not in "iufb":
+        raise ValueError(f"label ids must be whole numbers, got {arr.dtype} data")
+    return np.ascontiguousarray(arr, dtype=np.uint32)

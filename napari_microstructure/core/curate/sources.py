@@ -1,0 +1,70 @@
+"""The images to rank for active learning: files of a folder or arrays, and those skipped."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+
+log = logging.getLogger(__name__)
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted by name."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"not a folder: {folder}")
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def read_source(
+    src: str | Path | np.ndarray,
+    i: int,
+    names: Sequence[str] | None = None,
+    pixel_size: float | None = None,
+) -> tuple[str, str, np.ndarray, float | None]:
+    """``(path, name, pixels, pixel size)`` of the ``i``-th image to rank: a file (``pixel_size``
+    overrides what it records) or an array (``path`` empty, named from ``names``)."""
+    name = source_name(src, i, names)
+    if isinstance(src, np.ndarray):
+        return "", name, src, pixel_size
+    from ..imageio import read_micrograph
+
+    mf = read_micrograph(src, pixel_size=pixel_size)
+    return str(src), name, mf.data, mf.pixel_size
+
+
+def source_name(src: str | Path | np.ndarray, i: int, names: Sequence[str] | None) -> str:
+    """The name of the ``i``-th image to rank: its file name, or ``names[i]`` for an array."""
+    if isinstance(src, np.ndarray):
+        return names[i] if names else f"image {i}"
+    return Path(src).name
+
+
+def folder_images(folder: str | Path) -> list[Path]:
+    """The image files of ``folder`` to rank.
+
+    Raises
+    ------
+    ValueError : the folder holds none.
+    """
+    paths = list_images(folder)
+    if not paths:
+        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {folder}")
+    return paths
+
+
+def record_skip(
+    skipped: list[dict[str, str]], src: str | Path | np.ndarray, label: str, exc: Exception
+) -> str:
+    """Log an image that cannot be scored and add it to ``skipped`` (a ranking's
+    ``attrs["skipped"]``: path, name, error); returns the progress message."""
+    why = str(exc) if label in str(exc) else f"{label}: {exc}"
+    log.warning("skipped %s", why)
+    where = "" if isinstance(src, np.ndarray) else str(src)
+    skipped.append({"path": where, "name": label, "error": str(exc)})
+    return f"skipped {why}"

@@ -1,0 +1,52 @@
+"""Curate dock: one writer per project, and label ids it cannot store are told, not raised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import napari_microstructure  # noqa: F401
+from napari_microstructure.core.curate import Project
+from napari_microstructure.widgets import curate as curate_mod
+from napari_microstructure.widgets.curate import CurateWidget
+
+
+@pytest.fixture
+def widget(make_napari_viewer, tmp_path, settings_home):
+    w = CurateWidget(make_napari_viewer(), autosave_ms=100)
+    assert w.open_project(tmp_path / "proj") is not None
+    yield w
+    w.close()
+
+
+def _add(widget, labels=None):
+    image = widget.viewer.add_image(np.zeros((32, 32), np.uint8), name="img")
+    widget._instances_from.value = labels
+    return widget.add_image(image)
+
+
+def test_reopening_stops_the_old_autosave(widget, qtbot):
+    iid = _add(widget)
+    old = widget.project
+    widget.layers_of(iid)["instances"].paint((5, 5), 3)
+    assert widget.open_project(widget.project.root) is not None
+    assert widget.project is not old and widget.current_image_id == iid
+    layer = widget.layers_of(iid)["instances"]
+    assert 3 in layer.data  # the edit before reopening was flushed and shown again
+    rev = widget.saved_rev
+    layer.paint((20, 20), 4)  # saved by the new object, refused to none
+    qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
+    saved = Project.open(widget.project.root).load_labels(iid).instances
+    assert 3 in saved and 4 in saved
+    with pytest.raises(ValueError, match="another window"):
+        old.set_done(iid)  # the old object knows it is stale
+
+
+def test_big_label_ids_are_notified(widget, monkeypatch):
+    errors: list[str] = []
+    monkeypatch.setattr(curate_mod, "show_error", errors.append)
+    big = np.zeros((32, 32), np.int64)
+    big[2:6, 2:6] = 2**32 + 5
+    labels = widget.viewer.add_labels(big, name="proposals")
+    assert _add(widget, labels) is None
+    assert errors and "label ids must be whole numbers 0..4294967295" in errors[-1]
