@@ -179,6 +179,7 @@ def test_cross_fitted_none_of_these_on_known_gaussians():
         "calibration_folds": 3,
         "calibration_splits": 1,
         "calibration_out_of_fold": True,
+        "calibration_in_sample_classes": [],
     }
     new_known = [im for c in centres for im in images(c, 40)]
     rate = np.mean([density.image_novelty(im) > 0.5 for im in new_known])

@@ -17,10 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         "train-cls",
         help="train a microstructure classifier from a folder of images, one sub-folder per class",
         description="Train a magnification-aware crop classifier with a 'none of these' answer. "
-        "DIR holds one sub-folder per class. Pixel sizes (µm/px) come from DIR/pixel_sizes.json "
-        '({"class/file.png": 0.5, ..., "default": 0.5}), a pixel_sizes.json in a class folder '
+        "DIR holds one sub-folder per class (nested folders count for their class). Pixel "
+        "sizes (µm/px) come from an entry naming the file in DIR/pixel_sizes.json "
+        '({"class/file.png": 0.5, ..., "default": 0.5}) or in a pixel_sizes.json below it '
         '({"file.png": 0.5}), the files\' own calibration (TIFF resolution tags, ImageJ, OME, '
-        "SEM headers, PNG density), or --pixel-size, in that order.",
+        'SEM headers, PNG density), the nearest "default", or --pixel-size, in that order.',
     )
     p.add_argument("folder", metavar="DIR", type=Path)
     p.add_argument("--out", metavar="MODEL", type=Path, required=True, help="model file (.pt)")
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--steps must be >= 1 and --crop-size between 16 and 512")
     if args.pixel_size is not None and not args.pixel_size > 0:
         raise CLIError("--pixel-size must be > 0")
+    if args.out.is_dir():
+        raise CLIError(f"--out {args.out} is a folder; give a model file name (.pt)")
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
@@ -61,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
         path = model.save(args.out)
     except (ImageReadError, ValueError, OSError) as exc:
         raise CLIError(str(exc)) from exc
+    warnings = model.info.get("warnings", [])
+    for warning in warnings:
+        log.warning("%s", warning)
     record = {
         "model": str(path),
         "classes": model.classes,
@@ -68,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         "pixel_size_range_um": list(model.pixel_size_range),
         "calibration_crop_accuracy": model.info["calibration_crop_accuracy"],
         "seconds": model.info["total_seconds"],
+        "warnings": warnings,
     }
     if args.json:
         print_json(record)

@@ -17,7 +17,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 from napari.layers import Image
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_array, image_pixel_size, show_class_map, show_overlay
 from ..core.settings import get_setting, set_setting
@@ -222,6 +222,9 @@ class ClassifyWidget(WorkerWidget):
             f"of {len(model.classes)} classes"
         )
         self._info.value = "classes: " + ", ".join(model.classes)
+        for warning in model.info.get("warnings", []):
+            show_warning(f"Classify: {warning}")
+            self._info.value += f"\nnote: {warning}"
 
     def load_model(self) -> bool:
         """Load the model file chosen in the dock."""

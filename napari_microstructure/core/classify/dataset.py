@@ -3,16 +3,15 @@
 Layout::
 
     DIR/
-      ferrite/       a.tif  b.png ...
+      ferrite/       a.tif  b.png  lab2/c.tif ...
       martensite/    ...
       pixel_sizes.json   (optional)
 
-The pixel size (µm/px) of each image is taken from, in this order: ``DIR/pixel_sizes.json``
-(keys ``"class/file.png"`` or ``"file.png"``, and ``"default"`` for all others), a
-``pixel_sizes.json`` inside the class folder (keys ``"file.png"`` and ``"default"``), the file's
-own calibration (TIFF resolution tags, ImageJ / OME / SEM metadata, PNG density, read by
-:func:`napari_microstructure.core.imageio.read_micrograph`), and finally ``default_pixel_size``.
-An image with none of these is an error that names it.
+Images in nested folders of a class folder belong to that class. The pixel size (µm/px) of an
+image comes from :class:`FolderPixelSizes`: a ``pixel_sizes.json`` entry naming the file beats
+the file's own calibration (read by :func:`napari_microstructure.core.imageio.read_micrograph`),
+which beats a ``"default"`` entry, which beats ``default_pixel_size``. An image with none of
+these is an error that names it.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imageio import SUPPORTED_SUFFIXES, read_micrograph
+from ..imageio import SUPPORTED_SUFFIXES, MicrographFile, read_micrograph
 
 PIXEL_SIZES_FILE = "pixel_sizes.json"
 
@@ -56,10 +55,65 @@ def _read_json(path: Path) -> dict[str, float]:
     return out
 
 
+class FolderPixelSizes:
+    """Pixel sizes from the ``pixel_sizes.json`` files of a folder and its sub-folders.
+
+    A file in folder ``F`` lists images by their path relative to ``F`` or by file name, and
+    may give a ``"default"``. An image's listed size comes from the outermost file that names
+    it; its default from the innermost file that has one.
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self._files = {
+            p.parent: _read_json(p)
+            for p in sorted(self.root.rglob(PIXEL_SIZES_FILE))
+            if p.is_file()
+        }
+
+    def _chain(self, path: Path) -> list[tuple[Path, dict[str, float]]]:
+        """The json files from the root down to ``path``'s folder."""
+        if not path.parent.is_relative_to(self.root):
+            return []
+        rel_parts = path.parent.relative_to(self.root).parts
+        folders = [self.root.joinpath(*rel_parts[:i]) for i in range(len(rel_parts) + 1)]
+        return [(f, self._files[f]) for f in folders if f in self._files]
+
+    def listed(self, path: str | Path) -> float | None:
+        """The size a json file lists for ``path`` by name (beats the file's calibration)."""
+        path = Path(path)
+        for folder, sizes in self._chain(path):
+            for key in (path.relative_to(folder).as_posix(), path.name):
+                if key in sizes and key != "default":
+                    return sizes[key]
+        return None
+
+    def default(self, path: str | Path) -> float | None:
+        """The nearest ``"default"`` above ``path``."""
+        for _, sizes in reversed(self._chain(Path(path))):
+            if "default" in sizes:
+                return sizes["default"]
+        return None
+
+    def read(self, path: str | Path, fallback: float | None = None) -> MicrographFile:
+        """Read ``path``; its pixel size is the listed one, its own, the default or
+        ``fallback``, in that order (None when there is none)."""
+        mf = read_micrograph(path, pixel_size=self.listed(path))
+        if mf.pixel_size is None:
+            default = self.default(path)
+            mf.pixel_size = default if default is not None else fallback
+            mf.source = "none" if mf.pixel_size is None else "override"
+        return mf
+
+
 def image_files(folder: Path) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name."""
+    """Image files in ``folder`` and its sub-folders (hidden ones skipped), sorted."""
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in SUPPORTED_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
 
 
@@ -68,8 +122,12 @@ def class_folders(root: str | Path) -> dict[str, list[Path]]:
     root = Path(root)
     if not root.is_dir():
         raise ValueError(f"training folder not found: {root}")
-    found = {d.name: image_files(d) for d in sorted(root.iterdir()) if d.is_dir()}
-    found = {name: files for name, files in found.items() if files and not name.startswith(".")}
+    found = {
+        d.name: image_files(d)
+        for d in sorted(root.iterdir())
+        if d.is_dir() and not d.name.startswith(".")
+    }
+    found = {name: files for name, files in found.items() if files}
     if len(found) < 2:
         raise ValueError(
             f"{root} must hold at least two sub-folders of images, one per class "
@@ -82,24 +140,17 @@ def load_folder(root: str | Path, default_pixel_size: float | None = None) -> li
     """Read every image of a class-per-folder training set with its pixel size."""
     root = Path(root)
     folders = class_folders(root)
-    top = _read_json(root / PIXEL_SIZES_FILE) if (root / PIXEL_SIZES_FILE).is_file() else {}
+    sizes = FolderPixelSizes(root)
     samples: list[Sample] = []
     missing: list[str] = []
     for label, files in folders.items():
-        local_file = root / label / PIXEL_SIZES_FILE
-        local = _read_json(local_file) if local_file.is_file() else {}
         for path in files:
-            rel = f"{label}/{path.name}"
-            ps = top.get(rel, top.get(path.name, local.get(path.name)))
-            mf = read_micrograph(path)
-            if ps is None:
-                ps = mf.pixel_size
-            if ps is None:
-                ps = local.get("default", top.get("default", default_pixel_size))
-            if ps is None:
+            rel = path.relative_to(root).as_posix()
+            mf = sizes.read(path, default_pixel_size)
+            if mf.pixel_size is None:
                 missing.append(rel)
                 continue
-            samples.append(Sample(np.asarray(mf.image), label, float(ps), rel))
+            samples.append(Sample(np.asarray(mf.image), label, float(mf.pixel_size), rel))
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise ValueError(

@@ -29,11 +29,13 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def _folds(img_labels: np.ndarray, n_folds: int, rng: np.random.Generator) -> np.ndarray:
-    """Fold number of each image, balanced within each class."""
-    fold = np.empty(len(img_labels), dtype=int)
+    """Fold number of each image, balanced within each class; -1 (never held out) for the
+    image of a class that has only one."""
+    fold = np.full(len(img_labels), -1)
     for k in np.unique(img_labels):
         idx = np.flatnonzero(img_labels == k)
-        fold[idx] = (rng.permutation(len(idx)) + int(rng.integers(n_folds))) % n_folds
+        if len(idx) > 1:
+            fold[idx] = (rng.permutation(len(idx)) + int(rng.integers(n_folds))) % n_folds
     return fold
 
 
@@ -90,20 +92,25 @@ class ClassDensity:
         and the thresholds are the mean of those of every split (one split alone moves them
         by chance).
 
-        Returns the density and a record (folds and splits used, whether out of fold).
+        A class with a single image cannot hold it out: it stays in every fold's fit and its
+        own scores are in-sample (too tight); the record lists such classes.
+
+        Returns the density and a record (folds and splits used, whether out of fold, the
+        classes calibrated in-sample).
         """
         rng = rng or np.random.default_rng(0)
         owner = np.asarray(owner)
         images = np.unique(owner)
         img_lab = labels[images]
         per_class = np.bincount(img_lab, minlength=n_classes)
-        folds = int(min(n_folds, per_class.min()))
+        several = per_class[per_class > 1]
+        folds = int(min(n_folds, several.min())) if len(several) else 1
         density = cls.fit(emb, labels[owner], n_classes)
         if folds < 2:  # too few images per class to hold any out: in-sample, too tight
             dists = [density.distances(emb)]
         else:
             dists = [
-                cls._out_of_fold(emb, owner, images, labels, n_classes, folds, rng)
+                density._out_of_fold(emb, owner, images, labels, folds, rng)
                 for _ in range(max(repeats, 1))
             ]
         density._set_thresholds(dists, owner, images, img_lab, quantile, image_quantile)
@@ -111,28 +118,32 @@ class ClassDensity:
             "calibration_folds": folds,
             "calibration_splits": len(dists),
             "calibration_out_of_fold": folds >= 2,
+            "calibration_in_sample_classes": [
+                int(k) for k in range(n_classes) if per_class[k] < 2 or folds < 2
+            ],
         }
         return density, record
 
-    @classmethod
     def _out_of_fold(
-        cls,
+        self,
         emb: np.ndarray,
         owner: np.ndarray,
         images: np.ndarray,
         labels: np.ndarray,
-        n_classes: int,
         folds: int,
         rng: np.random.Generator,
     ) -> np.ndarray:
         """Distance ``(N, K)`` of every crop to every class, from densities that never saw
-        its image (one random split of the images into ``folds``)."""
+        its image (one random split of the images into ``folds``); the crops of a class's
+        only image get in-sample distances (from ``self``, fitted on all crops)."""
+        n_classes = len(self.means)
         dist = np.zeros((len(emb), n_classes))
         img_fold = _folds(labels[images], folds, rng)
         crop_fold = img_fold[np.searchsorted(images, owner)]
         for f in range(folds):
-            part = cls.fit(emb[crop_fold != f], labels[owner[crop_fold != f]], n_classes)
+            part = self.fit(emb[crop_fold != f], labels[owner[crop_fold != f]], n_classes)
             dist[crop_fold == f] = part.distances(emb[crop_fold == f])
+        dist[crop_fold < 0] = self.distances(emb[crop_fold < 0])
         return dist
 
     def _set_thresholds(
@@ -151,11 +162,13 @@ class ClassDensity:
         for dist in dists:
             log_mean = np.log(np.stack([dist[owner == i].mean(0) for i in images]))
             own = log_mean[np.arange(len(images)), img_lab]
-            pooled = float(np.std(own, ddof=1)) if len(own) > 1 else 0.1
-            loc, spread = np.zeros(k), np.full(k, max(pooled, 0.02))
+            loc = np.array([own[img_lab == c].mean() for c in range(k)])
+            # within-class pooled spread: differences between the classes' locations excluded
+            dof = len(own) - k
+            pooled = float(np.sqrt(np.sum((own - loc[img_lab]) ** 2) / dof)) if dof > 0 else 0.1
+            spread = np.full(k, max(pooled, 0.02))
             for c in range(k):
                 v = own[img_lab == c]
-                loc[c] = v.mean()
                 if len(v) >= 3:  # fewer images: the pooled spread is the better guess
                     spread[c] = max(float(np.std(v, ddof=1)), 0.02)
             locs.append(loc)

@@ -81,8 +81,12 @@ class Classifier:
             "info": _plain(self.info),
         }
         tmp = path.with_name(path.name + ".tmp")
-        torch.save(blob, tmp)
-        tmp.replace(path)
+        try:
+            torch.save(blob, tmp)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         self.path = path
         return path
 
@@ -114,7 +118,9 @@ def load_classifier(path: str | Path) -> Classifier:
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling problem means "not our file"
-        raise ValueError(f"{path} is not a readable classifier model ({exc})") from exc
+        # torch's own text (chained, for the log) suggests loading without weights_only: not
+        # advice to pass on to a user
+        raise ValueError(f"{path} is not a napari-microstructure classifier model") from exc
     fmt = blob.get("format", "") if isinstance(blob, dict) else ""
     if isinstance(fmt, str) and fmt.startswith(FORMAT.rsplit("/", 1)[0]) and fmt != FORMAT:
         raise ValueError(

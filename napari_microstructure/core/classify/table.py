@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, read_micrograph
 from ..progress import Progress
-from .dataset import PIXEL_SIZES_FILE, _read_json
+from .dataset import FolderPixelSizes
 from .model import NONE_OF_THESE, Classifier
 from .predict import classify_image
 
@@ -24,13 +24,10 @@ def images_in(folder: str | Path) -> list[Path]:
     )
 
 
-def folder_pixel_sizes(folder: str | Path) -> dict[Path, float]:
-    """Pixel sizes listed in ``folder/pixel_sizes.json`` (keys relative to ``folder``)."""
-    folder = Path(folder)
-    path = folder / PIXEL_SIZES_FILE
-    if not path.is_file():
-        return {}
-    return {folder / key: value for key, value in _read_json(path).items() if key != "default"}
+def folder_pixel_sizes(folder: str | Path) -> FolderPixelSizes:
+    """The ``pixel_sizes.json`` files of ``folder`` and its sub-folders, read as for training
+    (:func:`~.dataset.load_folder`)."""
+    return FolderPixelSizes(folder)
 
 
 def classify_files(
@@ -38,12 +35,12 @@ def classify_files(
     paths: Sequence[str | Path],
     pixel_size: float | None = None,
     n_crops: int = 64,
-    pixel_sizes: dict[Path, float] | None = None,
+    pixel_sizes: FolderPixelSizes | None = None,
 ) -> Generator[Progress, None, pd.DataFrame]:
     """Classify each file.
 
-    The pixel size of a file is ``pixel_size`` when given, else ``pixel_sizes[path]`` (e.g.
-    from :func:`folder_pixel_sizes`), else the file's own calibration.
+    The pixel size of a file is ``pixel_size`` when given, else the one ``pixel_sizes`` (from
+    :func:`folder_pixel_sizes`) finds for it as in training, else the file's own calibration.
 
     Returns a DataFrame with columns ``file, predicted, pixel_size_um, <class>...,
     none_of_these, note``; a file that cannot be read gets a row with its error in ``note``.
@@ -52,8 +49,10 @@ def classify_files(
     for i, path in enumerate(paths):
         row: dict = {"file": str(path)}
         try:
-            ps = pixel_size or (pixel_sizes or {}).get(Path(path))
-            mf = read_micrograph(path, pixel_size=ps)
+            if pixel_size or pixel_sizes is None:
+                mf = read_micrograph(path, pixel_size=pixel_size or None)
+            else:
+                mf = pixel_sizes.read(path)
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=n_crops)
         except (ImageReadError, ValueError) as exc:
             row.update(predicted="", pixel_size_um=float("nan"), note=str(exc))

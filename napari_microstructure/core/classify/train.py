@@ -15,7 +15,7 @@ from .augment import augment, jitter_pixel_size
 from .crops import ZOOM_RANGE, cut, effective_pixel_size, prepare_image, sample_windows
 from .dataset import Sample
 from .density import ClassDensity
-from .model import Classifier
+from .model import NONE_OF_THESE, Classifier
 from .network import CropNet, supcon_loss
 
 
@@ -103,6 +103,12 @@ def _prepare(
     classes = sorted({s.label for s in samples})
     if len(classes) < 2:
         raise ValueError(f"need images of at least two classes to train, got {classes}")
+    reserved = [c for c in classes if c.lower() == NONE_OF_THESE]
+    if reserved:
+        raise ValueError(
+            f"a class cannot be named {reserved[0]!r}: {NONE_OF_THESE} is the answer for "
+            "images unlike every class; rename that class folder"
+        )
     for s in samples:
         if not s.pixel_size or s.pixel_size <= 0:
             raise ValueError(f"image {s.name or s.label!r} has no valid pixel size")
@@ -121,13 +127,15 @@ def _prepare(
 
 def _calibrate(
     net: CropNet,
+    classes: list[str],
     images: list[torch.Tensor],
     labels: np.ndarray,
     pixel_sizes: np.ndarray,
     calib_idx: list[int],
     cfg: TrainConfig,
 ) -> tuple[ClassDensity, dict]:
-    """Class densities and "none of these" thresholds for a trained network, plus a record.
+    """Class densities and "none of these" thresholds for a trained network, plus a record
+    (with ``warnings`` for the user).
 
     Draws from its own random stream (not the training one), so a saved network calibrates
     the same way again (:func:`recalibrate`).
@@ -153,6 +161,17 @@ def _calibrate(
         np.mean(logits[held].argmax(1) == labels[owner[held]])
     )
     calib["crop_accuracy_on_training_images"] = not calib_idx
+    alone = [classes[k] for k in calib.pop("calibration_in_sample_classes")]
+    calib["calibration_in_sample_classes"] = alone
+    calib["warnings"] = (
+        [
+            f"'none of these' of {', '.join(alone)} is calibrated on the image(s) it was "
+            "fitted on (one image per class cannot be held out), so new images of it are "
+            "called none of these too readily: add more images of it"
+        ]
+        if alone
+        else []
+    )
     return density, calib
 
 
@@ -227,7 +246,7 @@ def train_classifier(
     train_seconds = time.perf_counter() - t0
 
     yield Progress(cfg.steps + 1, cfg.steps + 2, "embedding crops for the class densities")
-    density, calib = _calibrate(net, images, labels, pixel_sizes, calib_idx, cfg)
+    density, calib = _calibrate(net, classes, images, labels, pixel_sizes, calib_idx, cfg)
     yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrated 'none of these' (cross-fitted)")
     info = {
         "config": _config_record(cfg),
@@ -265,7 +284,7 @@ def recalibrate(
         raise ValueError(f"samples have classes {classes}, the model {list(model.classes)}")
     _, calib_idx = _split(labels, config.calib_fraction, np.random.default_rng(config.seed))
     yield Progress(0, 1, "embedding crops for the class densities")
-    density, calib = _calibrate(model.net, images, labels, pixel_sizes, calib_idx, config)
+    density, calib = _calibrate(model.net, classes, images, labels, pixel_sizes, calib_idx, config)
     yield Progress(1, 1, "calibrated 'none of these' (cross-fitted)")
     info = {**model.info, **calib, "config": _config_record(config)}
     return replace(model, density=density, info=info, path=None)
