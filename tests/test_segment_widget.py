@@ -158,3 +158,36 @@ def test_a_boundaries_model_also_gives_grains(make_napari_viewer, qtbot, tmp_pat
     wait_idle(widget, 120000)
     grains = np.asarray(widget.grains_layer.data)
     assert grains.shape == (96, 96) and grains.min() >= 1
+
+
+def test_images_without_a_mask_are_named_in_a_warning(
+    scene, tmp_path, settings_home, wait_idle, monkeypatch
+):
+    import tifffile
+
+    import napari_microstructure.widgets._segment_unet as unet_module
+
+    _, widget, m = scene
+    images, masks = tmp_path / "images", tmp_path / "masks"
+    images.mkdir(), masks.mkdir()
+    for name in ("a", "b"):
+        tifffile.imwrite(images / f"{name}.tif", m.image)
+    tifffile.imwrite(masks / "a.tif", m.phases.astype(np.uint8))  # b has none
+    shown = []
+    monkeypatch.setattr(unet_module, "show_warning", shown.append)
+    widget.source = "folders"
+    widget.folders = (images, masks)
+    widget.task = "phases"
+    widget.epochs = 1
+    widget.training_options = {
+        "steps_per_epoch": 1,
+        "batch_size": 2,
+        "crop": 64,
+        "base": 4,
+        "depth": 2,
+    }
+    widget.output_path = tmp_path / "phases.pt"
+    assert widget.train() is not None
+    wait_idle(widget, 120000)
+    assert widget.last_model is not None
+    assert len(shown) == 1 and "have no mask" in shown[0] and "b.tif" in shown[0]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
@@ -32,6 +34,26 @@ def prefer_role(role: str) -> Callable[[Any], int]:
     """A layer box's ``rank``: layers of this role first (0), then layers the plugin did not
     make (1, e.g. a label image loaded from a file), then the plugin's other layers (2)."""
     return lambda layer: {role: 0, None: 1}.get(layer_role(layer), 2)
+
+
+@contextmanager
+def logged_warnings(logger: str = "napari_microstructure") -> Iterator[list[str]]:
+    """Collect the warnings this thread logs under ``logger`` in the block (core functions log
+    what a user should know, e.g. images left out), for the dock to show them."""
+    notes: list[str] = []
+    thread = threading.get_ident()
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread:
+                notes.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield notes
+    finally:
+        logging.getLogger(logger).removeHandler(handler)
 
 
 class _FitWidth(QObject):

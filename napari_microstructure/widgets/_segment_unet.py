@@ -32,6 +32,7 @@ from ..core.segment import (
     train_model,
 )
 from ..core.settings import get_setting, set_setting
+from ._base import logged_warnings
 from ._values import PathValue, Value
 from .curate import SETTING as CURATE_SETTING
 
@@ -137,7 +138,10 @@ class UNetPanel:
             pairs = layer_pairs
             if read is not None:
                 yield Progress(0, 1, "reading the training images")
-                pairs, classes = read()
+                with logged_warnings() as notes:  # e.g. images without a mask, left out
+                    pairs, classes = read()
+                for note in notes:
+                    show_warning(f"Segment: {note}")  # napari shows it on the GUI thread
                 cfg = replace(cfg, classes=cfg.classes or classes)
             init = None
             if start == START_MODEL:  # its size, class names and, failing others, pixel size

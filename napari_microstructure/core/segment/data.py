@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from .augment import IGNORE
 
 IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
 MASK_TAGS = ("", "_label", "_labels", "_mask", "_masks", "_gt", "-label", "-mask")
+
+log = logging.getLogger(__name__)
 
 
 #: Pixel sizes within this relative difference count as the same (no resampling).
@@ -77,17 +80,61 @@ def make_pair(
     """Check shapes and convert one image/mask pair."""
     image = np.asarray(image)
     cls = mask_to_classes(mask, task)
-    if tuple(image.shape[:2]) != tuple(cls.shape):
-        raise ValueError(
-            f"{name or 'image'}: mask shape {cls.shape} differs from image shape {image.shape[:2]}"
-        )
+    check_same_size(image, cls, name)
     return Pair(image_channels(image, in_channels), cls, name, pixel_size)
+
+
+def check_same_size(image: np.ndarray, mask: np.ndarray, name: str = "") -> None:
+    """Refuse a mask whose height and width are not its image's."""
+    if tuple(image.shape[:2]) != tuple(mask.shape[:2]):
+        raise ValueError(
+            f"{name or 'image'}: mask shape {tuple(mask.shape[:2])} differs from image shape "
+            f"{tuple(image.shape[:2])}"
+        )
+
+
+def with_channels(pairs: list[Pair], in_channels: int) -> list[Pair]:
+    """``pairs`` with the channel count a network takes (grey repeated, or colour to grey)."""
+    out = []
+    for p in pairs:
+        if p.image.shape[0] != in_channels:
+            hwc = np.moveaxis(p.image, 0, -1)
+            image = image_channels(hwc[..., 0] if hwc.shape[-1] == 1 else hwc, in_channels)
+            p = Pair(image, p.mask, p.name, p.pixel_size)
+        out.append(p)
+    return out
 
 
 def n_classes_in(pairs: list[Pair]) -> int:
     """Number of classes needed to hold every annotated value (at least 2)."""
     top = max(int(p.mask[p.mask != IGNORE].max(initial=0)) for p in pairs)
     return max(2, top + 1)
+
+
+def check_annotated(pairs: list[Pair], task: str) -> None:
+    """Refuse annotations that cannot teach anything (no line drawn, a single class)."""
+    if task == "boundaries":
+        if not any(bool((p.mask == 1).any()) for p in pairs):
+            raise ValueError(
+                "the annotation marks no grain-boundary pixels: draw the boundaries (non-zero "
+                "lines in a Labels layer, bright lines in mask files) to train on"
+            )
+        return
+    present = set()
+    for p in pairs:
+        present.update(np.unique(p.mask[p.mask != IGNORE]).tolist())
+    if len(present) < 2:
+        what = f"only class {present.pop()}" if present else "no annotated pixel"
+        hint = ""
+        if any(bool((p.mask == IGNORE).any()) for p in pairs):
+            hint = (
+                f"; a mask of 0 and {IGNORE} marks {IGNORE} as not annotated: write class "
+                "indices 0, 1, ..."
+            )
+        raise ValueError(
+            f"the annotation holds {what}: a phase model needs at least two classes "
+            f"annotated{hint}"
+        )
 
 
 def class_names(names: list[str] | None, n: int) -> list[str]:
@@ -99,6 +146,9 @@ def class_names(names: list[str] | None, n: int) -> list[str]:
 def find_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[tuple[Path, Path]]:
     """Match images to masks by file name (a mask may add ``_label``, ``_mask``... to the stem).
 
+    A file never pairs with itself; in one folder for both, the masks of other files are not
+    images. Images without a mask are left out with a logged warning.
+
     Raises
     ------
     ValueError : a folder is missing, empty, or no image has a mask.
@@ -107,22 +157,58 @@ def find_pairs(images_dir: str | Path, masks_dir: str | Path) -> list[tuple[Path
     for d in (images_dir, masks_dir):
         if not d.is_dir():
             raise ValueError(f"folder not found: {d}")
-    masks = {p.stem.lower(): p for p in masks_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
-    pairs = []
-    for img in sorted(images_dir.iterdir()):
-        if img.suffix.lower() not in IMAGE_SUFFIXES:
-            continue
-        for tag in MASK_TAGS:
-            found = masks.get(img.stem.lower() + tag)
-            if found is not None:
-                pairs.append((img, found))
-                break
+    masks = {p.stem.lower(): p for p in _image_files(masks_dir)}
+    images = _image_files(images_dir)
+    if images_dir.resolve() == masks_dir.resolve():
+        stems = {p.stem.lower() for p in images}
+        images = [p for p in images if not _names_mask_of(p.stem.lower(), stems)]
+    pairs, alone = [], []
+    for img in images:
+        found = (masks.get(img.stem.lower() + tag) for tag in MASK_TAGS)
+        mask = next((m for m in found if m is not None and m.resolve() != img.resolve()), None)
+        if mask is None:
+            alone.append(img.name)
+        else:
+            pairs.append((img, mask))
     if not pairs:
         raise ValueError(
             f"no image in {images_dir} has a mask of the same name in {masks_dir} "
             "(a mask may be named like the image, or with _label / _mask added)"
         )
+    if alone:
+        more = ", ..." if len(alone) > 3 else ""
+        log.warning(
+            "%d image(s) in %s have no mask in %s and are left out: %s%s",
+            len(alone),
+            images_dir,
+            masks_dir,
+            ", ".join(alone[:3]),
+            more,
+        )
     return pairs
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _names_mask_of(stem: str, stems: set[str]) -> bool:
+    """True when ``stem`` is another stem of ``stems`` with a mask tag added."""
+    return any(tag and stem.endswith(tag) and stem[: -len(tag)] in stems for tag in MASK_TAGS)
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """A mask file's values: a palette image's indices (not its colours), a 1-bit image's 0
+    and 1."""
+    from PIL import Image
+
+    from ..imageio import read_micrograph
+
+    read = read_micrograph(path)  # its checks and messages for missing or broken files
+    if read.metadata.get("mode") in ("P", "PA", "1"):
+        with Image.open(path) as img:
+            return np.asarray(img.getchannel(0) if img.mode == "PA" else img).astype(np.uint8)
+    return read.data
 
 
 def load_pairs(
@@ -143,7 +229,8 @@ def load_pairs(
     raw = []
     for img_path, mask_path in find_pairs(images_dir, masks_dir):
         read = read_micrograph(img_path, pixel_size)
-        img, mask = first_plane(read.data), read_micrograph(mask_path).data
+        img, mask = first_plane(read.data), read_mask(mask_path)
+        check_same_size(img, mask, str(img_path))  # before resampling both to a pixel size
         raw.append((img, mask, str(img_path), read.pixel_size))
     target = common_pixel_size([r[3] for r in raw])
     raw = [(*to_pixel_size(img, mask, ps, target), name, ps) for img, mask, name, ps in raw]

@@ -140,3 +140,12 @@ def _plain(obj: Any) -> Any:
     if hasattr(obj, "item"):
         return obj.item()
     return str(obj)
+
+
+def load_matching(net: torch.nn.Module, state: dict) -> int:
+    """Copy every tensor whose name and shape match (a new head keeps its fresh weights)."""
+    own = net.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    own.update(matched)
+    net.load_state_dict(own)
+    return len(matched)

@@ -8,8 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..image_utils import is_rgb, to_float01, to_gray
 from ..progress import Progress
+from .data import image_channels
 from .unet import UNet, prefer_channels_last
 
 
@@ -19,15 +19,7 @@ def prepare_input(image: np.ndarray, in_channels: int) -> np.ndarray:
     The whole image is standardised (zero mean, unit variance over all pixels and channels) so a
     tile sees the same numbers as the full image and brightness/contrast changes matter less.
     """
-    img = np.asarray(image)
-    if in_channels == 1:
-        arr = to_gray(img)[None]
-    else:
-        rgb = to_float01(img)
-        if not is_rgb(rgb):
-            rgb = np.repeat(rgb[..., None], 3, axis=-1)
-        arr = np.moveaxis(rgb[..., :3], -1, 0)
-    arr = arr.astype(np.float32)
+    arr = image_channels(np.asarray(image), in_channels)
     std = float(arr.std())
     return (arr - float(arr.mean())) / (std if std > 1e-6 else 1.0)
 

@@ -17,9 +17,17 @@ import torch.nn.functional as F
 from ..image_utils import MEMORY_SHARE, memory_budget
 from ..progress import Progress
 from .augment import IGNORE, Augment, make_batch
-from .data import Pair, class_names, n_classes_in, pairs_pixel_size, split_pairs
+from .data import (
+    Pair,
+    check_annotated,
+    class_names,
+    n_classes_in,
+    pairs_pixel_size,
+    split_pairs,
+    with_channels,
+)
 from .metrics import iou_per_class, pixel_f1
-from .model import TASKS, SegModel, as_model, new_model
+from .model import TASKS, SegModel, as_model, load_matching, new_model
 from .tiling import predict_tiles
 from .unet import prefer_channels_last
 
@@ -59,6 +67,11 @@ class TrainConfig:
             raise ValueError(f"unknown task {self.task!r}; use one of {', '.join(TASKS)}")
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
             raise ValueError("epochs, steps per epoch and batch size must be at least 1")
+        if self.task == "boundaries" and self.classes and len(self.classes) != 2:
+            raise ValueError(
+                f"a boundaries model has two classes (interior, boundary), not "
+                f"{len(self.classes)}: {', '.join(self.classes)}"
+            )
         if self.workers < 0:
             raise ValueError("workers must be 0 or more")
         if self.crop < 16:
@@ -109,9 +122,12 @@ def evaluate(net, pairs: list[Pair], task: str) -> dict:
         probs = _drain(predict_tiles(net, standardise(p.image), tile=256, overlap=32))
         preds.append(probs.argmax(0))
     if task == "boundaries":
-        f1 = float(
-            np.mean([pixel_f1(q == 1, p.mask == 1) for q, p in zip(preds, pairs, strict=True)])
-        )
+        known = [p.mask != IGNORE for p in pairs]  # not annotated: neither class
+        scores = [
+            pixel_f1(q[k] == 1, p.mask[k] == 1)
+            for q, p, k in zip(preds, pairs, known, strict=True)
+        ]
+        f1 = float(np.mean(scores))
         return {"score": f1, "boundary_f1": f1}
     n = net.n_classes
     pred = np.concatenate([q.ravel() for q in preds])
@@ -160,34 +176,6 @@ def one_cycle(step: int, total: int, peak: float, warmup: float = 0.1) -> float:
         return peak * (0.1 + 0.9 * step / up)
     frac = (step - up) / max(1, total - up)
     return peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * frac)))
-
-
-def load_matching(net: torch.nn.Module, state: dict) -> int:
-    """Copy every tensor whose name and shape match (a new head keeps its fresh weights)."""
-    own = net.state_dict()
-    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    own.update(matched)
-    net.load_state_dict(own)
-    return len(matched)
-
-
-def _check_annotated(pairs: list[Pair], task: str) -> None:
-    """Refuse annotations that cannot teach anything (no line drawn, a single class)."""
-    if task == "boundaries":
-        if not any(bool((p.mask == 1).any()) for p in pairs):
-            raise ValueError(
-                "the annotation marks no grain-boundary pixels: draw the boundaries (non-zero "
-                "lines in a Labels layer, bright lines in mask files) to train on"
-            )
-        return
-    present = set()
-    for p in pairs:
-        present.update(np.unique(p.mask[p.mask != IGNORE]).tolist())
-    if len(present) < 2:
-        what = f"only class {present.pop()}" if present else "no annotated pixel"
-        raise ValueError(
-            f"the annotation holds {what}: a phase model needs at least two classes annotated"
-        )
 
 
 def _check_memory(pairs: list[Pair], val_pairs: list[Pair], n_classes: int) -> None:
@@ -245,7 +233,7 @@ def train_model(
     """
     if not pairs:
         raise ValueError("no annotated images to train on")
-    _check_annotated(pairs + (val_pairs or []), config.task)
+    check_annotated(pairs + (val_pairs or []), config.task)
     cfg = config
     torch.manual_seed(cfg.seed)
     patience = cfg.patience
@@ -256,6 +244,9 @@ def train_model(
             patience = cfg.epochs
             log.info("one training image: no early stopping")
         pairs, val_pairs = split_pairs(pairs, cfg.val_fraction, cfg.seed)
+    if init is not None:  # its first layer takes its channels: grey repeated, or colour grey
+        init = as_model(init)
+        pairs, val_pairs = (with_channels(p, init.in_channels) for p in (pairs, val_pairs))
     in_ch = pairs[0].image.shape[0]
     n_cls = 2 if cfg.task == "boundaries" else n_classes_in(pairs + val_pairs)
     _check_memory(pairs + val_pairs, val_pairs, n_cls)
@@ -270,7 +261,6 @@ def train_model(
     pixel_size = cfg.pixel_size or pairs_pixel_size(pairs)
     model = new_model(cfg.task, names, in_ch, cfg.base, cfg.depth, pixel_size)
     if init is not None:
-        init = as_model(init)
         n = load_matching(model.net, init.net.state_dict())
         log.info("started from %s (%d tensors)", init.path or "model", n)
     fast = prefer_channels_last(torch.device(cfg.device))
