@@ -8,6 +8,8 @@ import pytest
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets.segment import SegmentWidget
 
+TINY = {"steps_per_epoch": 2, "batch_size": 2, "crop": 64, "base": 4, "depth": 2}
+
 
 @pytest.fixture
 def scene(make_napari_viewer):
@@ -51,13 +53,7 @@ def test_train_a_small_model_then_predict(
     widget.annotation_layer = annotation
     widget.task = "phases"
     widget.epochs = 1
-    widget.training_options = {
-        "steps_per_epoch": 2,
-        "batch_size": 2,
-        "crop": 64,
-        "base": 4,
-        "depth": 2,
-    }
+    widget.training_options = TINY
     widget.output_path = tmp_path / "phases.pt"
     assert widget.train() is not None
     wait_idle(widget, 120000)
@@ -179,13 +175,7 @@ def test_images_without_a_mask_are_named_in_a_warning(
     widget.folders = (images, masks)
     widget.task = "phases"
     widget.epochs = 1
-    widget.training_options = {
-        "steps_per_epoch": 1,
-        "batch_size": 2,
-        "crop": 64,
-        "base": 4,
-        "depth": 2,
-    }
+    widget.training_options = {**TINY, "steps_per_epoch": 1}
     widget.output_path = tmp_path / "phases.pt"
     assert widget.train() is not None
     wait_idle(widget, 120000)
