@@ -124,6 +124,9 @@ def test_bad_inputs_give_clear_messages(random_model):
         run_to_end(object_saliency(_image(), random_model, (1, 1, 9, 9), 7))
     with pytest.raises(ValueError, match="empty box"):
         run_to_end(object_saliency(_image(), random_model, (5, 5, 5, 9), 0))
+    for box in ((400, 400, 450, 450), (-60, -60, -10, -10)):  # wholly outside the image
+        with pytest.raises(ValueError, match="lies outside the image"):
+            run_to_end(object_saliency(_image(), random_model, box, 0))
 
 
 def test_cache_hits_memory_and_disk(random_model, tmp_path, monkeypatch):

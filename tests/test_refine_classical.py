@@ -194,3 +194,30 @@ def test_grains_cli(tmp_path, capsys):
     assert main(["grains", str(tmp_path / "missing.png")]) == 2
     assert main(["grains", str(path), "--pixel-size", "-1"]) == 2
     assert main(["grains", str(path), "--sam-checkpoint", str(png)]) == 2
+
+
+def test_a_grey_micrograph_saved_as_colour_is_segmented_as_grey(etched):
+    from napari_microstructure.core.refine.learned_boundary import segment_grains
+
+    grey = etched[0].image
+    want = run_to_end(segment_grains(grey, "filters")).labels
+    for colour in (np.dstack([grey] * 3), np.dstack([grey] * 3 + [np.full_like(grey, 255)])):
+        got = run_to_end(segment_grains(colour, "filters")).labels
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_positive_and_a_negative_click_on_one_pixel_are_refused(etched):
+    _, eng = etched
+    with pytest.raises(PromptError, match="same pixel"):
+        eng.predict(np.array([[40.2, 50.0], [40.0, 49.6]]), np.array([1, 0]))
+
+
+@pytest.mark.parametrize("command", ["grains", "explain"])
+def test_an_infinite_pixel_size_is_refused_at_once(tmp_path, capsys, command):
+    from napari_microstructure.cli import main
+
+    args = [command, str(tmp_path / "x.png"), "--pixel-size", "inf"]
+    if command == "explain":
+        args += ["--out", str(tmp_path / "m.tif")]
+    assert main(args) == 2
+    assert "positive, finite number" in capsys.readouterr().err

@@ -55,3 +55,18 @@ def output_stems(paths: list[str]) -> list[str]:
         seen.add(name.lower())
         out.append(name)
     return out
+
+
+def pixel_size_arg(text: str) -> float:
+    """argparse type of ``--pixel-size``: a positive, finite number of µm per pixel."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a positive, finite number of µm per pixel, got {text!r}"
+        )
+    return value

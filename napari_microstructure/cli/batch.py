@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786"
     )
-    p.add_argument("--pixel-size", type=float, metavar="UM", help="µm/px for uncalibrated files")
+    p.add_argument(
+        "--pixel-size", type=pixel_size_arg, metavar="UM", help="µm/px for uncalibrated files"
+    )
     p.add_argument("--recursive", action="store_true", help="also take images in sub-folders")
     p.add_argument("--watch", action="store_true", help="keep processing new files (Ctrl+C ends)")
     p.add_argument(

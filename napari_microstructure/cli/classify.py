@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="MODEL", type=Path, required=True, help="from train-cls")
     p.add_argument(
         "--pixel-size",
-        type=float,
+        type=pixel_size_arg,
         metavar="UM",
         help="µm per pixel (overrides the files' calibration)",
     )
@@ -33,8 +33,6 @@ def run(args: argparse.Namespace) -> int:
     from ..core.classify import classify_image, load_classifier
     from ..core.imageio import ImageReadError, read_micrograph
 
-    if args.pixel_size is not None and not args.pixel_size > 0:
-        raise CLIError("--pixel-size must be > 0")
     if args.crops < 1:
         raise CLIError("--crops must be >= 1")
     try:

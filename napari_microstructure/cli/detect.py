@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CLIError
-from ._common import output_stems, print_json
+from ._common import output_stems, pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--classes", nargs="+", metavar="NAME", help="keep only these classes")
     p.add_argument(
         "--pixel-size",
-        type=float,
+        type=pixel_size_arg,
         metavar="UM",
         help="µm per pixel (overrides the file's calibration)",
     )
@@ -115,8 +115,6 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.conf <= 1 or not 0 <= args.iou <= 1:
         raise CLIError("--conf and --iou must lie between 0 and 1")
-    if args.pixel_size is not None and not args.pixel_size > 0:
-        raise CLIError("--pixel-size must be a positive number of µm per pixel")
     det = _load(args.model)
     results, failed = [], 0
     for path, stem in zip(args.images, output_stems(args.images), strict=True):

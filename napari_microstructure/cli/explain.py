@@ -14,7 +14,7 @@ from pathlib import Path
 from ..core.imageio import ImageReadError, read_micrograph
 from ..core.progress import run_to_end
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="PT", help="ultralytics detection .pt (default: demo model)")
     p.add_argument("--method", choices=CLI_METHODS, default="eigencam")
     p.add_argument("--out", metavar="MAP.tif", required=True, help="output TIFF")
-    p.add_argument("--pixel-size", type=float, metavar="UM", help="µm/px (overrides the file's)")
+    p.add_argument(
+        "--pixel-size", type=pixel_size_arg, metavar="UM", help="µm/px (overrides the file's)"
+    )
     p.add_argument("--conf", type=float, default=0.25, help="detections explained by Grad-CAM")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=run)
@@ -44,8 +46,6 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--out must end in .tif or .tiff, got {out.name}")
     if not out.parent.exists():
         raise CLIError(f"output folder does not exist: {out.parent}")
-    if args.pixel_size is not None and args.pixel_size <= 0:
-        raise CLIError("--pixel-size must be a positive number of µm per pixel")
     if not 0.0 <= args.conf <= 1.0:
         raise CLIError("--conf must lie between 0 and 1")
     try:

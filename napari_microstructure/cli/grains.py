@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("image", metavar="IMAGE", help="micrograph (TIFF, PNG, JPEG, BMP)")
     p.add_argument(
-        "--pixel-size", type=float, metavar="UM", help="µm per pixel (overrides the file's)"
+        "--pixel-size",
+        type=pixel_size_arg,
+        metavar="UM",
+        help="µm per pixel (overrides the file's)",
     )
     p.add_argument(
         "--boundaries-out",
@@ -97,10 +100,6 @@ def run(args: argparse.Namespace) -> int:
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.measure.summary import summarize
 
-    if args.pixel_size is not None and not args.pixel_size > 0:
-        raise CLIError(
-            f"--pixel-size must be a positive number of µm per pixel, got {args.pixel_size}"
-        )
     try:
         mf = read_micrograph(args.image, args.pixel_size)
     except ImageReadError as exc:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("labels", metavar="LABELS", help="instance label image of the grains")
     p.add_argument(
-        "--pixel-size", type=float, metavar="UM", help="µm per pixel (overrides the file's)"
+        "--pixel-size",
+        type=pixel_size_arg,
+        metavar="UM",
+        help="µm per pixel (overrides the file's)",
     )
     p.add_argument("--phases", metavar="SEMANTIC_LABELS", help="semantic phase image (ids 0..K-1)")
     p.add_argument(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.progress import run_to_end
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,7 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="weights of the score's signals over the defaults, e.g. ood=1 low_max=0.5 "
         "(signals: entropy, n_near, low_max, tta, ood; ood needs --reference)",
     )
-    p.add_argument("--pixel-size", type=float, help="µm/px of the images (overrides files)")
+    p.add_argument(
+        "--pixel-size", type=pixel_size_arg, help="µm/px of the images (overrides files)"
+    )
     p.add_argument("--top", type=int, help="print only the first N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=run)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from . import CLIError
-from ._common import output_stems, print_json
+from ._common import output_stems, pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", required=True, metavar="MODEL", help="model file from train-seg")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--format", choices=["png", "tif"], default="png", help="label file type")
-    p.add_argument("--pixel-size", type=float, help="µm/px, overrides the files' calibration")
+    p.add_argument(
+        "--pixel-size", type=pixel_size_arg, help="µm/px, overrides the files' calibration"
+    )
     p.add_argument("--tta", action="store_true", help="average 8 flips/rotations (slower)")
     p.add_argument(
         "--confidence",

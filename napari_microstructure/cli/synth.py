@@ -8,7 +8,7 @@ import logging
 
 from ..core.progress import run_to_end
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--pixel-size",
-        type=float,
+        type=pixel_size_arg,
         default=0.5,
         metavar="UM",
         help="pixel size in µm/px (default 0.5)",
@@ -84,8 +84,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise CLIError("--n must be at least 1")
-    if args.pixel_size <= 0:
-        raise CLIError("--pixel-size must be a positive number of µm per pixel")
     gen = write_dataset(
         args.outdir,
         args.n,

@@ -7,7 +7,7 @@ import sys
 
 from ..core.progress import Progress, run_to_end
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--imgsz", type=int, default=640)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--pixel-size", type=float, help="µm/px of the training images (recorded)")
+    p.add_argument(
+        "--pixel-size", type=pixel_size_arg, help="µm/px of the training images (recorded)"
+    )
     p.add_argument(
         "--project", metavar="PROJECT", help="store the result as a candidate model version here"
     )

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="MODEL", type=Path, required=True, help="model file (.pt)")
     p.add_argument(
         "--pixel-size",
-        type=float,
+        type=pixel_size_arg,
         metavar="UM",
         help="µm per pixel for images with no other calibration",
     )
@@ -48,8 +48,6 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 1 or not 16 <= args.crop_size <= 512:
         raise CLIError("--steps must be >= 1 and --crop-size between 16 and 512")
-    if args.pixel_size is not None and not args.pixel_size > 0:
-        raise CLIError("--pixel-size must be > 0")
     if args.out.is_dir():
         raise CLIError(f"--out {args.out} is a folder; give a model file name (.pt)")
     if args.threads:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import CLIError
-from ._common import print_json
+from ._common import pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from", dest="init", metavar="MODEL", help="fine-tune this model")
     p.add_argument("--classes", nargs="+", metavar="NAME", help="class names, index order")
     p.add_argument(
-        "--pixel-size", type=float, help="µm/px of the --images (instead of what their files say)"
+        "--pixel-size",
+        type=pixel_size_arg,
+        help="µm/px of the --images (instead of what their files say)",
     )
     p.add_argument("--steps", type=int, default=20, help="batches per epoch (default 20)")
     p.add_argument("--batch", type=int, default=8, help="crops per batch (default 8)")

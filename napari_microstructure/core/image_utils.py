@@ -11,6 +11,18 @@ def is_rgb(image: np.ndarray) -> bool:
     return image.ndim == 3 and image.shape[-1] in (3, 4)
 
 
+def grey_if_neutral(image: np.ndarray) -> np.ndarray:
+    """A colour image whose channels are all equal (a grey micrograph saved as RGB or RGBA) as
+    its grey plane; any other image as it is."""
+    img = np.asarray(image)
+    if not is_rgb(img):
+        return img
+    first = img[..., 0]
+    if all(np.array_equal(first, img[..., k]) for k in (1, 2)):
+        return first
+    return img
+
+
 def first_plane(image: np.ndarray) -> np.ndarray:
     """The 2-D grey or RGB image of a file's data: a stack's (or a series of RGB pages') first
     page, other images as they are."""

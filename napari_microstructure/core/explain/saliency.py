@@ -99,6 +99,9 @@ def object_saliency(
     x1, y1, x2, y2 = (float(v) for v in box_xyxy)
     if not (x2 > x1 and y2 > y1):
         raise ValueError(f"empty box {box_xyxy}")
+    h, w = img.shape[:2]
+    if x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
+        raise ValueError(f"the box {box_xyxy} lies outside the image ({h} x {w} px)")
     box = (x1, y1, x2, y2)
     key = result_key(
         img,

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..grains.classical import GrainSegmentation, segment_from_boundaries
-from ..image_utils import is_rgb
+from ..image_utils import grey_if_neutral, is_rgb
 from ..progress import Progress
 from ..segment.synthetic_data import BUILTIN_BOUNDARY_MODEL
 from .boundary import check_micrograph, grain_evidence
@@ -107,7 +107,7 @@ def segment_grains(
     against 0.190, so colour images keep their borders). ``overrides`` are further
     :func:`segment_from_boundaries` settings; the map is kept in the result.
     """
-    image = np.asarray(image)
+    image = grey_if_neutral(image)  # a grey micrograph saved as RGB is segmented as grey
     if source == "filters":
         bmap, colour = grain_evidence(image)
         params: dict = {}

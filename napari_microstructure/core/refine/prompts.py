@@ -40,7 +40,7 @@ def check_prompts(
     ------
     PromptError
         No image set, a click outside the image, a box entirely outside it, mismatched labels,
-        or neither a positive click nor a box.
+        a positive and a negative click on one pixel, or neither a positive click nor a box.
     """
     if shape is None:
         raise PromptError("no image set: call set_image first")
@@ -61,6 +61,15 @@ def check_prompts(
         r, c = pts[np.argmax(outside)]
         raise PromptError(f"click at row {r:.0f}, col {c:.0f} is outside the image ({h} x {w} px)")
     pts = np.clip(pts, 0, [h - 1, w - 1])
+    cells = np.round(pts).astype(int)
+    positive = {tuple(p) for p in cells[lab == 1].tolist()}
+    clash = [p for p in cells[lab == 0].tolist() if tuple(p) in positive]
+    if clash:
+        r, c = clash[0]
+        raise PromptError(
+            f"a positive and a negative click on the same pixel (row {r}, col {c}): "
+            "remove one of them"
+        )
     bx = None
     if box_xyxy is not None:
         b = np.asarray(box_xyxy, dtype=np.float64).ravel()
