@@ -58,11 +58,15 @@ def _fraction(name: str, value: Any) -> None:
         raise PipelineError(f"{name} must be between 0 and 1, got {value!r}")
 
 
+def _count(name: str, value: Any) -> None:
+    check_number(name, value, integer=True, low=1)
+
+
 DETECT_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "model": _optional_path,
     "conf": _fraction,
     "iou": _fraction,
-    "max_det": lambda n, v: check_number(n, v, integer=True, low=1),
+    "max_det": _count,
     "agnostic": check_bool,
     "classes": _names,
 }
@@ -72,7 +76,7 @@ MEASURE_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "enabled": check_bool,
     "table": check_bool,
     "phase_names": _names,
-    "bins": lambda n, v: check_number(n, v, integer=True, low=1),
+    "bins": _count,
     "log": check_bool,
 }
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+from ..imageio import SUPPORTED_SUFFIXES
+
+IMAGE_SUFFIXES = SUPPORTED_SUFFIXES  # the files read_micrograph reads
 
 log = logging.getLogger(__name__)
 

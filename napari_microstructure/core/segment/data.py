@@ -10,9 +10,10 @@ import cv2
 import numpy as np
 
 from ..image_utils import first_plane, is_rgb, to_float01, to_gray
+from ..imageio import SUPPORTED_SUFFIXES
 from .augment import IGNORE
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+IMAGE_SUFFIXES = SUPPORTED_SUFFIXES  # the files read_micrograph reads
 MASK_TAGS = ("", "_label", "_labels", "_mask", "_masks", "_gt", "-label", "-mask")
 
 log = logging.getLogger(__name__)
