@@ -50,3 +50,42 @@ def test_big_label_ids_are_notified(widget, monkeypatch):
     labels = widget.viewer.add_labels(big, name="proposals")
     assert _add(widget, labels) is None
     assert errors and "label ids must be whole numbers 0..4294967295" in errors[-1]
+
+
+def _paint_unstorable(widget, iid):
+    layer = widget.layers_of(iid)["instances"]
+    big = np.zeros(layer.data.shape, np.int64)
+    big[2:6, 2:6] = 2**32 + 5
+    layer.data = big  # an id the project cannot store: every save of it is refused
+    return layer
+
+
+def test_switching_images_keeps_unsaved_edits(widget, monkeypatch):
+    errors: list[str] = []
+    monkeypatch.setattr(curate_mod, "show_error", errors.append)
+    first = _add(widget)
+    second = _add(widget)
+    layer = _paint_unstorable(widget, second)
+    widget.open_image(first)  # refused: the edit of the open image cannot be written
+    assert errors and "Cannot save the open image" in errors[-1]
+    assert widget.current_image_id == second
+    assert layer.data.max() == 2**32 + 5  # the edit is still on screen
+    layer.data = np.where(layer.data > 0, 7, 0).astype(np.uint32)  # the user mends it
+    widget.open_image(first)
+    assert widget.current_image_id == first
+    assert 7 in Project.open(widget.project.root).load_labels(second).instances
+
+
+def test_closing_with_an_unstorable_edit_tells(
+    make_napari_viewer, tmp_path, settings_home, monkeypatch
+):
+    errors: list[str] = []
+    monkeypatch.setattr(curate_mod, "show_error", errors.append)
+    w = CurateWidget(make_napari_viewer(), autosave_ms=100)
+    w.open_project(tmp_path / "proj")
+    iid = _add(w)
+    layer = _paint_unstorable(w, iid)
+    w.close()  # no exception
+    assert errors and f"Cannot save {iid}" in errors[-1]
+    assert layer.data.max() == 2**32 + 5 and w.current_image_id is None
+    layer.paint((20, 20), 3)  # disconnected: no autosave fires on later edits

@@ -209,6 +209,8 @@ class CurateWidget(WorkerWidget):
         except (ProjectError, ValueError, KeyError) as exc:
             show_error(str(exc))
             return
+        if not self._flushed():
+            return  # the open image keeps its layers and its autosave
         self._stop_autosave()
         ps = rec.get("pixel_size")
         labels = project.load_labels(image_id)
@@ -274,9 +276,17 @@ class CurateWidget(WorkerWidget):
         return True
 
     def _stop_autosave(self) -> None:
-        if self._autosave is not None:
-            self._autosave.stop()
-            self._autosave = None
+        """Save pending edits and stop autosaving; a refused save is told, not raised."""
+        if self._autosave is None:
+            return
+        autosave, self._autosave = self._autosave, None
+        try:
+            autosave.stop()
+        except (ValueError, OSError) as exc:  # ProjectError is a ValueError
+            show_error(
+                f"Cannot save {autosave.image_id}: its last edits stay in the viewer's layers"
+                f" only (the last saved version is intact): {exc}"
+            )
 
     # -- export --------------------------------------------------------------------------------
     def export(self, out: str | Path | None = None, formats: list[str] | None = None) -> Any:
