@@ -74,9 +74,9 @@ def open_viewer(images: list[str] | None = None, sample: str = "etched", show: b
 
         # raise the first tab once the window has laid out its tabified docks
         QTimer.singleShot(0, docks[0].raise_)
-    from .widgets.scale import scale_bar
+    from .widgets.scale import show_scale_bar
 
-    scale_bar(viewer).visible = True
+    show_scale_bar(viewer)
     if show:
         from napari.settings import get_settings
         from qtpy.QtWidgets import QApplication

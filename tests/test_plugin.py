@@ -71,11 +71,13 @@ def test_every_widget_labels_its_controls_on_an_empty_viewer(make_napari_viewer)
     from magicgui.widgets import Container
     from qtpy.QtWidgets import QLabel
 
-    # ``native`` is replaced on purpose: napari docks the scroll area around the controls
+    # replaced on purpose: ``native`` (napari docks the scroll area around the controls) and
+    # ``_insert_widget`` (controls without a label span the dock)
     magicgui_names = {n for n in dir(Container) if not n.startswith("__")} - {
         "close",
         "_abc_impl",
         "native",
+        "_insert_widget",
     }
     viewer = make_napari_viewer()
     for name in widget_names():
@@ -94,6 +96,7 @@ def test_app_docks_widgets_and_opens_sample(qtbot):
         assert len(viewer.layers) >= 1
         assert viewer.layers[0].metadata["pixel_size_um"] > 0
         assert scale_bar(viewer).visible
+        assert scale_bar(viewer).position == "bottom_left"  # napari's messages pop up right
         docked = set(viewer.window.dock_widgets)
         assert {f"{name} ({PLUGIN})" for name in widget_names()} <= docked
     finally:
@@ -129,3 +132,23 @@ def test_app_window_fills_most_of_the_screen_with_a_wide_canvas(make_napari_view
     assert (window.width(), window.height()) == (1440, 900)
     qtbot.waitUntil(lambda: abs(dock.width() - 480) <= 8, timeout=5000)
     assert viewer.window._qt_viewer.canvas.native.width() > dock.width()
+
+
+def test_unlabelled_controls_span_the_dock(make_napari_viewer, qtbot):
+    """Status text, the summary and rows of controls start at the dock's left edge, like the
+    buttons, instead of beside an empty label column."""
+    from qtpy.QtCore import QPoint
+
+    from napari_microstructure.widgets.measure import MeasureWidget
+
+    viewer = make_napari_viewer(show=True)
+    widget = MeasureWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    qtbot.waitUntil(lambda: widget._run.native.isVisible())
+
+    def left(w):
+        return w.native.mapTo(widget.native, QPoint(0, 0)).x()
+
+    assert abs(left(widget._summary_text) - left(widget._run)) <= 2
+    assert abs(left(widget._status) - left(widget._run)) <= 2
+    assert left(widget._pixel) > left(widget._run) + 20  # labelled controls keep their labels

@@ -19,7 +19,7 @@ from napari_microstructure.core.classify.synthetic_set import (
     write_class_folder,
 )
 from napari_microstructure.widgets.classify import ClassifyWidget
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 
 
 def model_path() -> Path:
@@ -58,7 +58,7 @@ widget.model_path = MODEL
 widget.classify()
 wait_for(viewer, lambda: widget.gradcam_layer is not None)
 viewer.layers[-1].visible = False  # Grad-CAM off: show the class map first
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "classify_map"))
@@ -81,7 +81,7 @@ write_class_folder(folder, synthetic_samples(["martensite", "bainite", "dendriti
 widget.folder = folder
 widget.classify_folder()
 wait_for(viewer, lambda: widget.folder_result is not None)
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "classify_gradcam"))

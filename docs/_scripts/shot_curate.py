@@ -7,7 +7,7 @@ from skimage.io import imsave
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import DEFECT_CLASSES, generate
 from napari_microstructure.widgets.curate import CurateWidget
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 
 work = scratch_dir("shot-curate-")
 unlabelled = work / "unlabelled"
@@ -37,7 +37,7 @@ widget.queue_panel.rank(unlabelled)
 while widget.queue_panel.queue.empty:  # the worker may not have started when first asked
     settle(viewer, 200)
 wait_worker(widget)
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 800)
 print(save(viewer, "curate"))

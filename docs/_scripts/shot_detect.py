@@ -5,7 +5,7 @@ from _shot import open_viewer, save, settle
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets.detect import DetectWidget
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 
 sample = generate("defects", shape=(768, 1024), pixel_size=0.5, seed=2024, n_scratches=1)
 viewer = open_viewer()
@@ -18,7 +18,7 @@ for _ in range(2400):  # up to ~10 min on a busy machine: the worker delivers a 
     if widget.result is not None and not widget.busy:
         break
 widget.show_conf = 0.4
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 800)
 print(save(viewer, "detect"))

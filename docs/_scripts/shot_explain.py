@@ -8,7 +8,7 @@ from napari_microstructure.core.detect import detect, load_detector
 from napari_microstructure.core.progress import run_to_end
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets.explain import ExplainWidget
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 
 torch.set_num_threads(1)
 sample = generate("defects", shape=(640, 896), pixel_size=0.5, seed=8080, n_scratches=0)
@@ -22,7 +22,7 @@ def scene():
     viewer.add_shapes(**detections_layer_kwargs(detections, 0.5, "defects detections"))
     widget = ExplainWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Explain", area="right")
-    scale_bar(viewer).visible = True
+    show_scale_bar(viewer)
     return viewer, widget
 
 

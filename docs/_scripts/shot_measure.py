@@ -5,7 +5,7 @@ from _shot import open_viewer, save, settle
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets.measure import MeasureWidget
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 
 sample = generate("etched", shape=(768, 1024), pixel_size=0.5, seed=2024)
 viewer = open_viewer(1500, 1000)
@@ -22,7 +22,7 @@ while widget.summary is None:  # the worker may not have started yet when first 
 widget.colour_by = "area"
 widget.select_row(10)
 grains.show_selected_label = False
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 800)
 print(save(viewer, "measure"))

@@ -6,7 +6,7 @@ from scipy import ndimage as ndi
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets.refine import RefineWidget
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 
 
 def centre(grains, gid):
@@ -45,7 +45,7 @@ for gid in ids:
     r, c = centre(sample.grains, gid)
     widget.add_click(r, c)
     widget.new_object()
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 800)
 print(save(viewer, "refine_clicks"))
@@ -54,7 +54,7 @@ print(save(viewer, "refine_clicks"))
 viewer, widget = docked(sample, "etched (synthetic)")
 segment_all(viewer, widget)
 widget.labels_layer.opacity = 0.45
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 800)
 print(save(viewer, "refine_segment_all"))
@@ -65,7 +65,7 @@ viewer, widget = docked(tint, "tint-etched (synthetic)")
 widget.engine_name = "learned"
 segment_all(viewer, widget)
 widget.labels_layer.contour = 2
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 viewer.camera.zoom *= 2.2  # the middle of the field, where single grains can be judged
 settle(viewer, 800)

@@ -7,7 +7,7 @@ from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.refine.accuracy import grain_centres
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets.refine import RefineWidget
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 
 
 def merged_pair(engine, grains):
@@ -39,7 +39,7 @@ settle(viewer, 300)
 widget.add_click(*cut, positive=False)  # ... a negative click in the neighbour cuts it off
 settle(viewer, 300)
 widget.labels_layer.opacity = 0.55
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.layers.selection.active = widget.prompts_layer
 viewer.camera.center = (
     0.5 * (keep[0] + cut[0]) * tint.pixel_size,

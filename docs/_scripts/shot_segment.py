@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.synthetic import generate
-from napari_microstructure.widgets.scale import scale_bar
+from napari_microstructure.widgets.scale import show_scale_bar
 from napari_microstructure.widgets.segment import SegmentWidget
 
 PS = 0.5
@@ -80,7 +80,7 @@ layer.data = strokes(m.phases)
 worker = widget.predict_scribbles()
 wait(worker)
 viewer.layers.move(viewer.layers.index(layer), len(viewer.layers) - 1)
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "segment_scribbles"))
@@ -101,7 +101,7 @@ widget.start = "model file"
 wait(widget.predict())
 widget.confidence_layer.visible = True
 widget.prediction_layer.visible = False
-scale_bar(viewer).visible = True
+show_scale_bar(viewer)
 viewer.reset_view()
 settle(viewer, 500)
 print(save(viewer, "segment_model"))

@@ -12,6 +12,7 @@ from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QObject
+from qtpy.QtWidgets import QSizePolicy
 
 from .._layers import layer_role
 from ..core.progress import Progress
@@ -27,6 +28,8 @@ def info_label(value: str = "") -> Label:
     instead of widening the dock."""
     label = Label(value=value)
     label.native.setWordWrap(True)
+    # take the row's whole width (left-aligned text), not a centred block of its own width
+    label.native.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
     return label
 
 
@@ -97,6 +100,18 @@ class WorkerWidget(Container):
         self._progress_row = Container(
             widgets=[self._progress, self._cancel, self._status], labels=False
         )
+
+    def _insert_widget(self, index: int, widget: Any) -> None:
+        """Controls without a label (status text, plots, tables, rows of controls) span the
+        dock's width instead of sitting in the value column beside an empty label."""
+        super()._insert_widget(index, widget)
+        if widget.label:
+            return
+        wrapper = widget._labeled_widget()
+        if wrapper is not None:
+            wrapper._label_widget.visible = False
+        if isinstance(widget, Container):
+            widget.margins = (0, 0, 0, 0)
 
     # -- layer choice --------------------------------------------------------------------------
     def _layer_combo(

@@ -25,6 +25,14 @@ def scale_bar(viewer: napari.viewer.Viewer) -> Any:
     return getattr(overlays, "scale_bar", None) or viewer.scale_bar
 
 
+def show_scale_bar(viewer: napari.viewer.Viewer, visible: bool = True) -> None:
+    """Show (or hide) the scale bar, bottom left: napari's messages pop up bottom right."""
+    bar = scale_bar(viewer)
+    bar.visible = bool(visible)
+    if visible and str(getattr(bar.position, "value", bar.position)) == "bottom_right":
+        bar.position = "bottom_left"
+
+
 class ScaleWidget(WorkerWidget):
     """Show where a layer's pixel size came from; set it by value or from a drawn scale bar."""
 
@@ -177,4 +185,4 @@ class ScaleWidget(WorkerWidget):
 
     def _on_scale_bar(self, _value: Any = None) -> None:
         # the bar's unit follows the layers' units (µm once a pixel size is set)
-        scale_bar(self._viewer).visible = bool(self._scale_bar.value)
+        show_scale_bar(self._viewer, bool(self._scale_bar.value))
