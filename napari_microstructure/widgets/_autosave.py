@@ -106,7 +106,8 @@ class Autosave:
             return
         self._saving = True
 
-        @thread_worker(start_thread=False)
+        # a failed write is told by _failed; do not also raise it on the GUI thread
+        @thread_worker(start_thread=False, ignore_errors=True)
         def _write() -> int:
             return self.project.save_labels(self.image_id, **changes)
 

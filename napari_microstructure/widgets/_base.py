@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,35 @@ class _FitWidth(QObject):
         return False
 
 
+class _Lifetime(QObject):
+    """Closes a dock widget when napari takes it out of its dock (napari only re-parents and
+    deletes it, it never calls ``close``), and tells it when the viewer's window closes."""
+
+    def __init__(self, owner: WorkerWidget) -> None:
+        super().__init__(owner.root_native_widget)
+        self._owner = weakref.ref(owner)
+        self._docked = False
+        owner.root_native_widget.installEventFilter(self)
+        window = getattr(getattr(owner.viewer, "window", None), "_qt_window", None)
+        if isinstance(window, QObject):
+            window.installEventFilter(self)
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        owner = self._owner()
+        if owner is None:
+            return False
+        own = obj is owner.root_native_widget
+        if own and event.type() == QEvent.Type.ParentChange:
+            if obj.parent() is not None:
+                self._docked = True
+            elif self._docked:  # taken out of its dock
+                self._docked = False
+                owner.close()
+        elif not own and event.type() == QEvent.Type.Close:
+            owner._on_window_close()
+        return False
+
+
 class WorkerWidget(Container):
     """Base dock widget that runs core generators in a worker thread.
 
@@ -90,6 +120,7 @@ class WorkerWidget(Container):
         self._fit_width = _FitWidth(self.root_native_widget)
         inner.installEventFilter(self._fit_width)
         self._viewer = viewer
+        self._lifetime = _Lifetime(self)
         self._worker: GeneratorWorker | None = None
         self._running = False
         self._disconnects: list[Callable[[], Any]] = []
@@ -164,6 +195,10 @@ class WorkerWidget(Container):
         if self.busy:
             self.cancel()
         super().close()
+
+    def _on_window_close(self) -> None:
+        """The viewer's window is closing (the user may still cancel it): save what must be
+        saved, without closing the dock."""
 
     # -- public state ---------------------------------------------------------------------
     @property

@@ -170,20 +170,30 @@ class CurateWidget(WorkerWidget):
             if layer is None:
                 raise ValueError("choose an image layer")
             image = image_array(layer)
+            labels = self._labels_to_import(project, image.shape[:2])  # checked before adding
             ps = image_pixel_size(layer)
             source = layer.source.path if layer.source and layer.source.path else None
             image_id = project.add_image(image, layer.name, pixel_size=ps, source=source)
-            self._import_labels(project, image_id, image.shape[:2])
         except (ProjectError, ValueError, OSError) as exc:
             show_error(f"Cannot add the image: {exc}")
             return None
+        if labels:
+            made = next(lay for lay in self._label_sources() if lay is not None)
+            try:
+                source = made.metadata.get("engine") or f"layer:{made.name}"
+                project.save_labels(image_id, source=source, **labels)
+            except (ValueError, OSError) as exc:
+                show_error(f"{image_id} was added, but not its labels: {exc}")
         self._refresh_images(image_id)
         self.open_image(image_id, image_layer=layer)
         return image_id
 
-    def _import_labels(self, project: Project, image_id: str, shape: tuple[int, ...]) -> None:
-        inst, boxes = self._instances_from.value, self._boxes_from.value
-        phases = self._phases_from.value
+    def _label_sources(self) -> tuple[Any, Any, Any]:
+        return self._instances_from.value, self._phases_from.value, self._boxes_from.value
+
+    def _labels_to_import(self, project: Project, shape: tuple[int, ...]) -> dict[str, Any]:
+        """The chosen instances, phases and boxes layers as project labels (checked)."""
+        inst, phases, boxes = self._label_sources()
         kwargs: dict[str, Any] = {}
         for role, layer in (("instances", inst), ("phases", phases)):
             if layer is None:
@@ -194,10 +204,7 @@ class CurateWidget(WorkerWidget):
             kwargs[role] = labels_data(layer)
         if boxes is not None:
             kwargs["boxes"] = boxes_from_layer(boxes, project.classes)
-        if kwargs:
-            made = next(lay for lay in (inst, phases, boxes) if lay is not None)
-            source = made.metadata.get("engine") or f"layer:{made.name}"
-            project.save_labels(image_id, source=source, **kwargs)
+        return kwargs
 
     def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:
         """Show a project image with its label and box layers, and autosave their edits."""
@@ -211,7 +218,10 @@ class CurateWidget(WorkerWidget):
             return
         if not self._flushed():
             return  # the open image keeps its layers and its autosave
+        previous = self.current_image_id
         self._stop_autosave()
+        if previous is not None and previous != image_id:
+            self._close_layers(previous)
         ps = rec.get("pixel_size")
         labels = project.load_labels(image_id)
         layers = self.layers_of(image_id)
@@ -243,6 +253,13 @@ class CurateWidget(WorkerWidget):
         )
         self._refresh_images(image_id)
         self._show_saved(self._autosave.saved_rev)
+
+    def _close_layers(self, image_id: str) -> None:
+        """Take a saved image's layers out of the viewer: only the open image is autosaved, so
+        edits to another image's layers would be lost."""
+        for layer in list(self._viewer.layers):
+            if layer.metadata.get("curate_image") == image_id:
+                self._viewer.layers.remove(layer)
 
     def _show_saved(self, rev: int) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -325,6 +342,10 @@ class CurateWidget(WorkerWidget):
         if self.train_panel.cancel():
             return  # the training stops at its next batch and returns normally
         super()._on_cancel()
+
+    def _on_window_close(self) -> None:
+        if self._autosave is not None:
+            self._flushed()
 
     def close(self) -> None:  # noqa: D102 - saves pending edits first
         self._stop_autosave()
