@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 from magicgui.widgets import (
     CheckBox,
@@ -75,7 +76,7 @@ class MeasureWidget(WorkerWidget):
         self._save_pipeline = PushButton(text="Save pipeline (YAML)…")
         self._result: tuple[dict[str, Any], pd.DataFrame] | None = None
         self._measured: Labels | None = None
-        self._original_colormap: Any = None
+        self._original_colormap: Any = None  # of _measured before colouring; None: not coloured
 
         self._run.changed.connect(self.run)
         for w in (self._quantity, self._log, self._bins):
@@ -208,13 +209,18 @@ class MeasureWidget(WorkerWidget):
         table = self.table
         if table is None or not 0 <= row < len(table):
             raise IndexError(f"no grain in row {row}")
-        label = int(table["label"].iloc[row])
-        if self._measured is not None:
-            select_label(self._measured, label)
+        label, layer = int(table["label"].iloc[row]), self._measured
+        if layer is not None:
+            select_label(layer, label)
             r, c = table["centroid_row"].iloc[row], table["centroid_col"].iloc[row]
-            scale = self._measured.scale[-2:]
-            camera = getattr(self._viewer, "scene", self._viewer).camera
-            camera.center = (r * scale[0], c * scale[1])
+            # the layer's own transform (scale, translate, rotate, affine); leading dims at 0,
+            # the plane that labels_array measures
+            pos = layer.data_to_world((r, c))
+            world = np.asarray(self._viewer.dims.point, dtype=float)
+            if len(pos) <= len(world):  # not when the layer has left the viewer
+                world[len(world) - len(pos) :] = pos
+                camera = getattr(self._viewer, "scene", self._viewer).camera
+                camera.center = tuple(world[list(self._viewer.dims.displayed)])
         return label
 
     def export_table(self, path: str | Path) -> list[str]:
@@ -242,10 +248,11 @@ class MeasureWidget(WorkerWidget):
 
     # -- handlers ---------------------------------------------------------------------------
     def _on_result(self, result: tuple[dict[str, Any], pd.DataFrame], layer: Labels) -> None:
+        summary, table = result
+        if layer is not self._measured or table is None:
+            self._restore_colours()  # the dock colours one layer, the one measured last
         self._result = result
         self._measured = layer
-        self._original_colormap = layer.colormap
-        summary, table = result
         self._summary_text.value = _summary_lines(summary)
         if table is None:  # a phase map: no grains to list or plot
             show_rows(self._table, [], SHOWN)
@@ -278,11 +285,18 @@ class MeasureWidget(WorkerWidget):
         if layer is None or table is None or layer not in self._viewer.layers:
             return
         if self.colour_by == NO_COLOUR:
-            if self._original_colormap is not None:
-                layer.colormap = self._original_colormap
+            self._restore_colours()
             return
+        if self._original_colormap is None:  # not over our own colouring when measured again
+            self._original_colormap = layer.colormap
         lo, hi = color_by_values(layer, table["label"].to_numpy(), table[self.colour_by])
         show_info(f"Measure: grains coloured by {self.colour_by} ({lo:.4g} to {hi:.4g})")
+
+    def _restore_colours(self) -> None:
+        """Give the measured layer back the colours it had before the dock coloured it."""
+        if self._measured is not None and self._original_colormap is not None:
+            self._measured.colormap = self._original_colormap
+        self._original_colormap = None
 
     def _on_row(self) -> None:
         rows = {i.row() for i in self._table.native.selectedIndexes()}
