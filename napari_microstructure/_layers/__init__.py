@@ -17,7 +17,10 @@ from .image import (
     image_array,
     image_layer_kwargs,
     image_pixel_size,
+    layer_kwargs_like,
+    layer_pixel_size,
     layer_role,
+    placement_like,
     set_pixel_size,
     units_like,
 )
@@ -36,7 +39,10 @@ __all__ = [
     "image_array",
     "image_layer_kwargs",
     "image_pixel_size",
+    "layer_kwargs_like",
+    "layer_pixel_size",
     "layer_role",
+    "placement_like",
     "set_pixel_size",
     "units_like",
 ]
@@ -67,3 +73,7 @@ from .points import add_prompt, clear_prompts, prompt_points_kwargs, prompts_fro
 
 __all__ += ["add_prompt", "clear_prompts", "prompt_points_kwargs", "prompts_from_layer"]
 __all__ += ["label_at", "objects_labels_kwargs", "paint_object", "undo_paint"]
+from .output import own_layer, show_output  # noqa: E402
+from .plane import displayed_plane, plane_index, yx_shape  # noqa: E402
+
+__all__ += ["own_layer", "show_output", "displayed_plane", "plane_index", "yx_shape"]

@@ -11,23 +11,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import PIXEL_SIZE_KEY, units_like
+from .image import layer_kwargs_like
+from .output import show_output
 
 
 def class_map_kwargs(image_layer: Any, names: list[str], name: str) -> dict[str, Any]:
-    """``add_labels`` keyword arguments for a class map over ``image_layer``."""
-    return {
-        "name": name,
-        "scale": tuple(image_layer.scale[-2:]),
-        "translate": tuple(image_layer.translate[-2:]),
-        "opacity": 0.45,
-        "features": class_features(names),
-        "metadata": {
-            PIXEL_SIZE_KEY: image_layer.metadata.get(PIXEL_SIZE_KEY),
-            "classes": list(names),
-        },
-        **units_like(image_layer),
-    }
+    """``add_labels`` keyword arguments for a class map over ``image_layer`` (the Classify
+    dock's result ``name``)."""
+    kwargs = layer_kwargs_like(
+        image_layer, name, output=f"classify:{name}", opacity=0.45, features=class_features(names)
+    )
+    kwargs["metadata"]["classes"] = list(names)
+    return kwargs
 
 
 def class_features(names: list[str]) -> pd.DataFrame:
@@ -38,18 +33,11 @@ def class_features(names: list[str]) -> pd.DataFrame:
 def show_class_map(
     viewer: Any, labels: np.ndarray, image_layer: Any, names: list[str], name: str
 ) -> Any:
-    """Update the Labels layer called ``name`` (or add it) with a class map; returns it."""
+    """Update the Classify dock's class map ``name`` (or add it) with ``labels``; returns it.
+
+    Another Labels layer called ``name`` is never written.
+    """
     from napari.layers import Labels
 
     kwargs = class_map_kwargs(image_layer, names, name)
-    for layer in viewer.layers:
-        if layer.name == name and isinstance(layer, Labels):
-            layer.data = labels
-            layer.scale = kwargs["scale"]
-            layer.translate = kwargs["translate"]
-            if "units" in kwargs:
-                layer.units = kwargs["units"]
-            layer.features = kwargs["features"]
-            layer.metadata = kwargs["metadata"]
-            return layer
-    return viewer.add_labels(labels, **kwargs)
+    return show_output(viewer, Labels, labels, kwargs, update=("features",))

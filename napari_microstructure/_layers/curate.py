@@ -12,28 +12,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import ROLE_KEY, image_layer_kwargs
+from .image import ROLE_KEY, image_layer_kwargs, placement_like, units_like
+from .plane import displayed_plane
 from .shapes import class_color, detections_from_layer, detections_layer_kwargs
 
 IMAGE_KEY = "curate_image"
 
 
 def labels_layer_kwargs(
-    data: np.ndarray, pixel_size: float | None, name: str, image_id: str, role: str
+    data: np.ndarray,
+    pixel_size: float | None,
+    name: str,
+    image_id: str,
+    role: str,
+    like: Any = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``viewer.add_labels`` of an instance (or phase) label image."""
+    """Keyword arguments for ``viewer.add_labels`` of an instance (or phase) label image.
+
+    With the image layer ``like`` it lies on that layer's rows and columns (its scale,
+    translate, rotation, units); without, at ``pixel_size`` from the origin.
+    """
     kwargs = image_layer_kwargs(pixel_size, name, role)
+    if like is not None:
+        kwargs.update(placement_like(like))
+        kwargs.update(units_like(like))
     kwargs["metadata"] = {**kwargs["metadata"], IMAGE_KEY: image_id}
     kwargs["data"] = np.asarray(data)
     return kwargs
 
 
 def labels_data(layer: Any) -> np.ndarray:
-    """A copy of a Labels layer's 2-D data as uint32 (safe to hand to another thread)."""
-    data = np.asarray(layer.data)
-    while data.ndim > 2:
-        data = data[0]
-    return np.array(data, dtype=np.uint32, copy=True)
+    """A copy of a Labels layer's 2-D data (the plane on screen of a stack) as uint32 (safe to
+    hand to another thread)."""
+    return np.array(displayed_plane(layer), dtype=np.uint32, copy=True)
 
 
 def boxes_frame(boxes: list[dict[str, Any]], class_names: list[str]) -> pd.DataFrame:
@@ -62,9 +73,20 @@ def boxes_layer_kwargs(
     class_names: list[str],
     name: str,
     image_id: str,
+    like: Any = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``viewer.add_shapes`` showing a project image's boxes."""
+    """Keyword arguments for ``viewer.add_shapes`` showing a project image's boxes.
+
+    The box vertices are µm from the image's corner (:mod:`.shapes`); with the image layer
+    ``like`` the layer takes that layer's translate (and rotation) so they lie on it, while
+    its own scale stays 1. :func:`boxes_from_layer` reads them back in pixels either way.
+    """
     kwargs = detections_layer_kwargs(boxes_frame(boxes, class_names), pixel_size, name)
+    if like is not None:
+        placement = placement_like(like)
+        placement.pop("scale")
+        kwargs.update(placement)
+        kwargs.update(units_like(like))
     kwargs["metadata"] = {**kwargs["metadata"], IMAGE_KEY: image_id, ROLE_KEY: "boxes"}
     defaults: dict[str, Any] = dict.fromkeys(kwargs["features"].columns, 0.0)
     defaults.update(

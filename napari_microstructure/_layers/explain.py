@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .image import PIXEL_SIZE_KEY, units_like
+from .image import layer_kwargs_like
+from .output import show_output
 from .shapes import class_color
 
 SALIENCY_COLORMAPS = ("inferno", "magma", "viridis", "plasma", "cividis")
@@ -42,40 +43,29 @@ def overlay_kwargs(
     blending: str = "additive",
 ) -> dict[str, Any]:
     """``add_image`` keyword arguments for a [0, 1] map laid over ``image_layer``."""
-    ps = image_layer.metadata.get(PIXEL_SIZE_KEY)
-    return {
-        "name": name,
-        "colormap": overlay_colormap(colormap, blending),
-        "opacity": float(opacity),
-        "blending": blending,
-        "contrast_limits": (0.0, 1.0),
-        "scale": tuple(image_layer.scale[-2:]),
-        "translate": tuple(image_layer.translate[-2:]),
-        "metadata": {PIXEL_SIZE_KEY: ps, "explains": image_layer.name},
-        **units_like(image_layer),
-    }
+    kwargs = layer_kwargs_like(
+        image_layer,
+        name,
+        output=f"overlay:{name}",
+        colormap=overlay_colormap(colormap, blending),
+        opacity=float(opacity),
+        blending=blending,
+        contrast_limits=(0.0, 1.0),
+    )
+    kwargs["metadata"]["explains"] = image_layer.name
+    return kwargs
 
 
 def show_overlay(viewer: Any, data: np.ndarray, image_layer: Any, name: str, **style: Any) -> Any:
-    """Update the overlay layer called ``name`` (or add it) with ``data``; returns the layer."""
+    """Update the overlay layer ``name`` a dock made (or add it) with ``data``; returns it.
+
+    Another Image layer called ``name`` is never written.
+    """
     from napari.layers import Image
 
     kwargs = overlay_kwargs(image_layer, name, **style)
-    for layer in viewer.layers:
-        if layer.name == name and isinstance(layer, Image):
-            layer.data = data
-            for key in (
-                "colormap",
-                "opacity",
-                "blending",
-                "contrast_limits",
-                "scale",
-                "translate",
-                "metadata",
-            ):
-                setattr(layer, key, kwargs[key])
-            return layer
-    return viewer.add_image(data, **kwargs)
+    style_keys = ("colormap", "opacity", "blending", "contrast_limits")
+    return show_output(viewer, Image, data, kwargs, update=style_keys)
 
 
 def style_boxes(layer: Any, edge_color: np.ndarray) -> None:
@@ -122,12 +112,10 @@ def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name
 
     color_dict: dict[int | None, Any] = {None: np.zeros(4), 0: np.zeros(4)}
     color_dict.update(colors)
-    return {
-        "name": name,
-        "colormap": DirectLabelColormap(color_dict=color_dict),
-        "scale": tuple(labels_layer.scale[-2:]),
-        "translate": tuple(labels_layer.translate[-2:]),
-        "opacity": 0.8,
-        "metadata": {PIXEL_SIZE_KEY: labels_layer.metadata.get(PIXEL_SIZE_KEY)},
-        **units_like(labels_layer),
-    }
+    return layer_kwargs_like(
+        labels_layer,
+        name,
+        output=f"quality:{name}",
+        colormap=DirectLabelColormap(color_dict=color_dict),
+        opacity=0.8,
+    )

@@ -1,4 +1,5 @@
-"""Image layers: their pixels as a 2-D (or RGB) array, and their pixel size in µm."""
+"""Image layers: their pixels as a 2-D (or RGB) array, their pixel size in µm, and where new
+layers laid over them go."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ from typing import Any
 
 import numpy as np
 
+from .plane import displayed_plane
+
 PIXEL_SIZE_KEY = "pixel_size_um"
 UNIT = "µm"
 # what a layer made by the plugin holds: "instances" (objects, grains), "phases", "scribbles",
 # "boundaries" or "boxes"; docks use it to offer the right layer first
 ROLE_KEY = "microstructure_role"
+# which dock result a layer holds (e.g. "segment:steel phases"): a dock writes a new result only
+# into a layer it made for that result, never into another tool's layer of the same name
+OUTPUT_KEY = "microstructure_output"
 
 
 def layer_role(layer: Any) -> str | None:
@@ -22,35 +28,74 @@ def image_array(layer: Any) -> np.ndarray:
     """Return the displayed 2-D image (grey ``(H, W)`` or ``(H, W, 3|4)`` for RGB) of a layer.
 
     Multi-dimensional data (pages, channels as a stack) is reduced to the plane shown at the
-    current slider position, so every core function sees a single micrograph.
+    current slider position (:func:`.plane.plane_index`), so every core function sees a single
+    micrograph.
     """
-    data = layer.data
-    if getattr(layer, "multiscale", False):
-        data = data[0]
-    ndim_spatial = 3 if layer.rgb else 2
-    arr = data
-    while arr.ndim > ndim_spatial:
-        arr = arr[0]
-    return np.asarray(arr)
+    return displayed_plane(layer)
+
+
+def layer_pixel_size(layer: Any) -> float | None:
+    """µm per pixel of any layer, or None when unknown: the one rule of every dock.
+
+    The plugin's ``metadata`` (its reader, the Pixel size dock) comes first. Else a square
+    ``scale`` on rows and columns is the pixel size: converted to µm when the layer's unit is a
+    length, else taken as µm, except napari's default scale of 1 pixel, which says nothing.
+    """
+    value = (getattr(layer, "metadata", None) or {}).get(PIXEL_SIZE_KEY)
+    try:
+        ps = float(value) if value else None
+    except (TypeError, ValueError):
+        ps = None
+    if ps is not None and np.isfinite(ps) and ps > 0:
+        return ps
+    scale = np.asarray(layer.scale[-2:], dtype=float)
+    factors = _um_per_unit(layer)
+    physical = scale if factors is None else scale * factors
+    if not (np.all(np.isfinite(physical)) and physical.min() > 0):
+        return None
+    if not np.isclose(physical[0], physical[1], rtol=1e-6):
+        return None  # not square: no single pixel size
+    if factors is None and np.isclose(scale[1], 1.0):
+        return None  # napari's default: unknown, not 1 µm
+    return float(physical[1])
+
+
+def _um_per_unit(layer: Any) -> np.ndarray | None:
+    """µm per unit of the rows and columns axes, None unless both are lengths."""
+    units = getattr(layer, "units", None)
+    if units is None or len(units) < 2:
+        return None
+    try:
+        return np.array([float((1 * u).to("micrometer").magnitude) for u in units[-2:]])
+    except (AttributeError, TypeError, ValueError):  # "pixel" or no unit: not a length
+        return None
 
 
 def image_pixel_size(layer: Any) -> float | None:
-    """Pixel size of a layer in µm, or None when the user has not set or the file did not tell."""
-    value = layer.metadata.get(PIXEL_SIZE_KEY)
-    return float(value) if value else None
+    """Pixel size of an image layer in µm, or None when unknown (:func:`layer_pixel_size`)."""
+    return layer_pixel_size(layer)
 
 
 def set_pixel_size(layer: Any, pixel_size_um: float | None) -> None:
-    """Set (or clear, with None) a layer's pixel size; its ``scale`` follows in µm."""
-    n = layer.ndim
+    """Set (or clear, with None) a layer's pixel size; its rows and columns ``scale`` follows in
+    µm (the scale and units of the leading axes of a stack stay)."""
+    lead_units = _leading_units(layer)
     if pixel_size_um is None or pixel_size_um <= 0:
         layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: None}
-        layer.scale = (1.0,) * n
-        _set_units(layer, ("pixel",) * n)
+        layer.scale = tuple(layer.scale[:-2]) + (1.0, 1.0)
+        _set_units(layer, lead_units + ("pixel", "pixel"))
         return
     layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: float(pixel_size_um)}
     layer.scale = tuple(layer.scale[:-2]) + (float(pixel_size_um),) * 2
-    _set_units(layer, ("pixel",) * (n - 2) + (UNIT, UNIT))
+    _set_units(layer, lead_units + (UNIT, UNIT))
+
+
+def _leading_units(layer: Any) -> tuple[str, ...]:
+    units = getattr(layer, "units", None)
+    n = layer.ndim - 2
+    if units is None or len(units) != layer.ndim:
+        return ("pixel",) * n
+    return tuple(str(u) for u in units[:n])
 
 
 def _set_units(layer: Any, units: tuple[str, ...]) -> None:
@@ -78,5 +123,60 @@ def image_layer_kwargs(
     if pixel_size_um:
         kwargs["scale"] = (pixel_size_um, pixel_size_um)
         kwargs["units"] = (UNIT, UNIT)
+    kwargs.update(extra)
+    return kwargs
+
+
+def placement_like(layer: Any) -> dict[str, Any]:
+    """``scale`` and ``translate`` (and ``rotate``, ``shear``, ``affine`` when the layer has
+    them) that lay a new 2-D layer on ``layer``'s rows and columns, pixel on pixel.
+
+    A transform that mixes the rows and columns with a stack's leading axes has no 2-D part
+    and is left out.
+    """
+    from napari.utils.transforms.transform_utils import shear_to_matrix
+
+    n = layer.ndim
+    kwargs: dict[str, Any] = {
+        "scale": tuple(float(s) for s in layer.scale[-2:]),
+        "translate": tuple(float(t) for t in layer.translate[-2:]),
+    }
+    rotate = _yx_block(np.asarray(layer.rotate, dtype=float), n)
+    if rotate is not None and not np.allclose(rotate, np.eye(2)):
+        kwargs["rotate"] = rotate
+    shear = _yx_block(shear_to_matrix(np.asarray(layer.shear, dtype=float), ndim=n), n)
+    if shear is not None and not np.allclose(shear, np.eye(2)):
+        kwargs["shear"] = shear
+    affine = _yx_block(np.asarray(layer.affine.affine_matrix, dtype=float), n, homogeneous=True)
+    if affine is not None and not np.allclose(affine, np.eye(3)):
+        kwargs["affine"] = affine
+    return kwargs
+
+
+def _yx_block(matrix: np.ndarray, n: int, homogeneous: bool = False) -> np.ndarray | None:
+    """The rows-and-columns part of an ``n``-D linear (or homogeneous) matrix, None when it
+    mixes them with the leading axes."""
+    yx = [n - 2, n - 1]
+    lead = list(range(n - 2))
+    if lead and not (
+        np.allclose(matrix[np.ix_(lead, yx)], 0) and np.allclose(matrix[np.ix_(yx, lead)], 0)
+    ):
+        return None
+    keep = yx + [n] if homogeneous else yx
+    return matrix[np.ix_(keep, keep)]
+
+
+def layer_kwargs_like(
+    layer: Any, name: str, role: str | None = None, output: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Keyword arguments for a new 2-D layer laid over ``layer`` (its rows and columns), with
+    its pixel size, units, ``role`` (:data:`ROLE_KEY`) and dock ``output`` (:data:`OUTPUT_KEY`).
+    """
+    metadata: dict[str, Any] = {PIXEL_SIZE_KEY: layer_pixel_size(layer)}
+    if role:
+        metadata[ROLE_KEY] = role
+    if output:
+        metadata[OUTPUT_KEY] = output
+    kwargs = {"name": name, "metadata": metadata, **placement_like(layer), **units_like(layer)}
     kwargs.update(extra)
     return kwargs

@@ -7,27 +7,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import PIXEL_SIZE_KEY
+from .image import layer_pixel_size
+from .plane import displayed_plane
 
 
 def labels_array(layer: Any) -> np.ndarray:
-    """A copy of the displayed 2-D grain ids of a Labels layer (safe to hand to a thread)."""
-    data = layer.data
-    if getattr(layer, "multiscale", False):
-        data = data[0]
-    arr = np.asarray(data)
-    while arr.ndim > 2:
-        arr = arr[0]
-    return np.array(arr, copy=True)
+    """A copy of the displayed 2-D grain ids of a Labels layer (safe to hand to a thread): the
+    plane on screen of a stack (:func:`.plane.plane_index`)."""
+    return np.array(displayed_plane(layer), copy=True)
 
 
 def labels_pixel_size(layer: Any) -> float | None:
-    """µm per pixel of a Labels layer: its metadata, else a non-unit ``scale`` (µm)."""
-    value = layer.metadata.get(PIXEL_SIZE_KEY)
-    if value:
-        return float(value)
-    scale = float(layer.scale[-1])
-    return scale if scale > 0 and not np.isclose(scale, 1.0) else None
+    """µm per pixel of a Labels layer (:func:`.image.layer_pixel_size`, as for images)."""
+    return layer_pixel_size(layer)
 
 
 CLASS_COLUMNS = ("class_name", "class", "phase")

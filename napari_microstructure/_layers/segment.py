@@ -1,4 +1,8 @@
-"""Layers of the segmentation dock: scribbles in, class labels and confidence out."""
+"""Layers of the segmentation dock: scribbles in, class labels and confidence out.
+
+Results are 2-D layers laid over the image's rows and columns (for a stack, they come from the
+plane on screen and show over every plane).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from .image import PIXEL_SIZE_KEY, ROLE_KEY, image_array, image_layer_kwargs, image_pixel_size
+from .image import image_array, layer_kwargs_like
+from .output import show_output
+from .plane import displayed_plane
 
 
 def image_shape2d(layer: Any) -> tuple[int, int]:
@@ -17,17 +23,15 @@ def image_shape2d(layer: Any) -> tuple[int, int]:
 
 def new_scribbles_kwargs(image_layer: Any, name: str = "scribbles") -> dict[str, Any]:
     """Empty Labels data (uint8) and keyword arguments to paint over ``image_layer``."""
-    kwargs = image_layer_kwargs(image_pixel_size(image_layer), name, "scribbles")
+    kwargs = layer_kwargs_like(image_layer, name, "scribbles")
     kwargs["data"] = np.zeros(image_shape2d(image_layer), dtype=np.uint8)
-    kwargs["translate"] = tuple(image_layer.translate[-2:])
     return kwargs
 
 
 def scribbles_array(layer: Any, shape: tuple[int, int]) -> np.ndarray:
-    """A copy of a scribbles Labels layer (0 = not painted), checked against the image size."""
-    data = np.asarray(layer.data)
-    while data.ndim > 2:
-        data = data[0]
+    """A copy of the plane on screen of a scribbles (or annotation) Labels layer (0 = not
+    painted), checked against the image size."""
+    data = displayed_plane(layer)
     if tuple(data.shape) != tuple(shape):
         raise ValueError(
             f"the scribbles layer {layer.name!r} is {data.shape[0]}x{data.shape[1]} pixels but "
@@ -39,41 +43,28 @@ def scribbles_array(layer: Any, shape: tuple[int, int]) -> np.ndarray:
 def show_labels(
     viewer: Any, name: str, data: np.ndarray, like: Any, role: str, **kwargs: Any
 ) -> Any:
-    """Update the Labels layer ``name`` (or add it) with ``data``, placed like layer ``like``;
-    ``role`` says what it holds (:data:`~.image.ROLE_KEY`)."""
-    if name in viewer.layers:
-        layer = viewer.layers[name]
-        if layer.data.shape == data.shape and hasattr(layer, "selected_label"):
-            layer.data = data
-            layer.metadata = {**layer.metadata, ROLE_KEY: role}
-            return layer
-        viewer.layers.remove(name)
-    kw = image_layer_kwargs(image_pixel_size(like), name, role, **kwargs)
-    kw["translate"] = tuple(like.translate[-2:])
-    return viewer.add_labels(data, **kw)
+    """Update the Segment dock's Labels layer for result ``name`` (or add it) with ``data``,
+    laid over layer ``like``; ``role`` says what it holds (:data:`~.image.ROLE_KEY`).
+
+    Another layer called ``name`` (e.g. the Curate dock's curated phases) is never written.
+    """
+    from napari.layers import Labels
+
+    kw = layer_kwargs_like(like, name, role, output=f"segment:{name}", **kwargs)
+    return show_output(viewer, Labels, data, kw)
 
 
 def show_confidence(viewer: Any, name: str, data: np.ndarray, like: Any) -> Any:
-    """Update (or add) a 0..1 confidence image layer over ``like``."""
-    if name in viewer.layers:
-        layer = viewer.layers[name]
-        if layer.data.shape == data.shape and not hasattr(layer, "selected_label"):
-            layer.data = data
-            return layer
-        viewer.layers.remove(name)
-    kw = image_layer_kwargs(
-        image_pixel_size(like),
+    """Update (or add) the Segment dock's 0..1 confidence image layer ``name`` over ``like``."""
+    from napari.layers import Image
+
+    kw = layer_kwargs_like(
+        like,
         name,
+        output=f"segment:{name}",
         colormap="magma",
         contrast_limits=(0.0, 1.0),
         opacity=0.6,
         visible=False,
     )
-    kw["translate"] = tuple(like.translate[-2:])
-    return viewer.add_image(data, **kw)
-
-
-def layer_pixel_size(layer: Any) -> float | None:
-    """µm per pixel stored on any layer (None when unknown)."""
-    value = layer.metadata.get(PIXEL_SIZE_KEY)
-    return float(value) if value else None
+    return show_output(viewer, Image, data, kw)

@@ -225,26 +225,33 @@ class CurateWidget(WorkerWidget):
         ps = rec.get("pixel_size")
         labels = project.load_labels(image_id)
         layers = self.layers_of(image_id)
-        if image_layer is None and not any(
-            isinstance(lay, Image) and lay.metadata.get("curate_image") == image_id
+        marked = (
+            lay
             for lay in self._viewer.layers
-        ):
+            if isinstance(lay, Image) and lay.metadata.get("curate_image") == image_id
+        )
+        image_layer = next(marked, None) if image_layer is None else image_layer
+        if image_layer is None:
             kw = image_layer_kwargs(ps, rec["name"])
             kw["metadata"] = {**kw["metadata"], "curate_image": image_id}
-            self._viewer.add_image(project.read_image(image_id), **kw)
+            image_layer = self._viewer.add_image(project.read_image(image_id), **kw)
         shape = tuple(rec["shape"])
         inst = labels.instances if labels.instances is not None else np.zeros(shape, np.uint32)
         if "instances" in layers:
             layers["instances"].data = inst
         else:
-            kw = labels_layer_kwargs(inst, ps, f"{image_id} labels", image_id, "instances")
+            kw = labels_layer_kwargs(
+                inst, ps, f"{image_id} labels", image_id, "instances", like=image_layer
+            )
             layers["instances"] = self._viewer.add_labels(**kw)
         if labels.phases is not None and "phases" not in layers:
-            kw = labels_layer_kwargs(labels.phases, ps, f"{image_id} phases", image_id, "phases")
+            kw = labels_layer_kwargs(
+                labels.phases, ps, f"{image_id} phases", image_id, "phases", like=image_layer
+            )
             layers["phases"] = self._viewer.add_labels(**kw)
         if "boxes" not in layers:
             kw = boxes_layer_kwargs(
-                labels.boxes, ps, project.classes, f"{image_id} boxes", image_id
+                labels.boxes, ps, project.classes, f"{image_id} boxes", image_id, like=image_layer
             )
             layers["boxes"] = self._viewer.add_shapes(**kw)
         self._viewer.layers.selection.active = layers["instances"]

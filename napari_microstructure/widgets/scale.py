@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from magicgui.widgets import CheckBox, Container, FloatSpinBox, LineEdit, PushButton
-from napari.layers import Image, Points, Shapes
+from napari.layers import Image, Labels, Points, Shapes
 from napari.utils.notifications import show_error, show_info
 
-from .._layers import image_pixel_size, set_pixel_size, units_like
+from .._layers import image_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
+from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY
 from ..core.imageio import parse_length
 from ._base import WorkerWidget, info_label
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     import napari
 
 SCALE_LINE_LAYER = "scale-bar line"
+LINE_OUTPUT = "scale:line"
 
 
 def scale_bar(viewer: napari.viewer.Viewer) -> Any:
@@ -106,7 +108,7 @@ class ScaleWidget(WorkerWidget):
         pixels when its pixel size changes."""
         if not self._same_size.value:
             return [layer]
-        shape = layer.data.shape[:2] if not layer.rgb else layer.data.shape[-3:-1]
+        shape = yx_shape(layer)
 
         def laid_over(other: Any) -> bool:
             if isinstance(other, (Points, Shapes)):
@@ -115,12 +117,9 @@ class ScaleWidget(WorkerWidget):
                     and np.allclose(other.scale, layer.scale)
                     and np.allclose(other.translate, layer.translate)
                 )
-            return (
-                hasattr(other, "data")
-                and isinstance(other.data, np.ndarray)
-                and other.data.shape[-2:] == tuple(shape)
-                and other.ndim == layer.ndim
-            )
+            # images and labels of its rows x columns, a stack's or a plane's (e.g. a
+            # prediction from one plane of the stack)
+            return isinstance(other, (Image, Labels)) and yx_shape(other) == shape
 
         return [other for other in self._viewer.layers if other is layer or laid_over(other)]
 
@@ -131,6 +130,8 @@ class ScaleWidget(WorkerWidget):
             return
         ps = image_pixel_size(layer)
         source = layer.metadata.get("pixel_size_source", "")
+        if ps and not layer.metadata.get(PIXEL_SIZE_KEY):
+            source = "the layer's scale"
         if ps:
             self._found.value = f"{ps:.6g} µm/px" + (f" (from {source})" if source else "")
             self._value.value = ps
@@ -145,14 +146,15 @@ class ScaleWidget(WorkerWidget):
         if layer is None:
             show_error("Pixel size: open an image first.")
             return
-        if SCALE_LINE_LAYER in self._viewer.layers:
-            lines = self._viewer.layers[SCALE_LINE_LAYER]
-        else:
+        lines = self._line_layer()
+        if lines is None:
             lines = self._viewer.add_shapes(
                 name=SCALE_LINE_LAYER,
                 edge_color="yellow",
                 edge_width=2,
                 scale=layer.scale,
+                translate=layer.translate,
+                metadata={OUTPUT_KEY: LINE_OUTPUT},
                 **units_like(layer, layer.ndim),
             )
         lines.mode = "add_line"
@@ -161,10 +163,10 @@ class ScaleWidget(WorkerWidget):
 
     def _on_from_line(self) -> None:
         layer = self._image.value
-        if layer is None or SCALE_LINE_LAYER not in self._viewer.layers:
+        lines = self._line_layer()
+        if layer is None or lines is None:
             show_error("Pixel size: draw a line along the scale bar first.")
             return
-        lines = self._viewer.layers[SCALE_LINE_LAYER]
         if not len(lines.data):
             show_error("Pixel size: the scale-bar layer has no line yet.")
             return
@@ -182,6 +184,10 @@ class ScaleWidget(WorkerWidget):
             show_error(f"Pixel size: {exc}")
             return
         show_info(f"Pixel size set to {ps:.6g} µm/px from a {line_px:.1f} px scale bar.")
+
+    def _line_layer(self) -> Shapes | None:
+        """The dock's scale-bar line layer (not another layer of that name)."""
+        return own_layer(self._viewer, LINE_OUTPUT, Shapes)
 
     def _on_scale_bar(self, _value: Any = None) -> None:
         # the bar's unit follows the layers' units (µm once a pixel size is set)

@@ -1,0 +1,65 @@
+"""Result layers of the docks: found by the mark the dock left on them, never by name alone.
+
+A layer's name is not the dock's: the Curate dock calls its curated phases "<image> phases",
+as the Segment dock calls a phases prediction. A dock marks each layer it makes for a result
+with ``metadata[OUTPUT_KEY]`` and later writes that result only into a layer with its mark;
+without one it adds a new layer (napari makes its name unique).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from .image import OUTPUT_KEY
+
+PLACEMENT = ("scale", "translate", "rotate", "shear", "affine")
+
+
+def own_layer(viewer: Any, output: str, kind: type | tuple[type, ...]) -> Any | None:
+    """The layer of type ``kind`` a dock made for result ``output`` (None if there is none)."""
+    for layer in viewer.layers:
+        if isinstance(layer, kind) and (layer.metadata or {}).get(OUTPUT_KEY) == output:
+            return layer
+    return None
+
+
+def place(layer: Any, kwargs: dict[str, Any]) -> None:
+    """Give a 2-D layer the placement in ``kwargs`` (identity for what they leave out)."""
+    n = layer.ndim
+    identity = {
+        "scale": (1.0,) * n,
+        "translate": (0.0,) * n,
+        "rotate": np.eye(n),
+        "shear": np.eye(n),
+        "affine": np.eye(n + 1),
+    }
+    for key in PLACEMENT:
+        setattr(layer, key, kwargs.get(key, identity[key]))
+
+
+def show_output(
+    viewer: Any, kind: type, data: np.ndarray, kwargs: dict[str, Any], update: Iterable[str] = ()
+) -> Any:
+    """Put ``data`` into the layer marked ``kwargs['metadata'][OUTPUT_KEY]`` (or add one).
+
+    The marked layer gets the placement, units, metadata and the ``update`` attributes of
+    ``kwargs``; one of another size is replaced.
+    """
+    from napari.layers import Labels
+
+    layer = own_layer(viewer, kwargs["metadata"][OUTPUT_KEY], kind)
+    if layer is not None and layer.data.shape == data.shape and layer.ndim == len(kwargs["scale"]):
+        layer.data = data
+        place(layer, kwargs)
+        layer.metadata = {**layer.metadata, **kwargs["metadata"]}
+        for key in ("units", *update):
+            if key in kwargs:
+                setattr(layer, key, kwargs[key])
+        return layer
+    if layer is not None:
+        viewer.layers.remove(layer)
+    add = viewer.add_labels if issubclass(kind, Labels) else viewer.add_image
+    return add(data, **kwargs)

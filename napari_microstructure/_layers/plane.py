@@ -1,0 +1,63 @@
+"""The plane of a layer that napari shows: rows and columns at the sliders' position.
+
+A stack (pages, a z-series, a time series) has leading axes before its rows and columns (and,
+for RGB, the colour axis); the docks work on one plane of it, the one on screen.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+
+def level0(layer: Any) -> Any:
+    """A layer's full-resolution data (the first level of a multiscale layer)."""
+    data = layer.data
+    return data[0] if getattr(layer, "multiscale", False) else data
+
+
+def yx_shape(layer: Any) -> tuple[int, int]:
+    """Rows and columns of a layer's planes (before the colour axis of an RGB image)."""
+    shape = tuple(int(n) for n in level0(layer).shape)
+    return shape[-3:-1] if getattr(layer, "rgb", False) else shape[-2:]
+
+
+def _data_point(layer: Any) -> np.ndarray:
+    """The sliders' position in the layer's data coordinates (NaN where unknown)."""
+    try:
+        with warnings.catch_warnings():
+            # napari warns of an oblique slice through rotated data; it still shows this plane
+            warnings.simplefilter("ignore", UserWarning)
+            point = np.array(layer._data_slice.point, dtype=float)
+        missing = ~np.isfinite(point)
+        if missing.any():  # axes on screen (3-D view, transposed axes): the slider's position
+            world = np.asarray(layer._slice_input.world_slice.point, dtype=float)
+            point[missing] = np.asarray(layer.world_to_data(world), dtype=float)[missing]
+    except (AttributeError, IndexError, TypeError, ValueError):  # not a napari layer
+        return np.zeros(layer.ndim)
+    return point
+
+
+def plane_index(layer: Any) -> tuple[int, ...]:
+    """Index of the plane on screen along each leading axis (empty for a 2-D layer).
+
+    napari's own rounding of the slider position; a position beyond the stack (another layer
+    has more planes) takes the nearest plane. When the view shows other axes (3-D view,
+    transposed axes) it is the rows x columns plane at the sliders' position.
+    """
+    n = layer.ndim - 2
+    if n <= 0:
+        return ()
+    shape = level0(layer).shape[:n]
+    point = _data_point(layer)[:n]
+    point = np.where(np.isfinite(point), point, 0.0)
+    return tuple(
+        int(np.clip(np.round(p), 0, size - 1)) for p, size in zip(point, shape, strict=True)
+    )
+
+
+def displayed_plane(layer: Any) -> np.ndarray:
+    """The 2-D plane on screen (``(H, W)``, or ``(H, W, 3|4)`` for RGB) of a layer's data."""
+    return np.asarray(level0(layer)[plane_index(layer)])
