@@ -152,3 +152,13 @@ def test_unlabelled_controls_span_the_dock(make_napari_viewer, qtbot):
     assert abs(left(widget._summary_text) - left(widget._run)) <= 2
     assert abs(left(widget._status) - left(widget._run)) <= 2
     assert left(widget._pixel) > left(widget._run) + 20  # labelled controls keep their labels
+
+
+def test_layer_boxes_follow_a_rename_before_docking(make_napari_viewer):
+    from napari_microstructure.widgets.measure import MeasureWidget
+
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(np.zeros((8, 8), np.uint8), name="grains")
+    widget = MeasureWidget(viewer)  # not docked: napari does not refresh its boxes
+    layer.name = "renamed"
+    assert widget._grains.native.currentText() == "renamed"

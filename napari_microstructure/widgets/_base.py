@@ -175,12 +175,12 @@ class WorkerWidget(Container):
                 if before is None or before not in self._viewer.layers or rank(before) > 1:
                     combo.value = new
 
-        for name in ("inserted", "removed", "reordered"):
+        for name in ("inserted", "removed", "reordered", "renamed"):
             getattr(events, name).connect(refresh)
         self._disconnects.append(
             lambda: [
                 getattr(events, n).disconnect(refresh)
-                for n in ("inserted", "removed", "reordered")
+                for n in ("inserted", "removed", "reordered", "renamed")
             ]
         )
         return combo
