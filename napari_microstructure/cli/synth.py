@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "synth",
         help="write synthetic micrographs with exact ground truth (YOLO layout + masks)",
         description="Draw synthetic micrographs and write images/, labels/ (YOLO), data.yaml, "
-        "masks/ (uint32 TIFF), boundaries/ (8-bit PNG) and truth/ (JSON per image).",
+        "masks/ (uint32 TIFF), boundaries/ (8-bit PNG) and truth/ (JSON per image) into a new "
+        "or empty OUTDIR (or, with --overwrite, over a set synth wrote there).",
     )
     p.add_argument("outdir", metavar="OUTDIR")
     p.add_argument("--n", type=int, default=20, help="number of images (default 20)")
@@ -51,6 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=0.2,
         help="fraction of images in the validation split (default 0.2)",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a set synth wrote in OUTDIR before: removes only the files its "
+        "index.json lists (without it, a folder that is not empty is refused)",
     )
     p.add_argument(
         "--set",
@@ -93,9 +100,12 @@ def run(args: argparse.Namespace) -> int:
         pixel_size=args.pixel_size,
         val_fraction=args.val_fraction,
         params=_params(args.set),
+        overwrite=args.overwrite,
     )
     try:
         summary = run_to_end(gen, lambda p: log.info("%d/%d %s", p.step, p.total, p.message))
+    except FileExistsError as exc:  # a folder in use: the message says what to do
+        raise CLIError(str(exc)) from exc
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from exc
     except OSError as exc:

@@ -7,7 +7,7 @@
 from importlib.util import find_spec
 
 from .micrograph import DEFECT_CLASSES, SyntheticMicrograph
-from .registry import KINDS, generate, kind_parameters, register_kind
+from .registry import KINDS, PARAMETERS, Param, generate, kind_parameters, register_kind
 
 # kinds register themselves on import
 from . import defects, phases, polycrystal  # noqa: E402,F401  isort: skip
@@ -18,6 +18,8 @@ if find_spec(f"{__name__}.structures") is not None:  # microstructure classes (C
 __all__ = [
     "DEFECT_CLASSES",
     "KINDS",
+    "PARAMETERS",
+    "Param",
     "SyntheticMicrograph",
     "generate",
     "kind_parameters",

@@ -37,6 +37,7 @@ def finish(
     """Apply the artefacts to a float rendering and pack the result with its ground truth.
 
     Missing layers get their neutral value: one grain, no boundary, all matrix, no objects.
+    Object ids come out as 1..K, in the order of ``defects``' ids.
     """
     shape = image.shape[:2]
     img = apply_artefacts(np.clip(image, 0.0, 1.0), plan, rng)
@@ -47,6 +48,13 @@ def finish(
     names = ["matrix"] if phase_names is None else list(phase_names)
     defects = np.zeros(shape, np.uint32) if defects is None else defects.astype(np.uint32)
     objects = objects_from_instances(defects, classes or {})
+    ids = [o["id"] for o in objects]
+    if ids != list(range(1, len(ids) + 1)):  # an object painted over: keep ids 1..K
+        lut = np.zeros(int(defects.max()) + 1, np.uint32)
+        lut[ids] = np.arange(1, len(ids) + 1, dtype=np.uint32)
+        defects = lut[defects]
+        for new_id, o in enumerate(objects, start=1):
+            o["id"] = new_id
     truth: dict[str, Any] = dict(extra_truth or {})
     truth["artefacts"] = {
         "illumination": round(plan.illumination, 4),

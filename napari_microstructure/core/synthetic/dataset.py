@@ -11,6 +11,10 @@ Layout under ``outdir``::
     truth/<stem>.json                 pixel size, grain count, mean intercept, ASTM G, boxes ...
     data.yaml                         path, train, val, names (for ultralytics)
     index.json                        one entry per image: stem, split, kind, seed
+
+A folder that holds files already is refused, so two sets never mix (an old image left in
+``train`` could also sit in ``val``); ``overwrite=True`` first removes the files a previous
+run wrote there, as listed by its ``index.json``, and nothing else.
 """
 
 from __future__ import annotations
@@ -24,7 +28,18 @@ import numpy as np
 
 from ..progress import Progress
 from .micrograph import DEFECT_CLASSES, SyntheticMicrograph
-from .registry import KINDS, generate
+from .registry import KINDS, check_arguments, generate
+
+#: The folders of the layout; a file synth did not write in one of them would join the set.
+LAYOUT = (
+    "images/train",
+    "images/val",
+    "labels/train",
+    "labels/val",
+    "masks",
+    "boundaries",
+    "truth",
+)
 
 
 def image_seed(seed: int, index: int) -> int:
@@ -78,10 +93,13 @@ def write_dataset(
     pixel_size: float = 0.5,
     val_fraction: float = 0.2,
     params: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Generator[Progress, None, dict[str, Any]]:
     """Draw ``n`` images (kinds taken in turn) and write them; yields progress, returns a summary.
 
-    The same arguments always give the same files.
+    The same arguments always give the same files. ``outdir`` must be new or empty unless
+    ``overwrite`` is True, which replaces a set written there before (see the module notes);
+    a non-empty folder is refused with FileExistsError before anything is written or removed.
     """
     import tifffile
     from skimage.io import imsave
@@ -91,26 +109,30 @@ def write_dataset(
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise ValueError(f"unknown kind(s) {unknown}; choose from {sorted(KINDS)}")
-    out = Path(outdir)
-    for sub in (
-        "images/train",
-        "images/val",
-        "labels/train",
-        "labels/val",
-        "masks",
-        "boundaries",
-        "truth",
-    ):
-        (out / sub).mkdir(parents=True, exist_ok=True)
+    for kind in dict.fromkeys(kinds):  # every argument checked before the folder is touched
+        check_arguments(kind, shape, pixel_size, params or {})
     val = split_indices(n, seed, val_fraction)
-    index = []
+    out = Path(outdir)
+    removed = clear_previous(out) if overwrite else _require_empty(out)
+    for sub in LAYOUT:
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    index = [
+        {
+            "stem": f"{kinds[i % len(kinds)]}_{i:05d}",
+            "split": "val" if i in val else "train",
+            "kind": kinds[i % len(kinds)],
+            "seed": image_seed(seed, i),
+        }
+        for i in range(n)
+    ]
+    # written first: a run that stops half way can still be replaced with overwrite=True
+    (out / "index.json").write_text(json.dumps(index, indent=1))
     counts: dict[str, int] = {}
-    for i in range(n):
-        kind = kinds[i % len(kinds)]
-        s = image_seed(seed, i)
-        m = generate(kind, shape=shape, pixel_size=pixel_size, seed=s, **(params or {}))
-        stem = f"{kind}_{i:05d}"
-        split = "val" if i in val else "train"
+    for i, entry in enumerate(index):
+        stem, split = entry["stem"], entry["split"]
+        m = generate(
+            entry["kind"], shape=shape, pixel_size=pixel_size, seed=entry["seed"], **(params or {})
+        )
         imsave(out / "images" / split / f"{stem}.png", m.image, check_contrast=False)
         (out / "labels" / split / f"{stem}.txt").write_text(
             "".join(f"{x}\n" for x in yolo_lines(m))
@@ -125,7 +147,6 @@ def write_dataset(
         )
         rec = truth_record(m, f"images/{split}/{stem}.png")
         (out / "truth" / f"{stem}.json").write_text(json.dumps(rec, indent=1))
-        index.append({"stem": stem, "split": split, "kind": kind, "seed": s})
         for o in m.objects:
             counts[o["cls"]] = counts.get(o["cls"], 0) + 1
         yield Progress(i + 1, n, f"{stem} ({split})")
@@ -133,7 +154,6 @@ def write_dataset(
     (out / "data.yaml").write_text(
         f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n"
     )
-    (out / "index.json").write_text(json.dumps(index, indent=1))
     return {
         "outdir": str(out.resolve()),
         "n_images": n,
@@ -145,4 +165,90 @@ def write_dataset(
         "shape": list(shape),
         "object_counts": dict(sorted(counts.items())),
         "data_yaml": str((out / "data.yaml").resolve()),
+        "removed_previous": removed,
     }
+
+
+def dataset_files(entry: dict[str, Any]) -> list[str]:
+    """Paths (relative to the set's folder) of the files written for one ``index.json`` entry."""
+    stem, split = entry["stem"], entry["split"]
+    return [
+        f"images/{split}/{stem}.png",
+        f"labels/{split}/{stem}.txt",
+        *(f"masks/{stem}_{layer}.tif" for layer in ("grains", "defects", "phases")),
+        f"boundaries/{stem}.png",
+        f"truth/{stem}.json",
+    ]
+
+
+def _files(out: Path) -> list[Path]:
+    return sorted(p for p in out.rglob("*") if not p.is_dir())
+
+
+def _require_empty(out: Path) -> int:
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not a folder")
+    if out.exists() and _files(out):
+        raise FileExistsError(
+            f"{out} is not empty; choose a new or empty folder, or pass --overwrite "
+            "(overwrite=True) to replace a set synth wrote there (only its files are removed)"
+        )
+    return 0
+
+
+def clear_previous(out: Path) -> int:
+    """Remove the set a previous :func:`write_dataset` wrote in ``out``; return the file count.
+
+    The files are those its ``index.json`` lists, plus ``index.json`` and ``data.yaml``. Refused
+    (FileExistsError, nothing removed) when there is no such index, or when a layout folder
+    holds a file the index does not list: it would join the new set.
+    """
+    if not out.exists() or not _files(out):
+        return _require_empty(out)
+    entries = _read_index(out / "index.json")
+    owned = {"index.json", "data.yaml"}
+    for entry in entries:
+        owned.update(dataset_files(entry))
+    foreign = [
+        p.relative_to(out).as_posix()
+        for sub in LAYOUT
+        if (out / sub).is_dir()
+        for p in _files(out / sub)
+        if p.relative_to(out).as_posix() not in owned
+    ]
+    if foreign:
+        raise FileExistsError(
+            f"{out} holds {len(foreign)} file(s) in the set's folders that synth did not list "
+            f"in its index.json (e.g. {foreign[0]}); they would join the new set. Move them "
+            "away or choose another folder; nothing was removed"
+        )
+    removed = 0
+    for rel in sorted(owned):
+        path = out / rel
+        if path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
+
+
+def _read_index(path: Path) -> list[dict[str, Any]]:
+    """Entries of a synth ``index.json``; FileExistsError if it is missing or not one."""
+    folder = path.parent
+    try:
+        entries = json.loads(path.read_text())
+    except (OSError, ValueError):
+        entries = None
+    ok = isinstance(entries, list) and all(
+        isinstance(e, dict)
+        and e.get("split") in ("train", "val")
+        and isinstance(e.get("stem"), str)
+        and e["stem"] == Path(e["stem"]).name
+        and e["stem"] not in ("", ".", "..")
+        for e in entries
+    )
+    if not ok:
+        raise FileExistsError(
+            f"{folder} is not empty and has no index.json written by synth, so it is not a set "
+            "synth can replace; choose a new or empty folder (nothing was removed)"
+        )
+    return entries

@@ -27,6 +27,15 @@ def _pick_grains(rng: np.random.Generator, grains: np.ndarray, fraction: float) 
     return chosen
 
 
+def _touching(mask: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """The connected parts of ``mask`` (4-connected) that reach into ``region``."""
+    from skimage.measure import label as cc_label
+
+    parts = cc_label(mask, connectivity=1)
+    hit = np.unique(parts[region & mask])
+    return np.isin(parts, hit[hit > 0])
+
+
 @register_kind("ferrite_pearlite")
 def ferrite_pearlite_kind(
     rng: np.random.Generator,
@@ -60,11 +69,7 @@ def ferrite_pearlite_kind(
         scale_bar=scale_bar,
     )
     gpx = rng.uniform(16.0, 40.0) if grain_size_um is None else grain_size_um / pixel_size
-    if gpx < 4:
-        raise ValueError("grain_size_um is under 4 px at this pixel size")
     frac = rng.uniform(0.15, 0.6) if pearlite_fraction is None else float(pearlite_fraction)
-    if not 0.0 <= frac <= 1.0:
-        raise ValueError(f"pearlite_fraction must be in [0, 1], got {frac}")
     spacing = (
         rng.uniform(1.0, 2.8) if lamella_spacing_um is None else float(lamella_spacing_um)
     ) / pixel_size
@@ -152,8 +157,6 @@ def precipitates_kind(
     plan.noise *= 0.65  # measured on real SEM images: finer grain than the optical default
     size_px = rng.uniform(25, 55) if particle_size_um is None else particle_size_um / pixel_size
     frac = rng.uniform(0.35, 0.55) if area_fraction is None else float(area_fraction)
-    if not 0.0 < frac < 0.9 or size_px < 4:
-        raise ValueError("area_fraction must be in (0, 0.9) and particles at least 4 px")
     # particles are tessellation cells shrunk by half the matrix channel width; some
     # neighbouring cells merge into irregular particles, a few stay matrix
     cells = tessellate(rng, shape, size_px * 0.75, waviness=0.1).astype(np.int64)
@@ -179,11 +182,17 @@ def precipitates_kind(
     ).astype(bool)
     from skimage.measure import label as cc_label
 
+    # fine particles in the matrix channels, away from the coarse ones
+    dist = cv2.distanceTransform((~coarse).astype(np.uint8), cv2.DIST_L2, 3)
+    # objects avoid the scale bar, as in "defects"; the fine particles are still placed
+    # against all coarse ones, so the bar changes the picture only around itself
+    keep_out = plan.keep_out(shape)
+    cleared = keep_out.any()
+    if cleared:
+        coarse &= ~_touching(coarse, keep_out)
     inst = cc_label(coarse, connectivity=1).astype(np.uint32)
     n_coarse = int(inst.max())
     phases = coarse.astype(np.uint8)
-    # fine particles in the matrix channels, away from the coarse ones
-    dist = cv2.distanceTransform((~coarse).astype(np.uint8), cv2.DIST_L2, 3)
     n = int(rng.integers(250, 600) * shape[0] * shape[1] / 512**2) if n_fine is None else n_fine
     fine = np.zeros(shape, np.uint8)
     r_fine = max(size_px * 0.07, 2.5)
@@ -197,12 +206,11 @@ def precipitates_kind(
         cy, cx = centres[rng.integers(len(centres))] + rng.normal(0, 4 * r_fine, 2)
         y, x = int(np.clip(cy, 0, shape[0] - 1)), int(np.clip(cx, 0, shape[1] - 1))
         r = r_fine * rng.uniform(0.7, 1.3)
-        if (
-            dist[y, x] > r + 2
-            and not fine[
-                max(y - int(r) - 2, 0) : y + int(r) + 3, max(x - int(r) - 2, 0) : x + int(r) + 3
-            ].any()
-        ):
+        near = (
+            slice(max(y - int(r) - 2, 0), y + int(r) + 3),
+            slice(max(x - int(r) - 2, 0), x + int(r) + 3),
+        )
+        if dist[y, x] > r + 2 and not fine[near].any() and not keep_out[near].any():
             cv2.circle(fine, (x, y), int(round(r)), 1, -1)
     fine_inst = cc_label(fine.astype(bool), connectivity=1).astype(np.uint32)
     inst = np.where(fine_inst > 0, fine_inst + n_coarse, inst).astype(np.uint32)
@@ -212,6 +220,8 @@ def precipitates_kind(
     img = np.where(phases > 0, particle, matrix).astype(np.float32)
     img[phases == 2] -= 0.04  # small particles show darker: less edge brightening inside
     img = gaussian_blur(img, 0.8)
+    if cleared:
+        dist = cv2.distanceTransform((~coarse).astype(np.uint8), cv2.DIST_L2, 3)
     halo = np.clip(1.0 - dist / rng.uniform(2.5, 5.0), 0, 1) * (~coarse)
     img += rng.uniform(0.03, 0.08) * halo  # secondary-electron edge brightening
     img += 0.008 * fractal_field(rng, shape, 8.0)

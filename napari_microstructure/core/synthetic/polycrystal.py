@@ -17,18 +17,11 @@ _CHANCES = {"illumination": 0.6, "noise": 0.8, "blur": 0.4, "dust": 0.2, "scale_
 def _grain_px(
     rng: np.random.Generator, pixel_size: float, grain_size_um: float | None, lo: float, hi: float
 ) -> float:
-    """Target mean intercept in pixels: from ``grain_size_um`` or drawn in [lo, hi] px."""
+    """Target mean intercept in pixels: from ``grain_size_um`` (checked by the registry: at
+    least 4 px) or drawn in [lo, hi] px."""
     if grain_size_um is None:
         return float(rng.uniform(lo, hi))
-    if not grain_size_um > 0:
-        raise ValueError(f"grain_size_um must be positive, got {grain_size_um}")
-    px = grain_size_um / pixel_size
-    if px < 4:
-        raise ValueError(
-            f"grain_size_um={grain_size_um} is {px:.1f} px at {pixel_size} µm/px; grains must "
-            "be at least 4 px across: use a smaller pixel size"
-        )
-    return float(px)
+    return float(grain_size_um) / pixel_size
 
 
 def _render(
@@ -40,8 +33,6 @@ def _render(
         n_scr = int(rng.random() < 0.3) if scratches is None else int(scratches)
         img = draw_scratches(rng, img, n_scr, strength=0.05)
         return img, bnd, {"look": "tint", "scratches": n_scr}
-    if look != "etched":
-        raise ValueError(f"look must be 'etched' or 'tint', got {look!r}")
     c = rng.uniform(0.3, 0.7) if line_contrast is None else float(line_contrast)
     img, bnd = etched_look(rng, grains, grain_px, line_width, c, gap_fraction)
     frac = (0.0 if rng.random() < 0.5 else rng.uniform(0.1, 0.3)) if twins is None else twins
@@ -199,8 +190,6 @@ def bimodal_kind(
     gpx = _grain_px(rng, pixel_size, grain_size_um, 14.0, 26.0)
     frac = rng.uniform(0.25, 0.5) if large_fraction is None else float(large_fraction)
     ratio = rng.uniform(2.5, 4.0) if size_ratio is None else float(size_ratio)
-    if not 0 < frac < 1 or ratio < 1:
-        raise ValueError("large_fraction must be in (0, 1) and size_ratio >= 1")
     pad = 2.0 * gpx * ratio
     seeds, weights = bimodal_seeds(rng, shape, gpx, frac, ratio, pad)
     grains = tessellate(rng, shape, gpx, weights=weights, seeds=seeds, waviness=waviness)

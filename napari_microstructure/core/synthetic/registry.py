@@ -2,12 +2,15 @@
 
 A kind is a function ``fn(rng, shape, pixel_size, **params) -> SyntheticMicrograph`` registered
 with :func:`register_kind`; :func:`generate` seeds it, checks the arguments and fills the truth.
+Every parameter is checked here, against :data:`PARAMETERS`, before any kind draws a pixel.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,12 +25,85 @@ KINDS: dict[str, KindFn] = {}
 
 MIN_SIDE = 32
 MAX_PIXELS = 8192 * 8192
+#: Grains, sheaves and particles must be at least this many pixels across.
+MIN_GRAIN_PX = 4.0
 
 
-def register_kind(name: str) -> Callable[[KindFn], KindFn]:
-    """Decorator adding a generator function to :data:`KINDS` under ``name``."""
+@dataclass(frozen=True)
+class Param:
+    """Allowed values of a kind parameter.
+
+    ``type`` is "number", "count" (whole number), "length" (µm: above ``min_px`` pixels and at
+    most the image's longer side at the pixel size), "switch" (True/False) or "choice".
+    """
+
+    type: str
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = False
+    hi_open: bool = False
+    min_px: float = 0.0
+    choices: tuple[str, ...] = ()
+    what: str = ""
+
+
+def _fraction(lo: float = 0.0, hi: float = 1.0, **kw: Any) -> Param:
+    return Param("number", lo, hi, **kw)
+
+
+def _length(min_px: float = 0.0, what: str = "") -> Param:
+    return Param("length", 0.0, lo_open=True, min_px=min_px, what=what)
+
+
+_GRAIN = _length(MIN_GRAIN_PX, "grains")
+_SWITCH = Param("switch")
+
+#: Parameter name -> allowed values; names mean the same in every kind that takes them.
+PARAMETERS: dict[str, Param] = {
+    **{k: _SWITCH for k in ("illumination", "noise", "blur", "dust", "scale_bar")},
+    "grain_size_um": _GRAIN,
+    "prior_grain_um": _length(MIN_GRAIN_PX, "prior grains"),
+    "sheaf_um": _length(MIN_GRAIN_PX, "sheaves"),
+    "particle_size_um": _length(MIN_GRAIN_PX, "particles"),
+    "lamella_spacing_um": _length(),
+    "lath_length_um": _length(),
+    "lath_width_um": _length(),
+    "plate_spacing_um": _length(),
+    "pore_size_um": _length(),
+    "arm_spacing_um": _length(),
+    "line_width": Param("number", 0.0, 20.0, lo_open=True, what="px"),
+    "line_contrast": _fraction(),
+    "gap_fraction": _fraction(),
+    "twins": _fraction(),
+    "pearlite_fraction": _fraction(),
+    "area_fraction": _fraction(0.0, 0.9, lo_open=True, hi_open=True),
+    "large_fraction": _fraction(lo_open=True, hi_open=True),
+    "porosity": _fraction(0.02, 0.3),
+    "size_spread": _fraction(),
+    "waviness": _fraction(),
+    "size_ratio": Param("number", 1.0, 10.0),
+    "scratches": Param("count", 0, 100),
+    "n_fine": Param("count", 0, 100_000),
+    **{
+        f"n_{c}": Param("count", 0, 10_000)
+        for c in ("inclusions", "pores", "cracks", "precipitates", "scratches")
+    },
+    "look": Param("choice", choices=("etched", "tint")),
+    "background": Param("choice", choices=("polished", "etched")),
+}
+
+
+def register_kind(
+    name: str, parameters: dict[str, Param] | None = None
+) -> Callable[[KindFn], KindFn]:
+    """Decorator adding a generator function to :data:`KINDS` under ``name``.
+
+    ``parameters`` adds rules for parameter names :data:`PARAMETERS` does not know yet.
+    """
 
     def deco(fn: KindFn) -> KindFn:
+        for key, rule in (parameters or {}).items():
+            PARAMETERS.setdefault(key, rule)
         KINDS[name] = fn
         return fn
 
@@ -51,6 +127,89 @@ def _lookup(kind: str) -> KindFn:
     return KINDS[kind]
 
 
+def check_arguments(
+    kind: str, shape: Any, pixel_size: Any, params: dict[str, Any]
+) -> tuple[tuple[int, int], float]:
+    """Check everything :func:`generate` takes; return (shape, pixel size) as (ints, float).
+
+    Raises ValueError naming the argument, its value and what is allowed.
+    """
+    _lookup(kind)
+    try:
+        h, w = (int(v) for v in shape)
+    except (TypeError, ValueError):
+        raise ValueError(f"shape must be (rows, cols), got {shape!r}") from None
+    if h < MIN_SIDE or w < MIN_SIDE or h * w > MAX_PIXELS:
+        raise ValueError(
+            f"shape must be at least {MIN_SIDE} px a side and at most "
+            f"{MAX_PIXELS} pixels, got {shape!r}"
+        )
+    try:
+        ps = float(pixel_size)
+    except (TypeError, ValueError):
+        ps = math.nan
+    if not np.isfinite(ps) or ps <= 0:
+        raise ValueError(f"pixel_size must be a positive number of µm per pixel, got {pixel_size}")
+    allowed = kind_parameters(kind)
+    unknown = sorted(set(params) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"kind {kind!r} has no parameter(s) {unknown}; it takes {sorted(allowed)}"
+        )
+    for name, value in params.items():
+        rule = PARAMETERS.get(name)
+        if value is None and (allowed[name] is None or (rule and rule.type == "switch")):
+            continue  # None: drawn at random per seed
+        if rule is not None:
+            _check_value(kind, name, value, rule, (h, w), ps)
+    return (h, w), ps
+
+
+def _check_value(
+    kind: str, name: str, value: Any, rule: Param, shape: tuple[int, int], ps: float
+) -> None:
+    """Raise ValueError unless ``value`` is allowed by ``rule``."""
+    head = f"{kind}: {name}={value!r}"
+    if rule.type == "switch":
+        if not isinstance(value, bool | np.bool_) and value not in (0, 1):
+            raise ValueError(f"{head} must be True or False (or None: drawn per seed)")
+        return
+    if rule.type == "choice":
+        if value not in rule.choices:
+            raise ValueError(f"{head} must be one of {list(rule.choices)} (or None)")
+        return
+    if isinstance(value, str) or not isinstance(value, int | float | np.integer | np.floating):
+        raise ValueError(f"{head} must be a number, {_range_text(rule, shape, ps)}")
+    v = float(value)
+    if rule.type == "count" and not (math.isfinite(v) and v.is_integer()):
+        raise ValueError(f"{head} must be a whole number, {_range_text(rule, shape, ps)}")
+    if rule.type == "length":  # compared in pixels, as the kinds use it
+        px, eps = v / ps, 1e-9
+        below = v <= 0 or px < rule.min_px - eps
+        above = px > max(shape) + eps
+    else:
+        below = v <= rule.lo if rule.lo_open else v < rule.lo
+        above = v >= rule.hi if rule.hi_open else v > rule.hi
+    if not math.isfinite(v) or below or above:
+        raise ValueError(f"{head} is out of range: {_range_text(rule, shape, ps)}")
+
+
+def _range_text(rule: Param, shape: tuple[int, int], ps: float) -> str:
+    """The allowed range in words, e.g. "allowed [0, 1]"."""
+    lo, hi = rule.lo, rule.hi
+    lo_open = rule.lo_open
+    if rule.type == "length":
+        lo, hi, lo_open = rule.min_px * ps, max(shape) * ps, rule.min_px == 0
+    interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if rule.hi_open else ']'}"
+    if rule.type != "length":
+        return f"allowed {interval}{' ' + rule.what if rule.what else ''}"
+    low = f"{rule.what} at least {rule.min_px:g} px across" if rule.min_px else "above 0"
+    return (
+        f"allowed {interval} µm at {ps:g} µm/px on a {shape[0]} x {shape[1]} image "
+        f"({low}, at most the image's longer side)"
+    )
+
+
 def generate(
     kind: str,
     shape: tuple[int, int] = (512, 512),
@@ -69,27 +228,11 @@ def generate(
     seed : the same seed gives the same image and truth.
     **params : kind parameters (see :func:`kind_parameters`), e.g. ``grain_size_um``,
         artefact switches ``illumination``, ``noise``, ``blur``, ``dust``, ``scale_bar``
-        (True/False, None = drawn at random per seed).
+        (True/False, None = drawn at random per seed). Values outside :data:`PARAMETERS`
+        raise ValueError.
     """
     fn = _lookup(kind)
-    try:
-        h, w = (int(v) for v in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"shape must be (rows, cols), got {shape!r}") from None
-    if h < MIN_SIDE or w < MIN_SIDE or h * w > MAX_PIXELS:
-        raise ValueError(
-            f"shape must be at least {MIN_SIDE} px a side and at most "
-            f"{MAX_PIXELS} pixels, got {shape!r}"
-        )
-    ps = float(pixel_size)
-    if not np.isfinite(ps) or ps <= 0:
-        raise ValueError(f"pixel_size must be a positive number of µm per pixel, got {pixel_size}")
-    allowed = kind_parameters(kind)
-    unknown = sorted(set(params) - set(allowed))
-    if unknown:
-        raise ValueError(
-            f"kind {kind!r} has no parameter(s) {unknown}; it takes {sorted(allowed)}"
-        )
+    (h, w), ps = check_arguments(kind, shape, pixel_size, params)
     rng = np.random.default_rng(seed)
     result = fn(rng=rng, shape=(h, w), pixel_size=ps, **params)
     result.kind = kind

@@ -21,7 +21,7 @@ from .compose import artefact_plan, finish
 from .looks import etched_look
 from .micrograph import SyntheticMicrograph
 from .noise import fractal_field, gaussian_blur, smooth_field
-from .registry import register_kind
+from .registry import MIN_GRAIN_PX, register_kind
 from .tessellation import distance_to_boundary, tessellate
 
 _CHANCES = {"illumination": 0.6, "noise": 0.7, "blur": 0.3, "dust": 0.2, "scale_bar": 0.0}
@@ -30,6 +30,12 @@ _CHANCES = {"illumination": 0.6, "noise": 0.7, "blur": 0.3, "dust": 0.2, "scale_
 def _vary(rng: np.random.Generator, value: float, spread: float) -> float:
     """``value`` times a log-normal factor (``spread`` = relative standard deviation)."""
     return float(value * np.exp(rng.normal(0.0, spread)))
+
+
+def _grain_px(rng: np.random.Generator, size_um: float, spread: float, pixel_size: float) -> float:
+    """A grain size varied around ``size_um``, in pixels, never under the 4 px minimum (the
+    registry checks the asked size; a large ``spread`` could still draw a smaller one)."""
+    return max(_vary(rng, size_um, spread) / pixel_size, MIN_GRAIN_PX)
 
 
 def _plan(rng, shape, pixel_size, illumination, noise, blur, dust, scale_bar):
@@ -95,7 +101,7 @@ def martensite(
 ) -> SyntheticMicrograph:
     """Lath/needle martensite inside prior austenite grains."""
     plan = _plan(rng, shape, pixel_size, illumination, noise, blur, dust, scale_bar)
-    g_px = _vary(rng, prior_grain_um, size_spread) / pixel_size
+    g_px = _grain_px(rng, prior_grain_um, size_spread, pixel_size)
     length = _vary(rng, lath_length_um, size_spread) / pixel_size
     width = _vary(rng, lath_width_um, size_spread) / pixel_size
     grains, packets = _packets(rng, shape, g_px, 0.45 * g_px)
@@ -139,7 +145,7 @@ def bainite(
 ) -> SyntheticMicrograph:
     """Upper-bainite-like sheaves: parallel plates with dark broken carbide stringers."""
     plan = _plan(rng, shape, pixel_size, illumination, noise, blur, dust, scale_bar)
-    s_px = _vary(rng, sheaf_um, size_spread) / pixel_size
+    s_px = _grain_px(rng, sheaf_um, size_spread, pixel_size)
     spacing = _vary(rng, plate_spacing_um, size_spread) / pixel_size
     sheaves = tessellate(rng, shape, s_px, waviness=0.25)
     n = int(sheaves.max()) + 1
@@ -158,13 +164,15 @@ def bainite(
     tone = rng.normal(0, 0.05, n).astype(np.float32)[sheaves]
     img = (level + tone) * (1.0 - rng.uniform(0.45, 0.7) * line)
     img += 0.02 * fractal_field(rng, shape, max(spacing, 3.0))
-    img *= 1.0 - 0.3 * np.clip(1.2 - distance_to_boundary(sheaves), 0, 1)
+    to_sheaf_edge = distance_to_boundary(sheaves)
+    img *= 1.0 - 0.3 * np.clip(1.2 - to_sheaf_edge, 0, 1)
     return finish(
         rng,
         img,
         plan,
         pixel_size,
         grains=sheaves,
+        boundaries=to_sheaf_edge <= 1.0,  # the pixels darkened above
         extra_truth={"sheaf_um": s_px * pixel_size, "plate_spacing_um": spacing * pixel_size},
     )
 
@@ -186,7 +194,7 @@ def porous(
 ) -> SyntheticMicrograph:
     """Sintered metal: lightly etched grains with dark, irregular pores of area ``porosity``."""
     plan = _plan(rng, shape, pixel_size, illumination, noise, blur, dust, scale_bar)
-    g_px = _vary(rng, grain_size_um, size_spread) / pixel_size
+    g_px = _grain_px(rng, grain_size_um, size_spread, pixel_size)
     p_px = _vary(rng, pore_size_um, size_spread) / pixel_size
     frac = float(np.clip(_vary(rng, porosity, 0.3), 0.02, 0.3))
     grains = tessellate(rng, shape, g_px)
@@ -203,7 +211,7 @@ def porous(
         plan,
         pixel_size,
         grains=grains,
-        boundaries=lines & ~pores,
+        boundaries=lines,  # under the pores too, as under the objects of "defects"
         phases=phases,
         phase_names=["matrix", "pore"],
         extra_truth={"pore_size_um": p_px * pixel_size, "porosity": frac},

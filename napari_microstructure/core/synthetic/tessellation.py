@@ -206,7 +206,50 @@ def clean_labels(labels: np.ndarray, min_area: int = 12) -> np.ndarray:
                 comp = comp.ravel()[nearest_outside(holes)].reshape(comp.shape)
             sizes = np.bincount(comp.ravel())
     lut = np.cumsum(sizes > 0).astype(np.uint32)
-    return lut[comp]
+    # a fragment shared out by nearest pixel can cut a thin grain in two (small grains)
+    return connect_pieces(lut[comp], min_area)
+
+
+def connect_pieces(labels: np.ndarray, min_area: int = 0) -> np.ndarray:
+    """Make every id of a label image (ids 1..N) one 4-connected region.
+
+    A grain's largest piece keeps its id, so grains that are already connected keep theirs;
+    another piece joins the neighbouring grain it shares the longest border with when under
+    ``min_area`` px, or becomes a new grain (ids N+1, N+2, ...).
+    """
+    from skimage.measure import label as cc_label
+
+    n = int(labels.max())
+    parts = cc_label(labels, background=0, connectivity=1)
+    n_parts = int(parts.max())
+    if n_parts <= n:
+        return labels
+    sizes = np.bincount(parts.ravel(), minlength=n_parts + 1)
+    owner = np.zeros(n_parts + 1, np.int64)
+    owner[parts.ravel()] = labels.ravel()
+    ids = np.arange(1, n_parts + 1)
+    order = np.lexsort((-sizes[1:], owner[1:]))  # by grain, largest piece first
+    first = np.ones(n_parts, bool)
+    first[1:] = owner[1:][order][1:] != owner[1:][order][:-1]
+    main = np.zeros(n_parts + 1, bool)
+    main[ids[order][first]] = True
+    top = n_parts + 1
+    codes = [
+        a[a != b].astype(np.int64) * top + b[a != b]
+        for x, y in ((parts[:, :-1], parts[:, 1:]), (parts[:-1, :], parts[1:, :]))
+        for a, b in ((x, y), (y, x))
+    ]
+    pairs, counts = np.unique(np.concatenate(codes), return_counts=True)
+    new_id, next_id = owner.copy(), n + 1
+    for piece in ids[~main[1:]]:
+        if sizes[piece] < min_area:
+            sel = (pairs // top == piece) & main[pairs % top]
+            if sel.any():
+                new_id[piece] = owner[pairs[sel][np.argmax(counts[sel])] % top]
+                continue
+        new_id[piece] = next_id
+        next_id += 1
+    return new_id.astype(np.uint32)[parts]
 
 
 def nearest_outside(mask: np.ndarray) -> np.ndarray:
