@@ -1,4 +1,9 @@
-"""napari reader: micrographs open in µm with the pixel size their file carries."""
+"""napari reader: micrographs open in µm with the pixel size their file carries.
+
+A file the reader cannot use is told once, in napari's notification area, and opens nothing:
+napari gets its "read, no layers" answer (``[(None,)]``) rather than an exception, which it
+would print with a full traceback, or an empty list, after which it raises "returned no data".
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,22 @@ from napari.utils.notifications import show_error, show_warning
 from ._layers import image_layer_kwargs
 from .core.imageio import SUPPORTED_SUFFIXES, ImageReadError, read_micrograph
 
+# napari's and npe2's "the reader handled the file and has no layer to add"
+NO_LAYERS: list[tuple] = [(None,)]
+
 
 def get_reader(path: str | list[str]) -> Any:
-    """Return :func:`read_layers` for supported files, None for everything else."""
+    """Return :func:`napari_read` for supported files, None for everything else."""
     paths = [path] if isinstance(path, str) else list(path)
     if not paths or any(Path(p).suffix.lower() not in SUPPORTED_SUFFIXES for p in paths):
         return None
-    return read_layers
+    return napari_read
+
+
+def napari_read(path: str | list[str]) -> list[tuple]:
+    """:func:`read_layers` for napari: :data:`NO_LAYERS` when no file could be read (each one
+    already reported)."""
+    return read_layers(path) or NO_LAYERS
 
 
 def read_layers(path: str | list[str]) -> list[tuple]:

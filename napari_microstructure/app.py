@@ -1,7 +1,9 @@
 """Start napari with every widget of the plugin docked and a sample micrograph open.
 
 ``python -m napari_microstructure.app [IMAGE ...]`` opens the given micrographs, or the etched
-sample when none is given. This is the "main job" of the README.
+sample when none is given (or none can be read). This is the "main job" of the README.
+Arguments that cannot work (a missing file, an unknown sample, a screenshot into a missing
+folder) end with one line and exit status 2 before napari starts.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .core.imageio import SUPPORTED_SUFFIXES
 
 if TYPE_CHECKING:
     import napari
@@ -51,16 +56,54 @@ def _avoid_system_theme() -> None:
         appearance.theme = "dark"
 
 
-def open_viewer(images: list[str] | None = None, sample: str = "etched", show: bool = True):
-    """Return a viewer with the plugin's widgets docked (tabbed) and images or a sample open."""
+def sample_keys() -> list[str]:
+    """Keys of the plugin's sample micrographs, from its manifest (no napari start needed)."""
+    from npe2 import PluginManifest
+
+    manifest = PluginManifest.from_file(Path(__file__).with_name("napari.yaml"))
+    return [sample.key for sample in manifest.contributions.sample_data or []]
+
+
+def open_images(viewer: napari.Viewer, paths: list[str]) -> list[str]:
+    """Open ``paths`` with the plugin's reader; return those that opened nothing.
+
+    The reader tells why in napari's notification area; anything else that goes wrong is told
+    there too, so one bad file neither stops the others nor the viewer.
+    """
+    from napari.utils.notifications import show_error
+
+    failed = []
+    for path in paths:
+        try:
+            layers = viewer.open(path, plugin=PLUGIN)
+        except Exception as exc:  # noqa: BLE001 - told to the user; the viewer stays usable
+            log.debug("opening %s failed", path, exc_info=True)
+            show_error(f"{Path(path).name}: cannot be opened: {exc}")
+            layers = []
+        if not layers:
+            failed.append(path)
+    return failed
+
+
+def open_viewer(
+    images: list[str] | None = None,
+    sample: str = "etched",
+    show: bool = True,
+    failed: list[str] | None = None,
+):
+    """Return a viewer with the plugin's widgets docked (tabbed) and images or a sample open.
+
+    The sample opens also when none of ``images`` could be opened; those that could not are
+    appended to ``failed`` when it is given.
+    """
     import napari
 
     _avoid_system_theme()
     viewer = napari.Viewer(show=show, title="napari-microstructure")
-    if images:
-        for path in images:
-            viewer.open(path, plugin=PLUGIN)
-    else:
+    unopened = open_images(viewer, images or [])
+    if failed is not None:
+        failed.extend(unopened)
+    if not images or len(unopened) == len(images):
         viewer.open_sample(PLUGIN, sample)
     docks = []
     for name in widget_names():
@@ -102,28 +145,91 @@ def fit_window(viewer: napari.Viewer, dock: QDockWidget | None, area: QRect) -> 
         window.resizeDocks([dock], [max(width // 3, 360)], Qt.Orientation.Horizontal)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _image_problem(path: str) -> str | None:
+    """Why ``path`` cannot be a micrograph, from its name alone (None: try to read it)."""
+    file = Path(path)
+    try:
+        if not file.exists():
+            return f"{path}: no such file"
+        if file.is_dir():
+            return f"{path}: is a folder, not an image"
+    except OSError as exc:  # a name too long, a loop of links
+        return f"{path}: {exc.strerror or exc}"
+    if file.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return (
+            f"{path}: unsupported file type '{file.suffix or '(none)'}'; "
+            f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    return None
+
+
+def _screenshot_problem(path: str) -> str | None:
+    """Why a screenshot cannot be written to ``path`` (None: as far as can be told)."""
+    shot = Path(path)
+    try:
+        if shot.is_dir():
+            return f"--screenshot {path}: is a folder; give a file name"
+        if not shot.parent.is_dir():
+            return f"--screenshot {path}: the folder {shot.parent} does not exist"
+    except OSError as exc:
+        return f"--screenshot {path}: {exc.strerror or exc}"
+    return None
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m napari_microstructure.app")
     parser.add_argument("images", nargs="*", help="micrographs to open (default: a sample)")
-    parser.add_argument("--sample", default="etched", help="sample to open without images")
+    parser.add_argument(
+        "--sample", default="etched", choices=sample_keys(), help="sample to open without images"
+    )
     parser.add_argument(
         "--screenshot", metavar="PNG", help="save a screenshot of the window and quit"
     )
     args = parser.parse_args(argv)
+    for path in args.images:
+        if problem := _image_problem(path):
+            parser.error(problem)
+    if args.screenshot and (problem := _screenshot_problem(args.screenshot)):
+        parser.error(problem)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the app; 0 on success, 1 when a screenshot could not be taken, 2 for bad
+    arguments."""
+    args = _parse_args(argv)
     import napari
 
-    viewer = open_viewer(args.images, args.sample)
+    failed: list[str] = []
+    viewer = open_viewer(args.images, args.sample, failed=failed)
+    if args.screenshot and failed:
+        viewer.close()
+        print(
+            f"napari-microstructure: no screenshot written: cannot open {', '.join(failed)}",
+            file=sys.stderr,
+        )
+        return 1
+    status = 0
     if args.screenshot:
         from qtpy.QtCore import QTimer
 
         def shoot() -> None:
-            viewer.screenshot(path=args.screenshot, canvas_only=False)
-            print(f"screenshot written to {args.screenshot}")
-            viewer.close()
+            nonlocal status
+            try:
+                viewer.screenshot(path=args.screenshot, canvas_only=False)
+                print(f"screenshot written to {args.screenshot}")
+            except Exception as exc:  # noqa: BLE001 - told; the window must close all the same
+                print(
+                    f"napari-microstructure: cannot write the screenshot {args.screenshot}: {exc}",
+                    file=sys.stderr,
+                )
+                status = 1
+            finally:
+                viewer.close()
 
         QTimer.singleShot(1500, shoot)
     napari.run()
-    return 0
+    return status
 
 
 if __name__ == "__main__":

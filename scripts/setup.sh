@@ -9,7 +9,10 @@ APT_PACKAGES="xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-r
 libxcb-render-util0 libxcb-image0 libxcb-xkb1 libxkbcommon-x11-0 libxcb-shape0 libxcb-xfixes0 \
 libxcb-cursor0 libgl1 libegl1 libfontconfig1 libdbus-1-3"
 
-if ! command -v xvfb-run >/dev/null 2>&1 || ! ldconfig -p 2>/dev/null | grep -q libxcb-icccm; then
+# The library list is read whole first: `ldconfig -p | grep -q` under pipefail fails whenever
+# grep's early exit kills ldconfig with SIGPIPE, and set-up would then run apt-get needlessly.
+libs=$(ldconfig -p 2>/dev/null || true)
+if ! command -v xvfb-run >/dev/null 2>&1 || [[ "$libs" != *libxcb-icccm* ]]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing system packages for Qt under Xvfb"
     apt-get update -qq >/dev/null

@@ -1,10 +1,11 @@
 """Read micrographs with their pixel size in µm, from whatever metadata the file carries.
 
-Pixel size is looked up, in order of trust: FEI/Thermo Fisher SEM header, Zeiss SEM header,
-OME-XML, ImageJ metadata, TIFF resolution tags, and PNG/JPEG density. A resolution of 72 or
-96 dots per inch is a screen default written by most software, not a calibration, and is
+Pixel size is looked up (:mod:`.pixel_size_tags`), in order of trust: FEI/Thermo Fisher SEM
+header, Zeiss SEM header, OME-XML, ImageJ metadata, TIFF resolution tags, and PNG/JPEG density.
+Densities that are print or screen settings (72, 96, 300 dpi, ...) are not a calibration and are
 ignored. Pixels whose width and height differ by more than 1 % get no pixel size and a note:
-every measurement here assumes square pixels.
+every measurement here assumes square pixels. The size of an image is checked against the
+memory available from its header, before it is decoded.
 """
 
 from __future__ import annotations
@@ -12,34 +13,29 @@ from __future__ import annotations
 import logging
 import os
 import re
-import xml.etree.ElementTree as ET
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .pixel_size_tags import density_pixel_size, tiff_pixel_size, unit_to_um
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "ImageReadError",
+    "MicrographFile",
+    "describe",
+    "parse_length",
+    "read_micrograph",
+    "unit_to_um",
+]
+
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
-_SCREEN_DPI = (72.0, 96.0)
-_UNIT_TO_UM = {
-    "pm": 1e-6,
-    "nm": 1e-3,
-    "um": 1.0,
-    "µm": 1.0,
-    "μm": 1.0,
-    "micron": 1.0,
-    "microns": 1.0,
-    "micrometer": 1.0,
-    "micrometre": 1.0,
-    "mm": 1e3,
-    "millimeter": 1e3,
-    "cm": 1e4,
-    "m": 1e6,
-    "meter": 1e6,
-    "inch": 25400.0,
-}
+_PILLOW_LIMIT_LOCK = threading.Lock()
 
 
 class ImageReadError(ValueError):
@@ -60,7 +56,8 @@ class MicrographFile:
         Where the pixel size came from (``"fei"``, ``"zeiss"``, ``"ome"``, ``"imagej"``,
         ``"tiff-resolution"``, ``"png-density"``, ``"override"``) or ``"none"``.
     note
-        Why a calibration in the file was not used (non-square pixels), or ``""``.
+        Why a calibration in the file was not used (non-square pixels, a print density, no
+        unit), or ``""``.
     """
 
     path: Path
@@ -83,13 +80,16 @@ class MicrographFile:
         return arr
 
 
-def unit_to_um(unit: str) -> float | None:
-    """Factor from ``unit`` to µm, or None for an unknown unit."""
-    key = unit.strip().lower().replace("\\u00b5", "µ")
-    return _UNIT_TO_UM.get(key)
-
-
-def _available_memory() -> int:
+def _available_memory(meminfo: str | Path = "/proc/meminfo") -> int:
+    """Bytes a new allocation can take: the kernel's MemAvailable (free memory plus the cache
+    it can drop) where it is reported, else the free pages, else 8 GiB."""
+    try:
+        with open(meminfo, encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
@@ -119,7 +119,7 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
     Raises
     ------
     ImageReadError
-        Missing, empty, truncated or unsupported files, with a message for the user.
+        Missing, empty, truncated, too large or unsupported files, with a message for the user.
     """
     path = Path(path)
     if not path.exists():
@@ -147,8 +147,7 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
         raise ImageReadError(
             f"{path.name}: cannot be read as an image (truncated or corrupt?): {exc}"
         ) from exc
-    if result.data.size == 0 or min(result.image.shape[:2]) < 2:
-        raise ImageReadError(f"{path.name}: the image has no pixels")
+    _check_pixels(result)
     if pixel_size is not None:
         if not pixel_size > 0:
             raise ImageReadError(f"pixel size must be positive, got {pixel_size}")
@@ -158,16 +157,24 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
     return result
 
 
-def _square(width: float, height: float | None, source: str) -> tuple[float | None, str, str]:
-    """(pixel size, source, note): no pixel size when width and height differ by over 1 %."""
-    if height is None or abs(width - height) <= 0.01 * max(width, height):
-        return width, source, ""
-    note = (
-        f"the pixels are not square ({width:.6g} µm wide, {height:.6g} µm high, from {source}); "
-        "measurements need square pixels: resample the image to square pixels, or set the "
-        "pixel size yourself (--pixel-size, or the Pixel size dock) if the metadata is wrong"
-    )
-    return None, "none", note
+def _check_pixels(mf: MicrographFile) -> None:
+    """Refuse data that is no grey or colour image of at least 2 x 2 pixels."""
+    name = mf.path.name
+    if mf.data.dtype.kind not in "biuf":
+        raise ImageReadError(
+            f"{name}: its pixels are {mf.data.dtype} values, not grey levels or colours; "
+            "save the image with integer or real pixel values"
+        )
+    if mf.data.size == 0 or mf.image.ndim < 2:
+        raise ImageReadError(f"{name}: the image has no pixels")
+    height, width = mf.image.shape[:2]
+    if min(height, width) < 2:
+        what = (
+            f"too narrow: {width} px wide ({height} px high)"
+            if width < 2
+            else f"too short: {height} px high ({width} px wide)"
+        )
+        raise ImageReadError(f"{name}: the image is {what}; a micrograph needs 2 px each way")
 
 
 # -- TIFF ---------------------------------------------------------------------------------------
@@ -179,8 +186,10 @@ def _read_tiff(path: Path) -> MicrographFile:
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
         axes = series.axes
+        page = tif.pages.first
+        samples = _samples_to_keep(page)
         nbytes = int(np.prod(series.shape)) * np.dtype(series.dtype).itemsize
-        pixel_size, source, meta, note = _tiff_pixel_size(tif)
+        pixel_size, source, meta, note = tiff_pixel_size(tif)
         data = None
         if nbytes > 1 << 30:
             try:  # large uncompressed files stay on disk and are read in tiles
@@ -190,130 +199,87 @@ def _read_tiff(path: Path) -> MicrographFile:
         if data is None:
             _check_size(nbytes, path)
             data = series.asarray()
-    data = _squeeze_samples(data, axes)
+    data = _squeeze_samples(data, axes, samples)
     return MicrographFile(path, data, pixel_size, source, meta, note)
 
 
-def _squeeze_samples(data: np.ndarray, axes: str) -> np.ndarray:
-    """Planar RGB (samples first, axes 'SYX') becomes (H, W, 3); single pages lose their axis."""
-    if axes.endswith("SYX") and data.shape[-3] in (3, 4):
+def _samples_to_keep(page: Any) -> int | None:
+    """How many of a page's samples are the image (1 grey, 3 RGB, 4 RGBA); None: all of them.
+
+    Alpha is not a grey level: grey with alpha (or with one extra sample of any kind) keeps its
+    grey, RGB with extra samples its RGB and, when the first extra one is alpha, the alpha.
+    """
+    count = int(getattr(page, "samplesperpixel", 1) or 1)
+    extras = tuple(int(e) for e in (getattr(page, "extrasamples", None) or ()))
+    alpha = bool(extras) and extras[0] in (1, 2)  # EXTRASAMPLE.ASSOCALPHA, UNASSALPHA
+    photometric = int(getattr(page, "photometric", -1))
+    if photometric in (0, 1) and count > 1 and (count == 2 or alpha):  # MINISWHITE/BLACK
+        return 1
+    if photometric == 2 and count > 3:  # RGB
+        return 4 if alpha else 3
+    return None
+
+
+def _squeeze_samples(data: np.ndarray, axes: str, keep: int | None = None) -> np.ndarray:
+    """Samples last, only the ``keep`` first of them (see :func:`_samples_to_keep`); planar
+    RGB (axes ending 'SYX') becomes (H, W, 3); single pages lose their axis."""
+    planar = axes.endswith("SYX") and data.ndim >= 3
+    if planar and (keep is not None or data.shape[-3] in (3, 4)):
         data = np.moveaxis(data, -3, -1)
+    if keep is not None and (planar or axes.endswith("S")):
+        data = data[..., 0] if keep == 1 else data[..., :keep]
     while data.ndim > 2 and data.shape[0] == 1:
         data = data[0]
     return data
 
 
-# each reader returns (pixel width µm, pixel height µm or None if not given, source, metadata)
-_Found = tuple[float, float | None, str, dict[str, Any]]
-
-
-def _tiff_pixel_size(tif: Any) -> tuple[float | None, str, dict[str, Any], str]:
-    """(pixel size, source, metadata, note) from the most trusted metadata the file has."""
-    for reader in (_fei, _zeiss, _ome, _imagej, _resolution_tags):
-        try:
-            found = reader(tif)
-        except (KeyError, ValueError, TypeError, IndexError, ET.ParseError):
-            found = None
-        if found is not None and found[0] is not None and found[0] > 0:
-            width, height, source, meta = found
-            size, source, note = _square(width, height, source)
-            return size, source, meta, note
-    return None, "none", {}, ""
-
-
-def _fei(tif: Any) -> _Found | None:
-    meta = tif.fei_metadata
-    if not meta:
-        return None
-    scan = meta.get("Scan") or meta.get("EScan") or {}
-    width_m = float(scan["PixelWidth"])
-    height_m = float(scan.get("PixelHeight", width_m))
-    instrument = meta.get("System", {}).get("SystemType", "")
-    return width_m * 1e6, height_m * 1e6, "fei", {"instrument": instrument}
-
-
-def _zeiss(tif: Any) -> _Found | None:
-    meta = tif.sem_metadata
-    if not meta:
-        return None
-    for key in ("ap_image_pixel_size", "ap_pixel_size"):
-        if key in meta:
-            entry = meta[key]
-            value, unit = float(entry[1]), entry[2] if len(entry) > 2 else "nm"
-            factor = unit_to_um(unit)
-            if factor:
-                return value * factor, None, "zeiss", {}
-    return None
-
-
-def _ome(tif: Any) -> _Found | None:
-    xml = tif.ome_metadata
-    if not xml:
-        return None
-    root = ET.fromstring(xml)
-    pixels = next(el for el in root.iter() if el.tag.endswith("Pixels"))
-    sizes = []
-    for axis in "XY":
-        size = pixels.attrib.get(f"PhysicalSize{axis}")
-        factor = unit_to_um(pixels.attrib.get(f"PhysicalSize{axis}Unit", "µm"))
-        sizes.append(float(size) * factor if size is not None and factor else None)
-    return (sizes[0], sizes[1], "ome", {}) if sizes[0] else None
-
-
-def _resolution(tif: Any, axis: str) -> float | None:
-    """Pixels per resolution unit along ``axis`` ("X" or "Y"), None when not given."""
-    tag = tif.pages.first.tags.get(f"{axis}Resolution")
-    if tag is None:
-        return None
-    num, den = tag.value
-    return num / den if den and num else None
-
-
-def _imagej(tif: Any) -> _Found | None:
-    meta = tif.imagej_metadata
-    if not meta or "unit" not in meta:
-        return None
-    factor = unit_to_um(str(meta["unit"]))
-    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
-    if not factor or not xres:
-        return None
-    return factor / xres, factor / yres if yres else None, "imagej", {}
-
-
-def _resolution_tags(tif: Any) -> _Found | None:
-    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
-    unit_tag = tif.pages.first.tags.get("ResolutionUnit")
-    unit = int(unit_tag.value) if unit_tag is not None else 2
-    if not xres or unit == 1:
-        return None
-    if unit == 2 and any(abs(xres - dpi) < 1e-6 for dpi in _SCREEN_DPI):
-        return None
-    per_unit_um = 25400.0 if unit == 2 else 10000.0
-    return per_unit_um / xres, per_unit_um / yres if yres else None, "tiff-resolution", {}
-
-
 # -- PNG / JPEG / BMP ---------------------------------------------------------------------------
+
+
+def _open_pillow(path: Path) -> Any:
+    """Open (the header only) with Pillow's decompression-bomb limit lifted: a micrograph
+    montage is often larger than it, and :func:`_check_size` judges the size against the memory
+    there is before anything is decoded."""
+    from PIL import Image
+
+    with _PILLOW_LIMIT_LOCK:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            return Image.open(path)
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+def _pillow_target(img: Any) -> str | None:
+    """The mode a Pillow image is converted to (None: kept): colour as RGB(A), alpha dropped
+    from grey."""
+    if img.mode in ("P", "CMYK", "YCbCr", "LAB", "HSV"):
+        return "RGBA" if "transparency" in img.info else "RGB"
+    if img.mode in ("LA", "PA", "1"):
+        return "L"
+    return None
 
 
 def _read_pillow(path: Path) -> MicrographFile:
     from PIL import Image
 
-    with Image.open(path) as img:
-        img.load()
+    img = _open_pillow(path)
+    with img:
         dpi = img.info.get("dpi")
         mode = img.mode
-        if mode in ("P", "CMYK", "YCbCr", "LAB", "HSV"):
-            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-        elif mode in ("LA", "PA"):
-            img = img.convert("L")
-        elif mode == "1":
-            img = img.convert("L")
-        _check_size(img.width * img.height * len(img.getbands()) * 2, path)
+        target = _pillow_target(img)
+        depth = 2 if mode.startswith("I;16") else 4 if mode in ("I", "F") else 1
+        bands = len(img.getbands())
+        # decoded image, its conversion, and the copy np.asarray makes of the result
+        held = bands + 2 * Image.getmodebands(target) if target else 2 * bands
+        _check_size(img.width * img.height * depth * held, path)
+        img.load()
+        if target:
+            img = img.convert(target)
         data = np.asarray(img)
-    pixel_size, source, note = None, "none", ""
-    if dpi and dpi[0] and not any(abs(float(dpi[0]) - d) < 0.5 for d in _SCREEN_DPI):
-        height = 25400.0 / float(dpi[1]) if len(dpi) > 1 and dpi[1] else None
-        pixel_size, source, note = _square(25400.0 / float(dpi[0]), height, "png-density")
+    pixel_size, source, note = (
+        density_pixel_size(dpi, "png-density") if dpi else (None, "none", "")
+    )
     return MicrographFile(path, data, pixel_size, source, {"mode": mode}, note)
 
 

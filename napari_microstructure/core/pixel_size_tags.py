@@ -1,0 +1,187 @@
+"""Pixel size in µm from the metadata of a TIFF (SEM headers, OME, ImageJ, resolution tags) or
+from a PNG/JPEG/BMP density.
+
+Densities in dots per inch are mostly what a program writes by default for screen or print
+(72, 96, 150, 300, 600 dpi, a scanner's 1200 or 2400 dpi): not a calibration of the specimen.
+A per-inch density whose pixel would be over :data:`MAX_DENSITY_PIXEL_UM` µm (below 2540 dpi)
+therefore gives no pixel size, with a note; 72 and 96 dpi, which nearly every program writes,
+are ignored without one.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+_UNIT_TO_UM = {
+    "pm": 1e-6,
+    "nm": 1e-3,
+    "um": 1.0,
+    "µm": 1.0,
+    "μm": 1.0,
+    "micron": 1.0,
+    "microns": 1.0,
+    "micrometer": 1.0,
+    "micrometre": 1.0,
+    "mm": 1e3,
+    "millimeter": 1e3,
+    "cm": 1e4,
+    "m": 1e6,
+    "meter": 1e6,
+    "inch": 25400.0,
+}
+# TIFF ResolutionUnit (tifffile.RESUNIT): 1 none, 2 inch, 3 cm; 4 mm and 5 µm are tifffile's
+_RESUNIT_UM = {2: 25400.0, 3: 10000.0, 4: 1000.0, 5: 1.0}
+_SCREEN_DPI = (72.0, 96.0)
+# Optical micrographs at the lowest magnifications reach a few µm per pixel; a per-inch density
+# coarser than this is a print, screen or scan setting (2400 dpi is 10.6 µm).
+MAX_DENSITY_PIXEL_UM = 10.0
+
+# each reader returns (pixel width µm, pixel height µm or None if not given, source, metadata),
+# or a note saying why the metadata it found gives no pixel size
+_Found = tuple[float, float | None, str, dict[str, Any]]
+
+
+def unit_to_um(unit: str) -> float | None:
+    """Factor from ``unit`` to µm, or None for an unknown unit."""
+    key = unit.strip().lower().replace("\\u00b5", "µ")
+    return _UNIT_TO_UM.get(key)
+
+
+def square(width: float, height: float | None, source: str) -> tuple[float | None, str, str]:
+    """(pixel size, source, note): no pixel size when width and height differ by over 1 %."""
+    if height is None or abs(width - height) <= 0.01 * max(width, height):
+        return width, source, ""
+    note = (
+        f"the pixels are not square ({width:.6g} µm wide, {height:.6g} µm high, from {source}); "
+        "measurements need square pixels: resample the image to square pixels, or set the "
+        "pixel size yourself (--pixel-size, or the Pixel size dock) if the metadata is wrong"
+    )
+    return None, "none", note
+
+
+def _density_problem(pixel_um: float) -> str | None:
+    """For a density per inch: "" for a screen default (ignored quietly), a note for another
+    print or screen density, None for a plausible calibration."""
+    dpi = 25400.0 / pixel_um
+    if any(abs(dpi - screen) <= 0.005 * screen for screen in _SCREEN_DPI):
+        return ""
+    if pixel_um <= MAX_DENSITY_PIXEL_UM:
+        return None
+    return (
+        f"the file's density of {dpi:.4g} dots per inch ({pixel_um:.4g} µm per pixel) is a "
+        "print or screen setting, not a microscope calibration; set the pixel size yourself "
+        "(--pixel-size, or the Pixel size dock)"
+    )
+
+
+def density_pixel_size(dpi: Any, source: str) -> tuple[float | None, str, str]:
+    """(pixel size, source, note) from a Pillow ``info["dpi"]`` pair (dots per inch)."""
+    try:
+        xdpi = float(dpi[0])
+        ydpi = float(dpi[1]) if len(dpi) > 1 and dpi[1] else None
+    except (TypeError, ValueError, IndexError):
+        return None, "none", ""
+    if not xdpi > 0:
+        return None, "none", ""
+    problem = _density_problem(25400.0 / xdpi)
+    if problem is not None:
+        return None, "none", problem
+    return square(25400.0 / xdpi, 25400.0 / ydpi if ydpi else None, source)
+
+
+def tiff_pixel_size(tif: Any) -> tuple[float | None, str, dict[str, Any], str]:
+    """(pixel size, source, metadata, note) from the most trusted metadata the file has."""
+    note = ""
+    for reader in (_fei, _zeiss, _ome, _imagej, _resolution_tags):
+        try:
+            found = reader(tif)
+        except (KeyError, ValueError, TypeError, IndexError, ET.ParseError):
+            found = None
+        if isinstance(found, str):
+            note = note or found
+        elif found is not None and found[0] is not None and found[0] > 0:
+            width, height, source, meta = found
+            size, source, note = square(width, height, source)
+            return size, source, meta, note
+    return None, "none", {}, note
+
+
+def _fei(tif: Any) -> _Found | None:
+    meta = tif.fei_metadata
+    if not meta:
+        return None
+    scan = meta.get("Scan") or meta.get("EScan") or {}
+    width_m = float(scan["PixelWidth"])
+    height_m = float(scan.get("PixelHeight", width_m))
+    instrument = meta.get("System", {}).get("SystemType", "")
+    return width_m * 1e6, height_m * 1e6, "fei", {"instrument": instrument}
+
+
+def _zeiss(tif: Any) -> _Found | None:
+    meta = tif.sem_metadata
+    if not meta:
+        return None
+    for key in ("ap_image_pixel_size", "ap_pixel_size"):
+        if key in meta:
+            entry = meta[key]
+            value, unit = float(entry[1]), entry[2] if len(entry) > 2 else "nm"
+            factor = unit_to_um(unit)
+            if factor:
+                return value * factor, None, "zeiss", {}
+    return None
+
+
+def _ome(tif: Any) -> _Found | None:
+    xml = tif.ome_metadata
+    if not xml:
+        return None
+    root = ET.fromstring(xml)
+    pixels = next(el for el in root.iter() if el.tag.endswith("Pixels"))
+    sizes = []
+    for axis in "XY":
+        size = pixels.attrib.get(f"PhysicalSize{axis}")
+        factor = unit_to_um(pixels.attrib.get(f"PhysicalSize{axis}Unit", "µm"))
+        sizes.append(float(size) * factor if size is not None and factor else None)
+    return (sizes[0], sizes[1], "ome", {}) if sizes[0] else None
+
+
+def _resolution(tif: Any, axis: str) -> float | None:
+    """Pixels per resolution unit along ``axis`` ("X" or "Y"), None when not given."""
+    tag = tif.pages.first.tags.get(f"{axis}Resolution")
+    if tag is None:
+        return None
+    num, den = tag.value
+    return num / den if den and num else None
+
+
+def _imagej(tif: Any) -> _Found | None:
+    meta = tif.imagej_metadata
+    if not meta or "unit" not in meta:
+        return None
+    factor = unit_to_um(str(meta["unit"]))
+    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
+    if not factor or not xres:
+        return None
+    return factor / xres, factor / yres if yres else None, "imagej", {}
+
+
+def _resolution_tags(tif: Any) -> _Found | str | None:
+    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
+    unit_tag = tif.pages.first.tags.get("ResolutionUnit")
+    unit = int(unit_tag.value) if unit_tag is not None else 2  # TIFF's default is inch
+    if not xres or (xres == 1.0 and unit in (1, 2)):  # 1 per inch or per nothing: no density
+        return None
+    per_unit_um = _RESUNIT_UM.get(unit)
+    if per_unit_um is None:
+        what = "no unit (ResolutionUnit 1)" if unit == 1 else f"an unknown unit ({unit})"
+        return (
+            f"the TIFF resolution tags ({xres:.6g} pixels per unit) have {what}, so they give "
+            "no pixel size; set it yourself (--pixel-size, or the Pixel size dock)"
+        )
+    problem = _density_problem(per_unit_um / xres)
+    if problem == "":  # 72 or 96 dpi, whatever the unit it is given in
+        return None
+    if problem and unit == 2:  # only densities per inch are print or screen settings
+        return problem
+    return per_unit_um / xres, per_unit_um / yres if yres else None, "tiff-resolution", {}
