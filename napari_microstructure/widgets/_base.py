@@ -13,7 +13,7 @@ from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import QEvent, QObject
-from qtpy.QtWidgets import QSizePolicy
+from qtpy.QtWidgets import QMainWindow, QSizePolicy
 
 from .._layers import layer_role
 from ..core.progress import Progress
@@ -77,29 +77,38 @@ class _FitWidth(QObject):
 
 class _Lifetime(QObject):
     """Closes a dock widget when napari takes it out of its dock (napari only re-parents and
-    deletes it, it never calls ``close``), and tells it when the viewer's window closes."""
+    deletes it, it never calls ``close``), and tells it when the viewer's window closes.
+
+    It watches the widget and, as it is docked, every widget above it (the dock, the main
+    window): Qt's own events, no private napari attribute.
+    """
 
     def __init__(self, owner: WorkerWidget) -> None:
         super().__init__(owner.root_native_widget)
         self._owner = weakref.ref(owner)
         self._docked = False
         owner.root_native_widget.installEventFilter(self)
-        window = getattr(getattr(owner.viewer, "window", None), "_qt_window", None)
-        if isinstance(window, QObject):
-            window.installEventFilter(self)
+
+    def _watch_up(self, widget: Any) -> None:
+        parent = widget.parentWidget()
+        while parent is not None:
+            parent.installEventFilter(self)  # Qt keeps one entry per filter and object
+            parent = parent.parentWidget()
 
     def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
         owner = self._owner()
         if owner is None:
             return False
-        own = obj is owner.root_native_widget
-        if own and event.type() == QEvent.Type.ParentChange:
-            if obj.parent() is not None:
-                self._docked = True
-            elif self._docked:  # taken out of its dock
-                self._docked = False
-                owner.close()
-        elif not own and event.type() == QEvent.Type.Close:
+        kind = event.type()
+        if kind == QEvent.Type.ParentChange:
+            self._watch_up(obj)
+            if obj is owner.root_native_widget:
+                if obj.parent() is not None:
+                    self._docked = True
+                elif self._docked:  # taken out of its dock
+                    self._docked = False
+                    owner.close()
+        elif kind == QEvent.Type.Close and isinstance(obj, QMainWindow):
             owner._on_window_close()
         return False
 
