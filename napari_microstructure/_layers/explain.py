@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from .image import layer_kwargs_like
-from .output import show_output
+from .output import own_layer, show_output
+from .plane import displayed_plane
 from .shapes import class_color
 
 SALIENCY_COLORMAPS = ("inferno", "magma", "viridis", "plasma", "cividis")
@@ -46,7 +47,7 @@ def overlay_kwargs(
     kwargs = layer_kwargs_like(
         image_layer,
         name,
-        output=f"overlay:{name}",
+        output=_overlay_output(name),
         colormap=overlay_colormap(colormap, blending),
         opacity=float(opacity),
         blending=blending,
@@ -54,6 +55,17 @@ def overlay_kwargs(
     )
     kwargs["metadata"]["explains"] = image_layer.name
     return kwargs
+
+
+def _overlay_output(name: str) -> str:
+    return f"overlay:{name}"
+
+
+def overlay_layer(viewer: Any, name: str) -> Any:
+    """The overlay layer ``name`` a dock made (None if there is none; never another layer)."""
+    from napari.layers import Image
+
+    return own_layer(viewer, _overlay_output(name), Image)
 
 
 def show_overlay(viewer: Any, data: np.ndarray, image_layer: Any, name: str, **style: Any) -> Any:
@@ -119,3 +131,15 @@ def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name
         colormap=DirectLabelColormap(color_dict=color_dict),
         opacity=0.8,
     )
+
+
+def show_quality_labels(
+    viewer: Any, labels_layer: Any, colors: dict[int, np.ndarray], name: str
+) -> Any:
+    """Show (or update) the dock's quality layer ``name``: a copy of the plane on screen of
+    ``labels_layer`` coloured by quality; returns it."""
+    from napari.layers import Labels
+
+    data = np.array(displayed_plane(labels_layer), copy=True)  # never the objects' own array
+    kwargs = quality_labels_kwargs(labels_layer, colors, name)
+    return show_output(viewer, Labels, data, kwargs, update=("colormap",))

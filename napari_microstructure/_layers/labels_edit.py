@@ -3,6 +3,8 @@
 Every object is one label id; ``layer.features`` holds one row per id (``index``, ``class_name``,
 ``score``, ``engine``). Painting only overwrites background and the object's own old pixels, so
 other objects are never lost, and each paint returns a record that :func:`undo_paint` reverts.
+The layer of a stack has the stack's planes; an object lies on one plane (``plane``: the index
+along the leading axes, ``()`` for a 2-D layer) and ids are unique across planes.
 """
 
 from __future__ import annotations
@@ -13,46 +15,65 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import image_layer_kwargs
+from .image import layer_kwargs_like
+from .plane import level0, yx_shape
 
 COLUMNS = ["index", "class_name", "score", "engine"]
 
 
 @dataclass
 class PaintRecord:
-    """What one paint changed: the label id, a window and its old pixels, the old feature table."""
+    """What one paint changed: the label id, a window of a plane with its pixels before and after
+    the paint, and the old feature table."""
 
     label: int
     window: tuple[slice, slice]
     before: np.ndarray
     features: pd.DataFrame
+    after: np.ndarray | None = None
+    plane: tuple[int, ...] = ()
 
 
-def objects_labels_kwargs(
-    shape: tuple[int, int], pixel_size: float | None, name: str
-) -> dict[str, Any]:
-    """Keyword arguments for an empty uint32 Labels layer of objects in physical scale."""
+def objects_shape(image: Any) -> tuple[int, ...]:
+    """Shape of the objects layer of an image layer: its leading axes, rows and columns."""
+    lead = tuple(int(n) for n in level0(image).shape[: image.ndim - 2])
+    return lead + yx_shape(image)
+
+
+def objects_labels_kwargs(image: Any, name: str) -> dict[str, Any]:
+    """Keyword arguments for an empty uint32 Labels layer of objects laid on ``image`` (with
+    the planes of a stack)."""
+    kwargs = layer_kwargs_like(image, name, "instances")
+    if image.ndim > 2:  # the stack's own placement, every axis
+        kwargs.update(
+            scale=tuple(image.scale),
+            translate=tuple(image.translate),
+            rotate=np.asarray(image.rotate),
+            shear=np.asarray(image.shear),
+            affine=np.asarray(image.affine.affine_matrix),
+            units=tuple(str(u) for u in image.units),
+        )
     return {
-        "data": np.zeros(shape, np.uint32),
+        "data": np.zeros(objects_shape(image), np.uint32),
         "features": pd.DataFrame(
             {
                 c: pd.Series(dtype=t)
                 for c, t in zip(COLUMNS, ["int64", "object", "float64", "object"], strict=True)
             }
         ),
-        **image_layer_kwargs(pixel_size, name, "instances"),
+        **kwargs,
     }
 
 
 def next_label(layer: Any) -> int:
-    """A label id not used yet."""
+    """A label id not used yet (on any plane)."""
     data = np.asarray(layer.data)
     return int(data.max()) + 1 if data.size else 1
 
 
-def label_at(layer: Any, row: float, col: float) -> int:
-    """The label id under a pixel (0 = background or outside)."""
-    data = np.asarray(layer.data)
+def label_at(layer: Any, row: float, col: float, plane: tuple[int, ...] = ()) -> int:
+    """The label id under a pixel of a plane (0 = background or outside)."""
+    data = np.asarray(layer.data)[plane]
     r, c = int(round(row)), int(round(col))
     if 0 <= r < data.shape[-2] and 0 <= c < data.shape[-1]:
         return int(data[..., r, c].ravel()[0])
@@ -81,10 +102,17 @@ def _features_with(table: pd.DataFrame, label: int, values: dict[str, Any] | Non
 
 
 def paint_object(
-    layer: Any, mask: np.ndarray, label: int, class_name: str, score: float, engine: str
+    layer: Any,
+    mask: np.ndarray,
+    label: int,
+    class_name: str,
+    score: float,
+    engine: str,
+    plane: tuple[int, ...] = (),
 ) -> PaintRecord | None:
-    """Make ``mask`` the pixels of object ``label`` (replacing its old ones); None if no change."""
-    data = layer.data
+    """Make ``mask`` the pixels of object ``label`` on ``plane`` (replacing its old ones there);
+    None if nothing changes."""
+    data = layer.data[plane]  # a view: painted in place
     old = data == label
     win = _window(mask, old)
     if win is None:
@@ -93,7 +121,7 @@ def paint_object(
     crop = before.copy()
     crop[crop == label] = 0
     crop[mask[win] & (crop == 0)] = label
-    record = PaintRecord(label, win, before, layer.features.copy())
+    record = PaintRecord(label, win, before, layer.features.copy(), crop.copy(), plane)
     data[win] = crop
     painted = bool((crop == label).any())
     values = {"class_name": class_name, "score": float(score), "engine": engine}
@@ -103,21 +131,45 @@ def paint_object(
 
 
 def undo_paint(layer: Any, record: PaintRecord) -> None:
-    """Put back what :func:`paint_object` changed."""
-    layer.data[record.window] = record.before
+    """Put back what :func:`paint_object` changed, where the pixels still hold what the paint
+    left: pixels painted since (by hand, by another object) keep their value."""
+    try:
+        current = layer.data[record.plane][record.window]  # a view: restored in place
+    except IndexError:
+        return  # the layer's data were replaced by fewer planes: nothing of the paint is left
+    if record.after is None or current.shape != record.after.shape:
+        return  # ... or by planes of another size
+    untouched = current == record.after
+    current[untouched] = record.before[untouched]
     layer.features = record.features
     layer.refresh()
 
 
-def set_all_labels(layer: Any, labels: np.ndarray, class_name: str, engine: str) -> PaintRecord:
-    """Replace the whole layer by a label image (e.g. segment-all), one feature row per id;
-    returns the record that :func:`undo_paint` puts the old layer back with."""
-    data = np.asarray(layer.data)
-    record = PaintRecord(0, (slice(None), slice(None)), data.copy(), layer.features.copy())
-    layer.data = labels.astype(np.uint32)
-    ids = np.unique(labels)
+def set_all_labels(
+    layer: Any, labels: np.ndarray, class_name: str, engine: str, plane: tuple[int, ...] = ()
+) -> PaintRecord:
+    """Replace a plane of the layer by a label image (e.g. segment-all), one feature row per id;
+    returns the record that :func:`undo_paint` puts the old plane back with.
+
+    On a stack the new ids follow those of the other planes, whose objects and features stay.
+    """
+    data = np.array(layer.data, copy=True)
+    new = np.asarray(labels).astype(np.uint32)
+    rest = np.ones(data.shape[: len(plane)], bool)
+    rest[plane] = False
+    others = np.unique(data[rest])
+    others = others[others > 0]
+    if others.size:
+        new = np.where(new > 0, new + np.uint32(others.max()), 0).astype(np.uint32)
+    before = data[plane].copy()
+    record = PaintRecord(
+        0, (slice(None), slice(None)), before, layer.features.copy(), new.copy(), plane
+    )
+    data[plane] = new
+    layer.data = data
+    ids = np.unique(new)
     ids = ids[ids > 0]
-    layer.features = pd.DataFrame(
+    table = pd.DataFrame(
         {
             "index": ids.astype(np.int64),
             "class_name": class_name,
@@ -125,4 +177,9 @@ def set_all_labels(layer: Any, labels: np.ndarray, class_name: str, engine: str)
             "engine": engine,
         }
     )
+    old = layer.features
+    if others.size and set(COLUMNS) <= set(old.columns):
+        kept = old[COLUMNS][old["index"].isin(others)]
+        table = pd.concat([kept, table], ignore_index=True) if len(kept) else table
+    layer.features = table
     return record

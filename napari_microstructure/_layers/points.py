@@ -1,6 +1,7 @@
 """Points layers of click prompts: positive (green) and negative (red) clicks <-> pixel arrays.
 
-Points data are world coordinates (µm when the pixel size is known), the layer's scale stays 1.
+Points data are µm from the image's corner (pixels when the pixel size is unknown); the layer
+takes the image's translate and rotation, so the points lie on the image.
 """
 
 from __future__ import annotations
@@ -10,15 +11,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import PIXEL_SIZE_KEY, UNIT
+from .image import PIXEL_SIZE_KEY, layer_pixel_size
+from .shapes import overlay_placement
 
 POSITIVE = np.array([0.1, 0.85, 0.2, 1.0])
 NEGATIVE = np.array([0.95, 0.15, 0.15, 1.0])
 
 
-def prompt_points_kwargs(pixel_size: float | None, name: str = "prompts") -> dict[str, Any]:
-    """Keyword arguments for an empty ``viewer.add_points`` layer of prompts."""
-    s = float(pixel_size) if pixel_size else 1.0
+def prompt_points_kwargs(image: Any, name: str = "prompts") -> dict[str, Any]:
+    """Keyword arguments for an empty ``viewer.add_points`` layer of prompts on ``image``."""
+    ps = layer_pixel_size(image)
+    s = float(ps) if ps else 1.0
     return {
         "data": np.zeros((0, 2)),
         "name": name,
@@ -26,16 +29,15 @@ def prompt_points_kwargs(pixel_size: float | None, name: str = "prompts") -> dic
         "border_color": "white",
         "face_color": POSITIVE,
         "features": pd.DataFrame({"positive": np.zeros(0, bool)}),
-        "metadata": {PIXEL_SIZE_KEY: pixel_size},
-        **({"units": (UNIT, UNIT)} if pixel_size else {}),
+        "metadata": {PIXEL_SIZE_KEY: ps},
+        **overlay_placement(image, ps),
     }
 
 
-def world_to_pixel(position: Any, pixel_size: float | None) -> tuple[float, float]:
-    """(row, col) pixel coordinates of a world position (last two axes)."""
-    s = float(pixel_size) if pixel_size else 1.0
-    p = np.asarray(position, dtype=float)[-2:] / s
-    return float(p[0]), float(p[1])
+def world_to_pixel(position: Any, image: Any) -> tuple[float, float]:
+    """(row, col) pixel coordinates in ``image`` of a world position (a click)."""
+    p = np.asarray(image.world_to_data(np.asarray(position, dtype=float)), dtype=float)
+    return float(p[-2]), float(p[-1])
 
 
 def add_prompt(layer: Any, row: float, col: float, positive: bool) -> None:

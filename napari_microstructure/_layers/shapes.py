@@ -1,17 +1,23 @@
-"""Shapes layers of detection boxes: DataFrame (pixel coords) <-> rectangles in world µm.
+"""Shapes layers of detection boxes: DataFrame (pixel coords) <-> rectangles over an image.
 
-Following the project convention, shapes data are world coordinates (µm when the pixel size is
-known): vertex (row, col) = pixel (y, x) * pixel size, with the layer's own scale left at 1.
+The dock's box layers hold µm from the image's corner (vertex (row, col) = pixel (y, x) * pixel
+size; pixels when the size is unknown) and take the image's translate and rotation, so they lie
+on it (their scale is 1 unless the image's scale is not its pixel size). A box drawn on any
+Shapes layer is read back through that layer's transform to the world and the image's back to
+its pixels (:func:`detections_from_layer` with ``image``).
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .image import PIXEL_SIZE_KEY, UNIT
+from .image import OUTPUT_KEY, PIXEL_SIZE_KEY, UNIT, placement_like, units_like
+from .output import place
+from .plane import plane_index
 
 # Colour-blind friendly (Okabe-Ito) then tab10, RGBA; class id i gets CLASS_COLORS[i % n].
 CLASS_COLORS = np.array(
@@ -35,6 +41,24 @@ TEXT = {
     "color": "white",
     "anchor": "upper_left",
 }
+# metadata of a dock's boxes layer: a fingerprint of the boxes as the dock drew them
+DRAWN_KEY = "microstructure_drawn"
+FEATURE_COLUMNS = [
+    "class_name",
+    "class_id",
+    "confidence",
+    "width_um",
+    "height_um",
+    "area_um2",
+    "width_px",
+    "height_px",
+]
+# a box drawn by hand has no class and no confidence of its own (napari would copy the last row)
+HAND_DEFAULTS: dict[str, Any] = {
+    **dict.fromkeys(FEATURE_COLUMNS, np.nan),
+    "class_name": "",
+    "class_id": 0,
+}
 
 
 def class_color(class_id: int) -> np.ndarray:
@@ -42,21 +66,52 @@ def class_color(class_id: int) -> np.ndarray:
     return CLASS_COLORS[int(class_id) % len(CLASS_COLORS)]
 
 
+def overlay_placement(image: Any, pixel_size: float | None) -> dict[str, Any]:
+    """Placement and units of a 2-D layer of ``pixel * pixel_size`` coordinates on ``image``."""
+    s = float(pixel_size) if pixel_size else 1.0
+    kwargs = placement_like(image)
+    kwargs["scale"] = tuple(v / s for v in kwargs["scale"])
+    return {**kwargs, **units_like(image)}
+
+
 def boxes_to_rectangles(df: pd.DataFrame, pixel_size: float | None) -> list[np.ndarray]:
-    """Rectangles ``(4, 2)`` of (row, col) world coordinates from x1, y1, x2, y2 pixel boxes."""
+    """Rectangles ``(4, 2)`` of (row, col) µm from x1, y1, x2, y2 pixel boxes."""
     s = float(pixel_size) if pixel_size else 1.0
     b = df[["x1", "y1", "x2", "y2"]].to_numpy(dtype=float) * s
     return [np.array([[y1, x1], [y1, x2], [y2, x2], [y2, x1]]) for x1, y1, x2, y2 in b]
 
 
 def rectangles_to_boxes(data: list[np.ndarray], pixel_size: float | None) -> np.ndarray:
-    """``(N, 4)`` x1, y1, x2, y2 pixel boxes enclosing world-coordinate shapes."""
+    """``(N, 4)`` x1, y1, x2, y2 pixel boxes enclosing shapes in µm from the image's corner."""
     s = float(pixel_size) if pixel_size else 1.0
-    out = np.zeros((len(data), 4))
-    for i, verts in enumerate(data):
-        v = np.asarray(verts, dtype=float)[:, -2:] / s
+    return _enclosing([np.asarray(v, dtype=float)[:, -2:] / s for v in data])
+
+
+def _enclosing(shapes: list[np.ndarray]) -> np.ndarray:
+    out = np.zeros((len(shapes), 4))
+    for i, v in enumerate(shapes):
         out[i] = [v[:, 1].min(), v[:, 0].min(), v[:, 1].max(), v[:, 0].max()]
     return out
+
+
+def _affine(fn: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``fn`` (an affine map of ``n`` coordinates, e.g. ``layer.data_to_world``) as (A, b)."""
+    b = np.asarray(fn(np.zeros(n)), dtype=float)
+    a = np.stack([np.asarray(fn(e), dtype=float) - b for e in np.eye(n)], axis=1)
+    return a, b
+
+
+def image_pixels(layer: Any, image: Any, coords: np.ndarray) -> np.ndarray:
+    """(row, col) pixels of ``image`` (its plane on screen) at ``layer``'s data ``coords``."""
+    coords = np.asarray(coords, dtype=float).reshape(-1, layer.ndim)
+    a, b = _affine(layer.data_to_world, layer.ndim)
+    world = coords @ a.T + b
+    n = image.ndim
+    # a stack's leading world axes: the plane on screen (they do not move its rows and columns)
+    lead = np.asarray(image.data_to_world([*plane_index(image), 0.0, 0.0]), dtype=float)[:-2]
+    full = np.hstack([np.broadcast_to(lead, (len(world), n - 2)), world[:, -2:]])
+    ai, bi = _affine(image.world_to_data, n)
+    return (full @ ai.T + bi)[:, -2:]
 
 
 def detection_features(df: pd.DataFrame, pixel_size: float | None) -> pd.DataFrame:
@@ -79,9 +134,20 @@ def detection_features(df: pd.DataFrame, pixel_size: float | None) -> pd.DataFra
 
 
 def detections_layer_kwargs(
-    df: pd.DataFrame, pixel_size: float | None, name: str
+    df: pd.DataFrame,
+    pixel_size: float | None,
+    name: str,
+    image: Any = None,
+    output: str | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``viewer.add_shapes`` showing the detections ``df``."""
+    """Keyword arguments for ``viewer.add_shapes`` showing the detections ``df``.
+
+    With the ``image`` layer the boxes lie on it (its translate, rotation and units); ``output``
+    is the dock's mark (:func:`.output.own_layer`).
+    """
+    metadata: dict[str, Any] = {PIXEL_SIZE_KEY: pixel_size}
+    if output:
+        metadata[OUTPUT_KEY] = output
     return {
         "data": boxes_to_rectangles(df, pixel_size),
         "shape_type": "rectangle",
@@ -89,12 +155,17 @@ def detections_layer_kwargs(
         "face_color": "transparent",
         "edge_width": EDGE_PX * (pixel_size or 1.0),
         "features": detection_features(df, pixel_size),
+        "feature_defaults": dict(HAND_DEFAULTS),
         "text": dict(TEXT),
         "name": name,
         "opacity": 1.0,
-        "metadata": {PIXEL_SIZE_KEY: pixel_size},
-        **({"units": (UNIT, UNIT)} if pixel_size else {}),
+        "metadata": metadata,
+        **(overlay_placement(image, pixel_size) if image is not None else _units(pixel_size)),
     }
+
+
+def _units(pixel_size: float | None) -> dict[str, Any]:
+    return {"units": (UNIT, UNIT)} if pixel_size else {}
 
 
 def _colors(df: pd.DataFrame) -> np.ndarray:
@@ -103,8 +174,15 @@ def _colors(df: pd.DataFrame) -> np.ndarray:
     return np.stack([class_color(c) for c in df["class_id"].to_numpy(dtype=int)])
 
 
-def set_detections(layer: Any, df: pd.DataFrame, pixel_size: float | None) -> None:
-    """Replace a Shapes layer's rectangles and features by the detections ``df``."""
+def set_detections(
+    layer: Any, df: pd.DataFrame, pixel_size: float | None, image: Any = None
+) -> None:
+    """Replace a Shapes layer's rectangles and features by the detections ``df`` (and lay it on
+    the ``image`` layer when given)."""
+    if image is not None:
+        kwargs = overlay_placement(image, pixel_size)
+        place(layer, kwargs)
+        layer.units = kwargs.get("units", ("pixel", "pixel"))
     layer.selected_data = set()
     layer.data = []
     if len(df):
@@ -116,21 +194,60 @@ def set_detections(layer: Any, df: pd.DataFrame, pixel_size: float | None) -> No
             edge_width=EDGE_PX * (pixel_size or 1.0),
         )
     layer.features = detection_features(df, pixel_size)
+    layer.feature_defaults = dict(HAND_DEFAULTS)
     layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: pixel_size}
     layer.text = dict(TEXT)
+    mark_drawn(layer)
+
+
+def boxes_fingerprint(layer: Any) -> int:
+    """A CRC of a Shapes layer's vertices, shape types and classes."""
+    crc = zlib.crc32(repr(list(layer.shape_type)).encode())
+    for verts in layer.data:
+        crc = zlib.crc32(np.ascontiguousarray(verts, dtype=float).tobytes(), crc)
+    feats = layer.features
+    for column in ("class_name", "class_id"):
+        if column in feats:
+            crc = zlib.crc32(repr(feats[column].tolist()).encode(), crc)
+    return crc
+
+
+def mark_drawn(layer: Any) -> None:
+    """Remember the boxes as a dock drew them (:func:`edited_since_drawn` compares)."""
+    layer.metadata = {**layer.metadata, DRAWN_KEY: boxes_fingerprint(layer)}
+
+
+def edited_since_drawn(layer: Any) -> bool:
+    """True if boxes were added, removed, moved or re-classed since the dock drew them (or the
+    layer has no record of what the dock drew)."""
+    drawn = (layer.metadata or {}).get(DRAWN_KEY)
+    return drawn is None or int(drawn) != boxes_fingerprint(layer)
+
+
+def disown(layer: Any) -> None:
+    """Take a dock's mark off a layer: it is the user's now, never written by the dock."""
+    layer.metadata = {k: v for k, v in layer.metadata.items() if k not in (OUTPUT_KEY, DRAWN_KEY)}
 
 
 def detections_from_layer(
-    layer: Any, image_pixel_size: float | None = None, default_class: str = "object"
+    layer: Any,
+    image_pixel_size: float | None = None,
+    default_class: str = "object",
+    image: Any = None,
 ) -> pd.DataFrame:
     """Detections table (pixel coords) from a Shapes layer, e.g. after the user edited boxes.
 
-    A layer without a pixel size of its own (boxes drawn by hand on a new Shapes layer) holds
-    world coordinates, which are µm when the image has ``image_pixel_size``. Boxes without a
-    class of their own (drawn by hand) get ``default_class``.
+    With the ``image`` layer, each box is taken through the Shapes layer's transform to the
+    world and the image's back to its pixels (any Shapes layer, any placement). Without it, the
+    layer holds µm from the image's corner (its own pixel size, else ``image_pixel_size``).
+    Boxes without a class of their own (drawn by hand) get ``default_class``.
     """
-    ps = layer.metadata.get(PIXEL_SIZE_KEY) or image_pixel_size
-    b = rectangles_to_boxes(list(layer.data), ps)
+    if image is not None:
+        verts = [np.asarray(v, dtype=float) for v in layer.data]
+        b = _enclosing([image_pixels(layer, image, v) for v in verts])
+    else:
+        ps = layer.metadata.get(PIXEL_SIZE_KEY) or image_pixel_size
+        b = rectangles_to_boxes(list(layer.data), ps)
     feats = layer.features
     n = len(b)
     conf = feats["confidence"].to_numpy(dtype=float) if "confidence" in feats else np.ones(n)

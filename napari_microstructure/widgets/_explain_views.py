@@ -10,16 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from napari.layers import Labels
 from napari.utils.notifications import show_error
 
 from .._layers import (
     class_box_colors,
     detections_from_layer,
     labels_quality,
-    quality_labels_kwargs,
+    plane_index,
     style_boxes,
 )
+from .._layers.explain import show_quality_labels
 
 
 class ConfidenceViews:
@@ -34,6 +34,8 @@ class ConfidenceViews:
             show_error("Explain: no detections to style; run Detect first.")
             return
         conf = detections_from_layer(boxes)["confidence"].to_numpy(dtype=float)
+        # a box drawn by hand has no confidence: it is the expert's, shown as certain
+        conf = np.where(np.isfinite(conf), conf, 1.0)
         style_boxes(boxes, box_styles(conf, self.threshold).edge_color)
         n_near = int(near_threshold(conf, self.threshold).sum())
         self._info.value = f"{len(conf)} boxes; {n_near} within 0.15 of the threshold"
@@ -58,20 +60,15 @@ class ConfidenceViews:
             )
             return
         ids, values, column = found
-        kwargs = quality_labels_kwargs(
-            labels, quality_colors(ids, values), f"{labels.name} {column}"
-        )
-        existing = next((lay for lay in self._viewer.layers if lay.name == kwargs["name"]), None)
-        if isinstance(existing, Labels):
-            existing.data = labels.data
-            existing.colormap = kwargs["colormap"]
-        else:
-            self._viewer.add_labels(labels.data, **kwargs)
+        colors = quality_colors(ids, values)
+        show_quality_labels(self._viewer, labels, colors, f"{labels.name} {column}")
         finite = values[np.isfinite(values)]
+        plane = plane_index(labels)
+        where = f" (plane {', '.join(map(str, plane))} on screen)" if plane else ""
         if finite.size:
             self._info.value = (
                 f"{column}: {finite.size} objects, min {finite.min():.2f}, "
-                f"median {np.median(finite):.2f}"
+                f"median {np.median(finite):.2f}{where}"
             )
 
     def update_histogram(self) -> None:

@@ -28,13 +28,14 @@ class BatchMixin:
         if not self._ready_for(s.image):
             return self._prepare(s, lambda: self._refine_boxes(s, shapes))
         # boxes drawn by hand have no class: they take the dock's, detections keep theirs
-        table = L.detections_from_layer(shapes, L.image_pixel_size(s.image), self.class_name)
+        table = L.detections_from_layer(shapes, default_class=self.class_name, image=s.image)
         boxes = table[["x1", "y1", "x2", "y2"]].to_numpy()
+        plane = L.plane_index(s.image)
         engine, engine_name = self._engine, self.engine_name
 
         def done(found: BoxMasks) -> None:
             self._new_object(s)
-            s.objects.add_box_masks(found.masks, list(table["class_name"]), engine_name)
+            s.objects.add_box_masks(found.masks, list(table["class_name"]), engine_name, plane)
             made = f"Refine: {len(found.masks)} of {found.total} boxes turned into masks"
             skipped = found.skipped_message()
             if skipped:
@@ -50,6 +51,7 @@ class BatchMixin:
         if s is None:
             return None
         image, ps = L.image_array(s.image), L.image_pixel_size(s.image)
+        plane = L.plane_index(s.image)
         try:
             kw = self._engines.segment_all_kw()
         except ValueError as exc:
@@ -59,7 +61,7 @@ class BatchMixin:
 
         def done(labels: np.ndarray) -> None:
             self._new_object(s)
-            s.objects.replace_all(labels, class_name, engine_name)
+            s.objects.replace_all(labels, class_name, engine_name, plane)
             if warning := no_grains_warning(labels):
                 show_warning(f"Refine: {warning}")
             else:

@@ -2,7 +2,8 @@
 
 Every object painted by a click or a box gets an entry in the history (its label id and the
 paint records that changed the layer), so "undo object" can put back exactly what was there
-before, including the earlier mask of an object that a new prompt edited.
+before, including the earlier mask of an object that a new prompt edited. On a stack an
+object lies on the plane it was begun on (the third item of its entry).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 import numpy as np
 
 from .._layers import labels_edit as LE
+
+Entry = tuple[int, list[LE.PaintRecord], tuple[int, ...]]  # label id, paints, plane
 
 
 class ObjectEditor:
@@ -23,21 +26,27 @@ class ObjectEditor:
         self.masks: np.ndarray | None = None
         self.scores: np.ndarray | None = None
         self.choice = 0
-        self.history: list[tuple[int, list[LE.PaintRecord]]] = []
+        self.history: list[Entry] = []
 
     @property
-    def entry(self) -> tuple[int, list[LE.PaintRecord]] | None:
+    def plane(self) -> tuple[int, ...] | None:
+        """The plane of the object being edited (None when no object is open)."""
+        entry = self.entry
+        return None if entry is None else entry[2]
+
+    @property
+    def entry(self) -> Entry | None:
         """The undo entry of the object being edited (None when no object is open)."""
         return self.history[-1] if self.current is not None and self.history else None
 
-    def begin(self, row: float, col: float) -> int:
-        """Open an object at a positive click: the label under it, else a new id."""
+    def begin(self, row: float, col: float, plane: tuple[int, ...] = ()) -> int:
+        """Open an object at a positive click on ``plane``: the label under it, else a new id."""
         if self.current is None:
-            hit = LE.label_at(self.labels, row, col)
+            hit = LE.label_at(self.labels, row, col, plane)
             # ids handed out to objects whose masks are still being computed are taken too
-            taken = max((label for label, _ in self.history), default=0)
+            taken = max((label for label, *_ in self.history), default=0)
             self.current = hit or max(LE.next_label(self.labels), taken + 1)
-            self.history.append((self.current, []))
+            self.history.append((self.current, [], tuple(plane)))
         return self.current
 
     def drop(self, entry: Any) -> None:
@@ -62,7 +71,7 @@ class ObjectEditor:
         self, entry: Any, mask: np.ndarray, class_name: str, score: float, engine: str
     ) -> None:
         """Paint ``mask`` as the object of ``entry`` (recorded for its undo)."""
-        rec = LE.paint_object(self.labels, mask, entry[0], class_name, score, engine)
+        rec = LE.paint_object(self.labels, mask, entry[0], class_name, score, engine, entry[2])
         if rec is not None:
             entry[1].append(rec)
 
@@ -81,20 +90,29 @@ class ObjectEditor:
         self.show_choice(class_name, engine)
         return True
 
-    def add_object(self, mask: np.ndarray, class_name: str, score: float, engine: str) -> None:
-        """Paint a finished object (e.g. from a box) under a new id."""
-        entry: tuple[int, list[LE.PaintRecord]] = (LE.next_label(self.labels), [])
+    def add_object(
+        self,
+        mask: np.ndarray,
+        class_name: str,
+        score: float,
+        engine: str,
+        plane: tuple[int, ...] = (),
+    ) -> None:
+        """Paint a finished object (e.g. from a box) under a new id on ``plane``."""
+        entry: Entry = (LE.next_label(self.labels), [], tuple(plane))
         self.paint(entry, mask, class_name, score, engine)
         if entry[1]:
             self.history.append(entry)
 
-    def add_box_masks(self, found: list, classes: list[str], engine: str) -> None:
+    def add_box_masks(
+        self, found: list, classes: list[str], engine: str, plane: tuple[int, ...] = ()
+    ) -> None:
         """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects."""
-        shape = self.labels.data.shape
+        shape = self.labels.data.shape[-2:]
         for bm in found:
             mask = np.zeros(shape, bool)
             mask[bm.window] = bm.mask
-            self.add_object(mask, str(classes[bm.index]), bm.score, engine)
+            self.add_object(mask, str(classes[bm.index]), bm.score, engine, plane)
 
     def close(self) -> None:
         """Keep the current object; the next positive click opens a new one."""
@@ -104,18 +122,20 @@ class ObjectEditor:
         """Remove the last object (or restore the object it edited); False if none."""
         if not self.history:
             return False
-        _, records = self.history.pop()
+        _, records, _ = self.history.pop()
         for rec in reversed(records):
             LE.undo_paint(self.labels, rec)
         self.close()
         return True
 
-    def replace_all(self, labels: np.ndarray, class_name: str, engine: str) -> None:
-        """Replace the whole layer (segment-all); one undo puts back the layer as it was."""
+    def replace_all(
+        self, labels: np.ndarray, class_name: str, engine: str, plane: tuple[int, ...] = ()
+    ) -> None:
+        """Replace the layer's ``plane`` (segment-all); one undo puts it back as it was."""
         self.close()
-        record = LE.set_all_labels(self.labels, labels, class_name, engine)
+        record = LE.set_all_labels(self.labels, labels, class_name, engine, plane)
         # the earlier objects' records no longer match the layer: only this step can be undone
-        self.history = [(0, [record])]
+        self.history = [(0, [record], tuple(plane))]
 
     def reset(self) -> None:
         """Forget all objects (the layer was replaced as a whole)."""

@@ -11,7 +11,6 @@ from typing import Any
 
 from napari.layers import Points
 
-from .. import _layers as L
 from .._layers import points as P
 from ._refine_session import ImageSession
 
@@ -67,6 +66,6 @@ class PromptsMixin:
             return
         if s.image is not self.image_layer:
             self.image_layer = s.image  # a click on an image's prompts works on that image
-        row, col = P.world_to_pixel(position, L.image_pixel_size(s.image))
+        row, col = P.world_to_pixel(position, s.image)
         negative = self._negative.value != ("Shift" in modifiers or button == 2)
         self.add_click(row, col, positive=not negative)

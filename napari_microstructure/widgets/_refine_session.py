@@ -2,7 +2,10 @@
 
 Every image gets its own "<image> objects" Labels layer, "<image> prompts" Points layer and
 undo history, so work on one image never touches another's layers. Both layers carry the
-image's ``unique_id`` in their metadata: a dock opened later finds them again.
+image's ``unique_id`` in their metadata: a dock opened later finds them again. Both lie on the
+image (its scale, translate, rotation); the objects layer of a stack has the stack's planes, so
+the objects of each plane stay on it. When the image's pixels are replaced by another size, its
+objects go to a new layer; the old one is kept as it is.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import Any
 
 import numpy as np
 from napari.layers import Labels, Points
+from napari.utils.notifications import show_info
 
-from .. import _layers as L
 from .._layers import labels_edit as LE
 from .._layers import points as P
 from ._refine_objects import ObjectEditor
@@ -79,7 +82,14 @@ class Sessions:
             image.events.set_data.connect(s.on_image_refreshed)
             self._all.append(s)
         layers = self._viewer.layers
-        if s.labels not in layers:
+        fresh = s.labels not in layers
+        if not fresh and s.labels.data.shape != LE.objects_shape(image):
+            fresh = True  # the image's pixels were replaced by another size: keep the old layer
+            show_info(
+                f"Refine: '{image.name}' changed size; its objects go to a new layer, "
+                f"'{s.labels.name}' is kept as it is."
+            )
+        if fresh:
             s.labels = self._find(image, Labels) or self._add_labels(image)
             s.objects.labels = s.labels
             s.objects.reset()  # a new layer: the old history has nothing to undo in it
@@ -88,23 +98,26 @@ class Sessions:
                 self._unhook(s.points)
             s.points = self._find(image, Points) or self._add_points(image)
             self._hook(s.points, s)
+        elif fresh and len(s.points.data):
+            P.clear_prompts(s.points)  # they were the prompts of an object of the old layer
         return s
 
     def _find(self, image: Any, kind: type) -> Any:
         tag = str(image.unique_id)
         for layer in self._viewer.layers:
             if isinstance(layer, kind) and layer.metadata.get(IMAGE_KEY) == tag:
+                if kind is Labels and layer.data.shape != LE.objects_shape(image):
+                    continue  # the objects of the image's pixels before they were replaced
                 return layer
         return None
 
     def _add_labels(self, image: Any) -> Any:
-        shape = L.image_array(image).shape[:2]
-        kw = LE.objects_labels_kwargs(shape, L.image_pixel_size(image), f"{image.name} objects")
+        kw = LE.objects_labels_kwargs(image, f"{image.name} objects")
         kw["metadata"][IMAGE_KEY] = str(image.unique_id)
         return self._viewer.add_labels(kw.pop("data"), **kw)
 
     def _add_points(self, image: Any) -> Any:
-        kw = P.prompt_points_kwargs(L.image_pixel_size(image), f"{image.name} prompts")
+        kw = P.prompt_points_kwargs(image, f"{image.name} prompts")
         kw["metadata"][IMAGE_KEY] = str(image.unique_id)
         return self._viewer.add_points(kw.pop("data"), **kw)
 

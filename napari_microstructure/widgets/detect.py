@@ -1,4 +1,10 @@
-"""Detect dock: find inclusions, pores, cracks, ... with a YOLO model; filter by confidence."""
+"""Detect dock: find inclusions, pores, cracks, ... with a YOLO model; filter by confidence.
+
+Each image gets its own detections layer, marked as the dock's (``detect:<image name>``); the
+dock never writes into another layer. Once the user has edited the boxes of that layer (added,
+removed, moved or re-classed one), the dock leaves them as they are: the "show confidence"
+filter no longer redraws it, and a new run draws into a new layer.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +30,10 @@ from .._layers import (
     detections_layer_kwargs,
     image_array,
     image_pixel_size,
+    own_layer,
     set_detections,
 )
+from .._layers.shapes import disown, edited_since_drawn, mark_drawn
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget, info_label
 from ._tables import results_table, show_rows
@@ -89,6 +97,7 @@ class DetectWidget(WorkerWidget):
         self._shape: tuple[int, int] = (0, 0)
         self._pixel_size: float | None = None
         self._layer: Shapes | None = None
+        self._told_edited = False  # the user was told the slider leaves their edits alone
 
         self._demo.changed.connect(self._on_demo)
         self._run.changed.connect(self.run)
@@ -216,20 +225,24 @@ class DetectWidget(WorkerWidget):
     ) -> None:
         self._result, self._shape, self._pixel_size = None, tuple(shape), pixel_size
         self._show.value = np.floor(conf * 100) / 100  # a new run shows all it found
-        self._result = df
+        self._result, self._told_edited = df, False
         name = f"{image_layer.name} detections"
-        layer = self._layer
-        if layer is None or layer not in self._viewer.layers:
-            found = [
-                lay for lay in self._viewer.layers if lay.name == name and isinstance(lay, Shapes)
-            ]
-            layer = found[0] if found else None
+        output = f"detect:{image_layer.name}"
+        layer = own_layer(self._viewer, output, Shapes)
+        if layer is not None and edited_since_drawn(layer):
+            disown(layer)  # the user's boxes now: never redrawn
+            show_info(
+                f"Detect: '{layer.name}' holds your edits and is kept as it is; the new "
+                "detections go to a new layer."
+            )
+            layer = None
         shown = self.shown_detections
         if layer is None:
-            kwargs = detections_layer_kwargs(shown, pixel_size, name)
+            kwargs = detections_layer_kwargs(shown, pixel_size, name, image_layer, output)
             layer = self._viewer.add_shapes(**kwargs)
+            mark_drawn(layer)
         else:
-            set_detections(layer, shown, pixel_size)
+            set_detections(layer, shown, pixel_size, image_layer)
         self._layer = layer
         note = df.attrs.get("note") or ""
         if note:
@@ -239,8 +252,16 @@ class DetectWidget(WorkerWidget):
     def _on_show(self, _value: Any = None) -> None:
         if self._result is None:
             return
-        if self._layer is not None and self._layer in self._viewer.layers:
-            set_detections(self._layer, self.shown_detections, self._pixel_size)
+        layer = self._layer
+        if layer is not None and layer in self._viewer.layers:
+            if not edited_since_drawn(layer):
+                set_detections(layer, self.shown_detections, self._pixel_size)
+            elif not self._told_edited:
+                self._told_edited = True
+                show_info(
+                    f"Detect: '{layer.name}' holds your edits, so 'show confidence' no longer "
+                    "redraws it; run Detect again to start over in a new layer."
+                )
         self._update_table()
 
     def _update_table(self) -> None:
@@ -257,7 +278,12 @@ class DetectWidget(WorkerWidget):
         show_rows(self._table, rows, TABLE_COLUMNS)
         n, total = len(self.shown_detections), len(self._result) if self._result is not None else 0
         unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"
-        self._info.value = f"{n} of {total} detections shown{unit}"
+        layer = self._layer
+        if layer is not None and layer in self._viewer.layers and edited_since_drawn(layer):
+            shown = f"≥ {self.show_conf:.2f}; the layer keeps your edits"
+        else:
+            shown = "shown"
+        self._info.value = f"{n} of {total} detections {shown}{unit}"
 
     def _on_demo(self, _value: Any = None) -> None:
         self._model.value = ""

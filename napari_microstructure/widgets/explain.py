@@ -24,7 +24,7 @@ from .._layers import (
     image_pixel_size,
     show_overlay,
 )
-from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap
+from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap, overlay_layer
 from ..core.settings import get_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._explain_views import ConfidenceViews
@@ -156,11 +156,12 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         h = self._histogram
         return None if h.counts is None else (h.counts, h.edges)
 
-    def layer(self, name_suffix: str) -> Image | Labels | None:
-        """The overlay layer ``"<image> <suffix>"`` (saliency, object saliency, ...)."""
+    def layer(self, name_suffix: str) -> Image | None:
+        """The overlay layer the dock made for ``"<image> <suffix>"`` (saliency, object
+        saliency, ...): found by the dock's mark, never by name alone."""
         img = self.image_layer
         name = f"{img.name if img else ''} {name_suffix}"
-        return next((lay for lay in self._viewer.layers if lay.name == name), None)
+        return overlay_layer(self._viewer, name)
 
     # -- actions ----------------------------------------------------------------------------
     def explain_image(self) -> Any:
@@ -197,7 +198,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
                 show_error("Explain: select one box in the detections layer (select mode).")
                 return None
             index = sel[0]
-        row = detections_from_layer(boxes, image_pixel_size(img)).iloc[int(index)]
+        row = detections_from_layer(boxes, image=img).iloc[int(index)]
         box = (row.x1, row.y1, row.x2, row.y2)
         cls, name = int(row.class_id), str(row.class_name)
         image, ps, method = image_array(img), image_pixel_size(img), str(self._obj_method.value)

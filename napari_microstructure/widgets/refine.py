@@ -6,6 +6,8 @@ re-predicts the current object; "n" starts the next object, "m" shows the next-b
 "u" undoes the last object. Segment Anything clicks are decoded in a worker thread (in click
 order, see ``_refine_clicks``); the built-in engine answers in a millisecond, on the spot.
 Every image has its own objects and prompts layers and undo history (``_refine_session``).
+On a stack the objects layer has the stack's planes: the dock works on the plane on screen, and
+a click on another plane than the open object's starts a new object.
 """
 
 from __future__ import annotations
@@ -226,7 +228,7 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         s = self._ensure_layers()
         if s is None:
             return
-        h, w = L.image_array(s.image).shape[:2]
+        h, w = L.yx_shape(s.image)
         if not (-0.5 <= row <= h - 0.5 and -0.5 <= col <= w - 0.5):
             show_error(
                 f"Refine: the click at row {row:.0f}, col {col:.0f} is outside the "
@@ -238,8 +240,11 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
             # nothing would predict this click (busy with boxes, segment-all, another image)
             show_warning(f"Refine: busy ({self.status}); click again when it is done.")
             return
+        plane = L.plane_index(s.image)
+        if s.objects.plane not in (None, plane):
+            self._new_object(s)  # the open object lies on another plane: it is done
         if positive:
-            s.objects.begin(row, col)
+            s.objects.begin(row, col, plane)
         self._write(lambda: P.add_prompt(s.points, row, col, positive))
         entry = s.objects.entry
         if entry is None:
