@@ -201,3 +201,16 @@ def test_active_and_rejected_models_are_protected(tmp_path):
     with pytest.raises(ValueError, match="rejected"):
         p.accept_model(v2)
     assert Project.open(p.root).active_for("detect")["version"] == v1
+
+
+def test_a_box_drawn_by_hand_has_no_confidence(tmp_path):
+    """A hand-drawn box in a detections layer has confidence NaN; JSON has no NaN."""
+    p, iid, _ = _project(tmp_path)
+    boxes = [
+        {"x1": 1, "y1": 2, "x2": 9, "y2": 8, "class_id": 0, "confidence": 0.7},
+        {"x1": 12, "y1": 12, "x2": 20, "y2": 18, "class_id": 0, "confidence": float("nan")},
+    ]
+    p.save_labels(iid, boxes=boxes)
+    saved = Project.open(p.root).load_labels(iid).boxes
+    assert len(saved) == 2
+    assert saved[0]["confidence"] == pytest.approx(0.7) and "confidence" not in saved[1]

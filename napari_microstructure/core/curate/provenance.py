@@ -7,6 +7,7 @@ are dropped. Objects proposed by a model keep that model as their ``source``.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -113,8 +114,9 @@ def update_boxes(
     for box in new:
         rec = {k: float(box[k]) for k in ("x1", "y1", "x2", "y2")}
         rec["class_id"] = int(box.get("class_id", 0))
-        if "confidence" in box and box["confidence"] is not None:
-            rec["confidence"] = float(box["confidence"])
+        confidence = box.get("confidence")
+        if confidence is not None and math.isfinite(float(confidence)):  # NaN: drawn by hand
+            rec["confidence"] = float(confidence)
         best, best_iou = -1, 0.0
         for i, prev in enumerate(old):
             if i in used:
