@@ -4,6 +4,10 @@ A layer's name is not the dock's: the Curate dock calls its curated phases "<ima
 as the Segment dock calls a phases prediction. A dock marks each layer it makes for a result
 with ``metadata[OUTPUT_KEY]`` and later writes that result only into a layer with its mark;
 without one it adds a new layer (napari makes its name unique).
+
+The mark holds while the layer keeps the name the dock gave it (:func:`claim`): a result the
+user renamed to keep it, or a copy made by napari's Duplicate Layer (which copies the
+metadata), is the user's and never written again.
 """
 
 from __future__ import annotations
@@ -16,12 +20,25 @@ import numpy as np
 from .image import OUTPUT_KEY
 
 PLACEMENT = ("scale", "translate", "rotate", "shear", "affine")
+NAME_KEY = "microstructure_name"  # the name a dock gave the layer it made
+
+
+def claim(layer: Any) -> Any:
+    """Record the name a dock's new layer got (after napari made it unique); returns it."""
+    layer.metadata = {**layer.metadata, NAME_KEY: layer.name}
+    return layer
+
+
+def claimed(layer: Any) -> bool:
+    """False once the user renamed a dock's layer, or for a copy of it under another name."""
+    return (layer.metadata or {}).get(NAME_KEY, layer.name) == layer.name
 
 
 def own_layer(viewer: Any, output: str, kind: type | tuple[type, ...]) -> Any | None:
     """The layer of type ``kind`` a dock made for result ``output`` (None if there is none)."""
     for layer in viewer.layers:
-        if isinstance(layer, kind) and (layer.metadata or {}).get(OUTPUT_KEY) == output:
+        meta = layer.metadata or {}
+        if isinstance(layer, kind) and meta.get(OUTPUT_KEY) == output and claimed(layer):
             return layer
     return None
 
@@ -62,4 +79,4 @@ def show_output(
     if layer is not None:
         viewer.layers.remove(layer)
     add = viewer.add_labels if issubclass(kind, Labels) else viewer.add_image
-    return add(data, **kwargs)
+    return claim(add(data, **kwargs))

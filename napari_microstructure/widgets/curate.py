@@ -19,6 +19,7 @@ from .._layers.curate import (
     labels_data,
     labels_layer_kwargs,
 )
+from .._layers.output import claim, claimed
 from ..core.curate.export import EXPORTERS, export_project
 from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project, ProjectError
@@ -108,11 +109,15 @@ class CurateWidget(WorkerWidget):
 
     def layers_of(self, image_id: str) -> dict[str, Any]:
         """The viewer's curation layers of a project image, by role."""
-        return {
-            layer_role(layer): layer
-            for layer in self._viewer.layers
-            if layer.metadata.get("curate_image") == image_id and layer_role(layer)
-        }
+        return {layer_role(lay): lay for lay in self._made_for(image_id) if layer_role(lay)}
+
+    def _made_for(self, image_id: str) -> list[Any]:
+        """Layers the dock made for a project image (not copies or ones the user renamed)."""
+        return [
+            lay
+            for lay in self._viewer.layers
+            if lay.metadata.get("curate_image") == image_id and claimed(lay)
+        ]
 
     # -- project -------------------------------------------------------------------------------
     def open_project(self, folder: str | Path) -> Project | None:
@@ -225,16 +230,12 @@ class CurateWidget(WorkerWidget):
         ps = rec.get("pixel_size")
         labels = project.load_labels(image_id)
         layers = self.layers_of(image_id)
-        marked = (
-            lay
-            for lay in self._viewer.layers
-            if isinstance(lay, Image) and lay.metadata.get("curate_image") == image_id
-        )
-        image_layer = next(marked, None) if image_layer is None else image_layer
+        if image_layer is None:
+            image_layer = next((x for x in self._made_for(image_id) if isinstance(x, Image)), None)
         if image_layer is None:
             kw = image_layer_kwargs(ps, rec["name"])
             kw["metadata"] = {**kw["metadata"], "curate_image": image_id}
-            image_layer = self._viewer.add_image(project.read_image(image_id), **kw)
+            image_layer = claim(self._viewer.add_image(project.read_image(image_id), **kw))
         shape = tuple(rec["shape"])
         inst = labels.instances if labels.instances is not None else np.zeros(shape, np.uint32)
         if "instances" in layers:
@@ -243,17 +244,17 @@ class CurateWidget(WorkerWidget):
             kw = labels_layer_kwargs(
                 inst, ps, f"{image_id} labels", image_id, "instances", like=image_layer
             )
-            layers["instances"] = self._viewer.add_labels(**kw)
+            layers["instances"] = claim(self._viewer.add_labels(**kw))
         if labels.phases is not None and "phases" not in layers:
             kw = labels_layer_kwargs(
                 labels.phases, ps, f"{image_id} phases", image_id, "phases", like=image_layer
             )
-            layers["phases"] = self._viewer.add_labels(**kw)
+            layers["phases"] = claim(self._viewer.add_labels(**kw))
         if "boxes" not in layers:
             kw = boxes_layer_kwargs(
                 labels.boxes, ps, project.classes, f"{image_id} boxes", image_id, like=image_layer
             )
-            layers["boxes"] = self._viewer.add_shapes(**kw)
+            layers["boxes"] = claim(self._viewer.add_shapes(**kw))
         self._viewer.layers.selection.active = layers["instances"]
         self._autosave = Autosave(
             project, image_id, layers, self._autosave_ms, on_saved=self._show_saved
@@ -264,9 +265,8 @@ class CurateWidget(WorkerWidget):
     def _close_layers(self, image_id: str) -> None:
         """Take a saved image's layers out of the viewer: only the open image is autosaved, so
         edits to another image's layers would be lost."""
-        for layer in list(self._viewer.layers):
-            if layer.metadata.get("curate_image") == image_id:
-                self._viewer.layers.remove(layer)
+        for layer in self._made_for(image_id):
+            self._viewer.layers.remove(layer)
 
     def _show_saved(self, rev: int) -> None:
         stamp = time.strftime("%H:%M:%S")

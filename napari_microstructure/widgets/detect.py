@@ -33,6 +33,7 @@ from .._layers import (
     own_layer,
     set_detections,
 )
+from .._layers.output import claim
 from .._layers.shapes import disown, edited_since_drawn, mark_drawn
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget, info_label
@@ -239,7 +240,7 @@ class DetectWidget(WorkerWidget):
         shown = self.shown_detections
         if layer is None:
             kwargs = detections_layer_kwargs(shown, pixel_size, name, image_layer, output)
-            layer = self._viewer.add_shapes(**kwargs)
+            layer = claim(self._viewer.add_shapes(**kwargs))
             mark_drawn(layer)
         else:
             set_detections(layer, shown, pixel_size, image_layer)
