@@ -78,15 +78,12 @@ def boxes_layer_kwargs(
     """Keyword arguments for ``viewer.add_shapes`` showing a project image's boxes.
 
     The box vertices are µm from the image's corner (:mod:`.shapes`); with the image layer
-    ``like`` the layer takes that layer's translate (and rotation) so they lie on it, while
-    its own scale stays 1. :func:`boxes_from_layer` reads them back in pixels either way.
+    ``like`` the layer lies on it (:func:`.shapes.overlay_placement`: its translate, rotation,
+    units, and its scale over ``pixel_size``). :func:`boxes_from_layer` reads them back in
+    pixels either way.
     """
-    kwargs = detections_layer_kwargs(boxes_frame(boxes, class_names), pixel_size, name)
-    if like is not None:
-        placement = placement_like(like)
-        placement.pop("scale")
-        kwargs.update(placement)
-        kwargs.update(units_like(like))
+    frame = boxes_frame(boxes, class_names)
+    kwargs = detections_layer_kwargs(frame, pixel_size, name, image=like)
     kwargs["metadata"] = {**kwargs["metadata"], IMAGE_KEY: image_id, ROLE_KEY: "boxes"}
     defaults: dict[str, Any] = dict.fromkeys(kwargs["features"].columns, 0.0)
     defaults.update(

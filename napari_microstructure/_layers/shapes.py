@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import OUTPUT_KEY, PIXEL_SIZE_KEY, UNIT, placement_like, units_like
+from .image import (
+    OUTPUT_KEY,
+    PIXEL_SIZE_KEY,
+    UNIT,
+    layer_pixel_size,
+    placement_like,
+    units_like,
+)
 from .output import place
 from .plane import plane_index
 
@@ -72,6 +79,70 @@ def overlay_placement(image: Any, pixel_size: float | None) -> dict[str, Any]:
     kwargs = placement_like(image)
     kwargs["scale"] = tuple(v / s for v in kwargs["scale"])
     return {**kwargs, **units_like(image)}
+
+
+def overlay_unit(layer: Any, image: Any) -> float | None:
+    """Data units per pixel of a 2-D Points or Shapes ``layer`` lying on ``image``, else None.
+
+    It lies on the image when it is placed by :func:`overlay_placement` (at its pixel size, its
+    own ``pixel_size_um`` or 1 for pixel data): its transform is the image's (rows and columns)
+    divided by that number, with the same offset.
+    """
+    if layer.ndim != 2 or image.ndim < 2:
+        return None
+    a_img, b_img = _affine(image.data_to_world, image.ndim)
+    lead = list(range(image.ndim - 2))
+    if lead and not (np.allclose(a_img[-2:, lead], 0) and np.allclose(a_img[lead, -2:], 0)):
+        return None  # rows and columns mixed with a stack's leading axes
+    a_img, b_img = a_img[-2:, -2:], b_img[-2:]
+    a, b = _affine(layer.data_to_world, 2)
+    tol = 1e-6 * float(np.abs(a_img).max())
+    if not np.allclose(b, b_img, rtol=0, atol=tol):
+        return None
+    for unit in (layer_pixel_size(image), layer_pixel_size(layer), 1.0):
+        if unit and np.allclose(a * unit, a_img, rtol=1e-6, atol=tol):
+            return float(unit)
+    return None
+
+
+def relay_overlay(layer: Any, image: Any, unit: float, pixel_size: float | None) -> None:
+    """Redraw an overlay of ``unit`` data units per pixel (:func:`overlay_unit`) on ``image`` at
+    its new ``pixel_size``: the same pixels in ``pixel * pixel_size`` data, at the new
+    :func:`overlay_placement`, with the new ``pixel_size_um``."""
+    from napari.layers import Shapes
+
+    ratio = (float(pixel_size) if pixel_size else 1.0) / unit
+    layer.selected_data = set()
+    if isinstance(layer, Shapes):
+        untouched = DRAWN_KEY in layer.metadata and not edited_since_drawn(layer)
+        if len(layer.data):
+            widths = [w * ratio for w in layer.edge_width]
+            layer.data = [np.asarray(v, dtype=float) * ratio for v in layer.data]
+            layer.edge_width = widths
+        layer.current_edge_width = layer.current_edge_width * ratio
+        _feature_sizes(layer, pixel_size)
+    else:
+        layer.data = np.asarray(layer.data, dtype=float) * ratio
+        layer.size = np.asarray(layer.size, dtype=float) * ratio
+        layer.current_size = layer.current_size * ratio
+    kwargs = overlay_placement(image, pixel_size)
+    place(layer, kwargs)
+    layer.units = kwargs.get("units", ("pixel", "pixel"))
+    layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: pixel_size}
+    if isinstance(layer, Shapes) and untouched:
+        mark_drawn(layer)
+
+
+def _feature_sizes(layer: Any, pixel_size: float | None) -> None:
+    """The µm sizes of a detections layer's features at a new pixel size."""
+    feats = layer.features
+    if not {"width_px", "height_px"} <= set(feats.columns):
+        return
+    feats = feats.copy()
+    s = float(pixel_size) if pixel_size else np.nan
+    w, h = feats["width_px"].to_numpy(float), feats["height_px"].to_numpy(float)
+    feats["width_um"], feats["height_um"], feats["area_um2"] = w * s, h * s, w * h * s * s
+    layer.features = feats
 
 
 def boxes_to_rectangles(df: pd.DataFrame, pixel_size: float | None) -> list[np.ndarray]:

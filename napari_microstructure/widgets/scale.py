@@ -11,6 +11,7 @@ from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
 from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY
+from .._layers.shapes import overlay_unit, relay_overlay
 from ..core.imageio import parse_length
 from ._base import WorkerWidget, info_label
 
@@ -86,9 +87,15 @@ class ScaleWidget(WorkerWidget):
         if not pixel_size_um > 0:
             show_error("Pixel size: enter a positive number of µm per pixel.")
             return
+        overlays = self._overlays(layer)  # found in the old placement, before the change
         for other in self._targets(layer):
+            drawn = isinstance(other, (Points, Shapes)) and PIXEL_SIZE_KEY not in other.metadata
             set_pixel_size(other, pixel_size_um)
             other.metadata = {**other.metadata, "pixel_size_source": "user"}
+            if drawn:  # the user's points or shapes: data stay pixels, only the scale changes
+                other.metadata = {k: v for k, v in other.metadata.items() if k != PIXEL_SIZE_KEY}
+        for overlay, unit in overlays:
+            relay_overlay(overlay, layer, unit, pixel_size_um)
         self._value.value = pixel_size_um
         self._on_image()
         self._viewer.reset_view()
@@ -103,9 +110,9 @@ class ScaleWidget(WorkerWidget):
 
     # -- handlers ---------------------------------------------------------------------------
     def _targets(self, layer: Any) -> list[Any]:
-        """The layer and, when ticked, those laid over it: arrays of its size, and points or
-        shapes drawn in its pixel frame (same scale and offset), which must keep to the same
-        pixels when its pixel size changes."""
+        """The layer and, when ticked, those laid over it: arrays of its size, and the user's
+        points or shapes drawn in its pixel frame (same scale and offset; the docks' own are
+        :meth:`_overlays`)."""
         if not self._same_size.value:
             return [layer]
         shape = yx_shape(layer)
@@ -114,6 +121,7 @@ class ScaleWidget(WorkerWidget):
             if isinstance(other, (Points, Shapes)):
                 return (
                     other.ndim == layer.ndim
+                    and (other.ndim > 2 or PIXEL_SIZE_KEY not in other.metadata)
                     and np.allclose(other.scale, layer.scale)
                     and np.allclose(other.translate, layer.translate)
                 )
@@ -122,6 +130,21 @@ class ScaleWidget(WorkerWidget):
             return isinstance(other, (Image, Labels)) and yx_shape(other) == shape
 
         return [other for other in self._viewer.layers if other is layer or laid_over(other)]
+
+    def _overlays(self, layer: Any) -> list[tuple[Any, float]]:
+        """When ticked, the docks' 2-D points and shapes (their data in µm, with a pixel size in
+        their metadata) lying on the layer, each with its data units per pixel
+        (:func:`overlay_unit`): they keep to the same pixels at the new size. The user's own
+        keep their data; :meth:`_targets` rescales them like the image."""
+        if not self._same_size.value:
+            return []
+        found = []
+        for other in self._viewer.layers:
+            if isinstance(other, (Points, Shapes)) and PIXEL_SIZE_KEY in other.metadata:
+                unit = overlay_unit(other, layer)
+                if unit is not None:
+                    found.append((other, unit))
+        return found
 
     def _on_image(self, _value: Any = None) -> None:
         layer = self._image.value
