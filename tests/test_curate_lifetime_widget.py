@@ -113,3 +113,19 @@ def test_a_refused_label_layer_adds_nothing(make_napari_viewer, tmp_path, settin
     widget._instances_from.value = None
     assert widget.add_image(image) == "a" and widget.project.image_ids == ["a"]
     widget.close()
+
+
+def test_a_renamed_curation_layer_is_still_saved(make_napari_viewer, tmp_path, settings_home):
+    widget = CurateWidget(make_napari_viewer(), autosave_ms=60_000)
+    widget.open_project(tmp_path / "proj")
+    a = _add(widget, "a")
+    layer = widget.layers_of(a)["instances"]
+    layer.name = "grains"
+    layer.paint((3, 3), 3)
+    widget.open_image(a)  # opened again: the same layer, not a second one
+    assert widget.layers_of(a)["instances"] is layer
+    assert [x.name for x in widget.viewer.layers].count("a") == 1  # nor a second image layer
+    layer.paint((20, 20), 4)
+    widget.flush()
+    assert {3, 4} <= set(np.unique(_saved(tmp_path / "proj", a)))
+    widget.close()

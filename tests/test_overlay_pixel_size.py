@@ -161,3 +161,47 @@ def test_curate_boxes_keep_their_pixels_when_the_pixel_size_changes(
     saved = _draw_and_save(w, qtbot, boxes, image, (70, 90), (100, 120))
     assert np.allclose(saved, first + [[100, 70, 120, 90]])
     w.close()
+
+
+def _pixels(layer, image):
+    return detections_from_layer(layer, image=image)[["x1", "y1", "x2", "y2"]].to_numpy()
+
+
+@pytest.mark.parametrize("size", [(200, 300), (128, 160)])
+def test_another_images_overlays_stay_with_it(
+    make_napari_viewer,
+    settings_home,
+    wait_idle,
+    fake_detector,  # noqa: F811
+    size,
+):
+    """Only the overlays drawn on an image that changes follow it: B's boxes and clicks keep
+    B's pixels when A's pixel size changes (and when B, of A's size, changes with it)."""
+    viewer = make_napari_viewer()
+    b = viewer.add_image(np.zeros(size, np.uint8), **image_layer_kwargs(0.25, "B"))
+    det = _detect(viewer, wait_idle, b).layer
+    prompts = viewer.add_points(**prompt_points_kwargs(b))
+    add_prompt(prompts, 30.0, 40.0, True)
+    a = viewer.add_image(np.zeros((128, 160), np.uint8), **image_layer_kwargs(0.5, "A"))
+    _set_pixel_size(viewer, a, 0.4)
+    assert np.allclose(b.scale, 0.4 if size == (128, 160) else 0.25)
+    assert np.allclose(_pixels(det, b), XY) and np.allclose(
+        detections_from_layer(det)[["x1", "y1", "x2", "y2"]].to_numpy(), XY
+    )
+    assert np.allclose(prompts_from_layer(prompts)[0], [[30, 40]])
+
+
+def test_the_confidence_slider_after_a_pixel_size_change(
+    make_napari_viewer,
+    settings_home,
+    wait_idle,
+    fake_detector,  # noqa: F811
+):
+    viewer = make_napari_viewer()
+    image = _image(viewer, "ps0.5")
+    widget = _detect(viewer, wait_idle, image)
+    _set_pixel_size(viewer, image, 0.25)
+    widget._show.value = 0.0
+    widget._show.value = 0.1
+    keep = (BOXES["confidence"] >= 0.1).to_numpy()
+    assert np.allclose(_pixels(widget.layer, image), XY[keep])

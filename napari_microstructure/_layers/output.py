@@ -21,17 +21,27 @@ from .image import OUTPUT_KEY
 
 PLACEMENT = ("scale", "translate", "rotate", "shear", "affine")
 NAME_KEY = "microstructure_name"  # the name a dock gave the layer it made
+LAYER_KEY = "microstructure_layer"  # the layer's own unique_id: a copy of it has another
 
 
 def claim(layer: Any) -> Any:
-    """Record the name a dock's new layer got (after napari made it unique); returns it."""
-    layer.metadata = {**layer.metadata, NAME_KEY: layer.name}
+    """Record that a dock made ``layer`` and the name it got (after napari made it unique)."""
+    layer.metadata = {**layer.metadata, NAME_KEY: layer.name, LAYER_KEY: str(layer.unique_id)}
     return layer
 
 
-def claimed(layer: Any) -> bool:
-    """False once the user renamed a dock's layer, or for a copy of it under another name."""
-    return (layer.metadata or {}).get(NAME_KEY, layer.name) == layer.name
+def claimed(layer: Any, renamed: bool = False) -> bool:
+    """False for a copy of a dock's layer (napari's Duplicate Layer copies the metadata) and,
+    unless ``renamed`` is allowed, once the user renamed it; True for unclaimed layers."""
+    meta = layer.metadata or {}
+    if meta.get(LAYER_KEY, str(layer.unique_id)) != str(layer.unique_id):
+        return False
+    return renamed or meta.get(NAME_KEY, layer.name) == layer.name
+
+
+def made_here(layer: Any) -> bool:
+    """A layer a dock made (:func:`claim`), renamed or not, but not a copy of one."""
+    return LAYER_KEY in (layer.metadata or {}) and claimed(layer, renamed=True)
 
 
 def own_layer(viewer: Any, output: str, kind: type | tuple[type, ...]) -> Any | None:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .image import PIXEL_SIZE_KEY, layer_pixel_size
-from .shapes import overlay_placement
+from .shapes import over, overlay_placement
 
 POSITIVE = np.array([0.1, 0.85, 0.2, 1.0])
 NEGATIVE = np.array([0.95, 0.15, 0.15, 1.0])
@@ -29,7 +29,7 @@ def prompt_points_kwargs(image: Any, name: str = "prompts") -> dict[str, Any]:
         "border_color": "white",
         "face_color": POSITIVE,
         "features": pd.DataFrame({"positive": np.zeros(0, bool)}),
-        "metadata": {PIXEL_SIZE_KEY: ps},
+        "metadata": {PIXEL_SIZE_KEY: ps, **over(image)},
         **overlay_placement(image, ps),
     }
 

@@ -26,6 +26,10 @@ from .image import (
 from .output import place
 from .plane import plane_index
 
+# the image layer (its napari unique_id) an overlay of boxes or prompts was drawn on: only its
+# own overlays follow when that image's pixel size changes
+OVER_KEY = "microstructure_over"
+
 # Colour-blind friendly (Okabe-Ito) then tab10, RGBA; class id i gets CLASS_COLORS[i % n].
 CLASS_COLORS = np.array(
     [
@@ -81,6 +85,11 @@ def overlay_placement(image: Any, pixel_size: float | None) -> dict[str, Any]:
     return {**kwargs, **units_like(image)}
 
 
+def over(image: Any) -> dict[str, str]:
+    """Metadata tying an overlay to the image it was drawn on (:data:`OVER_KEY`)."""
+    return {} if image is None else {OVER_KEY: str(image.unique_id)}
+
+
 def overlay_unit(layer: Any, image: Any) -> float | None:
     """Data units per pixel of a 2-D Points or Shapes ``layer`` lying on ``image``, else None.
 
@@ -99,7 +108,7 @@ def overlay_unit(layer: Any, image: Any) -> float | None:
     tol = 1e-6 * float(np.abs(a_img).max())
     if not np.allclose(b, b_img, rtol=0, atol=tol):
         return None
-    for unit in (layer_pixel_size(image), layer_pixel_size(layer), 1.0):
+    for unit in (layer_pixel_size(layer), layer_pixel_size(image), 1.0):
         if unit and np.allclose(a * unit, a_img, rtol=1e-6, atol=tol):
             return float(unit)
     return None
@@ -216,7 +225,7 @@ def detections_layer_kwargs(
     With the ``image`` layer the boxes lie on it (its translate, rotation and units); ``output``
     is the dock's mark (:func:`.output.own_layer`).
     """
-    metadata: dict[str, Any] = {PIXEL_SIZE_KEY: pixel_size}
+    metadata: dict[str, Any] = {PIXEL_SIZE_KEY: pixel_size, **over(image)}
     if output:
         metadata[OUTPUT_KEY] = output
     return {
@@ -254,6 +263,7 @@ def set_detections(
         kwargs = overlay_placement(image, pixel_size)
         place(layer, kwargs)
         layer.units = kwargs.get("units", ("pixel", "pixel"))
+        layer.metadata = {**layer.metadata, **over(image)}
     layer.selected_data = set()
     layer.data = []
     if len(df):

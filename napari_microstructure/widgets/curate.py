@@ -19,7 +19,7 @@ from .._layers.curate import (
     labels_data,
     labels_layer_kwargs,
 )
-from .._layers.output import claim, claimed
+from .._layers.output import claim, made_here
 from ..core.curate.export import EXPORTERS, export_project
 from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project, ProjectError
@@ -112,12 +112,11 @@ class CurateWidget(WorkerWidget):
         return {layer_role(lay): lay for lay in self._made_for(image_id) if layer_role(lay)}
 
     def _made_for(self, image_id: str) -> list[Any]:
-        """Layers the dock made for a project image (not copies or ones the user renamed)."""
-        return [
-            lay
-            for lay in self._viewer.layers
-            if lay.metadata.get("curate_image") == image_id and claimed(lay)
-        ]
+        """Layers the dock made for a project image, renamed or not (not copies of them)."""
+        return [lay for lay in self._for(image_id) if made_here(lay)]
+
+    def _for(self, image_id: str) -> list[Any]:
+        return [lay for lay in self._viewer.layers if lay.metadata.get("curate_image") == image_id]
 
     # -- project -------------------------------------------------------------------------------
     def open_project(self, folder: str | Path) -> Project | None:
@@ -230,8 +229,10 @@ class CurateWidget(WorkerWidget):
         ps = rec.get("pixel_size")
         labels = project.load_labels(image_id)
         layers = self.layers_of(image_id)
-        if image_layer is None:
-            image_layer = next((x for x in self._made_for(image_id) if isinstance(x, Image)), None)
+        if image_layer is None:  # the user's own image layer added to the project, or ours
+            image_layer = next((x for x in self._for(image_id) if isinstance(x, Image)), None)
+        else:
+            image_layer.metadata = {**image_layer.metadata, "curate_image": image_id}
         if image_layer is None:
             kw = image_layer_kwargs(ps, rec["name"])
             kw["metadata"] = {**kw["metadata"], "curate_image": image_id}

@@ -33,6 +33,7 @@ from .._layers import (
     own_layer,
     set_detections,
 )
+from .._layers.image import PIXEL_SIZE_KEY
 from .._layers.output import claim
 from .._layers.shapes import disown, edited_since_drawn, mark_drawn
 from ..core.settings import get_setting, set_setting
@@ -98,6 +99,7 @@ class DetectWidget(WorkerWidget):
         self._shape: tuple[int, int] = (0, 0)
         self._pixel_size: float | None = None
         self._layer: Shapes | None = None
+        self._drawn_on: Image | None = None  # the image of the last run
         self._told_edited = False  # the user was told the slider leaves their edits alone
 
         self._demo.changed.connect(self._on_demo)
@@ -244,7 +246,7 @@ class DetectWidget(WorkerWidget):
             mark_drawn(layer)
         else:
             set_detections(layer, shown, pixel_size, image_layer)
-        self._layer = layer
+        self._layer, self._drawn_on = layer, image_layer
         note = df.attrs.get("note") or ""
         if note:
             show_info(f"Detect: {note}")
@@ -256,7 +258,10 @@ class DetectWidget(WorkerWidget):
         layer = self._layer
         if layer is not None and layer in self._viewer.layers:
             if not edited_since_drawn(layer):
-                set_detections(layer, self.shown_detections, self._pixel_size)
+                # the pixel size the layer has now (the Pixel size dock may have changed it)
+                self._pixel_size = layer.metadata.get(PIXEL_SIZE_KEY, self._pixel_size)
+                image = self._drawn_on if self._drawn_on in self._viewer.layers else None
+                set_detections(layer, self.shown_detections, self._pixel_size, image)
             elif not self._told_edited:
                 self._told_edited = True
                 show_info(

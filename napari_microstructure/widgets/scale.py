@@ -11,7 +11,7 @@ from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
 from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY
-from .._layers.shapes import overlay_unit, relay_overlay
+from .._layers.shapes import OVER_KEY, overlay_unit, relay_overlay
 from ..core.imageio import parse_length
 from ._base import WorkerWidget, info_label
 
@@ -87,15 +87,16 @@ class ScaleWidget(WorkerWidget):
         if not pixel_size_um > 0:
             show_error("Pixel size: enter a positive number of µm per pixel.")
             return
-        overlays = self._overlays(layer)  # found in the old placement, before the change
-        for other in self._targets(layer):
+        targets = self._targets(layer)
+        overlays = self._overlays(targets)  # found in the old placement, before the change
+        for other in targets:
             drawn = isinstance(other, (Points, Shapes)) and PIXEL_SIZE_KEY not in other.metadata
             set_pixel_size(other, pixel_size_um)
             other.metadata = {**other.metadata, "pixel_size_source": "user"}
             if drawn:  # the user's points or shapes: data stay pixels, only the scale changes
                 other.metadata = {k: v for k, v in other.metadata.items() if k != PIXEL_SIZE_KEY}
-        for overlay, unit in overlays:
-            relay_overlay(overlay, layer, unit, pixel_size_um)
+        for overlay, image, unit in overlays:
+            relay_overlay(overlay, image, unit, pixel_size_um)
         self._value.value = pixel_size_um
         self._on_image()
         self._viewer.reset_view()
@@ -131,19 +132,21 @@ class ScaleWidget(WorkerWidget):
 
         return [other for other in self._viewer.layers if other is layer or laid_over(other)]
 
-    def _overlays(self, layer: Any) -> list[tuple[Any, float]]:
-        """When ticked, the docks' 2-D points and shapes (their data in µm, with a pixel size in
-        their metadata) lying on the layer, each with its data units per pixel
-        (:func:`overlay_unit`): they keep to the same pixels at the new size. The user's own
-        keep their data; :meth:`_targets` rescales them like the image."""
+    def _overlays(self, targets: list[Any]) -> list[tuple[Any, Any, float]]:
+        """When ticked, the docks' 2-D points and shapes (data in µm, a pixel size in their
+        metadata) drawn on one of the images about to change, each with that image and its data
+        units per pixel (:func:`overlay_unit`): they keep to the same pixels at the new size.
+        The user's own keep their data; :meth:`_targets` rescales them like the image."""
         if not self._same_size.value:
             return []
+        images = {str(t.unique_id): t for t in targets if isinstance(t, Image)}
         found = []
         for other in self._viewer.layers:
-            if isinstance(other, (Points, Shapes)) and PIXEL_SIZE_KEY in other.metadata:
-                unit = overlay_unit(other, layer)
-                if unit is not None:
-                    found.append((other, unit))
+            image = images.get(other.metadata.get(OVER_KEY))
+            if isinstance(other, (Points, Shapes)) and image is not None:
+                unit = overlay_unit(other, image)
+                if unit is not None and PIXEL_SIZE_KEY in other.metadata:
+                    found.append((other, image, unit))
         return found
 
     def _on_image(self, _value: Any = None) -> None:
