@@ -129,3 +129,25 @@ def test_a_renamed_curation_layer_is_still_saved(make_napari_viewer, tmp_path, s
     widget.flush()
     assert {3, 4} <= set(np.unique(_saved(tmp_path / "proj", a)))
     widget.close()
+
+
+def test_the_project_follows_the_pixel_size_dock(
+    make_napari_viewer, tmp_path, settings_home, qtbot
+):
+    from napari_microstructure._layers import image_layer_kwargs
+    from napari_microstructure.widgets.scale import ScaleWidget
+
+    viewer = make_napari_viewer()
+    widget = CurateWidget(viewer, autosave_ms=50)
+    widget.open_project(tmp_path / "proj")
+    image = viewer.add_image(np.zeros((32, 32), np.uint8), **image_layer_kwargs(0.5, "a"))
+    a = widget.add_image(image)
+    dock = ScaleWidget(viewer)
+    dock._image.value = image
+    dock.apply(0.25)
+
+    def stored():
+        return Project.open(tmp_path / "proj").image_record(a)["pixel_size"]
+
+    qtbot.waitUntil(lambda: stored() == 0.25, timeout=10_000)
+    widget.close()

@@ -18,6 +18,7 @@ from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
+from .._layers import image_pixel_size
 from .._layers.curate import boxes_from_layer, labels_data
 from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project
@@ -26,6 +27,8 @@ log = logging.getLogger(__name__)
 
 LABEL_EVENTS = ("paint", "data", "labels_update", "set_data")  # set_data: undo, redo
 SHAPE_EVENTS = ("data", "features")
+IMAGE_EVENTS = ("scale",)  # the Pixel size dock: the project records the new pixel size
+EVENTS = {"boxes": SHAPE_EVENTS, "image": IMAGE_EVENTS}
 
 
 class Autosave:
@@ -41,7 +44,8 @@ class Autosave:
     ) -> None:
         self.project = project
         self.image_id = image_id
-        self.layers = dict(layers)  # role ("instances", "phases", "boxes") -> layer
+        # role ("instances", "phases", "boxes", "image") -> layer
+        self.layers = dict(layers)
         self._on_saved = on_saved
         self._timer = QTimer()
         self._timer.setSingleShot(True)
@@ -54,7 +58,7 @@ class Autosave:
         self.saved_at: float | None = None
         self._connections: list[tuple[Any, Callable]] = []
         for role, layer in self.layers.items():
-            names = SHAPE_EVENTS if role == "boxes" else LABEL_EVENTS
+            names = EVENTS.get(role, LABEL_EVENTS)
             for name in names:
                 emitter = getattr(layer.events, name, None)
                 if emitter is not None:
@@ -75,6 +79,8 @@ class Autosave:
         for role, layer in self.layers.items():
             if role == "boxes":
                 snap[role] = boxes_from_layer(layer, self.project.classes)
+            elif role == "image":
+                snap[role] = image_pixel_size(layer)
             else:
                 if role == "instances":
                     check_label_ids(layer.data)  # labels_data would wrap ids beyond uint32
@@ -109,12 +115,20 @@ class Autosave:
         # a failed write is told by _failed; do not also raise it on the GUI thread
         @thread_worker(start_thread=False, ignore_errors=True)
         def _write() -> int:
-            return self.project.save_labels(self.image_id, **changes)
+            return self._write(changes)
 
         worker = _write()
         worker.returned.connect(lambda rev: self._done(rev, snap))
         worker.errored.connect(self._failed)
         worker.start()
+
+    def _write(self, changes: dict[str, Any]) -> int:
+        changes = dict(changes)
+        if "image" in changes:
+            self.project.set_pixel_size(self.image_id, changes.pop("image"))
+        if not changes:
+            return int(self.project.image_record(self.image_id).get("rev", self.saved_rev))
+        return self.project.save_labels(self.image_id, **changes)
 
     def _done(self, rev: int, snap: dict[str, Any]) -> None:
         self._saving = False
@@ -144,7 +158,7 @@ class Autosave:
         snap = self._snapshot()
         changes = self._changes(snap)
         if changes:
-            self.saved_rev = self.project.save_labels(self.image_id, **changes)
+            self.saved_rev = self._write(changes)
             self._last = snap
             self.saved_at = time.time()
             if self._on_saved is not None:

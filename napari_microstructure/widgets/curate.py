@@ -257,8 +257,9 @@ class CurateWidget(WorkerWidget):
             )
             layers["boxes"] = claim(self._viewer.add_shapes(**kw))
         self._viewer.layers.selection.active = layers["instances"]
+        watched = {**layers, "image": image_layer}  # its pixel size, set by the Pixel size dock
         self._autosave = Autosave(
-            project, image_id, layers, self._autosave_ms, on_saved=self._show_saved
+            project, image_id, watched, self._autosave_ms, on_saved=self._show_saved
         )
         self._refresh_images(image_id)
         self._show_saved(self._autosave.saved_rev)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -275,6 +276,14 @@ class Project(LabelStore, ModelVersions):
         from skimage.io import imread
 
         return np.asarray(imread(str(path)))
+
+    def set_pixel_size(self, image_id: str, pixel_size: float | None) -> None:
+        """Record an image's pixel size in µm (None: unknown), e.g. after a calibration."""
+        ps = float(pixel_size) if pixel_size else None
+        if ps is not None and not (math.isfinite(ps) and ps > 0):
+            raise ValueError(f"pixel size must be a positive number of µm, not {pixel_size}")
+        with self._mutate() as m:
+            self._record(image_id, m)["pixel_size"] = ps
 
     def set_done(self, image_id: str, done: bool = True) -> None:
         """Mark an image as fully annotated (or not)."""
