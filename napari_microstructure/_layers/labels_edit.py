@@ -122,12 +122,33 @@ def paint_object(
     crop[crop == label] = 0
     crop[mask[win] & (crop == 0)] = label
     record = PaintRecord(label, win, before, layer.features.copy(), crop.copy(), plane)
-    data[win] = crop
+    _write(layer, data, win, before, crop, plane)
     painted = bool((crop == label).any())
     values = {"class_name": class_name, "score": float(score), "engine": engine}
     layer.features = _features_with(layer.features, label, values if painted else None)
-    layer.refresh()
     return record
+
+
+def _write(
+    layer: Any,
+    data: np.ndarray,
+    win: tuple[slice, slice],
+    before: np.ndarray,
+    crop: np.ndarray,
+    plane: tuple[int, ...],
+) -> None:
+    """Write the changed pixels of a window: through napari's ``data_setitem`` (which redraws
+    only that part of a large layer, and keeps napari's own undo) where the layer has it."""
+    changed = crop != before
+    if not changed.any():
+        return
+    if not hasattr(layer, "data_setitem"):
+        data[win] = crop
+        layer.refresh()
+        return
+    rows, cols = np.nonzero(changed)
+    lead = tuple(np.full(rows.size, p, dtype=np.intp) for p in plane)
+    layer.data_setitem((*lead, rows + win[0].start, cols + win[1].start), crop[changed])
 
 
 def undo_paint(layer: Any, record: PaintRecord) -> None:
