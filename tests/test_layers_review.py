@@ -105,8 +105,8 @@ def test_one_pixel_size_rule_for_images_and_labels():
         ndim = len(kwargs.get("scale", (1, 1)))
         image = Image(np.zeros((4,) * ndim), **kwargs)
         labels = Labels(np.zeros((4,) * ndim, np.uint8), **kwargs)
-        assert L.image_pixel_size(image) == pytest.approx(expected), kwargs
-        assert L.labels_pixel_size(labels) == pytest.approx(expected), kwargs
+        assert L.layer_pixel_size(image) == pytest.approx(expected), kwargs
+        assert L.layer_pixel_size(labels) == pytest.approx(expected), kwargs
 
 
 def test_scale_only_pixel_size_in_pixel_size_and_classify_docks(make_napari_viewer, settings_home):

@@ -16,7 +16,6 @@ from .explain import (
 from .image import (
     image_array,
     image_layer_kwargs,
-    image_pixel_size,
     layer_kwargs_like,
     layer_pixel_size,
     layer_role,
@@ -28,7 +27,6 @@ from .labels import (
     color_by_values,
     instance_classes,
     labels_array,
-    labels_pixel_size,
     phase_names_of,
     select_label,
     set_grain_features,
@@ -38,7 +36,6 @@ from .shapes import detections_from_layer, detections_layer_kwargs, set_detectio
 __all__ = [
     "image_array",
     "image_layer_kwargs",
-    "image_pixel_size",
     "layer_kwargs_like",
     "layer_pixel_size",
     "layer_role",
@@ -60,7 +57,6 @@ __all__ += [
     "color_by_values",
     "instance_classes",
     "labels_array",
-    "labels_pixel_size",
     "phase_names_of",
     "select_label",
     "set_grain_features",

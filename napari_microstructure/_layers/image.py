@@ -71,11 +71,6 @@ def _um_per_unit(layer: Any) -> np.ndarray | None:
         return None
 
 
-def image_pixel_size(layer: Any) -> float | None:
-    """Pixel size of an image layer in µm, or None when unknown (:func:`layer_pixel_size`)."""
-    return layer_pixel_size(layer)
-
-
 def set_pixel_size(layer: Any, pixel_size_um: float | None) -> None:
     """Set (or clear, with None) a layer's pixel size; its rows and columns ``scale`` follows in
     µm (the scale and units of the leading axes of a stack stay)."""
@@ -141,19 +136,19 @@ def placement_like(layer: Any) -> dict[str, Any]:
         "scale": tuple(float(s) for s in layer.scale[-2:]),
         "translate": tuple(float(t) for t in layer.translate[-2:]),
     }
-    rotate = _yx_block(np.asarray(layer.rotate, dtype=float), n)
+    rotate = yx_block(np.asarray(layer.rotate, dtype=float), n)
     if rotate is not None and not np.allclose(rotate, np.eye(2)):
         kwargs["rotate"] = rotate
-    shear = _yx_block(shear_to_matrix(np.asarray(layer.shear, dtype=float), ndim=n), n)
+    shear = yx_block(shear_to_matrix(np.asarray(layer.shear, dtype=float), ndim=n), n)
     if shear is not None and not np.allclose(shear, np.eye(2)):
         kwargs["shear"] = shear
-    affine = _yx_block(np.asarray(layer.affine.affine_matrix, dtype=float), n, homogeneous=True)
+    affine = yx_block(np.asarray(layer.affine.affine_matrix, dtype=float), n, homogeneous=True)
     if affine is not None and not np.allclose(affine, np.eye(3)):
         kwargs["affine"] = affine
     return kwargs
 
 
-def _yx_block(matrix: np.ndarray, n: int, homogeneous: bool = False) -> np.ndarray | None:
+def yx_block(matrix: np.ndarray, n: int, homogeneous: bool = False) -> np.ndarray | None:
     """The rows-and-columns part of an ``n``-D linear (or homogeneous) matrix, None when it
     mixes them with the leading axes."""
     yx = [n - 2, n - 1]

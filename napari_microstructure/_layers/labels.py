@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import layer_pixel_size
 from .plane import displayed_plane
 
 
@@ -15,11 +14,6 @@ def labels_array(layer: Any) -> np.ndarray:
     """A copy of the displayed 2-D grain ids of a Labels layer (safe to hand to a thread): the
     plane on screen of a stack (:func:`.plane.plane_index`)."""
     return np.array(displayed_plane(layer), copy=True)
-
-
-def labels_pixel_size(layer: Any) -> float | None:
-    """µm per pixel of a Labels layer (:func:`.image.layer_pixel_size`, as for images)."""
-    return layer_pixel_size(layer)
 
 
 CLASS_COLUMNS = ("class_name", "class", "phase")

@@ -22,6 +22,7 @@ from .image import (
     layer_pixel_size,
     placement_like,
     units_like,
+    yx_block,
 )
 from .output import place
 from .plane import plane_index
@@ -90,6 +91,15 @@ def over(image: Any) -> dict[str, str]:
     return {} if image is None else {OVER_KEY: str(image.unique_id)}
 
 
+def lay_on(layer: Any, image: Any, pixel_size: float | None) -> None:
+    """Place an existing overlay of ``pixel * pixel_size`` data on ``image``
+    (:func:`overlay_placement`) and record that pixel size and image in its metadata."""
+    kwargs = overlay_placement(image, pixel_size)
+    place(layer, kwargs)
+    layer.units = kwargs.get("units", ("pixel", "pixel"))
+    layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: pixel_size, **over(image)}
+
+
 def overlay_unit(layer: Any, image: Any) -> float | None:
     """Data units per pixel of a 2-D Points or Shapes ``layer`` lying on ``image``, else None.
 
@@ -100,10 +110,9 @@ def overlay_unit(layer: Any, image: Any) -> float | None:
     if layer.ndim != 2 or image.ndim < 2:
         return None
     a_img, b_img = _affine(image.data_to_world, image.ndim)
-    lead = list(range(image.ndim - 2))
-    if lead and not (np.allclose(a_img[-2:, lead], 0) and np.allclose(a_img[lead, -2:], 0)):
+    a_img, b_img = yx_block(a_img, image.ndim), b_img[-2:]
+    if a_img is None:
         return None  # rows and columns mixed with a stack's leading axes
-    a_img, b_img = a_img[-2:, -2:], b_img[-2:]
     a, b = _affine(layer.data_to_world, 2)
     tol = 1e-6 * float(np.abs(a_img).max())
     if not np.allclose(b, b_img, rtol=0, atol=tol):
@@ -134,10 +143,7 @@ def relay_overlay(layer: Any, image: Any, unit: float, pixel_size: float | None)
         layer.data = np.asarray(layer.data, dtype=float) * ratio
         layer.size = np.asarray(layer.size, dtype=float) * ratio
         layer.current_size = layer.current_size * ratio
-    kwargs = overlay_placement(image, pixel_size)
-    place(layer, kwargs)
-    layer.units = kwargs.get("units", ("pixel", "pixel"))
-    layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: pixel_size}
+    lay_on(layer, image, pixel_size)
     if isinstance(layer, Shapes) and untouched:
         mark_drawn(layer)
 
@@ -260,10 +266,7 @@ def set_detections(
     """Replace a Shapes layer's rectangles and features by the detections ``df`` (and lay it on
     the ``image`` layer when given)."""
     if image is not None:
-        kwargs = overlay_placement(image, pixel_size)
-        place(layer, kwargs)
-        layer.units = kwargs.get("units", ("pixel", "pixel"))
-        layer.metadata = {**layer.metadata, **over(image)}
+        lay_on(layer, image, pixel_size)
     layer.selected_data = set()
     layer.data = []
     if len(df):

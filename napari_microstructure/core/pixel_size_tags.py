@@ -13,6 +13,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from typing import Any
 
+UM_PER_INCH = 25400.0
 _UNIT_TO_UM = {
     "pm": 1e-6,
     "nm": 1e-3,
@@ -28,10 +29,10 @@ _UNIT_TO_UM = {
     "cm": 1e4,
     "m": 1e6,
     "meter": 1e6,
-    "inch": 25400.0,
+    "inch": UM_PER_INCH,
 }
 # TIFF ResolutionUnit (tifffile.RESUNIT): 1 none, 2 inch, 3 cm; 4 mm and 5 µm are tifffile's
-_RESUNIT_UM = {2: 25400.0, 3: 10000.0, 4: 1000.0, 5: 1.0}
+_RESUNIT_UM = {2: UM_PER_INCH, 3: 1e4, 4: 1e3, 5: 1.0}
 _SCREEN_DPI = (72.0, 96.0)
 # Optical micrographs at the lowest magnifications reach a few µm per pixel; a per-inch density
 # coarser than this is a print, screen or scan setting (2400 dpi is 10.6 µm).
@@ -63,7 +64,7 @@ def square(width: float, height: float | None, source: str) -> tuple[float | Non
 def _density_problem(pixel_um: float) -> str | None:
     """For a density per inch: "" for a screen default (ignored quietly), a note for another
     print or screen density, None for a plausible calibration."""
-    dpi = 25400.0 / pixel_um
+    dpi = UM_PER_INCH / pixel_um
     if any(abs(dpi - screen) <= 0.005 * screen for screen in _SCREEN_DPI):
         return ""
     if pixel_um <= MAX_DENSITY_PIXEL_UM:
@@ -84,10 +85,10 @@ def density_pixel_size(dpi: Any, source: str) -> tuple[float | None, str, str]:
         return None, "none", ""
     if not xdpi > 0:
         return None, "none", ""
-    problem = _density_problem(25400.0 / xdpi)
+    problem = _density_problem(UM_PER_INCH / xdpi)
     if problem is not None:
         return None, "none", problem
-    return square(25400.0 / xdpi, 25400.0 / ydpi if ydpi else None, source)
+    return square(UM_PER_INCH / xdpi, UM_PER_INCH / ydpi if ydpi else None, source)
 
 
 def tiff_pixel_size(tif: Any) -> tuple[float | None, str, dict[str, Any], str]:

@@ -18,7 +18,7 @@ from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
-from .._layers import image_pixel_size
+from .._layers import layer_pixel_size
 from .._layers.curate import boxes_from_layer, labels_data
 from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project
@@ -80,7 +80,7 @@ class Autosave:
             if role == "boxes":
                 snap[role] = boxes_from_layer(layer, self.project.classes)
             elif role == "image":
-                snap[role] = image_pixel_size(layer)
+                snap[role] = layer_pixel_size(layer)
             else:
                 if role == "instances":
                     check_label_ids(layer.data)  # labels_data would wrap ids beyond uint32

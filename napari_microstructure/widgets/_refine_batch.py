@@ -50,7 +50,7 @@ class BatchMixin:
         s = self._ensure_layers()
         if s is None:
             return None
-        image, ps = L.image_array(s.image), L.image_pixel_size(s.image)
+        image, ps = L.image_array(s.image), L.layer_pixel_size(s.image)
         plane = L.plane_index(s.image)
         try:
             kw = self._engines.segment_all_kw()

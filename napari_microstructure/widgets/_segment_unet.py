@@ -15,7 +15,7 @@ import pandas as pd
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import image_array, image_pixel_size, scribbles_array, show_labels
+from .._layers import image_array, layer_pixel_size, scribbles_array, show_labels
 from ..core.paths import cache_dir
 from ..core.progress import Progress
 from ..core.segment import (
@@ -97,7 +97,7 @@ class UNetPanel:
         arr = image_array(image)
         in_ch = 3 if arr.ndim == 3 else 1
         marks = scribbles_array(mask, arr.shape[:2])
-        return [make_pair(arr, marks, self.task, in_ch, image.name, image_pixel_size(image))]
+        return [make_pair(arr, marks, self.task, in_ch, image.name, layer_pixel_size(image))]
 
     def _file_source(self) -> Any:
         """A function reading the training data of the chosen folders or project (in the
@@ -177,7 +177,7 @@ class UNetPanel:
             show_error(str(exc))
             return None
         self._model_info.value = _describe(model)
-        arr, ps, tta = image_array(image), image_pixel_size(image), bool(self._tta.value)
+        arr, ps, tta = image_array(image), layer_pixel_size(image), bool(self._tta.value)
 
         def run():
             seg = yield from segment_image(arr, model, ps, tta=tta)

@@ -19,7 +19,7 @@ from magicgui.widgets import (
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import image_array, image_pixel_size, show_class_map, show_overlay
+from .._layers import image_array, layer_pixel_size, show_class_map, show_overlay
 from ..core.settings import get_setting, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
@@ -179,7 +179,7 @@ class ClassifyWidget(WorkerWidget):
         if layer is None or not label:
             show_error("Classify: choose an image and type its class first.")
             return False
-        ps = image_pixel_size(layer) or (self._default_ps.value or None)
+        ps = layer_pixel_size(layer) or (self._default_ps.value or None)
         if ps is None:
             show_error(
                 "Classify: the image has no pixel size; set it (Pixel size dock) or "
@@ -262,7 +262,7 @@ class ClassifyWidget(WorkerWidget):
             return None
         if not self._ready():
             return None
-        model, image, ps = self._model, image_array(layer), image_pixel_size(layer)
+        model, image, ps = self._model, image_array(layer), layer_pixel_size(layer)
         n, want_map, want_cam = (
             self.n_crops,
             bool(self._want_map.value),

@@ -12,7 +12,7 @@ from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info
 
-from .._layers import image_array, image_layer_kwargs, image_pixel_size, layer_role
+from .._layers import image_array, image_layer_kwargs, layer_pixel_size, layer_role
 from .._layers.curate import (
     boxes_from_layer,
     boxes_layer_kwargs,
@@ -175,7 +175,7 @@ class CurateWidget(WorkerWidget):
                 raise ValueError("choose an image layer")
             image = image_array(layer)
             labels = self._labels_to_import(project, image.shape[:2])  # checked before adding
-            ps = image_pixel_size(layer)
+            ps = layer_pixel_size(layer)
             source = layer.source.path if layer.source and layer.source.path else None
             image_id = project.add_image(image, layer.name, pixel_size=ps, source=source)
         except (ProjectError, ValueError, OSError) as exc:

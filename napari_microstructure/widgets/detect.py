@@ -29,7 +29,7 @@ from napari.utils.notifications import show_error, show_info
 from .._layers import (
     detections_layer_kwargs,
     image_array,
-    image_pixel_size,
+    layer_pixel_size,
     own_layer,
     set_detections,
 )
@@ -175,7 +175,7 @@ class DetectWidget(WorkerWidget):
             show_error("Detect: open an image first.")
             return None
         image = image_array(layer)
-        pixel_size = image_pixel_size(layer)
+        pixel_size = layer_pixel_size(layer)
         path = self.model_path
         params = {
             "conf": self.conf,

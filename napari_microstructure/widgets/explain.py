@@ -21,7 +21,7 @@ from napari.utils.notifications import show_error
 from .._layers import (
     detections_from_layer,
     image_array,
-    image_pixel_size,
+    layer_pixel_size,
     show_overlay,
 )
 from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap, overlay_layer
@@ -169,7 +169,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         img = self._need_image()
         if img is None:
             return None
-        image, ps, method = image_array(img), image_pixel_size(img), self.method
+        image, ps, method = image_array(img), layer_pixel_size(img), self.method
         conf = self.threshold
 
         def make_gen():
@@ -201,7 +201,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         row = detections_from_layer(boxes, image=img).iloc[int(index)]
         box = (row.x1, row.y1, row.x2, row.y2)
         cls, name = int(row.class_id), str(row.class_name)
-        image, ps, method = image_array(img), image_pixel_size(img), str(self._obj_method.value)
+        image, ps, method = image_array(img), layer_pixel_size(img), str(self._obj_method.value)
 
         def make_gen():
             from ..core.explain import object_saliency
@@ -223,7 +223,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         img = self._need_image()
         if img is None:
             return None
-        image, ps, thr = image_array(img), image_pixel_size(img), self.threshold
+        image, ps, thr = image_array(img), layer_pixel_size(img), self.threshold
 
         def make_gen():
             from ..core.explain import class_score_maps, low_confidence_map

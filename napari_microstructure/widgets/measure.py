@@ -23,7 +23,7 @@ from .._layers import (
     color_by_values,
     instance_classes,
     labels_array,
-    labels_pixel_size,
+    layer_pixel_size,
     layer_role,
     phase_names_of,
     select_label,
@@ -122,7 +122,7 @@ class MeasureWidget(WorkerWidget):
         if self._pixel.value > 0:
             return float(self._pixel.value)
         layer = self.labels_layer
-        return labels_pixel_size(layer) if layer is not None else None
+        return layer_pixel_size(layer) if layer is not None else None
 
     @pixel_size.setter
     def pixel_size(self, value: float | None) -> None:
@@ -158,7 +158,7 @@ class MeasureWidget(WorkerWidget):
     def _show_layer_pixel_size(self, _value: Any = None) -> None:
         """Show what 0 in the µm / pixel box stands for: the grains layer's pixel size."""
         layer = self.labels_layer
-        ps = labels_pixel_size(layer) if layer is not None else None
+        ps = layer_pixel_size(layer) if layer is not None else None
         self._pixel.native.setSpecialValueText(f"layer: {ps:g}" if ps else "layer: none (px)")
 
     def run(self) -> Any:

@@ -149,7 +149,7 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
             return None
         settings = self._engines.settings()
         # a boundaries model segments at its training pixel size: a new pixel size, new grains
-        ps = L.image_pixel_size(layer) if settings["engine"] == "model" else None
+        ps = L.layer_pixel_size(layer) if settings["engine"] == "model" else None
         return (id(layer), id(layer.data), ps, *settings.values())
 
     def _ready_for(self, layer: Any) -> bool:
@@ -179,7 +179,7 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
 
     def _prepare(self, s: ImageSession, then: Any = None, otherwise: Any = None) -> Any:
         key, image = self._key(s.image), L.image_array(s.image)
-        ps, settings = L.image_pixel_size(s.image), self._engines.settings()
+        ps, settings = L.layer_pixel_size(s.image), self._engines.settings()
         try:  # a missing file is told at once; the model itself loads in the worker
             build = self._engines.maker(self._engine, self._engine_settings)
         except ValueError as exc:

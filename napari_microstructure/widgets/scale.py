@@ -9,7 +9,7 @@ from magicgui.widgets import CheckBox, Container, FloatSpinBox, LineEdit, PushBu
 from napari.layers import Image, Labels, Points, Shapes
 from napari.utils.notifications import show_error, show_info
 
-from .._layers import image_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
+from .._layers import layer_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
 from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY
 from .._layers.shapes import OVER_KEY, overlay_unit, relay_overlay
 from ..core.imageio import parse_length
@@ -76,7 +76,7 @@ class ScaleWidget(WorkerWidget):
     def pixel_size(self) -> float | None:
         """Pixel size (µm) of the chosen image layer, None when unknown."""
         layer = self._image.value
-        return image_pixel_size(layer) if layer is not None else None
+        return layer_pixel_size(layer) if layer is not None else None
 
     def apply(self, pixel_size_um: float) -> None:
         """Set the chosen layer's pixel size (and that of same-sized layers when ticked)."""
@@ -143,10 +143,10 @@ class ScaleWidget(WorkerWidget):
         found = []
         for other in self._viewer.layers:
             image = images.get(other.metadata.get(OVER_KEY))
-            if isinstance(other, (Points, Shapes)) and image is not None:
-                unit = overlay_unit(other, image)
-                if unit is not None and PIXEL_SIZE_KEY in other.metadata:
-                    found.append((other, image, unit))
+            ours = isinstance(other, (Points, Shapes)) and PIXEL_SIZE_KEY in other.metadata
+            unit = overlay_unit(other, image) if ours and image is not None else None
+            if unit is not None:
+                found.append((other, image, unit))
         return found
 
     def _on_image(self, _value: Any = None) -> None:
@@ -154,7 +154,7 @@ class ScaleWidget(WorkerWidget):
         if layer is None:
             self._found.value = "no image layer"
             return
-        ps = image_pixel_size(layer)
+        ps = layer_pixel_size(layer)
         source = layer.metadata.get("pixel_size_source", "")
         if ps and not layer.metadata.get(PIXEL_SIZE_KEY):
             source = "the layer's scale"
