@@ -13,6 +13,7 @@ import tifffile
 
 from napari_microstructure.core import atomic as atomic_mod
 from napari_microstructure.core.curate import Project, ProjectError
+from napari_microstructure.core.curate.items import items_from_project
 
 
 def _project(tmp_path, classes=("a",)):
@@ -110,6 +111,30 @@ def test_label_ids_beyond_uint32_are_refused(tmp_path, bad):
     ok[20:24, 20:24] = 2**32 - 1
     p.save_labels(iid, instances=ok)
     assert Project.open(p.root).load_labels(iid).instances.max() == 2**32 - 1
+
+
+@pytest.mark.parametrize("bad", [256, -1])
+def test_phase_ids_beyond_uint8_are_refused(tmp_path, bad):
+    p, iid, inst = _project(tmp_path)
+    phases = np.zeros(inst.shape, np.int64)
+    phases[20:24, 20:24] = bad
+    with pytest.raises(ValueError, match=r"phase ids must be whole numbers 0\.\.255"):
+        p.save_labels(iid, phases=phases)
+    assert Project.open(p.root).load_labels(iid).phases is None
+    phases[20:24, 20:24] = 255
+    p.save_labels(iid, phases=phases)
+    assert Project.open(p.root).load_labels(iid).phases.max() == 255
+
+
+def test_export_reads_what_another_window_saved_meanwhile(tmp_path):
+    a, iid, inst = _project(tmp_path)
+    cli = Project.open(a.root)  # e.g. `napari-microstructure export` in a terminal
+    new = inst.copy()
+    new[10:14, 10:14] = 2
+    a.save_labels(iid, instances=new)  # the dock's autosave: the files cli knows are gone
+    (item,) = items_from_project(cli)
+    np.testing.assert_array_equal(item.instances, new)
+    assert cli.image_record(iid)["rev"] == 1  # the object itself is not changed
 
 
 def test_set_classes_never_relabels_objects(tmp_path):

@@ -74,24 +74,27 @@ def test_coco_loads_in_pycocotools_with_same_areas_and_boxes(tmp_path, segmentat
         truth = item.instances == lid
         ys, xs = np.nonzero(truth)
         box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
-        assert ann["area"] == truth.sum()
         assert ann["bbox"] == pytest.approx(box)
         assert ann["category_id"] == item.classes[lid] + 1
         if segmentation == "rle":
             rle = coco.annToRLE(ann)
-            assert mask_utils.area(rle) == ann["area"]
+            assert ann["area"] == truth.sum() == mask_utils.area(rle)
             assert mask_utils.toBbox(rle).tolist() == pytest.approx(ann["bbox"])
             np.testing.assert_array_equal(coco.annToMask(ann).astype(bool), truth)
         else:  # polygons run along pixel edges: the mask itself, holes filled
             decoded = coco.annToMask(ann).astype(bool)
             np.testing.assert_array_equal(decoded, ndi.binary_fill_holes(truth))
+            assert ann["area"] == decoded.sum()  # the hole of object 9 is the polygon's
 
 
-def test_label_tiffs_round_trip_exactly(tmp_path):
+def test_label_tiffs_round_trip_exactly_with_their_classes(tmp_path):
     items = _items()
     items[0].instances[5, 5] = 4_000_000_000  # near the top of uint32
-    files = export_label_tiffs(tmp_path, items)
-    assert len(files) == 6
+    items[0].classes[4_000_000_000] = 1
+    items[1].boxes = [{"x1": 2, "y1": 3, "x2": 12.5, "y2": 9, "class_id": 1}]
+    done_empty = ExportItem("empty", np.zeros((20, 30), np.uint8))  # checked: no object
+    files = export_label_tiffs(tmp_path, [*items, done_empty], {"names": ["a", "b"]})
+    assert len(files) == 8
     for it in items:
         inst = read_label_tiff(tmp_path / f"{it.name}_instances.tif")
         assert inst.dtype == np.uint32
@@ -99,16 +102,46 @@ def test_label_tiffs_round_trip_exactly(tmp_path):
         np.testing.assert_array_equal(
             read_label_tiff(tmp_path / f"{it.name}_phases.tif"), it.phases
         )
+    empty = read_label_tiff(tmp_path / "empty_instances.tif")
+    assert empty.shape == (20, 30) and not empty.any()
+    doc = json.loads((tmp_path / "labels.json").read_text())
+    assert doc["classes"] == ["a", "b"]
+    table = doc["images"]
+    assert table["im0"]["instances"]["4000000000"] == 1 and table["im0"]["instances"]["3"] == 1
+    assert table["im2"]["instances"] == {str(k): k % 2 for k in np.unique(items[2].instances)[1:]}
+    assert table["im1"]["boxes"] == [{"x1": 2, "y1": 3, "x2": 12.5, "y2": 9, "class_id": 1}]
+    assert table["empty"] == {"instances": {}, "boxes": [], "pixel_size": None}
+
+
+def test_label_tiffs_export_again_replaces_the_previous_one(tmp_path):
+    items = _items()
+    export_label_tiffs(tmp_path, items)
+    (tmp_path / "mine.txt").write_text("kept")
+    export_label_tiffs(tmp_path, items[:1])
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert left == ["im0_instances.tif", "im0_phases.tif", "labels.json", "mine.txt"]
 
 
 def test_split_is_reproducible_and_disjoint():
-    names = [f"n{i}" for i in range(20)]
+    names = [f"n{i}" for i in range(40)]
     a = split_names(names, 0.25, seed=7)
     assert a == split_names(list(reversed(names)), 0.25, seed=7)
     assert a != split_names(names, 0.25, seed=8)
     train, val = a
-    assert len(val) == 5 and not set(train) & set(val) and set(train) | set(val) == set(names)
+    assert 4 <= len(val) <= 16  # about a quarter (each image's side is drawn)
+    assert not set(train) & set(val) and set(train) | set(val) == set(names)
     assert split_names(["only"], 0.2) == (["only"], ["only"])
+    for n in (2, 3):  # too few for the fraction: both parts still hold an image
+        tr, va = split_names(names[:n], 0.2)
+        assert tr and va
+
+
+def test_an_image_keeps_its_side_as_images_are_added():
+    names = [f"field_{i:02d}" for i in range(60)]
+    for n in range(5, 60):
+        train, _ = split_names(names[:n], 0.2, seed=0)
+        _, val = split_names(names[: n + 1], 0.2, seed=0)
+        assert not set(train) & set(val), n  # no image a model trained on is held out later
 
 
 @pytest.fixture(scope="module")

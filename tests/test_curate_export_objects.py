@@ -53,9 +53,10 @@ def test_every_format_exports_masks_and_the_boxes_that_have_no_mask():
         {"x1": -10, "y1": 50, "x2": 10, "y2": 75, "class_id": 2},  # partly outside the image
         {"x1": 90, "y1": 0, "x2": 99, "y2": 9, "class_id": 2},  # outside the image
     ]
-    item = ExportItem("im", np.zeros((60, 80), np.uint8), inst, {7: 0}, boxes)
+    classes = {7: 0, 4_000_000_000: 1}
+    item = ExportItem("im", np.zeros((60, 80), np.uint8), inst, classes, boxes)
     objects = item_objects(item, n_classes=3)
-    assert [o.class_id for o in objects] == [0, 0, 2, 2]  # the first box is not a new object
+    assert [o.class_id for o in objects] == [0, 1, 2, 2]  # the first box is not a new object
     assert objects[3].box == (0.0, 50.0, 10.0, 60.0)  # clipped to the image
     assert len(yolo_box_lines(item, 3)) == 4
     seg = [line.split() for line in yolo_segment_lines(item, 3)]
@@ -69,7 +70,7 @@ def test_every_format_exports_masks_and_the_boxes_that_have_no_mask():
     for mode in ("rle", "polygon"):
         doc = export_coco_dict(item, mode)
         anns = doc["annotations"]
-        assert [a["category_id"] for a in anns] == [1, 1, 3, 3]
+        assert [a["category_id"] for a in anns] == [1, 2, 3, 3]
         assert anns[3]["bbox"] == [0.0, 50.0, 10.0, 10.0] and anns[3]["area"] == 100.0
         assert anns[0]["area"] == 350 and anns[0]["bbox"] == [10.0, 10.0, 65.0, 40.0]
     with pytest.raises(ValueError, match="class id \\[2\\] but only 2 class names"):
@@ -80,6 +81,19 @@ def export_coco_dict(item, mode):
     from napari_microstructure.core.curate.coco import coco_dict
 
     return coco_dict([item], ["a", "b", "c"], segmentation=mode)
+
+
+def test_a_box_of_another_class_over_a_mask_is_its_own_object():
+    inst = np.zeros((60, 80), np.uint32)
+    inst[10:30, 10:30] = 1  # a pore
+    boxes = [
+        {"x1": 10, "y1": 10, "x2": 30, "y2": 30, "class_id": 0},  # its own detection box
+        {"x1": 11, "y1": 10, "x2": 30, "y2": 31, "class_id": 1},  # a crack drawn over it
+    ]
+    item = ExportItem("im", np.zeros((60, 80), np.uint8), inst, {1: 0}, boxes)
+    objects = item_objects(item, n_classes=2)
+    assert [(o.class_id, o.mask is None) for o in objects] == [(0, False), (1, True)]
+    assert sorted(line.split()[0] for line in yolo_box_lines(item, 2)) == ["0", "1"]
 
 
 def test_done_images_without_objects_are_exported_and_a_new_export_replaces_the_old(

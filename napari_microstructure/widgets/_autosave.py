@@ -82,8 +82,7 @@ class Autosave:
             elif role == "image":
                 snap[role] = layer_pixel_size(layer)
             else:
-                if role == "instances":
-                    check_label_ids(layer.data)  # labels_data would wrap ids beyond uint32
+                check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
                 snap[role] = labels_data(layer)
         return snap
 

@@ -204,7 +204,7 @@ class CurateWidget(WorkerWidget):
                 continue
             if tuple(layer.data.shape[-2:]) != tuple(shape):
                 raise ValueError(f"{layer.name} is not the size of the image")
-            check_label_ids(layer.data)  # labels_data would wrap ids beyond uint32
+            check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
             kwargs[role] = labels_data(layer)
         if boxes is not None:
             kwargs["boxes"] = boxes_from_layer(boxes, project.classes)

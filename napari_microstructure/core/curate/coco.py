@@ -15,7 +15,7 @@ import numpy as np
 from ..atomic import atomic_write_json
 from .export_record import record_export, replace_previous_export
 from .items import ExportItem, item_objects
-from .polygons import box_polygon, mask_polygons
+from .polygons import box_polygon, filled_area, mask_polygons
 from .yolo import save_image
 
 
@@ -53,21 +53,23 @@ def _annotations(
     anns: list[dict[str, Any]] = []
     for o in item_objects(item, n_classes):
         x1, y1, x2, y2 = o.box
+        area = o.area
         if o.mask is None:  # a drawn box without a mask: its rectangle
             seg: Any = [box_polygon(*o.box).ravel().tolist()]
         elif segmentation == "rle":
             full = np.zeros((item.height, item.width), dtype=bool)
             full[int(y1) : int(y2), int(x1) : int(x2)] = o.mask
             seg = rle_encode(full)
-        else:
+        else:  # a polygon has no holes: the area is what it covers
             seg = [p.ravel().tolist() for p in mask_polygons(o.mask, int(y1), int(x1))]
+            area = filled_area(o.mask)
         anns.append(
             {
                 "id": first_id + len(anns),
                 "image_id": image_id,
                 "category_id": o.class_id + 1,
                 "segmentation": seg,
-                "area": int(o.area) if o.mask is not None else o.area,
+                "area": int(area) if o.mask is not None else area,
                 "bbox": [x1, y1, x2 - x1, y2 - y1],
                 "iscrowd": 0,
             }

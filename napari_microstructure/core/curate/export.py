@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..atomic import atomic_write_tiff, read_tiff
+from ..atomic import atomic_write_json, atomic_write_tiff, read_tiff
 from ..progress import Progress
 from .coco import coco_dict, export_coco, rle_decode, rle_encode
-from .items import ExportItem, items_from_project
+from .export_record import record_export, replace_previous_export
+from .items import ExportItem, item_objects, items_from_project
 from .yolo import export_yolo_detect, export_yolo_segment, split_names, write_data_yaml
 
 if TYPE_CHECKING:
@@ -41,24 +42,47 @@ __all__ = [
 def export_label_tiffs(
     path: str | Path, data: Sequence[ExportItem], meta: dict | None = None
 ) -> list[str]:
-    """Write ``<name>_instances.tif`` (uint32) and ``<name>_phases.tif`` (uint8) per item.
+    """Write ``<name>_instances.tif`` (uint32) and ``<name>_phases.tif`` (uint8) per item, and
+    ``labels.json``: the class and phase names, each instance id's class id and the drawn
+    boxes that are not the box of a mask (pixels, x2/y2 exclusive).
 
-    Values are stored losslessly, so :func:`read_label_tiff` returns the exact arrays.
-    ``meta``: ``images`` (True to also write ``<name>_image.tif``).
+    Values are stored losslessly, so :func:`read_label_tiff` returns the exact arrays; an
+    image marked done with no object gets an all-zero instances TIFF.
+    ``meta``: ``names`` and ``phase_names`` (class and phase names), ``images`` (True to also
+    write ``<name>_image.tif``).
     """
     meta = dict(meta or {})
     out = Path(path)
+    names = list(meta.get("names") or [])
+    table: dict[str, Any] = {}
+    for item in data:  # refuses objects of unnamed classes before anything is written
+        inst = item.instances
+        ids = [] if inst is None else [int(i) for i in np.unique(inst) if i != 0]
+        boxes = [o for o in item_objects(item, len(names) or None) if o.mask is None]
+        table[item.name] = {
+            "instances": {str(i): int(item.classes.get(i, 0)) for i in ids},
+            "boxes": [
+                dict(zip(("x1", "y1", "x2", "y2"), o.box, strict=True), class_id=o.class_id)
+                for o in boxes
+            ],
+            "pixel_size": item.pixel_size,
+        }
+    replace_previous_export(out)
     written = []
     for item in data:
-        if item.instances is not None:
-            arr = np.asarray(item.instances, dtype=np.uint32)
-            written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr)))
+        inst = item.instances
+        if inst is None:
+            inst = np.zeros((item.height, item.width), dtype=np.uint32)
+        arr = np.asarray(inst, dtype=np.uint32)
+        written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr)))
         if item.phases is not None:
             arr = np.asarray(item.phases, dtype=np.uint8)
             written.append(str(atomic_write_tiff(out / f"{item.name}_phases.tif", arr)))
         if meta.get("images"):
             written.append(str(atomic_write_tiff(out / f"{item.name}_image.tif", item.image)))
-    return written
+    doc = {"classes": names, "phase_names": list(meta.get("phase_names") or []), "images": table}
+    written.append(str(atomic_write_json(out / "labels.json", doc)))
+    return record_export(out, written)
 
 
 def read_label_tiff(path: str | Path) -> np.ndarray:
@@ -93,6 +117,7 @@ def export_project(
         raise ValueError("the project has no labelled images to export")
     meta: dict[str, Any] = {
         "names": project.classes,
+        "phase_names": project.phase_names,
         "val_fraction": val_fraction,
         "seed": seed,
         "segmentation": segmentation,

@@ -67,8 +67,9 @@ def item_objects(
     item: ExportItem, n_classes: int | None = None, same_box_iou: float = 0.5
 ) -> list[ExportObject]:
     """The objects of ``item``: every instance (a mask), then every drawn box that is not the
-    box of an instance (box IoU below ``same_box_iou`` with all of them: a detection refined
-    into a mask is one object), clipped to the image; boxes outside it are left out.
+    box of an instance of its class (box IoU below ``same_box_iou`` with all of them: a
+    detection refined into a mask is one object), clipped to the image; boxes outside it are
+    left out.
 
     Instance ids may be any integers (they are renumbered first). With ``n_classes``, a class
     id outside ``0 .. n_classes - 1`` raises ValueError.
@@ -84,13 +85,14 @@ def item_objects(
             box = (sl[1].start, sl[0].start, sl[1].stop, sl[0].stop)
             cid = int(item.classes.get(int(ids[k]), 0))
             objects.append(ExportObject(cid, tuple(map(float, box)), compact[sl] == k))
-    masks = [o.box for o in objects]
+    masks = [(o.class_id, o.box) for o in objects]
     for b in item.boxes:
         x1, x2 = np.clip([float(b["x1"]), float(b["x2"])], 0, item.width)
         y1, y2 = np.clip([float(b["y1"]), float(b["y2"])], 0, item.height)
-        box = (float(x1), float(y1), float(x2), float(y2))
-        if x2 > x1 and y2 > y1 and all(_box_iou(box, m) < same_box_iou for m in masks):
-            objects.append(ExportObject(int(b.get("class_id", 0)), box))
+        box, cid = (float(x1), float(y1), float(x2), float(y2)), int(b.get("class_id", 0))
+        same = (_box_iou(box, m) >= same_box_iou for c, m in masks if c == cid)
+        if x2 > x1 and y2 > y1 and not any(same):
+            objects.append(ExportObject(cid, box))
     if n_classes is not None:
         bad = sorted({o.class_id for o in objects} - set(range(n_classes)))
         if bad:
@@ -99,6 +101,24 @@ def item_objects(
                 "name every class before exporting"
             )
     return objects
+
+
+def _read_labels(project: Project, image_id: str) -> tuple[dict[str, Any], Any] | None:
+    """An image's record and labels as last saved, or None if the image left the project.
+
+    Reading takes no lock (a long export would block the dock's autosave): when a save by
+    another window or program has replaced the files this manifest names, the manifest is
+    read again from disk and the image read from the files it names now.
+    """
+    view = project
+    for _ in range(20):
+        try:
+            return view.image_record(image_id), view.load_labels(image_id)
+        except KeyError:
+            return None
+        except FileNotFoundError:
+            view = project.reread()
+    raise RuntimeError(f"{image_id}: its labels kept changing while they were read; try again")
 
 
 def items_from_project(project: Project, only_done: bool = False) -> Iterator[ExportItem]:
@@ -110,7 +130,10 @@ def items_from_project(project: Project, only_done: bool = False) -> Iterator[Ex
             continue
         if not rec.get("files") and not rec.get("done"):
             continue
-        labels = project.load_labels(image_id)
+        found = _read_labels(project, image_id)
+        if found is None:
+            continue
+        rec, labels = found
         yield ExportItem(
             name=image_id,
             image=project.read_image(image_id),

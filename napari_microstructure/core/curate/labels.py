@@ -92,8 +92,8 @@ class LabelStore:
 
         Raises
         ------
-        ValueError : wrong shape, label ids outside 0..4294967295, or ``classes`` naming
-            objects that are not stored. Nothing is written then.
+        ValueError : wrong shape, label ids outside 0..4294967295, phase ids outside 0..255,
+            or ``classes`` naming objects that are not stored. Nothing is written then.
         """
         with self._mutate(collect=image_id) as m:
             rec = self._record(image_id, m)
@@ -102,6 +102,7 @@ class LabelStore:
                 if arr is not None and tuple(np.shape(arr)) != shape:
                     raise ValueError(f"{what} shape {np.shape(arr)} != image shape {shape}")
             inst = None if instances is None else check_label_ids(instances)
+            phases = None if phases is None else check_label_ids(phases, "phases")
             old = self.load_labels(image_id)
             if inst is None and classes:
                 missing = sorted(set(map(int, classes)) - set(map(int, old.objects)))
@@ -121,7 +122,7 @@ class LabelStore:
                     atomic_write_tiff(folder / files["instances"], inst)
             if phases is not None:
                 files["phases"] = f"phases.r{rev}.tif"
-                atomic_write_tiff(folder / files["phases"], np.asarray(phases, dtype=np.uint8))
+                atomic_write_tiff(folder / files["phases"], phases)
             if boxes is not None:
                 new_boxes = prov.update_boxes(old.boxes, boxes, source)
             files["objects"] = f"objects.r{rev}.json"

@@ -75,21 +75,26 @@ def disk_stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def check_label_ids(instances: Any) -> np.ndarray:
-    """The instance labels as uint32, refusing ids that would not survive the conversion.
+def check_label_ids(labels: Any, role: str = "instances") -> np.ndarray:
+    """Labels as stored (instances uint32, phases uint8), refusing ids that would not survive
+    the conversion.
 
     Raises
     ------
-    ValueError : an id is negative, above 4294967295 or not a whole number.
+    ValueError : an id is negative, above the role's top (4294967295 for instances, 255 for
+        phases) or not a whole number.
     """
-    arr = np.asarray(instances)
-    if arr.size and arr.dtype != np.uint32 and arr.dtype.kind in "iuf":
+    dtype = np.uint8 if role == "phases" else np.uint32
+    top = int(np.iinfo(dtype).max)
+    what = "phase ids" if role == "phases" else "label ids"
+    arr = np.asarray(labels)
+    if arr.size and arr.dtype != dtype and arr.dtype.kind in "iuf":
         lo, hi = arr.min(), arr.max()
-        if lo < 0 or hi > MAX_LABEL or (arr.dtype.kind == "f" and not np.all(arr == np.rint(arr))):
+        if lo < 0 or hi > top or (arr.dtype.kind == "f" and not np.all(arr == np.rint(arr))):
             raise ValueError(
-                f"label ids must be whole numbers 0..{MAX_LABEL}; these labels hold ids from "
+                f"{what} must be whole numbers 0..{top}; these labels hold ids from "
                 f"{lo} to {hi} (relabel them, e.g. with skimage.segmentation.relabel_sequential)"
             )
     elif arr.dtype.kind not in "iufb":
-        raise ValueError(f"label ids must be whole numbers, got {arr.dtype} data")
-    return np.ascontiguousarray(arr, dtype=np.uint32)
+        raise ValueError(f"{what} must be whole numbers, got {arr.dtype} data")
+    return np.ascontiguousarray(arr, dtype=dtype)

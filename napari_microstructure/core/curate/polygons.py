@@ -37,6 +37,15 @@ def mask_polygons(mask: np.ndarray, row0: int = 0, col0: int = 0) -> list[np.nda
     return [xy for _, xy in sorted(found, key=lambda f: -f[0])]
 
 
+def filled_area(mask: np.ndarray) -> int:
+    """Pixels inside the outlines :func:`mask_polygons` traces: each part with its holes."""
+    parts, _ = ndi.label(np.asarray(mask, dtype=bool), structure=EIGHT)
+    inside = np.zeros(parts.shape, dtype=bool)
+    for k, sl in enumerate(ndi.find_objects(parts), start=1):
+        inside[sl] |= ndi.binary_fill_holes(parts[sl] == k)
+    return int(inside.sum())
+
+
 def box_polygon(x1: float, y1: float, x2: float, y2: float) -> np.ndarray:
     """The outline of a box (a drawn box without a mask) as a 4-point polygon."""
     return np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]], dtype=np.float64)

@@ -117,6 +117,11 @@ class Project(LabelStore, ModelVersions):
         root = Path(root)
         return cls.open(root) if (root / MANIFEST).exists() else cls.create(root, **kwargs)
 
+    def reread(self) -> Project:
+        """Another object of this project as it is on disk now (for reading what another
+        window or program saved since this one was opened; this object is unchanged)."""
+        return type(self)(self.root, read_manifest(self.root / MANIFEST))
+
     # -- manifest -----------------------------------------------------------------------------
     @property
     def manifest(self) -> dict[str, Any]:

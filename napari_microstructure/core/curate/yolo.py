@@ -9,6 +9,7 @@ Layout (what ultralytics reads directly)::
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,23 @@ from .items import ExportItem, item_objects
 from .polygons import box_polygon, mask_polygons
 
 
+def _split_draw(name: str, seed: int) -> float:
+    """A number in [0, 1) fixed by the name and the seed (the same on every machine)."""
+    digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
 def split_names(
     names: Sequence[str], val_fraction: float = 0.2, seed: int = 0
 ) -> tuple[list[str], list[str]]:
-    """Reproducible train/val split: the same names, fraction and seed give the same split.
+    """Reproducible train/val split that keeps each image on its side as images are added.
 
-    With two or more images both parts are non-empty; a single image is used for both (so that
-    ultralytics can still validate).
+    Each name goes to val when a number drawn from the name and the seed is below
+    ``val_fraction`` (so about that fraction does), and adding or removing other images never
+    moves it: an image a model was trained on does not become one of its held-out images at
+    the next export. With two or more images both parts are non-empty (the image with the
+    lowest draw goes to val, or the highest to train); a single image is used for both (so
+    that ultralytics can still validate).
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
@@ -37,10 +48,13 @@ def split_names(
         return [], []
     if len(ordered) == 1:
         return ordered, list(ordered)
-    rng = np.random.default_rng(seed)
-    perm = [ordered[i] for i in rng.permutation(len(ordered))]
-    n_val = min(len(ordered) - 1, max(1, int(round(val_fraction * len(ordered)))))
-    return sorted(perm[n_val:]), sorted(perm[:n_val])
+    draw = {n: _split_draw(n, seed) for n in ordered}
+    val = {n for n in ordered if draw[n] < val_fraction}
+    if not val:
+        val = {min(ordered, key=draw.__getitem__)}
+    elif len(val) == len(ordered):
+        val.remove(max(ordered, key=draw.__getitem__))
+    return [n for n in ordered if n not in val], [n for n in ordered if n in val]
 
 
 def save_image(path: str | Path, image: np.ndarray) -> str:
