@@ -223,3 +223,45 @@ def test_fast_on_a_large_tessellation():
     planimetric(lab, 0.5)
     # well under 1 s on an idle core; generous bound for a shared, loaded test machine
     assert time.perf_counter() - t0 < 3.0
+
+
+@pytest.mark.parametrize("frame", [1, 2, 3, 4])
+def test_a_zero_frame_round_the_image_is_a_line_not_a_phase(frame):
+    # 20 px grains with a zero band along the frame: closed like any line, so the Jeffries
+    # count and G equal those of the same grains without the band
+    lab = square_grid(20, 200, 10)
+    framed = lab.copy()
+    framed[:frame], framed[-frame:], framed[:, :frame], framed[:, -frame:] = 0, 0, 0, 0
+    plain, closed = planimetric(lab, 1.0), planimetric(framed, 1.0)
+    assert closed.n_inside == plain.n_inside and closed.n_equivalent == plain.n_equivalent
+    assert lineal_intercept(framed, 1.0).mean_intercept == pytest.approx(
+        lineal_intercept(lab, 1.0).mean_intercept, rel=0.02
+    )
+
+
+@pytest.mark.parametrize("size", [100, 200, 256, 300, 400, 512])
+def test_three_by_three_test_circles_on_every_square_image(size):
+    from napari_microstructure.core.measure.astm import _test_pattern
+
+    circles = [t for t in _test_pattern((size, size), 12, 3, ("circle",)) if t[0] == "circle"]
+    assert len(circles) == 9
+
+
+def test_a_circle_grazing_one_neighbour_crosses_nothing():
+    from napari_microstructure.core.measure.astm import _count_runs, _runs
+
+    # samples 0.5 px apart round a circle in grain 1 that dips into grain 2 for 1 px
+    seq = np.array([1] * 40 + [2] * 2 + [1] * 60)
+    assert _count_runs(_runs(seq, 0.5, True, 1.5), True) == 0
+    seq[70:80] = 3  # a real excursion of 5 px into grain 3 is two crossings
+    assert _count_runs(_runs(seq, 0.5, True, 1.5), True) == 2
+
+
+def test_summary_gives_the_intercept_of_each_direction():
+    # grains 60 px wide and 10 px high (a rolled structure): 60 across, 10 down
+    idx_r, idx_c = (np.arange(600) + 5) // 10, (np.arange(600) + 30) // 60
+    lab = (idx_r[:, None] * 10 + idx_c[None, :] + 1).astype(np.uint32)
+    by_dir = summarize(lab, 0.5)["mean_intercept_by_direction"]
+    assert by_dir["horizontal"] == pytest.approx(30.0, rel=0.02)
+    assert by_dir["vertical"] == pytest.approx(5.0, rel=0.02)
+    assert set(by_dir) == {"horizontal", "vertical", "diagonal", "antidiagonal", "circle"}

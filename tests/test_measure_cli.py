@@ -101,3 +101,24 @@ def test_huge_label_ids_go_to_the_csv(tmp_path, capsys):
     table = pd.read_csv(csv_path)
     assert sorted(table["label"]) == list(range(2**40 + 1, 2**40 + 26))
     assert (table["area [µm²]"] == 100).all()
+
+
+def test_palette_png_labels_are_read_as_their_indices(tmp_path, capsys):
+    from PIL import Image
+
+    lab = np.zeros((60, 80), np.uint8)
+    lab[:, 40:] = 1
+    lab[30:, :] += 2  # four grains, ids 0..3 (0 is not a grain)
+    img = Image.fromarray(lab, mode="P")
+    img.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255] + [0] * 756)
+    img.save(tmp_path / "pal.png")
+    assert main(["measure", str(tmp_path / "pal.png"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["grain_count"] == 3
+
+
+def test_text_output_gives_the_intercept_by_direction(tmp_path, synthetic, capsys):
+    path = _write(tmp_path / "grains.tif", synthetic.grains, pixel_size=0.5)
+    assert main(["measure", path]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "intercept by direction" in x)
+    assert "horizontal" in line and "vertical" in line and line.endswith("µm")

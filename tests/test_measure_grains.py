@@ -187,3 +187,27 @@ def test_phases_from_instance_classes():
 def test_phases_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="shape"):
         summarize(np.ones((10, 10), np.uint8), 1.0, phases=np.zeros((5, 5), np.uint8))
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_grain_table_closes_boundary_lines_like_the_grain_size(width):
+    # 20 px squares with zero boundary lines: each grain's area includes its share of the line
+    idx = (np.arange(200) + 10) // 20
+    lab = (idx[:, None] * 20 + idx[None, :] + 1).astype(np.uint32)
+    on_line = (np.arange(200) + 10) % 20 < width
+    lab[on_line, :] = 0
+    lab[:, on_line] = 0
+    table = grain_table(lab, 1.0)
+    inner = table[~table["touches_edge"]]
+    assert len(inner) == 81
+    assert inner["area"].to_numpy() == pytest.approx(400.0, rel=0.01)
+    assert inner["area"].mean() == pytest.approx(summarize(lab, 1.0)["mean_area"], rel=0.01)
+
+
+def test_repeated_phase_names_are_refused():
+    sem = np.zeros((40, 40), np.uint8)
+    sem[:10], sem[10:15] = 1, 2
+    with pytest.raises(ValueError, match="phases 0 and 2 are both named '-'"):
+        area_fractions(sem, ["-", "ferrite", "-"])
+    with pytest.raises(ValueError, match="both named 'phase_2'"):
+        point_count(sem, ["matrix", "phase_2"])  # id 2 unnamed would be phase_2 too

@@ -169,6 +169,17 @@ def test_log_histogram_and_no_pixel_size(scene, qtbot):
     assert widget.summary["unit"] == "µm" and widget.summary["astm_g_intercept"] is not None
 
 
+def test_summary_text_gives_directions_and_the_right_note(scene, qtbot):
+    viewer, widget, layer, _, _ = scene
+    _measure(widget, qtbot)
+    text = widget._summary_text.value
+    assert "intercept by direction: horizontal" in text and "no pixel size" not in text
+    layer.data = np.zeros_like(layer.data)  # no grains, the pixel size still set
+    _measure(widget, qtbot)
+    text = widget._summary_text.value
+    assert "no grains in the label image" in text and "no pixel size" not in text
+
+
 def test_no_layer_is_a_clear_error(make_napari_viewer, settings_home):
     viewer = make_napari_viewer()
     widget = MeasureWidget(viewer)

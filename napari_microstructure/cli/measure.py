@@ -86,6 +86,8 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
 
 
 def _text(s: dict[str, Any]) -> str:
+    from ..core.measure.summary import by_direction_text
+
     u = s["unit"]
     lines = [
         s["labels"],
@@ -100,6 +102,8 @@ def _text(s: dict[str, Any]) -> str:
         f"{_fmt(s['astm_g_planimetric'], '.2f')} (planimetric)",
         f"  mean grain area: {_fmt(s['mean_area'])} {u}²",
     ]
+    if by_direction_text(s):
+        lines.insert(3, f"  intercept by direction: {by_direction_text(s)}")
     for name, frac in (s.get("phase_fractions") or {}).items():
         ci = s["phase_fractions_ci95"].get(name)
         extra = f" (95% CI {_fmt(ci[0], '.3f')}-{_fmt(ci[1], '.3f')})" if ci else ""

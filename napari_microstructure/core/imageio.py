@@ -106,7 +106,9 @@ def _check_size(nbytes: int, path: Path) -> None:
         )
 
 
-def read_micrograph(path: str | Path, pixel_size: float | None = None) -> MicrographFile:
+def read_micrograph(
+    path: str | Path, pixel_size: float | None = None, labels: bool = False
+) -> MicrographFile:
     """Read an image file and its pixel size.
 
     Parameters
@@ -115,6 +117,9 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
         TIFF (also OME, ImageJ, FEI, Zeiss), PNG, JPEG or BMP file.
     pixel_size
         µm per pixel that overrides whatever the file says.
+    labels
+        The file holds label ids (a mask): a palette image gives its indices, not its
+        colours, and a 1-bit image 0 and 1.
 
     Raises
     ------
@@ -138,7 +143,7 @@ def read_micrograph(path: str | Path, pixel_size: float | None = None) -> Microg
         if suffix in (".tif", ".tiff"):
             result = _read_tiff(path)
         else:
-            result = _read_pillow(path)
+            result = _read_pillow(path, labels)
     except ImageReadError:
         raise
     except MemoryError as exc:
@@ -260,7 +265,7 @@ def _pillow_target(img: Any) -> str | None:
     return None
 
 
-def _read_pillow(path: Path) -> MicrographFile:
+def _read_pillow(path: Path, labels: bool = False) -> MicrographFile:
     from PIL import Image
 
     img = _open_pillow(path)
@@ -274,9 +279,10 @@ def _read_pillow(path: Path) -> MicrographFile:
         held = bands + 2 * Image.getmodebands(target) if target else 2 * bands
         _check_size(img.width * img.height * depth * held, path)
         img.load()
-        if target:
-            img = img.convert(target)
-        data = np.asarray(img)
+        if labels and mode in ("P", "PA", "1"):  # ids, not colours
+            data = np.asarray(img.getchannel(0) if mode == "PA" else img).astype(np.uint8)
+        else:
+            data = np.asarray(img.convert(target) if target else img)
     pixel_size, source, note = (
         density_pixel_size(dpi, "png-density") if dpi else (None, "none", "")
     )

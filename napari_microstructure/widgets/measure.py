@@ -327,6 +327,8 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
 
 
 def _summary_lines(s: dict[str, Any]) -> str:
+    from ..core.measure.summary import NO_PIXEL_SIZE_NOTE, by_direction_text
+
     u = s["unit"]
     ci = s.get("astm_g_intercept_ci95")
     ci_text = f" (95% CI {ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
@@ -336,11 +338,14 @@ def _summary_lines(s: dict[str, Any]) -> str:
         f"G (planimetric): {_fmt(s['astm_g_planimetric'], '.2f')}",
         f"mean grain area: {_fmt(s['mean_area'])} {u}²",
     ]
+    if by_direction_text(s):
+        lines.insert(1, f"intercept by direction: {by_direction_text(s)}")
     if s["grain_count"] is None:
         lines = ["phase map: phase fractions only (choose a grains layer for grain size)"]
     for name, frac in (s.get("phase_fractions") or {}).items():
         pc = s["point_count"][name]["fraction"]
         lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")
     if s.get("note") and s["grain_count"] is not None:
-        lines.append("no pixel size: pixels only, no G")
+        no_scale = s["note"] == NO_PIXEL_SIZE_NOTE
+        lines.append("no pixel size: pixels only, no G" if no_scale else s["note"])
     return "\n".join(lines)

@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 from scipy import stats
-from skimage.segmentation import expand_labels
 
 from ._checks import as_label_image, check_pixel_size
 
@@ -71,12 +70,18 @@ def prepare_labels(labels: np.ndarray, fill_gaps: int = 2) -> np.ndarray:
     r = int(fill_gaps)
     y, x = np.ogrid[-r : r + 1, -r : r + 1]
     disc = x * x + y * y < (r + 0.5) ** 2
-    # mirrored past the frame, a zero line that meets the frame keeps its width
-    zero = np.pad(lab == 0, 2 * r, mode="reflect")
+    # past the frame counts as not zero: a zero line along the frame is not widened (a mirror
+    # would double it), and a wide zero region that meets the frame still holds the disc
+    zero = np.pad(lab == 0, 2 * r, mode="constant", constant_values=False)
     wide = ndi.binary_opening(zero, disc)[2 * r : -2 * r, 2 * r : -2 * r]
     thin = (lab == 0) & ~wide
-    # every thin pixel has a grain within r + 0.5 px (else the disc round it would fit)
-    return np.where(thin, expand_labels(lab, distance=r + 1), lab)
+    if not thin.any():
+        return lab
+    # each thin pixel takes its nearest grain (a band along the frame is closed from one side,
+    # up to its corner); not a lone pixel at the corner of a wide region, far from any grain
+    dist, nearest = ndi.distance_transform_edt(lab == 0, return_indices=True)
+    close = thin & (dist <= 2 * r * math.sqrt(2.0) + 0.5)
+    return np.where(close, lab[tuple(nearest)], lab)
 
 
 # -- lineal intercept ---------------------------------------------------------------------------
@@ -119,7 +124,11 @@ def _runs(seq: np.ndarray, step: float, closed: bool, min_run: float) -> np.ndar
     if closed and ids.size > 1 and ids[0] == ids[-1]:
         lens[0] += lens[-1]  # the run through the start point is one segment
         ids, lens = ids[:-1], lens[:-1]
-    if ids.size < 3 or lens.min() >= min_run:
+    if lens.min() >= min_run:
+        return ids
+    if closed and ids.size == 2:  # a circle grazing one neighbour: no boundary crossed
+        return ids[[int(np.argmax(lens))]]
+    if ids.size < 3:
         return ids
     id_list, len_list = ids.tolist(), lens.tolist()
     while len(id_list) >= 3:
@@ -178,7 +187,8 @@ def _test_pattern(
     if "circle" in directions and n_circles > 0:
         cell = min(h, w) / n_circles
         radius = 0.45 * cell
-        ny, nx = max(1, int(h // cell)), max(1, int(w // cell))
+        # whole cells per side; the small tolerance keeps 200 / (200 / 3) at 3, not 2.999...
+        ny, nx = max(1, int(h / cell + 1e-9)), max(1, int(w / cell + 1e-9))
         n_pts = max(16, int(math.ceil(2 * math.pi * radius / 0.5)))
         theta = np.linspace(0.0, 2 * math.pi, n_pts, endpoint=False)
         for iy in range(ny):

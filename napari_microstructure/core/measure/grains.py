@@ -15,7 +15,8 @@ from scipy.spatial import ConvexHull, QhullError
 from skimage.measure import regionprops_table
 from skimage.segmentation import relabel_sequential
 
-from ._checks import as_label_image, check_pixel_size
+from ._checks import check_pixel_size
+from .astm import prepare_labels
 
 #: Columns of :func:`grain_table`, with what they hold (lengths in ``unit``, areas in ``unit``²).
 COLUMNS: dict[str, str] = {
@@ -88,11 +89,13 @@ def grain_table(labels: np.ndarray, pixel_size: float | None = None) -> pd.DataF
 
     Parameters
     ----------
-    labels : (H, W) integer grain ids, 0 = background.
+    labels : (H, W) integer grain ids, 0 = background. Zero lines up to 4 px wide are closed
+        first, as for the grain size (:func:`.astm.prepare_labels`): a grain's area includes
+        its share of the boundary line.
     pixel_size : µm per pixel; None gives pixels. ``table.attrs["unit"]`` says which.
     """
     ps = check_pixel_size(pixel_size)
-    lab = as_label_image(labels)
+    lab = prepare_labels(labels)
     unit = "µm" if ps else "px"
     s = ps or 1.0
     if not lab.any():

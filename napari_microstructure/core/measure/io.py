@@ -18,14 +18,15 @@ from ._checks import as_label_image
 def read_labels(
     path: str | Path, pixel_size: float | None = None
 ) -> tuple[np.ndarray, float | None]:
-    """Read a label image (TIFF/PNG) and its pixel size (``pixel_size`` overrides the file's).
+    """Read a label image (TIFF/PNG; a palette PNG gives its indices) and its pixel size
+    (``pixel_size`` overrides the file's).
 
     Raises ``ValueError`` (``ImageReadError``) with a message for the user when the file is not
     one single-channel integer label image (RGB, or a stack of planes).
     """
     from ..imageio import ImageReadError, read_micrograph
 
-    mf = read_micrograph(path, pixel_size=pixel_size)
+    mf = read_micrograph(path, pixel_size=pixel_size, labels=True)
     if mf.rgb:
         raise ImageReadError(
             f"{Path(path).name}: is an RGB image, not a label image (one integer id per pixel)"

@@ -19,13 +19,25 @@ from ._checks import as_label_image
 
 
 def phase_names_for(phases: np.ndarray, names: Sequence[str] | None = None) -> dict[int, str]:
-    """Map each phase id present (plus every named one) to its name (``phase_<id>`` if unnamed)."""
+    """Map each phase id present (plus every named one) to its name (``phase_<id>`` if unnamed).
+
+    Raises
+    ------
+    ValueError : two phases would have the same name.
+    """
     ids = set(np.unique(phases).tolist())
     if names:
         ids |= set(range(len(names)))
-    out = {}
+    out: dict[int, str] = {}
     for i in sorted(ids):
-        out[int(i)] = names[i] if names and i < len(names) else f"phase_{i}"
+        name = names[i] if names and i < len(names) else f"phase_{i}"
+        same = [k for k, v in out.items() if v == name]
+        if same:  # results are keyed by name: one of the two phases would be lost
+            raise ValueError(
+                f"phases {same[0]} and {int(i)} are both named {name!r}; give each phase its "
+                "own name"
+            )
+        out[int(i)] = name
     return out
 
 

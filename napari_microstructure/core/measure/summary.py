@@ -44,10 +44,19 @@ GRAIN_KEYS = (
     "astm_g_planimetric_ci95",
     "relative_accuracy_intercept",
     "n_intercepts",
+    "mean_intercept_by_direction",
     "n_test_lines",
     "jeffries_equivalent_grains",
     "grains_per_mm2",
 )
+
+
+def by_direction_text(summary: dict[str, Any]) -> str | None:
+    """``horizontal 30, vertical 5.1, ... µm``: the mean intercept on each kind of test line
+    (None when the summary has none)."""
+    by_dir = summary.get("mean_intercept_by_direction") or {}
+    parts = [f"{d} {v:.3g}" for d, v in by_dir.items() if v is not None]
+    return f"{', '.join(parts)} {summary['unit']}" if parts else None
 
 
 def summarize(
@@ -72,7 +81,9 @@ def summarize(
     ``unit``), ``astm_g_intercept``, ``astm_g_planimetric``, ``mean_area`` (1 / N_A of the
     Jeffries count, in ``unit``²), ``unit`` ("µm" or "px") always; the intervals and counts behind
     them (``mean_intercept_ci95``, ``astm_g_intercept_ci95``, ``astm_g_planimetric_ci95``,
-    ``n_intercepts``, ``grains_per_mm2``, ``relative_accuracy_intercept``); and, with
+    ``n_intercepts``, ``grains_per_mm2``, ``relative_accuracy_intercept``); the mean intercept
+    on each kind of test line (``mean_intercept_by_direction`` {direction: length}, for
+    elongated grains); and, with
     ``phases``, ``phase_fractions`` {name: fraction}, ``phase_fractions_ci95`` {name: [lo, hi]}
     and ``point_count`` (ASTM E562) {name: {fraction, ci95, n_points}}.
     """
@@ -102,6 +113,7 @@ def summarize(
         "astm_g_planimetric_ci95": _pair(pl.astm_g_ci95),
         "relative_accuracy_intercept": _num(li.relative_accuracy),
         "n_intercepts": _num(li.n_intercepts),
+        "mean_intercept_by_direction": {d: _num(v) for d, v in li.by_direction.items()},
         "n_test_lines": li.n_lines,
         "jeffries_equivalent_grains": _num(pl.n_equivalent),
         "grains_per_mm2": _num(pl.grains_per_area) if ps else None,

@@ -201,15 +201,9 @@ def _names_mask_of(stem: str, stems: set[str]) -> bool:
 def read_mask(path: str | Path) -> np.ndarray:
     """A mask file's values: a palette image's indices (not its colours), a 1-bit image's 0
     and 1."""
-    from PIL import Image
-
     from ..imageio import read_micrograph
 
-    read = read_micrograph(path)  # its checks and messages for missing or broken files
-    if read.metadata.get("mode") in ("P", "PA", "1"):
-        with Image.open(path) as img:
-            return np.asarray(img.getchannel(0) if img.mode == "PA" else img).astype(np.uint8)
-    return read.data
+    return read_micrograph(path, labels=True).data
 
 
 def load_pairs(
