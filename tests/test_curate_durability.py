@@ -239,3 +239,13 @@ def test_a_box_drawn_by_hand_has_no_confidence(tmp_path):
     saved = Project.open(p.root).load_labels(iid).boxes
     assert len(saved) == 2
     assert saved[0]["confidence"] == pytest.approx(0.7) and "confidence" not in saved[1]
+
+
+def test_atomic_writes_get_the_mode_of_a_plain_write(tmp_path):
+    if os.name != "posix":
+        pytest.skip("file modes are POSIX")
+    new = atomic_mod.atomic_write_text(tmp_path / "table.csv", "a,b\n")
+    assert new.stat().st_mode & 0o777 == atomic_mod.NEW_FILE_MODE  # not mkstemp's 0600
+    (tmp_path / "table.csv").chmod(0o640)
+    atomic_mod.atomic_write_text(tmp_path / "table.csv", "a,b\n1,2\n")
+    assert (tmp_path / "table.csv").stat().st_mode & 0o777 == 0o640  # a rewrite keeps it

@@ -19,6 +19,16 @@ from typing import Any, BinaryIO
 import numpy as np
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)  # the only portable way to read it; done once, at import
+    os.umask(mask)
+    return mask
+
+
+#: the mode of a new file under the process's umask (mkstemp makes its files 0600)
+NEW_FILE_MODE = 0o666 & ~_read_umask()
+
+
 def _fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -48,6 +58,10 @@ def atomic_file(path: str | Path) -> Iterator[BinaryIO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        try:  # the mode a plain write would give: the old file's, else the umask's
+            os.chmod(tmp, path.stat().st_mode & 0o7777 if path.exists() else NEW_FILE_MODE)
+        except OSError:
+            pass
         os.replace(tmp, path)
     except BaseException:
         try:
