@@ -60,9 +60,10 @@ from napari_microstructure.core.curate.active import rank_images
 from napari_microstructure.core.curate.domains import domain_item
 from napari_microstructure.core.curate.items import ExportItem
 from napari_microstructure.core.curate.select import DENSITY
-from napari_microstructure.core.curate.train import TrainJob, offline_ultralytics
+from napari_microstructure.core.curate.train import TrainJob
 from napari_microstructure.core.curate.yolo import save_image, write_data_yaml, yolo_box_lines
 from napari_microstructure.core.progress import run_to_end
+from napari_microstructure.core.yolo_env import import_ultralytics
 
 CLASSES = ["inclusion", "pore", "crack", "precipitate"]
 INIT, POOL, VAL, TEST = 0, 10_000, 50_000, 90_000  # seed offsets of the image sets
@@ -117,7 +118,7 @@ def fit(data: Path, out: Path, args, base: Path | None, epochs: int, model: str)
 
 
 def evaluate(weights: Path, test_yaml: Path, imgsz: int) -> tuple[float, float, dict]:
-    offline_ultralytics()
+    import_ultralytics()
     from ultralytics import YOLO
 
     m = YOLO(str(weights)).val(

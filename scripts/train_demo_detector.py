@@ -25,9 +25,9 @@ import numpy as np
 
 import napari_microstructure  # noqa: F401  (offline ultralytics configuration, before it loads)
 from napari_microstructure.core.detect import MODEL_INFO_KEY, write_model_info
-from napari_microstructure.core.detect.model import _import_ultralytics
 from napari_microstructure.core.detect.yolo_files import write_yolo_dataset
 from napari_microstructure.core.synthetic import DEFECT_CLASSES, generate
+from napari_microstructure.core.yolo_env import import_ultralytics
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "napari_microstructure" / "models"
@@ -280,7 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             model_card(info, args, info.get("train_minutes"))
         )
         return 0
-    _import_ultralytics()
+    import_ultralytics()
     import torch
     from ultralytics import YOLO
 

@@ -77,6 +77,30 @@ def test_wrong_suffix_and_wrong_task(tmp_path):
             load_detector(pt)
 
 
+def test_networks_without_a_yolo_detect_head_are_refused(tmp_path):
+    import torch
+    from ultralytics import RTDETR
+
+    pt = tmp_path / "rtdetr.pt"
+    RTDETR("rtdetr-l.yaml").save(str(pt))  # task "detect", but another head and output
+    with pytest.raises(ValueError, match="ends in RTDETRDecoder, not a YOLO Detect head"):
+        load_detector(pt)
+    foreign = tmp_path / "resnet.pt"  # another program's checkpoint of a classifier
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    torch.save({"model": net, "epoch": 3}, foreign)
+    with pytest.raises(ValueError, match="not a YOLO detection model"):
+        load_detector(foreign)
+
+
+@pytest.mark.parametrize("bad", ["NaN", '"abc"', "-1", "0"])
+def test_a_bad_recorded_pixel_size_is_named(tmp_path, bad):
+    pt = tmp_path / "mine.pt"
+    shutil.copyfile(DEMO_MODEL, pt)
+    sidecar_path(pt).write_text('{"pixel_size_um": ' + bad + "}")
+    with pytest.raises(ValueError, match="mine.json.* must be a positive number of µm"):
+        load_detector(pt)
+
+
 def test_load_and_detect_make_no_network_attempt(tmp_path):
     """In a fresh process with sockets disabled, importing, loading and detecting all work."""
     code = textwrap.dedent(

@@ -158,6 +158,28 @@ def test_cache_hits_memory_and_disk(random_model, tmp_path, monkeypatch):
     assert lru.get("a") is None and lru.get("c") is not None
 
 
+def test_the_cache_key_follows_the_model_pixel_size(tmp_path):
+    from types import SimpleNamespace
+
+    from napari_microstructure.core.detect import sidecar_path
+    from napari_microstructure.core.detect.model import load_detector
+
+    net = tiny_detection_model()
+    keys = {
+        ps: explain_model(SimpleNamespace(torch_model=net, pixel_size=ps)).key
+        for ps in (0.5, 0.125)
+    }
+    assert keys[0.5] != keys[0.125]  # a fixed pixel size must not return the old maps
+    pt = tmp_path / "m.pt"
+    from ultralytics import YOLO
+
+    YOLO("yolov8n.yaml").save(str(pt))
+    sidecar_path(pt).write_text('{"pixel_size_um": 0.5}')
+    before = explain_model(load_detector(pt)).key
+    sidecar_path(pt).write_text('{"pixel_size_um": 0.125}')  # the .pt file is unchanged
+    assert explain_model(load_detector(pt)).key != before
+
+
 def test_score_maps_and_low_confidence(random_model):
     img = _image(seed=1)
     maps = run_to_end(class_score_maps(img, random_model, use_cache=False))

@@ -85,3 +85,42 @@ def test_guard_catches_attempts():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     line = next(x for x in proc.stdout.splitlines() if x.startswith("ATTEMPTS"))
     assert len(json.loads(line.split(" ", 1)[1])) == 1
+
+
+def test_settings_of_a_file_not_ours_change_in_memory_only(tmp_path, monkeypatch):
+    """ultralytics imported before the package reads the user's own settings file: it is
+    never rewritten, the offline values hold in this process only."""
+    from ultralytics.utils import SETTINGS
+
+    from napari_microstructure.core.yolo_env import yolo_settings_offline
+
+    user = tmp_path / "settings.json"
+    user.write_text("{}")
+    monkeypatch.setattr(SETTINGS, "file", user)
+    monkeypatch.setattr(SETTINGS, "file_path", user)
+    dict.__setitem__(SETTINGS, "sync", True)
+    yolo_settings_offline()
+    assert SETTINGS["sync"] is False
+    assert user.read_text() == "{}"
+
+
+def test_the_amp_check_downloads_nothing_on_a_gpu(tmp_path, monkeypatch):
+    """ultralytics' AMP check fetches yolo26n.pt on CUDA; ours decides by the GPU's name."""
+    from types import SimpleNamespace
+
+    import torch
+    import ultralytics.engine.trainer as trainer
+    from ultralytics import utils
+
+    from napari_microstructure.core.yolo_env import yolo_settings_offline
+
+    yolo_settings_offline()
+    calls = []
+    monkeypatch.setattr(trainer.check_amp, "__wrapped__", lambda m: calls.append(m) or False)
+    monkeypatch.setattr(utils, "WEIGHTS_DIR", tmp_path)  # no reference model there
+    weight = SimpleNamespace(device=torch.device("cuda", 0))  # all the check reads of it
+    gpu = SimpleNamespace(parameters=lambda: iter([weight]))
+    for name, amp in (("NVIDIA H100 80GB HBM3", True), ("NVIDIA GeForce GTX 1660", False)):
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda d, n=name: n)
+        assert trainer.check_amp(gpu) is amp
+    assert calls == []  # the original check (and its download) never ran

@@ -8,9 +8,11 @@ network paths are switched off, so importing and using ultralytics never reaches
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 from .paths import cache_dir
 
@@ -48,7 +50,13 @@ def configure_offline() -> Path:
 
 
 def yolo_settings_offline() -> None:
-    """Point ultralytics' own folders at the project's cache and disable its telemetry."""
+    """Point ultralytics' own folders at the project's cache, disable its telemetry and keep
+    its training's AMP check from downloading a reference model.
+
+    When ultralytics was imported before this package (so its settings file is the user's own,
+    not the one in our folder), the settings change in this process only: the user's file is
+    never rewritten.
+    """
     from ultralytics.utils import SETTINGS
 
     root = Path(os.environ["YOLO_CONFIG_DIR"])
@@ -60,4 +68,41 @@ def yolo_settings_offline() -> None:
     }
     changed = {k: v for k, v in wanted.items() if k in SETTINGS and SETTINGS[k] != v}
     if changed:
-        SETTINGS.update(changed)
+        file = Path(getattr(SETTINGS, "file", "") or getattr(SETTINGS, "file_path", ""))
+        if file.resolve().is_relative_to(root.resolve()):
+            SETTINGS.update(changed)
+        else:
+            dict.update(SETTINGS, changed)  # in memory: JSONDict.update would save the file
+    _offline_amp_check()
+
+
+#: GPUs on which mixed precision is known to give NaN losses (ultralytics' check turns AMP off)
+_AMP_UNSAFE = re.compile(r"(1630|1650|1660|T400|T550|T600|T1000|T1200|T2000|K40m)", re.I)
+
+
+def _offline_amp_check() -> None:
+    """Replace the trainer's AMP check, which downloads a YOLO model to compare FP32 and AMP
+    outputs, by one that needs no file unless that model is already on disk."""
+    import ultralytics.engine.trainer as trainer
+
+    original = getattr(trainer.check_amp, "__wrapped__", trainer.check_amp)
+
+    def check_amp(model: Any) -> bool:
+        import torch
+        from ultralytics import utils
+
+        device = next(model.parameters()).device
+        if device.type != "cuda" or (Path(utils.WEIGHTS_DIR) / "yolo26n.pt").is_file():
+            return bool(check_amp.__wrapped__(model))  # no download: not CUDA, or it is there
+        return not _AMP_UNSAFE.search(torch.cuda.get_device_name(device))
+
+    check_amp.__wrapped__ = original  # type: ignore[attr-defined]
+    trainer.check_amp = check_amp
+
+
+def import_ultralytics() -> None:
+    """Import ultralytics with the project's offline settings (``configure_offline`` ran at
+    the package's import, before ultralytics could be imported through it)."""
+    import ultralytics  # noqa: F401
+
+    yolo_settings_offline()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..progress import Progress
+from ..yolo_env import import_ultralytics
 
 log = logging.getLogger(__name__)
 
@@ -60,15 +61,6 @@ def short_metrics(raw: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def offline_ultralytics() -> None:
-    """Import ultralytics with the project's offline settings."""
-    import ultralytics  # noqa: F401  (napari_microstructure set YOLO_OFFLINE before)
-
-    from ..yolo_env import yolo_settings_offline
-
-    yolo_settings_offline()
-
-
 def preload_torch() -> None:
     """Import torch's compiler stack on the calling thread before a training starts.
 
@@ -80,7 +72,7 @@ def preload_torch() -> None:
 
 
 def _build_model(task: str, base: str | Path | None, model_yaml: str | None) -> Any:
-    offline_ultralytics()
+    import_ultralytics()
     from ultralytics import YOLO
 
     cfg = model_yaml or DEFAULT_YAML[task]

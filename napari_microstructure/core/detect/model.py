@@ -11,12 +11,15 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import pickle
 import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..yolo_env import import_ultralytics
 
 log = logging.getLogger(__name__)
 
@@ -160,28 +163,37 @@ def _task_of(ckpt: dict) -> str:
     return str(task)
 
 
-def _import_ultralytics() -> None:
-    # this package's __init__ (already run, we are inside it) set YOLO_OFFLINE and the font
-    import ultralytics  # noqa: F401
+def _check_yolo_head(name: str, ckpt: dict) -> None:
+    """Refuse a network that does not end in ultralytics' YOLO ``Detect`` head (RT-DETR, a
+    torchvision model in a ``{"model": ...}`` dict): its output is not what detection decodes."""
+    import torch
+    from ultralytics.nn.modules.head import Detect
 
-    from ..yolo_env import yolo_settings_offline
+    layers = getattr(ckpt.get("ema") or ckpt.get("model"), "model", None)
+    head = layers[-1] if isinstance(layers, torch.nn.Sequential) and len(layers) else None
+    if not isinstance(head, Detect):
+        found = type(head).__name__ if head is not None else "no ultralytics layer list"
+        raise ValueError(
+            f"{name}: not a YOLO detection model (its network ends in {found}, not a YOLO "
+            "Detect head); use a YOLOv8 or later detection model (RT-DETR is not supported)"
+        )
 
+
+def _pixel_size_of(name: str, info: dict[str, Any]) -> float | None:
+    """The model's recorded pixel size (µm), checked: a positive finite number or none."""
+    ps = info.get("pixel_size_um")
+    if ps is None or ps == "":
+        return None
     try:
-        yolo_settings_offline()
-    except KeyError:  # a setting this ultralytics version lacks: apply the ones it has
-        import os
-
-        from ultralytics.utils import SETTINGS
-
-        root = Path(os.environ["YOLO_CONFIG_DIR"])
-        wanted = {
-            "sync": False,
-            "hub": False,
-            "datasets_dir": str(root / "datasets"),
-            "weights_dir": str(root / "weights"),
-            "runs_dir": str(root / "runs"),
-        }
-        SETTINGS.update({k: v for k, v in wanted.items() if k in SETTINGS})
+        value = float(ps)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"{name}: the model's recorded pixel size (pixel_size_um in the checkpoint or in "
+            f"{sidecar_path(name).name}) must be a positive number of µm, got {ps!r}"
+        )
+    return value
 
 
 def load_detector(path: str | Path | None = None) -> Detector:
@@ -190,7 +202,7 @@ def load_detector(path: str | Path | None = None) -> Detector:
     Never downloads anything. A missing, unreadable or non-detection (segmentation,
     classification, pose, ...) file raises ``ValueError`` with a message for the user.
     """
-    _import_ultralytics()
+    import_ultralytics()
     from ultralytics import YOLO
 
     p = Path(path).expanduser() if path is not None else DEMO_MODEL
@@ -208,7 +220,9 @@ def load_detector(path: str | Path | None = None) -> Detector:
             f"{p.name}: this is a '{task}' model; detection needs an ultralytics detection "
             "model (boxes), e.g. one trained with task=detect"
         )
+    _check_yolo_head(p.name, ckpt)
     info = read_model_info(p, ckpt)
+    pixel_size = _pixel_size_of(p.name, info)
     del ckpt
     try:
         yolo = YOLO(str(p), task="detect")
@@ -219,10 +233,6 @@ def load_detector(path: str | Path | None = None) -> Detector:
     imgsz = info.get("imgsz") or (yolo.overrides or {}).get("imgsz") or 640
     if isinstance(imgsz, list | tuple):
         imgsz = max(imgsz)
-    ps = info.get("pixel_size_um")
-    pixel_size = float(ps) if ps else None
-    if pixel_size is not None and pixel_size <= 0:
-        raise ValueError(f"{p.name}: the model's recorded pixel size must be > 0, got {ps}")
     return Detector(
         yolo=yolo, path=p, names=names, pixel_size=pixel_size, imgsz=int(imgsz), info=info
     )

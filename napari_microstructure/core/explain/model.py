@@ -70,8 +70,10 @@ class ExplainModel:
         return len(self.names)
 
 
-def _weights_key(module: nn.Module, path: Any = None) -> str:
-    digest = hashlib.sha1()
+def _weights_key(module: nn.Module, path: Any = None, pixel_size: float | None = None) -> str:
+    """The weights (file or a sample of them) and the pixel size the model works at: fixing a
+    model's recorded pixel size must not return the maps made at the old one."""
+    digest = hashlib.sha1(f"pixel size {pixel_size}".encode())
     if path is not None and Path(str(path)).is_file():
         p = Path(str(path))
         digest.update(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
@@ -111,7 +113,9 @@ def explain_model(detector: Any) -> ExplainModel:
         names={int(k): str(v) for k, v in names.items()},
         imgsz=int(imgsz),
         pixel_size=getattr(detector, "pixel_size", None),
-        key=_weights_key(torch_model, getattr(detector, "path", None)),
+        key=_weights_key(
+            torch_model, getattr(detector, "path", None), getattr(detector, "pixel_size", None)
+        ),
         fast=_fused(detector),
     )
 
