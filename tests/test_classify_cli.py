@@ -90,6 +90,15 @@ def test_train_cls_and_classify_json(folder, tmp_path, capsys):
     # text output, one line per image
     assert main(["classify", str(img), "--model", str(model), "--crops", "4"]) == 0
     assert capsys.readouterr().out.startswith(str(img))
+    # a broken file among others: its error, and the others still classified
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    args = ["classify", str(img), str(broken), str(img), "--model", str(model), "--crops", "4"]
+    assert main([*args, "--json"]) == 1
+    res = json.loads(capsys.readouterr().out)
+    assert [("error" in r) for r in res] == [False, True, False]
+    assert res[1]["image"] == str(broken) and "cannot be read" in res[1]["error"]
+    assert res[2]["predicted"] in ("bainite", "ferrite_fine", "none_of_these")
 
 
 def test_cli_errors_are_messages(folder, tmp_path, capsys):

@@ -164,3 +164,16 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     assert "not a folder" in err and "dataset file not found" in err and "no annotation" in err
     assert "diversity must be >= 0" in err and "density must be >= 0" in err
     assert "class id 99 is not one of the model's" in err and "no YOLO label files" in err
+
+
+def test_train_from_a_file_that_is_not_an_ultralytics_model(tmp_path, capsys):
+    import torch
+
+    data = tmp_path / "data.yaml"
+    data.write_text(f"path: {tmp_path}\ntrain: images/train\nval: images/val\nnames: {{0: a}}\n")
+    foreign = tmp_path / "unet.pt"  # e.g. a segmentation model from train-seg
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "task": "phases"}, foreign)
+    rc = main(["train", str(data), "--out", str(tmp_path / "r"), "--from", str(foreign)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unet.pt: not an ultralytics detection or segmentation model" in err
+    assert "Traceback" not in err

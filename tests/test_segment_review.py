@@ -150,3 +150,31 @@ def test_scribble_features_follow_the_image_content(monkeypatch):
     np.testing.assert_allclose(clf._features, real(a[:, ::-1]))
     clf.set_image(a[:, ::-1].copy())  # another array of the same content: features kept
     assert len(calls) == 2
+
+
+def test_without_validation_the_lowest_training_loss_is_kept(monkeypatch):
+    # cross-entropy + Dice starts above 1: a falling loss must count as improving
+    values = iter([1.5, 1.4, 1.3, 1.2, 1.25, 1.3])
+    monkeypatch.setattr(train_module, "_loss", lambda out, y, cfg: out.sum() * 0 + next(values))
+    pairs = synthetic_pairs("phases", n=3, shape=(48, 48), seed=1)
+    cfg = TrainConfig(task="phases", val_fraction=0, patience=2, **{**TINY, "epochs": 6})
+    model = run_to_end(train_model(pairs, cfg))
+    assert model.metrics["best_epoch"] == 4 and model.metrics["epochs_run"] == 6
+
+
+def test_images_without_annotation_are_not_drawn_for_validation():
+    from napari_microstructure.core.segment.data import split_pairs
+
+    pairs = synthetic_pairs("phases", n=5, shape=(32, 32), seed=2)
+    for p in pairs[:3]:
+        p.mask[:] = 255  # nothing annotated
+    for seed in range(10):
+        train, val = split_pairs(pairs, 0.4, seed)
+        assert len(train) + len(val) == 5 and val
+        assert all((p.mask != 255).any() for p in val)
+
+
+@pytest.mark.parametrize("bad", [1.0, 1.5, -0.1])
+def test_a_validation_fraction_outside_0_1_is_refused(bad):
+    with pytest.raises(ValueError, match="validation fraction must be at least 0 and below 1"):
+        TrainConfig(val_fraction=bad)

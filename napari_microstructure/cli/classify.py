@@ -39,21 +39,28 @@ def run(args: argparse.Namespace) -> int:
         model = load_classifier(args.model)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    results = []
+    results, failed = [], 0
     for path in args.images:
         try:
             mf = read_micrograph(path, pixel_size=args.pixel_size)
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=args.crops)
         except (ImageReadError, ValueError) as exc:
-            raise CLIError(f"{path}: {exc}") from exc
+            if len(args.images) == 1:
+                raise CLIError(str(exc)) from exc
+            results.append({"image": str(path), "error": str(exc)})  # the others go on
+            failed += 1
+            continue
         results.append({"image": str(path), **pred.as_dict()})
     if args.json:
         print_json(results)
-        return 0
+        return 1 if failed else 0
     for r in results:
+        if "error" in r:
+            print(f"{r['image']}: error: {r['error']}")
+            continue
         best = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
         shown = ", ".join(f"{k} {v:.2f}" for k, v in best)
         print(f"{r['image']}: {r['predicted']}  ({shown})")
         for note in r["warnings"]:
             print(f"  note: {note}")
-    return 0
+    return 1 if failed else 0

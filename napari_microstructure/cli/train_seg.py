@@ -135,9 +135,8 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
 
     def report(p) -> None:
-        # one line per epoch: the summary with the validation score (or every epoch's end)
-        end_of_epoch = p.message.startswith("epoch") and p.step % max(1, args.steps) == 0
-        if end_of_epoch and (", validation" in p.message or args.val_fraction <= 0):
+        # one line per epoch: its summary (mean loss, and the validation score if any)
+        if p.message.startswith("epoch") and ": mean loss" in p.message:
             print(p.message, file=sys.stderr, flush=True)
 
     if args.pretrain_synthetic > 0:

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -165,7 +166,9 @@ class ClassDensity:
             loc = np.array([own[img_lab == c].mean() for c in range(k)])
             # within-class pooled spread: differences between the classes' locations excluded
             dof = len(own) - k
-            pooled = float(np.sqrt(np.sum((own - loc[img_lab]) ** 2) / dof)) if dof > 0 else 0.1
+            # one image per class: no spread to measure; 0.3 is typical of those measured
+            # (0.20-0.37 on the synthetic classes with 2-12 images per class)
+            pooled = float(np.sqrt(np.sum((own - loc[img_lab]) ** 2) / dof)) if dof > 0 else 0.3
             spread = np.full(k, max(pooled, 0.02))
             for c in range(k):
                 v = own[img_lab == c]
@@ -182,7 +185,11 @@ class ClassDensity:
         self.image_threshold = float(
             np.mean([np.quantile(s, image_quantile) for s in image_scores])
         )
-        self.image_width = float(max(np.std(image_scores[0]) * 0.1, 1e-6))
+        # scores are in spreads: a width under 0.05 of one would make the answer a hard step
+        self.image_width = float(max(np.std(image_scores[0]) * 0.1, 0.05))
+        if len(images) <= k:  # one image per class: every own score is 0 and the spread a guess
+            normal = float(stats.norm.ppf(image_quantile))  # the quantile of a normal score
+            self.image_threshold = max(self.image_threshold, normal)
 
     def distances(self, emb: np.ndarray) -> np.ndarray:
         """Mahalanobis distance of each embedding to each class, ``(N, K)``."""

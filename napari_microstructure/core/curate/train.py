@@ -83,7 +83,13 @@ def _build_model(task: str, base: str | Path | None, model_yaml: str | None) -> 
         raise ValueError(f"starting model not found: {base}")
     if base.suffix.lower() == ".yaml":
         return YOLO(str(base), task=task)
-    model = YOLO(str(base))
+    try:
+        model = YOLO(str(base))
+    except Exception as exc:  # noqa: BLE001 - ultralytics raises many types for a foreign file
+        raise ValueError(
+            f"{base.name}: not an ultralytics detection or segmentation model to start from "
+            f"({type(exc).__name__}); give a YOLO .pt or a model .yaml"
+        ) from None
     if model.task == task:
         return model
     # e.g. a segmentation model started from a detector: transfer the matching weights

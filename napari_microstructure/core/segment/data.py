@@ -269,24 +269,29 @@ def to_pixel_size(
 def split_pairs(
     pairs: list[Pair], val_fraction: float, seed: int
 ) -> tuple[list[Pair], list[Pair]]:
-    """Random train/validation split by image; one image alone is split into two halves."""
+    """Random train/validation split by image; one image alone is split into two parts (the
+    training part at least 8 px across where the image allows). Only images with annotated
+    pixels are drawn for validation: one without any cannot score a model."""
     if val_fraction <= 0:
         return pairs, []
     if len(pairs) == 1:
         p = pairs[0]
         h, w = p.mask.shape
+        side = max(h, w)
+        cut = min(max(int(round(side * (1 - val_fraction))), min(8, side - 1)), side - 1)
         if w >= h:
-            cut = int(round(w * (1 - val_fraction)))
             a, b = (slice(None), slice(0, cut)), (slice(None), slice(cut, None))
         else:
-            cut = int(round(h * (1 - val_fraction)))
             a, b = (slice(0, cut), slice(None)), (slice(cut, None), slice(None))
         return (
             [Pair(p.image[(slice(None), *a)], p.mask[a], p.name, p.pixel_size)],
             [Pair(p.image[(slice(None), *b)], p.mask[b], p.name, p.pixel_size)],
         )
-    order = np.random.default_rng(seed).permutation(len(pairs))
-    n_val = min(len(pairs) - 1, max(1, int(round(len(pairs) * val_fraction))))
+    scorable = [i for i, p in enumerate(pairs) if bool((p.mask != IGNORE).any())]
+    if len(scorable) < 2:
+        return pairs, []
+    order = [scorable[i] for i in np.random.default_rng(seed).permutation(len(scorable))]
+    n_val = min(len(scorable) - 1, max(1, int(round(len(pairs) * val_fraction))))
     val = [pairs[i] for i in order[:n_val]]
-    train = [pairs[i] for i in order[n_val:]]
-    return train, val
+    unscorable = [p for i, p in enumerate(pairs) if i not in set(scorable)]
+    return [pairs[i] for i in order[n_val:]] + unscorable, val

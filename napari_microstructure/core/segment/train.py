@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Generator, Iterator
@@ -67,6 +68,10 @@ class TrainConfig:
             raise ValueError(f"unknown task {self.task!r}; use one of {', '.join(TASKS)}")
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
             raise ValueError("epochs, steps per epoch and batch size must be at least 1")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(
+                f"the validation fraction must be at least 0 and below 1, got {self.val_fraction}"
+            )
         if self.task == "boundaries" and self.classes and len(self.classes) != 2:
             raise ValueError(
                 f"a boundaries model has two classes (interior, boundary), not "
@@ -276,7 +281,7 @@ def train_model(
         composition=cfg.composition if cfg.task == "phases" else 0.0,
     )
     source = batches([p.as_tuple() for p in pairs], cfg, aug, total_steps)
-    best_score, best_state, best_epoch, stale = -1.0, None, 0, 0
+    best_score, best_state, best_epoch, stale = -math.inf, None, 0, 0
     history: list[dict] = []
     start = time.perf_counter()
     try:
@@ -299,9 +304,11 @@ def train_model(
                 )
             net.eval()
             val = evaluate(net, val_pairs, cfg.task)
-            score = val.get("score", -float(np.mean(losses)))
+            score = val.get("score", math.nan)
+            if not math.isfinite(score):  # no validation: the lowest training loss is best
+                score = -float(np.mean(losses))
             history.append({"epoch": epoch, "loss": float(np.mean(losses)), **val})
-            msg = f"epoch {epoch}/{cfg.epochs}: loss {np.mean(losses):.3f}"
+            msg = f"epoch {epoch}/{cfg.epochs}: mean loss {np.mean(losses):.3f}"
             if val:
                 msg += f", validation {score:.3f}"
             log.info(msg)
