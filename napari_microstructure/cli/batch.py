@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import os
 import sys
 from pathlib import Path
@@ -110,10 +112,21 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("--workers must be >= 0 and --threads >= 1")
     if args.out.exists() and not args.out.is_dir():
         raise CLIError(f"{args.out}: exists and is not a folder")
-    if config.detect is None and config.grains is None:
+    for name in ("settle", "idle_exit"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise CLIError(f"--{name.replace('_', '-')} must be a number of seconds >= 0")
+    if not args.verbose and (workers > 1 or args.scheduler):
+        # Dask logs its cluster's start and stop at INFO, set when it is imported: keep the
+        # terminal to the progress bar
+        import distributed  # noqa: F401
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+    if config.detect is None and config.grains is None and config.phases is None:
         print(
-            "note: the pipeline has neither detection nor grain segmentation (save one with "
-            "'Save pipeline' in the Measure dock, or pass --config): only the quality gate runs",
+            "note: the pipeline has neither detection nor grain or phase segmentation (save one "
+            "with 'Save pipeline' in the Measure dock, or pass --config): only the quality gate "
+            "runs",
             file=sys.stderr,
         )
     bar = _Bar(not args.no_progress)
@@ -132,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
             progress=bar,
             report=not args.no_report,
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, ValueError) as exc:  # also BatchError: a run that cannot start
         raise CLIError(str(exc)) from exc
     except OSError as exc:
         raise CLIError(f"cannot reach the Dask scheduler or write results: {exc}") from exc

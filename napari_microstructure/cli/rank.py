@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from ..core.progress import run_to_end
@@ -117,6 +118,14 @@ def run(args: argparse.Namespace) -> int:
     from ..core.curate.active import list_images
     from ..core.curate.active_seg import is_segmentation_model, load_ranking_model
     from ..core.imageio import ImageReadError
+
+    if not 0 <= args.conf <= 1:
+        raise CLIError(f"--conf must lie between 0 and 1, got {args.conf}")
+    for name in ("diversity", "density", "rarity"):
+        if not math.isfinite(getattr(args, name)):
+            raise CLIError(f"--{name} must be a finite number, got {getattr(args, name)}")
+    if args.top is not None and args.top < 1:
+        raise CLIError(f"--top must be at least 1, got {args.top}")
 
     try:
         paths = list_images(args.folder)

@@ -17,6 +17,7 @@ import yaml
 from .pipeline_options import (
     DETECT_CHECKS,
     MEASURE_CHECKS,
+    PHASES_CHECKS,
     PipelineError,
     check_bool,
     check_grains,
@@ -62,8 +63,10 @@ class PipelineConfig:
         the built-in demo model); None skips detection.
     grains : keyword arguments of ``core.grains.segment_all_grains`` (``engine``, ...); None
         skips grain segmentation (and so the grain measurement).
-    measure : ``enabled`` (measure the grains), ``table`` (write the per-grain CSV),
-        ``phase_names``.
+    phases : ``model_path`` (a phases model from ``train-seg``) and ``tta``; its phase map
+        gives the phase fractions; None skips it.
+    measure : ``enabled`` (measure the grains and phases), ``table`` (write the per-grain
+        CSV), ``phase_names`` (names of the phase ids; default the model's class names).
     pixel_size : µm per pixel used for images whose file carries no calibration.
     force_pixel_size : use ``pixel_size`` even when the file has its own.
     quality : thresholds of the quality gate (see ``QUALITY_DEFAULTS``).
@@ -71,6 +74,7 @@ class PipelineConfig:
 
     detect: dict[str, Any] | None = None
     grains: dict[str, Any] | None = None
+    phases: dict[str, Any] | None = None
     measure: dict[str, Any] = field(default_factory=lambda: {"enabled": True, "table": True})
     pixel_size: float | None = None
     force_pixel_size: bool = False
@@ -90,7 +94,7 @@ class PipelineConfig:
         check_bool("force_pixel_size", self.force_pixel_size)
         if self.force_pixel_size and self.pixel_size is None:
             raise PipelineError("force_pixel_size is set but no pixel_size is given")
-        for name in ("detect", "grains"):
+        for name in ("detect", "grains", "phases"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, dict):
                 raise PipelineError(f"'{name}' must be a mapping of options or null")
@@ -98,6 +102,10 @@ class PipelineConfig:
             check_options("detect", self.detect, DETECT_CHECKS)
         if self.grains is not None:
             check_grains(self.grains)
+        if self.phases is not None:
+            check_options("phases", self.phases, PHASES_CHECKS)
+            if "model_path" not in self.phases:
+                raise PipelineError("phases needs model_path (a phases model from train-seg)")
         if not isinstance(self.measure, dict):
             raise PipelineError("'measure' must be a mapping of options")
         check_options("measure", self.measure, MEASURE_CHECKS)
@@ -112,7 +120,8 @@ class PipelineConfig:
     # -- conversions ------------------------------------------------------------------------
     @property
     def measures(self) -> bool:
-        return bool(self.measure.get("enabled", True)) and self.grains is not None
+        steps = self.grains is not None or self.phases is not None
+        return bool(self.measure.get("enabled", True)) and steps
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -182,6 +191,8 @@ class PipelineConfig:
             steps.append(f"detect ({Path(model).name if model else 'demo model'})")
         if self.grains is not None:
             steps.append(f"grains ({self.grains.get('engine', 'classical')})")
+        if self.phases is not None:
+            steps.append(f"phases ({Path(self.phases['model_path']).name})")
         if self.measures:
             steps.append("measure")
         return " + ".join(steps) or "quality check only"

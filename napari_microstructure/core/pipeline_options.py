@@ -70,6 +70,15 @@ DETECT_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "agnostic": check_bool,
     "classes": _names,
 }
+
+
+def _path(name: str, value: Any) -> None:
+    if not isinstance(value, str) or not value:
+        raise PipelineError(f"{name} must be a file path, got {value!r}")
+
+
+#: a phases model from train-seg (``segment``) whose map goes to the phase fractions
+PHASES_CHECKS: dict[str, Callable[[str, Any], Any]] = {"model_path": _path, "tta": check_bool}
 # enabled/table/phase_names drive the batch; bins and log are the Measure dock's plot settings,
 # saved with the pipeline by the viewer
 MEASURE_CHECKS: dict[str, Callable[[str, Any], Any]] = {

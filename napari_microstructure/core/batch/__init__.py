@@ -5,10 +5,11 @@ from .inputs import BatchInput, CompletionTracker, list_inputs
 from .process import analyse, process_image
 from .quality import image_quality
 from .report import write_report
-from .run import BatchResult, run_batch
+from .run import BatchError, BatchResult, run_batch
 
 __all__ = [
     "BatchInput",
+    "BatchError",
     "BatchResult",
     "CompletionTracker",
     "analyse",

@@ -52,7 +52,8 @@ def collect_rows(out_dir: str | Path) -> pd.DataFrame:
     for c in ("grain_count", "n_detections", "width", "height"):
         if c in table:
             table[c] = table[c].astype("Int64")
-    rest = [c for c in table.columns if c not in FIRST and c not in counts and c != "traceback"]
+    hidden = ("traceback", "source")
+    rest = [c for c in table.columns if c not in FIRST and c not in counts and c not in hidden]
     cols = [c for c in FIRST if c in table.columns] + counts + rest
     return table[cols].sort_values("image").reset_index(drop=True)
 

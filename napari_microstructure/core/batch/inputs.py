@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
 import os
 import time
 from dataclasses import dataclass
@@ -36,18 +38,28 @@ def _plain(part: str, first: bool, last: bool) -> bool:
     )
 
 
+#: longest key in bytes: a folder name may have 255 on common file systems
+MAX_KEY_BYTES = 200
+
+
 def _key(rel: Path) -> str:
     """The result folder name of ``rel`` (relative to the input root), one per path.
 
     Parts are joined with ``__``; a part that could make that ambiguous (``a__b.tif`` at the
     top would otherwise have the key of ``a/b.tif``) has its ``%`` and ``_`` percent-escaped.
     Ordinary names keep the keys of earlier runs, so resuming them still skips their images.
+    A key too long for a folder name keeps its end (the file name) after a hash of the whole.
     """
     parts, n = rel.parts, len(rel.parts)
-    return SEP.join(
+    key = SEP.join(
         part if _plain(part, i == 0, i == n - 1) else part.replace("%", "%25").replace("_", "%5F")
         for i, part in enumerate(parts)
     )
+    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+        return key
+    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+    tail = key.encode("utf-8")[-(MAX_KEY_BYTES - 20) :].decode("utf-8", "ignore")
+    return f"~{digest}~{tail}"
 
 
 def pattern_root(pattern: str) -> Path:
@@ -61,6 +73,16 @@ def pattern_root(pattern: str) -> Path:
     return Path(*fixed) if fixed else Path(".")
 
 
+def input_root(source: str | Path) -> Path:
+    """The folder the keys of ``source``'s files are relative to."""
+    src = Path(str(source)).expanduser()
+    if src.is_dir():
+        return src
+    if src.is_file():
+        return src.parent
+    return pattern_root(str(source)) if any(ch in str(source) for ch in WILDCARDS) else src
+
+
 def list_inputs(
     source: str | Path, recursive: bool = False, exclude: Path | None = None
 ) -> list[BatchInput]:
@@ -72,18 +94,18 @@ def list_inputs(
     """
     text = str(source)
     src = Path(text).expanduser()
+    root = input_root(source)
     if src.is_dir():
-        root = src
         paths = [p for p in src.glob("**/*" if recursive else "*") if p.is_file()]
     elif src.is_file():  # before the pattern test: a file may be called scan[1].tif
-        paths, root = [src], src.parent
+        paths = [src]
     elif any(ch in text for ch in WILDCARDS):
+        # keys relative to the pattern's fixed folders, not the matches' common parent: that
+        # moves when a new sub-folder starts matching
         paths = [Path(p) for p in glob.glob(os.path.expanduser(text), recursive=recursive)]
         paths = [p for p in paths if p.is_file()]
-        # not the matches' common parent: that moves when a new sub-folder starts matching
-        root = pattern_root(text)
     else:
-        paths, root = [], src
+        paths = []
     if not paths and not src.is_dir():
         raise FileNotFoundError(f"{source}: no such folder, file or matching pattern")
     excl = exclude.resolve() if exclude is not None else None
@@ -106,6 +128,15 @@ def result_dir(out_dir: Path, key: str) -> Path:
 def is_done(out_dir: Path, key: str) -> bool:
     """True when the image's result was written (the last, atomic step of its processing)."""
     return (result_dir(out_dir, key) / RESULT_NAME).is_file()
+
+
+def finished_source(out_dir: Path, key: str) -> str | None:
+    """The file (resolved path) a finished result was made from; None when not recorded."""
+    try:
+        row = json.loads((result_dir(out_dir, key) / RESULT_NAME).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return row.get("source") if isinstance(row, dict) else None
 
 
 class CompletionTracker:

@@ -47,6 +47,42 @@ def cached_detector(model: str | None) -> Any:
     return load_detector(model)
 
 
+@lru_cache(maxsize=2)
+def cached_seg_model(path: str) -> Any:
+    """A segmentation model (phases, or boundaries for grains), loaded once per process."""
+    from ..segment import load_model
+
+    return load_model(path)
+
+
+def check_models(config: PipelineConfig) -> None:
+    """Load every model the pipeline names once, before any image: a wrong path is the
+    pipeline's error, not a failure recorded (as finished) for every image.
+
+    Raises
+    ------
+    ValueError, FileNotFoundError : with a message naming the step and the file.
+    """
+    if config.detect is not None:
+        cached_detector(config.detect.get("model"))
+    grains = config.grains or {}
+    engine = grains.get("engine", "classical") if config.grains is not None else None
+    if engine == "model":
+        if not grains.get("model_path"):
+            raise ValueError("grains: the model engine needs model_path (a boundaries model)")
+        model = cached_seg_model(str(grains["model_path"]))
+        if model.task != "boundaries":
+            raise ValueError(f"grains.model_path: a {model.task} model, not a boundaries model")
+    if engine == "sam":
+        ckpt = grains.get("checkpoint")
+        if not ckpt or not Path(str(ckpt)).expanduser().is_file():
+            raise FileNotFoundError(f"grains: the SAM checkpoint file is not there: {ckpt}")
+    if config.phases is not None:
+        model = cached_seg_model(str(config.phases["model_path"]))
+        if model.task != "phases":
+            raise ValueError(f"phases.model_path: a {model.task} model, not a phases model")
+
+
 @lru_cache(maxsize=1)
 def limit_threads(n: int) -> int:
     """Bound the compute threads of this process (torch, OpenMP pools) once."""
@@ -84,7 +120,13 @@ def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig)
     """Run the configured steps on one image; returns detections, labels, summary, table."""
     from ..measure import measure
 
-    out: dict[str, Any] = {"detections": None, "labels": None, "summary": None, "table": None}
+    out: dict[str, Any] = {
+        "detections": None,
+        "labels": None,
+        "phases": None,
+        "summary": None,
+        "table": None,
+    }
     if config.detect is not None:
         from ..detect import detect
 
@@ -97,11 +139,18 @@ def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig)
         from ..grains import segment_all_grains
 
         out["labels"] = run_to_end(segment_all_grains(image, pixel_size, **config.grains))
-    if config.measures and out["labels"] is not None:
-        names = config.measure.get("phase_names") or None
-        table = bool(config.measure.get("table", True))
+    names = config.measure.get("phase_names") or None
+    if config.phases is not None:
+        from ..segment import segment_image
+
+        model = cached_seg_model(str(config.phases["model_path"]))
+        tta = bool(config.phases.get("tta", False))
+        out["phases"] = run_to_end(segment_image(image, model, pixel_size, tta=tta)).labels
+        names = names or list(model.classes)
+    if config.measures and (out["labels"] is not None or out["phases"] is not None):
+        table = bool(config.measure.get("table", True)) and out["labels"] is not None
         summary, per_grain = run_to_end(
-            measure(out["labels"], pixel_size, None, names, table=table)
+            measure(out["labels"], pixel_size, out["phases"], names, table=table)
         )
         out["summary"], out["table"] = summary, per_grain
     return out
@@ -139,6 +188,7 @@ def process_image(
     path, folder = Path(path), result_dir(Path(out_dir), key)
     t0, c0 = time.perf_counter(), time.process_time()
     row: dict[str, Any] = {"image": key, "path": str(path), "status": "ok", "error": ""}
+    row["source"] = str(path.resolve())  # which file this result is of (not in the table)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         mf = read_micrograph(path)
@@ -171,6 +221,8 @@ def process_image(
             atomic_write_text(folder / "detections.csv", result["detections"].to_csv(index=False))
         if result["labels"] is not None:
             _write_labels(folder / "grains.tif", result["labels"], ps)
+        if result["phases"] is not None:
+            _write_labels(folder / "phases.tif", result["phases"], ps)
         if result["summary"] is not None:
             write_summary(folder / "measure.json", result["summary"], {"image": key})
         if result["table"] is not None:
@@ -185,7 +237,10 @@ def process_image(
     row["cpu_seconds"] = round(time.process_time() - c0, 4)
     row["worker_pid"] = os.getpid()
     row["model_loads"] = cached_detector.cache_info().misses
-    write_row(folder, row)
+    try:
+        write_row(folder, row)
+    except OSError as exc:  # not finished: the next run tries the image again
+        row.update(status="error", error=f"cannot write the result: {exc}")
     return row
 
 

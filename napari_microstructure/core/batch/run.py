@@ -8,6 +8,8 @@ which bounds memory and lets ``watch`` mode add images as they arrive.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -16,21 +18,51 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..pipeline import PipelineConfig
+from ..pipeline import PipelineConfig, PipelineError
 from .aggregate import write_table
 from .inputs import (
+    IMAGES_DIR,
+    RESULT_NAME,
     BatchInput,
     CompletionTracker,
+    finished_source,
+    input_root,
     is_done,
     list_inputs,
     pattern_root,
     result_dir,
 )
-from .process import process_image, write_row
+from .process import check_models, process_image, write_row
 from .report import write_report
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, dict[str, Any]], None]
+
+
+class BatchError(ValueError):
+    """The run cannot start or go on as asked (the message says why and what to do)."""
+
+
+def _check_output_folder(source: str | Path, out: Path, config: PipelineConfig) -> None:
+    """Refuse an output folder that holds the input, or another pipeline's results."""
+    root, where = input_root(source).resolve(), out.resolve()
+    if where == root or where in root.parents:
+        raise BatchError(
+            f"--out {out} holds the input images: write the results to a folder of their own "
+            "(inside the input folder is fine)"
+        )
+    saved = out / "pipeline.yaml"
+    if not saved.is_file() or not any((out / IMAGES_DIR).glob(f"*/{RESULT_NAME}")):
+        return
+    try:
+        same = PipelineConfig.load(saved).to_dict() == config.to_dict()
+    except PipelineError:
+        same = False
+    if not same:
+        raise BatchError(
+            f"{out} holds results of another pipeline ({saved}): resume with "
+            f"--config {saved} (and no --pixel-size), or write to another --out folder"
+        )
 
 
 @dataclass
@@ -75,15 +107,25 @@ class _Dask:
 
         self.cluster = None
         if scheduler:
-            self.client = Client(scheduler, timeout="20s")
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except (ValueError, TypeError) as exc:
+                msg = f"--scheduler {scheduler}: not a scheduler address ({exc})"
+                raise BatchError(msg) from None
         else:
-            self.cluster = LocalCluster(
-                n_workers=workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=None,
-                env={"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)},
-            )
+            # workers that ignore Ctrl+C: the run stops them itself, without their tracebacks
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
+            try:
+                self.cluster = LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    env={"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)},
+                )
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
             self.client = Client(self.cluster)
         self.n_workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
 
@@ -107,6 +149,10 @@ class _Dask:
             self.cluster.close()
 
 
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 def _row_of(executor: Any, fut: Any, item: BatchInput, out: Path) -> dict[str, Any]:
     """The row a task returned, or an error row when its worker failed (e.g. killed)."""
     try:
@@ -118,7 +164,10 @@ def _row_of(executor: Any, fut: Any, item: BatchInput, out: Path) -> dict[str, A
             "status": "error",
             "error": f"worker failed: {type(exc).__name__}: {exc}",
         }
-        write_row(result_dir(out, item.key), row)
+        try:
+            write_row(result_dir(out, item.key), row)
+        except OSError as err:  # not finished: the next run tries the image again
+            log.warning("%s: cannot write its result: %s", item.key, err)
         return row
 
 
@@ -153,6 +202,8 @@ def run_batch(
         ``("done", row)``.
     """
     out = Path(out_dir)
+    _check_output_folder(source, out, config)
+    check_models(config)  # a wrong model path stops here, before any image is marked done
     out.mkdir(parents=True, exist_ok=True)
     config.save(out / "pipeline.yaml")
     cfg = config.to_dict()
@@ -175,6 +226,12 @@ def run_batch(
             if item.key in seen:
                 continue
             if is_done(out, item.key):
+                made_from = finished_source(out, item.key)
+                if made_from and made_from != str(item.path.resolve()):
+                    raise BatchError(
+                        f"{out} already holds the result of another file named like "
+                        f"{item.path.name} ({made_from}): write this run to another --out folder"
+                    )
                 seen.add(item.key)
                 result.skipped += 1
                 continue
