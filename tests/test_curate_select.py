@@ -94,3 +94,19 @@ def test_density_prefers_uncertain_images_that_stand_for_many():
     assert np.allclose(representativeness(emb[:1]), 1.0)
     with pytest.raises(ValueError, match="density"):
         queue_order(scores, emb, density=-1.0)
+
+
+def test_copies_of_an_image_neither_raise_its_density_nor_come_next():
+    rng = np.random.default_rng(3)
+    distinct = rng.normal(0, 1, (6, 4))
+    emb = np.vstack([distinct, distinct[[0, 0]]])  # images 6 and 7: image 0 twice more
+    scores = np.array([1.0, 0.9, 0.95, 0.85, 0.8, 0.9, 1.0, 1.0])
+    rep = representativeness(standardize(emb)[0], neighbours=3)
+    alone = representativeness(standardize(distinct)[0], neighbours=3)
+    assert rep[0] == pytest.approx(rep[6]) and rep[0] < 2 * alone[0]  # no support from copies
+    q = queue_order(scores, emb, weight=0.25, density=1.0, neighbours=3)
+    assert len(set(q.order[:6]) & {0, 6, 7}) == 1  # one of the three, the others last
+    assert set(q.order[-2:]) < {0, 6, 7}
+    assert (q.priority[-2:] == 0).all() and (np.diff(q.priority) <= 1e-12).all()
+    labelled = queue_order(scores[:6], distinct, reference=distinct[:1], weight=0.25)
+    assert labelled.order[-1] == 0 and labelled.priority[-1] == 0  # already labelled

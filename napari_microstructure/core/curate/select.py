@@ -9,7 +9,8 @@ kind the model is unsure of), or with oddities unlike anything else in the pool.
 where novelty is the embedding distance to the nearest labelled (reference) image *or image
 already queued*, relative to the largest such distance at the start (a k-center-greedy coverage
 term). Queuing an image lowers the novelty of its look-alikes, so the next places go to other
-kinds of images.
+kinds of images; a copy of a queued or labelled image (the same features) goes to the end of
+the queue, and copies are not each other's neighbours for the representativeness below.
 
 With the labelled set's class counts, :func:`queue_order` adds ``rarity`` * class gain: an image's
 detections (confidence-weighted, per class) are what labelling it adds to each class, and the
@@ -66,24 +67,46 @@ def standardize(vectors: np.ndarray, reference: np.ndarray | None = None) -> tup
     return (pool - mu) / sd, (None if ref is None else (ref - mu) / sd)
 
 
+#: features closer than this share of the pool's median distance are the same image (a file
+#: twice in the folder, or an image already labelled)
+SAME_IMAGE = 1e-3
+
+
 def representativeness(pool: np.ndarray, neighbours: int = 5) -> np.ndarray:
     """Per image, median over the pool of the mean distance to the ``neighbours`` nearest other
     images, divided by the image's own (> 1 = in a denser part of the pool than most; capped
-    at 10). All ones for fewer than two images."""
-    return _representativeness(_distances(pool, pool), neighbours)
+    at 10). Copies of an image are not its neighbours. All ones for fewer than two images."""
+    inner = _distances(pool, pool)
+    return _representativeness(inner, neighbours, _same_image(inner))
 
 
-def _representativeness(inner: np.ndarray, neighbours: int) -> np.ndarray:
-    """:func:`representativeness` from the pool's (N, N) distance matrix."""
+def _same_image(inner: np.ndarray) -> float:
+    """The distance below which two images of the pool count as the same image."""
+    pairs = inner[np.triu_indices(len(inner), 1)]
+    pairs = pairs[pairs > 0]
+    return SAME_IMAGE * float(np.median(pairs)) if pairs.size else 0.0
+
+
+def _representativeness(inner: np.ndarray, neighbours: int, same: float = 0.0) -> np.ndarray:
+    """:func:`representativeness` from the pool's (N, N) distance matrix; images closer than
+    ``same`` (copies) do not count as each other's neighbours."""
     n = len(inner)
     if n < 2:
         return np.ones(n)
     k = max(1, min(int(neighbours), n - 1))
-    knn = np.sort(inner, axis=1)[:, 1 : k + 1].mean(axis=1)
-    typical = float(np.median(knn))
+    far = np.where(inner > same, inner, np.inf)
+    np.fill_diagonal(far, np.inf)
+    nearest = np.sort(far, axis=1)[:, :k]
+    found = np.isfinite(nearest)
+    count = found.sum(axis=1)
+    knn = np.where(found, nearest, 0.0).sum(axis=1) / np.maximum(count, 1)
+    if not count.any():
+        return np.ones(n)
+    typical = float(np.median(knn[count > 0]))
     if typical <= 0:
         return np.ones(n)
-    return typical / np.maximum(knn, 0.1 * typical)
+    rep = typical / np.maximum(knn, 0.1 * typical)
+    return np.where(count > 0, rep, 1.0)  # an image with only copies of itself: typical
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -124,13 +147,16 @@ def queue_order(
         raise ValueError("density must be >= 0")
     pool, ref = standardize(embeddings, reference)
     inner = _distances(pool, pool)
-    rep = _representativeness(inner, neighbours)
+    same = _same_image(inner)
+    rep = _representativeness(inner, neighbours, same)
     if density > 0:
         s = s * rep**density
     span = s.max() - s.min()
     u = (s - s.min()) / span if span > 0 else np.zeros(n)
+    copy = np.zeros(n, bool)  # the same image as one labelled or queued: labelling it adds nothing
     if ref is not None:
         d = _distances(pool, ref).min(axis=1)
+        copy |= d <= same if same > 0 else False
         scale = float(d.max())
     else:  # nothing labelled: everything is equally new until the first pick
         scale = float(inner.max())
@@ -148,14 +174,19 @@ def queue_order(
     for _ in range(n):
         nov = np.minimum(d / scale, 1.0)
         g = np.minimum(class_gain(mass, have) / g_scale, 1.0) if use_gain else np.zeros(n)
-        value = np.where(left, u + weight * nov + rarity * g, -np.inf)
+        value = np.where(left & ~copy, u + weight * nov + rarity * g, -np.inf)
         i = int(np.argmax(value))  # ties: the lowest index
+        if not np.isfinite(value[i]):  # only copies are left: last, in their order, at 0
+            i = int(np.argmax(left))
+            value[i], nov[i], g[i] = 0.0, 0.0, 0.0
         order.append(i)
         priority.append(float(value[i]))
         novelty.append(float(nov[i]))
         gains.append(float(g[i]))
         left[i] = False
         d = np.minimum(d, inner[i])
+        if same > 0:  # all features alike: nothing tells a copy from a look-alike
+            copy |= inner[i] <= same
         if use_gain:
             have = have + mass[i]  # what the queued image will add once labelled
     order = np.array(order)
