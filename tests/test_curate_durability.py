@@ -249,3 +249,19 @@ def test_atomic_writes_get_the_mode_of_a_plain_write(tmp_path):
     (tmp_path / "table.csv").chmod(0o640)
     atomic_mod.atomic_write_text(tmp_path / "table.csv", "a,b\n1,2\n")
     assert (tmp_path / "table.csv").stat().st_mode & 0o777 == 0o640  # a rewrite keeps it
+
+
+def test_a_refused_save_leaves_the_other_windows_files_alone(tmp_path):
+    a, iid, inst = _project(tmp_path)
+    b = Project.open(a.root)
+    mine = inst.copy()
+    mine[10:14, 10:14] = 9
+    a.save_labels(iid, instances=mine)  # the other window commits revision 2
+    theirs = inst.copy()
+    theirs[30:34, 30:34] = 5
+    with pytest.raises(ProjectError, match="changed by another window"):
+        b.save_labels(iid, instances=theirs)  # would write the same revision file names
+    with pytest.raises(ProjectError, match="changed by another window"):
+        b.add_image(np.zeros((8, 8), np.uint8), "other.png")
+    np.testing.assert_array_equal(Project.open(a.root).load_labels(iid).instances, mine)
+    assert not (a.root / "images" / "other.tif").exists()

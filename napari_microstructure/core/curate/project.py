@@ -182,16 +182,18 @@ class Project(LabelStore, ModelVersions):
             if self._changing:  # an inner commit would be overwritten by the outer one
                 raise RuntimeError("Project._mutate blocks must not nest")
             stack.enter_context(folder_lock(self.root / LOCK))
-            self._changing = True
-            stack.callback(setattr, self, "_changing", False)
-            m = copy.deepcopy(self._m)
-            yield m
             path = self.root / MANIFEST
+            # before the block writes a file: revision, image and model file names follow the
+            # manifest, so a stale object would overwrite what the other one committed
             if disk_stamp(path) != self._disk:
                 raise ProjectError(
                     "the project was changed by another window or program; reopen it "
                     "(this change was not saved)"
                 )
+            self._changing = True
+            stack.callback(setattr, self, "_changing", False)
+            m = copy.deepcopy(self._m)
+            yield m
             m["updated"] = prov.now()
             atomic_write_json(path, m)
             self._m, self._disk = m, disk_stamp(path)
