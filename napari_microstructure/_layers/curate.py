@@ -2,7 +2,7 @@
 
 Labels layers carry the image's pixel size in ``scale``; box Shapes use the detection layer
 convention of :mod:`.shapes` (world µm coordinates). ``metadata['curate_image']`` names the
-project image a layer belongs to.
+project image a layer belongs to and ``metadata['curate_project']`` the project's folder.
 """
 
 from __future__ import annotations
@@ -17,6 +17,30 @@ from .plane import displayed_plane
 from .shapes import class_color, detections_from_layer, detections_layer_kwargs
 
 IMAGE_KEY = "curate_image"
+PROJECT_KEY = "curate_project"
+
+
+def tag_for_project(layer: Any, root: Any, image_id: str) -> Any:
+    """Mark ``layer`` as showing image ``image_id`` of the project in folder ``root``."""
+    layer.metadata = {**layer.metadata, IMAGE_KEY: image_id, PROJECT_KEY: _folder_key(root)}
+    return layer
+
+
+def project_layers(layers: Any, root: Any, image_id: str) -> list[Any]:
+    """The layers showing image ``image_id`` of the project in ``root`` (two projects may have
+    images of the same name)."""
+    key = _folder_key(root)
+    return [
+        lay
+        for lay in layers
+        if lay.metadata.get(IMAGE_KEY) == image_id and lay.metadata.get(PROJECT_KEY) == key
+    ]
+
+
+def _folder_key(root: Any) -> str:
+    from pathlib import Path
+
+    return str(Path(root).resolve())
 
 
 def labels_layer_kwargs(
@@ -103,6 +127,11 @@ def boxes_from_layer(layer: Any, class_names: list[str]) -> list[dict[str, Any]]
     """Boxes (pixel x1, y1, x2, y2, class_id, confidence) drawn or edited in a Shapes layer.
 
     A class typed by name in the features table wins over a stale class id.
+
+    Raises
+    ------
+    ValueError : a box's class name is not one of ``class_names`` (it would be saved as
+        another class).
     """
     df = detections_from_layer(layer)
     out = []
@@ -111,6 +140,11 @@ def boxes_from_layer(layer: Any, class_names: list[str]) -> list[dict[str, Any]]
         name = str(row.class_name)
         if name in class_names:
             cid = class_names.index(name)
+        elif name.strip() and name != "nan":
+            raise ValueError(
+                f"a box has the class {name!r}, which is not one of the project's classes "
+                f"({', '.join(class_names)}): add it to the classes or correct the box"
+            )
         out.append(
             {
                 "x1": float(row.x1),

@@ -53,7 +53,10 @@ class Autosave:
         self._timer.timeout.connect(self.save_soon)
         self._saving = False
         self._pending = False
-        self._last: dict[str, Any] = self._snapshot()
+        try:
+            self._last: dict[str, Any] = self._snapshot()
+        except ValueError:  # e.g. a box of an unknown class: the first save tells the user
+            self._last = {}
         self.saved_rev = int(project.image_record(image_id).get("rev", 0))
         self.saved_at: float | None = None
         self._connections: list[tuple[Any, Callable]] = []
@@ -163,6 +166,13 @@ class Autosave:
             if self._on_saved is not None:
                 self._on_saved(self.saved_rev)
         return self.saved_rev
+
+    def rebase(self, project: Project) -> int:
+        """Go on with a newer object of the same project (another window saved since this one
+        read it) and write the edits this window has not saved yet through it; returns the
+        saved revision. The roles this window edited replace the other window's version."""
+        self.project = project
+        return self.flush()
 
     def stop(self) -> None:
         """Save what is pending and disconnect from the layers."""

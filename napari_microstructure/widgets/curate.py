@@ -3,30 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info
 
-from .._layers import image_array, image_layer_kwargs, layer_pixel_size, layer_role
+from .._layers import image_array, layer_pixel_size
 from .._layers.curate import (
     boxes_from_layer,
-    boxes_layer_kwargs,
     labels_data,
-    labels_layer_kwargs,
 )
-from .._layers.output import claim, made_here
-from ..core.curate.export import EXPORTERS, export_project
 from ..core.curate.manifest import check_label_ids
-from ..core.curate.project import Project, ProjectError
-from ..core.progress import Progress
+from ..core.curate.project import Project, ProjectError, StaleProjectError
 from ..core.settings import get_setting, set_setting
 from ._autosave import Autosave
 from ._base import WorkerWidget, info_label
+from ._curate_export import ExportPanel
+from ._curate_layers import ImageLayers
 from ._curate_panels import QueuePanel
 from ._curate_train import TrainPanel
 
@@ -44,6 +39,7 @@ class CurateWidget(WorkerWidget):
         self._autosave_ms = int(autosave_ms)
         self._project: Project | None = None
         self._autosave: Autosave | None = None
+        self._layers = ImageLayers(viewer)
         self._folder = FileEdit(label="project folder", mode="d", value=get_setting(SETTING) or "")
         self._classes = LineEdit(label="classes (new project)", value="object")
         self._open = PushButton(text="Open / create project")
@@ -56,16 +52,13 @@ class CurateWidget(WorkerWidget):
         self._show = PushButton(text="Open")
         self._done = PushButton(text="Mark done")
         self._saved = info_label("no project open")
-        self._format = ComboBox(label="export format", choices=sorted(EXPORTERS), value="yolo")
-        self._out = FileEdit(label="export to", mode="d")
-        self._export = PushButton(text="Export")
+        self.export_panel = ExportPanel(self)
         self.queue_panel = QueuePanel(self)
         self.train_panel = TrainPanel(self)
         self._open.changed.connect(lambda: self.open_project(self._folder.value))
         self._add.changed.connect(self._on_add)
         self._show.changed.connect(lambda: self.open_image(self._images.value))
         self._done.changed.connect(self._on_done)
-        self._export.changed.connect(self._on_export)
         rows = [Container(widgets=[self._show, self._done], layout="horizontal", labels=False)]
         self.extend(
             [
@@ -80,9 +73,7 @@ class CurateWidget(WorkerWidget):
                 self._images,
                 *rows,
                 self._saved,
-                self._format,
-                self._out,
-                self._export,
+                self.export_panel,
                 self.queue_panel,
                 self.train_panel,
                 self._progress_row,
@@ -109,14 +100,9 @@ class CurateWidget(WorkerWidget):
 
     def layers_of(self, image_id: str) -> dict[str, Any]:
         """The viewer's curation layers of a project image, by role."""
-        return {layer_role(lay): lay for lay in self._made_for(image_id) if layer_role(lay)}
-
-    def _made_for(self, image_id: str) -> list[Any]:
-        """Layers the dock made for a project image, renamed or not (not copies of them)."""
-        return [lay for lay in self._for(image_id) if made_here(lay)]
-
-    def _for(self, image_id: str) -> list[Any]:
-        return [lay for lay in self._viewer.layers if lay.metadata.get("curate_image") == image_id]
+        if self._project is None:
+            return {}
+        return self._layers.by_role(self._project.root, image_id)
 
     # -- project -------------------------------------------------------------------------------
     def open_project(self, folder: str | Path) -> Project | None:
@@ -125,17 +111,24 @@ class CurateWidget(WorkerWidget):
         if not str(folder) or str(folder) == ".":
             show_error("Choose a project folder first.")
             return None
-        if not self._flushed():
+        same = self._same_root(folder)
+        project = self._saved_before_open(folder, same)
+        if project is False:
             return None
         classes = [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
         try:
-            project = Project.open_or_create(folder, classes=classes or ["object"])
+            project = project or Project.open_or_create(folder, classes=classes or ["object"])
+            if same and classes and classes != project.classes:
+                project.set_classes(classes)  # renamed in place or added at the end
         except (ProjectError, OSError) as exc:
             show_error(f"Cannot open the project: {exc}")
             return None
         # only one Project object of the dock may write: the old autosave's would be refused
-        reopened = self.current_image_id if self._same_root(folder) else None
+        previous = self.current_image_id
+        reopened = previous if same else None
         self._stop_autosave()
+        if previous is not None and not same:  # its layers would be autosaved no more
+            self._close_layers(previous)
         self._project = project
         set_setting(SETTING, str(folder))
         self._folder.value = folder
@@ -146,6 +139,29 @@ class CurateWidget(WorkerWidget):
         if reopened in project.image_ids:
             self.open_image(reopened)  # keep autosaving the image on screen
         return self._project
+
+    def _saved_before_open(self, folder: Path, same: bool) -> Project | None | bool:
+        """Save the open image before (re)opening a project: a newer object of the project
+        when another window saved it since (the edits are then saved through that), None when
+        saved as usual, False when they cannot be saved (the user is told)."""
+        if not same or self._autosave is None:
+            return None if self._flushed() else False
+        try:
+            self.flush()
+            return None
+        except StaleProjectError:
+            pass
+        except (ValueError, OSError) as exc:
+            show_error(f"Cannot save the open image (the last saved version is intact): {exc}")
+            return False
+        try:
+            newer = Project.open(folder)
+            self._autosave.rebase(newer)
+        except (ValueError, OSError) as exc:
+            show_error(f"Cannot save the open image (the last saved version is intact): {exc}")
+            return False
+        show_info("The project was saved by another window: reopened, with your edits saved")
+        return newer
 
     def _same_root(self, folder: Path) -> bool:
         if self._project is None:
@@ -216,7 +232,7 @@ class CurateWidget(WorkerWidget):
             project = self._require()
             if not image_id:
                 raise ValueError("choose a project image")
-            rec = project.image_record(image_id)
+            project.image_record(image_id)  # KeyError for an image not in the project
         except (ProjectError, ValueError, KeyError) as exc:
             show_error(str(exc))
             return
@@ -226,36 +242,8 @@ class CurateWidget(WorkerWidget):
         self._stop_autosave()
         if previous is not None and previous != image_id:
             self._close_layers(previous)
-        ps = rec.get("pixel_size")
         labels = project.load_labels(image_id)
-        layers = self.layers_of(image_id)
-        if image_layer is None:  # the user's own image layer added to the project, or ours
-            image_layer = next((x for x in self._for(image_id) if isinstance(x, Image)), None)
-        else:
-            image_layer.metadata = {**image_layer.metadata, "curate_image": image_id}
-        if image_layer is None:
-            kw = image_layer_kwargs(ps, rec["name"])
-            kw["metadata"] = {**kw["metadata"], "curate_image": image_id}
-            image_layer = claim(self._viewer.add_image(project.read_image(image_id), **kw))
-        shape = tuple(rec["shape"])
-        inst = labels.instances if labels.instances is not None else np.zeros(shape, np.uint32)
-        if "instances" in layers:
-            layers["instances"].data = inst
-        else:
-            kw = labels_layer_kwargs(
-                inst, ps, f"{image_id} labels", image_id, "instances", like=image_layer
-            )
-            layers["instances"] = claim(self._viewer.add_labels(**kw))
-        if labels.phases is not None and "phases" not in layers:
-            kw = labels_layer_kwargs(
-                labels.phases, ps, f"{image_id} phases", image_id, "phases", like=image_layer
-            )
-            layers["phases"] = claim(self._viewer.add_labels(**kw))
-        if "boxes" not in layers:
-            kw = boxes_layer_kwargs(
-                labels.boxes, ps, project.classes, f"{image_id} boxes", image_id, like=image_layer
-            )
-            layers["boxes"] = claim(self._viewer.add_shapes(**kw))
+        image_layer, layers = self._layers.show(project, image_id, labels, image_layer)
         self._viewer.layers.selection.active = layers["instances"]
         watched = {**layers, "image": image_layer}  # its pixel size, set by the Pixel size dock
         self._autosave = Autosave(
@@ -267,8 +255,8 @@ class CurateWidget(WorkerWidget):
     def _close_layers(self, image_id: str) -> None:
         """Take a saved image's layers out of the viewer: only the open image is autosaved, so
         edits to another image's layers would be lost."""
-        for layer in self._made_for(image_id):
-            self._viewer.layers.remove(layer)
+        if self._project is not None:
+            self._layers.close(self._project.root, image_id)
 
     def _show_saved(self, rev: int) -> None:
         stamp = time.strftime("%H:%M:%S")
@@ -284,7 +272,11 @@ class CurateWidget(WorkerWidget):
         """Mark a project image (and its queue entry) done."""
         if self._project is None or not image_id or not self._flushed():
             return
-        self._project.set_done(image_id, True)
+        try:
+            self._project.set_done(image_id, True)
+        except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
+            show_error(f"Cannot mark {image_id} done: {exc}")
+            return
         self.queue_panel.mark_done(self._project.image_record(image_id).get("source"))
         show_info(f"{image_id} marked done")
 
@@ -317,30 +309,11 @@ class CurateWidget(WorkerWidget):
     # -- export --------------------------------------------------------------------------------
     def export(self, out: str | Path | None = None, formats: list[str] | None = None) -> Any:
         """Export the project in the background (``out/<format>``); returns the worker."""
-        try:
-            project = self._require()
-        except ProjectError as exc:
-            show_error(str(exc))
-            return None
-        out = Path(str(out or self._out.value))
-        if not str(out) or str(out) == ".":
-            out = project.root / "exports"
-        fmts = list(formats or [self._format.value])
-        if not self._flushed():
-            return None
+        return self.export_panel.export(out, formats)
 
-        def make() -> Generator[Progress, None, dict]:
-            return (yield from export_project(project, out, fmts))
-
-        return self._start(make, self._exported, "Export")
-
-    def _exported(self, result: dict[str, list[str]]) -> None:
-        n = sum(len(v) for v in result.values())
-        self.last_export = result
-        show_info(f"Exported {n} files ({', '.join(result)})")
-
-    def _on_export(self) -> None:
-        self.export()
+    @property
+    def last_export(self) -> dict[str, list[str]] | None:
+        return self.export_panel.last_export
 
     # -- progress, cancel and close ------------------------------------------------------------
     def _on_yielded(self, item: Any) -> None:

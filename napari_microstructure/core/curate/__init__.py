@@ -7,6 +7,6 @@ its parts), ``export`` (YOLO / COCO / TIFF; ``items``, ``polygons``, ``yolo``, `
 progress and cancel).
 """
 
-from .project import ImageLabels, Project, ProjectError
+from .project import ImageLabels, Project, ProjectError, StaleProjectError
 
-__all__ = ["ImageLabels", "Project", "ProjectError"]
+__all__ = ["ImageLabels", "Project", "ProjectError", "StaleProjectError"]

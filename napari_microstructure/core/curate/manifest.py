@@ -30,6 +30,10 @@ class ProjectError(ValueError):
     """The folder is not a usable project (missing, unreadable or of a newer format)."""
 
 
+class StaleProjectError(ProjectError):
+    """Another window or program saved the project since this object read it."""
+
+
 def read_manifest(path: Path) -> dict[str, Any]:
     """The manifest in ``path``, checked; missing optional keys get their defaults.
 

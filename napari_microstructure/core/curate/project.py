@@ -48,12 +48,13 @@ from .manifest import (
     MANIFEST,
     STALE_S,
     ProjectError,
+    StaleProjectError,
     disk_stamp,
     read_manifest,
 )
 from .models import ModelVersions
 
-__all__ = ["FORMAT", "MANIFEST", "ImageLabels", "Project", "ProjectError"]
+__all__ = ["FORMAT", "MANIFEST", "ImageLabels", "Project", "ProjectError", "StaleProjectError"]
 
 
 def _slug(name: str) -> str:
@@ -186,7 +187,7 @@ class Project(LabelStore, ModelVersions):
             # before the block writes a file: revision, image and model file names follow the
             # manifest, so a stale object would overwrite what the other one committed
             if disk_stamp(path) != self._disk:
-                raise ProjectError(
+                raise StaleProjectError(
                     "the project was changed by another window or program; reopen it "
                     "(this change was not saved)"
                 )
