@@ -193,3 +193,10 @@ def test_settings_saved_by_the_refine_dock_run_in_a_batch(settings_home, tmp_pat
         "checkpoint": "/m/sam.pth",
         "model_type": "auto",
     }
+
+
+def test_a_phase_named_twice_is_refused_when_the_pipeline_is_read():
+    from napari_microstructure.core.pipeline import PipelineConfig, PipelineError
+
+    with pytest.raises(PipelineError, match="names a phase twice"):
+        PipelineConfig(measure={"enabled": True, "phase_names": ["ferrite", "ferrite"]})

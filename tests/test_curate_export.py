@@ -92,7 +92,7 @@ def test_label_tiffs_round_trip_exactly_with_their_classes(tmp_path):
     items[0].instances[5, 5] = 4_000_000_000  # near the top of uint32
     items[0].classes[4_000_000_000] = 1
     items[1].boxes = [{"x1": 2, "y1": 3, "x2": 12.5, "y2": 9, "class_id": 1}]
-    done_empty = ExportItem("empty", np.zeros((20, 30), np.uint8))  # checked: no object
+    done_empty = ExportItem("empty", np.zeros((20, 30), np.uint8), done=True)  # no object
     files = export_label_tiffs(tmp_path, [*items, done_empty], {"names": ["a", "b"]})
     assert len(files) == 8
     for it in items:
@@ -111,6 +111,9 @@ def test_label_tiffs_round_trip_exactly_with_their_classes(tmp_path):
     assert table["im2"]["instances"] == {str(k): k % 2 for k in np.unique(items[2].instances)[1:]}
     assert table["im1"]["boxes"] == [{"x1": 2, "y1": 3, "x2": 12.5, "y2": 9, "class_id": 1}]
     assert table["empty"] == {"instances": {}, "boxes": [], "pixel_size": None}
+    unchecked = ExportItem("phases_only", np.zeros((20, 30), np.uint8), phases=np.ones((20, 30)))
+    export_label_tiffs(tmp_path / "again", [unchecked])
+    assert not (tmp_path / "again" / "phases_only_instances.tif").exists()  # not checked
 
 
 def test_label_tiffs_export_again_replaces_the_previous_one(tmp_path):

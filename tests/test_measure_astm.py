@@ -265,3 +265,16 @@ def test_summary_gives_the_intercept_of_each_direction():
     assert by_dir["horizontal"] == pytest.approx(30.0, rel=0.02)
     assert by_dir["vertical"] == pytest.approx(5.0, rel=0.02)
     assert set(by_dir) == {"horizontal", "vertical", "diagonal", "antidiagonal", "circle"}
+
+
+def test_a_particle_near_the_frame_in_a_wide_matrix_keeps_its_size():
+    # nine 20 x 20 particles in a zero matrix, one of them 3 px below the top edge: the
+    # matrix strip between it and the frame is matrix, not a boundary line to close
+    from napari_microstructure.core.measure import grain_table
+
+    lab = np.zeros((120, 120), np.uint32)
+    for k, (r, c) in enumerate([(3, 50), (50, 10), (50, 50), (50, 90), (90, 50)], start=1):
+        lab[r : r + 20, c : c + 20] = k
+    table = grain_table(lab, 1.0).set_index("label")
+    assert table.loc[1, "area"] == 400 and not table.loc[1, "touches_edge"]
+    assert planimetric(lab, 1.0).n_inside == 5

@@ -53,6 +53,12 @@ def _names(name: str, value: Any) -> None:
         raise PipelineError(f"{name} must be a list of names or null, got {value!r}")
 
 
+def _phase_names(name: str, value: Any) -> None:
+    _names(name, value)
+    if value and len(set(map(str, value))) < len(value):  # results are keyed by name
+        raise PipelineError(f"{name} names a phase twice: {value!r}; give each its own name")
+
+
 def _fraction(name: str, value: Any) -> None:
     if not 0 <= check_number(name, value) <= 1:
         raise PipelineError(f"{name} must be between 0 and 1, got {value!r}")
@@ -84,7 +90,7 @@ PHASES_CHECKS: dict[str, Callable[[str, Any], Any]] = {"model_path": _path, "tta
 MEASURE_CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "enabled": check_bool,
     "table": check_bool,
-    "phase_names": _names,
+    "phase_names": _phase_names,
     "bins": _count,
     "log": check_bool,
 }

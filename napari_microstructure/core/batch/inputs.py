@@ -38,8 +38,9 @@ def _plain(part: str, first: bool, last: bool) -> bool:
     )
 
 
-#: longest key in bytes: a folder name may have 255 on common file systems
-MAX_KEY_BYTES = 200
+#: longest key in bytes: a folder name may have 255 on common file systems (keys up to that
+#: are kept as they are, so earlier runs resume)
+MAX_KEY_BYTES = 255
 
 
 def _key(rel: Path) -> str:

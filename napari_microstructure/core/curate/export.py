@@ -71,10 +71,11 @@ def export_label_tiffs(
     written = []
     for item in data:
         inst = item.instances
-        if inst is None:
+        if inst is None and item.done:  # checked: no object
             inst = np.zeros((item.height, item.width), dtype=np.uint32)
-        arr = np.asarray(inst, dtype=np.uint32)
-        written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr)))
+        if inst is not None:
+            arr = np.asarray(inst, dtype=np.uint32)
+            written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr)))
         if item.phases is not None:
             arr = np.asarray(item.phases, dtype=np.uint8)
             written.append(str(atomic_write_tiff(out / f"{item.name}_phases.tif", arr)))

@@ -24,6 +24,7 @@ class ExportItem:
     boxes: list[dict[str, Any]] = field(default_factory=list)
     phases: np.ndarray | None = None
     pixel_size: float | None = None
+    done: bool = False  # checked by the annotator: no instances means no object
 
     @property
     def height(self) -> int:
@@ -117,7 +118,13 @@ def _read_labels(project: Project, image_id: str) -> tuple[dict[str, Any], Any] 
         except KeyError:
             return None
         except FileNotFoundError:
-            view = project.reread()
+            newer = project.reread()
+            if image_id not in newer.image_ids:
+                return None
+            now, before = (v.image_record(image_id).get("files") for v in (newer, view))
+            if now == before:
+                raise  # not replaced by a save: the file is missing (a partial copy?)
+            view = newer
     raise RuntimeError(f"{image_id}: its labels kept changing while they were read; try again")
 
 
@@ -142,6 +149,7 @@ def items_from_project(project: Project, only_done: bool = False) -> Iterator[Ex
             boxes=labels.boxes,
             phases=labels.phases,
             pixel_size=rec.get("pixel_size"),
+            done=bool(rec.get("done")),
         )
 
 

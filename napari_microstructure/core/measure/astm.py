@@ -70,11 +70,24 @@ def prepare_labels(labels: np.ndarray, fill_gaps: int = 2) -> np.ndarray:
     r = int(fill_gaps)
     y, x = np.ogrid[-r : r + 1, -r : r + 1]
     disc = x * x + y * y < (r + 0.5) ** 2
-    # past the frame counts as not zero: a zero line along the frame is not widened (a mirror
-    # would double it), and a wide zero region that meets the frame still holds the disc
-    zero = np.pad(lab == 0, 2 * r, mode="constant", constant_values=False)
-    wide = ndi.binary_opening(zero, disc)[2 * r : -2 * r, 2 * r : -2 * r]
-    thin = (lab == 0) & ~wide
+    zero = lab == 0
+
+    def opened(mode: str) -> np.ndarray:
+        padded = np.pad(zero, 2 * r, mode=mode)  # type: ignore[call-overload]
+        return ndi.binary_opening(padded, disc)[2 * r : -2 * r, 2 * r : -2 * r]
+
+    # mirrored past the frame, a wide region that meets the frame keeps its extent, but a
+    # zero band along the frame doubles: a band (wide only in the mirror, and not part of a
+    # region wide without it) is a line like any other. Where two bands meet at a corner of
+    # the image the disc fits without the mirror too: that does not make them wide.
+    wide = opened("reflect")
+    inside = opened("constant")
+    rows = np.minimum(np.arange(zero.shape[0]), np.arange(zero.shape[0])[::-1]) <= 2 * r
+    cols = np.minimum(np.arange(zero.shape[1]), np.arange(zero.shape[1])[::-1]) <= 2 * r
+    really = inside & ~(rows[:, None] & cols[None, :])
+    parts, _ = ndi.label(zero, structure=np.ones((3, 3), bool))
+    band = wide & ~inside & ~np.isin(parts, np.unique(parts[really]))
+    thin = zero & ~(wide & ~band)
     if not thin.any():
         return lab
     # each thin pixel takes its nearest grain (a band along the frame is closed from one side,
