@@ -265,3 +265,15 @@ def test_a_refused_save_leaves_the_other_windows_files_alone(tmp_path):
         b.add_image(np.zeros((8, 8), np.uint8), "other.png")
     np.testing.assert_array_equal(Project.open(a.root).load_labels(iid).instances, mine)
     assert not (a.root / "images" / "other.tif").exists()
+
+
+def test_a_missing_label_file_is_reported_as_missing(tmp_path, capsys):
+    from napari_microstructure.cli import main
+
+    p, iid, _ = _project(tmp_path)
+    files = p.image_record(iid)["files"]
+    (p.root / "labels" / iid / files["instances"]).unlink()  # e.g. a partial copy
+    with pytest.raises(FileNotFoundError, match=files["instances"]):
+        list(items_from_project(p))
+    assert main(["export", str(p.root), "--out", str(tmp_path / "x")]) == 2
+    assert files["instances"] in capsys.readouterr().err
