@@ -11,10 +11,11 @@ from magicgui.widgets import ComboBox, Container, FileEdit, FloatSpinBox, PushBu
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_layer_kwargs
+from .._layers.output import claim
 from ..core.progress import Progress
 from ..core.settings import get_setting
 from ._tables import results_table, show_rows
-from ._values import PathValue, Value
+from ._values import PathValue, Value, as_path
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
@@ -87,6 +88,9 @@ class QueuePanel(Container):
         from ..core.curate.active import rank_folder
         from ..core.detect import load_detector
 
+        if as_path(folder) is None:  # a blank folder field reads as the working folder
+            show_error("Choose the folder of unlabelled images first.")
+            return None
         if self.rank_with == SEGMENTER:
             return self._rank_segmentation(folder)
         project = self._owner.project
@@ -188,45 +192,62 @@ class QueuePanel(Container):
         if path is None:
             show_info("The queue is empty: rank a folder first, or everything is done.")
             return None
-        if self._owner.project is None:
+        project = self._owner.project
+        if project is None:
             show_error("Open a project first: the image is added to it.")
             return None
         from ..core.imageio import read_micrograph
 
         model = self.ranked_with or _active_detector_path(self._owner)
         propose = _seg_proposals if self.ranked_with else _box_proposals
+        project_models = project.root / "models"
 
         def make() -> Generator[Progress, None, tuple]:
             yield Progress(0, 2, f"opening {Path(path).name}")
             mf = read_micrograph(path)
             labels, used = yield from propose(mf, model)
-            version = f"model:{Path(used).parent.name}/{Path(used).name}"
-            return path, mf, labels, version
+            return path, mf, labels, _model_source(Path(used), project_models)
 
         return self._owner._start(make, self._opened, "Open next")
 
     def _opened(self, result: tuple) -> None:
-        path, mf, labels, version = result
+        path, mf, labels, source = result
         owner = self._owner
         project = owner.project
-        if project is None:
+        if project is None or not owner._flushed():  # the open image stays open, as it was
             return
-        kw = image_layer_kwargs(mf.pixel_size, Path(path).name)
-        image_id = project.find_image(path)
+        image_id, layer = project.find_image(path), None
         if image_id is None:
-            layer = owner.viewer.add_image(mf.data, **kw)
-            image_id = project.add_image(
-                mf.data, Path(path).name, pixel_size=mf.pixel_size, source=path
+            name = Path(path).name
+            try:
+                image_id = project.add_image(mf.data, name, pixel_size=mf.pixel_size, source=path)
+            except (ValueError, OSError) as exc:  # ProjectError is a ValueError
+                show_error(f"Cannot add {name} to the project: {exc}")
+                return
+            try:
+                project.save_labels(image_id, source=source, **labels)
+            except (ValueError, OSError) as exc:
+                show_error(f"{image_id} was added, but not the model's proposals: {exc}")
+            # the dock's layer (claimed): taken out of the viewer when the dock switches images
+            layer = claim(
+                owner.viewer.add_image(mf.data, **image_layer_kwargs(mf.pixel_size, name))
             )
-            project.save_labels(image_id, source=version, **labels)
-            layer.metadata = {**layer.metadata, "curate_image": image_id}
         owner._refresh_images(image_id)
-        owner.open_image(image_id)
+        owner.open_image(image_id, image_layer=layer)
+        if layer is not None and owner.current_image_id != image_id:  # refused: told why
+            owner.viewer.layers.remove(layer)
 
     def mark_done(self, source: str | None) -> None:
         if source and not self.queue.empty:
             self.queue.loc[self.queue["path"] == str(source), "done"] = True
             self._show()
+
+
+def _model_source(weights: Path, project_models: Path) -> str:
+    """An object's provenance: ``model:<version>`` for a project's model, else the file name."""
+    if weights.parent.parent.resolve() == project_models.resolve():
+        return f"model:{weights.parent.name}"
+    return f"model:{weights.name}"
 
 
 def _box_proposals(mf: Any, model: Path | None) -> Generator[Progress, None, tuple]:

@@ -14,6 +14,7 @@ from napari.utils.notifications import show_error, show_info
 from ..core.progress import Progress
 from ..core.settings import get_setting, set_setting
 from ._base import info_label
+from .detect import SETTING as DETECT_SETTING
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
@@ -89,8 +90,9 @@ class TrainPanel(Container):
             show_error("Mark the corrected images done first: retraining uses those only.")
             return None
         task = task or self._task.value
+        if not self._owner._flushed():  # told the user; the export would miss the edits
+            return None
         preload_torch()
-        self._owner.flush()
         active = project.active_for(task)
         base: Path | None = None
         if active:  # fine-tune the model in use for this task
@@ -161,13 +163,21 @@ class TrainPanel(Container):
         project = self._owner.project
         if project is None or not self.candidate:
             return
-        project.accept_model(self.candidate)
+        try:
+            project.accept_model(self.candidate)
+        except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
+            _refused(f"accept {self.candidate}", exc)
+            return
         m = project.active_model or {}
-        if m.get("task") == "detect":
-            saved = get_setting("pipeline.detect") or {}
-            set_setting(
-                "pipeline.detect", {**saved, "model": str(project.model_path(m["version"]))}
-            )
+        if m.get("task") == "detect":  # an open Detect dock follows it (widgets/detect.py)
+            try:
+                saved = get_setting(DETECT_SETTING) or {}
+                model = str(project.model_path(m["version"]))
+                set_setting(DETECT_SETTING, {**saved, "model": model})
+            except (ValueError, OSError, KeyError) as exc:
+                show_error(
+                    f"{self.candidate} is active, but the Detect dock keeps its model: {exc}"
+                )
         self._metrics.value = f"active model: {self.candidate}"
         self.candidate = None
         self._accept.enabled = self._reject.enabled = False
@@ -177,7 +187,20 @@ class TrainPanel(Container):
         project = self._owner.project
         if project is None or not self.candidate:
             return
-        project.reject_model(self.candidate)
+        try:
+            project.reject_model(self.candidate)
+        except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
+            _refused(f"reject {self.candidate}", exc)
+            return
         self.candidate = None
         self._accept.enabled = self._reject.enabled = False
         self.refresh()
+
+
+def _refused(what: str, exc: Exception) -> None:
+    """Tell the user a project change failed (nothing was changed)."""
+    if isinstance(exc, OSError):
+        why: Any = f"the project folder cannot be written ({exc})"
+    else:  # a KeyError's str() quotes its message
+        why = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    show_error(f"Cannot {what}: {why}")

@@ -39,7 +39,7 @@ from .._layers.shapes import disown, edited_since_drawn, mark_drawn
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget, info_label
 from ._tables import results_table, show_rows
-from ._values import NamesValue, PathValue, Value
+from ._values import NamesValue, PathValue, Value, as_path
 
 if TYPE_CHECKING:
     import napari
@@ -69,6 +69,7 @@ class DetectWidget(WorkerWidget):
             label="model (.pt)", mode="r", filter="*.pt", value=saved["model"] or ""
         )
         self._model.tooltip = "An ultralytics detection model; empty = the built-in demo model"
+        self._synced_model = self.model_path  # the remembered model the field last showed
         self._demo = PushButton(text="Use the demo model")
         self._conf = FloatSpinBox(
             label="confidence ≥", min=0.0, max=1.0, step=0.05, value=float(saved["conf"])
@@ -176,6 +177,7 @@ class DetectWidget(WorkerWidget):
             return None
         image = image_array(layer)
         pixel_size = layer_pixel_size(layer)
+        self._follow_remembered_model()
         path = self.model_path
         params = {
             "conf": self.conf,
@@ -187,6 +189,7 @@ class DetectWidget(WorkerWidget):
         set_setting(
             SETTING, {**params, "classes": self.classes, "model": str(path) if path else None}
         )
+        self._synced_model = path
 
         def make_gen():
             return self._work(image, pixel_size, path, params)
@@ -199,6 +202,19 @@ class DetectWidget(WorkerWidget):
             self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"])
 
         return self._start(make_gen, on_done, "Detect")
+
+    def _follow_remembered_model(self) -> None:
+        """Take the remembered model when another dock changed it (the Curate dock's Accept)
+        and the user has not picked one here since: the run would otherwise store the old one
+        back."""
+        saved = (get_setting(SETTING) or {}).get("model")
+        remembered = as_path(saved)
+        if self.model_path != self._synced_model or remembered == self._synced_model:
+            return
+        self.model_path = remembered
+        self._synced_model = remembered
+        what = str(remembered) if remembered else "the demo model"
+        show_info(f"Detect: using {what}, the model accepted (Curate) or chosen in another dock")
 
     def _work(
         self, image: np.ndarray, pixel_size: float | None, path: Path | None, params: dict
