@@ -222,3 +222,15 @@ def test_wide_grey_levels_span_their_bit_depth_and_alpha_is_not_a_grey_level():
         np.testing.assert_allclose(to_float01(base * factor), base / 255, atol=0.005)
     rgba = np.dstack([base * 16] * 3 + [np.full_like(base, 65535)])
     np.testing.assert_allclose(to_float01(rgba)[..., 0], base / 255, atol=0.005)
+
+
+def test_a_corrupt_png_says_so_also_after_ultralytics_is_imported(tmp_path):
+    import ultralytics.utils.patches  # noqa: F401  (replaces PIL.Image.open)
+
+    from napari_microstructure.core.imageio import ImageReadError, read_micrograph
+
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(60))
+    with pytest.raises(ImageReadError, match="cannot be read as an image") as err:
+        read_micrograph(bad)
+    assert "pi_heif" not in str(err.value) and "cannot identify image file" in str(err.value)

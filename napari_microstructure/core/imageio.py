@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,10 +248,14 @@ def _open_pillow(path: Path) -> Any:
     there is before anything is decoded."""
     from PIL import Image
 
+    # ultralytics replaces Image.open by one that, on a file Pillow cannot identify, tries to
+    # install and import a HEIF plugin: a corrupt file then reads "No module named 'pi_heif'"
+    patches = sys.modules.get("ultralytics.utils.patches")
+    pillow_open = getattr(patches, "_image_open", Image.open)
     with _PILLOW_LIMIT_LOCK:
         limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
         try:
-            return Image.open(path)
+            return pillow_open(path)
         finally:
             Image.MAX_IMAGE_PIXELS = limit
 

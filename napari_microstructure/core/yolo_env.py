@@ -36,6 +36,7 @@ def configure_offline() -> Path:
     Safe to call many times; it must run before ``import ultralytics`` to stop the DNS probe.
     """
     os.environ["YOLO_OFFLINE"] = "1"
+    os.environ["YOLO_AUTOINSTALL"] = "False"  # never pip-install a missing requirement
     os.environ.setdefault("YOLO_VERBOSE", "False")
     cfg = Path(os.environ.get("YOLO_CONFIG_DIR") or cache_dir() / "ultralytics")
     os.environ["YOLO_CONFIG_DIR"] = str(cfg)
