@@ -277,3 +277,18 @@ def test_a_missing_label_file_is_reported_as_missing(tmp_path, capsys):
         list(items_from_project(p))
     assert main(["export", str(p.root), "--out", str(tmp_path / "x")]) == 2
     assert files["instances"] in capsys.readouterr().err
+
+
+def test_an_undone_erase_brings_the_objects_record_back(tmp_path):
+    p, iid, inst = _project(tmp_path, classes=("a", "b", "c", "d"))
+    model = inst.copy()
+    model[20:24, 20:24] = 3
+    p.save_labels(iid, instances=model, source="model:v001-detect", classes={3: 3})
+    erased = model.copy()
+    erased[erased == 3] = 0
+    p.save_labels(iid, instances=erased)  # the annotator erases it (saved) ...
+    assert "3" not in p.load_labels(iid).objects
+    p.save_labels(iid, instances=model)  # ... and undoes the erase (saved again)
+    back = Project.open(p.root).load_labels(iid).objects["3"]
+    assert back["class_id"] == 3 and back["source"] == "model:v001-detect"
+    assert "3" not in p.load_labels(iid).dropped

@@ -28,6 +28,8 @@ class ImageLabels:
     phases: np.ndarray | None = None
     objects: dict[str, dict[str, Any]] = field(default_factory=dict)
     boxes: list[dict[str, Any]] = field(default_factory=list)
+    #: records of objects erased since (an undo that brings one back restores its record)
+    dropped: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def instance_classes(self) -> dict[int, int]:
         """Class id of every instance label."""
@@ -72,6 +74,7 @@ class LabelStore:
                 data = json.loads((folder / files["objects"]).read_text("utf-8"))
                 out.objects = data.get("objects", {})
                 out.boxes = data.get("boxes", [])
+                out.dropped = data.get("dropped", {})
         return out
 
     def save_labels(
@@ -112,10 +115,10 @@ class LabelStore:
             rev = int(rec.get("rev", 0)) + 1
             folder = self.root / "labels" / image_id
             files = dict(rec.get("files", {}))
-            objects, new_boxes = old.objects, old.boxes
+            objects, new_boxes, dropped = old.objects, old.boxes, dict(old.dropped)
             if inst is not None:
                 objects = prov.update_objects(
-                    old.objects, old.instances, inst, source, classes, default_class
+                    old.objects, old.instances, inst, source, classes, default_class, dropped
                 )
                 if instances is not None:
                     files["instances"] = f"instances.r{rev}.tif"
@@ -126,7 +129,8 @@ class LabelStore:
             if boxes is not None:
                 new_boxes = prov.update_boxes(old.boxes, boxes, source)
             files["objects"] = f"objects.r{rev}.json"
-            atomic_write_json(folder / files["objects"], {"objects": objects, "boxes": new_boxes})
+            record = {"objects": objects, "boxes": new_boxes, "dropped": dropped}
+            atomic_write_json(folder / files["objects"], record)
             rec["files"] = files
             rec["rev"] = rev
             rec["saved"] = prov.now()

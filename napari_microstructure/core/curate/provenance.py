@@ -16,6 +16,8 @@ import numpy as np
 MANUAL = "manual"
 ACCEPTED = "accepted"
 CORRECTED = "corrected"
+#: records of erased objects kept per image, for an undo that brings them back
+KEEP_DROPPED = 1000
 
 
 def now() -> str:
@@ -44,6 +46,7 @@ def update_objects(
     source: str = MANUAL,
     classes: dict[int, int] | None = None,
     default_class: int = 0,
+    dropped: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Return the provenance table of ``new`` given the table of ``old``.
 
@@ -54,8 +57,12 @@ def update_objects(
     source : who made the edit: ``"manual"`` or an engine/model version.
     classes : class id of some labels (overrides the stored class).
     default_class : class of new labels with no class given.
+    dropped : records of objects erased earlier, updated in place: the objects erased now are
+        added (the latest :data:`KEEP_DROPPED`), and an id that comes back (an undo) takes its
+        record back instead of starting as a new object.
     """
     classes = classes or {}
+    dropped = {} if dropped is None else dropped
     present = set(np.unique(new).tolist())
     present.discard(0)
     touched = changed_ids(old, new)
@@ -64,6 +71,8 @@ def update_objects(
     for lid in sorted(present):
         key = str(int(lid))
         prev = objects.get(key)
+        if prev is None and key in dropped and lid not in classes:
+            prev = dropped.pop(key)  # back (undo): its class and who made it
         if prev is None:
             rec = {
                 "class_id": int(classes.get(lid, default_class)),
@@ -86,6 +95,11 @@ def update_objects(
                 if rec.get("source") != MANUAL:
                     rec["status"] = CORRECTED
         out[key] = rec
+    for key in sorted(set(objects) - set(out), key=int):
+        dropped.pop(key, None)
+        dropped[key] = objects[key]  # the latest last
+    for key in list(dropped)[: max(0, len(dropped) - KEEP_DROPPED)]:
+        del dropped[key]
     return out
 
 
