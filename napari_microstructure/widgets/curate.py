@@ -41,7 +41,11 @@ class CurateWidget(WorkerWidget):
         self._autosave: Autosave | None = None
         self._layers = ImageLayers(viewer)
         self._folder = FileEdit(label="project folder", mode="d", value=get_setting(SETTING) or "")
-        self._classes = LineEdit(label="classes (new project)", value="object")
+        self._classes = LineEdit(label="classes", value="object")
+        self._classes.tooltip = (
+            "a new project's classes; on the open project, edit and press Open / create "
+            "project again to rename classes in place or add some at the end"
+        )
         self._open = PushButton(text="Open / create project")
         self._image = self._layer_combo(Image, "image")
         self._instances_from = self._layer_combo(Labels, "instances from", nullable=True)
