@@ -16,7 +16,7 @@ from skimage.measure import regionprops_table
 from skimage.segmentation import relabel_sequential
 
 from ._checks import check_pixel_size
-from .astm import prepare_labels
+from .lines import prepare_labels
 
 #: Columns of :func:`grain_table`, with what they hold (lengths in ``unit``, areas in ``unit``²).
 COLUMNS: dict[str, str] = {
@@ -90,7 +90,7 @@ def grain_table(labels: np.ndarray, pixel_size: float | None = None) -> pd.DataF
     Parameters
     ----------
     labels : (H, W) integer grain ids, 0 = background. Zero lines up to 4 px wide are closed
-        first, as for the grain size (:func:`.astm.prepare_labels`): a grain's area includes
+        first, as for the grain size (:func:`.lines.prepare_labels`): a grain's area includes
         its share of the boundary line.
     pixel_size : µm per pixel; None gives pixels. ``table.attrs["unit"]`` says which.
     """
