@@ -80,6 +80,15 @@ def label_at(layer: Any, row: float, col: float, plane: tuple[int, ...] = ()) ->
     return 0
 
 
+def class_of(layer: Any, label: int) -> str | None:
+    """The ``class_name`` of object ``label`` in the layer's features (None if it has none)."""
+    table = layer.features
+    if "index" not in table or "class_name" not in table:
+        return None
+    rows = table.loc[table["index"] == label, "class_name"]
+    return None if rows.empty or pd.isna(rows.iloc[0]) else str(rows.iloc[0])
+
+
 def _window(*masks: np.ndarray) -> tuple[slice, slice] | None:
     rows = np.zeros(masks[0].shape[0], bool)
     cols = np.zeros(masks[0].shape[1], bool)
@@ -153,7 +162,8 @@ def _write(
 
 def undo_paint(layer: Any, record: PaintRecord) -> None:
     """Put back what :func:`paint_object` changed, where the pixels still hold what the paint
-    left: pixels painted since (by hand, by another object) keep their value."""
+    left: pixels painted since (by hand, by another object) keep their value. Only the object's
+    own feature row is put back (the rows of objects painted since stay)."""
     try:
         current = layer.data[record.plane][record.window]  # a view: restored in place
     except IndexError:
@@ -162,7 +172,14 @@ def undo_paint(layer: Any, record: PaintRecord) -> None:
         return  # ... or by planes of another size
     untouched = current == record.after
     current[untouched] = record.before[untouched]
-    layer.features = record.features
+    if record.label:  # only this object's row: others may have been painted since
+        old = record.features
+        ok = set(COLUMNS) <= set(old.columns)
+        row = old[old["index"] == record.label] if ok else old.iloc[:0]
+        values = row[COLUMNS[1:]].iloc[0].to_dict() if len(row) else None
+        layer.features = _features_with(layer.features, record.label, values)
+    else:
+        layer.features = record.features
     layer.refresh()
 
 

@@ -10,6 +10,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from .. import _layers as L
 from ..core.grains import no_grains_warning, segment_all_grains
 from ..core.refine.batch import BoxMasks, masks_from_boxes
+from ._refine_checks import boxes_cut
 
 
 class BatchMixin:
@@ -31,15 +32,23 @@ class BatchMixin:
         table = L.detections_from_layer(shapes, default_class=self.class_name, image=s.image)
         boxes = table[["x1", "y1", "x2", "y2"]].to_numpy()
         plane = L.plane_index(s.image)
-        engine, engine_name = self._engine, self.engine_name
+        engine, engine_name, field = self._engine, self.engine_name, self.class_name
 
         def done(found: BoxMasks) -> None:
             self._new_object(s)
-            s.objects.add_box_masks(found.masks, list(table["class_name"]), engine_name, plane)
+            classes = list(table["class_name"])
+            s.objects.add_box_masks(found.masks, classes, engine_name, plane, field)
             made = f"Refine: {len(found.masks)} of {found.total} boxes turned into masks"
             skipped = found.skipped_message()
+            cut = boxes_cut(engine, found.masks, boxes)
+            self._tile_cut = cut > 0
+            if cut:
+                skipped = (skipped or "") + (
+                    f" {cut} of the masks reach the edge of the Segment Anything tiles they "
+                    "were decoded in and are likely cut there."
+                )
             if skipped:
-                show_warning(f"{made}; {skipped}")
+                show_warning(f"{made}; {skipped.strip()}")
             else:
                 show_info(f"{made}.")
 

@@ -27,6 +27,7 @@ class ClickRequest:
     labels: np.ndarray
     class_name: str
     session: Any = None  # the image's session (``_refine_session.ImageSession``)
+    engine: Any = None  # the engine asked (it tells whether a mask was cut at a tile edge)
 
 
 class ClickQueue:

@@ -4,6 +4,9 @@ Every object painted by a click or a box gets an entry in the history (its label
 paint records that changed the layer), so "undo object" can put back exactly what was there
 before, including the earlier mask of an object that a new prompt edited. On a stack an
 object lies on the plane it was begun on (the third item of its entry).
+
+A prompt that edits an existing object keeps that object's class unless the dock's class field
+was changed since the object was made (or since the dock first opened it).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class ObjectEditor:
         self.scores: np.ndarray | None = None
         self.choice = 0
         self.history: list[Entry] = []
+        self.field_at: dict[int, str] = {}  # the class field when each object was made
 
     @property
     def plane(self) -> tuple[int, ...] | None:
@@ -39,15 +43,35 @@ class ObjectEditor:
         """The undo entry of the object being edited (None when no object is open)."""
         return self.history[-1] if self.current is not None and self.history else None
 
-    def begin(self, row: float, col: float, plane: tuple[int, ...] = ()) -> int:
-        """Open an object at a positive click on ``plane``: the label under it, else a new id."""
+    def free_id(self) -> int:
+        """A label id for a new object: unused in the layer and not handed out to an object
+        whose mask is still being computed."""
+        taken = max((label for label, *_ in self.history), default=0)
+        return max(LE.next_label(self.labels), taken + 1)
+
+    def begin(
+        self, row: float, col: float, plane: tuple[int, ...] = (), field: str = "object"
+    ) -> int:
+        """Open an object at a positive click on ``plane``: the label under it, else a new id.
+
+        ``field`` is the dock's class field now (see :meth:`class_for`).
+        """
         if self.current is None:
             hit = LE.label_at(self.labels, row, col, plane)
-            # ids handed out to objects whose masks are still being computed are taken too
-            taken = max((label for label, *_ in self.history), default=0)
-            self.current = hit or max(LE.next_label(self.labels), taken + 1)
+            self.current = hit or self.free_id()
+            if not hit or hit not in self.field_at:
+                self.field_at[self.current] = field
             self.history.append((self.current, [], tuple(plane)))
         return self.current
+
+    def class_for(self, label: int, field: str) -> str:
+        """The class a prompt gives object ``label``: its own class, unless the class field
+        (``field``) changed since the object was made; then the field's."""
+        own = LE.class_of(self.labels, label)
+        if own is not None and self.field_at.get(label) == field:
+            return own
+        self.field_at[label] = field
+        return field
 
     def drop(self, entry: Any) -> None:
         """Forget an object that got no mask (its preparation or prediction failed): it leaves
@@ -76,11 +100,12 @@ class ObjectEditor:
             entry[1].append(rec)
 
     def show_choice(self, class_name: str, engine: str) -> None:
-        """Paint the chosen proposal as the current object."""
+        """Paint the chosen proposal as the current object (``class_name``: the class field)."""
         if self.masks is None or self.entry is None or not len(self.masks):
             return
         score = float(self.scores[self.choice])
-        self.paint(self.entry, self.masks[self.choice], class_name, score, engine)
+        cls = self.class_for(self.entry[0], class_name)
+        self.paint(self.entry, self.masks[self.choice], cls, score, engine)
 
     def cycle(self, class_name: str, engine: str) -> bool:
         """Show the next proposal; False when there is no other."""
@@ -97,22 +122,31 @@ class ObjectEditor:
         score: float,
         engine: str,
         plane: tuple[int, ...] = (),
+        field: str | None = None,
     ) -> None:
-        """Paint a finished object (e.g. from a box) under a new id on ``plane``."""
-        entry: Entry = (LE.next_label(self.labels), [], tuple(plane))
+        """Paint a finished object (e.g. from a box) under a new id on ``plane``; ``field`` is
+        the class field when it was made (default ``class_name``)."""
+        # not ``next_label`` alone: a click's mask still being computed has its id already
+        entry: Entry = (self.free_id(), [], tuple(plane))
         self.paint(entry, mask, class_name, score, engine)
         if entry[1]:
             self.history.append(entry)
+            self.field_at[entry[0]] = class_name if field is None else field
 
     def add_box_masks(
-        self, found: list, classes: list[str], engine: str, plane: tuple[int, ...] = ()
+        self,
+        found: list,
+        classes: list[str],
+        engine: str,
+        plane: tuple[int, ...] = (),
+        field: str | None = None,
     ) -> None:
         """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects."""
         shape = self.labels.data.shape[-2:]
         for bm in found:
             mask = np.zeros(shape, bool)
             mask[bm.window] = bm.mask
-            self.add_object(mask, str(classes[bm.index]), bm.score, engine, plane)
+            self.add_object(mask, str(classes[bm.index]), bm.score, engine, plane, field)
 
     def close(self) -> None:
         """Keep the current object; the next positive click opens a new one."""
@@ -134,6 +168,8 @@ class ObjectEditor:
         """Replace the layer's ``plane`` (segment-all); one undo puts it back as it was."""
         self.close()
         record = LE.set_all_labels(self.labels, labels, class_name, engine, plane)
+        made = np.unique(record.after)
+        self.field_at.update({int(i): class_name for i in made[made > 0]})
         # the earlier objects' records no longer match the layer: only this step can be undone
         self.history = [(0, [record], tuple(plane))]
 
@@ -141,3 +177,4 @@ class ObjectEditor:
         """Forget all objects (the layer was replaced as a whole)."""
         self.close()
         self.history.clear()
+        self.field_at.clear()

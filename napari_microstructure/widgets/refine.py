@@ -26,6 +26,7 @@ from ..core.refine import PromptError
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
 from ._refine_batch import BatchMixin
+from ._refine_checks import CLICK_CUT, click_refused, cut_at_tile_edge
 from ._refine_clicks import ClickQueue, ClickRequest
 from ._refine_engine import EngineFields
 from ._refine_prompts import PromptsMixin
@@ -85,6 +86,7 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         self._follow_up = False  # a click waits for the preparation's ``finished``
         self._writing = False  # the dock itself is changing a prompts layer
         self._click_waits: ImageSession | None = None  # the image whose click awaits preparing
+        self._tile_cut = False
         for w in (*self._engines.widgets, self._class):
             w.changed.connect(self._save_settings)
 
@@ -121,6 +123,12 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
     def predicting(self) -> bool:
         """True while a click's mask is being computed in the background (SAM engine)."""
         return self._clicks.busy
+
+    @property
+    def cut_at_tile_edge(self) -> bool:
+        """True if the last mask made (a click's, or any of the last boxes') reaches the edge
+        of the Segment Anything tile(s) it was decoded in inside the image: likely cut there."""
+        return self._tile_cut
 
     @property
     def click_worker(self) -> Any:
@@ -243,8 +251,13 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         plane = L.plane_index(s.image)
         if s.objects.plane not in (None, plane):
             self._new_object(s)  # the open object lies on another plane: it is done
+        # checked before the prompt is added: a refused click changes nothing
+        refused = click_refused(s.points, row, col, positive, (h, w), s.objects.current)
+        if refused:
+            show_error(refused)
+            return
         if positive:
-            s.objects.begin(row, col, plane)
+            s.objects.begin(row, col, plane, self.class_name)
         self._write(lambda: P.add_prompt(s.points, row, col, positive))
         entry = s.objects.entry
         if entry is None:
@@ -264,7 +277,7 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         if entry is None:
             return
         pts, labels = P.prompts_from_layer(s.points)
-        req = ClickRequest(entry[0], entry, pts, labels, self.class_name, s)
+        req = ClickRequest(entry[0], entry, pts, labels, self.class_name, s, self._engine)
         if getattr(self._engine, "name", "") == "sam":
             self._clicks.submit(self._engine, req)  # decoded off the GUI thread
             return
@@ -279,11 +292,15 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         objects = req.session.objects
         if not objects.is_alive(req.entry):
             return  # the object was undone while its mask was computed
+        self._tile_cut = cut_at_tile_edge(req.engine, masks[0], req.points, req.labels)
+        if self._tile_cut:
+            show_warning(CLICK_CUT)
         if objects.entry is req.entry:
             objects.propose(masks, scores, req.class_name, self.engine_name)
             return
         # the user moved on to the next object meanwhile: the mask still belongs to this one
-        objects.paint(req.entry, masks[0], req.class_name, float(scores[0]), self.engine_name)
+        cls = objects.class_for(req.entry[0], req.class_name)
+        objects.paint(req.entry, masks[0], cls, float(scores[0]), self.engine_name)
 
     def _on_prediction_error(self, req: ClickRequest, exc: BaseException) -> None:
         show_error(f"Refine: {exc}")

@@ -1,4 +1,12 @@
-"""Segment Anything engine: cached tiled embeddings and a fast click-to-mask path."""
+"""Segment Anything engine: cached tiled embeddings and a fast click-to-mask path.
+
+An image larger than the model's input is embedded as overlapping tiles. Clicks are answered
+from the one tile where they sit most centrally. A box that does not fit in one tile (with a
+margin of a quarter of the overlap around it) is decoded in every tile it reaches, each tile
+filling its share of the image (the overlaps are split in their middle), and the three masks
+are merged. :meth:`SamEngine.cut_at_tile_edge` tells when a mask still reaches the edge of the
+tiles it was decoded in inside the image: it is likely cut there.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +53,28 @@ def plan_tiles(shape: tuple[int, int], size: int, overlap: int) -> list[Tile]:
         return [int(round(v)) for v in np.linspace(0, n - size, k)]
 
     return [Tile(y, x, min(size, h), min(size, w)) for y in starts(h) for x in starts(w)]
+
+
+@dataclass(frozen=True)
+class Part:
+    """A tile a prediction is decoded in and the window of the image (rows, cols) it fills."""
+
+    index: int
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+
+
+def _spans(starts: list[int], size: int, n: int, lo: float, hi: float) -> list[tuple]:
+    """Along one axis, the tiles whose share of ``[0, n)`` meets ``[lo, hi)`` and the window
+    each fills: the middle of an overlap between two of them, the tile's own edge outside."""
+    bounds = [0, *((a + b + size) // 2 for a, b in zip(starts[:-1], starts[1:], strict=True)), n]
+    used = [j for j in range(len(starts)) if bounds[j] < hi and bounds[j + 1] > lo]
+    out = []
+    for j in used:
+        a = starts[j] if j == used[0] else bounds[j]
+        b = starts[j] + size if j == used[-1] else bounds[j + 1]
+        out.append((j, (int(a), int(b))))
+    return out
 
 
 class SamEngine:
@@ -105,6 +135,10 @@ class SamEngine:
         from segment_anything.utils.transforms import ResizeLongestSide
 
         rgb = to_rgb_uint8(np.asarray(image))
+        if np.may_share_memory(rgb, image):
+            # the caller's pixels may change while the tiles are embedded: the key and the
+            # embedding must both be of the pixels as they are now
+            rgb = rgb.copy()
         self._shape, self.tiles, self.embeddings, self._prepared = None, [], None, []
         tiles = plan_tiles(rgb.shape[:2], self.img_size, self.overlap)
         h, w = rgb.shape[:2]  # refuse a montage whose embeddings would not fit in memory
@@ -147,6 +181,41 @@ class SamEngine:
                 best, best_score = i, score
         return best
 
+    def _parts(self, pr: Prompts) -> list[Part]:
+        """The tiles to decode these prompts in: the most central one, or for a box that does
+        not fit in it (with a margin), every tile the box reaches."""
+        i = self._pick_tile(pr)
+        t = self.tiles[i]
+        one = [Part(i, (t.y0, t.y0 + t.h), (t.x0, t.x0 + t.w))]
+        if pr.box is None or len(self.tiles) == 1:
+            return one
+        h, w = self._shape
+        m = self.overlap // 4  # an object may reach a little past its box
+        x1, y1, x2, y2 = pr.box
+        lo_y, hi_y, lo_x, hi_x = max(y1 - m, 0), min(y2 + m, h), max(x1 - m, 0), min(x2 + m, w)
+        if t.y0 <= lo_y and hi_y <= t.y0 + t.h and t.x0 <= lo_x and hi_x <= t.x0 + t.w:
+            return one
+        ys, xs = sorted({u.y0 for u in self.tiles}), sorted({u.x0 for u in self.tiles})
+        rows, cols = _spans(ys, t.h, h, lo_y, hi_y), _spans(xs, t.w, w, lo_x, hi_x)
+        return [Part(iy * len(xs) + ix, r, c) for iy, r in rows for ix, c in cols]
+
+    def _decode(self, i: int, pr: Prompts) -> tuple[torch.Tensor, torch.Tensor, tuple, float]:
+        """Decode in tile ``i`` the clicks inside it and the box clipped to it."""
+        t = self.tiles[i]
+        s = t.scale(self.img_size)
+        pts, lab = pr.points, pr.labels
+        if len(pts) and pr.box is not None:  # a box decoded in several tiles
+            inside = (pts[:, 0] >= t.y0 - 0.5) & (pts[:, 0] <= t.y0 + t.h - 0.5)
+            inside &= (pts[:, 1] >= t.x0 - 0.5) & (pts[:, 1] <= t.x0 + t.w - 0.5)
+            pts, lab = pts[inside], lab[inside]
+        coords = (pts[:, ::-1] - [t.x0, t.y0]) * s if len(pts) else None
+        box = None
+        if pr.box is not None:
+            box = (pr.box - [t.x0, t.y0, t.x0, t.y0]) * s
+            box = np.clip(box, 0, [t.w * s, t.h * s, t.w * s, t.h * s])
+        logits, iou, origin = self.decoder.decode(self._prepared[i], coords, lab, box)
+        return logits, iou, origin, s
+
     def predict(
         self,
         points_rc: np.ndarray | None,
@@ -155,18 +224,70 @@ class SamEngine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Masks ``(3, H, W)`` bool and predicted IoU ``(3,)``, best first."""
         pr = check_prompts(points_rc, labels, box_xyxy, self._shape)
-        i = self._pick_tile(pr)
-        t = self.tiles[i]
-        s = t.scale(self.img_size)
-        coords = (pr.points[:, ::-1] - [t.x0, t.y0]) * s if len(pr.points) else None
-        box = None
-        if pr.box is not None:
-            box = (pr.box - [t.x0, t.y0, t.x0, t.y0]) * s
-            box = np.clip(box, 0, [t.w * s, t.h * s, t.w * s, t.h * s])
-        logits, iou, origin = self.decoder.decode(self._prepared[i], coords, pr.labels, box)
-        masks = logits_to_masks(
-            logits, origin, self.img_size, s, (t.h, t.w), (t.y0, t.x0), self._shape
-        )
-        scores = iou.numpy().astype(np.float32)
+        parts = self._parts(pr)
+        if len(parts) == 1:  # the fast path of a click
+            t = self.tiles[parts[0].index]
+            logits, iou, origin, s = self._decode(parts[0].index, pr)
+            masks = logits_to_masks(
+                logits, origin, self.img_size, s, (t.h, t.w), (t.y0, t.x0), self._shape
+            )
+            scores = iou.numpy().astype(np.float32)
+        else:
+            masks, scores = self._merged(parts, pr)
         order = np.argsort(-scores, kind="stable")
         return masks[order], scores[order]
+
+    def _merged(self, parts: list[Part], pr: Prompts) -> tuple[np.ndarray, np.ndarray]:
+        """The masks of a box decoded in several tiles, each filling its window; scores are
+        the tiles' predicted IoU weighted by the part of the box each tile saw."""
+        masks = np.zeros((3, *self._shape), bool)
+        total, weights = np.zeros(3), 0.0
+        x1, y1, x2, y2 = pr.box
+        for p in parts:
+            t = self.tiles[p.index]
+            logits, iou, origin, s = self._decode(p.index, pr)
+            tile = logits_to_masks(logits, origin, self.img_size, s, (t.h, t.w))
+            (r0, r1), (c0, c1) = p.rows, p.cols
+            masks[:, r0:r1, c0:c1] = tile[:, r0 - t.y0 : r1 - t.y0, c0 - t.x0 : c1 - t.x0]
+            seen = max(min(x2, t.x0 + t.w) - max(x1, t.x0), 0)
+            seen *= max(min(y2, t.y0 + t.h) - max(y1, t.y0), 0)
+            total += seen * iou.numpy()
+            weights += seen
+        return masks, (total / max(weights, 1e-9)).astype(np.float32)
+
+    def cut_at_tile_edge(
+        self,
+        mask: np.ndarray,
+        points_rc: np.ndarray | None = None,
+        labels: np.ndarray | None = None,
+        box_xyxy: np.ndarray | None = None,
+        origin: tuple[int, int] = (0, 0),
+    ) -> bool:
+        """True if ``mask``, predicted for these prompts, reaches the edge of the tiles it was
+        decoded in where the image goes on past that edge: the object is likely cut there.
+
+        ``mask`` may be a crop of the image's mask whose first pixel is at ``origin``.
+        """
+        if self._shape is None or len(self.tiles) < 2:
+            return False
+        parts = self._parts(check_prompts(points_rc, labels, box_xyxy, self._shape))
+        y0, y1 = min(p.rows[0] for p in parts), max(p.rows[1] for p in parts)
+        x0, x1 = min(p.cols[0] for p in parts), max(p.cols[1] for p in parts)
+        h, w = self._shape
+        m = np.asarray(mask, bool)
+        r0, c0 = origin
+        mh, mw = m.shape
+
+        def hits(row: int | None, col: int | None) -> bool:
+            if row is not None:
+                r = row - r0
+                return 0 <= r < mh and bool(m[r, max(x0 - c0, 0) : max(x1 - c0, 0)].any())
+            c = col - c0
+            return 0 <= c < mw and bool(m[max(y0 - r0, 0) : max(y1 - r0, 0), c].any())
+
+        return (
+            (y0 > 0 and hits(y0, None))
+            or (y1 < h and hits(y1 - 1, None))
+            or (x0 > 0 and hits(None, x0))
+            or (x1 < w and hits(None, x1 - 1))
+        )

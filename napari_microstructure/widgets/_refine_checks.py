@@ -1,0 +1,58 @@
+"""Checks of the Refine dock: a click before its prompt is added, a mask cut at a tile edge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._layers import points as P
+from ..core.refine import PromptError, check_prompts
+
+CLICK_CUT = (
+    "Refine: this mask reaches the edge of the Segment Anything tile it was decoded in (the "
+    "image is larger than the model's input) and is likely cut there. Draw a box around the "
+    "whole object and use 'refine all detections': a box is decoded in every tile it reaches."
+)
+
+
+def click_refused(
+    points: Any, row: float, col: float, positive: bool, shape: tuple, current: int | None
+) -> str | None:
+    """Why a click cannot be added to the prompts layer ``points`` (None if it can): a
+    negative click with no object open (``current``), or prompts the engines refuse (a
+    negative click on the pixel of a positive one)."""
+    if not positive and current is None:
+        return "Refine: a negative click needs an object: click inside the object first."
+    pts, labels = P.prompts_from_layer(points)
+    try:
+        check_prompts(
+            np.vstack([pts, [[row, col]]]), np.append(labels, int(positive)), None, shape
+        )
+    except PromptError as exc:
+        return f"Refine: {exc}"
+    return None
+
+
+def cut_at_tile_edge(
+    engine: Any,
+    mask: np.ndarray,
+    points: Any = None,
+    labels: Any = None,
+    box: Any = None,
+    origin: tuple[int, int] = (0, 0),
+) -> bool:
+    """True if the engine decoded ``mask`` in image tiles and it reaches their edge inside the
+    image (``SamEngine.cut_at_tile_edge``); False for engines that see the whole image."""
+    check = getattr(engine, "cut_at_tile_edge", None)
+    return bool(check is not None and check(mask, points, labels, box, origin))
+
+
+def boxes_cut(engine: Any, found: list, boxes: np.ndarray) -> int:
+    """How many box masks (``core.refine.batch.BoxMask``) reach a tile edge inside the image."""
+    return sum(
+        cut_at_tile_edge(
+            engine, bm.mask, None, None, boxes[bm.index], (bm.window[0].start, bm.window[1].start)
+        )
+        for bm in found
+    )
