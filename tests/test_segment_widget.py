@@ -42,6 +42,18 @@ def test_painting_scribbles_gives_a_live_prediction(scene, qtbot):
     assert (pred == m.phases + 1).mean() > 0.75
     conf = np.asarray(widget.confidence_layer.data)
     assert conf.shape == (128, 128) and 0 <= conf.min() and conf.max() <= 1
+    # the user hides the prediction to see the strokes: painting on keeps it hidden ...
+    shown, real = [], widget._show_scribble_result
+    widget._show_scribble_result = lambda *a, **k: (real(*a, **k), shown.append(1))
+    widget.prediction_layer.visible = False
+    r, c = np.argwhere((np.asarray(layer.data) == 0) & (m.phases == 1))[0]
+    layer.paint((r, c), 2)
+    qtbot.waitUntil(lambda: bool(shown) and not widget.busy, timeout=120_000)
+    assert not widget.prediction_layer.visible
+    # ... and the button shows it again
+    assert widget.predict_scribbles() is not None
+    qtbot.waitUntil(lambda: not widget.busy, timeout=120_000)
+    assert widget.prediction_layer.visible
 
 
 def test_train_a_small_model_then_predict(

@@ -73,7 +73,8 @@ def show_output(
     """Put ``data`` into the layer marked ``kwargs['metadata'][OUTPUT_KEY]`` (or add one).
 
     The marked layer gets the placement, units, metadata and the ``update`` attributes of
-    ``kwargs``; one of another size is replaced.
+    ``kwargs``, and is made visible unless ``kwargs`` adds it hidden; one of another size is
+    replaced.
     """
     from napari.layers import Labels
 
@@ -85,6 +86,10 @@ def show_output(
         for key in ("units", *update):
             if key in kwargs:
                 setattr(layer, key, kwargs[key])
+        # a new result is shown, even where the user hid the last one; a layer the dock makes
+        # hidden (``visible=False``, e.g. a confidence map) stays as the user left it
+        if kwargs.get("visible", True):
+            layer.visible = True
         return layer
     if layer is not None:
         viewer.layers.remove(layer)

@@ -132,6 +132,9 @@ class WorkerWidget(Container):
         self._lifetime = _Lifetime(self)
         self._worker: GeneratorWorker | None = None
         self._running = False
+        self._gone = False  # Qt deleted the controls (the viewer's window was closed)
+        ref = weakref.ref(self)
+        self.root_native_widget.destroyed.connect(lambda *_: _on_destroyed(ref))
         self._disconnects: list[Callable[[], Any]] = []
         self._progress = ProgressBar(value=0, min=0, max=100, visible=False, label="progress")
         self._status = info_label()
@@ -259,12 +262,13 @@ class WorkerWidget(Container):
             return (yield from make_gen())
 
         worker = _work()
-        worker.yielded.connect(self._on_yielded)
-        worker.returned.connect(lambda result: self._finish(on_done, result, what))
-        worker.errored.connect(lambda exc: self._on_error(exc, what))
-        worker.aborted.connect(lambda: self._set_idle(f"{what}: cancelled"))
+        # nothing reaches the controls once Qt has deleted them (viewer.close() during a run)
+        worker.yielded.connect(self._alive(lambda item: self._on_yielded(item)))
+        worker.returned.connect(self._alive(lambda result: self._finish(on_done, result, what)))
+        worker.errored.connect(self._alive(lambda exc: self._failed(exc, what)))
+        worker.aborted.connect(self._alive(lambda: self._cancelled(what)))
         if after is not None:
-            worker.finished.connect(after)
+            worker.finished.connect(self._alive(after))
         self._worker = worker
         self._running = True
         self._progress.visible = True
@@ -273,6 +277,15 @@ class WorkerWidget(Container):
         self._status.value = f"{what}…"
         worker.start()
         return worker
+
+    def _alive(self, handler: Callable[..., Any]) -> Callable[..., None]:
+        """``handler`` that does nothing once the dock's controls are deleted."""
+
+        def call(*args: Any) -> None:
+            if not self._gone:
+                handler(*args)
+
+        return call
 
     def _on_yielded(self, item: Any) -> None:
         if isinstance(item, Progress):
@@ -286,6 +299,23 @@ class WorkerWidget(Container):
             on_done(result)
         except Exception as exc:  # noqa: BLE001 - shown to the user, logged with traceback
             self._on_error(exc, what)
+        self._job_ended()
+
+    def _failed(self, exc: BaseException, what: str) -> None:
+        self._on_error(exc, what)
+        self._job_ended()
+
+    def _cancelled(self, what: str) -> None:
+        self._set_idle(f"{what}: cancelled")
+        self._job_ended()
+
+    def _job_ended(self) -> None:
+        if not self.busy:  # (the result's handler may have started another run)
+            self._on_idle()
+
+    def _on_idle(self) -> None:
+        """A run ended and its result, error or cancel was handled; the dock is idle (a hook
+        to start work that waited for it)."""
 
     def _on_error(self, exc: BaseException, what: str) -> None:
         log.debug("%s failed", what, exc_info=exc)
@@ -306,3 +336,22 @@ class WorkerWidget(Container):
     def cancel(self) -> None:
         """Ask the running worker to stop at its next progress step."""
         self._on_cancel()
+
+    def _controls_deleted(self) -> None:
+        """Qt deleted the controls (napari deletes the window on ``viewer.close()``): stop the
+        run, whose progress and result have nowhere to go, and the viewer's events."""
+        self._gone, self._running = True, False
+        if self._worker is not None:
+            self._worker.quit()
+        for disconnect in self._disconnects:
+            try:
+                disconnect()
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        self._disconnects.clear()
+
+
+def _on_destroyed(ref: weakref.ref) -> None:
+    owner = ref()
+    if owner is not None:
+        owner._controls_deleted()

@@ -112,8 +112,21 @@ class ConfidenceViews:
 
     def _on_selection(self, _event: Any = None) -> None:
         boxes = self.detections_layer
-        if self._on_click.value and boxes is not None and len(boxes.selected_data) == 1:
-            self.explain_selected()  # while busy the base widget says so
+        if not (self._on_click.value and boxes is not None and len(boxes.selected_data) == 1):
+            return
+        index = next(iter(boxes.selected_data))
+        if self.busy:  # the latest box selected meanwhile is explained when the run ends
+            self._queued_box = (boxes, index)
+            self._info.value = f"box {index} is explained when the current run ends"
+            return
+        self.explain_selected(index)
+
+    def _on_idle(self) -> None:
+        queued, self._queued_box = self._queued_box, None
+        if queued is not None and self._on_click.value and queued[0] is self.detections_layer:
+            boxes, index = queued
+            if index < len(boxes.data):  # the box may have been deleted meanwhile
+                self.explain_selected(index)
 
     def _on_features(self, _event: Any = None) -> None:
         self.update_histogram()

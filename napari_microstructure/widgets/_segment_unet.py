@@ -31,9 +31,10 @@ from ..core.segment import (
     synthetic_start,
     train_model,
 )
+from ..core.segment.model import check_save_path
 from ..core.settings import get_setting, set_setting
 from ._base import logged_warnings
-from ._values import PathValue, Value
+from ._values import PathValue, Value, as_path, set_path
 from .curate import SETTING as CURATE_SETTING
 
 SETTING = "pipeline.segment"
@@ -56,12 +57,14 @@ class UNetPanel:
     annotation_layer = Value("_mask")
 
     @property
-    def folders(self) -> tuple[Path, Path]:
-        return Path(self._images_dir.value), Path(self._masks_dir.value)
+    def folders(self) -> tuple[Path | None, Path | None]:
+        """The images and masks folders (None: left blank)."""
+        return as_path(self._images_dir.value), as_path(self._masks_dir.value)
 
     @folders.setter
     def folders(self, dirs: tuple[str | Path, str | Path]) -> None:
-        self._images_dir.value, self._masks_dir.value = dirs
+        set_path(self._images_dir, dirs[0])
+        set_path(self._masks_dir, dirs[1])
 
     model_path = PathValue("_model")
     output_path = PathValue("_out")
@@ -105,6 +108,8 @@ class UNetPanel:
         task = self.task
         if self.source == FROM_FOLDERS:
             images, masks = self.folders
+            if images is None or masks is None:  # blank reads as the working folder: refuse
+                raise ValueError("choose the images folder and the masks folder to train on")
             return lambda: (load_pairs(images, masks, task), None)
         folder = self.project_folder
         if folder is None:
@@ -130,8 +135,12 @@ class UNetPanel:
         if start == START_MODEL and start_model is None:
             show_error("Choose the model to fine-tune in the model field, or another start.")
             return None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = self.output_path or cache_dir() / "segment" / f"{self.task}-{stamp}.pt"
+        out = self.output_path or _cache_model_path(self.task)
+        try:  # before training, not after it
+            check_save_path(out)
+        except ValueError as exc:
+            show_error(f"Segment: {exc}")
+            return None
 
         def run():
             nonlocal cfg
@@ -152,17 +161,25 @@ class UNetPanel:
                     cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
                 )
             model = yield from train_model(pairs, cfg, init=init)
-            model.save(out)
-            return model
+            return model, _save(model, out)
 
-        return self._start(run, self._on_trained, TRAIN_JOB)
+        return self._start(run, lambda res: self._on_trained(*res), TRAIN_JOB)
 
-    def _on_trained(self, model: Any) -> None:
+    def _on_trained(self, model: Any, problem: str | None = None) -> None:
         self._last_model = model
+        self._model_info.value = _describe(model)
+        if model.path is None:  # not even the cache folder took it
+            show_error(
+                f"Segment: {problem}; the trained model is kept only as the dock's last "
+                "model, until the next training"
+            )
+            return
         self.model_path = model.path
         set_setting(SETTING, {"model": str(model.path), "epochs": self.epochs})
-        self._model_info.value = _describe(model)
-        show_info(f"Model saved: {model.path}")
+        if problem:
+            show_warning(f"Segment: {problem}; saved it as {model.path} instead")
+        else:
+            show_info(f"Model saved: {model.path}")
 
     # -- prediction ---------------------------------------------------------------------------
     def predict(self) -> Any:
@@ -206,6 +223,26 @@ class UNetPanel:
     def grains_layer(self) -> Labels | None:
         """Grains found from the last boundaries model's prediction (None for phase models)."""
         return self._grains
+
+
+def _cache_model_path(task: str) -> Path:
+    return cache_dir() / "segment" / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
+
+
+def _save(model: Any, out: Path) -> str | None:
+    """Save ``model`` as ``out``, or in the cache folder if that fails (the training is not
+    lost); returns what went wrong (None: saved as ``out``)."""
+    model.path = None
+    try:
+        model.save(out)
+        return None
+    except OSError as exc:
+        problem = f"could not save the model as {out} ({exc.strerror or exc})"
+    try:
+        model.save(_cache_model_path(model.task))
+    except OSError:
+        pass  # model.path stays None: the dock says it is kept in memory only
+    return problem
 
 
 def _describe(model: Any) -> str:

@@ -17,6 +17,15 @@ def as_path(value: Any) -> Path | None:
     return Path(text) if text and text != "." else None
 
 
+def set_path(field: Any, value: str | Path | None) -> None:
+    """Set a file or folder field; ``None`` or "" blanks it (a magicgui ``FileEdit`` given ""
+    would show the absolute working folder)."""
+    if value:
+        field.value = str(value)
+    else:
+        getattr(field, "line_edit", field).value = ""
+
+
 def as_names(value: Any) -> list[str]:
     """A comma-separated text field as a list of names, blanks dropped."""
     return [n.strip() for n in str(value).split(",") if n.strip()]
@@ -46,7 +55,7 @@ class PathValue(Value):
         super().__init__(control, as_path)
 
     def __set__(self, obj: Any, value: str | Path | None) -> None:
-        getattr(obj, self.control).value = str(value) if value else ""
+        set_path(getattr(obj, self.control), value)
 
 
 class NamesValue(Value):

@@ -68,6 +68,9 @@ class ClassifyWidget(WorkerWidget):
         self._table = results_table(["file", "predicted", "note"], row_numbers=True)
 
         self._model: Classifier | None = None
+        # the model field's value when ``_model`` was loaded or trained: another file chosen
+        # there since is loaded before classifying
+        self._model_field: Path | None = None
         self._prediction: ImagePrediction | None = None
         self._extra: list[Sample] = []
         self._folder_result: pd.DataFrame | None = None
@@ -212,10 +215,11 @@ class ClassifyWidget(WorkerWidget):
         return self._start(make_gen, lambda model: self._on_trained(model, save), "Training")
 
     def _on_trained(self, model: Classifier, save: Path | None) -> None:
-        self._model = model
+        self._model, self._model_field = model, self.model_path
         if save is not None:
             model.save(save)
             self.model_path = save
+            self._model_field = self.model_path  # as the field writes it (absolute)
             set_setting(SETTING, {"model": str(save)})
         show_info(
             f"Classify: trained on {sum(model.info['images_per_class'].values())} images "
@@ -239,14 +243,16 @@ class ClassifyWidget(WorkerWidget):
         except ValueError as exc:
             show_error(f"Classify: {exc}")
             return False
+        self._model_field = path
         set_setting(SETTING, {"model": str(path)})
         self._info.value = "classes: " + ", ".join(self._model.classes)
         return True
 
     # -- classification ---------------------------------------------------------------------
     def _ready(self) -> bool:
-        if self._model is None and self.model_path is not None:
-            return self.load_model()
+        path = self.model_path
+        if path is not None and (self._model is None or path != self._model_field):
+            return self.load_model()  # a file chosen since the model in use was made
         if self._model is None:
             show_error("Classify: train or load a model first.")
             return False
@@ -272,13 +278,18 @@ class ClassifyWidget(WorkerWidget):
         def make_gen():
             return classify_with_maps(model, image, ps, n, want_map, want_cam)
 
-        return self._start(make_gen, lambda res: self._on_classified(res, layer), "Classify")
+        return self._start(
+            make_gen, lambda res: self._on_classified(res, layer, model), "Classify"
+        )
 
-    def _on_classified(self, res: dict, layer: Image) -> None:
+    def _on_classified(self, res: dict, layer: Image, model: Classifier) -> None:
         pred = res["prediction"]
         self._prediction = pred
         self._bars.plot(pred.probabilities, highlight=pred.predicted)
-        text = f"{layer.name}: {pred.predicted} ({pred.probabilities[pred.predicted]:.2f})"
+        text = (
+            f"{layer.name}: {pred.predicted} ({pred.probabilities[pred.predicted]:.2f}), "
+            f"model {_model_name(model)}"
+        )
         self._info.value = text + "".join(f"\nnote: {w}" for w in pred.warnings)
         if res.get("map") is not None:
             cm = res["map"]
@@ -335,3 +346,7 @@ class ClassifyWidget(WorkerWidget):
         ]
         self._rows = rows
         show_rows(self._table, rows, cols)
+
+
+def _model_name(model: Classifier) -> str:
+    return model.path.name if model.path is not None else "trained here (not saved)"

@@ -50,6 +50,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         self._object_result: Any = None
         self._low_conf: np.ndarray | None = None
         self._watched: Shapes | None = None
+        self._queued_box: tuple[Shapes, int] | None = None  # selected while busy
 
         self._image = self._layer_combo(Image, "image")
         self._boxes = self._layer_combo(Shapes, "detections", nullable=True)

@@ -204,12 +204,16 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         clf = self._clf
         return self._start(
             lambda: classify_with_scribbles(arr, marks, clf),
-            lambda res: self._show_scribble_result(image, res),
+            lambda res: self._show_scribble_result(image, res, reveal=not quiet),
             SCRIBBLE_JOB,
         )
 
-    def _show_scribble_result(self, image: Image, result: Any) -> None:
+    def _show_scribble_result(self, image: Image, result: Any, reveal: bool = True) -> None:
+        # a live re-prediction (as the user paints) leaves a prediction the user hid hidden
+        hidden = self._prediction is not None and not self._prediction.visible
         self._show(image, result.labels, result.confidence, "pixel classes")
+        if hidden and not reveal:
+            self._prediction.visible = False
         if self._pending:
             self._pending = False
             self.predict_scribbles(quiet=True)

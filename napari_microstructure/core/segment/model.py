@@ -8,6 +8,7 @@ training images and the validation metrics.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,10 +68,34 @@ class SegModel:
             "config": _plain(self.config),
         }
         tmp = path.with_name(path.name + ".part")
-        torch.save(payload, tmp)
-        tmp.replace(path)
+        try:
+            torch.save(payload, tmp)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # no half-written file left behind
+            raise
         self.path = path
         return path
+
+
+def check_save_path(path: str | Path) -> Path:
+    """Check that a model can be saved as ``path`` (before a long training, not after it).
+
+    Raises
+    ------
+    ValueError : ``path`` is a folder, or its nearest existing parent is not a writable folder.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; give the model a file name (.pt)")
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:  # save() creates the missing ones
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ValueError(f"cannot save the model as {path}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"cannot save the model as {path}: {parent} is not writable")
+    return path
 
 
 def new_model(
