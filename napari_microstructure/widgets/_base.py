@@ -198,12 +198,7 @@ class WorkerWidget(Container):
         return combo
 
     def close(self) -> None:  # noqa: D102 - also drops the viewer event connections
-        for disconnect in self._disconnects:
-            try:
-                disconnect()
-            except (TypeError, ValueError, RuntimeError):
-                pass
-        self._disconnects.clear()
+        self._disconnect_viewer()
         if self.busy:
             self.cancel()
         super().close()
@@ -343,6 +338,9 @@ class WorkerWidget(Container):
         self._gone, self._running = True, False
         if self._worker is not None:
             self._worker.quit()
+        self._disconnect_viewer()
+
+    def _disconnect_viewer(self) -> None:
         for disconnect in self._disconnects:
             try:
                 disconnect()
