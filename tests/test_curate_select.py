@@ -110,3 +110,13 @@ def test_copies_of_an_image_neither_raise_its_density_nor_come_next():
     assert (q.priority[-2:] == 0).all() and (np.diff(q.priority) <= 1e-12).all()
     labelled = queue_order(scores[:6], distinct, reference=distinct[:1], weight=0.25)
     assert labelled.order[-1] == 0 and labelled.priority[-1] == 0  # already labelled
+
+
+def test_copies_are_found_when_most_of_the_pool_is_one_image():
+    rng = np.random.default_rng(4)
+    one = rng.normal(0, 1, (1, 6))
+    emb = np.vstack([np.repeat(one, 12, axis=0), rng.normal(0, 1, (3, 6))])
+    emb[1:12] += rng.normal(0, 1e-7, (11, 6))  # rounding noise, as features of one file give
+    q = queue_order(np.ones(15), emb, weight=0.25)
+    assert len(set(q.order[:4]) & set(range(12))) == 1  # one copy, then the three others
+    assert (q.priority[4:] == 0).all()

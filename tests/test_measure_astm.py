@@ -15,6 +15,7 @@ from napari_microstructure.core.measure import (
     summarize,
 )
 from napari_microstructure.core.measure.astm import grains_per_mm2_from_g, intercept_mm_from_g
+from napari_microstructure.core.measure.lines import prepare_labels
 
 
 def square_grid(a: int, size: int, offset: int) -> np.ndarray:
@@ -278,3 +279,17 @@ def test_a_particle_near_the_frame_in_a_wide_matrix_keeps_its_size():
     table = grain_table(lab, 1.0).set_index("label")
     assert table.loc[1, "area"] == 400 and not table.loc[1, "touches_edge"]
     assert planimetric(lab, 1.0).n_inside == 5
+
+
+def test_a_frame_band_is_closed_also_when_the_line_network_holds_a_pore():
+    # 20 px grains, 3 px lines, the same lines along the right edge; a 9 x 9 pore on a line
+    # far from that edge must not make the edge band "another phase"
+    lab = square_grid(20, 120, 0).astype(np.int64)
+    on_line = np.arange(120) % 20 < 3
+    lab[on_line, :] = 0
+    lab[:, on_line] = 0
+    lab[:, -3:] = 0
+    closed = prepare_labels(lab)
+    lab[40:49, 40:49] = 0
+    with_pore = prepare_labels(lab)
+    assert not (closed[:, -3:] == 0).any() and not (with_pore[10:30, -3:] == 0).any()

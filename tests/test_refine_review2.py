@@ -234,3 +234,45 @@ def test_a_click_on_a_detection_keeps_its_class(
     w.new_object()
     w.undo()  # the class of the edit is undone with it
     assert lab.features["class_name"].tolist() == ["inclusion"]
+
+
+def _class_of(layer, label):
+    f = layer.features
+    return f.loc[f["index"] == label, "class_name"].tolist()
+
+
+def test_undo_puts_back_which_class_field_an_object_was_made_with(
+    make_napari_viewer, settings_home, wait_idle
+):
+    viewer = make_napari_viewer()
+    m = generate("etched", shape=(200, 200), seed=1, grain_size_um=15)
+    img = viewer.add_image(m.image, **image_layer_kwargs(m.pixel_size, "E"))
+    w = RefineWidget(viewer)
+    w.image_layer, w.class_name = img, "grain"
+    w.prepare()
+    wait_idle(w)
+    d = ndi.distance_transform_edt(m.grains == m.grains[100, 100])
+    r, c = np.unravel_index(np.argmax(d), d.shape)
+    w.add_click(r, c)
+    wait_idle(w)
+    w.new_object()
+    lab = w.labels_layer
+    w.class_name = "pore"
+    w.add_click(r, c + 1)  # an edit after the field changed: the field's class
+    wait_idle(w)
+    assert _class_of(lab, 1) == ["pore"]
+    w.new_object()
+    w.undo()
+    assert _class_of(lab, 1) == ["grain"]
+    w.add_click(r, c + 1)  # the same edit again gives the same class
+    wait_idle(w)
+    assert _class_of(lab, 1) == ["pore"]
+
+
+def test_a_click_near_the_image_border_goes_to_the_tile_it_is_central_in(tmp_path, cache):
+    engine = SamEngine(save_tiny_checkpoint(tmp_path / "tiny.pth"), overlap=64)
+    run_to_end(engine.set_image(np.zeros((600, 600), np.uint8)))
+    assert sorted({t.x0 for t in engine.tiles}) == [0, 172, 344]
+    for point in ((3, 240), (596, 240)):  # 15 px from tile x0=0's inner edge, 68 from x0=172's
+        pr = check_prompts(np.array([point]), np.array([1]), None, engine.image_shape)
+        assert engine.tiles[engine._pick_tile(pr)].x0 == 172

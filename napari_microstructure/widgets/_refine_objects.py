@@ -31,6 +31,7 @@ class ObjectEditor:
         self.choice = 0
         self.history: list[Entry] = []
         self.field_at: dict[int, str] = {}  # the class field when each object was made
+        self._field_before: dict[int, dict[int, str | None]] = {}  # per entry, for its undo
 
     @property
     def plane(self) -> tuple[int, ...] | None:
@@ -59,10 +60,15 @@ class ObjectEditor:
         if self.current is None:
             hit = LE.label_at(self.labels, row, col, plane)
             self.current = hit or self.free_id()
-            if not hit or hit not in self.field_at:
-                self.field_at[self.current] = field
             self.history.append((self.current, [], tuple(plane)))
+            if not hit or hit not in self.field_at:
+                self._set_field(self.history[-1], self.current, field)
         return self.current
+
+    def _set_field(self, entry: Entry, label: int, field: str) -> None:
+        """Record the class field for ``label``, remembering the old value for ``entry``'s undo."""
+        self._field_before.setdefault(id(entry), {}).setdefault(label, self.field_at.get(label))
+        self.field_at[label] = field
 
     def class_for(self, label: int, field: str) -> str:
         """The class a prompt gives object ``label``: its own class, unless the class field
@@ -70,7 +76,11 @@ class ObjectEditor:
         own = LE.class_of(self.labels, label)
         if own is not None and self.field_at.get(label) == field:
             return own
-        self.field_at[label] = field
+        entry = self.entry
+        if entry is not None and entry[0] == label:
+            self._set_field(entry, label, field)
+        else:
+            self.field_at[label] = field
         return field
 
     def drop(self, entry: Any) -> None:
@@ -81,6 +91,7 @@ class ObjectEditor:
         if self.entry is entry:
             self.close()
         self.history = [e for e in self.history if e is not entry]
+        self._restore_fields(entry)
 
     def is_alive(self, entry: Any) -> bool:
         """True if the object of this undo entry has not been undone."""
@@ -131,7 +142,7 @@ class ObjectEditor:
         self.paint(entry, mask, class_name, score, engine)
         if entry[1]:
             self.history.append(entry)
-            self.field_at[entry[0]] = class_name if field is None else field
+            self._set_field(entry, entry[0], class_name if field is None else field)
 
     def add_box_masks(
         self,
@@ -156,11 +167,19 @@ class ObjectEditor:
         """Remove the last object (or restore the object it edited); False if none."""
         if not self.history:
             return False
-        _, records, _ = self.history.pop()
-        for rec in reversed(records):
+        entry = self.history.pop()
+        for rec in reversed(entry[1]):
             LE.undo_paint(self.labels, rec)
+        self._restore_fields(entry)
         self.close()
         return True
+
+    def _restore_fields(self, entry: Entry) -> None:
+        for label, old in self._field_before.pop(id(entry), {}).items():
+            if old is None:
+                self.field_at.pop(label, None)
+            else:
+                self.field_at[label] = old
 
     def replace_all(
         self, labels: np.ndarray, class_name: str, engine: str, plane: tuple[int, ...] = ()
@@ -169,12 +188,15 @@ class ObjectEditor:
         self.close()
         record = LE.set_all_labels(self.labels, labels, class_name, engine, plane)
         made = np.unique(record.after)
-        self.field_at.update({int(i): class_name for i in made[made > 0]})
+        entry: Entry = (0, [record], tuple(plane))
         # the earlier objects' records no longer match the layer: only this step can be undone
-        self.history = [(0, [record], tuple(plane))]
+        self.history, self._field_before = [entry], {}
+        for i in made[made > 0]:
+            self._set_field(entry, int(i), class_name)
 
     def reset(self) -> None:
         """Forget all objects (the layer was replaced as a whole)."""
         self.close()
         self.history.clear()
         self.field_at.clear()
+        self._field_before.clear()

@@ -83,7 +83,9 @@ def representativeness(pool: np.ndarray, neighbours: int = 5) -> np.ndarray:
 def _same_image(inner: np.ndarray) -> float:
     """The distance below which two images of the pool count as the same image."""
     pairs = inner[np.triu_indices(len(inner), 1)]
-    pairs = pairs[pairs > 0]
+    if not pairs.size:
+        return 0.0
+    pairs = pairs[pairs > 1e-6 * pairs.max()]  # copies differ by rounding noise, not 0
     return SAME_IMAGE * float(np.median(pairs)) if pairs.size else 0.0
 
 

@@ -44,7 +44,8 @@ def prepare_labels(labels: np.ndarray, fill_gaps: int = 2) -> np.ndarray:
     rows = np.minimum(np.arange(zero.shape[0]), np.arange(zero.shape[0])[::-1]) <= 2 * r
     cols = np.minimum(np.arange(zero.shape[1]), np.arange(zero.shape[1])[::-1]) <= 2 * r
     really = inside & ~(rows[:, None] & cols[None, :])
-    parts, _ = ndi.label(zero, structure=np.ones((3, 3), bool))
+    # pieces of the wide mask, not whole zero regions: a line network holds a pore somewhere
+    parts, _ = ndi.label(wide, structure=np.ones((3, 3), bool))
     band = wide & ~inside & ~np.isin(parts, np.unique(parts[really]))
     thin = zero & ~(wide & ~band)
     if not thin.any():

@@ -172,11 +172,17 @@ class SamEngine:
         pts = pr.points[:, ::-1] if len(pr.points) else np.zeros((0, 2))  # x, y
         if pr.box is not None:
             pts = np.vstack([pts, pr.box.reshape(2, 2)])
+        h, w = self._shape
         best, best_score = 0, -np.inf
         for i, t in enumerate(self.tiles):
-            dx = np.minimum(pts[:, 0] - t.x0, t.x0 + t.w - pts[:, 0])
-            dy = np.minimum(pts[:, 1] - t.y0, t.y0 + t.h - pts[:, 1])
-            score = float(np.minimum(dx, dy).min())
+            # a tile edge on the image's border cuts nothing: only inner edges count
+            far = np.inf
+            left = pts[:, 0] - t.x0 if t.x0 > 0 else far
+            right = t.x0 + t.w - pts[:, 0] if t.x0 + t.w < w else far
+            top = pts[:, 1] - t.y0 if t.y0 > 0 else far
+            bottom = t.y0 + t.h - pts[:, 1] if t.y0 + t.h < h else far
+            near = np.minimum(np.minimum(left, right), np.minimum(top, bottom))
+            score = float(np.min(near))
             if score > best_score:
                 best, best_score = i, score
         return best
