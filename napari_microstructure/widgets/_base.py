@@ -17,6 +17,7 @@ from qtpy.QtWidgets import QMainWindow, QSizePolicy
 
 from .._layers import layer_role
 from ..core.progress import Progress
+from ._worker import reported
 
 if TYPE_CHECKING:
     import napari
@@ -254,7 +255,7 @@ class WorkerWidget(Container):
         # errors are shown to the user by _on_error; do not also re-raise them on the GUI thread
         @thread_worker(start_thread=False, ignore_errors=True)
         def _work() -> Generator[Any, Any, Any]:
-            return (yield from make_gen())
+            return (yield from reported(make_gen))
 
         worker = _work()
         # nothing reaches the controls once Qt has deleted them (viewer.close() during a run)

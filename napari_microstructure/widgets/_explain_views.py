@@ -101,12 +101,14 @@ class ConfidenceViews:
         self._watched = self.detections_layer
         if self._watched is not None:
             self._watched.events.features.connect(self._on_features)
+            self._watched.events.data.connect(self._drop_queued)
             self._watched.selected_data.events.items_changed.connect(self._on_selection)
         self.update_histogram()
 
     def _unwatch(self) -> None:
         if self._watched is not None:
             self._watched.events.features.disconnect(self._on_features)
+            self._watched.events.data.disconnect(self._drop_queued)
             self._watched.selected_data.events.items_changed.disconnect(self._on_selection)
         self._watched = None
 
@@ -120,6 +122,17 @@ class ConfidenceViews:
             self._info.value = f"box {index} is explained when the current run ends"
             return
         self.explain_selected(index)
+
+    def _drop_queued(self, _event: Any = None) -> None:
+        """Forget the box queued for explaining (Cancel, or the boxes changed: its index may
+        now be another box's)."""
+        if self._queued_box is not None:
+            self._queued_box = None
+            self._info.value = ""
+
+    def _on_cancel(self) -> None:
+        self._drop_queued()
+        super()._on_cancel()
 
     def _on_idle(self) -> None:
         queued, self._queued_box = self._queued_box, None

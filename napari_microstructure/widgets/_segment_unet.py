@@ -236,11 +236,11 @@ def _save(model: Any, out: Path) -> str | None:
     try:
         model.save(out)
         return None
-    except OSError as exc:
-        problem = f"could not save the model as {out} ({exc.strerror or exc})"
+    except (OSError, RuntimeError) as exc:  # torch.save on a full disk: RuntimeError
+        problem = f"could not save the model as {out} ({getattr(exc, 'strerror', None) or exc})"
     try:
         model.save(_cache_model_path(model.task))
-    except OSError:
+    except (OSError, RuntimeError):
         pass  # model.path stays None: the dock says it is kept in memory only
     return problem
 
