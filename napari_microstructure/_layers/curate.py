@@ -123,23 +123,30 @@ def boxes_layer_kwargs(
     return kwargs
 
 
-def boxes_from_layer(layer: Any, class_names: list[str]) -> list[dict[str, Any]]:
+def boxes_from_layer(
+    layer: Any, class_names: list[str], drawn: list[str] | None = None
+) -> list[dict[str, Any]]:
     """Boxes (pixel x1, y1, x2, y2, class_id, confidence) drawn or edited in a Shapes layer.
 
-    A class typed by name in the features table wins over a stale class id.
+    A class typed by name in the features table wins over a stale class id; a box without a
+    class name (a plain Shapes layer, a box drawn by hand) keeps its class id. A name that is
+    not in ``class_names`` is looked up in ``drawn``, the classes the layer was drawn with
+    (another window may have renamed a class since).
 
     Raises
     ------
     ValueError : a box's class name is not one of ``class_names`` (it would be saved as
         another class).
     """
-    df = detections_from_layer(layer)
+    df = detections_from_layer(layer, default_class="")
+    ids = {n: i for i, n in enumerate(drawn or [])}
+    ids.update({n: i for i, n in enumerate(class_names)})
     out = []
     for row in df.itertuples():
         cid = int(row.class_id)
         name = str(row.class_name)
-        if name in class_names:
-            cid = class_names.index(name)
+        if name in ids:
+            cid = ids[name]
         elif name.strip() and name != "nan":
             raise ValueError(
                 f"a box has the class {name!r}, which is not one of the project's classes "

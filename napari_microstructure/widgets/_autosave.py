@@ -44,6 +44,9 @@ class Autosave:
     ) -> None:
         self.project = project
         self.image_id = image_id
+        #: the classes the boxes layer was drawn with: its names mean these even after another
+        #: window renamed a class (see :meth:`rebase`)
+        self.drawn_classes = project.classes
         # role ("instances", "phases", "boxes", "image") -> layer
         self.layers = dict(layers)
         self._on_saved = on_saved
@@ -81,7 +84,7 @@ class Autosave:
         snap: dict[str, Any] = {}
         for role, layer in self.layers.items():
             if role == "boxes":
-                snap[role] = boxes_from_layer(layer, self.project.classes)
+                snap[role] = boxes_from_layer(layer, self.project.classes, self.drawn_classes)
             elif role == "image":
                 snap[role] = layer_pixel_size(layer)
             else:

@@ -72,10 +72,29 @@ class ImageLayers:
             else:
                 kw = labels_layer_kwargs(data, ps, named[role], image_id, role, like=image_layer)
                 layers[role] = self._add("labels", root, image_id, **kw)
-        if "boxes" in layers:  # drawn again as saved
-            self._viewer.layers.remove(layers.pop("boxes"))
         kw = boxes_layer_kwargs(
             labels.boxes, ps, project.classes, f"{image_id} boxes", image_id, like=image_layer
         )
-        layers["boxes"] = self._add("shapes", root, image_id, **kw)
+        if "boxes" in layers:  # drawn again as saved, keeping the user's name and visibility
+            _refresh_boxes(layers["boxes"], kw)
+        else:
+            layers["boxes"] = self._add("shapes", root, image_id, **kw)
         return image_layer, layers
+
+
+def _refresh_boxes(layer: Any, kw: dict[str, Any]) -> None:
+    """Replace a kept boxes layer's rectangles and features by those of ``kw``
+    (:func:`~.._layers.curate.boxes_layer_kwargs`)."""
+    layer.selected_data = set()
+    layer.data = []
+    if len(kw["data"]):
+        layer.add(
+            kw["data"],
+            shape_type="rectangle",
+            edge_color=kw["edge_color"],
+            face_color=kw["face_color"],
+            edge_width=kw["edge_width"],
+        )
+    layer.features = kw["features"]
+    layer.feature_defaults = kw["feature_defaults"]
+    layer.metadata = {**layer.metadata, **kw["metadata"]}

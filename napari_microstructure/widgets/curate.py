@@ -116,13 +116,15 @@ class CurateWidget(WorkerWidget):
             show_error("Choose a project folder first.")
             return None
         same = self._same_root(folder)
-        project = self._saved_before_open(folder, same)
+        classes = [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
+        # the field applies only where the user edited it: what it showed may be stale
+        edited = same and bool(classes) and classes != self._require().classes
+        project = self._saved_before_open(folder, same, classes if edited else None)
         if project is False:
             return None
-        classes = [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
         try:
             project = project or Project.open_or_create(folder, classes=classes or ["object"])
-            if same and classes and classes != project.classes:
+            if edited and classes != project.classes:
                 project.set_classes(classes)  # renamed in place or added at the end
         except (ProjectError, OSError) as exc:
             show_error(f"Cannot open the project: {exc}")
@@ -144,12 +146,26 @@ class CurateWidget(WorkerWidget):
             self.open_image(reopened)  # keep autosaving the image on screen
         return self._project
 
-    def _saved_before_open(self, folder: Path, same: bool) -> Project | None | bool:
+    def _saved_before_open(
+        self, folder: Path, same: bool, classes: list[str] | None = None
+    ) -> Project | None | bool:
         """Save the open image before (re)opening a project: a newer object of the project
         when another window saved it since (the edits are then saved through that), None when
-        saved as usual, False when they cannot be saved (the user is told)."""
+        saved as usual, False when they cannot be saved (the user is told).
+
+        The edited ``classes`` of the same project are applied first: a box may already carry
+        a class the user is adding.
+        """
         if not same or self._autosave is None:
             return None if self._flushed() else False
+        try:
+            if classes is not None:
+                self._autosave.project.set_classes(classes)
+        except StaleProjectError:
+            pass  # applied to the newer object below
+        except (ValueError, OSError) as exc:
+            show_error(f"Cannot change the classes: {exc}")
+            return False
         try:
             self.flush()
             return None
@@ -160,6 +176,8 @@ class CurateWidget(WorkerWidget):
             return False
         try:
             newer = Project.open(folder)
+            if classes is not None and classes != newer.classes:
+                newer.set_classes(classes)
             self._autosave.rebase(newer)
         except (ValueError, OSError) as exc:
             show_error(f"Cannot save the open image (the last saved version is intact): {exc}")
@@ -248,7 +266,8 @@ class CurateWidget(WorkerWidget):
             self._close_layers(previous)
         labels = project.load_labels(image_id)
         image_layer, layers = self._layers.show(project, image_id, labels, image_layer)
-        self._viewer.layers.selection.active = layers["instances"]
+        if self._viewer.layers.selection.active not in [*layers.values(), image_layer]:
+            self._viewer.layers.selection.active = layers["instances"]  # else kept (reopened)
         watched = {**layers, "image": image_layer}  # its pixel size, set by the Pixel size dock
         self._autosave = Autosave(
             project, image_id, watched, self._autosave_ms, on_saved=self._show_saved

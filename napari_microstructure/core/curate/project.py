@@ -57,6 +57,18 @@ from .models import ModelVersions
 __all__ = ["FORMAT", "MANIFEST", "ImageLabels", "Project", "ProjectError", "StaleProjectError"]
 
 
+def _class_names(classes: list[str]) -> list[str]:
+    """The class names as strings, refusing blank and repeated names (a box's class is read
+    back by name: two classes of one name would swap the boxes of one into the other)."""
+    names = [str(c).strip() for c in classes]
+    if any(not n for n in names):
+        raise ProjectError(f"class names cannot be blank: {', '.join(map(repr, names))}")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ProjectError(f"class names must be distinct; repeated: {', '.join(dup)}")
+    return names
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:40] or "image"
 
@@ -79,8 +91,14 @@ class Project(LabelStore, ModelVersions):
         classes: list[str] | None = None,
         phase_names: list[str] | None = None,
     ) -> Project:
-        """Create a new project in an empty (or new) folder."""
+        """Create a new project in an empty (or new) folder.
+
+        Raises
+        ------
+        ProjectError : the folder holds a project, or a class name is blank or repeated.
+        """
         root = Path(root)
+        classes = _class_names(classes or ["object"])
         if (root / MANIFEST).exists():
             raise ProjectError(f"{root} already holds a project; open it instead")
         root.mkdir(parents=True, exist_ok=True)
@@ -88,7 +106,7 @@ class Project(LabelStore, ModelVersions):
             "format": FORMAT,
             "app": "napari-microstructure",
             "created": prov.now(),
-            "classes": list(classes or ["object"]),
+            "classes": classes,
             "phase_names": list(phase_names or ["matrix"]),
             "images": [],
             "models": [],
@@ -144,12 +162,12 @@ class Project(LabelStore, ModelVersions):
 
         Raises
         ------
-        ValueError : the list is empty, or it would move objects to another class (removing
-            or reordering a class that objects use).
+        ValueError : the list is empty, a name is blank or repeated, or it would move objects
+            to another class (removing or reordering a class that objects use).
         """
-        names = [str(c) for c in classes]
-        if not names:
+        if not classes:
             raise ValueError("a project needs at least one class")
+        names = _class_names(classes)
         with self._mutate() as m:
             old = m["classes"]
             moved = {

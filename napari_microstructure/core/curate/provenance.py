@@ -39,6 +39,32 @@ def changed_ids(old: np.ndarray | None, new: np.ndarray) -> set[int]:
     return ids
 
 
+def footprints(labels: np.ndarray | None, ids: set[int]) -> dict[int, list[int]]:
+    """Pixel count, bounding box (row0, col0, row1, col1) and sum of flat pixel indices of each
+    label id of ``ids`` in ``labels``: the same object gives the same list."""
+    if labels is None or not ids:
+        return {}
+    flat = np.asarray(labels).ravel()
+    idx = np.flatnonzero(np.isin(flat, np.fromiter(ids, dtype=np.int64)))
+    if not idx.size:
+        return {}
+    vals = flat[idx]
+    order = np.argsort(vals, kind="stable")
+    idx, vals = idx[order], vals[order]
+    uniq, start, count = np.unique(vals, return_index=True, return_counts=True)
+    width = labels.shape[-1] if labels.ndim else 1
+    rows, cols = idx // width, idx % width
+    parts = [
+        count,
+        np.minimum.reduceat(rows, start),
+        np.minimum.reduceat(cols, start),
+        np.maximum.reduceat(rows, start),
+        np.maximum.reduceat(cols, start),
+        np.add.reduceat(idx, start),
+    ]
+    return {int(u): [int(p[i]) for p in parts] for i, u in enumerate(uniq)}
+
+
 def update_objects(
     objects: dict[str, dict[str, Any]],
     old: np.ndarray | None,
@@ -58,8 +84,10 @@ def update_objects(
     classes : class id of some labels (overrides the stored class).
     default_class : class of new labels with no class given.
     dropped : records of objects erased earlier, updated in place: the objects erased now are
-        added (the latest :data:`KEEP_DROPPED`), and an id that comes back (an undo) takes its
-        record back instead of starting as a new object.
+        added (the latest :data:`KEEP_DROPPED`) with their :func:`footprints` in ``old``, and
+        an id that comes back with the same pixels (an undo) takes its record back instead of
+        starting as a new object. Another object under a reused id (napari's new label is the
+        highest id + 1) starts as new.
     """
     classes = classes or {}
     dropped = {} if dropped is None else dropped
@@ -67,12 +95,17 @@ def update_objects(
     present.discard(0)
     touched = changed_ids(old, new)
     stamp = now()
+    back = {lid for lid in present if str(int(lid)) not in objects and str(int(lid)) in dropped}
+    back_prints = footprints(new, back)
     out: dict[str, dict[str, Any]] = {}
     for lid in sorted(present):
         key = str(int(lid))
         prev = objects.get(key)
-        if prev is None and key in dropped and lid not in classes:
-            prev = dropped.pop(key)  # back (undo): its class and who made it
+        if lid in back and lid not in classes:
+            rec = dropped[key]
+            if rec.get("footprint") == back_prints.get(int(lid)):
+                prev = dict(dropped.pop(key))  # back (undo): its class and who made it
+                prev.pop("footprint", None)
         if prev is None:
             rec = {
                 "class_id": int(classes.get(lid, default_class)),
@@ -95,9 +128,11 @@ def update_objects(
                 if rec.get("source") != MANUAL:
                     rec["status"] = CORRECTED
         out[key] = rec
-    for key in sorted(set(objects) - set(out), key=int):
+    gone = sorted(set(objects) - set(out), key=int)
+    gone_prints = footprints(old, {int(k) for k in gone})
+    for key in gone:
         dropped.pop(key, None)
-        dropped[key] = objects[key]  # the latest last
+        dropped[key] = {**objects[key], "footprint": gone_prints.get(int(key))}  # latest last
     for key in list(dropped)[: max(0, len(dropped) - KEEP_DROPPED)]:
         del dropped[key]
     return out
