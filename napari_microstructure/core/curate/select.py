@@ -158,7 +158,8 @@ def queue_order(
     copy = np.zeros(n, bool)  # the same image as one labelled or queued: labelling it adds nothing
     if ref is not None:
         d = _distances(pool, ref).min(axis=1)
-        copy |= d <= same if same > 0 else False
+        if same > 0:
+            copy |= d <= same
         scale = float(d.max())
     else:  # nothing labelled: everything is equally new until the first pick
         scale = float(inner.max())

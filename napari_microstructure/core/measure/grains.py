@@ -84,7 +84,9 @@ def _feret_min(region_mask: np.ndarray) -> float:
     return float(widths.min())
 
 
-def grain_table(labels: np.ndarray, pixel_size: float | None = None) -> pd.DataFrame:
+def grain_table(
+    labels: np.ndarray, pixel_size: float | None = None, fill_gaps: int = 2
+) -> pd.DataFrame:
     """One row per grain label with size and shape measurements (see ``COLUMNS``).
 
     Parameters
@@ -93,9 +95,10 @@ def grain_table(labels: np.ndarray, pixel_size: float | None = None) -> pd.DataF
         first, as for the grain size (:func:`.lines.prepare_labels`): a grain's area includes
         its share of the boundary line.
     pixel_size : µm per pixel; None gives pixels. ``table.attrs["unit"]`` says which.
+    fill_gaps : as for the grain size (0 for labels already closed).
     """
     ps = check_pixel_size(pixel_size)
-    lab = prepare_labels(labels)
+    lab = prepare_labels(labels, fill_gaps)
     unit = "µm" if ps else "px"
     s = ps or 1.0
     if not lab.any():

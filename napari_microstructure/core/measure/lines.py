@@ -52,6 +52,6 @@ def prepare_labels(labels: np.ndarray, fill_gaps: int = 2) -> np.ndarray:
         return lab
     # each thin pixel takes its nearest grain (a band along the frame is closed from one side,
     # up to its corner); not a lone pixel at the corner of a wide region, far from any grain
-    dist, nearest = ndi.distance_transform_edt(lab == 0, return_indices=True)
+    dist, nearest = ndi.distance_transform_edt(zero, return_indices=True)
     close = thin & (dist <= 2 * r * math.sqrt(2.0) + 0.5)
     return np.where(close, lab[tuple(nearest)], lab)

@@ -12,6 +12,7 @@ from ..progress import Progress
 from ._checks import as_label_image, check_pixel_size
 from .astm import lineal_intercept, planimetric
 from .grains import grain_table
+from .lines import prepare_labels
 from .phases import area_fractions, point_count
 
 NO_PIXEL_SIZE_NOTE = (
@@ -64,6 +65,7 @@ def summarize(
     pixel_size: float | None = None,
     phases: np.ndarray | None = None,
     phase_names: Sequence[str] | None = None,
+    fill_gaps: int = 2,
 ) -> dict[str, Any]:
     """Grain count, ASTM E112 grain size and, optionally, phase fractions of one image.
 
@@ -74,6 +76,8 @@ def summarize(
     pixel_size : µm per pixel; None reports pixels and null G with a ``note``.
     phases : optional (H, W) semantic phase image (ids 0..K-1) of the same shape.
     phase_names : names of the phase ids.
+    fill_gaps : zero lines up to twice this width are closed first
+        (:func:`.lines.prepare_labels`; 0 for labels already closed).
 
     Returns
     -------
@@ -95,11 +99,11 @@ def summarize(
         out.update(unit="µm" if ps else "px", pixel_size=ps)
         out.update(_phase_summary(phases, None, phase_names))
         return out
-    lab = as_label_image(labels)
+    lab = prepare_labels(labels, fill_gaps)  # once, for both methods
     ids = np.unique(lab)
     grain_count = int(np.count_nonzero(ids))
-    li = lineal_intercept(lab, ps)
-    pl = planimetric(lab, ps)
+    li = lineal_intercept(lab, ps, fill_gaps=0)
+    pl = planimetric(lab, ps, fill_gaps=0)
     out = {
         "grain_count": grain_count,
         "mean_intercept": _num(li.mean_intercept),
@@ -162,10 +166,11 @@ def measure(
     table = table and labels is not None
     total = 2 if table else 1
     yield Progress(0, total, "grain size (ASTM E112)…" if labels is not None else "phases…")
-    summary = summarize(labels, pixel_size, phases, phase_names)
+    closed = None if labels is None else prepare_labels(labels)  # once, for both
+    summary = summarize(closed, pixel_size, phases, phase_names, fill_gaps=0)
     per_grain = None
     if table:
         yield Progress(1, total, f"measuring {summary['grain_count']} grains…")
-        per_grain = grain_table(labels, pixel_size)
+        per_grain = grain_table(closed, pixel_size, fill_gaps=0)
     yield Progress(total, total, "measured")
     return summary, per_grain
