@@ -7,6 +7,7 @@ project image a layer belongs to and ``metadata['curate_project']`` the project'
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,8 +39,6 @@ def project_layers(layers: Any, root: Any, image_id: str) -> list[Any]:
 
 
 def _folder_key(root: Any) -> str:
-    from pathlib import Path
-
     return str(Path(root).resolve())
 
 
