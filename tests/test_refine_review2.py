@@ -12,6 +12,7 @@ import torch
 from _refine_tiny_sam import save_tiny_checkpoint
 from scipy import ndimage as ndi
 
+import napari_microstructure.core.refine.sam_continue as sam_continue
 import napari_microstructure.widgets._base as base
 import napari_microstructure.widgets._refine_batch as batch
 import napari_microstructure.widgets.refine as refine
@@ -60,7 +61,7 @@ def _inner(mask):
 
 
 # -- core: SAM tiles and the embedding cache ---------------------------------------------------
-def test_box_wider_than_a_tile_is_decoded_in_every_tile(checkpoint, cache):
+def test_box_wider_than_a_tile_is_decoded_in_every_tile(checkpoint, cache, monkeypatch):
     eng = SamEngine(checkpoint)  # 256 px input, 64 px overlap
     run_to_end(eng.set_image(generate("tint", shape=(200, 500), seed=1).image))
     assert len(eng.tiles) == 3
@@ -77,7 +78,9 @@ def test_box_wider_than_a_tile_is_decoded_in_every_tile(checkpoint, cache):
     assert len(eng._parts(pr(None, None, small, eng.image_shape))) == 1
     click = (np.array([[100.0, 250.0]]), np.array([1]))
     assert len(eng._parts(pr(*click, None, eng.image_shape))) == 1
-    # a click whose mask reaches its tile's edge inside the image is told
+    # a click whose mask reaches its tile's edge inside the image, where no neighbouring tile
+    # agrees to continue it (tests/test_sam_continue.py: where one does), is told
+    monkeypatch.setattr(sam_continue, "MIN_AGREEMENT", 1.1)
     cm, _ = eng.predict(*click)
     cols = np.flatnonzero(cm[0].any(0))
     assert cols.min() == centre.x0 or cols.max() == centre.x0 + centre.w - 1

@@ -4,8 +4,9 @@ An image larger than the model's input is embedded as overlapping tiles. Clicks 
 from the one tile where they sit most centrally. A box that does not fit in one tile (with a
 margin of a quarter of the overlap around it) is decoded in every tile it reaches, each tile
 filling its share of the image (the overlaps are split in their middle), and the three masks
-are merged. :meth:`SamEngine.cut_at_tile_edge` tells when a mask still reaches the edge of the
-tiles it was decoded in inside the image: it is likely cut there.
+are merged. A click whose mask reaches its tile's edge is continued in the neighbouring tiles
+(:mod:`.sam_continue`). :meth:`SamEngine.cut_at_tile_edge` tells when a mask still reaches the
+edge of the tiles it was decoded in inside the image: it is likely cut there.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..image_utils import check_segment_size, to_rgb_uint8
 from ..progress import Progress
 from .prompts import Prompts, check_prompts
 from .sam_cache import embedding_key, load_embeddings, save_embeddings
+from .sam_continue import Window, continue_click, reaches_open_side, share_bounds
 from .sam_decode import FastDecoder, Prepared
 from .sam_masks import logits_to_masks
 from .sam_model import checkpoint_fingerprint, load_sam
@@ -67,7 +69,7 @@ class Part:
 def _spans(starts: list[int], size: int, n: int, lo: float, hi: float) -> list[tuple]:
     """Along one axis, the tiles whose share of ``[0, n)`` meets ``[lo, hi)`` and the window
     each fills: the middle of an overlap between two of them, the tile's own edge outside."""
-    bounds = [0, *((a + b + size) // 2 for a, b in zip(starts[:-1], starts[1:], strict=True)), n]
+    bounds = share_bounds(starts, size, n)
     used = [j for j in range(len(starts)) if bounds[j] < hi and bounds[j + 1] > lo]
     out = []
     for j in used:
@@ -113,6 +115,7 @@ class SamEngine:
         self._prepared: list[Prepared] = []
         self._shape: tuple[int, int] | None = None
         self.from_cache = False
+        self._click_windows: tuple[bytes, list[Window]] | None = None
 
     @property
     def image_shape(self) -> tuple[int, int] | None:
@@ -125,7 +128,7 @@ class SamEngine:
         """
         new = copy.copy(self)
         new.tiles, new.embeddings, new._prepared, new._shape = [], None, [], None
-        new.from_cache = False
+        new.from_cache, new._click_windows = False, None
         return new
 
     def set_image(
@@ -238,6 +241,10 @@ class SamEngine:
                 logits, origin, self.img_size, s, (t.h, t.w), (t.y0, t.x0), self._shape
             )
             scores = iou.numpy().astype(np.float32)
+            if len(self.tiles) > 1 and pr.box is None:
+                best = int(np.argmax(scores))
+                masks, windows = continue_click(self, parts[0].index, pr, masks, best)
+                self._click_windows = (_key(pr), windows)
         else:
             masks, scores = self._merged(parts, pr)
         order = np.argsort(-scores, kind="stable")
@@ -276,24 +283,18 @@ class SamEngine:
         """
         if self._shape is None or len(self.tiles) < 2:
             return False
-        parts = self._parts(check_prompts(points_rc, labels, box_xyxy, self._shape))
+        pr = check_prompts(points_rc, labels, box_xyxy, self._shape)
+        if pr.box is None and self._click_windows and self._click_windows[0] == _key(pr):
+            return reaches_open_side(mask, self._click_windows[1], origin)
+        parts = self._parts(pr)
         y0, y1 = min(p.rows[0] for p in parts), max(p.rows[1] for p in parts)
         x0, x1 = min(p.cols[0] for p in parts), max(p.cols[1] for p in parts)
         h, w = self._shape
-        m = np.asarray(mask, bool)
-        r0, c0 = origin
-        mh, mw = m.shape
+        inner = {"top": y0 > 0, "bottom": y1 < h, "left": x0 > 0, "right": x1 < w}
+        window = Window((y0, y1), (x0, x1), tuple(s for s, on in inner.items() if on))
+        return reaches_open_side(mask, [window], origin)
 
-        def hits(row: int | None, col: int | None) -> bool:
-            if row is not None:
-                r = row - r0
-                return 0 <= r < mh and bool(m[r, max(x0 - c0, 0) : max(x1 - c0, 0)].any())
-            c = col - c0
-            return 0 <= c < mw and bool(m[max(y0 - r0, 0) : max(y1 - r0, 0), c].any())
 
-        return (
-            (y0 > 0 and hits(y0, None))
-            or (y1 < h and hits(y1 - 1, None))
-            or (x0 > 0 and hits(None, x0))
-            or (x1 < w and hits(None, x1 - 1))
-        )
+def _key(pr: Prompts) -> bytes:
+    """The clicks of a prediction, to find its decoded tiles again."""
+    return pr.points.tobytes() + pr.labels.astype(np.int64).tobytes()
