@@ -58,6 +58,9 @@ def test_a_runtimeerror_in_a_run_is_shown_and_the_dock_is_idle(
     assert widget.status == "training: failed"
     assert widget._start(out_of_memory, lambda _r: None, "training") is not None  # not stuck
     wait_idle(widget, 10_000)
+    shown.clear()
+    widget.cancel()  # nothing runs: nothing to cancel and nothing said
+    assert shown == [] and widget.status == "training: failed"
 
 
 # -- 2. Segment: torch.save's RuntimeError (full disk) saves in the cache folder instead ------

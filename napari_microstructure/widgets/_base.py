@@ -325,7 +325,7 @@ class WorkerWidget(Container):
         self._status.value = message
 
     def _on_cancel(self) -> None:
-        if self._worker is not None:
+        if self._worker is not None and self._running:
             self._worker.quit()
             show_info("Cancelling…")
 
