@@ -71,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
         "images_per_class": model.info["images_per_class"],
         "pixel_size_range_um": list(model.pixel_size_range),
         "calibration_crop_accuracy": model.info["calibration_crop_accuracy"],
+        "calibration_on_training_images": bool(model.info["crop_accuracy_on_training_images"]),
         "seconds": model.info["total_seconds"],
         "warnings": warnings,
     }

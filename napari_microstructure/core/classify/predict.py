@@ -10,10 +10,21 @@ import numpy as np
 import torch
 
 from ..progress import Progress
-from .crops import cut, effective_pixel_size, grid_windows, prepare_image, sample_windows
+from .crops import (
+    cut,
+    effective_pixel_size,
+    grid_windows,
+    has_structure,
+    prepare_image,
+    sample_windows,
+)
 from .model import NONE_OF_THESE, Classifier
 
 _CHUNK = 128
+NO_STRUCTURE = (
+    "the image shows no structure (no edge stronger than about one grey level per pixel): "
+    "is it blank, out of focus or not etched? It is called none of these"
+)
 
 
 @dataclass
@@ -64,6 +75,12 @@ def resolve_pixel_size(model: Classifier, pixel_size: float | None) -> tuple[flo
             f"pixel size {pixel_size:.4g} µm/px is outside the trained range "
             f"{lo:.4g}-{hi:.4g} µm/px; treat the result with care"
         )
+    elif pixel_size < lo or pixel_size > hi:
+        notes.append(
+            f"pixel size {pixel_size:.4g} µm/px is outside the range of the training images "
+            f"({lo:.4g}-{hi:.4g} µm/px), seen only in the training's zoomed crops; a result of "
+            "none of these may come from the magnification"
+        )
     return float(pixel_size), notes
 
 
@@ -95,6 +112,9 @@ def classify_image(
 ) -> ImagePrediction:
     """Average ``n_crops`` random crops into class probabilities plus ``none_of_these``.
 
+    An image that shows no structure (:func:`.crops.has_structure`) is none of these, with a
+    warning and no crop classified (``n_crops`` 0).
+
     ``none_of_these`` is the image-level novelty (mean crop distance to the nearest class
     against its calibrated threshold); the class probabilities share the rest in proportion to
     the crops' mean softmax.
@@ -105,13 +125,16 @@ def classify_image(
     img = prepare_image(image)
     if min(img.shape) < model.crop_size // 2:
         raise ValueError(f"image {tuple(img.shape)} is too small for {model.crop_size}-px crops")
+    names = [*model.classes, NONE_OF_THESE]
+    if not has_structure(img):
+        probabilities = {n: float(n == NONE_OF_THESE) for n in names}
+        return ImagePrediction(probabilities, NONE_OF_THESE, 0, ps, [*notes, NO_STRUCTURE])
     rng = np.random.default_rng(seed)
     windows = sample_windows(tuple(img.shape), n_crops, model.crop_size, rng, model.zoom_range)
     crops = cut(img, windows, model.crop_size)
     probs, _, emb = crop_outputs(model, crops, effective_pixel_size(ps, windows, model.crop_size))
     none = model.density.image_novelty(emb)
     mean = np.append(probs.mean(axis=0) * (1.0 - none), none)
-    names = [*model.classes, NONE_OF_THESE]
     probabilities = {n: float(p) for n, p in zip(names, mean, strict=True)}
     return ImagePrediction(probabilities, names[int(np.argmax(mean))], n_crops, ps, notes)
 
@@ -139,6 +162,11 @@ def class_map(
     h, w = img.shape
     windows = grid_windows((h, w), window_side(model), overlap)
     k1 = len(model.classes) + 1
+    if not has_structure(img):  # all none of these, as the image's own answer
+        prob = np.zeros((k1, h, w), np.float32)
+        prob[-1] = 1.0
+        yield Progress(1, 1, "class map: the image shows no structure")
+        return ClassMap(prob, np.zeros((h, w), np.uint8), list(model.classes))
     acc = np.zeros((k1, h, w), np.float32)
     wsum = np.zeros((h, w), np.float32)
     n_chunks = math.ceil(len(windows) / _CHUNK)

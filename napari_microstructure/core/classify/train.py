@@ -172,6 +172,11 @@ def _calibrate(
         if alone
         else []
     )
+    if not calib_idx:
+        calib["warnings"].append(
+            "no image could be held out (a class needs 3 or more): the calibration crop "
+            "accuracy is measured on the training images themselves and overstates it"
+        )
     return density, calib
 
 
