@@ -54,7 +54,7 @@ def _load(model: str | None) -> Any:
 
 
 def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, Any]:
-    from ..core.detect import class_summary, detect, resolve_classes, write_yolo_txt
+    from ..core.detect import class_summary, detect, searched_names, write_yolo_txt
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.progress import run_to_end
 
@@ -79,8 +79,7 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
         )
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    kept = resolve_classes(args.classes, det.names)  # the summary lists the classes searched
-    names = det.names.values() if kept is None else [det.names[i] for i in kept]
+    names = searched_names(args.classes, det.names)  # the summary lists the classes searched
     summary = class_summary(df, image.shape, mf.pixel_size, names)
     files = []
     if args.out is not None:

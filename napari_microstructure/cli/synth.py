@@ -64,7 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="kind parameter, e.g. --set n_pores=4 --set noise=false (repeatable)",
+        help="kind parameter, e.g. --set n_pores=4 --set noise=false (repeatable); it goes to "
+        "the chosen kinds that take it",
     )
     p.set_defaults(func=run)
 

@@ -7,7 +7,6 @@ from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from magicgui.widgets import ComboBox, Container, LineEdit, PushButton, SpinBox
 from napari.utils.notifications import show_error, show_info
 
@@ -99,8 +98,6 @@ class TrainPanel(Container):
             base = project.model_path(active["version"])
         elif task == "detect" and DEMO_MODEL.is_file():
             base = DEMO_MODEL  # a first segmentation model starts from YOLOv8n-seg's layout
-        sizes = [project.image_record(i).get("pixel_size") for i in project.image_ids]
-        sizes = [s for s in sizes if s]
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = project.root / "runs" / stamp
         fmt = "yolo" if task == "detect" else "yolo-seg"
@@ -108,7 +105,6 @@ class TrainPanel(Container):
             "epochs": int(epochs or self._epochs.value),
             "imgsz": int(imgsz or self._imgsz.value),
             "device": device if device is not None else (self._device.value or None),
-            "pixel_size": float(np.median(sizes)) if sizes else None,
             **kwargs,
         }
 

@@ -122,18 +122,20 @@ def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig)
 
     out: dict[str, Any] = {
         "detections": None,
+        "searched": [],
         "labels": None,
         "phases": None,
         "summary": None,
         "table": None,
     }
     if config.detect is not None:
-        from ..detect import detect
+        from ..detect import detect, searched_names
 
         params = {k: v for k, v in config.detect.items() if k != "model"}
         if not params.get("classes"):
             params["classes"] = None
         det = cached_detector(config.detect.get("model"))
+        out["searched"] = searched_names(params["classes"], det.names)
         out["detections"] = run_to_end(detect(image, det, pixel_size=pixel_size, **params))
     if config.grains is not None:
         from ..grains import segment_all_grains
@@ -160,6 +162,7 @@ def _row_from(result: dict[str, Any], row: dict[str, Any]) -> None:
     df = result["detections"]
     if df is not None:
         row["n_detections"] = int(len(df))
+        row.update({f"count.{name}": 0 for name in result["searched"]})  # none found: 0
         for name, count in df["class_name"].value_counts().sort_index().items():
             row[f"count.{name}"] = int(count)
     summary = result["summary"]

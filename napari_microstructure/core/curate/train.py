@@ -9,6 +9,7 @@ to ultralytics' own DDP, which trains in a subprocess: then only the final resul
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 from collections.abc import Generator
@@ -61,6 +62,19 @@ def short_metrics(raw: dict[str, Any]) -> dict[str, float]:
     return out
 
 
+def data_pixel_size(data: str | Path) -> float | None:
+    """The ``pixel_size_um`` a ``data.yaml`` names (our exports write the images' median), or
+    None when it names none or cannot be read."""
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(data).read_text(encoding="utf-8"))
+        value = float(doc.get("pixel_size_um")) if isinstance(doc, dict) else None
+    except (OSError, ValueError, TypeError, yaml.YAMLError):
+        return None
+    return value if value is not None and math.isfinite(value) and value > 0 else None
+
+
 def preload_torch() -> None:
     """Import torch's compiler stack on the calling thread before a training starts.
 
@@ -107,7 +121,7 @@ class TrainJob:
     base : ``.pt`` to fine-tune (None: a new model from ``model_yaml``).
     device : passed to ultralytics ("cpu", "0", "0,1", ...; None = its default).
     pixel_size : µm/px of the training images, recorded next to the weights for scale-aware
-        detection.
+        detection; None takes the ``pixel_size_um`` of ``data`` (:func:`data_pixel_size`).
     train_kwargs : more ultralytics training arguments.
     """
 
@@ -142,7 +156,7 @@ class TrainJob:
         self.batch = int(batch)
         self.seed = int(seed)
         self.model_yaml = model_yaml
-        self.pixel_size = pixel_size
+        self.pixel_size = pixel_size if pixel_size else data_pixel_size(self.data)
         self.train_kwargs = train_kwargs
         self._cancel = threading.Event()
         preload_torch()

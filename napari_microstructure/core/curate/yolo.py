@@ -4,7 +4,7 @@ Layout (what ultralytics reads directly)::
 
     images/train/<name>.png   labels/train/<name>.txt
     images/val/<name>.png     labels/val/<name>.txt
-    data.yaml                 path, train, val, names
+    data.yaml                 path, train, val, names (and the images' median µm/px)
 """
 
 from __future__ import annotations
@@ -141,6 +141,9 @@ def _export_yolo(path: str | Path, data: Sequence[ExportItem], meta: dict | None
             label = atomic_write_bytes(root / "labels" / split / f"{name}.txt", txt.encode())
             written.append(str(label))
     extra = {"split_seed": int(meta.get("seed", 0)), "task": task}
+    sizes = [it.pixel_size for it in data if it.pixel_size]
+    if sizes:  # what `train` records next to the weights, for scale-aware detection
+        extra["pixel_size_um"] = float(np.median(sizes))
     written.append(write_data_yaml(root, names, extra))
     return record_export(root, written)
 

@@ -4,7 +4,14 @@ Scale-aware (the image is resampled to the model's training pixel size) and tile
 any size, read tile by tile). ``load_detector`` never reaches for the network.
 """
 
-from .infer import COLUMNS, detect, empty_detections, resolve_classes, scale_factor
+from .infer import (
+    COLUMNS,
+    detect,
+    empty_detections,
+    resolve_classes,
+    scale_factor,
+    searched_names,
+)
 from .model import (
     DEMO_MODEL,
     MODEL_INFO_KEY,
@@ -31,6 +38,7 @@ __all__ = [
     "merge_tile_boxes",
     "read_model_info",
     "resolve_classes",
+    "searched_names",
     "scale_factor",
     "sidecar_path",
     "tile_grid",

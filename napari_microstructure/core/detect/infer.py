@@ -62,6 +62,12 @@ def resolve_classes(
     return out
 
 
+def searched_names(classes: Sequence[int | str] | None, names: dict[int, str]) -> list[str]:
+    """Names of the classes a detection searches for: ``classes`` (ids or names), else all."""
+    kept = resolve_classes(classes, names)
+    return list(names.values()) if kept is None else [names[i] for i in kept]
+
+
 def _intensity_range(image: Any) -> tuple[float, float] | None:
     """Global (lo, hi) grey levels mapped to 0..255 (:func:`..image_utils.intensity_range` of a
     strided sample: the image may be a memory map); None for uint8."""

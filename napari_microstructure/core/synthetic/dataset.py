@@ -28,7 +28,7 @@ import numpy as np
 
 from ..progress import Progress
 from .micrograph import DEFECT_CLASSES, SyntheticMicrograph
-from .registry import KINDS, check_arguments, generate
+from .registry import KINDS, check_arguments, generate, kind_parameters
 
 #: The folders of the layout; a file synth did not write in one of them would join the set.
 LAYOUT = (
@@ -100,6 +100,7 @@ def write_dataset(
     The same arguments always give the same files. ``outdir`` must be new or empty unless
     ``overwrite`` is True, which replaces a set written there before (see the module notes);
     a non-empty folder is refused with FileExistsError before anything is written or removed.
+    Each of ``params`` goes to the kinds that take it; one that no kind takes is refused.
     """
     import tifffile
     from skimage.io import imsave
@@ -109,8 +110,19 @@ def write_dataset(
     unknown = [k for k in kinds if k not in KINDS]
     if unknown or not kinds:
         raise ValueError(f"unknown kind(s) {unknown}; choose from {sorted(KINDS)}")
-    for kind in dict.fromkeys(kinds):  # every argument checked before the folder is touched
-        check_arguments(kind, shape, pixel_size, params or {})
+    params = params or {}
+    # a parameter goes to the kinds that take it (n_pores to defects, not to etched); one that
+    # no chosen kind takes is a mistake
+    taken = {name for kind in kinds for name in kind_parameters(kind)}
+    unused = sorted(set(params) - taken)
+    if unused:
+        raise ValueError(
+            f"no chosen kind ({', '.join(dict.fromkeys(kinds))}) has parameter(s) {unused}; "
+            f"they take {sorted(taken)}"
+        )
+    own = {k: {n: v for n, v in params.items() if n in kind_parameters(k)} for k in kinds}
+    for kind in own:  # every argument checked before the folder is touched
+        check_arguments(kind, shape, pixel_size, own[kind])
     val = split_indices(n, seed, val_fraction)
     out = Path(outdir)
     removed = clear_previous(out) if overwrite else _require_empty(out)
@@ -131,7 +143,11 @@ def write_dataset(
     for i, entry in enumerate(index):
         stem, split = entry["stem"], entry["split"]
         m = generate(
-            entry["kind"], shape=shape, pixel_size=pixel_size, seed=entry["seed"], **(params or {})
+            entry["kind"],
+            shape=shape,
+            pixel_size=pixel_size,
+            seed=entry["seed"],
+            **own[entry["kind"]],
         )
         imsave(out / "images" / split / f"{stem}.png", m.image, check_contrast=False)
         (out / "labels" / split / f"{stem}.txt").write_text(
