@@ -138,6 +138,57 @@ def paint_object(
     return record
 
 
+def paint_new_objects(
+    layer: Any,
+    pieces: list[tuple[tuple[slice, slice], np.ndarray]],
+    first: int,
+    values: list[dict[str, Any]],
+    plane: tuple[int, ...] = (),
+) -> list[PaintRecord | None]:
+    """Paint new objects at once, as :func:`paint_object` would one after the other, each only
+    over the background left by those before it, but with one write and one feature update.
+
+    ``pieces`` are (window, mask of that window); the objects that paint anything get the ids
+    ``first``, ``first + 1``, ... (not in the layer). Returns one record per piece for
+    :func:`undo_paint` (its ``label`` is the id), None where a mask painted nothing."""
+    if not pieces:
+        return []
+    data = layer.data[plane]  # a view: painted in place
+    r0 = min(w[0].start for w, _ in pieces)
+    r1 = max(w[0].stop for w, _ in pieces)
+    c0 = min(w[1].start for w, _ in pieces)
+    c1 = max(w[1].stop for w, _ in pieces)
+    before_all = np.array(data[r0:r1, c0:c1], copy=True)
+    work = before_all.copy()
+    old_features = layer.features.copy()
+    records: list[PaintRecord | None] = []
+    rows = []
+    label = first
+    for ((rows_, cols_), mask), vals in zip(pieces, values, strict=True):
+        local = (
+            slice(rows_.start - r0, rows_.stop - r0),
+            slice(cols_.start - c0, cols_.stop - c0),
+        )
+        before = work[local].copy()
+        crop = before.copy()
+        crop[np.asarray(mask, bool) & (crop == 0)] = label
+        if not (crop == label).any():
+            records.append(None)
+            continue
+        work[local] = crop
+        records.append(PaintRecord(label, (rows_, cols_), before, old_features, crop, plane))
+        rows.append({"index": int(label), **vals})
+        label += 1
+    _write(layer, data, (slice(r0, r1), slice(c0, c1)), before_all, work, plane)
+    if rows:
+        ok = set(COLUMNS) <= set(old_features.columns)
+        base = old_features[COLUMNS] if ok else pd.DataFrame(columns=COLUMNS)
+        table = pd.DataFrame(rows)
+        table = table if base.empty else pd.concat([base, table], ignore_index=True)
+        layer.features = table.sort_values("index").reset_index(drop=True)
+    return records
+
+
 def _write(
     layer: Any,
     data: np.ndarray,

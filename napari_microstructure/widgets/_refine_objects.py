@@ -152,12 +152,22 @@ class ObjectEditor:
         plane: tuple[int, ...] = (),
         field: str | None = None,
     ) -> None:
-        """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects."""
-        shape = self.labels.data.shape[-2:]
-        for bm in found:
-            mask = np.zeros(shape, bool)
-            mask[bm.window] = bm.mask
-            self.add_object(mask, str(classes[bm.index]), bm.score, engine, plane, field)
+        """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects,
+        in one write to the layer (one undo step per object, as for :meth:`add_object`)."""
+        if not found:
+            return
+        names = [str(classes[bm.index]) for bm in found]
+        values = [
+            {"class_name": name, "score": float(bm.score), "engine": engine}
+            for name, bm in zip(names, found, strict=True)
+        ]
+        pieces = [(bm.window, bm.mask) for bm in found]
+        records = LE.paint_new_objects(self.labels, pieces, self.free_id(), values, tuple(plane))
+        for name, rec in zip(names, records, strict=True):
+            if rec is not None:
+                entry: Entry = (rec.label, [rec], tuple(plane))
+                self.history.append(entry)
+                self._set_field(entry, rec.label, name if field is None else field)
 
     def close(self) -> None:
         """Keep the current object; the next positive click opens a new one."""
