@@ -193,3 +193,51 @@ def test_rank_refuses_a_blank_folder(widget, told, tmp_path, monkeypatch, folder
     assert panel.rank(folder) is None
     assert told[-1] == "Choose the folder of unlabelled images first."
     assert not widget.busy
+
+
+def test_cancel_after_a_failed_training_stops_the_next_run(widget, told, monkeypatch, wait_idle):
+    import threading
+
+    import napari_microstructure.core.curate.export as export
+    import napari_microstructure.core.curate.train as train
+    from napari_microstructure.core.progress import Progress
+
+    image_id = _add(widget)
+    widget.project.set_done(image_id)
+
+    def fake_export(project, out, formats, only_done=False):
+        yield Progress(0, 1, "exporting")
+        data = out / "yolo" / "data.yaml"
+        data.parent.mkdir(parents=True)
+        data.write_text("names: {0: a}\n")
+        return {formats[0]: [str(data)]}
+
+    class FailingJob:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def run(self):
+            yield Progress(0, 1, "starting")
+            raise ValueError("Invalid CUDA 'device=7' requested")
+
+        def cancel(self):
+            raise AssertionError("the failed training must not be cancelled again")
+
+    monkeypatch.setattr(export, "export_project", fake_export)
+    monkeypatch.setattr(train, "TrainJob", FailingJob)
+    assert widget.train_panel.train("detect", epochs=1) is not None
+    wait_idle(widget, 30_000)
+    assert widget.status == "Retraining: failed"
+    assert not widget.train_panel.training
+    release = threading.Event()
+
+    def long_run():
+        yield Progress(0, 2, "working")
+        while not release.wait(0.05):
+            yield Progress(1, 2, "working")
+
+    widget._start(long_run, lambda _r: None, "Export")
+    widget.cancel()  # went to the failed training before: the export ran on
+    wait_idle(widget, 30_000)
+    release.set()
+    assert widget.status == "Export: cancelled"

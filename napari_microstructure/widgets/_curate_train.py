@@ -117,7 +117,14 @@ class TrainPanel(Container):
 
         self.candidate = None
         self._accept.enabled = self._reject.enabled = False
-        return self._owner._start(make, lambda r: self._trained(r, base), "Retraining")
+        return self._owner._start(
+            make, lambda r: self._trained(r, base), "Retraining", after=self._ended
+        )
+
+    def _ended(self) -> None:
+        """The training's worker finished, whatever the outcome: no job runs any more (a
+        failed one would otherwise take every later Cancel of the dock)."""
+        self._job = None
 
     def on_progress(self, item: Any) -> None:
         """Show the live metrics of the epoch just finished."""
