@@ -38,3 +38,16 @@ def run_to_end(
             return stop.value
         if callback is not None and isinstance(item, Progress):
             callback(item)
+
+
+def rescaled(gen: Generator[Any, Any, T], lo: int, hi: int, total: int) -> Generator[Any, Any, T]:
+    """Drive ``gen`` as one stage of a longer run: its Progress mapped to steps ``lo``..``hi`` of
+    ``total`` (messages kept); returns its result."""
+    while True:
+        try:
+            item = next(gen)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(item, Progress):
+            item = Progress(lo + int(round((hi - lo) * item.fraction)), total, item.message)
+        yield item

@@ -1,6 +1,6 @@
 """Per-grain measurements (size and shape) and the grain size distribution.
 
-Everything per grain comes from scikit-image's ``regionprops_table``; only the minimum Feret
+Everything per grain comes from scikit-image's ``regionprops``; only the minimum Feret
 diameter, which scikit-image does not provide, is computed here from the convex hull, and the
 perimeter, by the Crofton formula over eight directions instead of scikit-image's four.
 """
@@ -8,15 +8,28 @@ perimeter, by the Crofton formula over eight directions instead of scikit-image'
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import ConvexHull, QhullError
-from skimage.measure import regionprops_table
+from skimage.measure import regionprops
 from skimage.segmentation import relabel_sequential
 
+from ..progress import Progress, run_to_end
 from ._checks import check_pixel_size
 from .lines import prepare_labels
+
+#: grains measured between two progress steps (a step a cancel can stop at)
+CHUNK = 500
+_SCALARS = (
+    "area",
+    "axis_major_length",
+    "axis_minor_length",
+    "orientation",
+    "feret_diameter_max",
+    "_feret_min",
+)
 
 #: Columns of :func:`grain_table`, with what they hold (lengths in ``unit``, areas in ``unit``²).
 COLUMNS: dict[str, str] = {
@@ -97,6 +110,35 @@ def grain_table(
     pixel_size : µm per pixel; None gives pixels. ``table.attrs["unit"]`` says which.
     fill_gaps : as for the grain size (0 for labels already closed).
     """
+    return run_to_end(grain_table_steps(labels, pixel_size, fill_gaps))
+
+
+def _region_props(seq: np.ndarray) -> Generator[Progress, None, dict[str, np.ndarray]]:
+    """The regionprops of labels 1..n, :data:`CHUNK` grains per progress step."""
+    regions = regionprops(seq, extra_properties=(_feret_min,))
+    n = len(regions)
+    props = {name: np.empty(n) for name in _SCALARS}
+    props["label"] = np.empty(n, np.intp)
+    centroid, bbox = np.empty((n, 2)), np.empty((n, 4), np.intp)
+    for start in range(0, n, CHUNK):
+        yield Progress(start, n, f"measuring grains {start + 1}-{min(start + CHUNK, n)} of {n}")
+        for i in range(start, min(start + CHUNK, n)):
+            r = regions[i]
+            props["label"][i] = r.label
+            for name in _SCALARS:
+                props[name][i] = r[name]
+            centroid[i], bbox[i] = r.centroid, r.bbox
+    for k in range(2):
+        props[f"centroid-{k}"] = centroid[:, k]
+    for k in range(4):
+        props[f"bbox-{k}"] = bbox[:, k]
+    return props
+
+
+def grain_table_steps(
+    labels: np.ndarray, pixel_size: float | None = None, fill_gaps: int = 2
+) -> Generator[Progress, None, pd.DataFrame]:
+    """:func:`grain_table` as a generator yielding Progress every :data:`CHUNK` grains."""
     ps = check_pixel_size(pixel_size)
     lab = prepare_labels(labels, fill_gaps)
     unit = "µm" if ps else "px"
@@ -110,20 +152,7 @@ def grain_table(
     # ids 1..n: scikit-image allocates per id up to the largest (2**40 from a stitched or hashed
     # labelling would not fit in memory); the table reports the original ids
     seq, _, to_original = relabel_sequential(lab)
-    props = regionprops_table(
-        seq,
-        properties=(
-            "label",
-            "area",
-            "axis_major_length",
-            "axis_minor_length",
-            "orientation",
-            "feret_diameter_max",
-            "centroid",
-            "bbox",
-        ),
-        extra_properties=(_feret_min,),
-    )
+    props = yield from _region_props(seq)
     ids = to_original[props["label"]]
     area = props["area"] * s * s
     perimeter = _perimeters(seq, int(seq.max()))[props["label"] - 1] * s

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ..progress import Progress
+from ..progress import Progress, rescaled
 from ._checks import as_label_image, check_pixel_size
 from .astm import lineal_intercept, planimetric
-from .grains import grain_table
+from .grains import grain_table_steps
 from .lines import prepare_labels
 from .phases import area_fractions, point_count
 
@@ -164,13 +164,14 @@ def measure(
     drive it with ``core.progress.run_to_end`` or a widget worker.
     """
     table = table and labels is not None
-    total = 2 if table else 1
+    total = 100
     yield Progress(0, total, "grain size (ASTM E112)…" if labels is not None else "phases…")
     closed = None if labels is None else prepare_labels(labels)  # once, for both
     summary = summarize(closed, pixel_size, phases, phase_names, fill_gaps=0)
     per_grain = None
     if table:
-        yield Progress(1, total, f"measuring {summary['grain_count']} grains…")
-        per_grain = grain_table(closed, pixel_size, fill_gaps=0)
+        yield Progress(50, total, f"measuring {summary['grain_count']} grains…")
+        steps = grain_table_steps(closed, pixel_size, fill_gaps=0)
+        per_grain = yield from rescaled(steps, 50, total, total)
     yield Progress(total, total, "measured")
     return summary, per_grain
