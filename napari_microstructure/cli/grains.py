@@ -76,21 +76,46 @@ def _segment(image: np.ndarray, pixel_size: float | None, args: argparse.Namespa
         raise CLIError(str(exc)) from exc
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse output paths that would overwrite the input or each other, or that name another
+    format than the one written (before any work)."""
+    image = Path(args.image).expanduser().resolve()
+    outs = {
+        "--boundaries-out": (args.boundaries_out, (".png",)),
+        "--labels-out": (args.labels_out, (".tif", ".tiff")),
+    }
+    seen: dict[Path, str] = {}
+    for flag, (path, suffixes) in outs.items():
+        if path is None:
+            continue
+        if path.suffix.lower() not in suffixes:
+            raise CLIError(f"{flag} {path}: the file name must end in {' or '.join(suffixes)}")
+        where = path.expanduser().resolve()
+        if where == image:
+            raise CLIError(f"{flag} {path} is the input image: it would be overwritten")
+        if where in seen:
+            raise CLIError(f"{flag} and {seen[where]} name the same file {path}")
+        seen[where] = flag
+
+
 def _write_outputs(labels: np.ndarray, args: argparse.Namespace) -> None:
+    from ..core.atomic import atomic_file
     from ..core.grains import boundaries_from_labels
 
     try:
         if args.boundaries_out:
-            from skimage.io import imsave
+            from PIL import Image
 
             args.boundaries_out.parent.mkdir(parents=True, exist_ok=True)
             png = boundaries_from_labels(labels).astype(np.uint8) * 255
-            imsave(str(args.boundaries_out), png, check_contrast=False)
+            with atomic_file(args.boundaries_out) as fh:
+                Image.fromarray(png).save(fh, format="PNG")
         if args.labels_out:
             import tifffile
 
             args.labels_out.parent.mkdir(parents=True, exist_ok=True)
-            tifffile.imwrite(str(args.labels_out), labels.astype(np.uint32))
+            with atomic_file(args.labels_out) as fh:
+                tifffile.imwrite(fh, labels.astype(np.uint32))
     except OSError as exc:
         raise CLIError(f"cannot write output: {exc}") from exc
 
@@ -100,16 +125,21 @@ def run(args: argparse.Namespace) -> int:
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.measure.summary import summarize
 
+    _check_outputs(args)
     try:
         mf = read_micrograph(args.image, args.pixel_size)
     except ImageReadError as exc:
         raise CLIError(str(exc)) from exc
     image = np.asarray(mf.image)
     labels = _segment(image, mf.pixel_size, args)
-    if warning := no_grains_warning(labels):
+    warning = no_grains_warning(labels)
+    if warning:
         log.warning("%s: %s", args.image, warning)
     _write_outputs(labels, args)
     summary: dict[str, Any] = summarize(labels, mf.pixel_size)
+    if warning:  # one region: no grain size at all, and the reason in the output
+        summary["astm_g_planimetric"] = summary["astm_g_planimetric_ci95"] = None
+        summary["warning"] = warning
     summary["image"] = str(args.image)
     if args.json:
         print_json(summary)
