@@ -97,7 +97,9 @@ def segment_all_grains(
         µm per px (used by the learned-model path to resample; the others work in px).
     engine
         ``"classical"`` (filter boundary map + watershed, default), ``"learned"`` (the same on
-        the built-in learned boundary map, :mod:`..refine.learned_boundary`), ``"sam"``
+        the built-in learned boundary map, :mod:`..refine.learned_boundary`); both give one
+        region for an image without structure above its noise
+        (:func:`..image_noise.featureless`); ``"sam"``
         (automatic mask generator, needs ``checkpoint``) or ``"model"`` (a trained
         boundary/grain model at ``model_path``, via ``core.segment.grains_from_model``).
     **kw
@@ -109,8 +111,12 @@ def segment_all_grains(
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {img.shape}")
     check_segment_size(img.shape)
     if engine in ("classical", "learned"):
+        from ..image_noise import featureless
         from ..refine.learned_boundary import segment_grains
 
+        if featureless(img):  # the filters would draw boundaries into the noise
+            yield Progress(1, 1, "no structure above the noise: one region")
+            return np.ones(img.shape[:2], np.uint32)
         yield Progress(0, 1, "boundary map")
         source = "filters" if engine == "classical" else "learned"
         return (yield from segment_grains(img, source, **kw)).labels
