@@ -120,7 +120,7 @@ def grain_defaults(engine: str) -> dict[str, Any] | None:
     None when they cannot be known here (``sam`` without segment_anything installed).
     """
     from .grains.classical import segment_from_boundaries
-    from .grains.segment_all import _sam_grains
+    from .grains.sam_all import sam_grains
     from .refine.learned_boundary import segment_grains
 
     if engine in ("classical", "learned"):
@@ -135,7 +135,7 @@ def grain_defaults(engine: str) -> dict[str, Any] | None:
         return None
     return {
         "checkpoint": None,
-        **_defaults(_sam_grains, {"image"}),
+        **_defaults(sam_grains, {"image"}),
         **_defaults(SamAutomaticMaskGenerator.__init__, {"self", "model"}),
     }
 

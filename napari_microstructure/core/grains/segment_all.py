@@ -50,34 +50,6 @@ def labels_from_masks(
     return (inv.reshape(shape) + 1).astype(np.uint32)
 
 
-def _sam_grains(
-    image: np.ndarray,
-    checkpoint: str | Path,
-    model_type: str = "auto",
-    points_per_side: int = 32,
-    **kw: Any,
-) -> Generator[Progress, None, np.ndarray]:
-    from segment_anything import SamAutomaticMaskGenerator
-
-    from ..image_utils import to_rgb_uint8
-    from ..refine.sam_model import load_sam
-
-    yield Progress(0, 3, "loading Segment Anything")
-    sam, _ = load_sam(checkpoint, model_type)
-    gen = SamAutomaticMaskGenerator(sam, points_per_side=points_per_side, **kw)
-    yield Progress(1, 3, f"segmenting with {points_per_side}x{points_per_side} point prompts")
-    rgb = to_rgb_uint8(np.asarray(image))
-    found = gen.generate(rgb)
-    yield Progress(2, 3, f"assembling {len(found)} masks")
-    labels = labels_from_masks(
-        [m["segmentation"] for m in found],
-        [float(m["predicted_iou"]) for m in found],
-        rgb.shape[:2],
-    )
-    yield Progress(3, 3, f"{int(labels.max())} grains")
-    return labels
-
-
 def segment_all_grains(
     image: np.ndarray,
     pixel_size: float | None = None,
@@ -123,7 +95,9 @@ def segment_all_grains(
     if engine == "sam":
         if not checkpoint:
             raise ValueError("segment all grains with SAM needs a checkpoint file")
-        return (yield from _sam_grains(img, checkpoint, **kw))
+        from .sam_all import sam_grains
+
+        return (yield from sam_grains(img, checkpoint, **kw))
     if engine == "model":
         if not model_path:
             raise ValueError("segment all grains with a model needs model_path")
