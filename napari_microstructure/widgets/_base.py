@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
@@ -39,26 +37,6 @@ def prefer_role(role: str) -> Callable[[Any], int]:
     """A layer box's ``rank``: layers of this role first (0), then layers the plugin did not
     make (1, e.g. a label image loaded from a file), then the plugin's other layers (2)."""
     return lambda layer: {role: 0, None: 1}.get(layer_role(layer), 2)
-
-
-@contextmanager
-def logged_warnings(logger: str = "napari_microstructure") -> Iterator[list[str]]:
-    """Collect the warnings this thread logs under ``logger`` in the block (core functions log
-    what a user should know, e.g. images left out), for the dock to show them."""
-    notes: list[str] = []
-    thread = threading.get_ident()
-
-    class Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.thread == thread:
-                notes.append(record.getMessage())
-
-    handler = Collect(logging.WARNING)
-    logging.getLogger(logger).addHandler(handler)
-    try:
-        yield notes
-    finally:
-        logging.getLogger(logger).removeHandler(handler)
 
 
 class _FitWidth(QObject):
@@ -282,6 +260,15 @@ class WorkerWidget(Container):
                 handler(*args)
 
         return call
+
+    def _input_closed(self, layer: Any, what: str) -> bool:
+        """True (and the user told) when ``layer`` left the viewer while ``what`` ran on it:
+        its result has nowhere to go and is not shown."""
+        if any(lay is layer for lay in self._viewer.layers):
+            return False
+        show_info(f"{what}: {layer.name} was closed during the run; its result is not shown.")
+        self._status.value = f"{what}: its image was closed"
+        return True
 
     def _on_yielded(self, item: Any) -> None:
         if isinstance(item, Progress):

@@ -33,8 +33,8 @@ from ..core.segment import (
 )
 from ..core.segment.model import check_save_path
 from ..core.settings import get_setting, set_setting
-from ._base import logged_warnings
 from ._values import PathValue, Value, as_path, set_path
+from ._worker import logged_warnings
 from .curate import SETTING as CURATE_SETTING
 
 SETTING = "pipeline.segment"
@@ -208,6 +208,8 @@ class UNetPanel:
         return self._start(run, lambda res: self._show_model_result(image, *res), PREDICT_JOB)
 
     def _show_model_result(self, image: Image, seg: Any, grains: Any) -> None:
+        if self._input_closed(image, "Segment"):
+            return
         self._show(image, seg.labels, seg.confidence, seg.task)
         if seg.warning:
             show_warning(seg.warning)

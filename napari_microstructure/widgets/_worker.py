@@ -1,8 +1,12 @@
-"""The generator a dock's worker thread runs, with errors the worker reports."""
+"""The generator a dock's worker thread runs, with errors the worker reports and the warnings
+it logs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import logging
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -20,3 +24,23 @@ def reported(make_gen: Callable[[], Generator[Any, Any, Any]]) -> Generator[Any,
         return (yield from make_gen())
     except RuntimeError as exc:
         raise RunError(str(exc) or type(exc).__name__) from exc
+
+
+@contextmanager
+def logged_warnings(logger: str = "napari_microstructure") -> Iterator[list[str]]:
+    """Collect the warnings this thread logs under ``logger`` in the block (core functions log
+    what a user should know, e.g. images left out), for the dock to show them."""
+    notes: list[str] = []
+    thread = threading.get_ident()
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == thread:
+                notes.append(record.getMessage())
+
+    handler = Collect(logging.WARNING)
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield notes
+    finally:
+        logging.getLogger(logger).removeHandler(handler)

@@ -283,6 +283,8 @@ class ClassifyWidget(WorkerWidget):
         )
 
     def _on_classified(self, res: dict, layer: Image, model: Classifier) -> None:
+        if self._input_closed(layer, "Classify"):
+            return
         pred = res["prediction"]
         self._prediction = pred
         self._bars.plot(pred.probabilities, highlight=pred.predicted)

@@ -199,7 +199,8 @@ class DetectWidget(WorkerWidget):
                 self._status.value = "Detect: failed"
                 show_error(f"Detect failed: {df}")
                 return
-            self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"])
+            if not self._input_closed(layer, "Detect"):
+                self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"])
 
         return self._start(make_gen, on_done, "Detect")
 

@@ -262,6 +262,8 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
     def _show(
         self, data: np.ndarray, img: Image, suffix: str, colormap: str | None = None
     ) -> None:
+        if self._input_closed(img, "Explain"):
+            return
         show_overlay(
             self._viewer,
             data,

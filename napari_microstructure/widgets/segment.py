@@ -209,6 +209,8 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         )
 
     def _show_scribble_result(self, image: Image, result: Any, reveal: bool = True) -> None:
+        if self._input_closed(image, "Segment"):
+            return
         # a live re-prediction (as the user paints) leaves a prediction the user hid hidden
         hidden = self._prediction is not None and not self._prediction.visible
         self._show(image, result.labels, result.confidence, "pixel classes")
