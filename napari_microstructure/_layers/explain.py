@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .image import layer_kwargs_like
 from .output import own_layer, show_output
@@ -110,12 +111,15 @@ def labels_quality(layer: Any) -> tuple[np.ndarray, np.ndarray, str] | None:
         return None
     # napari (and the Refine dock) key label features by an "index" column
     key = next((c for c in ("index", "label") if c in feats), None)
-    ids = (
-        feats[key].to_numpy(dtype=np.int64)
-        if key is not None
-        else np.arange(1, len(feats) + 1, dtype=np.int64)
-    )
-    return ids, feats[column].to_numpy(dtype=float), column
+    values = pd.to_numeric(feats[column], errors="coerce").to_numpy(dtype=float)
+    if key is None:
+        ids = np.arange(1, len(feats) + 1, dtype=np.float64)
+    else:
+        ids = pd.to_numeric(feats[key], errors="coerce").to_numpy(dtype=float)
+    whole = np.isfinite(ids) & (ids == np.round(ids))
+    if not np.isfinite(values).any() or not whole.all():
+        return None  # words in the quality column, or ids that are not label numbers
+    return ids.astype(np.int64), values, column
 
 
 def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name: str) -> dict:

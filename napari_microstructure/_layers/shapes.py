@@ -234,10 +234,11 @@ def detections_layer_kwargs(
     metadata: dict[str, Any] = {PIXEL_SIZE_KEY: pixel_size, **over(image)}
     if output:
         metadata[OUTPUT_KEY] = output
+    colours = {"edge_color": _colors(df)} if len(df) else {}  # napari warns on an empty array
     return {
         "data": boxes_to_rectangles(df, pixel_size),
         "shape_type": "rectangle",
-        "edge_color": _colors(df),
+        **colours,
         "face_color": "transparent",
         "edge_width": EDGE_PX * (pixel_size or 1.0),
         "features": detection_features(df, pixel_size),
@@ -255,8 +256,6 @@ def _units(pixel_size: float | None) -> dict[str, Any]:
 
 
 def _colors(df: pd.DataFrame) -> np.ndarray:
-    if len(df) == 0:
-        return np.zeros((0, 4))
     return np.stack([class_color(c) for c in df["class_id"].to_numpy(dtype=int)])
 
 

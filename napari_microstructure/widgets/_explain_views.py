@@ -55,8 +55,8 @@ class ConfidenceViews:
         found = labels_quality(labels) if labels is not None else None
         if found is None:
             show_error(
-                "Explain: pick a Labels layer whose features have a 'quality' or "
-                "'score' column (made by Refine)."
+                "Explain: pick a Labels layer whose features have a numeric 'quality' or "
+                "'score' column (made by Refine) and whole-number label ids."
             )
             return
         ids, values, column = found

@@ -68,8 +68,11 @@ def _model_grid(shape: tuple[int, ...], factor: float) -> tuple[int, int]:
 
 def _checked(image: np.ndarray, model: SegModel, pixel_size: float | None) -> np.ndarray:
     image = np.asarray(image)
-    if image.ndim not in (2, 3) or min(image.shape[:2]) < 2:
+    if image.ndim not in (2, 3):
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
+    if min(image.shape[:2]) < 2:
+        h, w = image.shape[:2]
+        raise ValueError(f"image of {w}x{h} px is too small to segment")
     size = _model_grid(image.shape, scale_factor(model, pixel_size))
     # probabilities, their resampling and the outputs: about 16 bytes a pixel per class (57
     # measured for 3 classes on a 4096 x 4096 image)
