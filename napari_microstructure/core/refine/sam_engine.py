@@ -143,6 +143,7 @@ class SamEngine:
             # embedding must both be of the pixels as they are now
             rgb = rgb.copy()
         self._shape, self.tiles, self.embeddings, self._prepared = None, [], None, []
+        self._click_windows = None
         tiles = plan_tiles(rgb.shape[:2], self.img_size, self.overlap)
         h, w = rgb.shape[:2]  # refuse a montage whose embeddings would not fit in memory
         check_segment_size((h, w), 3 + len(tiles) * self.decoder.tile_bytes() / (h * w))
