@@ -71,7 +71,8 @@ def segment_all_grains(
         ``"classical"`` (filter boundary map + watershed, default), ``"learned"`` (the same on
         the built-in learned boundary map, :mod:`..refine.learned_boundary`); both give one
         region for an image without structure above its noise
-        (:func:`..image_noise.featureless`); ``"sam"``
+        (:func:`..image_noise.featureless`), and segment an image of grains larger than they
+        were tuned for reduced (:mod:`.coarse`); ``"sam"``
         (automatic mask generator, needs ``checkpoint``) or ``"model"`` (a trained
         boundary/grain model at ``model_path``, via ``core.segment.grains_from_model``).
     **kw
@@ -89,9 +90,16 @@ def segment_all_grains(
         if featureless(img):  # the filters would draw boundaries into the noise
             yield Progress(1, 1, "no structure above the noise: one region")
             return np.ones(img.shape[:2], np.uint32)
+        from .coarse import at_tuned_size
+
         yield Progress(0, 1, "boundary map")
         source = "filters" if engine == "classical" else "learned"
-        return (yield from segment_grains(img, source, **kw)).labels
+        labels = (yield from segment_grains(img, source, **kw)).labels
+
+        def again(small: np.ndarray) -> Generator[Progress, None, np.ndarray]:
+            return (yield from segment_grains(small, source, **kw)).labels
+
+        return (yield from at_tuned_size(img, labels, again))
     if engine == "sam":
         if not checkpoint:
             raise ValueError("segment all grains with SAM needs a checkpoint file")
