@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEvent, QObject
+from qtpy.QtCore import QEvent, QObject, Qt
 from qtpy.QtWidgets import QMainWindow, QSizePolicy
 
 from .._layers import layer_role
@@ -233,9 +233,18 @@ class WorkerWidget(Container):
         # errors are shown to the user by _on_error; do not also re-raise them on the GUI thread
         @thread_worker(start_thread=False, ignore_errors=True)
         def _work() -> Generator[Any, Any, Any]:
-            return (yield from reported(make_gen))
+            gen = reported(make_gen)
+            running.append(gen)
+            return (yield from gen)
 
+        running: list[Generator[Any, Any, Any]] = []
         worker = _work()
+        # a cancelled worker stops sending to its generator but leaves it open: close it now,
+        # in the worker's thread, so that its clean-up runs (a helper thread stops, a partial
+        # file goes) before the dock is used again
+        worker.aborted.connect(
+            lambda: _close_all(running), type=Qt.ConnectionType.DirectConnection
+        )
         # nothing reaches the controls once Qt has deleted them (viewer.close() during a run)
         worker.yielded.connect(self._alive(lambda item: self._on_yielded(item)))
         worker.returned.connect(self._alive(lambda result: self._finish(on_done, result, what)))
@@ -341,3 +350,12 @@ def _on_destroyed(ref: weakref.ref) -> None:
     owner = ref()
     if owner is not None:
         owner._controls_deleted()
+
+
+def _close_all(gens: list[Generator[Any, Any, Any]]) -> None:
+    """Close the generators of a cancelled run (their ``finally`` clauses run here)."""
+    for gen in gens:
+        try:
+            gen.close()
+        except Exception:  # noqa: BLE001 - a clean-up that fails must not hide the cancel
+            log.debug("closing a cancelled run failed", exc_info=True)
