@@ -76,3 +76,15 @@ def test_a_box_mask_over_other_objects_only_makes_no_object():
     assert [e[0] for e in ed.history] == [2, 3]
     assert set(ed.labels.features["index"]) == {1, 2, 3}
     assert ed.labels.features.set_index("index").loc[2, "class_name"] == "crack"
+
+
+def test_an_id_freed_by_hand_gets_one_feature_row():
+    ed = _editor()
+    # grain 2 of a segment-all, erased with napari's eraser: its feature row stays
+    stale = pd.DataFrame([{"index": 2, "class_name": "grain", "score": 1.0, "engine": "hand"}])
+    ed.labels.features = pd.concat([ed.labels.features, stale], ignore_index=True)
+    ed.add_box_masks(_found()[4:5], ["pore"] * 4 + ["inclusion"], "sam")  # id 2 again
+    assert [e[0] for e in ed.history] == [2]
+    feats = ed.labels.features
+    assert feats["index"].tolist() == [1, 2]
+    assert feats.set_index("index").loc[2, "class_name"] == "inclusion"

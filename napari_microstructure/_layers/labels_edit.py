@@ -183,6 +183,8 @@ def paint_new_objects(
     if rows:
         ok = set(COLUMNS) <= set(old_features.columns)
         base = old_features[COLUMNS] if ok else pd.DataFrame(columns=COLUMNS)
+        new_ids = [row["index"] for row in rows]
+        base = base[~base["index"].isin(new_ids)]  # rows left by objects erased by hand
         table = pd.DataFrame(rows)
         table = table if base.empty else pd.concat([base, table], ignore_index=True)
         layer.features = table.sort_values("index").reset_index(drop=True)
