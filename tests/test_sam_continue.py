@@ -8,6 +8,7 @@ from _refine_tiny_sam import save_tiny_checkpoint
 
 import napari_microstructure.core.refine.sam_continue as sam_continue
 from napari_microstructure.core.progress import run_to_end
+from napari_microstructure.core.refine import check_prompts
 from napari_microstructure.core.refine.sam_engine import SamEngine
 from napari_microstructure.core.synthetic import generate
 
@@ -75,3 +76,18 @@ def test_continuation_is_bounded_and_keeps_negative_clicks(engine, monkeypatch):
     left = [pr for i, pr in seen if i == 0]
     assert left and all(pr.labels.tolist() == [1, 0] for pr in left)
     assert all(np.allclose(pr.points[1], [50.0, 20.0]) for pr in left)
+
+
+def test_continuation_stays_in_the_block_around_the_click(tmp_path, monkeypatch):
+    monkeypatch.setenv("NAPARI_MICROSTRUCTURE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(sam_continue, "MIN_AGREEMENT", 0.0)  # every neighbour agrees
+    eng = SamEngine(save_tiny_checkpoint(tmp_path / "tiny.pth"))
+    run_to_end(eng.set_image(generate("tint", shape=(200, 1400), seed=1).image))
+    assert len(eng.tiles) >= 6  # one row of tiles
+    click = (np.array([[100.0, 700.0]]), np.array([1]))
+    masks, _ = eng.predict(*click)
+    centre = eng._pick_tile(check_prompts(*click, None, eng.image_shape))
+    left, right = eng.tiles[centre - 1], eng.tiles[centre + 1]
+    lo, hi = _cols(masks[0])
+    assert lo >= left.x0 and hi < right.x0 + right.w  # no further than the next tile each way
+    assert eng.cut_at_tile_edge(masks[0], *click)  # and told where it goes on

@@ -4,7 +4,8 @@ A click is decoded in the one tile where it sits most centrally. Where a mask re
 tile's edge and the image goes on, the object likely goes on too: the neighbouring tile is
 decoded with a positive click on the mask's deepest pixel in the two tiles' overlap (plus the
 user's clicks inside that tile); of its three masks, the one that agrees best with the first in
-the overlap is kept (if they agree at all), and so on outwards, up to :data:`MAX_TILES` tiles.
+the overlap is kept (if they agree at all), and so on outwards, within the 3 x 3 block of
+tiles around the click's own.
 The tiles are those the best mask reaches; the other two are continued in the same tiles.
 Each decoded tile fills its own share of the image (overlaps split in their middle, as for a
 box across tiles); where a neighbour was not decoded it fills its whole extent.
@@ -24,7 +25,7 @@ from .sam_masks import logits_to_masks
 if TYPE_CHECKING:  # pragma: no cover
     from .sam_engine import SamEngine
 
-MAX_TILES = 9  # a click's object may span a 3 x 3 block of tiles
+MAX_TILES = 9  # a click's object may span the 3 x 3 block of tiles around its own
 MIN_AGREEMENT = 0.5  # IoU in the overlap below which the neighbour saw another object
 SIDES = {"top": (-1, 0), "bottom": (1, 0), "left": (0, -1), "right": (0, 1)}
 
@@ -66,6 +67,11 @@ class TileGrid:
         if 0 <= jy < len(self.ys) and 0 <= jx < len(self.xs):
             return jy * len(self.xs) + jx
         return None
+
+    def near(self, i: int, j: int) -> bool:
+        """Whether tile ``i`` lies in the 3 x 3 block of tiles around tile ``j``."""
+        (iy, ix), (jy, jx) = self.cell(i), self.cell(j)
+        return abs(iy - jy) <= 1 and abs(ix - jx) <= 1
 
     def window(self, i: int, decoded: set[int]) -> Window:
         t, (iy, ix) = self.tiles[i], self.cell(i)
@@ -146,7 +152,9 @@ def continue_click(
         for side in SIDES:
             b = grid.neighbour(a, side)
             seen = local[best]
-            if b is None or b in seen or len(seen) >= MAX_TILES or not _edge(seen[a], side).any():
+            if b is None or b in seen or len(seen) >= MAX_TILES or not grid.near(b, start):
+                continue
+            if not _edge(seen[a], side).any():
                 continue
             got = _follow(engine, a, b, seen[a], pr)
             if got is None:
