@@ -68,8 +68,12 @@ def test_a_pixel_size_just_outside_the_training_images_is_told(model):
     for ps in (hi * 1.2, lo / 1.2):
         near = classify_image(model, _stripes(), ps, n_crops=4)
         assert any("outside the range of the training images" in w for w in near.warnings)
-    far = classify_image(model, _stripes(), hi * 2, n_crops=4)
-    assert any("outside the trained range" in w for w in far.warnings)
+    zoom_lo, zoom_hi = model.zoom_range
+    for ps in (hi * zoom_hi * 1.1, lo * zoom_lo / 1.1):
+        far = classify_image(model, _stripes(), ps, n_crops=4)
+        assert any("outside the trained range" in w for w in far.warnings)
+    inside_zoom = classify_image(model, _stripes(), hi * zoom_hi * 0.95, n_crops=4)
+    assert not any("outside the trained range" in w for w in inside_zoom.warnings)
 
 
 @pytest.mark.parametrize("per_class", [1, 3])

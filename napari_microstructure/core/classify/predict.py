@@ -70,10 +70,12 @@ def resolve_pixel_size(model: Classifier, pixel_size: float | None) -> tuple[flo
         )
         return ps, notes
     lo, hi = model.pixel_size_range
-    if pixel_size < lo / 1.5 or pixel_size > hi * 1.5:
+    zoom_lo, zoom_hi = model.zoom_range  # the training crops' zoom: the scales they showed
+    if pixel_size < lo * zoom_lo or pixel_size > hi * zoom_hi:
         notes.append(
             f"pixel size {pixel_size:.4g} µm/px is outside the trained range "
-            f"{lo:.4g}-{hi:.4g} µm/px; treat the result with care"
+            f"{lo * zoom_lo:.4g}-{hi * zoom_hi:.4g} µm/px (the training images' "
+            f"{lo:.4g}-{hi:.4g} with their crops zoomed); treat the result with care"
         )
     elif pixel_size < lo or pixel_size > hi:
         notes.append(
