@@ -40,14 +40,17 @@ def run_to_end(
             callback(item)
 
 
-def rescaled(gen: Generator[Any, Any, T], lo: int, hi: int, total: int) -> Generator[Any, Any, T]:
+def rescaled(
+    gen: Generator[Any, Any, T], lo: int, hi: int, total: int, message: str | None = None
+) -> Generator[Any, Any, T]:
     """Drive ``gen`` as one stage of a longer run: its Progress mapped to steps ``lo``..``hi`` of
-    ``total`` (messages kept); returns its result."""
+    ``total`` (with its own messages, or ``message``); returns its result."""
     while True:
         try:
             item = next(gen)
         except StopIteration as stop:
             return stop.value
         if isinstance(item, Progress):
-            item = Progress(lo + int(round((hi - lo) * item.fraction)), total, item.message)
+            step = lo + int(round((hi - lo) * item.fraction))
+            item = Progress(step, total, item.message if message is None else message)
         yield item

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..image_utils import first_plane
-from ..progress import Progress
+from ..progress import Progress, rescaled
 from .sources import folder_images, read_source, record_skip, source_name
 
 
@@ -63,19 +63,6 @@ def is_segmentation_model(model: Any) -> bool:
     from ..segment import SegModel
 
     return isinstance(model, SegModel)
-
-
-def _within(
-    gen: Generator[Any, None, Any], i: int, n: int, message: str
-) -> Generator[Progress, None, Any]:
-    """Run ``gen`` as step ``i`` of ``n``: its progress becomes a share of that step."""
-    while True:
-        try:
-            item = next(gen)
-        except StopIteration as stop:
-            return stop.value
-        if isinstance(item, Progress):
-            yield Progress(i * 100 + round(99 * item.fraction), n * 100, message)
 
 
 def image_score(
@@ -119,7 +106,8 @@ def rank_images_seg(
         yield Progress(100 * i, 100 * n, message)
         try:
             path, name, data, ps = read_source(src, i, names, pixel_size)
-            score = yield from _within(image_score(data, model, ps), i, n, message)
+            steps = image_score(data, model, ps)
+            score = yield from rescaled(steps, i * 100, i * 100 + 99, n * 100, message)
         except (ValueError, OSError) as exc:  # ImageReadError is a ValueError
             yield Progress(100 * i + 99, 100 * n, record_skip(skipped, src, label, exc))
             continue
