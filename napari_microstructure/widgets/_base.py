@@ -15,7 +15,7 @@ from qtpy.QtWidgets import QMainWindow, QSizePolicy
 
 from .._layers import layer_role
 from ..core.progress import Progress
-from ._worker import reported
+from ._worker import close_all, reported
 
 if TYPE_CHECKING:
     import napari
@@ -242,9 +242,7 @@ class WorkerWidget(Container):
         # a cancelled worker stops sending to its generator but leaves it open: close it now,
         # in the worker's thread, so that its clean-up runs (a helper thread stops, a partial
         # file goes) before the dock is used again
-        worker.aborted.connect(
-            lambda: _close_all(running), type=Qt.ConnectionType.DirectConnection
-        )
+        worker.aborted.connect(lambda: close_all(running), type=Qt.ConnectionType.DirectConnection)
         # nothing reaches the controls once Qt has deleted them (viewer.close() during a run)
         worker.yielded.connect(self._alive(lambda item: self._on_yielded(item)))
         worker.returned.connect(self._alive(lambda result: self._finish(on_done, result, what)))
@@ -350,12 +348,3 @@ def _on_destroyed(ref: weakref.ref) -> None:
     owner = ref()
     if owner is not None:
         owner._controls_deleted()
-
-
-def _close_all(gens: list[Generator[Any, Any, Any]]) -> None:
-    """Close the generators of a cancelled run (their ``finally`` clauses run here)."""
-    for gen in gens:
-        try:
-            gen.close()
-        except Exception:  # noqa: BLE001 - a clean-up that fails must not hide the cancel
-            log.debug("closing a cancelled run failed", exc_info=True)

@@ -44,3 +44,12 @@ def logged_warnings(logger: str = "napari_microstructure") -> Iterator[list[str]
         yield notes
     finally:
         logging.getLogger(logger).removeHandler(handler)
+
+
+def close_all(gens: list[Generator[Any, Any, Any]]) -> None:
+    """Close the generators of a cancelled run (their ``finally`` clauses run here)."""
+    for gen in gens:
+        try:
+            gen.close()
+        except Exception:  # noqa: BLE001 - a clean-up that fails must not hide the cancel
+            logging.getLogger(__name__).debug("closing a cancelled run failed", exc_info=True)
