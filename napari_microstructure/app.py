@@ -127,9 +127,26 @@ def open_viewer(
         screen = QApplication.primaryScreen()
         # napari restores the size a user gave the window; on a first start it would size the
         # window to its contents, which leaves a narrow canvas once the docks are tabbed
-        if screen is not None and not get_settings().application.window_size:
+        remembered = get_settings().application.window_size
+        if screen is not None and needs_fitting(remembered, screen.availableGeometry()):
             fit_window(viewer, docks[0] if docks else None, screen.availableGeometry())
     return viewer
+
+
+#: a window narrower or lower than this has no room for the image beside the layer controls
+#: and the plugin's docks (a remembered 780 x 595 window left the canvas 0 px wide)
+USABLE_SIZE = (1100, 650)
+
+
+def needs_fitting(remembered: tuple[int, int] | None, area: QRect) -> bool:
+    """Whether to size the window to the screen ``area``: on a first start (no size napari
+    remembers), or when the remembered size is too small for the docked layout and the screen
+    has more room."""
+    if not remembered:
+        return True
+    w, h = (int(v) for v in remembered)
+    too_small = w < USABLE_SIZE[0] or h < USABLE_SIZE[1]
+    return too_small and (area.width() > w or area.height() > h)
 
 
 def fit_window(viewer: napari.Viewer, dock: QDockWidget | None, area: QRect) -> None:

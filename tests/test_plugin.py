@@ -162,3 +162,15 @@ def test_layer_boxes_follow_a_rename_before_docking(make_napari_viewer):
     widget = MeasureWidget(viewer)  # not docked: napari does not refresh its boxes
     layer.name = "renamed"
     assert widget._grains.native.currentText() == "renamed"
+
+
+def test_a_remembered_window_too_small_for_the_docks_is_fitted_to_the_screen():
+    from qtpy.QtCore import QRect
+
+    from napari_microstructure.app import needs_fitting
+
+    screen = QRect(0, 0, 1600, 1000)
+    assert needs_fitting(None, screen) and needs_fitting([], screen)
+    assert needs_fitting((780, 595), screen)  # no canvas was left between the docks
+    assert not needs_fitting((1300, 800), screen)  # a size the user chose is kept
+    assert not needs_fitting((1500, 600), QRect(0, 0, 1500, 600))  # the screen is no larger
