@@ -40,10 +40,16 @@ def test_box_masks_paint_as_one_by_one_in_one_write():
     classes = ["pore", "crack", "pore", "inclusion", "crack"]
     one_by_one, at_once = _editor(), _editor()
     start = at_once.labels.data.copy()
-    for bm in _found():
+    for bm in _found():  # the reference: each mask painted with its own write
         mask = np.zeros((60, 80), bool)
         mask[bm.window] = bm.mask
-        one_by_one.add_object(mask, classes[bm.index], bm.score, "classical")
+        entry = (one_by_one.free_id(), [], ())
+        name = classes[bm.index]
+        rec = LE.paint_object(one_by_one.labels, mask, entry[0], name, bm.score, "classical")
+        if rec is not None:
+            entry[1].append(rec)
+            one_by_one.history.append(entry)
+            one_by_one._set_field(entry, entry[0], name)
     writes = []
     real = at_once.labels.data_setitem
     at_once.labels.data_setitem = lambda *a, **k: (writes.append(a), real(*a, **k))[1]

@@ -101,12 +101,14 @@ def _window(*masks: np.ndarray) -> tuple[slice, slice] | None:
     return slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1)
 
 
-def _features_with(table: pd.DataFrame, label: int, values: dict[str, Any] | None) -> pd.DataFrame:
+def _features_with(table: pd.DataFrame, labels: list[int], rows: list[dict]) -> pd.DataFrame:
+    """The feature ``table`` with the rows of ``labels`` replaced by ``rows`` (each with its
+    ``index``; a label without a row loses its row)."""
     base = table[COLUMNS] if set(COLUMNS) <= set(table.columns) else pd.DataFrame(columns=COLUMNS)
-    base = base[base["index"] != label]
-    if values is not None:
-        row = pd.DataFrame([{"index": label, **values}])
-        base = row if base.empty else pd.concat([base, row], ignore_index=True)
+    base = base[~base["index"].isin(labels)]
+    if rows:
+        new = pd.DataFrame(rows)
+        base = new if base.empty else pd.concat([base, new], ignore_index=True)
     return base.sort_values("index").reset_index(drop=True)
 
 
@@ -133,8 +135,8 @@ def paint_object(
     record = PaintRecord(label, win, before, layer.features.copy(), crop.copy(), plane)
     _write(layer, data, win, before, crop, plane)
     painted = bool((crop == label).any())
-    values = {"class_name": class_name, "score": float(score), "engine": engine}
-    layer.features = _features_with(layer.features, label, values if painted else None)
+    row = {"index": label, "class_name": class_name, "score": float(score), "engine": engine}
+    layer.features = _features_with(layer.features, [label], [row] if painted else [])
     return record
 
 
@@ -180,14 +182,8 @@ def paint_new_objects(
         rows.append({"index": int(label), **vals})
         label += 1
     _write(layer, data, (slice(r0, r1), slice(c0, c1)), before_all, work, plane)
-    if rows:
-        ok = set(COLUMNS) <= set(old_features.columns)
-        base = old_features[COLUMNS] if ok else pd.DataFrame(columns=COLUMNS)
-        new_ids = [row["index"] for row in rows]
-        base = base[~base["index"].isin(new_ids)]  # rows left by objects erased by hand
-        table = pd.DataFrame(rows)
-        table = table if base.empty else pd.concat([base, table], ignore_index=True)
-        layer.features = table.sort_values("index").reset_index(drop=True)
+    if rows:  # (replacing rows left by objects erased by hand under these ids)
+        layer.features = _features_with(old_features, [row["index"] for row in rows], rows)
     return records
 
 
@@ -228,9 +224,8 @@ def undo_paint(layer: Any, record: PaintRecord) -> None:
     if record.label:  # only this object's row: others may have been painted since
         old = record.features
         ok = set(COLUMNS) <= set(old.columns)
-        row = old[old["index"] == record.label] if ok else old.iloc[:0]
-        values = row[COLUMNS[1:]].iloc[0].to_dict() if len(row) else None
-        layer.features = _features_with(layer.features, record.label, values)
+        rows = old.loc[old["index"] == record.label, COLUMNS].to_dict("records") if ok else []
+        layer.features = _features_with(layer.features, [record.label], rows[:1])
     else:
         layer.features = record.features
     layer.refresh()

@@ -126,24 +126,6 @@ class ObjectEditor:
         self.show_choice(class_name, engine)
         return True
 
-    def add_object(
-        self,
-        mask: np.ndarray,
-        class_name: str,
-        score: float,
-        engine: str,
-        plane: tuple[int, ...] = (),
-        field: str | None = None,
-    ) -> None:
-        """Paint a finished object (e.g. from a box) under a new id on ``plane``; ``field`` is
-        the class field when it was made (default ``class_name``)."""
-        # not ``next_label`` alone: a click's mask still being computed has its id already
-        entry: Entry = (self.free_id(), [], tuple(plane))
-        self.paint(entry, mask, class_name, score, engine)
-        if entry[1]:
-            self.history.append(entry)
-            self._set_field(entry, entry[0], class_name if field is None else field)
-
     def add_box_masks(
         self,
         found: list,
@@ -153,7 +135,9 @@ class ObjectEditor:
         field: str | None = None,
     ) -> None:
         """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects,
-        in one write to the layer (one undo step per object, as for :meth:`add_object`)."""
+        in one write to the layer, each under a new id (not one handed out to an object whose
+        mask is still being computed), with one undo step per object; ``field`` is the class
+        field when they were made (default each box's class)."""
         if not found:
             return
         names = [str(classes[bm.index]) for bm in found]
