@@ -266,21 +266,29 @@ def set_detections(
     the ``image`` layer when given)."""
     if image is not None:
         lay_on(layer, image, pixel_size)
-    layer.selected_data = set()
-    layer.data = []
-    if len(df):
-        layer.add(
-            boxes_to_rectangles(df, pixel_size),
-            shape_type="rectangle",
-            edge_color=_colors(df),
-            face_color="transparent",
-            edge_width=EDGE_PX * (pixel_size or 1.0),
-        )
-    layer.features = detection_features(df, pixel_size)
-    layer.feature_defaults = dict(HAND_DEFAULTS)
-    layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: pixel_size}
+    kw = detections_layer_kwargs(df, pixel_size, layer.name)
+    replace_rectangles(layer, {**kw, "metadata": {PIXEL_SIZE_KEY: pixel_size}})
     layer.text = dict(TEXT)
     mark_drawn(layer)
+
+
+def replace_rectangles(layer: Any, kw: dict[str, Any]) -> None:
+    """Replace a Shapes layer's rectangles, features and feature defaults by those of the
+    layer keyword arguments ``kw`` (:func:`detections_layer_kwargs` or built on it); its
+    metadata are updated with ``kw``'s, its placement and name are kept."""
+    layer.selected_data = set()
+    layer.data = []
+    if len(kw["data"]):
+        layer.add(
+            kw["data"],
+            shape_type="rectangle",
+            edge_color=kw["edge_color"],
+            face_color=kw["face_color"],
+            edge_width=kw["edge_width"],
+        )
+    layer.features = kw["features"]
+    layer.feature_defaults = kw["feature_defaults"]
+    layer.metadata = {**layer.metadata, **kw["metadata"]}
 
 
 def boxes_fingerprint(layer: Any) -> int:

@@ -16,6 +16,7 @@ from .._layers.curate import (
     tag_for_project,
 )
 from .._layers.output import claim, made_here
+from .._layers.shapes import replace_rectangles
 
 
 class ImageLayers:
@@ -76,25 +77,7 @@ class ImageLayers:
             labels.boxes, ps, project.classes, f"{image_id} boxes", image_id, like=image_layer
         )
         if "boxes" in layers:  # drawn again as saved, keeping the user's name and visibility
-            _refresh_boxes(layers["boxes"], kw)
+            replace_rectangles(layers["boxes"], kw)
         else:
             layers["boxes"] = self._add("shapes", root, image_id, **kw)
         return image_layer, layers
-
-
-def _refresh_boxes(layer: Any, kw: dict[str, Any]) -> None:
-    """Replace a kept boxes layer's rectangles and features by those of ``kw``
-    (:func:`~.._layers.curate.boxes_layer_kwargs`)."""
-    layer.selected_data = set()
-    layer.data = []
-    if len(kw["data"]):
-        layer.add(
-            kw["data"],
-            shape_type="rectangle",
-            edge_color=kw["edge_color"],
-            face_color=kw["face_color"],
-            edge_width=kw["edge_width"],
-        )
-    layer.features = kw["features"]
-    layer.feature_defaults = kw["feature_defaults"]
-    layer.metadata = {**layer.metadata, **kw["metadata"]}
