@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..atomic import atomic_file
 from .density import ClassDensity
 from .network import CropNet
 
@@ -60,7 +61,6 @@ class Classifier:
     def save(self, path: str | Path) -> Path:
         """Write the classifier to ``path`` (``.pt``); returns the path."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         blob = {
             "format": FORMAT,
             "state_dict": self.net.state_dict(),
@@ -80,13 +80,8 @@ class Classifier:
             "class_spread": torch.from_numpy(np.asarray(self.density.class_spread, np.float64)),
             "info": _plain(self.info),
         }
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            torch.save(blob, tmp)
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as fh:  # no half-written file is ever left behind
+            torch.save(blob, fh)
         self.path = path
         return path
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_file
 from .unet import UNet
 
 FORMAT = "napari-microstructure-segmentation"
@@ -54,7 +55,6 @@ class SegModel:
     def save(self, path: str | Path) -> Path:
         """Write the model file; parent folders are created."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         payload = {
             "format": FORMAT,
             "version": VERSION,
@@ -67,13 +67,8 @@ class SegModel:
             "metrics": _plain(self.metrics),
             "config": _plain(self.config),
         }
-        tmp = path.with_name(path.name + ".part")
-        try:
-            torch.save(payload, tmp)
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)  # no half-written file left behind
-            raise
+        with atomic_file(path) as fh:  # no half-written file is ever left behind
+            torch.save(payload, fh)
         self.path = path
         return path
 
