@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _notices import captured_messages
 
 from napari_microstructure._layers import detections_layer_kwargs, image_layer_kwargs
 from napari_microstructure.core.synthetic import generate
@@ -41,15 +42,6 @@ def segment(make_napari_viewer, settings_home):
     return viewer, widget, m
 
 
-def _messages(monkeypatch, *modules) -> list[str]:
-    shown: list[str] = []
-    for module in modules:
-        for name in ("show_error", "show_warning", "show_info"):
-            if hasattr(module, name):
-                monkeypatch.setattr(module, name, shown.append)
-    return shown
-
-
 # -- 1. Classify: the model file chosen in the dock is the one that classifies -----------------
 def test_classify_uses_the_model_file_chosen_after_another(
     make_napari_viewer, qtbot, tmp_path, settings_home, wait_idle, monkeypatch
@@ -79,7 +71,7 @@ def test_classify_uses_the_model_file_chosen_after_another(
     assert set(widget.probabilities) == {"a", "b", "c", "d", "none_of_these"}
     assert "other.pt" in widget._info.value.splitlines()[0]  # the info names the model
 
-    shown = _messages(monkeypatch, mod)
+    shown = captured_messages(monkeypatch, mod)
     text = tmp_path / "notes.txt"
     text.write_text("not a model")
     widget.model_path = text  # no model at all: a message, not the old model
@@ -108,7 +100,7 @@ def test_blank_training_folders_are_refused_not_the_working_folder(segment, tmp_
     monkeypatch.chdir(cwd)  # a pair of images in the working folder: never trained on
     tifffile.imwrite(cwd / "holiday.tif", m.image)
     tifffile.imwrite(cwd / "holiday_mask.tif", m.phases.astype(np.uint8))
-    shown = _messages(monkeypatch, unet)
+    shown = captured_messages(monkeypatch, unet)
     widget.source = "folders"
     widget.output_path = cwd / "blank.pt"
     assert widget.folders == (None, None)
@@ -130,7 +122,7 @@ def test_a_bad_save_path_is_refused_before_training(segment, tmp_path, monkeypat
     import napari_microstructure.widgets._segment_unet as unet
 
     viewer, widget, m = segment
-    shown = _messages(monkeypatch, unet)
+    shown = captured_messages(monkeypatch, unet)
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()
     folder = tmp_path / "adir"
@@ -152,7 +144,7 @@ def test_a_save_that_fails_after_training_keeps_the_model(
     import napari_microstructure.widgets._segment_unet as unet
 
     viewer, widget, m = segment
-    shown = _messages(monkeypatch, unet)
+    shown = captured_messages(monkeypatch, unet)
     real_save = torch.save
     refuse = [str(tmp_path)]
 
@@ -216,7 +208,7 @@ def test_a_box_selected_while_busy_is_explained_when_the_run_ends(defects, qtbot
     from napari_microstructure.widgets.explain import ExplainWidget
 
     viewer, boxes = defects
-    shown = _messages(monkeypatch, base)
+    shown = captured_messages(monkeypatch, base)
     widget = ExplainWidget(viewer)
     boxes.mode = "select"
     boxes.selected_data = {0}

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _notices import captured_messages
 
 from napari_microstructure._layers import detections_layer_kwargs, image_layer_kwargs
 from napari_microstructure.core.progress import Progress
@@ -27,15 +28,6 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def _messages(monkeypatch, *modules) -> list[str]:
-    shown: list[str] = []
-    for module in modules:
-        for name in ("show_error", "show_warning", "show_info"):
-            if hasattr(module, name):
-                monkeypatch.setattr(module, name, shown.append)
-    return shown
-
-
 # -- 1. a RuntimeError in a run is reported and the dock becomes idle ------------------------
 # (superqt only warns of it: pytest's 'error' filter would turn that into an error it reports)
 @pytest.mark.filterwarnings("default::RuntimeWarning")
@@ -45,7 +37,7 @@ def test_a_runtimeerror_in_a_run_is_shown_and_the_dock_is_idle(
     import napari_microstructure.widgets._base as base
     from napari_microstructure.widgets.segment import SegmentWidget
 
-    shown = _messages(monkeypatch, base)
+    shown = captured_messages(monkeypatch, base)
     widget = SegmentWidget(make_napari_viewer())
 
     def out_of_memory():
@@ -82,7 +74,7 @@ def test_a_full_disk_keeps_the_trained_model_in_the_cache(
         return real_save(obj, f, *args, **kwargs)
 
     monkeypatch.setattr(torch, "save", save)
-    shown = _messages(monkeypatch, base, unet)
+    shown = captured_messages(monkeypatch, base, unet)
     viewer = make_napari_viewer()
     m = generate("ferrite_pearlite", shape=(128, 128), seed=3)
     widget = SegmentWidget(viewer)
