@@ -9,12 +9,13 @@ from test_review_detect_refine import BOXES, _detect, fake_detector  # noqa: F40
 
 from napari_microstructure._layers import detections_from_layer, image_layer_kwargs
 from napari_microstructure._layers.curate import boxes_from_layer
+from napari_microstructure._layers.overlay import overlay_placement
 from napari_microstructure._layers.points import (
     add_prompt,
     prompt_points_kwargs,
     prompts_from_layer,
 )
-from napari_microstructure._layers.shapes import edited_since_drawn, overlay_placement
+from napari_microstructure._layers.shapes import edited_since_drawn
 
 XY = BOXES[["x1", "y1", "x2", "y2"]].to_numpy()
 CLASSES = ["inclusion", "pore"]

@@ -101,7 +101,7 @@ def boxes_layer_kwargs(
     """Keyword arguments for ``viewer.add_shapes`` showing a project image's boxes.
 
     The box vertices are µm from the image's corner (:mod:`.shapes`); with the image layer
-    ``like`` the layer lies on it (:func:`.shapes.overlay_placement`: its translate, rotation,
+    ``like`` the layer lies on it (:func:`.overlay.overlay_placement`: its translate, rotation,
     units, and its scale over ``pixel_size``). :func:`boxes_from_layer` reads them back in
     pixels either way.
     """

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .image import PIXEL_SIZE_KEY, layer_pixel_size
-from .shapes import over, overlay_placement
+from .overlay import over, overlay_placement
 
 POSITIVE = np.array([0.1, 0.85, 0.2, 1.0])
 NEGATIVE = np.array([0.95, 0.15, 0.15, 1.0])

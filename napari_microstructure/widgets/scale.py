@@ -11,7 +11,8 @@ from napari.utils.notifications import show_error, show_info
 
 from .._layers import layer_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
 from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY
-from .._layers.shapes import OVER_KEY, overlay_unit, relay_overlay
+from .._layers.overlay import OVER_KEY, overlay_unit
+from .._layers.shapes import relay_overlay
 from ..core.imageio import parse_length
 from ._base import WorkerWidget, info_label
 
