@@ -51,6 +51,23 @@ def tint_pairs(test: bool):
     return out
 
 
+def split_by_source(pairs, fraction: float, seed: int):
+    """Train/validation split of tint crops by whole source images (``<source>-<row>-<col>``).
+
+    Sources drawn in a seeded order until ``fraction`` of the crops are held out: the
+    validation crops then come from images never seen in training, as the test crops do.
+    """
+    sources = sorted({p.name.split("-")[0] for p in pairs})
+    held: set[str] = set()
+    for s in np.random.default_rng(seed).permutation(sources):
+        if sum(p.name.split("-")[0] in held for p in pairs) >= fraction * len(pairs):
+            break
+        held.add(str(s))
+    train = [p for p in pairs if p.name.split("-")[0] not in held]
+    val = [p for p in pairs if p.name.split("-")[0] in held]
+    return train, val
+
+
 def zoomed(pair, zoom: int):
     """The pair on a ``zoom`` times finer grid (image bicubic, mask by pixel repetition)."""
     from skimage.transform import rescale

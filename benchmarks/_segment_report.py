@@ -35,3 +35,9 @@ def print_table(results: list[dict]) -> None:
                 f"{r['intercept_rel_error_median']:.3f}, target <= 0.10) on {r['n_test']} crops;"
                 f" training {_seconds(r)}"
             )
+            if "intercept_rel_error_full_length" in r:  # results saved before it was measured
+                print(
+                    f"{'':<12} measured on the whole test-line length (E112):"
+                    f" {r['intercept_rel_error_full_length']:.3f} (median"
+                    f" {r['intercept_rel_error_full_length_median']:.3f})"
+                )
