@@ -130,6 +130,11 @@ def open_viewer(
         remembered = get_settings().application.window_size
         if screen is not None and needs_fitting(remembered, screen.availableGeometry()):
             fit_window(viewer, docks[0] if docks else None, screen.availableGeometry())
+        from qtpy.QtCore import QTimer
+
+        # the camera was fitted to the canvas before the docks took their room: fit it again
+        # once the window is laid out, so the image fills the canvas
+        QTimer.singleShot(0, viewer.reset_view)
     return viewer
 
 

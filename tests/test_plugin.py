@@ -174,3 +174,16 @@ def test_a_remembered_window_too_small_for_the_docks_is_fitted_to_the_screen():
     assert needs_fitting((780, 595), screen)  # no canvas was left between the docks
     assert not needs_fitting((1300, 800), screen)  # a size the user chose is kept
     assert not needs_fitting((1500, 600), QRect(0, 0, 1500, 600))  # the screen is no larger
+
+
+def test_app_fits_the_sample_to_the_canvas_once_the_window_is_laid_out(qtbot):
+    """The camera was fitted to the canvas before the docks and the window took their size, so
+    the sample filled about half of the canvas it was shown in."""
+    viewer = open_viewer(show=True)
+    try:
+        qtbot.wait(300)
+        zoom = viewer.camera.zoom
+        viewer.reset_view()
+        assert viewer.camera.zoom == pytest.approx(zoom, rel=0.02)
+    finally:
+        viewer.close()
