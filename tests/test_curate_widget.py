@@ -147,7 +147,7 @@ def test_queue_and_training_cancel(widget, qtbot, tmp_path, tiny_detector, wait_
     from napari_microstructure.core.settings import get_setting
 
     done = TrainResult(tiny_detector, "detect", tiny_detector, {"map50": 0.5}, [], False, 1)
-    panel._trained(done, None)
+    panel._trained(done, None, widget.project)
     assert panel.candidate == "v002-detect" and "0.500" in panel.metrics_text
     panel.accept()
     assert widget.project.active_model["version"] == "v002-detect"

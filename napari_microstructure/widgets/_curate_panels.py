@@ -206,19 +206,28 @@ class QueuePanel(Container):
             yield Progress(0, 2, f"opening {Path(path).name}")
             mf = read_micrograph(path)
             labels, used = yield from propose(mf, model)
-            return path, mf, labels, _model_source(Path(used), project_models)
+            return project, path, mf, labels, _model_source(Path(used), project_models)
 
         return self._owner._start(make, self._opened, "Open next")
 
     def _opened(self, result: tuple) -> None:
-        path, mf, labels, source = result
+        asked, path, mf, labels, source = result
         owner = self._owner
         project = owner.project
-        if project is None or not owner._flushed():  # the open image stays open, as it was
+        if project is None or project.root.resolve() != asked.root.resolve():
+            # the proposals belong to the project they were made for
+            show_info(f"{Path(path).name} was not added: another project was opened meanwhile.")
+            return
+        if not owner._flushed():  # the open image stays open, as it was
             return
         image_id, layer = project.find_image(path), None
         if image_id is None:
             name = Path(path).name
+            try:
+                labels = _in_project_classes(labels, project.classes)
+            except ValueError as exc:  # nothing added: the user adds the classes, then again
+                show_error(f"{name} was not added: {exc}")
+                return
             try:
                 image_id = project.add_image(mf.data, name, pixel_size=mf.pixel_size, source=path)
             except (ValueError, OSError) as exc:  # ProjectError is a ValueError
@@ -262,12 +271,37 @@ def _box_proposals(mf: Any, model: Path | None) -> Generator[Progress, None, tup
             "y1": r.y1,
             "x2": r.x2,
             "y2": r.y2,
-            "class_id": int(r.class_id),
+            "class_name": str(r.class_name),
             "confidence": float(r.confidence),
         }
         for r in df.itertuples()
     ]
     return {"boxes": boxes}, detector.path
+
+
+def _in_project_classes(labels: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+    """The detector's boxes with the project's class ids, matched by class name.
+
+    Raises
+    ------
+    ValueError : a class the detector found is not one of the project's classes.
+    """
+    if "boxes" not in labels:
+        return labels
+    ids = {n: i for i, n in enumerate(classes)}
+    missing = sorted({b["class_name"] for b in labels["boxes"]} - ids.keys())
+    if missing:
+        raise ValueError(
+            f"the detector found {', '.join(map(repr, missing))}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not among the project's classes "
+            f"({', '.join(classes)}): add {'it' if len(missing) == 1 else 'them'} to the "
+            "classes, then open it again"
+        )
+    boxes = [
+        {**{k: v for k, v in b.items() if k != "class_name"}, "class_id": ids[b["class_name"]]}
+        for b in labels["boxes"]
+    ]
+    return {**labels, "boxes": boxes}
 
 
 def _seg_proposals(mf: Any, model: Path) -> Generator[Progress, None, tuple]:

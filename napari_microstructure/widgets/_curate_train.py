@@ -64,9 +64,17 @@ class TrainPanel(Container):
         return str(self._metrics.value)
 
     def refresh(self) -> None:
+        """Show the open project's active model, and its latest candidate waiting to be
+        accepted or rejected (kept in the project from an earlier session or retrain)."""
         project = self._owner.project
         active = project.active_model if project else None
-        self._metrics.value = f"active model: {active['version']}" if active else "no model yet"
+        waiting = [m for m in (project.models if project else []) if m["status"] == "candidate"]
+        self.candidate = waiting[-1]["version"] if waiting else None
+        text = f"active model: {active['version']}" if active else "no model yet"
+        if self.candidate:
+            text += f"; {self.candidate} waits: accept?"
+        self._metrics.value = text
+        self._accept.enabled = self._reject.enabled = bool(self.candidate) and not self.training
 
     def train(
         self,
@@ -115,30 +123,33 @@ class TrainPanel(Container):
             self._job = TrainJob(data, out, task=task, base=base, **settings)
             return (yield from self._job.run())
 
-        self.candidate = None
+        # a waiting candidate stays one (a failed retrain changes nothing), but not while
+        # another model is being trained
         self._accept.enabled = self._reject.enabled = False
         return self._owner._start(
-            make, lambda r: self._trained(r, base), "Retraining", after=self._ended
+            make, lambda r: self._trained(r, base, project), "Retraining", after=self._ended
         )
 
     def _ended(self) -> None:
         """The training's worker finished, whatever the outcome: no job runs any more (a
         failed one would otherwise take every later Cancel of the dock)."""
         self._job = None
+        self._accept.enabled = self._reject.enabled = bool(self.candidate)
 
     def on_progress(self, item: Any) -> None:
         """Show the live metrics of the epoch just finished."""
         if isinstance(item, Progress) and item.message.startswith(("epoch", "held-out")):
             self._metrics.value = item.message
 
-    def _trained(self, result: Any, base: Path | None) -> None:
+    def _trained(self, result: Any, base: Path | None, trained_on: Any) -> None:
         self._job = None
         self.history = list(result.history)
-        project = self._owner.project
-        if result.cancelled or result.weights is None or project is None:
+        if result.cancelled or result.weights is None:
             self._metrics.value = f"training cancelled after {result.epochs_done} epoch(s)"
             return
-        self.candidate = project.add_model(
+        project = self._owner.project
+        same = project is not None and project.root.resolve() == trained_on.root.resolve()
+        version = (project if same else trained_on).add_model(
             result.weights,
             result.task,
             result.metrics,
@@ -146,6 +157,13 @@ class TrainPanel(Container):
             data=str(result.data),
             history=result.history,
         )
+        if not same:  # the model belongs to the project its data came from
+            show_info(
+                f"The retrained model was stored in {trained_on.root.name} as {version}: "
+                "open that project to accept or reject it."
+            )
+            return
+        self.candidate = version
         m = result.metrics
         self._metrics.value = (
             f"{self.candidate}: held-out mAP50 {m.get('map50', float('nan')):.3f}, "

@@ -1,0 +1,110 @@
+"""Curate dock: Open next saves the detector's boxes under the project's classes by name; a
+retrain keeps a waiting candidate and stores its model in the project it was trained on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _curate_helpers import COUNTS
+from test_curate_panels_review import _folder_of_images, _queue, told  # noqa: F401
+
+import napari_microstructure  # noqa: F401
+from napari_microstructure.core.curate import Project
+from napari_microstructure.core.curate.train import TrainResult
+from napari_microstructure.core.detect import DEMO_MODEL, detect, load_detector
+from napari_microstructure.core.imageio import read_micrograph
+from napari_microstructure.core.progress import run_to_end
+from napari_microstructure.core.synthetic import generate
+from napari_microstructure.widgets.curate import CurateWidget
+
+
+@pytest.fixture
+def dock(make_napari_viewer, settings_home):
+    widgets = []
+
+    def make(root, classes):
+        w = CurateWidget(make_napari_viewer(), autosave_ms=600_000)
+        w._classes.value = classes
+        assert w.open_project(root) is not None
+        widgets.append(w)
+        return w
+
+    yield make
+    for w in widgets:
+        w.close()
+
+
+def test_open_next_saves_the_detectors_boxes_under_the_projects_class_names(
+    dock, tmp_path, wait_idle
+):
+    # the demo detector's classes in another order: ids differ, names match
+    widget = dock(tmp_path / "proj", "pore, precipitate, crack, inclusion")
+    (path, *_) = _folder_of_images(tmp_path, n=1)
+    _queue(widget.queue_panel, [path])
+    assert widget.queue_panel.open_next() is not None
+    wait_idle(widget, 120_000)
+    saved = widget.project.load_labels(widget.current_image_id).boxes
+    found = run_to_end(detect(read_micrograph(path).data, load_detector(DEMO_MODEL), 0.5))
+    assert len(saved) == len(found) > 0
+    names = widget.project.classes
+    assert sorted(names[b["class_id"]] for b in saved) == sorted(found["class_name"])
+
+
+def test_open_next_refuses_classes_the_project_does_not_have(dock, told, tmp_path, wait_idle):  # noqa: F811
+    widget = dock(tmp_path / "proj", "object")
+    (path, *_) = _folder_of_images(tmp_path, n=1)
+    _queue(widget.queue_panel, [path])
+    assert widget.queue_panel.open_next() is not None
+    wait_idle(widget, 120_000)
+    assert widget.project.image_ids == []  # nothing added that could not be marked done
+    assert "not among the project's classes (object)" in told[-1]
+    assert "'pore'" in told[-1] and "u0.png was not added" in told[-1]
+
+
+def _trained_result() -> TrainResult:
+    return TrainResult(DEMO_MODEL, "detect", DEMO_MODEL, {"map50": 0.5}, [], False, 1)
+
+
+def _done_images(project: Project) -> None:
+    m = generate("defects", shape=(64, 64), pixel_size=0.5, seed=0, **COUNTS)
+    iid = project.add_image(m.image, "d0.png", pixel_size=0.5)
+    project.save_labels(
+        iid,
+        instances=m.defects.astype(np.uint32),
+        classes={int(o["id"]): int(o["class_id"]) for o in m.objects},
+    )
+    project.set_done(iid, True)
+
+
+def test_a_failed_retrain_keeps_the_waiting_candidate(dock, told, tmp_path, wait_idle):  # noqa: F811
+    widget = dock(tmp_path / "proj", "inclusion, pore, crack, precipitate")
+    _done_images(widget.project)
+    panel = widget.train_panel
+    panel._trained(_trained_result(), None, widget.project)
+    waiting = panel.candidate
+    assert waiting and panel._accept.enabled
+    assert panel.train("detect", epochs=1, imgsz=64, device="no-such-device") is not None
+    assert not panel._accept.enabled  # no decision while another model trains
+    wait_idle(widget, 300_000)
+    assert [m["version"] for m in widget.project.models] == [waiting]  # the run failed
+    assert panel.candidate == waiting and panel._accept.enabled and panel._reject.enabled
+    # after a restart the candidate still waits in the dock
+    reopened = dock(tmp_path / "proj", "inclusion, pore, crack, precipitate").train_panel
+    assert reopened.candidate == waiting and reopened._accept.enabled
+    assert f"{waiting} waits" in reopened.metrics_text
+
+
+def test_a_retrain_ending_after_another_project_was_opened_stores_its_model_there(
+    dock,
+    told,  # noqa: F811
+    tmp_path,
+):
+    widget = dock(tmp_path / "A", "inclusion, pore, crack, precipitate")
+    trained_on = widget.project
+    widget._classes.value = "grain"
+    assert widget.open_project(tmp_path / "B") is not None
+    widget.train_panel._trained(_trained_result(), None, trained_on)
+    assert [m["status"] for m in Project.open(tmp_path / "A").models] == ["candidate"]
+    assert Project.open(tmp_path / "B").models == []
+    assert widget.train_panel.candidate is None and not widget.train_panel._accept.enabled
+    assert "stored in A" in told[-1]
