@@ -26,7 +26,7 @@ def test_look_alikes_give_way_to_a_new_kind():
     # three near-copies the model is most unsure of, one image of another kind, one dull image
     emb = np.array([[0, 0], [0, 0.01], [0.01, 0], [5, 5], [0, 0.5]], float)
     scores = np.array([2.0, 2.0, 2.0, 1.6, 0.0])
-    by_score = queue_order(scores, emb, weight=0.0).order
+    by_score = np.argsort(-scores, kind="stable")
     q = queue_order(scores, emb, weight=1.0)
     order, priority, novelty = q.order, q.priority, q.novelty
     assert set(by_score[:2]) <= {0, 1, 2}
@@ -120,3 +120,16 @@ def test_copies_are_found_when_most_of_the_pool_is_one_image():
     q = queue_order(np.ones(15), emb, weight=0.25)
     assert len(set(q.order[:4]) & set(range(12))) == 1  # one copy, then the three others
     assert (q.priority[4:] == 0).all()
+
+
+def test_a_field_imaged_again_and_again_does_not_take_the_first_places():
+    """Six re-imaged copies of one field (features 1 % of the pool's spacing apart) made that
+    field the most representative image (density 10) and filled the first six places."""
+    rng = np.random.default_rng(5)
+    fields = rng.normal(0, 1, (14, 8))
+    copies = fields[:1] + rng.normal(0, 0.01, (6, 8))
+    emb = np.vstack([fields[1:], copies])  # 13 other fields, then the field six times
+    scores = np.r_[rng.uniform(0.9, 1.9, 13), np.full(6, 1.8)]
+    q = queue_order(scores, emb, weight=0.25, density=1.0)
+    assert len(set(q.order[:6]) & set(range(13, 19))) <= 1
+    assert q.density[np.isin(q.order, range(13, 19))].max() < 2.0

@@ -10,7 +10,8 @@ where novelty is the embedding distance to the nearest labelled (reference) imag
 already queued*, relative to the largest such distance at the start (a k-center-greedy coverage
 term). Queuing an image lowers the novelty of its look-alikes, so the next places go to other
 kinds of images; a copy of a queued or labelled image (the same features) goes to the end of
-the queue, and copies are not each other's neighbours for the representativeness below.
+the queue, and copies and look-alikes are not each other's neighbours for the
+representativeness below.
 
 With the labelled set's class counts, :func:`queue_order` adds ``rarity`` * class gain: an image's
 detections (confidence-weighted, per class) are what labelling it adds to each class, and the
@@ -75,7 +76,8 @@ SAME_IMAGE = 1e-3
 def representativeness(pool: np.ndarray, neighbours: int = 5) -> np.ndarray:
     """Per image, median over the pool of the mean distance to the ``neighbours`` nearest other
     images, divided by the image's own (> 1 = in a denser part of the pool than most; capped
-    at 10). Copies of an image are not its neighbours. All ones for fewer than two images."""
+    at 10). Copies and look-alikes (:data:`LOOK_ALIKE`) of an image are not its neighbours.
+    All ones for fewer than two images."""
     inner = _distances(pool, pool)
     return _representativeness(inner, neighbours, _same_image(inner))
 
@@ -89,26 +91,44 @@ def _same_image(inner: np.ndarray) -> float:
     return SAME_IMAGE * float(np.median(pairs)) if pairs.size else 0.0
 
 
-def _representativeness(inner: np.ndarray, neighbours: int, same: float = 0.0) -> np.ndarray:
-    """:func:`representativeness` from the pool's (N, N) distance matrix; images closer than
-    ``same`` (copies) do not count as each other's neighbours."""
-    n = len(inner)
-    if n < 2:
-        return np.ones(n)
-    k = max(1, min(int(neighbours), n - 1))
-    far = np.where(inner > same, inner, np.inf)
+#: pool images closer than this fraction of the typical k-NN distance are look-alikes (the same
+#: field imaged again): they do not count as each other's neighbours for representativeness
+LOOK_ALIKE = 0.1
+
+
+def _knn(inner: np.ndarray, k: int, below: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mean distance of each image to its ``k`` nearest others farther than ``below``, and how
+    many such neighbours it has (at most ``k``)."""
+    far = np.where(inner > below, inner, np.inf)
     np.fill_diagonal(far, np.inf)
     nearest = np.sort(far, axis=1)[:, :k]
     found = np.isfinite(nearest)
     count = found.sum(axis=1)
-    knn = np.where(found, nearest, 0.0).sum(axis=1) / np.maximum(count, 1)
-    if not count.any():
-        return np.ones(n)
-    typical = float(np.median(knn[count > 0]))
+    return np.where(found, nearest, 0.0).sum(axis=1) / np.maximum(count, 1), count
+
+
+def _look_alike(inner: np.ndarray, neighbours: int, same: float) -> tuple[float, float]:
+    """The typical k-NN distance of the pool (copies left out) and the look-alike radius
+    (:data:`LOOK_ALIKE` of it, at least ``same``); 0, ``same`` for fewer than two images."""
+    n = len(inner)
+    if n < 2:
+        return 0.0, same
+    knn, count = _knn(inner, max(1, min(int(neighbours), n - 1)), same)
+    typical = float(np.median(knn[count > 0])) if count.any() else 0.0
+    return typical, max(same, LOOK_ALIKE * typical)
+
+
+def _representativeness(inner: np.ndarray, neighbours: int, same: float = 0.0) -> np.ndarray:
+    """:func:`representativeness` from the pool's (N, N) distance matrix; images closer than
+    ``same`` (copies) or than :data:`LOOK_ALIKE` of the typical k-NN distance do not count as
+    each other's neighbours (six re-imaged copies of one field would otherwise make it the most
+    representative image of the pool, and take the first six places)."""
+    typical, alike = _look_alike(inner, neighbours, same)
     if typical <= 0:
-        return np.ones(n)
+        return np.ones(len(inner))
+    knn, count = _knn(inner, max(1, min(int(neighbours), len(inner) - 1)), alike)
     rep = typical / np.maximum(knn, 0.1 * typical)
-    return np.where(count > 0, rep, 1.0)  # an image with only copies of itself: typical
+    return np.where(count > 0, rep, 1.0)  # an image with only look-alikes of itself: typical
 
 
 def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -151,6 +171,8 @@ def queue_order(
     inner = _distances(pool, pool)
     same = _same_image(inner)
     rep = _representativeness(inner, neighbours, same)
+    # a look-alike of a labelled or queued image (the same field imaged again) adds nothing
+    same = _look_alike(inner, neighbours, same)[1]
     if density > 0:
         s = s * rep**density
     span = s.max() - s.min()
