@@ -220,11 +220,11 @@ class DetectWidget(WorkerWidget):
     def _work(
         self, image: np.ndarray, pixel_size: float | None, path: Path | None, params: dict
     ) -> Any:
-        from ..core.detect import detect, load_detector
+        from ..core.detect import detect, file_identity, load_detector
         from ..core.progress import Progress
 
         # bad models and settings come back as a message, not as an exception in the worker
-        key = str(path) if path else None
+        key = (file_identity(path) or str(path)) if path else None  # a file written again
         det = self._detector
         try:
             if det is None or self._detector_key != key:

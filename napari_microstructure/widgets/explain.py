@@ -241,14 +241,14 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
 
     # -- helpers ----------------------------------------------------------------------------
     def _load_detector(self):
-        from ..core.detect import load_detector
+        from ..core.detect import file_identity, load_detector
         from ..core.progress import Progress
 
         path = self.model_path
         if path is None:
             saved = (get_setting("pipeline.detect") or {}).get("model")
             path = Path(saved) if saved else None
-        key = str(path)
+        key = file_identity(path) or str(path)  # a model file written again is loaded again
         if self._detector is None or key != self._detector_key:
             yield Progress(0, 1, "loading the model…")
             self._detector, self._detector_key = load_detector(path), key

@@ -37,6 +37,8 @@ class Detector:
     pixel_size: float | None
     imgsz: int
     info: dict[str, Any] = field(default_factory=dict)
+    #: the file as it was loaded (:func:`file_identity`): a file replaced since is another model
+    file_id: str = ""
     _fused: Any = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -196,6 +198,19 @@ def _pixel_size_of(name: str, info: dict[str, Any]) -> float | None:
     return value
 
 
+def file_identity(path: str | Path | None) -> str:
+    """The file at ``path`` as it is now (resolved path, size, modification time); a file
+    written again gives another identity. Empty when there is no such file."""
+    if path is None or str(path).strip() == "":
+        return ""
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except OSError:
+        return ""
+    return f"{p.resolve()}:{st.st_size}:{st.st_mtime_ns}" if p.is_file() else ""
+
+
 def load_detector(path: str | Path | None = None) -> Detector:
     """Load an ultralytics detection model from a local ``.pt``; None loads the demo model.
 
@@ -213,6 +228,7 @@ def load_detector(path: str | Path | None = None) -> Detector:
         raise ValueError(f"{what} not found: {p}")
     if p.suffix.lower() != ".pt":
         raise ValueError(f"{p.name}: expected an ultralytics PyTorch model file ending in .pt")
+    file_id = file_identity(p)  # before reading: a file written meanwhile is not taken for it
     ckpt = _load_checkpoint(p)
     task = _task_of(ckpt)
     if task != "detect":
@@ -234,5 +250,11 @@ def load_detector(path: str | Path | None = None) -> Detector:
     if isinstance(imgsz, list | tuple):
         imgsz = max(imgsz)
     return Detector(
-        yolo=yolo, path=p, names=names, pixel_size=pixel_size, imgsz=int(imgsz), info=info
+        yolo=yolo,
+        path=p,
+        names=names,
+        pixel_size=pixel_size,
+        imgsz=int(imgsz),
+        info=info,
+        file_id=file_id,
     )

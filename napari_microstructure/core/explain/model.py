@@ -70,13 +70,22 @@ class ExplainModel:
         return len(self.names)
 
 
-def _weights_key(module: nn.Module, path: Any = None, pixel_size: float | None = None) -> str:
-    """The weights (file or a sample of them) and the pixel size the model works at: fixing a
-    model's recorded pixel size must not return the maps made at the old one."""
+def _weights_key(
+    module: nn.Module,
+    path: Any = None,
+    pixel_size: float | None = None,
+    file_id: str = "",
+) -> str:
+    """The weights (the file as it was loaded, or a sample of them) and the pixel size the model
+    works at: fixing a model's recorded pixel size must not return the maps made at the old
+    one, nor a file written again since the model was loaded its maps under the new file's
+    name."""
     digest = hashlib.sha1(f"pixel size {pixel_size}".encode())
-    if path is not None and Path(str(path)).is_file():
+    if not file_id and path is not None and Path(str(path)).is_file():
         p = Path(str(path))
-        digest.update(f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}".encode())
+        file_id = f"{p.resolve()}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+    if file_id:
+        digest.update(file_id.encode())
     else:  # in-memory model: hash a sample of its weights
         for t in list(module.state_dict().values())[:: max(1, len(module.state_dict()) // 16)]:
             digest.update(t.detach().cpu().float().numpy().tobytes()[:4096])
@@ -114,7 +123,10 @@ def explain_model(detector: Any) -> ExplainModel:
         imgsz=int(imgsz),
         pixel_size=getattr(detector, "pixel_size", None),
         key=_weights_key(
-            torch_model, getattr(detector, "path", None), getattr(detector, "pixel_size", None)
+            torch_model,
+            getattr(detector, "path", None),
+            getattr(detector, "pixel_size", None),
+            getattr(detector, "file_id", ""),
         ),
         fast=_fused(detector),
     )
