@@ -225,3 +225,26 @@ def test_quality_colours_and_map():
     assert np.isnan(qmap[0, 0]) and qmap[0, 1] == pytest.approx(0.1) and qmap[1, 2] == 0.5
     with pytest.raises(ValueError, match="labels but"):
         quality_colors(np.array([1, 2]), np.array([0.5]))
+
+
+def test_disk_cache_keeps_the_most_recently_used_under_its_limit(tmp_path, monkeypatch):
+    """Every explained image added a file of H x W x 4 bytes, never removed (64 MiB for a
+    4096 x 4096 map)."""
+    from napari_microstructure.core.settings import set_setting
+
+    monkeypatch.setenv("NAPARI_MICROSTRUCTURE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("NAPARI_MICROSTRUCTURE_CONFIG", str(tmp_path / "config"))
+    cache = ResultCache(maxsize=1)
+    value = np.zeros((64, 64), np.float32)
+    cache.put("a", value)
+    size = next((tmp_path / "cache" / "explain").glob("*.npy")).stat().st_size
+    set_setting("explain_cache_limit_gib", 2.5 * size / 2**30)  # room for two maps
+    cache.put("b", value)
+    cache.put("c", value)  # memory holds c only: a and b come from disk
+    assert cache.get("b") is not None  # read back from disk: b is now more recent than c
+    cache.put("d", value)
+    names = sorted(p.stem for p in (tmp_path / "cache" / "explain").glob("*.npy"))
+    assert names == ["b", "d"]  # a, the least recently used, went first; then c
+    set_setting("explain_cache_limit_gib", 0)
+    cache.put("e", value)
+    assert [p.stem for p in (tmp_path / "cache" / "explain").glob("*.npy")] == ["e"]

@@ -2,7 +2,9 @@
 
 A small in-memory LRU answers repeated requests in a session (switching overlays, re-opening
 the dock); whole-image maps are also written under ``cache_dir()/explain`` so a later session
-on the same image and model starts from them.
+on the same image and model starts from them. That folder is kept under a size limit (setting
+``explain_cache_limit_gib``, default :data:`DEFAULT_LIMIT_GIB`) by removing the least recently
+used maps: a 4096 x 4096 map takes 64 MiB.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_file
+from ..lru_files import limit_bytes, prune, touch
 from ..paths import cache_dir
 
 log = logging.getLogger(__name__)
+
+DEFAULT_LIMIT_GIB = 2.0
+LIMIT_SETTING = "explain_cache_limit_gib"
 
 
 def image_key(image: np.ndarray) -> str:
@@ -60,6 +66,7 @@ class ResultCache:
             path = self._path(key)
             try:
                 value = np.load(path, allow_pickle=False)
+                touch(path)  # recently used: the last to be pruned
             except (OSError, ValueError):
                 return None
             self._remember(key, value)
@@ -73,6 +80,8 @@ class ResultCache:
             try:
                 with atomic_file(path) as fh:
                     np.save(fh, value, allow_pickle=False)
+                touch(path)
+                prune(path.parent, "*.npy", limit_bytes(LIMIT_SETTING, DEFAULT_LIMIT_GIB), path)
             except OSError as exc:  # a full or read-only disk only costs the disk cache
                 log.warning("could not write saliency cache %s: %s", path, exc)
 

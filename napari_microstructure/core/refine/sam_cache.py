@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +19,8 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_file
+from ..lru_files import limit_bytes, prune, touch
 from ..paths import cache_dir
-from ..settings import get_setting
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +57,7 @@ def load_embeddings(key: str) -> dict[str, Any] | None:
         entry = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(entry, dict) or entry.get("key") != key:
             raise ValueError("key mismatch")
-        _touch(path)  # recently used: the last to be pruned
+        touch(path)  # recently used: the last to be pruned
         return entry
     except Exception as exc:  # noqa: BLE001 - any unreadable cache file is recomputed
         log.warning("dropping unreadable embedding cache %s: %s", path.name, exc)
@@ -72,50 +70,17 @@ def save_embeddings(key: str, entry: dict[str, Any]) -> Path:
     final = embeddings_dir() / f"{key}.pt"
     with atomic_file(final) as fh:
         torch.save({**entry, "key": key}, fh)
-    _touch(final)
+    touch(final)
     prune_cache(cache_limit(), keep=final)
     return final
 
 
-def _touch(path: Path) -> None:
-    """Mark an entry used now: the precise clock, since file times the kernel sets itself are
-    coarse (milliseconds) and would tie entries used one after the other."""
-    now = time.time_ns()
-    os.utime(path, ns=(now, now))
-
-
 def cache_limit() -> int:
     """Bytes the embedding cache may hold (setting ``sam_cache_limit_gib``)."""
-    try:
-        gib = float(get_setting("sam_cache_limit_gib", DEFAULT_LIMIT_GIB))
-    except (TypeError, ValueError):
-        gib = DEFAULT_LIMIT_GIB
-    return int(max(gib, 0.0) * 2**30)
+    return limit_bytes("sam_cache_limit_gib", DEFAULT_LIMIT_GIB)
 
 
 def prune_cache(limit: int, keep: Path | None = None) -> list[Path]:
-    """Remove the least recently used entries until the cache holds at most ``limit`` bytes.
-
-    ``keep`` (the entry just written) is never removed, even when it alone is larger.
-    Returns the removed files.
-    """
-    files = []
-    for path in embeddings_dir().glob("*.pt"):
-        try:
-            st = path.stat()
-        except OSError:  # removed meanwhile by another viewer
-            continue
-        files.append((st.st_mtime_ns, st.st_size, path))
-    total = sum(size for _, size, _ in files)
-    removed = []
-    for _, size, path in sorted(files, key=lambda f: f[0]):
-        if total <= limit:
-            break
-        if keep is not None and path == keep:
-            continue
-        path.unlink(missing_ok=True)
-        removed.append(path)
-        total -= size
-    if removed:
-        log.info("embedding cache: removed %d least recently used entries", len(removed))
-    return removed
+    """Remove the least recently used embeddings until the cache holds at most ``limit``
+    bytes; ``keep`` (the entry just written) is never removed. Returns the removed files."""
+    return prune(embeddings_dir(), "*.pt", limit, keep)
