@@ -131,3 +131,33 @@ def test_explain_widget_messages(make_napari_viewer, settings_home, monkeypatch)
     widget.show_quality()
     assert "quality" in errors[-1]
     widget.close()
+
+
+def test_a_new_threshold_recolours_the_boxes_and_flags_the_low_confidence_map(scene, qtbot):
+    """The box colours and the 'within 0.15' count stayed at the threshold they were drawn at."""
+    from napari_microstructure.core.explain import box_styles
+    from napari_microstructure.widgets.explain import ExplainWidget
+
+    viewer, img, rows = scene
+    widget = ExplainWidget(viewer)
+    conf = np.array([r["confidence"] for r in rows])  # 0.3, 0.45, 0.6, 0.75
+    widget.threshold = 0.25
+    widget.style_boxes()
+    assert widget._info.value == "4 boxes; 1 within 0.15 of the threshold"  # 0.3 above 0.25
+    widget.threshold = 0.8
+    assert widget._info.value == "4 boxes; 0 within 0.15 of the threshold"  # none 0.8-0.95
+    widget.threshold = 0.25
+    _wait(qtbot, widget, widget.show_low_confidence())
+    widget.threshold = 0.7
+    boxes = widget.detections_layer
+    assert np.allclose(boxes.edge_color, box_styles(conf, 0.7).edge_color)
+    assert widget._info.value.startswith("4 boxes; 2 within 0.15 of the threshold. The low-")
+    assert (
+        "shows threshold 0.25: press Low-confidence map to draw it at 0.70" in widget._info.value
+    )
+    widget.threshold = 0.55
+    widget.class_colours()  # per-class colours stay when the threshold moves again
+    colours = np.asarray(boxes.edge_color).copy()
+    widget.threshold = 0.6
+    assert np.allclose(boxes.edge_color, colours)
+    widget.close()

@@ -21,6 +21,9 @@ from .._layers import (
 )
 from .._layers.explain import show_quality_labels
 
+#: metadata of a low-confidence map: the confidence threshold it was drawn at
+THRESHOLD_KEY = "microstructure_threshold"
+
 
 class ConfidenceViews:
     """Box styling by confidence, confidence histogram, quality overlay, selection tracking."""
@@ -37,6 +40,7 @@ class ConfidenceViews:
         # a box drawn by hand has no confidence: it is the expert's, shown as certain
         conf = np.where(np.isfinite(conf), conf, 1.0)
         style_boxes(boxes, box_styles(conf, self.threshold).edge_color)
+        self._by_confidence = boxes
         n_near = int(near_threshold(conf, self.threshold).sum())
         self._info.value = f"{len(conf)} boxes; {n_near} within 0.15 of the threshold"
         self.update_histogram()
@@ -44,8 +48,27 @@ class ConfidenceViews:
     def class_colours(self) -> None:
         """Give the detections back their per-class colours."""
         boxes = self.detections_layer
+        self._by_confidence = None
         if boxes is not None and len(boxes.data):
             style_boxes(boxes, class_box_colors(boxes))
+
+    def _on_threshold(self, _value: Any = None) -> None:
+        """A new threshold: boxes coloured by confidence are coloured again, the histogram
+        redrawn, and a low-confidence map drawn at another threshold is said to be out of date
+        (it takes the detector again)."""
+        boxes = self.detections_layer
+        restyled = boxes is not None and boxes is self._by_confidence and len(boxes.data) > 0
+        if restyled:
+            self.style_boxes()
+        else:
+            self.update_histogram()
+        low = self.layer("low confidence")
+        drawn = low.metadata.get(THRESHOLD_KEY) if low is not None else None
+        if drawn is not None and abs(float(drawn) - self.threshold) > 1e-9:
+            self._info.value = (f"{self._info.value}. " if restyled else "") + (
+                f"The low-confidence map shows threshold {float(drawn):.2f}: press "
+                f"Low-confidence map to draw it at {self.threshold:.2f}."
+            )
 
     def show_quality(self) -> None:
         """Labels coloured by each object's quality score (red = poor, green = good)."""
@@ -98,6 +121,7 @@ class ConfidenceViews:
 
     def _on_boxes_layer(self, _value: Any = None) -> None:
         self._unwatch()
+        self._by_confidence = None
         self._watched = self.detections_layer
         if self._watched is not None:
             self._watched.events.features.connect(self._on_features)

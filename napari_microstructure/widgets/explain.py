@@ -27,7 +27,7 @@ from .._layers import (
 from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap, overlay_layer
 from ..core.settings import get_setting
 from ._base import WorkerWidget, info_label, prefer_role
-from ._explain_views import ConfidenceViews
+from ._explain_views import THRESHOLD_KEY, ConfidenceViews
 from ._histogram import HistogramBox
 from ._values import PathValue, Value
 
@@ -51,6 +51,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         self._low_conf: np.ndarray | None = None
         self._watched: Shapes | None = None
         self._queued_box: tuple[Shapes, int] | None = None  # selected while busy
+        self._by_confidence: Shapes | None = None  # the boxes layer coloured by confidence
 
         self._image = self._layer_combo(Image, "image")
         self._boxes = self._layer_combo(Shapes, "detections", nullable=True)
@@ -92,7 +93,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         for w in (self._colormap, self._opacity, self._blending):
             w.changed.connect(self._on_style)
         self._boxes.changed.connect(self._on_boxes_layer)
-        self._threshold.changed.connect(lambda _v: self.update_histogram())
+        self._threshold.changed.connect(self._on_threshold)
         self.extend(
             [
                 self._image,
@@ -236,6 +237,9 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         def done(result: np.ndarray) -> None:
             self._low_conf = result
             self._show(result, img, "low confidence", colormap="magma")
+            shown = self.layer("low confidence")
+            if shown is not None:
+                shown.metadata = {**shown.metadata, THRESHOLD_KEY: thr}
 
         return self._start(make_gen, done, "Low-confidence map")
 
