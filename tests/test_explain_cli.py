@@ -78,3 +78,20 @@ def test_explain_cli_unreadable_image(tmp_path, capsys):
     bad.write_bytes(b"not an image")
     assert main(["explain", str(bad), "--out", str(tmp_path / "m.tif")]) == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_gradcam_without_any_detection_is_an_empty_map_with_a_warning(tmp_path, capsys):
+    """It explained the ten weakest guesses instead, drawn at full contrast."""
+    import json
+
+    import cv2
+
+    rng = np.random.default_rng(0)
+    blank = cv2.GaussianBlur(rng.integers(110, 150, (256, 256)).astype(np.uint8), (0, 0), 2)
+    tifffile.imwrite(tmp_path / "blank.tif", blank)
+    out = tmp_path / "grad.tif"
+    args = ["explain", str(tmp_path / "blank.tif"), "--method", "gradcam", "--out", str(out)]
+    assert main([*args, "--pixel-size", "0.5", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert not tifffile.imread(out).any()
+    assert "no detection reaches the confidence threshold 0.25" in summary["warning"]

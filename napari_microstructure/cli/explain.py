@@ -96,6 +96,12 @@ def run(args: argparse.Namespace) -> int:
         "pixel_size_um": mf.pixel_size,
         "seconds": round(seconds, 3),
     }
+    if args.method != "eigencam" and not saliency.any():
+        summary["warning"] = (
+            f"no detection reaches the confidence threshold {args.conf:g}: the {args.method} "
+            "map is empty (lower --conf, or use eigencam)"
+        )
+        log.warning("%s", summary["warning"])
     if args.json:
         print_json(summary)
     else:

@@ -16,7 +16,7 @@ from magicgui.widgets import (
     PushButton,
 )
 from napari.layers import Image, Labels, Shapes
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_error, show_info
 
 from .._layers import (
     detections_from_layer,
@@ -183,6 +183,12 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         def done(result: np.ndarray) -> None:
             self._saliency = result
             self._show(result, img, "saliency")
+            if method != "eigencam" and not result.any():
+                show_info(
+                    f"Explain: no detection reaches the confidence threshold {conf:.2f}, so "
+                    f"{method} has nothing to explain (the map is empty); lower the threshold "
+                    "or use eigencam."
+                )
 
         return self._start(make_gen, done, f"Explain ({method})")
 

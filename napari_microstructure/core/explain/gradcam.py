@@ -91,7 +91,8 @@ class DetectionTarget:
 
 
 class ConfidentTarget:
-    """Sum of the best class score of every prediction above ``conf`` (top 10 if none)."""
+    """Sum of the best class score of every prediction above ``conf``; zero where there is
+    none (a tile without detections explains nothing, rather than its weakest guesses)."""
 
     def __init__(self, conf: float = 0.25, max_det: int = 300) -> None:
         self.conf = conf
@@ -101,7 +102,7 @@ class ConfidentTarget:
         best = output[4:].max(dim=0).values
         keep = best.detach() >= self.conf
         if int(keep.sum()) == 0:
-            return best.topk(min(10, best.numel())).values.sum()
+            return (best * 0.0).sum()
         return best[keep].topk(min(self.max_det, int(keep.sum()))).values.sum()
 
 
