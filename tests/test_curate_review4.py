@@ -108,3 +108,29 @@ def test_a_retrain_ending_after_another_project_was_opened_stores_its_model_ther
     assert Project.open(tmp_path / "B").models == []
     assert widget.train_panel.candidate is None and not widget.train_panel._accept.enabled
     assert "stored in A" in told[-1]
+
+
+def test_open_next_with_a_phases_model_names_the_projects_phases(dock, tmp_path, wait_idle):
+    """The model's phase names were dropped: training from the project named its classes
+    'matrix', 'class 1', ..."""
+    import torch
+    from test_curate_rank_seg import write_folder
+
+    from napari_microstructure.core.segment import new_model
+    from napari_microstructure.widgets._curate_panels import SEGMENTER
+
+    torch.manual_seed(0)
+    names = ["ferrite", "pearlite", "cementite"]
+    model = new_model("phases", names, base=4, depth=2, pixel_size=0.5)
+    widget = dock(tmp_path / "proj", "object")
+    panel = widget.queue_panel
+    panel.rank_with, panel.seg_model = SEGMENTER, model.save(tmp_path / "fp.pt")
+    assert panel.rank(write_folder(tmp_path / "pool")) is not None
+    wait_idle(widget, 120_000)
+    assert panel.open_next() is not None
+    wait_idle(widget, 120_000)
+    assert widget.current_image_id is not None
+    assert widget.project.phase_names == names
+    assert Project.open(tmp_path / "proj").phase_names == names  # saved
+    with pytest.raises(ValueError, match="repeated|twice|same"):
+        widget.project.set_phase_names(["a", "a"])

@@ -224,7 +224,7 @@ class QueuePanel(Container):
         if image_id is None:
             name = Path(path).name
             try:
-                labels = _in_project_classes(labels, project.classes)
+                labels = _named_phases(project, _in_project_classes(labels, project.classes))
             except ValueError as exc:  # nothing added: the user adds the classes, then again
                 show_error(f"{name} was not added: {exc}")
                 return
@@ -309,5 +309,23 @@ def _seg_proposals(mf: Any, model: Path) -> Generator[Progress, None, tuple]:
     from ..core.curate.active_seg import seg_proposals
     from ..core.segment import load_model
 
-    labels = yield from seg_proposals(mf.data, load_model(model), mf.pixel_size)
+    seg = load_model(model)
+    labels = yield from seg_proposals(mf.data, seg, mf.pixel_size)
+    if "phases" in labels:  # the model's names of the phase ids (:func:`_named_phases`)
+        labels[PHASE_NAMES] = list(seg.classes)
     return labels, model
+
+
+#: the phase names of a phases model's proposals (taken out before the labels are saved)
+PHASE_NAMES = "phase_names"
+
+
+def _named_phases(project: Any, labels: dict[str, Any]) -> dict[str, Any]:
+    """The labels to save, without the model's phase names; those name the project's phases
+    while it has only the default names (:data:`..core.curate.manifest` "matrix")."""
+    names = labels.get(PHASE_NAMES)
+    labels = {k: v for k, v in labels.items() if k != PHASE_NAMES}
+    if names and project.phase_names == ["matrix"] and names != ["matrix"]:
+        project.set_phase_names(names)
+        show_info(f"The project's phases 0, 1, ... are named as the model's: {', '.join(names)}.")
+    return labels

@@ -156,6 +156,19 @@ class Project(LabelStore, ModelVersions):
     def phase_names(self) -> list[str]:
         return list(self._m["phase_names"])
 
+    def set_phase_names(self, names: list[str]) -> None:
+        """Name the phase ids 0, 1, ... (the names a phases model trained on the project gets).
+
+        Raises
+        ------
+        ValueError : the list is empty, or a name is blank or repeated.
+        """
+        if not names:
+            raise ValueError("a project needs at least one phase name")
+        checked = _class_names(names)
+        with self._mutate() as m:
+            m["phase_names"] = checked
+
     def set_classes(self, classes: list[str]) -> None:
         """Replace the class names. Ids are positions in the list: renaming in place and
         adding at the end keep every object's class.
