@@ -248,3 +248,20 @@ def test_disk_cache_keeps_the_most_recently_used_under_its_limit(tmp_path, monke
     set_setting("explain_cache_limit_gib", 0)
     cache.put("e", value)
     assert [p.stem for p in (tmp_path / "cache" / "explain").glob("*.npy")] == ["e"]
+
+
+def test_an_object_is_explained_in_the_tile_that_detected_it():
+    """A tile centred on the object ran another prediction: on a 512 x 512 image (4 detection
+    tiles) 4 of 17 boxes were explained with scores 0.1-0.15 off their confidence."""
+    from napari_microstructure.core.detect import detect, load_detector
+    from napari_microstructure.core.explain import object_saliency
+    from napari_microstructure.core.synthetic import generate
+
+    detector = load_detector(None)
+    image = generate("defects", shape=(512, 512), pixel_size=0.5, seed=90001).image
+    df = run_to_end(detect(image, detector, 0.5, conf=0.25))
+    assert df.attrs["n_tiles"] > 1
+    for r in df.nlargest(4, "confidence").itertuples():
+        box = (r.x1, r.y1, r.x2, r.y2)
+        res = run_to_end(object_saliency(image, detector, box, int(r.class_id), 0.5))
+        assert res.score == pytest.approx(r.confidence, abs=0.02), r.class_name
