@@ -141,7 +141,7 @@ def test_cancel_a_training(scene, qtbot, tmp_path):
 def test_errors_are_shown_not_raised(scene, monkeypatch):
     viewer, widget, _ = scene
     shown = []
-    monkeypatch.setattr("napari_microstructure.widgets.segment.show_error", shown.append)
+    monkeypatch.setattr("napari_microstructure.widgets._scribble.show_error", shown.append)
     monkeypatch.setattr("napari_microstructure.widgets._segment_unet.show_error", shown.append)
     widget.scribbles_layer = None
     assert widget.predict_scribbles() is None

@@ -61,9 +61,21 @@ __all__ += [
     "select_label",
     "set_grain_features",
 ]
-from .segment import new_scribbles_kwargs, scribbles_array, show_confidence, show_labels  # noqa: E402
+from .segment import (  # noqa: E402
+    new_scribbles_kwargs,
+    release_edited,
+    scribbles_array,
+    show_confidence,
+    show_labels,
+)
 
-__all__ += ["new_scribbles_kwargs", "scribbles_array", "show_confidence", "show_labels"]
+__all__ += [
+    "new_scribbles_kwargs",
+    "release_edited",
+    "scribbles_array",
+    "show_confidence",
+    "show_labels",
+]
 from .labels_edit import label_at, objects_labels_kwargs, paint_object, undo_paint  # noqa: E402
 from .points import add_prompt, clear_prompts, prompt_points_kwargs, prompts_from_layer  # noqa: E402
 

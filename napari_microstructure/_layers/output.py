@@ -7,21 +7,28 @@ without one it adds a new layer (napari makes its name unique).
 
 The mark holds while the layer keeps the name the dock gave it (:func:`claim`): a result the
 user renamed to keep it, or a copy made by napari's Duplicate Layer (which copies the
-metadata), is the user's and never written again.
+metadata), is the user's and never written again. A Labels result also holds a fingerprint of
+the data as the dock wrote them (:func:`mark_written`): a dock that finds it
+:func:`edited_since_written` (the user's brush, fill or eraser) can :func:`disown` it.
 """
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from .image import OUTPUT_KEY
+from .plane import level0
 
 PLACEMENT = ("scale", "translate", "rotate", "shear", "affine")
 NAME_KEY = "microstructure_name"  # the name a dock gave the layer it made
 LAYER_KEY = "microstructure_layer"  # the layer's own unique_id: a copy of it has another
+# a fingerprint of a result as the dock wrote it: of a Labels layer's data, of a boxes layer's
+# boxes and classes (:func:`.shapes.mark_drawn`)
+DRAWN_KEY = "microstructure_drawn"
 
 
 def claim(layer: Any) -> Any:
@@ -42,6 +49,30 @@ def claimed(layer: Any, renamed: bool = False) -> bool:
 def made_here(layer: Any) -> bool:
     """A layer a dock made (:func:`claim`), renamed or not, but not a copy of one."""
     return LAYER_KEY in (layer.metadata or {}) and claimed(layer, renamed=True)
+
+
+def disown(layer: Any) -> None:
+    """Take a dock's mark off a layer: it is the user's now, never written by the dock."""
+    layer.metadata = {k: v for k, v in layer.metadata.items() if k not in (OUTPUT_KEY, DRAWN_KEY)}
+
+
+def data_fingerprint(layer: Any) -> int:
+    """A checksum of a layer's data (its full-resolution level): shape, type and values."""
+    data = np.ascontiguousarray(level0(layer))
+    return zlib.crc32(data.data, zlib.crc32(f"{data.shape} {data.dtype.str}".encode()))
+
+
+def mark_written(layer: Any) -> Any:
+    """Record the fingerprint of the data a dock just wrote into ``layer`` (:data:`DRAWN_KEY`)."""
+    layer.metadata = {**layer.metadata, DRAWN_KEY: data_fingerprint(layer)}
+    return layer
+
+
+def edited_since_written(layer: Any) -> bool:
+    """True if a layer's data changed since :func:`mark_written` (False for a layer without
+    that record)."""
+    drawn = (layer.metadata or {}).get(DRAWN_KEY)
+    return drawn is not None and int(drawn) != data_fingerprint(layer)
 
 
 def own_layer(viewer: Any, output: str, kind: type | tuple[type, ...]) -> Any | None:

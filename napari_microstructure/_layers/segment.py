@@ -1,7 +1,8 @@
 """Layers of the segmentation dock: scribbles in, class labels and confidence out.
 
 Results are 2-D layers laid over the image's rows and columns (for a stack, they come from the
-plane on screen and show over every plane).
+plane on screen and show over every plane). A result the user edited is theirs: the next one
+goes to a new layer (:func:`release_edited`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .image import image_array, layer_kwargs_like
-from .output import show_output
+from .output import disown, edited_since_written, mark_written, own_layer, show_output
 from .plane import displayed_plane
 
 
@@ -51,7 +52,20 @@ def show_labels(
     from napari.layers import Labels
 
     kw = layer_kwargs_like(like, name, role, output=f"segment:{name}", **kwargs)
-    return show_output(viewer, Labels, data, kw)
+    return mark_written(show_output(viewer, Labels, data, kw))  # see :func:`release_edited`
+
+
+def release_edited(viewer: Any, name: str) -> Any | None:
+    """The Segment dock's Labels layer for result ``name`` if the user changed it since the dock
+    wrote it (brush, fill, eraser), now theirs (:func:`.output.disown`): :func:`show_labels`
+    puts the next result in a new layer. None if there is no such layer."""
+    from napari.layers import Labels
+
+    layer = own_layer(viewer, f"segment:{name}", Labels)
+    if layer is None or not edited_since_written(layer):
+        return None
+    disown(layer)
+    return layer
 
 
 def show_confidence(viewer: Any, name: str, data: np.ndarray, like: Any) -> Any:

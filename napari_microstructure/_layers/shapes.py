@@ -20,6 +20,7 @@ from .image import (
     PIXEL_SIZE_KEY,
     UNIT,
 )
+from .output import DRAWN_KEY
 from .overlay import image_pixels, lay_on, over, overlay_placement
 
 # Colour-blind friendly (Okabe-Ito) then tab10, RGBA; class id i gets CLASS_COLORS[i % n].
@@ -44,8 +45,6 @@ TEXT = {
     "color": "white",
     "anchor": "upper_left",
 }
-# metadata of a dock's boxes layer: a fingerprint of the boxes as the dock drew them
-DRAWN_KEY = "microstructure_drawn"
 FEATURE_COLUMNS = [
     "class_name",
     "class_id",
@@ -239,11 +238,6 @@ def edited_since_drawn(layer: Any) -> bool:
     layer has no record of what the dock drew)."""
     drawn = (layer.metadata or {}).get(DRAWN_KEY)
     return drawn is None or int(drawn) != boxes_fingerprint(layer)
-
-
-def disown(layer: Any) -> None:
-    """Take a dock's mark off a layer: it is the user's now, never written by the dock."""
-    layer.metadata = {k: v for k, v in layer.metadata.items() if k not in (OUTPUT_KEY, DRAWN_KEY)}
 
 
 def detections_from_layer(

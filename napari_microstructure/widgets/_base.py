@@ -33,10 +33,12 @@ def info_label(value: str = "") -> Label:
     return label
 
 
-def prefer_role(role: str) -> Callable[[Any], int]:
+def prefer_role(role: str, last: tuple[str, ...] = ()) -> Callable[[Any], int]:
     """A layer box's ``rank``: layers of this role first (0), then layers the plugin did not
-    make (1, e.g. a label image loaded from a file), then the plugin's other layers (2)."""
-    return lambda layer: {role: 0, None: 1}.get(layer_role(layer), 2)
+    make (1, e.g. a label image loaded from a file), then the plugin's other layers (2), and
+    those of the roles ``last`` after them all (3, e.g. scribbles for grains)."""
+    ranks = {role: 0, None: 1, **dict.fromkeys(last, 3)}
+    return lambda layer: ranks.get(layer_role(layer), 2)
 
 
 class _FitWidth(QObject):
@@ -147,7 +149,8 @@ class WorkerWidget(Container):
 
         ``rank`` orders the layers (0: the kind this box is for, 1: acceptable, 2 or more: the
         wrong kind, e.g. scribbles for grains). A new layer of rank 0 is chosen when the box
-        shows nothing or a layer of the wrong kind; a choice of rank 0 or 1 is never changed.
+        shows nothing, and a new layer of a better rank when it shows one of the wrong kind; a
+        choice of rank 0 or 1 is never changed.
         """
 
         def choices(_widget: Any = None) -> list[Any]:
@@ -162,8 +165,12 @@ class WorkerWidget(Container):
             combo.reset_choices()
             inserted = getattr(event, "type", "") == "inserted"
             new = getattr(event, "value", None) if inserted else None
-            if rank and isinstance(new, layer_type) and rank(new) == 0:
-                if before is None or before not in self._viewer.layers or rank(before) > 1:
+            if rank and isinstance(new, layer_type):
+                if before is None or before not in self._viewer.layers:
+                    better = rank(new) == 0
+                else:
+                    better = rank(before) > 1 and rank(new) < rank(before)
+                if better:
                     combo.value = new
 
         for name in ("inserted", "removed", "reordered", "renamed"):

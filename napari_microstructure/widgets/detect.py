@@ -34,8 +34,8 @@ from .._layers import (
     set_detections,
 )
 from .._layers.image import PIXEL_SIZE_KEY
-from .._layers.output import claim
-from .._layers.shapes import disown, edited_since_drawn, mark_drawn
+from .._layers.output import claim, disown
+from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget, info_label
 from ._tables import results_table, show_rows

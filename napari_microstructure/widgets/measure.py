@@ -50,8 +50,10 @@ class MeasureWidget(WorkerWidget):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
         saved = get_setting(SETTING) or {}
-        # grains: objects first, scribbles and phase maps last; phases: a phase map first
-        self._grains = self._layer_combo(Labels, "grains", rank=prefer_role("instances"))
+        # grains: objects first, phase maps last, scribbles after them (strokes, not grains);
+        # phases: a phase map first
+        grains_rank = prefer_role("instances", last=("scribbles",))
+        self._grains = self._layer_combo(Labels, "grains", rank=grains_rank)
         phase_rank = prefer_role("phases")
         self._phases = self._layer_combo(Labels, "phases", nullable=True, rank=phase_rank)
         maps = [c for c in self._phases.choices if c is not None and phase_rank(c) == 0]

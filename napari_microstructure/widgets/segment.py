@@ -6,19 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton, SpinBox
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error
+from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
-from .._layers import (
-    image_array,
-    new_scribbles_kwargs,
-    scribbles_array,
-    show_confidence,
-    show_labels,
-)
-from ..core.segment import ScribbleClassifier, classify_with_scribbles
+from .._layers import release_edited, show_confidence, show_labels
+from ..core.segment import ScribbleClassifier
 from ..core.settings import get_setting
 from ._base import WorkerWidget, info_label, prefer_role
+from ._scribble import ScribblePanel, Taught
 from ._segment_unet import (
     FROM_FOLDERS,
     FROM_LAYERS,
@@ -33,10 +28,8 @@ from ._values import Value
 if TYPE_CHECKING:
     import napari
 
-SCRIBBLE_JOB = "pixel classifier"
 
-
-class SegmentWidget(UNetPanel, WorkerWidget):
+class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
     """Scribble classifier with live re-prediction; U-Net training and prediction."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -73,8 +66,13 @@ class SegmentWidget(UNetPanel, WorkerWidget):
         self._predict = PushButton(text="Predict with model")
         self._model_info = info_label()
 
-        self._clf = ScribbleClassifier()
+        self._clf = ScribbleClassifier()  # the one the scribbles teach
         self._clf_layer: Any = None
+        self._other_clf = ScribbleClassifier()  # features of the images it is applied to
+        self._taught: Taught | None = None
+        self._told: str | None = None  # the last note about applying it, not repeated
+        self._last_run: tuple | None = None
+        self._hid_out_of_date = False
         self._pending = False
         self._painted: Any = None
         self._timer = QTimer()
@@ -140,91 +138,16 @@ class SegmentWidget(UNetPanel, WorkerWidget):
     def confidence_layer(self) -> Image | None:
         return self._confidence
 
-    # -- scribbles --------------------------------------------------------------------------
-    def add_scribbles_layer(self) -> Labels | None:
-        """Add an empty scribbles layer over the chosen image, ready to paint class 1."""
-        image = self.image_layer
-        if image is None:
-            show_error("Open an image first.")
-            return None
-        kwargs = new_scribbles_kwargs(image, name=f"{image.name} scribbles")
-        layer = self._viewer.add_labels(kwargs.pop("data"), **kwargs)
-        layer.mode = "paint"
-        layer.brush_size = 6
-        layer.selected_label = 1
-        self._scribbles.reset_choices()
-        self.scribbles_layer = layer
-        return layer
-
-    def _watch_scribbles(self, _value: Any = None) -> None:
-        self._unwatch_scribbles()
-        layer = self.scribbles_layer
-        if layer is not None:
-            layer.events.paint.connect(self._on_paint)
-            self._painted = layer
-
-    def _unwatch_scribbles(self) -> None:
-        if self._painted is not None:
-            try:
-                self._painted.events.paint.disconnect(self._on_paint)
-            except (TypeError, ValueError, RuntimeError):
-                pass
-            self._painted = None
-
-    def _on_paint(self, _event: Any = None) -> None:
-        if self.live:
-            self._timer.start()
-
-    def _on_debounced(self) -> None:
-        if self.busy:  # re-run when the running classification is done
-            self._pending = True
-            return
-        self.predict_scribbles(quiet=True)
-
-    def predict_scribbles(self, quiet: bool = False) -> Any:
-        """Train the pixel classifier on the scribbles and classify the whole image."""
-        image, scribbles = self.image_layer, self.scribbles_layer
-        if image is None or scribbles is None:
-            if not quiet:
-                show_error("Choose an image and a scribbles layer (New scribbles layer).")
-            return None
-        try:
-            arr = image_array(image)
-            marks = scribbles_array(scribbles, arr.shape[:2])
-        except ValueError as exc:
-            show_error(str(exc))
-            return None
-        if len(set(marks[marks > 0].ravel().tolist())) < 2:
-            if not quiet:
-                show_error("Paint strokes of at least two classes (labels 1 and 2).")
-            return None
-        if self._clf_layer is not image:
-            self._clf, self._clf_layer = ScribbleClassifier(), image
-        self._pending = False
-        clf = self._clf
-        return self._start(
-            lambda: classify_with_scribbles(arr, marks, clf),
-            lambda res: self._show_scribble_result(image, res, reveal=not quiet),
-            SCRIBBLE_JOB,
-        )
-
-    def _show_scribble_result(self, image: Image, result: Any, reveal: bool = True) -> None:
-        if self._input_closed(image, "Segment"):
-            return
-        # a live re-prediction (as the user paints) leaves a prediction the user hid hidden
-        hidden = self._prediction is not None and not self._prediction.visible
-        self._show(image, result.labels, result.confidence, "pixel classes")
-        if hidden and not reveal:
-            self._prediction.visible = False
-        if self._pending:
-            self._pending = False
-            self.predict_scribbles(quiet=True)
-
     def _show(self, image: Image, labels: Any, confidence: Any, what: str) -> None:
         role = "boundaries" if what == "boundaries" else "phases"
-        self._prediction = show_labels(
-            self._viewer, f"{image.name} {what}", labels, image, role, opacity=0.5
-        )
+        name = f"{image.name} {what}"
+        kept = release_edited(self._viewer, name)
+        if kept is not None:
+            show_info(
+                f"Segment: '{kept.name}' holds your edits and is kept as it is; the new "
+                f"{what} go to a new layer."
+            )
+        self._prediction = show_labels(self._viewer, name, labels, image, role, opacity=0.5)
         self._confidence = show_confidence(
             self._viewer, f"{image.name} confidence", confidence, image
         )

@@ -1,7 +1,8 @@
 """Phase and grain-boundary segmentation learned from a few annotated micrographs.
 
 - :class:`ScribbleClassifier`: strokes painted per class teach a random forest on multi-scale
-  pixel features (seconds); it predicts the whole image with a confidence per pixel.
+  pixel features (seconds); it predicts the whole image with a confidence per pixel, and
+  :func:`apply_classifier` classifies other images of the series with it.
 - :func:`train_model` trains a compact :class:`UNet` on image/mask pairs (augmentation,
   validation split, early stopping, progress generator); :func:`segment_image` applies a saved
   model to any image size in overlapping tiles at the model's pixel size;
@@ -25,7 +26,13 @@ from .predict import (
     segment_image,
 )
 from .project_data import ProjectTraining, project_training_data
-from .scribble import PixelPrediction, ScribbleClassifier, classify_with_scribbles, pixel_features
+from .scribble import (
+    PixelPrediction,
+    ScribbleClassifier,
+    apply_classifier,
+    classify_with_scribbles,
+    pixel_features,
+)
 from .synthetic_data import (
     BUILTIN_BOUNDARY_MODEL,
     pretrain_synthetic,
@@ -46,6 +53,7 @@ __all__ = [
     "TrainConfig",
     "UNet",
     "WATERSHED_DEFAULTS",
+    "apply_classifier",
     "boundary_f1",
     "classify_with_scribbles",
     "evaluate",

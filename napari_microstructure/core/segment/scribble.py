@@ -48,7 +48,8 @@ class ScribbleClassifier:
     """Random-forest pixel classifier trained from sparse strokes (0 = not painted).
 
     Use :meth:`set_image` once per image, then :meth:`fit` with the scribbles and
-    :meth:`predict` (or the generator :meth:`predict_steps`) as often as strokes change.
+    :meth:`predict` (or the generator :meth:`predict_steps`) as often as strokes change;
+    :meth:`adopt` classifies another image with a forest fitted on the strokes of one.
     """
 
     def __init__(
@@ -67,6 +68,7 @@ class ScribbleClassifier:
         self._features: np.ndarray | None = None
         self._image_key: tuple | None = None
         self._forest: RandomForestClassifier | None = None
+        self._colour: bool | None = None  # whether the image (of the forest) is a colour one
 
     @property
     def has_image(self) -> bool:
@@ -91,6 +93,41 @@ class ScribbleClassifier:
         self._features = pixel_features(image, self.sigma_max)
         self._image_key = key
         self._forest = None
+        self._colour = is_rgb(image)
+
+    def check_applicable(self, image: np.ndarray) -> None:
+        """Raise ValueError unless this fitted classifier can classify ``image`` (not trained,
+        or taught on a grey image and ``image`` is a colour one, or the reverse)."""
+        if self._forest is None:
+            raise ValueError("the pixel classifier is not trained yet")
+        colour = is_rgb(np.asarray(image))
+        if colour != self._colour:
+            kinds = ("a colour", "a grey") if self._colour else ("a grey", "a colour")
+            raise ValueError(
+                f"it was taught on {kinds[0]} image and this is {kinds[1]} one; paint scribbles "
+                "on this image (in a new scribbles layer) to teach it"
+            )
+
+    def adopt(self, fitted: ScribbleClassifier) -> ScribbleClassifier:
+        """Classify this classifier's image with the forest ``fitted`` learned on another image's
+        strokes (no retraining; a later :meth:`fit` of ``fitted`` does not change it).
+
+        Raises
+        ------
+        ValueError : no image set, ``fitted`` not trained, or features that do not match.
+        """
+        if self._features is None:
+            raise ValueError("set an image before applying a pixel classifier")
+        forest = fitted._forest
+        if forest is None:
+            raise ValueError("the pixel classifier is not trained yet")
+        if forest.n_features_in_ != self._features.shape[-1]:  # e.g. a grey and a colour image
+            raise ValueError(
+                f"the pixel classifier knows {forest.n_features_in_} features a pixel and this "
+                f"image has {self._features.shape[-1]}"
+            )
+        self._forest = forest
+        return self
 
     def fit(self, scribbles: np.ndarray) -> ScribbleClassifier:
         """Train on the painted pixels of ``scribbles`` (same size as the image; 0 = none).
@@ -170,4 +207,18 @@ def classify_with_scribbles(
     yield Progress(1, 3, "training the pixel classifier")
     clf.fit(scribbles)
     yield Progress(2, 3, "classifying every pixel")
+    return (yield from clf.predict_steps())
+
+
+def apply_classifier(
+    image: np.ndarray, fitted: ScribbleClassifier, classifier: ScribbleClassifier | None = None
+) -> Generator[Progress, None, PixelPrediction]:
+    """Classify every pixel of ``image`` with a classifier ``fitted`` on the strokes of another
+    image, without retraining; the features of ``image`` are cached in ``classifier``."""
+    fitted.check_applicable(image)
+    clf = classifier or ScribbleClassifier(sigma_max=fitted.sigma_max)
+    yield Progress(0, 2, "computing image features")
+    clf.set_image(image)
+    clf.adopt(fitted)
+    yield Progress(1, 2, "classifying every pixel")
     return (yield from clf.predict_steps())
