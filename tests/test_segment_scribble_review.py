@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from _notices import captured_messages
 from scipy import ndimage
+from test_segment_widget import scene  # noqa: F401
 
 import napari_microstructure.widgets._scribble as scribble_mod
 import napari_microstructure.widgets.segment as segment_mod
@@ -35,14 +36,9 @@ def _settle(qtbot, widget) -> None:
 
 
 @pytest.fixture
-def painted(make_napari_viewer, qtbot):
+def painted(scene, qtbot):  # noqa: F811
     """A steel image with strokes of two classes and the live prediction they gave."""
-    viewer = make_napari_viewer()
-    m = generate("ferrite_pearlite", shape=(128, 128), seed=3)
-    image = viewer.add_image(m.image, name="steel")
-    widget = SegmentWidget(viewer)
-    viewer.window.add_dock_widget(widget)
-    widget.image_layer = image
+    viewer, widget, m = scene
     layer = widget.add_scribbles_layer()
     _strokes(layer, m.phases == 0, 1)
     _strokes(layer, m.phases == 1, 2)
