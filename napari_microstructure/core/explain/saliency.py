@@ -61,7 +61,7 @@ def saliency_map(
         "method": method,
         "pixel_size": pixel_size,
         "imgsz": model.imgsz,
-        "version": 2,  # bump when an algorithm changes, so old disk entries are not reused
+        "version": 3,  # bump when an algorithm changes, so old disk entries are not reused
     }
     if method != "eigencam":
         params["conf"] = conf
