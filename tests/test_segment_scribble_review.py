@@ -203,3 +203,27 @@ def test_measure_never_takes_scribbles_for_grains(
     measure = measure or MeasureWidget(viewer)
     assert measure.labels_layer is classes
     assert measure.phases_layer is classes
+
+
+def test_brush_fixes_on_the_grains_of_a_boundaries_model_are_kept(scene, monkeypatch):  # noqa: F811
+    """Only the pixel classes, phases and boundaries were protected: the grains layer beside
+    them, the one users fix before Measure, was overwritten by the next prediction."""
+    from types import SimpleNamespace
+
+    viewer, widget, m = scene
+    shown = captured_messages(monkeypatch, segment_mod)
+    image = widget.image_layer
+    boundary = np.zeros(image.data.shape, np.uint8)
+    seg = SimpleNamespace(
+        labels=boundary, confidence=np.ones(boundary.shape, np.float32), task="boundaries"
+    )
+    seg.warning, seg.classes = None, ["interior", "boundary"]
+    grains = (np.arange(boundary.size).reshape(boundary.shape) // 4000 + 1).astype(np.uint32)
+    widget._show_model_result(image, seg, grains)
+    first = widget.grains_layer
+    first.brush_size = 10
+    first.paint((30, 30), 999)
+    widget._show_model_result(image, seg, grains)
+    assert widget.grains_layer is not first and first in viewer.layers
+    assert (first.data == 999).any()  # the user's fix is still there
+    assert any("holds your edits" in s and "grains" in s for s in shown)

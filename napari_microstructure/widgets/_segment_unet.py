@@ -15,7 +15,7 @@ import pandas as pd
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import image_array, layer_pixel_size, scribbles_array, show_labels
+from .._layers import image_array, layer_pixel_size, scribbles_array
 from ..core.paths import cache_dir
 from ..core.progress import Progress
 from ..core.segment import (
@@ -217,9 +217,7 @@ class UNetPanel:
             ids = np.arange(len(seg.classes))
             self._prediction.features = pd.DataFrame({"index": ids, "class": seg.classes})
         if grains is not None:
-            self._grains = show_labels(
-                self._viewer, f"{image.name} grains", grains, image, "instances"
-            )
+            self._grains = self._show_labels(image, "grains", grains, "instances")
 
     @property
     def grains_layer(self) -> Labels | None:

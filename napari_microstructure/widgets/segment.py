@@ -138,8 +138,9 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
     def confidence_layer(self) -> Image | None:
         return self._confidence
 
-    def _show(self, image: Image, labels: Any, confidence: Any, what: str) -> None:
-        role = "boundaries" if what == "boundaries" else "phases"
+    def _show_labels(self, image: Image, what: str, data: Any, role: str, **kw: Any) -> Labels:
+        """Write result ``what`` into its layer over ``image``; a layer the user edited since
+        (brush, fill, eraser) is left as theirs and the result goes to a new one."""
         name = f"{image.name} {what}"
         kept = release_edited(self._viewer, name)
         if kept is not None:
@@ -147,7 +148,11 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
                 f"Segment: '{kept.name}' holds your edits and is kept as it is; the new "
                 f"{what} go to a new layer."
             )
-        self._prediction = show_labels(self._viewer, name, labels, image, role, opacity=0.5)
+        return show_labels(self._viewer, name, data, image, role, **kw)
+
+    def _show(self, image: Image, labels: Any, confidence: Any, what: str) -> None:
+        role = "boundaries" if what == "boundaries" else "phases"
+        self._prediction = self._show_labels(image, what, labels, role, opacity=0.5)
         self._confidence = show_confidence(
             self._viewer, f"{image.name} confidence", confidence, image
         )
