@@ -134,3 +134,41 @@ def test_open_next_with_a_phases_model_names_the_projects_phases(dock, tmp_path,
     assert Project.open(tmp_path / "proj").phase_names == names  # saved
     with pytest.raises(ValueError, match="repeated|twice|same"):
         widget.project.set_phase_names(["a", "a"])
+
+
+def test_open_next_keeps_the_projects_own_model_after_a_class_renamed_in_place(
+    dock, tmp_path, wait_idle
+):
+    """The project's model knows the class by its old name; renaming in place keeps the id."""
+    widget = dock(tmp_path / "proj", "inclusion, pore, crack, precipitate")
+    widget.project.register_model(DEMO_MODEL, "detect")  # stands for a model trained here
+    widget._classes.value = "inclusion, void, crack, precipitate"  # 'pore' renamed in place
+    assert widget.open_project(tmp_path / "proj") is not None
+    (path, *_) = _folder_of_images(tmp_path, n=1)
+    _queue(widget.queue_panel, [path])
+    assert widget.queue_panel.open_next() is not None
+    wait_idle(widget, 120_000)
+    saved = widget.project.load_labels(widget.current_image_id).boxes
+    found = run_to_end(detect(read_micrograph(path).data, load_detector(DEMO_MODEL), 0.5))
+    renamed = {"pore": "void"}
+    expected = sorted(renamed.get(n, n) for n in found["class_name"])
+    assert sorted(widget.project.classes[b["class_id"]] for b in saved) == expected
+
+
+def test_a_retrain_ending_in_another_project_stores_its_model_after_its_project_changed(
+    dock,
+    told,  # noqa: F811
+    tmp_path,
+):
+    """The Project object of the training's start was stale once the project had been
+    reopened with a class added (as Open next's refusal advises): the model was lost."""
+    widget = dock(tmp_path / "A", "inclusion, pore, crack, precipitate")
+    trained_on = widget.project
+    widget._classes.value = "inclusion, pore, crack, precipitate, scratch"
+    assert widget.open_project(tmp_path / "A") is not None  # A written by a newer object
+    widget._classes.value = "grain"
+    assert widget.open_project(tmp_path / "B") is not None
+    widget.train_panel._trained(_trained_result(), None, trained_on)
+    a = Project.open(tmp_path / "A")
+    assert [m["status"] for m in a.models] == ["candidate"] and "scratch" in a.classes
+    assert "stored in A" in told[-1]

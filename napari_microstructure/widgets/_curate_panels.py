@@ -206,12 +206,13 @@ class QueuePanel(Container):
             yield Progress(0, 2, f"opening {Path(path).name}")
             mf = read_micrograph(path)
             labels, used = yield from propose(mf, model)
-            return project, path, mf, labels, _model_source(Path(used), project_models)
+            own = Path(used).parent.parent.resolve() == project_models.resolve()
+            return project, path, mf, labels, _model_source(Path(used), project_models), own
 
         return self._owner._start(make, self._opened, "Open next")
 
     def _opened(self, result: tuple) -> None:
-        asked, path, mf, labels, source = result
+        asked, path, mf, labels, source, own = result
         owner = self._owner
         project = owner.project
         if project is None or project.root.resolve() != asked.root.resolve():
@@ -224,7 +225,8 @@ class QueuePanel(Container):
         if image_id is None:
             name = Path(path).name
             try:
-                labels = _named_phases(project, _in_project_classes(labels, project.classes))
+                labels = _in_project_classes(labels, project.classes, renamed_ok=own)
+                labels = _named_phases(project, labels)
             except ValueError as exc:  # nothing added: the user adds the classes, then again
                 show_error(f"{name} was not added: {exc}")
                 return
@@ -271,6 +273,7 @@ def _box_proposals(mf: Any, model: Path | None) -> Generator[Progress, None, tup
             "y1": r.y1,
             "x2": r.x2,
             "y2": r.y2,
+            "class_id": int(r.class_id),
             "class_name": str(r.class_name),
             "confidence": float(r.confidence),
         }
@@ -279,8 +282,14 @@ def _box_proposals(mf: Any, model: Path | None) -> Generator[Progress, None, tup
     return {"boxes": boxes}, detector.path
 
 
-def _in_project_classes(labels: dict[str, Any], classes: list[str]) -> dict[str, Any]:
+def _in_project_classes(
+    labels: dict[str, Any], classes: list[str], renamed_ok: bool = False
+) -> dict[str, Any]:
     """The detector's boxes with the project's class ids, matched by class name.
+
+    ``renamed_ok``: the detector is one of the project's own versions, trained when its classes
+    may have had other names; a name the project no longer has keeps its id (a class renamed
+    in place keeps its position).
 
     Raises
     ------
@@ -289,7 +298,13 @@ def _in_project_classes(labels: dict[str, Any], classes: list[str]) -> dict[str,
     if "boxes" not in labels:
         return labels
     ids = {n: i for i, n in enumerate(classes)}
-    missing = sorted({b["class_name"] for b in labels["boxes"]} - ids.keys())
+
+    def known(box: dict[str, Any]) -> int | None:
+        if box["class_name"] in ids:
+            return ids[box["class_name"]]
+        return box["class_id"] if renamed_ok and 0 <= box["class_id"] < len(classes) else None
+
+    missing = sorted({b["class_name"] for b in labels["boxes"] if known(b) is None})
     if missing:
         raise ValueError(
             f"the detector found {', '.join(map(repr, missing))}, which "
@@ -298,7 +313,7 @@ def _in_project_classes(labels: dict[str, Any], classes: list[str]) -> dict[str,
             "classes, then open it again"
         )
     boxes = [
-        {**{k: v for k, v in b.items() if k != "class_name"}, "class_id": ids[b["class_name"]]}
+        {**{k: v for k, v in b.items() if k != "class_name"}, "class_id": known(b)}
         for b in labels["boxes"]
     ]
     return {**labels, "boxes": boxes}

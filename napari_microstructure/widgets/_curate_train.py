@@ -149,6 +149,10 @@ class TrainPanel(Container):
             return
         project = self._owner.project
         same = project is not None and project.root.resolve() == trained_on.root.resolve()
+        if not same:  # read again: it may have been changed since the training started
+            from ..core.curate import Project
+
+            trained_on = Project.open(trained_on.root)
         version = (project if same else trained_on).add_model(
             result.weights,
             result.task,
