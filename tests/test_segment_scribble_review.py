@@ -227,3 +227,22 @@ def test_brush_fixes_on_the_grains_of_a_boundaries_model_are_kept(scene, monkeyp
     assert widget.grains_layer is not first and first in viewer.layers
     assert (first.data == 999).any()  # the user's fix is still there
     assert any("holds your edits" in s and "grains" in s for s in shown)
+
+
+def test_measure_refuses_scribbles_when_they_are_the_only_labels(
+    make_napari_viewer, settings_home, monkeypatch
+):
+    import napari_microstructure.widgets.measure as measure_mod
+    from napari_microstructure._layers import new_scribbles_kwargs
+    from napari_microstructure.widgets.measure import MeasureWidget
+
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((64, 64), np.uint8), name="steel")
+    kw = new_scribbles_kwargs(image, "steel scribbles")
+    marks = kw.pop("data")
+    marks[5:10, 5:10], marks[40:45, 40:45] = 1, 2
+    viewer.add_labels(marks, **kw)
+    measure = MeasureWidget(viewer)
+    shown = captured_messages(monkeypatch, measure_mod)
+    assert measure.run() is None
+    assert shown == ["Measure: choose a Labels layer of grains (or a phase map) first."]

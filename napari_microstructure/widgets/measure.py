@@ -169,8 +169,8 @@ class MeasureWidget(WorkerWidget):
 
         self._show_layer_pixel_size()  # its scale may have changed since it was chosen
         layer = self.labels_layer
-        if layer is None:
-            show_error("Measure: choose a Labels layer of grains first.")
+        if layer is None or layer_role(layer) == "scribbles":  # strokes, never grains
+            show_error("Measure: choose a Labels layer of grains (or a phase map) first.")
             return None
         phase_layer = self.phases_layer
         if layer_role(layer) == "phases":  # a phase map chosen: its phase fractions only
