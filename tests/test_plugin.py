@@ -176,14 +176,17 @@ def test_a_remembered_window_too_small_for_the_docks_is_fitted_to_the_screen():
     assert not needs_fitting((1500, 600), QRect(0, 0, 1500, 600))  # the screen is no larger
 
 
-def test_app_fits_the_sample_to_the_canvas_once_the_window_is_laid_out(qtbot):
+def test_app_fits_the_sample_to_the_canvas_once_the_window_is_laid_out(
+    make_napari_viewer, monkeypatch, qtbot
+):
     """The camera was fitted to the canvas before the docks and the window took their size, so
     the sample filled about half of the canvas it was shown in."""
+    import napari
+
+    # the test's viewer, so that napari's plugin set-up stays the fixture's
+    monkeypatch.setattr(napari, "Viewer", make_napari_viewer)
     viewer = open_viewer(show=True)
-    try:
-        qtbot.wait(300)
-        zoom = viewer.camera.zoom
-        viewer.reset_view()
-        assert viewer.camera.zoom == pytest.approx(zoom, rel=0.02)
-    finally:
-        viewer.close()
+    qtbot.wait(300)
+    zoom = viewer.camera.zoom
+    viewer.reset_view()
+    assert viewer.camera.zoom == pytest.approx(zoom, rel=0.02)
