@@ -223,6 +223,8 @@ def run_tint(args) -> dict:
     ]
     scores = {g: float(np.mean(intercept_errors(val_probs, val, *g))) for g in grid}
     threshold, min_px, split = min(scores, key=scores.get)
+    if args.refit_all:  # train again on every training crop for the epochs chosen on val
+        model, seconds = _refit(train + val, cfg, model, seconds, args)
     probs = [_predict(model, p, args.tta)[1] for p in test]
     f1 = [boundary_f1(pr > 0.5, p.mask == 1, 3.0)["f1"] for pr, p in zip(probs, test, strict=True)]
     errs = intercept_errors(probs, test, threshold, min_px, split)
@@ -249,10 +251,32 @@ def run_tint(args) -> dict:
         "device": args.device,
         "mix_synthetic": args.mix_synthetic,
         "val_by_source": args.val_by_source,
+        "refit_all": args.refit_all,
+        "refit_epochs": model.metrics.get("refit_epochs"),
         "val_sources": sorted({p.name.split("-")[0] for p in val}),
         "epochs_run": model.metrics["epochs_run"],
         "best_epoch": model.metrics["best_epoch"],
     }
+
+
+def _refit(pairs, cfg, chosen, seconds: float, args):
+    """Train anew on ``pairs`` (training and validation crops) for the best epoch count of
+    ``chosen`` with its start, no validation: the watershed settings stay those chosen."""
+    from dataclasses import replace
+
+    epochs = int(chosen.metrics["best_epoch"])
+    init = None
+    if args.synthetic_start:
+        from napari_microstructure.core.progress import run_to_end
+        from napari_microstructure.core.segment import synthetic_start
+
+        channels = pairs[0].image.shape[0]
+        init = run_to_end(synthetic_start(cfg.task, channels, cfg.base, cfg.depth, seed=args.seed))
+    model, more = _train(pairs, replace(cfg, epochs=epochs, patience=epochs), [], init)
+    model.metrics["refit_epochs"] = epochs
+    if args.save:
+        model.save(Path(args.save) / "tint_boundaries_refit.pt")
+    return model, seconds + more
 
 
 def run_tint_builtin(args) -> dict:
@@ -329,6 +353,11 @@ def main(argv: list[str] | None = None) -> int:
         "--val-by-source",
         action="store_true",
         help="tint: validation crops from whole source images left out of training",
+    )
+    ap.add_argument(
+        "--refit-all",
+        action="store_true",
+        help="tint: train again on training and validation crops for the chosen epochs",
     )
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--combine", nargs="+", metavar="JSON", help="only print saved results")
