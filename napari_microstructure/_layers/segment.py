@@ -29,13 +29,13 @@ def new_scribbles_kwargs(image_layer: Any, name: str = "scribbles") -> dict[str,
     return kwargs
 
 
-def scribbles_array(layer: Any, shape: tuple[int, int]) -> np.ndarray:
-    """A copy of the plane on screen of a scribbles (or annotation) Labels layer (0 = not
-    painted), checked against the image size."""
+def scribbles_array(layer: Any, shape: tuple[int, int], what: str = "scribbles") -> np.ndarray:
+    """A copy of the plane on screen of a scribbles (or annotation: ``what``) Labels layer
+    (0 = not painted), checked against the image size."""
     data = displayed_plane(layer)
     if tuple(data.shape) != tuple(shape):
         raise ValueError(
-            f"the scribbles layer {layer.name!r} is {data.shape[0]}x{data.shape[1]} pixels but "
+            f"the {what} layer {layer.name!r} is {data.shape[0]}x{data.shape[1]} pixels but "
             f"the image is {shape[0]}x{shape[1]}"
         )
     return np.array(data, copy=True)

@@ -51,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise CLIError(str(exc)) from exc
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file: give a folder for the label images")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"cannot make the output folder {out}: {exc.strerror or exc}") from exc
     results, failed = [], 0
     for path, stem in zip(args.images, output_stems(args.images), strict=True):
         try:

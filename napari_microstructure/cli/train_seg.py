@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 
 from . import CLIError
 from ._common import pixel_size_arg, print_json
@@ -87,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         synthetic_start,
         train_model,
     )
+    from ..core.segment.model import check_save_path, save_or_keep
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError("start from --from MODEL or from --pretrain-synthetic, not both")
     classes = args.classes
     try:
+        check_save_path(args.out)  # before a long training, not after it
         if args.project:
             found = project_training_data(args.project, args.task)
             pairs, classes = found.pairs, classes or found.classes
@@ -156,7 +157,12 @@ def run(args: argparse.Namespace) -> int:
         model = run_to_end(train_model(pairs, cfg, init=init), report)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
-    path = model.save(Path(args.out))
+    problem = save_or_keep(model, args.out)
+    if problem and model.path is None:
+        raise CLIError(f"{problem}; nor could it be saved in the cache folder")
+    if problem:
+        print(f"train-seg: {problem}; saved as {model.path} instead", file=sys.stderr)
+    path = model.path
     print_json(
         {
             "model": str(path),

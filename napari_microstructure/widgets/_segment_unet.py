@@ -5,7 +5,6 @@ A mixin of :class:`widgets.segment.SegmentWidget`, which builds the controls it 
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,6 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_array, layer_pixel_size, scribbles_array
-from ..core.paths import cache_dir
 from ..core.progress import Progress
 from ..core.segment import (
     WATERSHED_DEFAULTS,
@@ -31,7 +29,7 @@ from ..core.segment import (
     synthetic_start,
     train_model,
 )
-from ..core.segment.model import check_save_path
+from ..core.segment.model import cache_model_path, check_save_path, save_or_keep
 from ..core.settings import get_setting, set_setting
 from ._values import PathValue, Value, as_path, set_path
 from ._worker import logged_warnings
@@ -99,7 +97,9 @@ class UNetPanel:
             raise ValueError("choose an image and its annotation (a Labels layer) to train on")
         arr = image_array(image)
         in_ch = 3 if arr.ndim == 3 else 1
-        marks = scribbles_array(mask, arr.shape[:2])
+        marks = scribbles_array(mask, arr.shape[:2], "annotation")
+        if self.task == "boundaries":  # painted lines: any label (the >127 rule is for files)
+            marks = (marks != 0).astype(np.uint8)
         return [make_pair(arr, marks, self.task, in_ch, image.name, layer_pixel_size(image))]
 
     def _file_source(self) -> Any:
@@ -135,7 +135,7 @@ class UNetPanel:
         if start == START_MODEL and start_model is None:
             show_error("Choose the model to fine-tune in the model field, or another start.")
             return None
-        out = self.output_path or _cache_model_path(self.task)
+        out = self.output_path or cache_model_path(self.task)
         try:  # before training, not after it
             check_save_path(out)
         except ValueError as exc:
@@ -161,7 +161,7 @@ class UNetPanel:
                     cfg.task, pairs[0].image.shape[0], base=cfg.base, depth=cfg.depth
                 )
             model = yield from train_model(pairs, cfg, init=init)
-            return model, _save(model, out)
+            return model, save_or_keep(model, out)
 
         return self._start(run, lambda res: self._on_trained(*res), TRAIN_JOB)
 
@@ -223,26 +223,6 @@ class UNetPanel:
     def grains_layer(self) -> Labels | None:
         """Grains found from the last boundaries model's prediction (None for phase models)."""
         return self._grains
-
-
-def _cache_model_path(task: str) -> Path:
-    return cache_dir() / "segment" / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
-
-
-def _save(model: Any, out: Path) -> str | None:
-    """Save ``model`` as ``out``, or in the cache folder if that fails (the training is not
-    lost); returns what went wrong (None: saved as ``out``)."""
-    model.path = None
-    try:
-        model.save(out)
-        return None
-    except (OSError, RuntimeError) as exc:  # torch.save on a full disk: RuntimeError
-        problem = f"could not save the model as {out} ({getattr(exc, 'strerror', None) or exc})"
-    try:
-        model.save(_cache_model_path(model.task))
-    except (OSError, RuntimeError):
-        pass  # model.path stays None: the dock says it is kept in memory only
-    return problem
 
 
 def _describe(model: Any) -> str:

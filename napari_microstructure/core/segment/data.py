@@ -226,6 +226,10 @@ def load_pairs(
         read = read_micrograph(img_path, pixel_size)
         img, mask = first_plane(read.data), read_mask(mask_path)
         check_same_size(img, mask, str(img_path))  # before resampling both to a pixel size
+        try:
+            mask_to_classes(mask, task)  # refused here, with the file named
+        except ValueError as exc:
+            raise ValueError(f"{mask_path}: {exc}") from exc
         raw.append((img, mask, str(img_path), read.pixel_size))
     target = common_pixel_size([r[3] for r in raw])
     raw = [(*to_pixel_size(img, mask, ps, target), name, ps) for img, mask, name, ps in raw]

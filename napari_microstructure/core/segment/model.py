@@ -9,6 +9,7 @@ training images and the validation metrics.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,30 @@ class SegModel:
             torch.save(payload, fh)
         self.path = path
         return path
+
+
+def cache_model_path(task: str) -> Path:
+    """A new file in the plugin's cache folder for a model nobody gave a name."""
+    from ..paths import cache_dir
+
+    return cache_dir() / "segment" / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}.pt"
+
+
+def save_or_keep(model: SegModel, out: str | Path) -> str | None:
+    """Save ``model`` as ``out``, or in the cache folder if that fails (a long training is not
+    lost); returns what went wrong (None: saved as ``out``). ``model.path`` is where it was
+    saved, None when nowhere."""
+    model.path = None
+    try:
+        model.save(Path(out))
+        return None
+    except (OSError, RuntimeError) as exc:  # torch.save on a full disk: RuntimeError
+        problem = f"could not save the model as {out} ({getattr(exc, 'strerror', None) or exc})"
+    try:
+        model.save(cache_model_path(model.task))
+    except (OSError, RuntimeError):
+        pass  # model.path stays None: kept in memory only
+    return problem
 
 
 def check_save_path(path: str | Path) -> Path:

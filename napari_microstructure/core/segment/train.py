@@ -81,6 +81,11 @@ class TrainConfig:
             raise ValueError("workers must be 0 or more")
         if self.crop < 16:
             raise ValueError("crop must be at least 16 pixels")
+        if self.crop < 2**self.depth:  # each of the depth levels halves the crop
+            raise ValueError(
+                f"a crop of {self.crop} px is too small for a depth of {self.depth}: it must be "
+                f"at least 2**depth = {2**self.depth} px"
+            )
         if not 0 < self.scale[0] <= self.scale[1]:
             raise ValueError(f"scale range {self.scale} must be positive and increasing")
         try:
