@@ -30,6 +30,15 @@ _UNIT_TO_UM = {
     "m": 1e6,
     "meter": 1e6,
     "inch": UM_PER_INCH,
+    # the rest of OME's UnitsLength that a pixel size may be given in
+    "fm": 1e-9,
+    "å": 1e-4,  # Ångström (looked up lower-cased)
+    "dm": 1e5,
+    "in": UM_PER_INCH,
+    "thou": UM_PER_INCH / 1000,
+    "mil": UM_PER_INCH / 1000,
+    "pt": UM_PER_INCH / 72,
+    "ft": 12 * UM_PER_INCH,
 }
 # TIFF ResolutionUnit (tifffile.RESUNIT): 1 none, 2 inch, 3 cm; 4 mm and 5 µm are tifffile's
 _RESUNIT_UM = {2: UM_PER_INCH, 3: 1e4, 4: 1e3, 5: 1.0}
@@ -37,6 +46,10 @@ _SCREEN_DPI = (72.0, 96.0)
 # Optical micrographs at the lowest magnifications reach a few µm per pixel; a per-inch density
 # coarser than this is a print, screen or scan setting (2400 dpi is 10.6 µm).
 MAX_DENSITY_PIXEL_UM = 10.0
+# print densities (dots per inch) that image editors also write per cm, and a pixel size no
+# micrograph has (a millimetre a pixel)
+_PRINT_DPI = (150.0, 200.0, 300.0, 600.0, 1200.0)
+MAX_PIXEL_UM = 1000.0
 
 # each reader returns (pixel width µm, pixel height µm or None if not given, source, metadata),
 # or a note saying why the metadata it found gives no pixel size
@@ -74,6 +87,19 @@ def _density_problem(pixel_um: float) -> str | None:
         "print or screen setting, not a microscope calibration; set the pixel size yourself "
         "(--pixel-size, or the Pixel size dock)"
     )
+
+
+def _unit_density_problem(pixel_um: float, unit_um: float) -> str | None:
+    """As :func:`_density_problem`, for a density given per ``unit_um`` µm (an inch, a cm, a
+    mm, ...): per inch every coarse density is a print setting; per another unit only the
+    screen and print densities themselves, and pixels of a millimetre or more."""
+    problem = _density_problem(pixel_um)
+    if problem is None or problem == "" or unit_um == UM_PER_INCH:
+        return problem
+    dpi = UM_PER_INCH / pixel_um
+    if any(abs(dpi - d) <= 0.005 * d for d in _PRINT_DPI) or pixel_um >= MAX_PIXEL_UM:
+        return problem
+    return None
 
 
 def density_pixel_size(dpi: Any, source: str) -> tuple[float | None, str, str]:
@@ -142,7 +168,13 @@ def _ome(tif: Any) -> _Found | None:
     sizes = []
     for axis in "XY":
         size = pixels.attrib.get(f"PhysicalSize{axis}")
-        factor = unit_to_um(pixels.attrib.get(f"PhysicalSize{axis}Unit", "µm"))
+        unit = pixels.attrib.get(f"PhysicalSize{axis}Unit", "µm")
+        factor = unit_to_um(unit)
+        if size is not None and factor is None:
+            return (
+                f"the OME pixel size is given in a unit this reader does not know ({unit!r}); "
+                "set it yourself (--pixel-size, or the Pixel size dock)"
+            )
         sizes.append(float(size) * factor if size is not None and factor else None)
     return (sizes[0], sizes[1], "ome", {}) if sizes[0] else None
 
@@ -156,7 +188,7 @@ def _resolution(tif: Any, axis: str) -> float | None:
     return num / den if den and num else None
 
 
-def _imagej(tif: Any) -> _Found | None:
+def _imagej(tif: Any) -> _Found | str | None:
     meta = tif.imagej_metadata
     if not meta or "unit" not in meta:
         return None
@@ -164,10 +196,15 @@ def _imagej(tif: Any) -> _Found | None:
     xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
     if not factor or not xres:
         return None
+    problem = _unit_density_problem(factor / xres, factor)  # a screenshot's 96 dpi, say
+    if problem is not None:
+        return problem or None
     return factor / xres, factor / yres if yres else None, "imagej", {}
 
 
 def _resolution_tags(tif: Any) -> _Found | str | None:
+    if (tif.imagej_metadata or {}).get("unit"):  # ImageJ's unit: :func:`_imagej` read them
+        return None
     xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
     unit_tag = tif.pages.first.tags.get("ResolutionUnit")
     unit = int(unit_tag.value) if unit_tag is not None else 2  # TIFF's default is inch
@@ -180,9 +217,7 @@ def _resolution_tags(tif: Any) -> _Found | str | None:
             f"the TIFF resolution tags ({xres:.6g} pixels per unit) have {what}, so they give "
             "no pixel size; set it yourself (--pixel-size, or the Pixel size dock)"
         )
-    problem = _density_problem(per_unit_um / xres)
-    if problem == "":  # 72 or 96 dpi, whatever the unit it is given in
-        return None
-    if problem and unit == 2:  # only densities per inch are print or screen settings
-        return problem
+    problem = _unit_density_problem(per_unit_um / xres, per_unit_um)
+    if problem is not None:  # "" for 72 or 96 dpi (whatever the unit): ignored quietly
+        return problem or None
     return per_unit_um / xres, per_unit_um / yres if yres else None, "tiff-resolution", {}

@@ -100,6 +100,7 @@ class DetectWidget(WorkerWidget):
         self._shape: tuple[int, int] = (0, 0)
         self._pixel_size: float | None = None
         self._layer: Shapes | None = None
+        self._table_timer: Any = None  # redraws the table after a pixel size change
         self._drawn_on: Image | None = None  # the image of the last run
         self._told_edited = False  # the user was told the slider leaves their edits alone
 
@@ -263,6 +264,11 @@ class DetectWidget(WorkerWidget):
             mark_drawn(layer)
         else:
             set_detections(layer, shown, pixel_size, image_layer)
+        if layer is not self._layer:  # its pixel size may change (the Pixel size dock)
+            layer.events.metadata.connect(self._on_layer_metadata)
+            self._disconnects.append(
+                lambda: layer.events.metadata.disconnect(self._on_layer_metadata)
+            )
         self._layer, self._drawn_on = layer, image_layer
         note = df.attrs.get("note") or ""
         if note:
@@ -286,6 +292,24 @@ class DetectWidget(WorkerWidget):
                     "redraws it; run Detect again to start over in a new layer."
                 )
         self._update_table()
+
+    def _on_layer_metadata(self, _event: Any = None) -> None:
+        """The detections layer got another pixel size: the per-mm² table follows it."""
+        layer = self._layer
+        if self._result is None or layer is None or layer not in self._viewer.layers:
+            return
+        pixel_size = layer.metadata.get(PIXEL_SIZE_KEY, self._pixel_size)
+        if pixel_size != self._pixel_size:
+            from qtpy.QtCore import QTimer
+
+            self._pixel_size = pixel_size
+            # once the change is complete (the layer's drawn mark is written after the size);
+            # the timer belongs to the dock, so it never fires into a closed one
+            if self._table_timer is None:
+                self._table_timer = QTimer(self.native)
+                self._table_timer.setSingleShot(True)
+                self._table_timer.timeout.connect(self._update_table)
+            self._table_timer.start(0)
 
     def _update_table(self) -> None:
         s = self.summary

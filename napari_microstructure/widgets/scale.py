@@ -42,6 +42,7 @@ class ScaleWidget(WorkerWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
+        self._exact: float | None = None  # the pixel size shown, before the box rounds it
         self._image = self._layer_combo(Image, "image")
         self._found = info_label()
         self._value = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
@@ -89,6 +90,9 @@ class ScaleWidget(WorkerWidget):
             show_error("Pixel size: enter a positive number of µm per pixel.")
             return
         targets = self._targets(layer)
+        line = self._line_layer()  # the dock's own line stays on the bar, ticked or not
+        if line is not None and line not in targets and _lies_on(line, layer):
+            targets.append(line)
         overlays = self._overlays(targets)  # found in the old placement, before the change
         for other in targets:
             drawn = isinstance(other, (Points, Shapes)) and PIXEL_SIZE_KEY not in other.metadata
@@ -106,6 +110,8 @@ class ScaleWidget(WorkerWidget):
         """Pixel size from a scale bar ``line_px`` pixels long that stands for ``length_um``."""
         if line_px <= 0:
             raise ValueError("the drawn line has no length")
+        if not length_um > 0:
+            raise ValueError("the scale bar's length must be a positive number of µm")
         pixel_size = length_um / line_px
         self.apply(pixel_size)
         return pixel_size
@@ -159,6 +165,7 @@ class ScaleWidget(WorkerWidget):
         source = layer.metadata.get("pixel_size_source", "")
         if ps and not layer.metadata.get(PIXEL_SIZE_KEY):
             source = "the layer's scale"
+        self._exact = ps
         if ps:
             self._found.value = f"{ps:.6g} µm/px" + (f" (from {source})" if source else "")
             self._value.value = ps
@@ -166,7 +173,11 @@ class ScaleWidget(WorkerWidget):
             self._found.value = "unknown: measurements are in pixels"
 
     def _on_apply(self) -> None:
-        self.apply(float(self._value.value))
+        value = float(self._value.value)
+        exact = self._exact
+        # the box shows 6 decimals: the file's own value (an SEM's 3.90625e-4 µm, say) is
+        # applied as it is unless the user changed it
+        self.apply(exact if exact and abs(value - exact) <= 0.5e-6 else value)
 
     def _on_draw(self) -> None:
         layer = self._image.value
@@ -176,6 +187,7 @@ class ScaleWidget(WorkerWidget):
         lines = self._line_layer()
         if lines is None:
             lines = self._viewer.add_shapes(
+                ndim=layer.ndim,  # a stack's line lies on its planes
                 name=SCALE_LINE_LAYER,
                 edge_color="yellow",
                 edge_width=2,
@@ -219,3 +231,10 @@ class ScaleWidget(WorkerWidget):
     def _on_scale_bar(self, _value: Any = None) -> None:
         # the bar's unit follows the layers' units (µm once a pixel size is set)
         show_scale_bar(self._viewer, bool(self._scale_bar.value))
+
+
+def _lies_on(overlay: Any, image: Any) -> bool:
+    """Whether a layer is placed on ``image``'s rows and columns (same scale and offset)."""
+    return np.allclose(overlay.scale[-2:], image.scale[-2:]) and np.allclose(
+        overlay.translate[-2:], image.translate[-2:]
+    )
