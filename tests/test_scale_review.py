@@ -132,3 +132,12 @@ def test_calibrations_per_cm_and_in_rarer_ome_units_are_read(tmp_path):
             assert mf.pixel_size is None and "does not know ('parsec-ish')" in mf.note
         else:
             assert mf.pixel_size == pytest.approx(expected)
+
+
+def test_an_infinite_pixel_size_is_told_as_such(tmp_path):
+    """It was told as pixels 'not square (inf µm wide, inf µm high)'."""
+    path = tmp_path / "inf.ome.tif"
+    size = {"PhysicalSizeX": float("inf"), "PhysicalSizeY": float("inf")}
+    tifffile.imwrite(path, np.zeros((8, 8), np.uint8), metadata=size)
+    mf = read_micrograph(path)
+    assert mf.pixel_size is None and "not a finite number" in mf.note

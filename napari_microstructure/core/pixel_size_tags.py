@@ -10,6 +10,7 @@ are ignored without one.
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from typing import Any
 
@@ -63,7 +64,10 @@ def unit_to_um(unit: str) -> float | None:
 
 
 def square(width: float, height: float | None, source: str) -> tuple[float | None, str, str]:
-    """(pixel size, source, note): no pixel size when width and height differ by over 1 %."""
+    """(pixel size, source, note): no pixel size when width and height differ by over 1 %,
+    or when either is not a finite number."""
+    if not math.isfinite(width) or (height is not None and not math.isfinite(height)):
+        return None, "none", f"the pixel size in the file ({source}) is not a finite number"
     if height is None or abs(width - height) <= 0.01 * max(width, height):
         return width, source, ""
     note = (
