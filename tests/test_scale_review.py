@@ -141,3 +141,12 @@ def test_an_infinite_pixel_size_is_told_as_such(tmp_path):
     tifffile.imwrite(path, np.zeros((8, 8), np.uint8), metadata=size)
     mf = read_micrograph(path)
     assert mf.pixel_size is None and "not a finite number" in mf.note
+
+
+def test_a_jpeg_density_is_named_after_its_format(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "a.jpg"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(path, dpi=(50800, 50800))
+    mf = read_micrograph(path)
+    assert mf.pixel_size == pytest.approx(0.5) and mf.source == "jpeg-density"

@@ -55,7 +55,8 @@ class MicrographFile:
         µm per pixel, or None when the file carries no usable calibration.
     source
         Where the pixel size came from (``"fei"``, ``"zeiss"``, ``"ome"``, ``"imagej"``,
-        ``"tiff-resolution"``, ``"png-density"``, ``"override"``) or ``"none"``.
+        ``"tiff-resolution"``, ``"png-density"`` (``"jpeg-density"``, ...), ``"override"``) or
+        ``"none"``.
     note
         Why a calibration in the file was not used (non-square pixels, a print density, no
         unit), or ``""``.
@@ -276,6 +277,7 @@ def _read_pillow(path: Path, labels: bool = False) -> MicrographFile:
     img = _open_pillow(path)
     with img:
         dpi = img.info.get("dpi")
+        kind = f"{(img.format or 'image').lower()}-density"  # png-, jpeg-, bmp-density
         mode = img.mode
         target = _pillow_target(img)
         depth = 2 if mode.startswith("I;16") else 4 if mode in ("I", "F") else 1
@@ -288,9 +290,7 @@ def _read_pillow(path: Path, labels: bool = False) -> MicrographFile:
             data = np.asarray(img.getchannel(0) if mode == "PA" else img).astype(np.uint8)
         else:
             data = np.asarray(img.convert(target) if target else img)
-    pixel_size, source, note = (
-        density_pixel_size(dpi, "png-density") if dpi else (None, "none", "")
-    )
+    pixel_size, source, note = density_pixel_size(dpi, kind) if dpi else (None, "none", "")
     return MicrographFile(path, data, pixel_size, source, {"mode": mode}, note)
 
 
