@@ -152,8 +152,8 @@ class TrainPanel(Container):
         if not same:  # read again: it may have been changed since the training started
             from ..core.curate import Project
 
-            trained_on = Project.open(trained_on.root)
-        version = (project if same else trained_on).add_model(
+            project = Project.open(trained_on.root)
+        version = project.add_model(
             result.weights,
             result.task,
             result.metrics,
@@ -163,7 +163,7 @@ class TrainPanel(Container):
         )
         if not same:  # the model belongs to the project its data came from
             show_info(
-                f"The retrained model was stored in {trained_on.root.name} as {version}: "
+                f"The retrained model was stored in {project.root.name} as {version}: "
                 "open that project to accept or reject it."
             )
             return
