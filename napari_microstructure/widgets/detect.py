@@ -98,6 +98,7 @@ class DetectWidget(WorkerWidget):
         self._detector_key: str | None = None
         self._result: pd.DataFrame | None = None
         self._shape: tuple[int, int] = (0, 0)
+        self._searched: list[str] | None = None  # class names the last run searched
         self._pixel_size: float | None = None
         self._layer: Shapes | None = None
         self._table_timer: Any = None  # redraws the table after a pixel size change
@@ -156,8 +157,7 @@ class DetectWidget(WorkerWidget):
 
         if self._result is None:
             return pd.DataFrame()
-        names = self._detector.names.values() if self._detector is not None else None
-        return class_summary(self.shown_detections, self._shape, self._pixel_size, names)
+        return class_summary(self.shown_detections, self._shape, self._pixel_size, self._searched)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -221,7 +221,7 @@ class DetectWidget(WorkerWidget):
     def _work(
         self, image: np.ndarray, pixel_size: float | None, path: Path | None, params: dict
     ) -> Any:
-        from ..core.detect import detect, file_identity, load_detector
+        from ..core.detect import detect, file_identity, load_detector, searched_names
         from ..core.progress import Progress
 
         # bad models and settings come back as a message, not as an exception in the worker
@@ -232,7 +232,10 @@ class DetectWidget(WorkerWidget):
                 yield Progress(0, 1, "loading the model…")
                 det = load_detector(path)
                 self._detector, self._detector_key = det, key
-            return (yield from detect(image, det, pixel_size=pixel_size, **params))
+            df = yield from detect(image, det, pixel_size=pixel_size, **params)
+            # the table lists the classes searched, as the CLI and batch do
+            df.attrs["searched"] = searched_names(params["classes"], det.names)
+            return df
         except ValueError as exc:
             return str(exc)
 
@@ -245,6 +248,7 @@ class DetectWidget(WorkerWidget):
         conf: float,
     ) -> None:
         self._result, self._shape, self._pixel_size = None, tuple(shape), pixel_size
+        self._searched = df.attrs.get("searched")
         self._show.value = np.floor(conf * 100) / 100  # a new run shows all it found
         self._result, self._told_edited = df, False
         name = f"{image_layer.name} detections"
