@@ -40,8 +40,9 @@ def test_boxes_drawn_by_hand_are_read_in_micrometres():
 
     from napari_microstructure._layers import detections_from_layer
 
-    # a new Shapes layer over an image at 0.5 µm/px: the user draws in µm (world units)
+    # a new Shapes layer over an image at 0.5 µm/px: the user draws in µm (world units); napari
+    # puts pixel centres on whole multiples of the size, boxes count pixel edges (x2 exclusive)
     hand = Shapes([np.array([[10.0, 20.0], [10.0, 40.0], [30.0, 40.0], [30.0, 20.0]])])
     table = detections_from_layer(hand, image_pixel_size=0.5)
-    assert table[["x1", "y1", "x2", "y2"]].to_numpy().tolist() == [[40.0, 20.0, 80.0, 60.0]]
-    assert detections_from_layer(hand)[["x1", "y1"]].to_numpy().tolist() == [[20.0, 10.0]]
+    assert table[["x1", "y1", "x2", "y2"]].to_numpy().tolist() == [[40.5, 20.5, 80.5, 60.5]]
+    assert detections_from_layer(hand)[["x1", "y1"]].to_numpy().tolist() == [[20.5, 10.5]]

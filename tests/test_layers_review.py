@@ -144,11 +144,12 @@ def test_curation_layers_lie_over_a_translated_image(make_napari_viewer):
     boxes = viewer.add_shapes(
         **boxes_layer_kwargs([box], 0.5, ["pore"], "a boxes", "a", like=image)
     )
-    corner = boxes.data_to_world(np.asarray(boxes.data[0])[0])  # (y1, x1)
-    assert np.allclose(corner, image.data_to_world((2.0, 4.0)))
+    corner = boxes.data_to_world(np.asarray(boxes.data[0])[0])  # (y1, x1): pixel edges
+    assert np.allclose(corner, image.data_to_world((1.5, 3.5)))
     assert boxes_from_layer(boxes, ["pore"]) == [box]  # read back in pixels
-    # a box drawn by hand over pixels rows 20..30, columns 8..16, given in world µm
-    world = np.array([image.data_to_world(p) for p in [(20, 8), (20, 16), (30, 16), (30, 8)]])
+    # a box drawn by hand with pixel edges rows 20..30, columns 8..16, given in world µm
+    edges = [(20, 8), (20, 16), (30, 16), (30, 8)]
+    world = np.array([image.data_to_world((r - 0.5, c - 0.5)) for r, c in edges])
     boxes.add_rectangles(np.array([boxes.world_to_data(w) for w in world]))
     drawn = boxes_from_layer(boxes, ["pore"])[1]
     assert [drawn[k] for k in ("x1", "y1", "x2", "y2")] == pytest.approx([8, 20, 16, 30])

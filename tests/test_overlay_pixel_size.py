@@ -43,7 +43,8 @@ def _corners(layer, image):
     """Each box's (y1, x1) corner: in the layer's data and in the image's world."""
     data = np.array([np.asarray(v)[np.argmin(np.asarray(v).sum(axis=1))] for v in layer.data])
     world = np.array([layer.data_to_world(p) for p in data])
-    truth = np.array([image.data_to_world((y, x)) for x, y in XY[:, :2]])
+    # boxes count pixel edges: a box's corner is half a pixel before its first pixel's centre
+    truth = np.array([image.data_to_world((y - 0.5, x - 0.5)) for x, y in XY[:, :2]])
     return world, truth
 
 
@@ -125,11 +126,11 @@ def _curate(viewer, tmp_path, image):
 
 
 def _draw_and_save(w, qtbot, boxes, image, rows, cols):
-    """Draw a box over image pixels ``rows`` x ``cols`` on screen; the saved boxes."""
+    """Draw a box with pixel edges ``rows`` x ``cols`` on screen; the saved boxes."""
     from napari_microstructure.core.curate import Project
 
-    tl = boxes.world_to_data(image.data_to_world((rows[0], cols[0])))
-    br = boxes.world_to_data(image.data_to_world((rows[1], cols[1])))
+    tl = boxes.world_to_data(image.data_to_world((rows[0] - 0.5, cols[0] - 0.5)))
+    br = boxes.world_to_data(image.data_to_world((rows[1] - 0.5, cols[1] - 0.5)))
     rev = w.saved_rev
     boxes.add_rectangles(np.array([tl, br]))
     qtbot.waitUntil(lambda: w.saved_rev > rev and not w.unsaved, timeout=10_000)
@@ -158,7 +159,7 @@ def test_curate_boxes_keep_their_pixels_when_the_pixel_size_changes(
     first = _draw_and_save(w, qtbot, boxes, image, (20, 40), (30, 60))
     _set_pixel_size(viewer, image, 0.25)
     corner = np.asarray(boxes.data[0]).min(axis=0)
-    assert np.allclose(boxes.data_to_world(corner), image.data_to_world((20, 30)))
+    assert np.allclose(boxes.data_to_world(corner), image.data_to_world((19.5, 29.5)))
     saved = _draw_and_save(w, qtbot, boxes, image, (70, 90), (100, 120))
     assert np.allclose(saved, first + [[100, 70, 120, 90]])
     w.close()

@@ -78,9 +78,9 @@ def test_boxes_lie_on_a_translated_rotated_image(
     w = _detect(viewer, wait_idle)
     layer = w.layer
     for verts, box in zip(layer.data, BOXES.itertuples(), strict=True):
-        # the box's top-left corner is where the image's pixel (y1, x1) is on screen
+        # the box's top-left corner is the outer corner of the image's pixel (y1, x1) on screen
         corner = np.asarray(verts)[np.argmin(np.asarray(verts).sum(axis=1))]
-        expected = np.asarray(image.data_to_world((box.y1, box.x1)))
+        expected = np.asarray(image.data_to_world((box.y1 - 0.5, box.x1 - 0.5)))
         assert np.allclose(layer.data_to_world(corner), expected, atol=1e-6)
     assert np.allclose(_pixel_boxes(layer, image), BOXES[["x1", "y1", "x2", "y2"]], atol=1e-6)
 
@@ -88,8 +88,8 @@ def test_boxes_lie_on_a_translated_rotated_image(
 def test_hand_drawn_boxes_are_read_in_the_images_pixels(make_napari_viewer):
     viewer = make_napari_viewer()
     image = _image(viewer, translate=(40.0, 60.0))
-    # a box around pixels rows 42..59, columns 52..69, drawn on screen in a new Shapes layer
-    top_left, bottom_right = image.data_to_world((42, 52)), image.data_to_world((59, 69))
+    # a box around pixels rows 42..58, columns 52..68 (edges 42..59, 52..69), drawn on screen
+    top_left, bottom_right = image.data_to_world((41.5, 51.5)), image.data_to_world((58.5, 68.5))
     drawn = viewer.add_shapes(np.array([top_left, bottom_right]), shape_type="rectangle")
     assert np.allclose(_pixel_boxes(drawn, image), [[52, 42, 69, 59]])
     # ... and in a Shapes layer with a placement of its own

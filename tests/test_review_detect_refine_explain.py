@@ -111,8 +111,9 @@ def test_a_hand_drawn_box_is_explained_where_it_was_drawn(
     w.explain_selected(1)
     wait_idle(w)
     assert np.allclose(explained[-1], [168, 58, 193, 83])
-    # a missed defect boxed by hand: pixels rows 10..30, columns 100..120
-    top_left, bottom_right = image.data_to_world((10, 100)), image.data_to_world((30, 120))
+    # a missed defect boxed by hand: pixel edges rows 10..30, columns 100..120
+    top_left = image.data_to_world((9.5, 99.5))
+    bottom_right = image.data_to_world((29.5, 119.5))
     boxes.add_rectangles(
         np.array([boxes.world_to_data(top_left), boxes.world_to_data(bottom_right)])
     )

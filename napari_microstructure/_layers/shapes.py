@@ -39,6 +39,8 @@ CLASS_COLORS = np.array(
     ]
 )
 EDGE_PX = 3.0  # box line width in image pixels
+# box coordinates count pixel edges, napari data pixel centres: edge = centre - EDGE_SHIFT
+EDGE_SHIFT = 0.5
 TEXT = {
     "string": "{class_name} {confidence:.2f}",
     "size": 7,
@@ -106,16 +108,20 @@ def _feature_sizes(layer: Any, pixel_size: float | None) -> None:
 
 
 def boxes_to_rectangles(df: pd.DataFrame, pixel_size: float | None) -> list[np.ndarray]:
-    """Rectangles ``(4, 2)`` of (row, col) µm from x1, y1, x2, y2 pixel boxes."""
+    """Rectangles ``(4, 2)`` of (row, col) µm from x1, y1, x2, y2 pixel boxes.
+
+    Boxes count pixel edges (x2 is exclusive, as YOLO's and the detector's), napari's data
+    pixel centres: a box's edges lie half a pixel before its first pixel's centre.
+    """
     s = float(pixel_size) if pixel_size else 1.0
-    b = df[["x1", "y1", "x2", "y2"]].to_numpy(dtype=float) * s
+    b = (df[["x1", "y1", "x2", "y2"]].to_numpy(dtype=float) - EDGE_SHIFT) * s
     return [np.array([[y1, x1], [y1, x2], [y2, x2], [y2, x1]]) for x1, y1, x2, y2 in b]
 
 
 def rectangles_to_boxes(data: list[np.ndarray], pixel_size: float | None) -> np.ndarray:
     """``(N, 4)`` x1, y1, x2, y2 pixel boxes enclosing shapes in µm from the image's corner."""
     s = float(pixel_size) if pixel_size else 1.0
-    return _enclosing([np.asarray(v, dtype=float)[:, -2:] / s for v in data])
+    return _enclosing([np.asarray(v, dtype=float)[:, -2:] / s for v in data]) + EDGE_SHIFT
 
 
 def _enclosing(shapes: list[np.ndarray]) -> np.ndarray:
@@ -255,7 +261,7 @@ def detections_from_layer(
     """
     if image is not None:
         verts = [np.asarray(v, dtype=float) for v in layer.data]
-        b = _enclosing([image_pixels(layer, image, v) for v in verts])
+        b = _enclosing([image_pixels(layer, image, v) for v in verts]) + EDGE_SHIFT
     else:
         ps = layer.metadata.get(PIXEL_SIZE_KEY) or image_pixel_size
         b = rectangles_to_boxes(list(layer.data), ps)
