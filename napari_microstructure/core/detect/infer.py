@@ -17,7 +17,7 @@ import pandas as pd
 from ..image_utils import intensity_range
 from ..progress import Progress
 from .model import Detector
-from .tiling import Tile, merge_tile_boxes, tile_grid, touches_inner_edge
+from .tiling import Tile, merge_tile_boxes, seen_whole_elsewhere, tile_grid, touches_inner_edge
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,10 @@ def _to_u8(crop: np.ndarray, rng: tuple[float, float] | None) -> np.ndarray:
     lo, hi = rng
     scale = 255.0 / (hi - lo) if hi > lo else 0.0
     crop = crop if crop.ndim == 2 else crop[..., :3]
-    out = np.clip((np.nan_to_num(crop.astype(np.float32)) - lo) * scale + 0.5, 0, 255)
+    # missing data (NaN) as mid grey, whatever the data's offset: never a dark or bright object
+    mid = 0.5 * (lo + hi)
+    crop = np.nan_to_num(crop.astype(np.float32), nan=mid, posinf=hi, neginf=lo)
+    out = np.clip((crop - lo) * scale + 0.5, 0, 255)
     return out.astype(np.uint8)
 
 
@@ -196,7 +199,7 @@ def detect(
     model = detector.inference_model()
     rng = _intensity_range(image)
     margin = 2.0 / factor
-    all_b, all_s, all_c, all_cut = [], [], [], []
+    all_b, all_s, all_c, all_cut, all_owner = [], [], [], [], []
     for start in range(0, n, max(1, int(batch))):
         group = tiles[start : start + max(1, int(batch))]
         crops = [_read_tile(image, t, factor, rng, imgsz) for t in group]
@@ -211,7 +214,7 @@ def detect(
             class_ids,
             detector.end2end,
         )
-        for t, crop, out in zip(group, crops, outs, strict=True):
+        for k, (t, crop, out) in enumerate(zip(group, crops, outs, strict=True), start):
             if len(out) == 0:
                 continue
             b = out[:, :4].astype(np.float64)
@@ -221,6 +224,7 @@ def detect(
             all_s.append(out[:, 4])
             all_c.append(out[:, 5].astype(np.int64))
             all_cut.append(touches_inner_edge(b, t, margin) if n > 1 else np.zeros(len(b), bool))
+            all_owner.append(np.full(len(b), k))
         done = min(start + len(group), n)
         yield Progress(done, n, f"tile {done}/{n}")
     if not all_b:
@@ -228,7 +232,12 @@ def detect(
     else:
         b, s, c = np.concatenate(all_b), np.concatenate(all_s), np.concatenate(all_c)
         if n > 1:
-            b, s, c = merge_tile_boxes(b, s, c, np.concatenate(all_cut), iou, agnostic, gap=margin)
+            cut = np.concatenate(all_cut)
+            # a piece cut at a seam inside a tile that saw its whole area is no object of its own
+            drop = cut.copy()
+            drop[cut] = seen_whole_elsewhere(b[cut], np.concatenate(all_owner)[cut], tiles, margin)
+            b, s, c, cut = b[~drop], s[~drop], c[~drop], cut[~drop]
+            b, s, c = merge_tile_boxes(b, s, c, cut, iou, agnostic, gap=margin)
         b, s, c = b[: int(max_det)], s[: int(max_det)], c[: int(max_det)]
         h, w = image.shape[:2]
         b = np.clip(np.asarray(b, dtype=np.float64), 0, [w, h, w, h])

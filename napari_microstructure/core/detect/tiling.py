@@ -65,6 +65,28 @@ def touches_inner_edge(boxes: np.ndarray, tile: Tile, margin: float) -> np.ndarr
     return out
 
 
+def seen_whole_elsewhere(
+    boxes: np.ndarray, owner: np.ndarray, tiles: list[Tile], margin: float
+) -> np.ndarray:
+    """Bool mask of boxes lying inside another tile than their ``owner`` (tile index), clear of
+    its inner edges: that tile saw the whole area with its context, so its boxes stand there."""
+    boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
+    out = np.zeros(len(boxes), dtype=bool)
+    if len(boxes) == 0:
+        return out
+    owner = np.asarray(owner)
+    for k, t in enumerate(tiles):
+        inside = (
+            (boxes[:, 0] >= t.x0)
+            & (boxes[:, 1] >= t.y0)
+            & (boxes[:, 2] <= t.x1)
+            & (boxes[:, 3] <= t.y1)
+            & (owner != k)
+        )
+        out |= inside & ~touches_inner_edge(boxes, t, margin)
+    return out
+
+
 def _area(b: np.ndarray) -> np.ndarray:
     return np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)
 

@@ -53,6 +53,7 @@ def write_yolo_dataset(
     synthetic generator gives them. Also writes ``root/data.yaml``; returns the image count.
     """
     import cv2
+    import yaml
 
     root = Path(root)
     (root / "images" / split).mkdir(parents=True, exist_ok=True)
@@ -60,7 +61,7 @@ def write_yolo_dataset(
     n = 0
     for i, (image, objects) in enumerate(samples):
         img = np.asarray(image)
-        bgr = img[..., ::-1] if img.ndim == 3 else img  # cv2 writes BGR
+        bgr = img[..., 2::-1] if img.ndim == 3 else img  # cv2 writes BGR; alpha dropped
         cv2.imwrite(str(root / "images" / split / f"{i:05d}.png"), np.ascontiguousarray(bgr))
         boxes = np.array([o["bbox"] for o in objects], dtype=float).reshape(-1, 4)
         lines = yolo_lines(boxes, [int(o["class_id"]) for o in objects], img.shape)
@@ -68,8 +69,7 @@ def write_yolo_dataset(
         n += 1
     data = root / "data.yaml"
     splits = sorted(p.name for p in (root / "images").iterdir() if p.is_dir())
-    text = [f"path: {root.resolve()}"]
-    text += [f"{s}: images/{s}" for s in splits]
-    text += ["names:"] + [f"  {k}: {v}" for k, v in enumerate(names)]
-    data.write_text("\n".join(text) + "\n")
+    doc = {"path": str(root.resolve()), **{s: f"images/{s}" for s in splits}}
+    doc["names"] = {k: str(v) for k, v in enumerate(names)}  # quoted where YAML needs it
+    data.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return n
