@@ -123,21 +123,22 @@ def boxes_layer_kwargs(
 
 
 def boxes_from_layer(
-    layer: Any, class_names: list[str], drawn: list[str] | None = None
+    layer: Any, class_names: list[str], drawn: list[str] | None = None, image: Any = None
 ) -> list[dict[str, Any]]:
     """Boxes (pixel x1, y1, x2, y2, class_id, confidence) drawn or edited in a Shapes layer.
 
     A class typed by name in the features table wins over a stale class id; a box without a
     class name (a plain Shapes layer, a box drawn by hand) keeps its class id. A name that is
     not in ``class_names`` is looked up in ``drawn``, the classes the layer was drawn with
-    (another window may have renamed a class since).
+    (another window may have renamed a class since). With the ``image`` layer the boxes are
+    read through the Shapes layer's placement to that image's pixels (any Shapes layer).
 
     Raises
     ------
     ValueError : a box's class name is not one of ``class_names`` (it would be saved as
         another class).
     """
-    df = detections_from_layer(layer, default_class="")
+    df = detections_from_layer(layer, default_class="", image=image)
     ids = {n: i for i, n in enumerate(drawn or [])}
     ids.update({n: i for i, n in enumerate(class_names)})
     out = []

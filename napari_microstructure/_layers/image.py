@@ -127,7 +127,7 @@ def placement_like(layer: Any) -> dict[str, Any]:
     them) that lay a new 2-D layer on ``layer``'s rows and columns, pixel on pixel.
 
     A transform that mixes the rows and columns with a stack's leading axes has no 2-D part
-    and is left out.
+    and is left out (the user is told once per layer).
     """
     from napari.utils.transforms.transform_utils import shear_to_matrix
 
@@ -145,7 +145,28 @@ def placement_like(layer: Any) -> dict[str, Any]:
     affine = yx_block(np.asarray(layer.affine.affine_matrix, dtype=float), n, homogeneous=True)
     if affine is not None and not np.allclose(affine, np.eye(3)):
         kwargs["affine"] = affine
+    if rotate is None or shear is None or affine is None:
+        _tell_mixed(layer)
     return kwargs
+
+
+_TOLD_MIXED: set[str] = set()
+
+
+def _tell_mixed(layer: Any) -> None:
+    """Warn once per layer that 2-D results cannot follow its 3-D rotation, shear or affine."""
+    from napari.utils.notifications import show_warning
+
+    key = str(getattr(layer, "unique_id", id(layer)))
+    if key in _TOLD_MIXED:
+        return
+    _TOLD_MIXED.add(key)
+    show_warning(
+        f"'{layer.name}': its rotation, shear or affine turns the planes into the rows and "
+        "columns, which a plane's results cannot follow: they are drawn on its unturned rows "
+        "and columns and will not lie on it on screen. Reset that transform to see them on "
+        "the image."
+    )
 
 
 def yx_block(matrix: np.ndarray, n: int, homogeneous: bool = False) -> np.ndarray | None:

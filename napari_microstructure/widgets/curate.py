@@ -212,7 +212,7 @@ class CurateWidget(WorkerWidget):
             if layer is None:
                 raise ValueError("choose an image layer")
             image = image_array(layer)
-            labels = self._labels_to_import(project, image.shape[:2])  # checked before adding
+            labels = self._labels_to_import(project, layer, image.shape[:2])  # checked first
             ps = layer_pixel_size(layer)
             source = layer.source.path if layer.source and layer.source.path else None
             image_id = project.add_image(image, layer.name, pixel_size=ps, source=source)
@@ -233,8 +233,11 @@ class CurateWidget(WorkerWidget):
     def _label_sources(self) -> tuple[Any, Any, Any]:
         return self._instances_from.value, self._phases_from.value, self._boxes_from.value
 
-    def _labels_to_import(self, project: Project, shape: tuple[int, ...]) -> dict[str, Any]:
-        """The chosen instances, phases and boxes layers as project labels (checked)."""
+    def _labels_to_import(
+        self, project: Project, image: Image, shape: tuple[int, ...]
+    ) -> dict[str, Any]:
+        """The chosen instances, phases and boxes layers as project labels (checked) for the
+        ``image`` layer of ``shape`` (boxes read through their placement to its pixels)."""
         inst, phases, boxes = self._label_sources()
         kwargs: dict[str, Any] = {}
         for role, layer in (("instances", inst), ("phases", phases)):
@@ -245,7 +248,7 @@ class CurateWidget(WorkerWidget):
             check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
             kwargs[role] = labels_data(layer)
         if boxes is not None:
-            kwargs["boxes"] = boxes_from_layer(boxes, project.classes)
+            kwargs["boxes"] = boxes_from_layer(boxes, project.classes, image=image)
         return kwargs
 
     def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:

@@ -11,7 +11,7 @@ from napari.utils.notifications import show_error, show_info
 
 from .._layers import layer_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
 from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY
-from .._layers.overlay import OVER_KEY, overlay_unit
+from .._layers.overlay import OVER_KEY, image_pixels, overlay_unit
 from .._layers.shapes import relay_overlay
 from ..core.imageio import parse_length
 from ._base import WorkerWidget, info_label
@@ -124,20 +124,41 @@ class ScaleWidget(WorkerWidget):
         if not self._same_size.value:
             return [layer]
         shape = yx_shape(layer)
+        # other images in the same pixel frame: drawings there may be theirs
+        others = [
+            o
+            for o in self._viewer.layers
+            if isinstance(o, Image) and yx_shape(o) != shape and _same_frame(o, layer)
+        ]
 
         def laid_over(other: Any) -> bool:
             if isinstance(other, (Points, Shapes)):
-                return (
+                drawn = (
                     other.ndim == layer.ndim
                     and (other.ndim > 2 or PIXEL_SIZE_KEY not in other.metadata)
-                    and np.allclose(other.scale, layer.scale)
-                    and np.allclose(other.translate, layer.translate)
+                    and _same_frame(other, layer)
                 )
+                if not drawn or not len(other.data):
+                    return drawn
+                if not _inside(other, shape):
+                    return False  # drawn beyond this image: on another one
+                mine = not any(_inside(other, yx_shape(o)) for o in others)
+                if not mine:
+                    skipped.append(other.name)
+                return mine
             # images and labels of its rows x columns, a stack's or a plane's (e.g. a
             # prediction from one plane of the stack)
             return isinstance(other, (Image, Labels)) and yx_shape(other) == shape
 
-        return [other for other in self._viewer.layers if other is layer or laid_over(other)]
+        skipped: list[str] = []
+        out = [other for other in self._viewer.layers if other is layer or laid_over(other)]
+        if skipped:
+            names = ", ".join(f"'{n}'" for n in skipped)
+            show_info(
+                f"Pixel size: {names} left as it is: it lies on '{layer.name}' and on another "
+                "image of the same placement, so it may belong to either."
+            )
+        return out
 
     def _overlays(self, targets: list[Any]) -> list[tuple[Any, Any, float]]:
         """When ticked, the docks' 2-D points and shapes (data in µm, a pixel size in their
@@ -214,9 +235,9 @@ class ScaleWidget(WorkerWidget):
         except ValueError as exc:
             show_error(f"Pixel size: {exc}")
             return
-        # The line is in world units; divide by the layer scale to get image pixels.
-        ends = np.asarray(lines.data[-1])[:, -2:] * np.asarray(lines.scale[-2:])
-        line_px = float(np.linalg.norm((ends[-1] - ends[0]) / np.asarray(layer.scale[-2:])))
+        # the line's ends in the image's pixels (through both layers' placement, affine too)
+        ends = image_pixels(lines, layer, np.asarray(lines.data[-1], dtype=float))
+        line_px = float(np.linalg.norm(ends[-1] - ends[0]))
         try:
             ps = self.calibrate(line_px, length_um)
         except ValueError as exc:
@@ -231,6 +252,21 @@ class ScaleWidget(WorkerWidget):
     def _on_scale_bar(self, _value: Any = None) -> None:
         # the bar's unit follows the layers' units (µm once a pixel size is set)
         show_scale_bar(self._viewer, bool(self._scale_bar.value))
+
+
+def _same_frame(a: Any, b: Any) -> bool:
+    """Whether two layers have the same scale and offset (all axes)."""
+    return (
+        a.ndim == b.ndim
+        and np.allclose(a.scale, b.scale)
+        and np.allclose(a.translate, b.translate)
+    )
+
+
+def _inside(drawn: Any, shape: tuple[int, int]) -> bool:
+    """Whether a Points or Shapes layer's data lie on an image of ``shape`` (same frame)."""
+    box = np.asarray(drawn.extent.data, dtype=float)[:, -2:]
+    return bool(np.all(box[0] >= -0.5 - 1e-6) and np.all(box[1] <= np.asarray(shape) - 0.5 + 1e-6))
 
 
 def _lies_on(overlay: Any, image: Any) -> bool:
