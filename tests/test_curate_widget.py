@@ -60,10 +60,11 @@ def test_correct_mask_is_autosaved(widget, qtbot):
     rev = widget.saved_rev
     qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
 
-    # draw a box (world µm coordinates: pixel * 0.5) on the boxes layer
+    # draw a box (world µm coordinates: pixel * 0.5) on the boxes layer, its sides on the pixel
+    # edges, half a pixel before the centres of rows 4 and 20, columns 6 and 30
     boxes = widget.layers_of(image_id)["boxes"]
     rev = widget.saved_rev
-    boxes.add_rectangles(np.array([[4.0, 6.0], [20.0, 30.0]]) * 0.5)
+    boxes.add_rectangles((np.array([[4.0, 6.0], [20.0, 30.0]]) - 0.5) * 0.5)
     qtbot.waitUntil(lambda: widget.saved_rev > rev and not widget.unsaved, timeout=10_000)
 
     reopened = Project.open(widget.project.root)

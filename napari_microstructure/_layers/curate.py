@@ -168,3 +168,24 @@ def boxes_from_layer(
 def layer_image_id(layer: Any) -> str | None:
     """The project image a curation layer belongs to (None for other layers)."""
     return getattr(layer, "metadata", {}).get(IMAGE_KEY)
+
+
+def labels_to_import(
+    instances: Any, phases: Any, boxes: Any, classes: list[str], image: Any, shape: tuple
+) -> dict[str, Any]:
+    """The chosen ``instances``, ``phases`` (Labels) and ``boxes`` (Shapes) layers, any of them
+    None, as project labels for the ``image`` layer of ``shape`` (boxes read through their
+    placement to its pixels); raises ValueError for a layer of another size or bad ids."""
+    from ..core.curate.manifest import check_label_ids
+
+    kwargs: dict[str, Any] = {}
+    for role, layer in (("instances", instances), ("phases", phases)):
+        if layer is None:
+            continue
+        if tuple(layer.data.shape[-2:]) != tuple(shape[:2]):
+            raise ValueError(f"{layer.name} is not the size of the image")
+        check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
+        kwargs[role] = labels_data(layer)
+    if boxes is not None:
+        kwargs["boxes"] = boxes_from_layer(boxes, classes, image=image)
+    return kwargs

@@ -11,11 +11,7 @@ from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info
 
 from .._layers import image_array, layer_pixel_size
-from .._layers.curate import (
-    boxes_from_layer,
-    labels_data,
-)
-from ..core.curate.manifest import check_label_ids
+from .._layers.curate import labels_to_import
 from ..core.curate.project import Project, ProjectError, StaleProjectError
 from ..core.settings import get_setting, set_setting
 from ._autosave import Autosave
@@ -212,7 +208,8 @@ class CurateWidget(WorkerWidget):
             if layer is None:
                 raise ValueError("choose an image layer")
             image = image_array(layer)
-            labels = self._labels_to_import(project, layer, image.shape[:2])  # checked first
+            # checked before anything is added
+            labels = labels_to_import(*self._label_sources(), project.classes, layer, image.shape)
             ps = layer_pixel_size(layer)
             source = layer.source.path if layer.source and layer.source.path else None
             image_id = project.add_image(image, layer.name, pixel_size=ps, source=source)
@@ -232,24 +229,6 @@ class CurateWidget(WorkerWidget):
 
     def _label_sources(self) -> tuple[Any, Any, Any]:
         return self._instances_from.value, self._phases_from.value, self._boxes_from.value
-
-    def _labels_to_import(
-        self, project: Project, image: Image, shape: tuple[int, ...]
-    ) -> dict[str, Any]:
-        """The chosen instances, phases and boxes layers as project labels (checked) for the
-        ``image`` layer of ``shape`` (boxes read through their placement to its pixels)."""
-        inst, phases, boxes = self._label_sources()
-        kwargs: dict[str, Any] = {}
-        for role, layer in (("instances", inst), ("phases", phases)):
-            if layer is None:
-                continue
-            if tuple(layer.data.shape[-2:]) != tuple(shape):
-                raise ValueError(f"{layer.name} is not the size of the image")
-            check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
-            kwargs[role] = labels_data(layer)
-        if boxes is not None:
-            kwargs["boxes"] = boxes_from_layer(boxes, project.classes, image=image)
-        return kwargs
 
     def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:
         """Show a project image with its label and box layers, and autosave their edits."""
