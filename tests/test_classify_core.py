@@ -16,6 +16,7 @@ from napari_microstructure.core.classify import (
     train_classifier,
 )
 from napari_microstructure.core.classify.synthetic_set import synthetic_image
+from napari_microstructure.core.classify.train import calibration_steps
 from napari_microstructure.core.progress import Progress, run_to_end
 
 
@@ -222,7 +223,9 @@ def test_training_is_seeded_cancellable_and_checked():
     assert all(np.array_equal(wa[k].numpy(), wb[k].numpy()) for k in wa)
     gen = train_classifier(_tiny_samples(), TrainConfig(steps=50, batch_size=8))
     first = next(gen)
-    assert isinstance(first, Progress) and first.total == 52
+    # training steps, then one per image embedded and per calibration fold
+    n_cal = calibration_steps(len(_tiny_samples()), TrainConfig())
+    assert isinstance(first, Progress) and first.total == 50 + n_cal
     gen.close()  # what the widget's Cancel does between steps
     with pytest.raises(ValueError, match="two classes"):
         run_to_end(train_classifier(_tiny_samples()[:1], cfg))

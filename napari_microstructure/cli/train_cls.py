@@ -48,8 +48,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 1 or not 16 <= args.crop_size <= 512:
         raise CLIError("--steps must be >= 1 and --crop-size between 16 and 512")
-    if args.out.is_dir():
-        raise CLIError(f"--out {args.out} is a folder; give a model file name (.pt)")
+    from ..core.classify.model import save_path_problem
+
+    problem = save_path_problem(args.out)  # found before the training, not after it
+    if problem:
+        raise CLIError(f"--out: {problem}")
     if args.threads:
         torch.set_num_threads(args.threads)
     try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 from magicgui.widgets import (
     CheckBox,
@@ -23,6 +22,7 @@ from .._layers import image_array, layer_pixel_size, show_class_map, show_overla
 from ..core.settings import get_setting, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
+from ._classify_examples import AddedExamples, folder_rows
 from ._tables import results_table, show_rows
 from ._values import PathValue, Value
 
@@ -51,7 +51,10 @@ class ClassifyWidget(WorkerWidget):
         self._save_to = FileEdit(label="save model to", mode="w", filter="*.pt")
         self._open_class = LineEdit(label="class of open image")
         self._add = PushButton(text="Add open image to the training set")
+        self._examples = AddedExamples()
         self._train = PushButton(text="Train")
+        self._save = PushButton(text="Save model")
+        self._save.tooltip = "Save the model in use to the 'save model to' file"
         self._model_file = FileEdit(
             label="model (.pt)", mode="r", filter="*.pt", value=saved.get("model") or ""
         )
@@ -72,7 +75,6 @@ class ClassifyWidget(WorkerWidget):
         # there since is loaded before classifying
         self._model_field: Path | None = None
         self._prediction: ImagePrediction | None = None
-        self._extra: list[Sample] = []
         self._folder_result: pd.DataFrame | None = None
         self._rows: list[list] = []
         self._map_layer: Any = None
@@ -80,6 +82,7 @@ class ClassifyWidget(WorkerWidget):
 
         self._add.changed.connect(self._on_add)
         self._train.changed.connect(self.train)
+        self._save.changed.connect(lambda: self.save_model())
         self._load.changed.connect(self.load_model)
         self._classify.changed.connect(self.classify)
         self._classify_folder.changed.connect(self.classify_folder)
@@ -91,7 +94,8 @@ class ClassifyWidget(WorkerWidget):
                 self._save_to,
                 self._open_class,
                 self._add,
-                self._train,
+                self._examples.row,
+                Container(widgets=[self._train, self._save], layout="horizontal", labels=False),
                 self._model_file,
                 self._load,
                 self._progress_row,
@@ -155,7 +159,15 @@ class ClassifyWidget(WorkerWidget):
     @property
     def extra_samples(self) -> list[Sample]:
         """Images added from the viewer with their class, trained together with the folder."""
-        return list(self._extra)
+        return self._examples.samples
+
+    def remove_example(self, index: int) -> bool:
+        """Take the ``index``-th added example out of the training set."""
+        return self._examples.remove(index) is not None
+
+    def clear_examples(self) -> int:
+        """Take every added example out of the training set; returns how many."""
+        return self._examples.clear()
 
     training_folder = PathValue("_train_dir")
     steps = Value("_steps", int)
@@ -182,6 +194,10 @@ class ClassifyWidget(WorkerWidget):
         if layer is None or not label:
             show_error("Classify: choose an image and type its class first.")
             return False
+        problem = self._examples.name_problem(label, self.training_folder)
+        if problem:
+            show_error(f"Classify: not added: {problem}.")
+            return False
         ps = layer_pixel_size(layer) or (self._default_ps.value or None)
         if ps is None:
             show_error(
@@ -189,8 +205,8 @@ class ClassifyWidget(WorkerWidget):
                 "give a default µm/px."
             )
             return False
-        self._extra.append(Sample(image_array(layer), label, float(ps), layer.name))
-        self._info.value = f"{len(self._extra)} image(s) added from the viewer"
+        self._examples.add(Sample(image_array(layer), label, float(ps), layer.name))
+        self._info.value = f"{len(self._examples.samples)} image(s) added from the viewer"
         return True
 
     def _on_add(self, _value: Any = None) -> None:
@@ -198,29 +214,30 @@ class ClassifyWidget(WorkerWidget):
 
     def train(self) -> Any:
         """Train from the folder (and added images) in a worker; returns the worker."""
-        from ..core.classify import TrainConfig, load_folder, train_classifier
+        from ..core.classify import TrainConfig, train_classifier
+        from ..core.classify.dataset import load_folder_steps
+        from ..core.classify.model import save_path_problem
 
-        folder, extra = self.training_folder, list(self._extra)
+        folder, extra = self.training_folder, self._examples.samples
         default_ps = float(self._default_ps.value) or None
         if folder is None and not extra:
             show_error("Classify: choose a training folder (one sub-folder per class).")
             return None
         cfg = TrainConfig(steps=self.steps)
         save = self.save_path
+        problem = save_path_problem(save) if save is not None else None
+        if problem:  # found now, not after the training
+            show_error(f"Classify: cannot save the model there: {problem}.")
+            return None
 
         def make_gen():
-            samples = (load_folder(folder, default_ps) if folder else []) + extra
-            return train_classifier(samples, cfg)
+            samples = (yield from load_folder_steps(folder, default_ps)) if folder else []
+            return (yield from train_classifier([*samples, *extra], cfg))
 
         return self._start(make_gen, lambda model: self._on_trained(model, save), "Training")
 
     def _on_trained(self, model: Classifier, save: Path | None) -> None:
         self._model, self._model_field = model, self.model_path
-        if save is not None:
-            model.save(save)
-            self.model_path = save
-            self._model_field = self.model_path  # as the field writes it (absolute)
-            set_setting(SETTING, {"model": str(save)})
         show_info(
             f"Classify: trained on {sum(model.info['images_per_class'].values())} images "
             f"of {len(model.classes)} classes"
@@ -229,6 +246,33 @@ class ClassifyWidget(WorkerWidget):
         for warning in model.info.get("warnings", []):
             show_warning(f"Classify: {warning}")
             self._info.value += f"\nnote: {warning}"
+        if save is not None:
+            self.save_model(save)
+
+    def save_model(self, path: str | Path | None = None) -> bool:
+        """Save the model in use to ``path`` (default: the "save model to" field)."""
+        from ..core.classify.model import save_path_problem
+
+        path = Path(path) if path is not None else self.save_path
+        if self._model is None or path is None:
+            show_error("Classify: train a model and choose where to save it first.")
+            return False
+        try:
+            problem = save_path_problem(path)
+            if problem:
+                raise OSError(problem)
+            self._model.save(path)
+        except (OSError, RuntimeError) as exc:  # torch reports some write errors as Runtime
+            text = f"could not be saved to {path}: {exc}; the model is in use, unsaved"
+            text = f"trained, but {text}" if self._model.path is None else text
+            show_error(f"Classify: {text}. Choose another file and press Save model.")
+            self._info.value += f"\n{text}"
+            return False
+        self.model_path = path
+        self._model_field = self.model_path  # as the field writes it (absolute)
+        set_setting(SETTING, {"model": str(path)})
+        self._info.value += f"\nsaved to {path}"
+        return True
 
     def load_model(self) -> bool:
         """Load the model file chosen in the dock."""
@@ -269,11 +313,7 @@ class ClassifyWidget(WorkerWidget):
         if not self._ready():
             return None
         model, image, ps = self._model, image_array(layer), layer_pixel_size(layer)
-        n, want_map, want_cam = (
-            self.n_crops,
-            bool(self._want_map.value),
-            bool(self._want_cam.value),
-        )
+        n, want_map, want_cam = self.n_crops, self._want_map.value, self._want_cam.value
 
         def make_gen():
             return classify_with_maps(model, image, ps, n, want_map, want_cam)
@@ -325,29 +365,14 @@ class ClassifyWidget(WorkerWidget):
         model, n = self._model, self.n_crops
         return self._start(
             lambda: classify_files(model, paths, n_crops=n, pixel_sizes=sizes),
-            self._on_folder,
+            lambda df: self._on_folder(df, folder),
             "Classify folder",
         )
 
-    def _on_folder(self, df: pd.DataFrame) -> None:
+    def _on_folder(self, df: pd.DataFrame, folder: Path) -> None:
         self._folder_result = df
-        cols = [
-            "file",
-            "predicted",
-            *[c for c in df.columns if c not in ("file", "predicted", "note")],
-            "note",
-        ]
-        rows = [
-            [
-                Path(r["file"]).name
-                if c == "file"
-                else (f"{r[c]:.3f}" if isinstance(r[c], float) and np.isfinite(r[c]) else r[c])
-                for c in cols
-            ]
-            for _, r in df.iterrows()
-        ]
-        self._rows = rows
-        show_rows(self._table, rows, cols)
+        self._rows, cols = folder_rows(df, folder)
+        show_rows(self._table, self._rows, cols)
 
 
 def _model_name(model: Classifier) -> str:

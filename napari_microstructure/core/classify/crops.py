@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..image_utils import to_gray
+from ..image_utils import intensity_range, to_gray
 
 # Window side in original pixels, as a factor of the crop size (log-uniform in this range).
 ZOOM_RANGE: tuple[float, float] = (0.75, 2.0)
@@ -42,14 +42,34 @@ def prepare_image(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(grey, dtype=np.float32))
 
 
-def has_structure(grey: torch.Tensor | np.ndarray) -> bool:
+def structure_scale(image: np.ndarray) -> float:
+    """Factor from :func:`prepare_image`'s grey units to the image's bit-depth range.
+
+    :func:`prepare_image` stretches integer data of 12 bits or less in a 16-bit file by its own
+    min/max, which would turn a blank frame's camera noise into edges. Integer data span
+    ``2**ceil(log2(max + 1)) - 1`` (at least 255) for the structure test; other data 1.
+    """
+    img = np.asarray(image)
+    if not np.issubdtype(img.dtype, np.integer) or img.size == 0:
+        return 1.0
+    lo, hi = intensity_range(img)
+    peak = max(float(img.max()), 0.0)
+    depth = max(float(2 ** int(np.ceil(np.log2(peak + 1))) - 1), 255.0)
+    return min(max(hi - lo, 0.0) / depth, 1.0)
+
+
+def has_structure(grey: torch.Tensor | np.ndarray, scale: float = 1.0) -> bool:
     """Whether a grey image in [0, 1] (:func:`prepare_image`) shows any edge above
-    :data:`STRUCTURE_MIN`; a blank, featureless or badly defocused frame does not."""
+    :data:`STRUCTURE_MIN`; a blank, featureless or badly defocused frame does not.
+
+    ``scale`` (:func:`structure_scale` of the original data) measures the edges in the
+    data's bit-depth range rather than its min/max stretch.
+    """
     from scipy import ndimage as ndi
 
     g = ndi.gaussian_filter(np.asarray(grey, dtype=np.float32), 1.0)
     strength = np.hypot(ndi.sobel(g, 0), ndi.sobel(g, 1)) / 8.0  # Sobel weights sum to 8
-    return bool(np.percentile(strength, 99.5) >= STRUCTURE_MIN)
+    return bool(np.percentile(strength, 99.5) * scale >= STRUCTURE_MIN)
 
 
 def sample_windows(

@@ -17,12 +17,14 @@ these is an error that names it.
 from __future__ import annotations
 
 import json
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..imageio import SUPPORTED_SUFFIXES, MicrographFile, read_micrograph
+from ..progress import Progress, run_to_end
 
 PIXEL_SIZES_FILE = "pixel_sizes.json"
 
@@ -138,15 +140,24 @@ def class_folders(root: str | Path) -> dict[str, list[Path]]:
 
 def load_folder(root: str | Path, default_pixel_size: float | None = None) -> list[Sample]:
     """Read every image of a class-per-folder training set with its pixel size."""
+    return run_to_end(load_folder_steps(root, default_pixel_size))
+
+
+def load_folder_steps(
+    root: str | Path, default_pixel_size: float | None = None
+) -> Generator[Progress, None, list[Sample]]:
+    """:func:`load_folder` as a generator yielding a Progress per image read."""
     root = Path(root)
     folders = class_folders(root)
     sizes = FolderPixelSizes(root)
     samples: list[Sample] = []
     missing: list[str] = []
+    n = sum(len(files) for files in folders.values())
     for label, files in folders.items():
         for path in files:
             rel = path.relative_to(root).as_posix()
             mf = sizes.read(path, default_pixel_size)
+            yield Progress(len(samples) + len(missing) + 1, n, f"reading {rel}")
             if mf.pixel_size is None:
                 missing.append(rel)
                 continue

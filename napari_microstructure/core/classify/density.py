@@ -19,10 +19,13 @@ several times and they are averaged over the splits.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
+
+from ..progress import Progress, rescaled, run_to_end
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -85,6 +88,26 @@ class ClassDensity:
         rng: np.random.Generator | None = None,
         repeats: int = 1,
     ) -> tuple[ClassDensity, dict]:
+        """:meth:`cross_fit_steps` run to the end."""
+        return run_to_end(
+            cls.cross_fit_steps(
+                emb, owner, labels, n_classes, n_folds, quantile, image_quantile, rng, repeats
+            )
+        )
+
+    @classmethod
+    def cross_fit_steps(
+        cls,
+        emb: np.ndarray,
+        owner: np.ndarray,
+        labels: np.ndarray,
+        n_classes: int,
+        n_folds: int = 3,
+        quantile: float = 0.97,
+        image_quantile: float = 0.99,
+        rng: np.random.Generator | None = None,
+        repeats: int = 1,
+    ) -> Generator[Progress, None, tuple[ClassDensity, dict]]:
         """Fit on all crops ``emb`` (of images ``owner``, classes ``labels[owner]``) and set
         the thresholds from out-of-fold scores: ``1 - quantile`` of known crops and
         ``1 - image_quantile`` of known images fall beyond them.
@@ -96,7 +119,8 @@ class ClassDensity:
         A class with a single image cannot hold it out: it stays in every fold's fit and its
         own scores are in-sample (too tight); the record lists such classes.
 
-        Returns the density and a record (folds and splits used, whether out of fold, the
+        Yields a Progress per fold fitted (a long calibration can be cancelled); returns
+        the density and a record (folds and splits used, whether out of fold, the
         classes calibrated in-sample).
         """
         rng = rng or np.random.default_rng(0)
@@ -110,10 +134,14 @@ class ClassDensity:
         if folds < 2:  # too few images per class to hold any out: in-sample, too tight
             dists = [density.distances(emb)]
         else:
-            dists = [
-                density._out_of_fold(emb, owner, images, labels, folds, rng)
-                for _ in range(max(repeats, 1))
-            ]
+            n = max(repeats, 1)
+            dists = []
+            for r in range(n):
+                part = density._out_of_fold(emb, owner, images, labels, folds, rng)
+                msg = f"calibrating 'none of these': split {r + 1}/{n}"
+                dists.append(
+                    (yield from rescaled(part, r * folds, (r + 1) * folds, n * folds, msg))
+                )
         density._set_thresholds(dists, owner, images, img_lab, quantile, image_quantile)
         record = {
             "calibration_folds": folds,
@@ -133,7 +161,7 @@ class ClassDensity:
         labels: np.ndarray,
         folds: int,
         rng: np.random.Generator,
-    ) -> np.ndarray:
+    ) -> Generator[Progress, None, np.ndarray]:
         """Distance ``(N, K)`` of every crop to every class, from densities that never saw
         its image (one random split of the images into ``folds``); the crops of a class's
         only image get in-sample distances (from ``self``, fitted on all crops)."""
@@ -144,6 +172,7 @@ class ClassDensity:
         for f in range(folds):
             part = self.fit(emb[crop_fold != f], labels[owner[crop_fold != f]], n_classes)
             dist[crop_fold == f] = part.distances(emb[crop_fold == f])
+            yield Progress(f + 1, folds, "calibrating 'none of these'")
         dist[crop_fold < 0] = self.distances(emb[crop_fold < 0])
         return dist
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,47 @@ from .network import CropNet
 
 NONE_OF_THESE = "none_of_these"
 FORMAT = "napari-microstructure-classifier/4"
+
+
+def name_key(name: str) -> str:
+    """A class name as compared: lower case, runs of spaces, hyphens and underscores as one
+    underscore."""
+    return re.sub(r"[\s_\-]+", "_", name.strip().lower()).strip("_")
+
+
+def class_name_problem(name: str, existing: Iterable[str] = ()) -> str | None:
+    """Why ``name`` cannot be a class of a training set with the classes ``existing`` (None
+    when it can): the reserved :data:`NONE_OF_THESE` in any spelling, or a name that differs
+    from an existing class only in case, spaces, hyphens or underscores (a second class would
+    be trained where one was meant)."""
+    key = name_key(name)
+    if not key:
+        return "a class needs a name"
+    if key == NONE_OF_THESE:
+        return (
+            f"{name!r} is reserved: {NONE_OF_THESE} is the answer for images unlike every "
+            "class; give the image's real class"
+        )
+    for other in existing:
+        if other != name and name_key(other) == key:
+            return (
+                f"{name!r} differs from the existing class {other!r} only in case, spaces or "
+                f"underscores; type {other!r} to add to that class, or a distinct name"
+            )
+    return None
+
+
+def save_path_problem(path: str | Path) -> str | None:
+    """Why a model cannot be saved to ``path`` (None when it can, as far as can be told
+    before writing): a folder, a missing or read-only parent folder."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a folder; give a model file name (.pt)"
+    if not path.parent.is_dir():
+        return f"the folder {path.parent} does not exist"
+    if not os.access(path.parent, os.W_OK):
+        return f"the folder {path.parent} is not writable"
+    return None
 
 
 @dataclass

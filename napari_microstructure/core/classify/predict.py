@@ -17,6 +17,7 @@ from .crops import (
     has_structure,
     prepare_image,
     sample_windows,
+    structure_scale,
 )
 from .model import NONE_OF_THESE, Classifier
 
@@ -128,7 +129,7 @@ def classify_image(
     if min(img.shape) < model.crop_size // 2:
         raise ValueError(f"image {tuple(img.shape)} is too small for {model.crop_size}-px crops")
     names = [*model.classes, NONE_OF_THESE]
-    if not has_structure(img):
+    if not has_structure(img, structure_scale(image)):
         probabilities = {n: float(n == NONE_OF_THESE) for n in names}
         return ImagePrediction(probabilities, NONE_OF_THESE, 0, ps, [*notes, NO_STRUCTURE])
     rng = np.random.default_rng(seed)
@@ -164,7 +165,9 @@ def class_map(
     h, w = img.shape
     windows = grid_windows((h, w), window_side(model), overlap)
     k1 = len(model.classes) + 1
-    if not has_structure(img):  # all none of these, as the image's own answer
+    if not has_structure(
+        img, structure_scale(image)
+    ):  # all none of these, as the image's own answer
         prob = np.zeros((k1, h, w), np.float32)
         prob[-1] = 1.0
         yield Progress(1, 1, "class map: the image shows no structure")

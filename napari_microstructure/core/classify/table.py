@@ -7,21 +7,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..imageio import SUPPORTED_SUFFIXES, ImageReadError, read_micrograph
+from ..imageio import ImageReadError, read_micrograph
 from ..progress import Progress
-from .dataset import FolderPixelSizes
+from .dataset import FolderPixelSizes, image_files
 from .model import NONE_OF_THESE, Classifier
 from .predict import classify_image
 
 
 def images_in(folder: str | Path) -> list[Path]:
-    """Image files in ``folder`` and its sub-folders, sorted."""
+    """Image files in ``folder`` and its sub-folders, sorted; hidden ones skipped, as in
+    training (:func:`~.dataset.image_files`)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"folder not found: {folder}")
-    return sorted(
-        p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-    )
+    return image_files(folder)
 
 
 def folder_pixel_sizes(folder: str | Path) -> FolderPixelSizes:

@@ -10,12 +10,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..progress import Progress
+from ..progress import Progress, rescaled
 from .augment import augment, jitter_pixel_size
 from .crops import ZOOM_RANGE, cut, effective_pixel_size, prepare_image, sample_windows
 from .dataset import Sample
 from .density import ClassDensity
-from .model import NONE_OF_THESE, Classifier
+from .model import NONE_OF_THESE, Classifier, name_key
 from .network import CropNet, supcon_loss
 
 
@@ -78,16 +78,20 @@ def _embed(
     cfg: TrainConfig,
     rng: np.random.Generator,
     strength: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Embeddings, logits and image index of ``n_crops`` augmented crops of each image."""
+) -> Generator[Progress, None, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Embeddings, logits and image index of ``n_crops`` augmented crops of each image
+    (yields a Progress per image)."""
     embs, logits, owner = [], [], []
-    for i in idx:
+    for n, i in enumerate(idx):
         x, ps = _crops_of(images, pixel_sizes, np.full(n_crops, i), cfg, rng)
         x = augment(x, rng, strength)
         lo, emb = net(x, ps)
         embs.append(emb.numpy())
         logits.append(lo.numpy())
         owner.append(np.full(n_crops, i))
+        yield Progress(
+            n + 1, len(idx), f"embedding crops for the class densities: image {n + 1}/{len(idx)}"
+        )
     return np.concatenate(embs), np.concatenate(logits), np.concatenate(owner)
 
 
@@ -103,11 +107,18 @@ def _prepare(
     classes = sorted({s.label for s in samples})
     if len(classes) < 2:
         raise ValueError(f"need images of at least two classes to train, got {classes}")
-    reserved = [c for c in classes if c.lower() == NONE_OF_THESE]
+    reserved = [c for c in classes if name_key(c) == NONE_OF_THESE]
     if reserved:
         raise ValueError(
             f"a class cannot be named {reserved[0]!r}: {NONE_OF_THESE} is the answer for "
             "images unlike every class; rename that class folder"
+        )
+    keys = [name_key(c) for c in classes]
+    twins = [c for c, k in zip(classes, keys, strict=True) if keys.count(k) > 1]
+    if twins:  # one class was meant, two would be trained
+        raise ValueError(
+            f"classes {', '.join(map(repr, twins))} differ only in case, spaces or "
+            "underscores; give them one name (or remove the example added under the other)"
         )
     for s in samples:
         if not s.pixel_size or s.pixel_size <= 0:
@@ -125,6 +136,11 @@ def _prepare(
     return classes, labels, pixel_sizes, images
 
 
+def calibration_steps(n_images: int, cfg: TrainConfig) -> int:
+    """Progress steps of the calibration: one per image embedded and per fold fitted."""
+    return n_images + cfg.calib_repeats * cfg.calib_folds
+
+
 def _calibrate(
     net: CropNet,
     classes: list[str],
@@ -133,9 +149,10 @@ def _calibrate(
     pixel_sizes: np.ndarray,
     calib_idx: list[int],
     cfg: TrainConfig,
-) -> tuple[ClassDensity, dict]:
+) -> Generator[Progress, None, tuple[ClassDensity, dict]]:
     """Class densities and "none of these" thresholds for a trained network, plus a record
-    (with ``warnings`` for the user).
+    (with ``warnings`` for the user). Yields a Progress per image embedded and per fold
+    fitted (:func:`calibration_steps` in all), so Cancel stops it.
 
     Draws from its own random stream (not the training one), so a saved network calibrates
     the same way again (:func:`recalibrate`).
@@ -144,17 +161,25 @@ def _calibrate(
     # un-augmented random crops, as at prediction time, of every image (the images held out
     # of network training included: they show how new images of a class fall)
     every = list(range(len(images)))
-    emb, logits, owner = _embed(net, images, pixel_sizes, every, cfg.density_crops, cfg, rng, 0.0)
-    density, calib = ClassDensity.cross_fit(
-        emb,
-        owner,
-        labels,
-        int(net.head.out_features),
-        cfg.calib_folds,
-        cfg.novelty_quantile,
-        cfg.image_novelty_quantile,
-        rng,
-        cfg.calib_repeats,
+    n_emb, total = len(every), calibration_steps(len(every), cfg)
+    emb, logits, owner = yield from rescaled(
+        _embed(net, images, pixel_sizes, every, cfg.density_crops, cfg, rng, 0.0), 0, n_emb, total
+    )
+    density, calib = yield from rescaled(
+        ClassDensity.cross_fit_steps(
+            emb,
+            owner,
+            labels,
+            int(net.head.out_features),
+            cfg.calib_folds,
+            cfg.novelty_quantile,
+            cfg.image_novelty_quantile,
+            rng,
+            cfg.calib_repeats,
+        ),
+        n_emb,
+        total,
+        total,
     )
     held = np.isin(owner, calib_idx) if calib_idx else np.ones(len(owner), bool)
     calib["calibration_crop_accuracy"] = float(
@@ -195,7 +220,7 @@ def train_classifier(
     Yields
     ------
     Progress
-        One per training step, then one per density/calibration stage.
+        One per training step, then one per image embedded and per calibration fold.
 
     Notes
     -----
@@ -227,6 +252,7 @@ def train_classifier(
     by_class = [b for b in by_class if len(b)]
     net.train()
     loss_avg = 0.0
+    cal = calibration_steps(len(images), cfg)
     for step in range(cfg.steps):
         cls_pick = rng.integers(len(by_class), size=cfg.batch_size)
         which = np.array([rng.choice(by_class[k]) for k in cls_pick])
@@ -245,14 +271,19 @@ def train_classifier(
         loss_val = float(loss.detach())
         loss_avg = 0.9 * loss_avg + 0.1 * loss_val if step else loss_val
         yield Progress(
-            step + 1, cfg.steps + 2, f"training: step {step + 1}/{cfg.steps}, loss {loss_avg:.3f}"
+            step + 1,
+            cfg.steps + cal,
+            f"training: step {step + 1}/{cfg.steps}, loss {loss_avg:.3f}",
         )
     net.eval()
     train_seconds = time.perf_counter() - t0
 
-    yield Progress(cfg.steps + 1, cfg.steps + 2, "embedding crops for the class densities")
-    density, calib = _calibrate(net, classes, images, labels, pixel_sizes, calib_idx, cfg)
-    yield Progress(cfg.steps + 2, cfg.steps + 2, "calibrated 'none of these' (cross-fitted)")
+    density, calib = yield from rescaled(
+        _calibrate(net, classes, images, labels, pixel_sizes, calib_idx, cfg),
+        cfg.steps,
+        cfg.steps + cal,
+        cfg.steps + cal,
+    )
     info = {
         "config": _config_record(cfg),
         "images_per_class": {c: int(np.sum(labels == k)) for k, c in enumerate(classes)},
@@ -288,8 +319,8 @@ def recalibrate(
     if classes != list(model.classes):
         raise ValueError(f"samples have classes {classes}, the model {list(model.classes)}")
     _, calib_idx = _split(labels, config.calib_fraction, np.random.default_rng(config.seed))
-    yield Progress(0, 1, "embedding crops for the class densities")
-    density, calib = _calibrate(model.net, classes, images, labels, pixel_sizes, calib_idx, config)
-    yield Progress(1, 1, "calibrated 'none of these' (cross-fitted)")
+    density, calib = yield from _calibrate(
+        model.net, classes, images, labels, pixel_sizes, calib_idx, config
+    )
     info = {**model.info, **calib, "config": _config_record(config)}
     return replace(model, density=density, info=info, path=None)

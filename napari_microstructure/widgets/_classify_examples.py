@@ -1,0 +1,122 @@
+"""Classify dock parts: the examples added from the viewer (listed, removable) and the folder
+table's rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from magicgui.widgets import ComboBox, Container, PushButton
+
+if TYPE_CHECKING:
+    from ..core.classify import Sample
+
+
+class AddedExamples:
+    """The images added from the viewer, and the dock's row (``row``) that lists them with
+    Remove and Clear; hidden while there are none."""
+
+    def __init__(self) -> None:
+        self._samples: list[Sample] = []
+        self._menu = ComboBox(label="added", choices=self._choices)
+        self._menu.tooltip = "Images added from the viewer; trained together with the folder"
+        self._remove = PushButton(text="Remove")
+        self._remove.tooltip = "Take the chosen example out of the training set"
+        self._clear = PushButton(text="Clear")
+        self._clear.tooltip = "Take every added example out of the training set"
+        self.row = Container(
+            widgets=[self._menu, self._remove, self._clear],
+            layout="horizontal",
+            labels=False,
+            visible=False,
+        )
+        self._remove.changed.connect(lambda: self.remove(self.chosen))
+        self._clear.changed.connect(self.clear)
+
+    def _choices(self, _widget: object = None) -> list[tuple[str, int]]:
+        return [
+            (f"{i + 1}. {s.name or 'image'} → {s.label}", i) for i, s in enumerate(self._samples)
+        ]
+
+    @property
+    def samples(self) -> list[Sample]:
+        return list(self._samples)
+
+    @property
+    def classes(self) -> list[str]:
+        return [s.label for s in self._samples]
+
+    @property
+    def chosen(self) -> int | None:
+        """Index of the example the list shows."""
+        return self._menu.value
+
+    def name_problem(self, label: str, folder: Path | None) -> str | None:
+        """Why ``label`` cannot be added (reserved, or a near-copy of a class of ``folder`` or
+        of an added example); None when it can."""
+        from ..core.classify import class_folders
+        from ..core.classify.model import class_name_problem
+
+        existing = self.classes
+        if folder is not None:
+            try:
+                existing += list(class_folders(folder))
+            except (ValueError, OSError):
+                pass  # no usable folder (yet): training says why
+        return class_name_problem(label, existing)
+
+    def _update(self) -> None:
+        self._menu.reset_choices()
+        if self._samples:
+            self._menu.value = len(self._samples) - 1
+        self._clear.text = f"Clear ({len(self._samples)})"
+        self.row.visible = bool(self._samples)
+
+    def add(self, sample: Sample) -> None:
+        self._samples.append(sample)
+        self._update()
+
+    def remove(self, index: int | None) -> Sample | None:
+        """Take out the example at ``index``; returns it (None when there is none)."""
+        if index is None or not 0 <= index < len(self._samples):
+            return None
+        sample = self._samples.pop(index)
+        self._update()
+        return sample
+
+    def clear(self) -> int:
+        """Take out every example; returns how many there were."""
+        n = len(self._samples)
+        self._samples.clear()
+        self._update()
+        return n
+
+
+def folder_rows(df: pd.DataFrame, folder: Path | None) -> tuple[list[list], list[str]]:
+    """The folder table's rows and columns: the file as its path relative to ``folder`` (two
+    ``a.png`` of different sub-folders stay apart), numbers with three decimals."""
+    cols = [
+        "file",
+        "predicted",
+        *[c for c in df.columns if c not in ("file", "predicted", "note")],
+        "note",
+    ]
+
+    def shown(path: str) -> str:
+        p = Path(path)
+        if folder is not None and p.is_relative_to(folder):
+            return p.relative_to(folder).as_posix()
+        return p.name
+
+    rows = [
+        [
+            shown(r["file"])
+            if c == "file"
+            else (f"{r[c]:.3f}" if isinstance(r[c], float) and np.isfinite(r[c]) else r[c])
+            for c in cols
+        ]
+        for _, r in df.iterrows()
+    ]
+    return rows, cols
