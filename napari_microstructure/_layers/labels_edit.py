@@ -101,15 +101,18 @@ def _window(*masks: np.ndarray) -> tuple[slice, slice] | None:
     return slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1)
 
 
-def _features_with(table: pd.DataFrame, labels: list[int], rows: list[dict]) -> pd.DataFrame:
-    """The feature ``table`` with the rows of ``labels`` replaced by ``rows`` (each with its
-    ``index``; a label without a row loses its row)."""
-    base = table[COLUMNS] if set(COLUMNS) <= set(table.columns) else pd.DataFrame(columns=COLUMNS)
-    base = base[~base["index"].isin(labels)]
-    if rows:
-        new = pd.DataFrame(rows)
+def _features_with(table: pd.DataFrame, labels: list[int], rows: Any) -> pd.DataFrame:
+    """The feature ``table`` with the rows of ``labels`` replaced by ``rows`` (records or a
+    table, each with its ``index``; a label without a row loses its row). Columns other than
+    :data:`COLUMNS` (e.g. Measure's) stay; new rows leave them empty (NaN)."""
+    if "index" not in table.columns:  # rows that name no object: nothing to keep
+        table = pd.DataFrame(columns=COLUMNS)
+    columns = list(table.columns) + [c for c in COLUMNS if c not in table.columns]
+    base = table[~table["index"].isin(labels)]
+    new = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if len(new):
         base = new if base.empty else pd.concat([base, new], ignore_index=True)
-    return base.sort_values("index").reset_index(drop=True)
+    return base.reindex(columns=columns).sort_values("index").reset_index(drop=True)
 
 
 def paint_object(
@@ -223,12 +226,28 @@ def undo_paint(layer: Any, record: PaintRecord) -> None:
     current[untouched] = record.before[untouched]
     if record.label:  # only this object's row: others may have been painted since
         old = record.features
-        ok = set(COLUMNS) <= set(old.columns)
-        rows = old.loc[old["index"] == record.label, COLUMNS].to_dict("records") if ok else []
-        layer.features = _features_with(layer.features, [record.label], rows[:1])
+        rows = old[old["index"] == record.label][:1] if "index" in old.columns else []
+        layer.features = _features_with(layer.features, [record.label], rows)
     else:
         layer.features = record.features
+    forget_napari_undo(layer)
     layer.refresh()
+
+
+def forget_napari_undo(layer: Any) -> None:
+    """Empty napari's own undo history (Ctrl+Z) of a Labels layer.
+
+    Its steps hold the pixels before each edit: after an object was undone outside it, undoing
+    a brush stroke made over the object would paint the object back (with no feature row). The
+    pixels painted by hand stay as they are; only Ctrl+Z of the edits made so far is lost.
+    napari forgets a layer's history when the layer stops being editable; its mode comes back.
+    """
+    if not getattr(layer, "editable", False) or not hasattr(layer, "undo"):
+        return
+    mode = layer.mode
+    layer.editable = False
+    layer.editable = True
+    layer.mode = mode
 
 
 def set_all_labels(
@@ -264,8 +283,7 @@ def set_all_labels(
         }
     )
     old = layer.features
-    if others.size and set(COLUMNS) <= set(old.columns):
-        kept = old[COLUMNS][old["index"].isin(others)]
-        table = pd.concat([kept, table], ignore_index=True) if len(kept) else table
+    if others.size and "index" in old.columns:  # the rows of the other planes' objects stay
+        table = _features_with(old[old["index"].isin(others)], [], table)
     layer.features = table
     return record

@@ -10,7 +10,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from .. import _layers as L
 from ..core.grains import no_grains_warning, segment_all_grains
 from ..core.refine.batch import BoxMasks, masks_from_boxes
-from ._refine_checks import boxes_cut
+from ._refine_checks import box_planes, boxes_cut
 
 
 class BatchMixin:
@@ -26,31 +26,37 @@ class BatchMixin:
         return None if s is None else self._refine_boxes(s, shapes)
 
     def _refine_boxes(self, s: Any, shapes: Any) -> Any:
+        # a Shapes layer of a stack has the planes too: only its boxes on the plane on screen
+        plane = L.plane_index(s.image)
+        planes = box_planes(shapes, s.image)
+        here = np.array([p is None or p == plane for p in planes], bool)
+        off = int((~here).sum())
+        if not here.any():
+            show_warning(
+                f"Refine: all {off} boxes of '{shapes.name}' lie on other planes of the stack "
+                "than the one on screen: show a box's plane to refine it."
+            )
+            return None
         if not self._ready_for(s.image):
             return self._prepare(s, lambda: self._refine_boxes(s, shapes))
         # boxes drawn by hand have no class: they take the dock's, detections keep theirs
         table = L.detections_from_layer(shapes, default_class=self.class_name, image=s.image)
+        table = table[here[: len(table)]].reset_index(drop=True)
         boxes = table[["x1", "y1", "x2", "y2"]].to_numpy()
-        plane = L.plane_index(s.image)
         engine, engine_name, field = self._engine, self.engine_name, self.class_name
 
         def done(found: BoxMasks) -> None:
             self._new_object(s)
             classes = list(table["class_name"])
-            s.objects.add_box_masks(found.masks, classes, engine_name, plane, field)
-            made = f"Refine: {len(found.masks)} of {found.total} boxes turned into masks"
-            skipped = found.skipped_message()
+            made = s.objects.add_box_masks(found.masks, classes, engine_name, plane, field)
             cut = boxes_cut(engine, found.masks, boxes)
             self._tile_cut = cut > 0
-            if cut:
-                skipped = (skipped or "") + (
-                    f" {cut} of the masks reach the edge of the Segment Anything tiles they "
-                    "were decoded in and are likely cut there."
-                )
-            if skipped:
-                show_warning(f"{made}; {skipped.strip()}")
+            notes = _box_notes(found, made, off, cut)
+            text = f"Refine: {made} of {found.total + off} boxes turned into masks"
+            if notes:
+                show_warning(f"{text}; {' '.join(notes)}")
             else:
-                show_info(f"{made}.")
+                show_info(f"{text}.")
 
         return self._start(lambda: masks_from_boxes(engine, boxes), done, "refining boxes")
 
@@ -81,3 +87,27 @@ class BatchMixin:
             done,
             "segmenting all grains",
         )
+
+
+def _box_notes(found: BoxMasks, made: int, off: int, cut: int) -> list[str]:
+    """Why some boxes made no object, and which masks are likely cut at a tile edge."""
+    notes = []
+    covered = len(found.masks) - made
+    if covered:
+        notes.append(
+            f"{covered} made nothing: they lie on existing objects, which a new mask never "
+            "overwrites."
+        )
+    empty = found.total - len(found.masks) - len(found.skipped)
+    if empty:
+        notes.append(f"{empty} gave an empty mask.")
+    if found.skipped:
+        notes.append(found.skipped_message() or "")
+    if off:
+        notes.append(f"{off} on other planes of the stack skipped (show their plane to refine).")
+    if cut:
+        notes.append(
+            f"{cut} of the masks reach the edge of the Segment Anything tiles they were "
+            "decoded in and are likely cut there."
+        )
+    return notes

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 
 from .._layers import points as P
+from .._layers.overlay import affine_map
+from .._layers.plane import plane_index
 from ..core.refine import PromptError, check_prompts
 
 CLICK_CUT = (
@@ -56,3 +58,24 @@ def boxes_cut(engine: Any, found: list, boxes: np.ndarray) -> int:
         )
         for bm in found
     )
+
+
+def box_planes(shapes: Any, image: Any) -> list[tuple[int, ...] | None]:
+    """The plane of ``image`` each shape lies on (its leading axes); None for every shape of a
+    layer without leading axes (a 2-D layer's boxes lie on every plane)."""
+    lead = image.ndim - 2
+    if shapes.ndim <= 2 or lead <= 0:
+        return [None] * len(shapes.data)
+    a, b = affine_map(shapes.data_to_world, shapes.ndim)
+    ai, bi = affine_map(image.world_to_data, image.ndim)
+    # image axes the shapes do not have: those of the plane on screen
+    base = np.asarray(image.data_to_world([*plane_index(image), 0.0, 0.0]), dtype=float)
+    k = min(shapes.ndim, image.ndim)
+    planes: list[tuple[int, ...] | None] = []
+    for verts in shapes.data:
+        world = np.asarray(verts, dtype=float).reshape(-1, shapes.ndim) @ a.T + b
+        full = np.tile(base, (len(world), 1))
+        full[:, -k:] = world[:, -k:]
+        at = (full @ ai.T + bi)[:, :lead].mean(axis=0)
+        planes.append(tuple(int(np.round(p)) for p in at))
+    return planes

@@ -29,6 +29,7 @@ class ObjectEditor:
         self.masks: np.ndarray | None = None
         self.scores: np.ndarray | None = None
         self.choice = 0
+        self.engine = ""  # the engine that proposed ``masks``
         self.history: list[Entry] = []
         self.field_at: dict[int, str] = {}  # the class field when each object was made
         self._field_before: dict[int, dict[int, str | None]] = {}  # per entry, for its undo
@@ -99,7 +100,7 @@ class ObjectEditor:
 
     def propose(self, masks: np.ndarray, scores: np.ndarray, class_name: str, engine: str) -> None:
         """Masks proposed for the current object: paint the best one."""
-        self.masks, self.scores, self.choice = masks, scores, 0
+        self.masks, self.scores, self.choice, self.engine = masks, scores, 0, engine
         self.show_choice(class_name, engine)
 
     def paint(
@@ -118,12 +119,13 @@ class ObjectEditor:
         cls = self.class_for(self.entry[0], class_name)
         self.paint(self.entry, self.masks[self.choice], cls, score, engine)
 
-    def cycle(self, class_name: str, engine: str) -> bool:
-        """Show the next proposal; False when there is no other."""
+    def cycle(self, class_name: str) -> bool:
+        """Show the next proposal (of the engine that proposed them); False when there is no
+        other."""
         if self.masks is None or len(self.masks) < 2:
             return False
         self.choice = (self.choice + 1) % len(self.masks)
-        self.show_choice(class_name, engine)
+        self.show_choice(class_name, self.engine)
         return True
 
     def add_box_masks(
@@ -133,13 +135,14 @@ class ObjectEditor:
         engine: str,
         plane: tuple[int, ...] = (),
         field: str | None = None,
-    ) -> None:
+    ) -> int:
         """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects,
         in one write to the layer, each under a new id (not one handed out to an object whose
         mask is still being computed), with one undo step per object; ``field`` is the class
-        field when they were made (default each box's class)."""
+        field when they were made (default each box's class). Returns how many objects were
+        painted (a mask lying on existing objects paints nothing: they are never overwritten)."""
         if not found:
-            return
+            return 0
         names = [str(classes[bm.index]) for bm in found]
         values = [
             {"class_name": name, "score": float(bm.score), "engine": engine}
@@ -152,6 +155,7 @@ class ObjectEditor:
                 entry: Entry = (rec.label, [rec], tuple(plane))
                 self.history.append(entry)
                 self._set_field(entry, rec.label, name if field is None else field)
+        return sum(rec is not None for rec in records)
 
     def close(self) -> None:
         """Keep the current object; the next positive click opens a new one."""

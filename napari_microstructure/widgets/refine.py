@@ -5,6 +5,7 @@ positive, Shift+click (or right click, or the "negative clicks" toggle) negative
 re-predicts the current object; "n" starts the next object, "m" shows the next-best mask,
 "u" undoes the last object. Segment Anything clicks are decoded in a worker thread (in click
 order, see ``_refine_clicks``); the built-in engine answers in a millisecond, on the spot.
+Clicks made while the image is prepared wait for it, none lost (``_refine_predict``).
 Every image has its own objects and prompts layers and undo history (``_refine_session``).
 On a stack the objects layer has the stack's planes: the dock works on the plane on screen, and
 a click on another plane than the open object's starts a new object.
@@ -12,7 +13,6 @@ a click on another plane than the open object's starts a new object.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,13 +22,13 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
 from .._layers import points as P
-from ..core.refine import PromptError
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget
 from ._refine_batch import BatchMixin
 from ._refine_checks import CLICK_CUT, click_refused, cut_at_tile_edge
 from ._refine_clicks import ClickQueue, ClickRequest
 from ._refine_engine import EngineFields
+from ._refine_predict import PredictMixin, plane_pixels
 from ._refine_prompts import PromptsMixin
 from ._refine_session import ImageSession, Sessions, image_fingerprint
 from ._values import Value, as_path
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 SETTINGS_KEY = "pipeline.grains"
 
 
-class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
+class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
     """Prompt-driven masks (built-in engine or Segment Anything) into a Labels layer."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -85,7 +85,7 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         self._follow_up = False  # a click waits for the preparation's ``finished``
         self._writing = False  # the dock itself is changing a prompts layer
-        self._click_waits: ImageSession | None = None  # the image whose click awaits preparing
+        self._init_predict()
         self._tile_cut = False
         for w in (*self._engines.widgets, self._class):
             w.changed.connect(self._save_settings)
@@ -185,8 +185,11 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         s = self._ensure_layers()
         return None if s is None else self._prepare(s, then)
 
-    def _prepare(self, s: ImageSession, then: Any = None, otherwise: Any = None) -> Any:
-        key, image = self._key(s.image), L.image_array(s.image)
+    def _prepare(
+        self, s: ImageSession, then: Any = None, otherwise: Any = None, plane: Any = None
+    ) -> Any:
+        key = self._key(s.image)
+        image = L.image_array(s.image) if plane is None else plane_pixels(s.image, plane)
         ps, settings = L.layer_pixel_size(s.image), self._engines.settings()
         try:  # a missing file is told at once; the model itself loads in the worker
             build = self._engines.maker(self._engine, self._engine_settings)
@@ -249,6 +252,8 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
             show_warning(f"Refine: busy ({self.status}); click again when it is done.")
             return
         plane = L.plane_index(s.image)
+        if self._refused_while_preparing(s, plane):
+            return
         if s.objects.plane not in (None, plane):
             self._new_object(s)  # the open object lies on another plane: it is done
         # checked before the prompt is added: a refused click changes nothing
@@ -264,29 +269,8 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
             return
         if ready:
             self._predict(s)
-        elif not self.busy:
-            self._click_waits = s  # later clicks on this image wait for the same preparation
-            self._prepare(s, partial(self._prepared, s, entry), partial(self._forget, s, entry))
-
-    def _prepared(self, s: ImageSession, entry: Any) -> None:
-        self._click_waits = None
-        self._predict(s)
-
-    def _predict(self, s: ImageSession) -> None:
-        entry = s.objects.entry
-        if entry is None:
-            return
-        pts, labels = P.prompts_from_layer(s.points)
-        req = ClickRequest(entry[0], entry, pts, labels, self.class_name, s, self._engine)
-        if getattr(self._engine, "name", "") == "sam":
-            self._clicks.submit(self._engine, req)  # decoded off the GUI thread
-            return
-        try:
-            masks, scores = self._engine.predict(pts, labels)
-        except PromptError as exc:
-            self._on_prediction_error(req, exc)
-            return
-        self._on_prediction(req, masks, scores)
+        elif not self.busy:  # later clicks on this image and plane wait for it too
+            self._wait_for_engine(s, plane)
 
     def _on_prediction(self, req: ClickRequest, masks: np.ndarray, scores: np.ndarray) -> None:
         objects = req.session.objects
@@ -295,34 +279,25 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
         self._tile_cut = cut_at_tile_edge(req.engine, masks[0], req.points, req.labels)
         if self._tile_cut:
             show_warning(CLICK_CUT)
+        engine = str(getattr(req.engine, "name", "") or self.engine_name)  # the one that ran
         if objects.entry is req.entry:
-            objects.propose(masks, scores, req.class_name, self.engine_name)
+            objects.propose(masks, scores, req.class_name, engine)
             return
         # the user moved on to the next object meanwhile: the mask still belongs to this one
         cls = objects.class_for(req.entry[0], req.class_name)
-        objects.paint(req.entry, masks[0], cls, float(scores[0]), self.engine_name)
+        objects.paint(req.entry, masks[0], cls, float(scores[0]), engine)
 
     def _on_prediction_error(self, req: ClickRequest, exc: BaseException) -> None:
         show_error(f"Refine: {exc}")
         if not self._clicks.waiting_for(req.entry):
             self._forget(req.session, req.entry)
 
-    def _forget(self, s: ImageSession, entry: Any) -> None:
-        """An object that got no mask: out of the undo history, its id and prompts freed."""
-        self._click_waits = None
-        if entry[1]:
-            return  # it has a mask from an earlier click
-        current = s.objects.entry is entry
-        s.objects.drop(entry)
-        if current:
-            self._write(lambda: P.clear_prompts(s.points))
-
     def next_mask(self) -> None:
         """Show the next of the proposed masks for the current object."""
         self._next_mask(self._session())
 
     def _next_mask(self, s: ImageSession | None) -> None:
-        if s is None or not s.objects.cycle(self.class_name, self.engine_name):
+        if s is None or not s.objects.cycle(self.class_name):
             show_info("Refine: no other mask proposed for this object.")
 
     def new_object(self) -> None:
@@ -331,6 +306,7 @@ class RefineWidget(PromptsMixin, BatchMixin, WorkerWidget):
 
     def _new_object(self, s: ImageSession | None) -> None:
         if s is not None:
+            self._keep_waiting(s)  # closed before the engine was ready: it still gets its mask
             s.objects.close()
             self._write(lambda: P.clear_prompts(s.points))
 
