@@ -96,3 +96,14 @@ def test_a_stack_turned_into_its_planes_is_told(make_napari_viewer, monkeypatch)
     placement_like(tilted)
     placement_like(tilted)  # once per layer
     assert len(shown) == 1 and "'tilted'" in shown[0]
+
+
+def test_with_one_image_an_overhanging_drawing_follows_it(make_napari_viewer):
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((64, 64), np.uint8), name="img")
+    past = viewer.add_shapes(
+        [np.array([[50, 50], [50, 66], [66, 66], [66, 50]], float)], name="past the edge"
+    )
+    line = viewer.add_shapes([np.array([[32, -1.0], [32, 64.0]])], shape_type="line")
+    _scale_dock(viewer, image).apply(0.5)
+    assert tuple(past.scale) == (0.5, 0.5) and tuple(line.scale) == (0.5, 0.5)

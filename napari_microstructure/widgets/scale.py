@@ -138,14 +138,14 @@ class ScaleWidget(WorkerWidget):
                     and (other.ndim > 2 or PIXEL_SIZE_KEY not in other.metadata)
                     and _same_frame(other, layer)
                 )
-                if not drawn or not len(other.data):
-                    return drawn
-                if not _inside(other, shape):
-                    return False  # drawn beyond this image: on another one
-                mine = not any(_inside(other, yx_shape(o)) for o in others)
-                if not mine:
-                    skipped.append(other.name)
-                return mine
+                if not drawn or not others or not len(other.data):
+                    return drawn  # one image in this frame: what is drawn there is its own
+                on_this = _inside(other, shape)
+                on_other = any(_inside(other, yx_shape(o)) for o in others)
+                if on_this != on_other:
+                    return on_this  # drawn within this image only, or within another only
+                skipped.append(other.name)
+                return False
             # images and labels of its rows x columns, a stack's or a plane's (e.g. a
             # prediction from one plane of the stack)
             return isinstance(other, (Image, Labels)) and yx_shape(other) == shape
@@ -155,8 +155,8 @@ class ScaleWidget(WorkerWidget):
         if skipped:
             names = ", ".join(f"'{n}'" for n in skipped)
             show_info(
-                f"Pixel size: {names} left as it is: it lies on '{layer.name}' and on another "
-                "image of the same placement, so it may belong to either."
+                f"Pixel size: {names} left as it is: another image of the same placement lies "
+                f"there too, so it may belong to it rather than to '{layer.name}'."
             )
         return out
 
