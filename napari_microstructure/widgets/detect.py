@@ -234,7 +234,7 @@ class DetectWidget(WorkerWidget):
                 self._detector, self._detector_key = det, key
             df = yield from detect(image, det, pixel_size=pixel_size, **params)
             # the table lists the classes searched, as the CLI and batch do
-            df.attrs["searched"] = searched_names(params["classes"], det.names)
+            df.attrs["searched"] = searched_names(params.get("classes"), det.names)
             return df
         except ValueError as exc:
             return str(exc)
