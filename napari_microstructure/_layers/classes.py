@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .image import layer_kwargs_like
-from .output import show_output
+from .output import mark_written, release_edited, show_output
 
 
 def class_map_kwargs(image_layer: Any, names: list[str], name: str) -> dict[str, Any]:
@@ -35,9 +35,18 @@ def show_class_map(
 ) -> Any:
     """Update the Classify dock's class map ``name`` (or add it) with ``labels``; returns it.
 
-    Another Labels layer called ``name`` is never written.
+    Another Labels layer called ``name`` is never written, nor a class map the user corrected
+    since the dock wrote it (brush, fill): that one is theirs now, and the user is told.
     """
     from napari.layers import Labels
+    from napari.utils.notifications import show_info
 
+    output = f"classify:{name}"
+    kept = release_edited(viewer, output, Labels)
+    if kept is not None:
+        show_info(
+            f"Classify: '{kept.name}' holds your corrections and is kept as it is; the new "
+            "class map goes to a new layer."
+        )
     kwargs = class_map_kwargs(image_layer, names, name)
-    return show_output(viewer, Labels, labels, kwargs, update=("features",))
+    return mark_written(show_output(viewer, Labels, labels, kwargs, update=("features",)))

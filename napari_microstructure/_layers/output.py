@@ -75,6 +75,17 @@ def edited_since_written(layer: Any) -> bool:
     return drawn is not None and int(drawn) != data_fingerprint(layer)
 
 
+def release_edited(viewer: Any, output: str, kind: type | tuple[type, ...]) -> Any | None:
+    """A dock's layer for result ``output`` if the user changed its data since the dock wrote
+    it (:func:`mark_written`; brush, fill, eraser), now theirs (:func:`disown`): the dock's next
+    result goes to a new layer. None if there is no such layer."""
+    layer = own_layer(viewer, output, kind)
+    if layer is None or not edited_since_written(layer):
+        return None
+    disown(layer)
+    return layer
+
+
 def own_layer(viewer: Any, output: str, kind: type | tuple[type, ...]) -> Any | None:
     """The layer of type ``kind`` a dock made for result ``output`` (None if there is none)."""
     for layer in viewer.layers:

@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from . import output
 from .image import image_array, layer_kwargs_like
-from .output import disown, edited_since_written, mark_written, own_layer, show_output
+from .output import mark_written, show_output
 from .plane import displayed_plane
 
 
@@ -61,11 +62,7 @@ def release_edited(viewer: Any, name: str) -> Any | None:
     puts the next result in a new layer. None if there is no such layer."""
     from napari.layers import Labels
 
-    layer = own_layer(viewer, f"segment:{name}", Labels)
-    if layer is None or not edited_since_written(layer):
-        return None
-    disown(layer)
-    return layer
+    return output.release_edited(viewer, f"segment:{name}", Labels)
 
 
 def show_confidence(viewer: Any, name: str, data: np.ndarray, like: Any) -> Any:
