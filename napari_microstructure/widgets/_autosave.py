@@ -3,7 +3,8 @@
 Every layer edit (napari's paint, erase and fill on Labels; adding, moving or deleting Shapes)
 restarts a short timer; when it fires, the layers' data are copied on the GUI thread (cheap) and
 written by a worker thread. One save runs at a time; an edit made during a save schedules
-another one right after it.
+another one right after it. napari's Features table changes a box's class in place, with no
+event: the boxes' classes are compared every :data:`POLL_MS` and a change counts as an edit.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ LABEL_EVENTS = ("paint", "data", "labels_update", "set_data")  # set_data: undo,
 SHAPE_EVENTS = ("data", "features")
 IMAGE_EVENTS = ("scale",)  # the Pixel size dock: the project records the new pixel size
 EVENTS = {"boxes": SHAPE_EVENTS, "image": IMAGE_EVENTS}
+POLL_MS = 1000  # how often the boxes' classes are compared (edits without an event)
+CLASS_COLUMNS = ("class_name", "class_id")
 
 
 class Autosave:
@@ -63,6 +66,12 @@ class Autosave:
         self.saved_rev = int(project.image_record(image_id).get("rev", 0))
         self.saved_at: float | None = None
         self._connections: list[tuple[Any, Callable]] = []
+        self._classes_seen = self._box_classes()
+        self._poll = QTimer()
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._poll_classes)
+        if "boxes" in self.layers:
+            self._poll.start()
         for role, layer in self.layers.items():
             names = EVENTS.get(role, LABEL_EVENTS)
             for name in names:
@@ -74,11 +83,28 @@ class Autosave:
     # -- state ---------------------------------------------------------------------------------
     @property
     def dirty(self) -> bool:
-        """True while an edit waits to be written (timer running or a save in flight)."""
-        return self._timer.isActive() or self._saving or self._pending
+        """True while an edit waits to be written (timer running or a save in flight, or a
+        class changed in the Features table and not seen yet)."""
+        if self._timer.isActive() or self._saving or self._pending:
+            return True
+        return self._box_classes() != self._classes_seen
 
     def _on_edit(self, _event: Any = None) -> None:
         self._timer.start()  # (re)start: debounce a stroke of paint events
+
+    def _box_classes(self) -> list | None:
+        """The boxes layer's class columns as they are now (None without boxes)."""
+        layer = self.layers.get("boxes")
+        if layer is None:
+            return None
+        feats = layer.features
+        return [feats[c].tolist() for c in CLASS_COLUMNS if c in feats]
+
+    def _poll_classes(self) -> None:
+        now = self._box_classes()
+        if now != self._classes_seen:
+            self._classes_seen = now
+            self._on_edit()
 
     def _snapshot(self) -> dict[str, Any]:
         snap: dict[str, Any] = {}
@@ -112,6 +138,7 @@ class Autosave:
         except ValueError as exc:  # label ids the project cannot store: nothing is written
             self._failed(exc)
             return
+        self._classes_seen = self._box_classes()  # what this save holds
         changes = self._changes(snap)
         if not changes:
             return
@@ -161,6 +188,7 @@ class Autosave:
             QCoreApplication.processEvents()
             time.sleep(0.01)
         snap = self._snapshot()
+        self._classes_seen = self._box_classes()
         changes = self._changes(snap)
         if changes:
             self.saved_rev = self._write(changes)
@@ -183,6 +211,7 @@ class Autosave:
             self.flush()
         finally:
             self._timer.stop()
+            self._poll.stop()
             for emitter, cb in self._connections:
                 try:
                     emitter.disconnect(cb)
