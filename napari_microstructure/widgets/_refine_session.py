@@ -21,6 +21,7 @@ from napari.utils.notifications import show_info
 
 from .._layers import labels_edit as LE
 from .._layers import points as P
+from .._layers.output import claim, claimed
 from ._refine_objects import ObjectEditor
 
 IMAGE_KEY = "refine_image"  # metadata of the objects and prompts layers: the image's unique id
@@ -106,6 +107,8 @@ class Sessions:
         tag = str(image.unique_id)
         for layer in self._viewer.layers:
             if isinstance(layer, kind) and layer.metadata.get(IMAGE_KEY) == tag:
+                if not claimed(layer, renamed=True):
+                    continue  # a copy the user made (Duplicate Layer): theirs, never written
                 if kind is Labels and layer.data.shape != LE.objects_shape(image):
                     continue  # the objects of the image's pixels before they were replaced
                 return layer
@@ -114,12 +117,12 @@ class Sessions:
     def _add_labels(self, image: Any) -> Any:
         kw = LE.objects_labels_kwargs(image, f"{image.name} objects")
         kw["metadata"][IMAGE_KEY] = str(image.unique_id)
-        return self._viewer.add_labels(kw.pop("data"), **kw)
+        return claim(self._viewer.add_labels(kw.pop("data"), **kw))
 
     def _add_points(self, image: Any) -> Any:
         kw = P.prompt_points_kwargs(image, f"{image.name} prompts")
         kw["metadata"][IMAGE_KEY] = str(image.unique_id)
-        return self._viewer.add_points(kw.pop("data"), **kw)
+        return claim(self._viewer.add_points(kw.pop("data"), **kw))
 
     def close(self) -> None:
         """Stop listening to the images and the prompts layers."""
