@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .plane import displayed_plane
+from .plane import displayed_plane, level0
 
 
 def labels_array(layer: Any) -> np.ndarray:
@@ -53,7 +53,8 @@ def set_grain_features(layer: Any, table: pd.DataFrame) -> None:
 
     A whole new table is assigned, with the ``index`` column napari uses to match rows to
     label values, so the change event fires. Columns the layer already had that the table does
-    not (a class, a note) are kept, matched by label.
+    not (a class, a note) are kept, matched by label. On a stack, the rows of objects on the
+    other planes (not in ``table``) stay as they were, without measurements.
     """
     features = table.reset_index(drop=True).copy()
     if "label" in features:
@@ -64,6 +65,14 @@ def set_grain_features(layer: Any, table: pd.DataFrame) -> None:
         if ids is not None and extra and len(old):
             kept = old[extra].set_axis(ids.to_numpy()).groupby(level=0).first()
             features = features.join(kept, on="label")
+        if ids is not None and len(old) and np.ndim(level0(layer)) > 2:
+            present = np.unique(np.asarray(level0(layer)))
+            other = ids.isin(present) & ~ids.isin(features["index"]) & (ids > 0)
+            if other.any():
+                rows = old[other.to_numpy()].copy()
+                rows["index"] = rows["label"] = ids[other].to_numpy()
+                features = pd.concat([features, rows], ignore_index=True)
+                features = features.sort_values("index").reset_index(drop=True)
     layer.features = features
 
 
