@@ -34,7 +34,7 @@ from .._layers import (
     set_detections,
 )
 from .._layers.image import PIXEL_SIZE_KEY
-from .._layers.output import claim, disown
+from .._layers.output import claim, claimed, disown
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget, info_label
@@ -284,7 +284,14 @@ class DetectWidget(WorkerWidget):
             return
         layer = self._layer
         if layer is not None and layer in self._viewer.layers:
-            if not edited_since_drawn(layer):
+            if not claimed(layer):  # renamed (or copied) to keep it: the user's now
+                if not self._told_edited:
+                    self._told_edited = True
+                    show_info(
+                        f"Detect: '{layer.name}' was renamed to keep it, so 'show confidence' "
+                        "no longer redraws it; run Detect again for a new detections layer."
+                    )
+            elif not edited_since_drawn(layer):
                 # the pixel size the layer has now (the Pixel size dock may have changed it)
                 self._pixel_size = layer.metadata.get(PIXEL_SIZE_KEY, self._pixel_size)
                 image = self._drawn_on if self._drawn_on in self._viewer.layers else None
