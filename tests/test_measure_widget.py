@@ -62,7 +62,8 @@ def test_widget_matches_cli(scene, qtbot, tmp_path, capsys):
     feats = layer.features
     assert len(feats) == len(widget.table) == s["grain_count"]
     assert (feats["index"] == feats["label"]).all()
-    assert widget.table_columns[:3] == ("label", "area", "ecd")
+    unit = s["unit"]  # the headers carry the units, as the CSV's do
+    assert widget.table_columns[:3] == ("label", f"area [{unit}²]", f"ecd [{unit}]")
     assert widget.distribution["n"] == s["grain_count"]
     assert sum(widget.distribution["counts"]) == s["grain_count"]
 

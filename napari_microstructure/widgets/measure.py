@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from magicgui.widgets import (
     SpinBox,
 )
 from napari.layers import Labels
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import (
     color_by_values,
@@ -26,12 +25,15 @@ from .._layers import (
     layer_pixel_size,
     layer_role,
     phase_names_of,
+    plane_index,
     select_label,
     set_grain_features,
 )
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
+from ._measure_report import MeasureReports, summary_lines
+from ._measure_watch import MeasuredWatch
 from ._tables import results_table, show_rows
 from ._values import NamesValue, Value
 
@@ -42,9 +44,10 @@ SETTING = "pipeline.measure"
 NO_COLOUR = "label colours"
 COLOUR_BY = ["area", "ecd", "circularity", "aspect_ratio", "orientation", "feret_max", "feret_min"]
 SHOWN = ["label", "area", "ecd", "circularity", "aspect_ratio", "orientation", "touches_edge"]
+MAX_DIRECT_ID = 65535  # napari's direct label colours without numba
 
 
-class MeasureWidget(WorkerWidget):
+class MeasureWidget(MeasureReports, WorkerWidget):
     """Measure a Labels layer of grains; results in the layer's features, a table and a plot."""
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
@@ -79,6 +82,10 @@ class MeasureWidget(WorkerWidget):
         self._result: tuple[dict[str, Any], pd.DataFrame] | None = None
         self._measured: Labels | None = None
         self._original_colormap: Any = None  # of _measured before colouring; None: not coloured
+        self._summary_base = ""
+        self._watch = MeasuredWatch(viewer, self._on_watch)
+        self._disconnects.append(self._watch.close)
+        self._pixel_layer: Any = None  # the grains layer whose pixel size the box shows
 
         self._run.changed.connect(self.run)
         for w in (self._quantity, self._log, self._bins):
@@ -158,8 +165,17 @@ class MeasureWidget(WorkerWidget):
 
     # -- actions ----------------------------------------------------------------------------
     def _show_layer_pixel_size(self, _value: Any = None) -> None:
-        """Show what 0 in the µm / pixel box stands for: the grains layer's pixel size."""
+        """Show what 0 in the µm / pixel box stands for: the grains layer's pixel size (and
+        follow it when the Pixel size dock changes it)."""
         layer = self.labels_layer
+        if layer is not self._pixel_layer:
+            for old in (self._pixel_layer,) if self._pixel_layer is not None else ():
+                for emitter in (old.events.scale, old.events.metadata):
+                    emitter.disconnect(self._show_layer_pixel_size)
+            if layer is not None:
+                layer.events.scale.connect(self._show_layer_pixel_size)
+                layer.events.metadata.connect(self._show_layer_pixel_size)
+            self._pixel_layer = layer
         ps = layer_pixel_size(layer) if layer is not None else None
         self._pixel.native.setSpecialValueText(f"layer: {ps:g}" if ps else "layer: none (px)")
 
@@ -201,8 +217,10 @@ class MeasureWidget(WorkerWidget):
         if ps:
             set_setting("pipeline.pixel_size", ps)
 
+        plane = plane_index(layer)  # labels_array measures the plane on screen
+
         def on_done(result: tuple[dict[str, Any], pd.DataFrame]) -> None:
-            self._on_result(result, layer)
+            self._on_result(result, layer, plane)
 
         return self._start(lambda: measure(labels, ps, phases, names), on_done, "Measure")
 
@@ -215,49 +233,36 @@ class MeasureWidget(WorkerWidget):
         if layer is not None:
             select_label(layer, label)
             r, c = table["centroid_row"].iloc[row], table["centroid_col"].iloc[row]
-            # the layer's own transform (scale, translate, rotate, affine); leading dims at 0,
-            # the plane that labels_array measures
-            pos = layer.data_to_world((r, c))
+            # the layer's own transform (scale, translate, rotate, affine), on the plane measured
+            pos = np.asarray(layer.data_to_world((*self._watch.plane, r, c)), dtype=float)
             world = np.asarray(self._viewer.dims.point, dtype=float)
             if len(pos) <= len(world):  # not when the layer has left the viewer
                 world[len(world) - len(pos) :] = pos
+                for axis in range(len(world) - len(pos), len(world) - 2):  # back to that plane
+                    self._viewer.dims.set_point(axis, world[axis])
                 camera = getattr(self._viewer, "scene", self._viewer).camera
                 camera.center = tuple(world[list(self._viewer.dims.displayed)])
         return label
 
-    def export_table(self, path: str | Path) -> list[str]:
-        """Write the per-grain table as CSV."""
-        from ..core.measure.io import write_grain_table
-
-        if self.table is None:
-            raise ValueError("nothing measured yet")
-        return write_grain_table(path, self.table)
-
-    def export_summary(self, path: str | Path) -> list[str]:
-        """Write the summary as JSON (``.json``) or a one-row CSV."""
-        from ..core.measure.io import write_summary
-
-        if self.summary is None:
-            raise ValueError("nothing measured yet")
-        layer = self._measured.name if self._measured is not None else None
-        return write_summary(path, self.summary, {"layer": layer})
-
-    def export_pipeline(self, path: str | Path) -> list[str]:
-        """Write the pipeline the widgets have set up (detect, grains, measure) as YAML."""
-        from ..core.pipeline import PipelineConfig
-
-        return [str(PipelineConfig.from_settings().save(path))]
-
     # -- handlers ---------------------------------------------------------------------------
-    def _on_result(self, result: tuple[dict[str, Any], pd.DataFrame], layer: Labels) -> None:
+    def _on_watch(self, note: str) -> None:
+        self._summary_text.value = self._summary_base + (f"\nnote: {note}" if note else "")
+
+    def _on_result(
+        self, result: tuple[dict[str, Any], pd.DataFrame], layer: Labels, plane: tuple = ()
+    ) -> None:
+        from ..core.measure.io import with_unit
+
         summary, table = result
         if layer is not self._measured or table is None:
             self._restore_colours()  # the dock colours one layer, the one measured last
         self._result = result
         self._measured = layer
-        self._summary_text.value = _summary_lines(summary)
+        self._summary_base = summary_lines(summary)
+        self._watch.follow(layer, plane)
+        headers = [with_unit(c, summary["unit"]) for c in SHOWN]
         if table is None:  # a phase map: no grains to list or plot
-            show_rows(self._table, [], SHOWN)
+            show_rows(self._table, [], headers)
             self._hist.plot(None)
             return
         if layer in self._viewer.layers:
@@ -267,7 +272,7 @@ class MeasureWidget(WorkerWidget):
             [fmt[c].format(v) if c in fmt else str(v) for c, v in zip(SHOWN, rec, strict=True)]
             for rec in table[SHOWN].itertuples(index=False)
         ]
-        show_rows(self._table, rows, SHOWN)
+        show_rows(self._table, rows, headers)
         self._update_plot()
         self._on_colour()
 
@@ -289,6 +294,13 @@ class MeasureWidget(WorkerWidget):
         if self.colour_by == NO_COLOUR:
             self._restore_colours()
             return
+        top = int(table["label"].max()) if len(table) else 0
+        if top > MAX_DIRECT_ID and not _has_numba():
+            show_warning(
+                f"Measure: colour by needs grain ids up to {MAX_DIRECT_ID} here (napari "
+                "colours larger ids only with the numba package); the label colours stay."
+            )
+            return
         if self._original_colormap is None:  # not over our own colouring when measured again
             self._original_colormap = layer.colormap
         lo, hi = color_by_values(layer, table["label"].to_numpy(), table[self.colour_by])
@@ -305,49 +317,8 @@ class MeasureWidget(WorkerWidget):
         if len(rows) == 1:
             self.select_row(rows.pop())
 
-    def _ask_save(self, what: str, filters: str) -> None:
-        from qtpy.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getSaveFileName(self.native, f"Save {what}", "", filters)
-        if not path:
-            return
-        action = {
-            "grain table": self.export_table,
-            "summary": self.export_summary,
-            "pipeline": self.export_pipeline,
-        }[what]
-        try:
-            written = action(path)
-        except (OSError, ValueError) as exc:
-            show_error(f"Measure: cannot save the {what}: {exc}")
-            return
-        show_info(f"Measure: saved {', '.join(written)}")
+def _has_numba() -> bool:
+    from importlib.util import find_spec
 
-
-def _fmt(value: Any, spec: str = ".4g") -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
-def _summary_lines(s: dict[str, Any]) -> str:
-    from ..core.measure.summary import NO_PIXEL_SIZE_NOTE, by_direction_text
-
-    u = s["unit"]
-    ci = s.get("astm_g_intercept_ci95")
-    ci_text = f" (95% CI {ci[0]:.2f}–{ci[1]:.2f})" if ci else ""
-    lines = [
-        f"grains: {s['grain_count']}   mean intercept: {_fmt(s['mean_intercept'])} {u}",
-        f"G (intercept): {_fmt(s['astm_g_intercept'], '.2f')}{ci_text}",
-        f"G (planimetric): {_fmt(s['astm_g_planimetric'], '.2f')}",
-        f"mean grain area: {_fmt(s['mean_area'])} {u}²",
-    ]
-    if by_direction_text(s):
-        lines.insert(1, f"intercept by direction: {by_direction_text(s)}")
-    if s["grain_count"] is None:
-        lines = ["phase map: phase fractions only (choose a grains layer for grain size)"]
-    for name, frac in (s.get("phase_fractions") or {}).items():
-        pc = s["point_count"][name]["fraction"]
-        lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")
-    if s.get("note") and s["grain_count"] is not None:
-        no_scale = s["note"] == NO_PIXEL_SIZE_NOTE
-        lines.append("no pixel size: pixels only, no G" if no_scale else s["note"])
-    return "\n".join(lines)
+    return find_spec("numba") is not None

@@ -100,6 +100,20 @@ def write_summary(
     return [str(path)]
 
 
+LENGTH_COLUMNS = frozenset(
+    {"ecd", "perimeter", "major_axis", "minor_axis", "feret_max", "feret_min"}
+)
+
+
+def with_unit(column: str, unit: str) -> str:
+    """A per-grain table's column header with its unit: ``area [µm²]``, ``ecd [µm]``."""
+    if column == "area":
+        return f"area [{unit}²]"
+    if column in LENGTH_COLUMNS:
+        return f"{column} [{unit}]"
+    return "orientation [deg]" if column == "orientation" else column
+
+
 def write_grain_table(
     path: str | Path, table: pd.DataFrame, meta: dict | None = None
 ) -> list[str]:
@@ -109,16 +123,7 @@ def write_grain_table(
     images can be concatenated.
     """
     unit = table.attrs.get("unit", "px")
-    lengths = {"ecd", "perimeter", "major_axis", "minor_axis", "feret_max", "feret_min"}
-    names = {}
-    for col in table.columns:
-        if col == "area":
-            names[col] = f"area [{unit}²]"
-        elif col in lengths:
-            names[col] = f"{col} [{unit}]"
-        elif col == "orientation":
-            names[col] = "orientation [deg]"
-    out = table.rename(columns=names)
+    out = table.rename(columns={c: with_unit(c, unit) for c in table.columns})
     for i, (key, value) in enumerate((meta or {}).items()):
         out.insert(i, key, value)
     text = out.to_csv(index=False)

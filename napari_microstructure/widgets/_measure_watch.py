@@ -1,0 +1,87 @@
+"""The Measure dock's watch on what it measured: the labels edited since, the plane on screen.
+
+The table, the plot, the layer's features and the exports hold the labels as they were when
+measured. Once the user paints, fills or erases in that layer, or moves a stack's slider off the
+measured plane, the dock says so (and the exports warn) until it measures again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .._layers.output import data_fingerprint
+from .._layers.plane import plane_index
+
+EDIT_EVENTS = ("paint", "data", "labels_update")  # brush, fill, eraser; new data
+CHECK_EVENTS = ("set_data",)  # undo and redo, but also every new slice: the data compared
+
+
+class MeasuredWatch:
+    """Follow the last measured Labels layer; ``on_change(text)`` gets a note (or "")."""
+
+    def __init__(self, viewer: Any, on_change: Callable[[str], None]) -> None:
+        self._viewer = viewer
+        self._on_change = on_change
+        self._layer: Any = None
+        self.plane: tuple[int, ...] = ()
+        self.edited = False
+        self._hooks: list[tuple[Any, Callable]] = []
+        viewer.dims.events.current_step.connect(self._on_dims)
+
+    def follow(self, layer: Any, plane: tuple[int, ...]) -> None:
+        """Measured ``layer`` on ``plane`` (its plane on screen when it was measured)."""
+        self._unhook()
+        self._layer, self.plane, self.edited = layer, tuple(plane), False
+        self._print = data_fingerprint(layer)
+        for names, cb in ((EDIT_EVENTS, self._on_edit), (CHECK_EVENTS, self._on_check)):
+            for name in names:
+                emitter = getattr(layer.events, name, None)
+                if emitter is not None:
+                    emitter.connect(cb)
+                    self._hooks.append((emitter, cb))
+        self._on_change("")
+
+    @property
+    def note(self) -> str:
+        """Why the results no longer show what is on screen ("" when they do)."""
+        if self._layer is None:
+            return ""
+        if self.edited:
+            return "labels changed since measured: press Measure for their numbers"
+        if self._layer in self._viewer.layers and plane_index(self._layer) != self.plane:
+            return f"measured on plane {_plane_text(self.plane)}, not the plane on screen"
+        return ""
+
+    def _on_edit(self, _event: Any = None) -> None:
+        if not self.edited:
+            self.edited = True
+            self._on_change(self.note)
+
+    def _on_check(self, _event: Any = None) -> None:
+        if not self.edited and data_fingerprint(self._layer) != self._print:
+            self._on_edit()
+
+    def _on_dims(self, _event: Any = None) -> None:
+        if self._layer is not None and self.plane:
+            self._on_change(self.note)
+
+    def _unhook(self) -> None:
+        for emitter, cb in self._hooks:
+            try:
+                emitter.disconnect(cb)
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        self._hooks.clear()
+
+    def close(self) -> None:
+        """Stop listening to the layer and the viewer's sliders."""
+        self._unhook()
+        try:
+            self._viewer.dims.events.current_step.disconnect(self._on_dims)
+        except (TypeError, ValueError, RuntimeError):
+            pass
+
+
+def _plane_text(plane: tuple[int, ...]) -> str:
+    return str(plane[0]) if len(plane) == 1 else str(plane)
