@@ -175,7 +175,7 @@ def test_cross_fitted_none_of_these_on_known_gaussians():
     emb = np.concatenate([np.concatenate(c) for c in crops])
     labels = np.repeat(np.arange(3), n_img)
     owner = np.repeat(np.arange(3 * n_img), n_crop)
-    density, rec = ClassDensity.cross_fit(emb, owner, labels, 3, image_quantile=0.95)
+    density, rec = run_to_end(ClassDensity.cross_fit(emb, owner, labels, 3, image_quantile=0.95))
     assert rec == {
         "calibration_folds": 3,
         "calibration_splits": 1,
@@ -189,14 +189,18 @@ def test_cross_fitted_none_of_these_on_known_gaussians():
     assert np.mean([density.image_novelty(im) > 0.5 for im in far]) >= 0.9
     # a single image per class: nothing can be held out, and the record says so
     pair = np.concatenate([crops[0][0], crops[1][0]])
-    _, rec = ClassDensity.cross_fit(pair, np.repeat([0, 1], n_crop), np.array([0, 1]), 2)
+    _, rec = run_to_end(
+        ClassDensity.cross_fit(pair, np.repeat([0, 1], n_crop), np.array([0, 1]), 2)
+    )
     assert rec["calibration_out_of_fold"] is False
     # several fold splits: the threshold depends far less on which split chance drew
     one, many = (
         [
-            ClassDensity.cross_fit(emb, owner, labels, 3, rng=np.random.default_rng(s), repeats=r)[
-                0
-            ].image_threshold
+            run_to_end(
+                ClassDensity.cross_fit(
+                    emb, owner, labels, 3, rng=np.random.default_rng(s), repeats=r
+                )
+            )[0].image_threshold
             for s in range(6)
         ]
         for r in (1, 8)

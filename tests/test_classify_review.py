@@ -113,7 +113,7 @@ def test_one_image_class_does_not_stop_cross_fitting():
              for k, c in enumerate(centres) for _ in range(n_img[k])]  # fmt: skip
     labels = np.repeat(np.arange(3), n_img)
     owner = np.repeat(np.arange(len(labels)), n_crop)
-    density, rec = ClassDensity.cross_fit(np.concatenate(crops), owner, labels, 3)
+    density, rec = run_to_end(ClassDensity.cross_fit(np.concatenate(crops), owner, labels, 3))
     assert rec["calibration_out_of_fold"] is True and rec["calibration_folds"] == 3
     assert rec["calibration_in_sample_classes"] == [2]
     new = [c + rng.normal(0, 0.4, dim) + rng.normal(0, 1, (n_crop, dim)) for c in centres[:2]]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-from ..progress import Progress, rescaled, run_to_end
+from ..progress import Progress, rescaled
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -77,26 +77,6 @@ class ClassDensity:
 
     @classmethod
     def cross_fit(
-        cls,
-        emb: np.ndarray,
-        owner: np.ndarray,
-        labels: np.ndarray,
-        n_classes: int,
-        n_folds: int = 3,
-        quantile: float = 0.97,
-        image_quantile: float = 0.99,
-        rng: np.random.Generator | None = None,
-        repeats: int = 1,
-    ) -> tuple[ClassDensity, dict]:
-        """:meth:`cross_fit_steps` run to the end."""
-        return run_to_end(
-            cls.cross_fit_steps(
-                emb, owner, labels, n_classes, n_folds, quantile, image_quantile, rng, repeats
-            )
-        )
-
-    @classmethod
-    def cross_fit_steps(
         cls,
         emb: np.ndarray,
         owner: np.ndarray,

@@ -166,7 +166,7 @@ def _calibrate(
         _embed(net, images, pixel_sizes, every, cfg.density_crops, cfg, rng, 0.0), 0, n_emb, total
     )
     density, calib = yield from rescaled(
-        ClassDensity.cross_fit_steps(
+        ClassDensity.cross_fit(
             emb,
             owner,
             labels,
