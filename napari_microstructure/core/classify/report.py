@@ -7,10 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from ..image_utils import check_segment_size
 from ..progress import Progress
 from .gradcam import gradcam_map
 from .model import NONE_OF_THESE, Classifier
 from .predict import ImagePrediction, class_map, classify_image
+
+
+def map_bytes_per_pixel(model: Classifier, with_map: bool = True) -> float:
+    """Peak memory per image pixel of the class map (float32 sums and probabilities of every
+    class, weights, the arg-max) and of Grad-CAM (a few float32 images), with some margin."""
+    k1 = len(model.classes) + 1
+    return (8.0 * k1 + 24.0 if with_map else 0.0) + 32.0
 
 
 def gradcam_target(prediction: ImagePrediction) -> str:
@@ -38,6 +46,12 @@ def classify_with_maps(
     yield Progress(0, 1, "classifying…")
     pred = classify_image(model, image, pixel_size, n_crops=n_crops)
     out: dict[str, Any] = {"prediction": pred, "map": None, "cam": None, "cam_class": None}
+    if with_map or with_gradcam:
+        try:  # the maps hold several float images of the whole size: a montage is refused
+            check_segment_size(np.shape(image)[:2], map_bytes_per_pixel(model, with_map))
+        except ValueError as exc:
+            pred.warnings.append(f"no class map or Grad-CAM: {exc}")
+            return out
     if with_map:
         out["map"] = yield from class_map(model, image, pixel_size)
     if with_gradcam:
