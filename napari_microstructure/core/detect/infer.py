@@ -200,6 +200,7 @@ def detect(
     rng = _intensity_range(image)
     margin = 2.0 / factor
     all_b, all_s, all_c, all_cut, all_owner = [], [], [], [], []
+    full_tiles = 0  # tiles whose boxes reached max_det: some objects there may be missing
     for start in range(0, n, max(1, int(batch))):
         group = tiles[start : start + max(1, int(batch))]
         crops = [_read_tile(image, t, factor, rng, imgsz) for t in group]
@@ -215,6 +216,7 @@ def detect(
             detector.end2end,
         )
         for k, (t, crop, out) in enumerate(zip(group, crops, outs, strict=True), start):
+            full_tiles += len(out) >= int(max_det)
             if len(out) == 0:
                 continue
             b = out[:, :4].astype(np.float64)
@@ -238,6 +240,13 @@ def detect(
             drop[cut] = seen_whole_elsewhere(b[cut], np.concatenate(all_owner)[cut], tiles, margin)
             b, s, c, cut = b[~drop], s[~drop], c[~drop], cut[~drop]
             b, s, c = merge_tile_boxes(b, s, c, cut, iou, agnostic, gap=margin)
+        if len(b) > int(max_det) or full_tiles:
+            found = f"{len(b)}" + (" or more" if full_tiles else "")
+            cut_note = (
+                f"kept the best {min(len(b), int(max_det))} of {found} detections (max "
+                "detections reached); raise max detections (--max-det) to count them all"
+            )
+            note = f"{note}; {cut_note}" if note else cut_note
         b, s, c = b[: int(max_det)], s[: int(max_det)], c[: int(max_det)]
         h, w = image.shape[:2]
         b = np.clip(np.asarray(b, dtype=np.float64), 0, [w, h, w, h])
