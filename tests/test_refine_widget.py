@@ -226,6 +226,7 @@ def test_sam_clicks_are_decoded_off_the_gui_thread_in_order(
 def test_an_image_too_large_to_segment_is_refused_and_keeps_the_masks(scene, qtbot, monkeypatch):
     import napari_microstructure.core.image_utils as image_utils
     import napari_microstructure.widgets._base as base
+    import napari_microstructure.widgets.refine as refine_mod
 
     m, viewer, w = scene
     w.add_click(*_centre_of(m.grains, int(m.grains[128, 128])))
@@ -235,7 +236,8 @@ def test_an_image_too_large_to_segment_is_refused_and_keeps_the_masks(scene, qtb
     # a montage: pretend the limit is below this image's size, then prepare another engine
     monkeypatch.setattr(image_utils, "memory_budget", lambda: 90 * 128 * 128)
     shown = []
-    monkeypatch.setattr(base, "show_error", shown.append)
+    monkeypatch.setattr(base, "show_error", shown.append)  # told by the worker...
+    monkeypatch.setattr(refine_mod, "show_error", shown.append)  # ... or before any layer
     w.engine_name = "learned"
     w.segment_all()
     qtbot.waitUntil(lambda: not w.busy, timeout=60_000)

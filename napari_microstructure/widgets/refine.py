@@ -175,6 +175,14 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         if layer is None:
             show_error("Refine: open or choose an image first.")
             return None
+        if self.engine_name != "sam":  # SAM works in tiles; the others see the whole image
+            from ..core.image_utils import check_segment_size
+
+            try:  # told before a montage-sized objects layer is made
+                check_segment_size(L.yx_shape(layer))
+            except ValueError as exc:
+                show_error(f"Refine: {exc}")
+                return None
         s = self._sessions.ensure(layer)
         self.viewer.layers.selection.active = s.points
         return s
