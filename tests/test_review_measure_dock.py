@@ -111,3 +111,27 @@ def test_the_table_headers_carry_the_units(
     w = _measure(viewer, layer, qtbot)
     assert w.table_columns[1:3] == (f"area [{unit}²]", f"ecd [{unit}]")
     assert "orientation [deg]" in w.table_columns
+
+
+def test_a_lazy_stack_is_not_read_whole_after_measuring(make_napari_viewer, qtbot, settings_home):
+    import dask.array as da
+
+    loads = [0]
+
+    def plane(block_info=None):
+        loads[0] += 1
+        out = np.zeros((1, 64, 64), np.int32)
+        out[0, :32, :32], out[0, 32:, 32:] = 1, 2
+        return out
+
+    stack = da.map_blocks(plane, dtype=np.int32, chunks=((1,) * 40, (64,), (64,)))
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(stack, name="lazy")
+    viewer.dims.set_point(0, 0)
+    w = _measure(viewer, layer, qtbot)
+    assert len(w.table) == 2
+    loads[0] = 0
+    for i in range(1, 6):  # five slider steps read a few planes, not 5 x 40
+        viewer.dims.set_point(0, i)
+    assert loads[0] <= 15
+    assert "labels changed" not in w._summary_text.value

@@ -65,8 +65,10 @@ def set_grain_features(layer: Any, table: pd.DataFrame) -> None:
         if ids is not None and extra and len(old):
             kept = old[extra].set_axis(ids.to_numpy()).groupby(level=0).first()
             features = features.join(kept, on="label")
-        if ids is not None and len(old) and np.ndim(level0(layer)) > 2:
-            present = np.unique(np.asarray(level0(layer)))
+        data = level0(layer)
+        if ids is not None and len(old) and np.ndim(data) > 2:
+            # rows of deleted objects go; a lazy stack is not read whole to find them
+            present = np.unique(data) if isinstance(data, np.ndarray) else ids.to_numpy()
             other = ids.isin(present) & ~ids.isin(features["index"]) & (ids > 0)
             if other.any():
                 rows = old[other.to_numpy()].copy()

@@ -7,11 +7,13 @@ measured plane, the dock says so (and the exports warn) until it measures again.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import Any
 
-from .._layers.output import data_fingerprint
-from .._layers.plane import plane_index
+import numpy as np
+
+from .._layers.plane import level0, plane_index
 
 EDIT_EVENTS = ("paint", "data", "labels_update")  # brush, fill, eraser; new data
 CHECK_EVENTS = ("set_data",)  # undo and redo, but also every new slice: the data compared
@@ -33,7 +35,7 @@ class MeasuredWatch:
         """Measured ``layer`` on ``plane`` (its plane on screen when it was measured)."""
         self._unhook()
         self._layer, self.plane, self.edited = layer, tuple(plane), False
-        self._print = data_fingerprint(layer)
+        self._print = self._plane_print()
         for names, cb in ((EDIT_EVENTS, self._on_edit), (CHECK_EVENTS, self._on_check)):
             for name in names:
                 emitter = getattr(layer.events, name, None)
@@ -59,8 +61,13 @@ class MeasuredWatch:
             self._on_change(self.note)
 
     def _on_check(self, _event: Any = None) -> None:
-        if not self.edited and data_fingerprint(self._layer) != self._print:
+        if not self.edited and self._plane_print() != self._print:
             self._on_edit()
+
+    def _plane_print(self) -> int:
+        """A checksum of the measured plane's labels (one plane: a lazy stack reads no more)."""
+        data = np.ascontiguousarray(level0(self._layer)[self.plane])
+        return zlib.crc32(data.data, zlib.crc32(f"{data.shape} {data.dtype.str}".encode()))
 
     def _on_dims(self, _event: Any = None) -> None:
         if self._layer is not None and self.plane:
