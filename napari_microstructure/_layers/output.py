@@ -58,7 +58,12 @@ def disown(layer: Any) -> None:
 
 def data_fingerprint(layer: Any) -> int:
     """A checksum of a layer's data (its full-resolution level): shape, type and values."""
-    data = np.ascontiguousarray(level0(layer))
+    return array_fingerprint(level0(layer))
+
+
+def array_fingerprint(array: Any) -> int:
+    """A checksum of an array's shape, type and values."""
+    data = np.ascontiguousarray(array)
     return zlib.crc32(data.data, zlib.crc32(f"{data.shape} {data.dtype.str}".encode()))
 
 

@@ -98,7 +98,8 @@ class Autosave:
         if layer is None:
             return None
         feats = layer.features
-        return [feats[c].tolist() for c in CLASS_COLUMNS if c in feats]
+        # as text: a missing value (NaN) equals itself
+        return [feats[c].astype(str).tolist() for c in CLASS_COLUMNS if c in feats]
 
     def _poll_classes(self) -> None:
         now = self._box_classes()

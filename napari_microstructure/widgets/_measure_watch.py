@@ -7,12 +7,10 @@ measured plane, the dock says so (and the exports warn) until it measures again.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
+from .._layers.output import array_fingerprint
 from .._layers.plane import level0, plane_index
 
 EDIT_EVENTS = ("paint", "data", "labels_update")  # brush, fill, eraser; new data
@@ -66,8 +64,7 @@ class MeasuredWatch:
 
     def _plane_print(self) -> int:
         """A checksum of the measured plane's labels (one plane: a lazy stack reads no more)."""
-        data = np.ascontiguousarray(level0(self._layer)[self.plane])
-        return zlib.crc32(data.data, zlib.crc32(f"{data.shape} {data.dtype.str}".encode()))
+        return array_fingerprint(level0(self._layer)[self.plane])
 
     def _on_dims(self, _event: Any = None) -> None:
         if self._layer is not None and self.plane:
