@@ -23,6 +23,7 @@ from .._layers import layer_pixel_size
 from .._layers.curate import boxes_from_layer, labels_data
 from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project
+from ._events import EventHooks
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Autosave:
             self._last = {}
         self.saved_rev = int(project.image_record(image_id).get("rev", 0))
         self.saved_at: float | None = None
-        self._connections: list[tuple[Any, Callable]] = []
+        self._hooks = EventHooks()
         self._classes_seen = self._box_classes()
         self._poll = QTimer()
         self._poll.setInterval(POLL_MS)
@@ -73,12 +74,7 @@ class Autosave:
         if "boxes" in self.layers:
             self._poll.start()
         for role, layer in self.layers.items():
-            names = EVENTS.get(role, LABEL_EVENTS)
-            for name in names:
-                emitter = getattr(layer.events, name, None)
-                if emitter is not None:
-                    emitter.connect(self._on_edit)
-                    self._connections.append((emitter, self._on_edit))
+            self._hooks.connect(layer.events, EVENTS.get(role, LABEL_EVENTS), self._on_edit)
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -213,9 +209,4 @@ class Autosave:
         finally:
             self._timer.stop()
             self._poll.stop()
-            for emitter, cb in self._connections:
-                try:
-                    emitter.disconnect(cb)
-                except (TypeError, ValueError, RuntimeError):
-                    pass
-            self._connections.clear()
+            self._hooks.clear()

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._layers.output import array_fingerprint
 from .._layers.plane import level0, plane_index
+from ._events import EventHooks
 
 EDIT_EVENTS = ("paint", "data", "labels_update")  # brush, fill, eraser; new data
 CHECK_EVENTS = ("set_data",)  # undo and redo, but also every new slice: the data compared
@@ -26,20 +27,17 @@ class MeasuredWatch:
         self._layer: Any = None
         self.plane: tuple[int, ...] = ()
         self.edited = False
-        self._hooks: list[tuple[Any, Callable]] = []
-        viewer.dims.events.current_step.connect(self._on_dims)
+        self._hooks = EventHooks()  # the measured layer's
+        self._sliders = EventHooks()
+        self._sliders.connect(viewer.dims.events, ("current_step",), self._on_dims)
 
     def follow(self, layer: Any, plane: tuple[int, ...]) -> None:
         """Measured ``layer`` on ``plane`` (its plane on screen when it was measured)."""
-        self._unhook()
+        self._hooks.clear()
         self._layer, self.plane, self.edited = layer, tuple(plane), False
         self._print = self._plane_print()
-        for names, cb in ((EDIT_EVENTS, self._on_edit), (CHECK_EVENTS, self._on_check)):
-            for name in names:
-                emitter = getattr(layer.events, name, None)
-                if emitter is not None:
-                    emitter.connect(cb)
-                    self._hooks.append((emitter, cb))
+        self._hooks.connect(layer.events, EDIT_EVENTS, self._on_edit)
+        self._hooks.connect(layer.events, CHECK_EVENTS, self._on_check)
         self._on_change("")
 
     @property
@@ -70,21 +68,10 @@ class MeasuredWatch:
         if self._layer is not None and self.plane:
             self._on_change(self.note)
 
-    def _unhook(self) -> None:
-        for emitter, cb in self._hooks:
-            try:
-                emitter.disconnect(cb)
-            except (TypeError, ValueError, RuntimeError):
-                pass
-        self._hooks.clear()
-
     def close(self) -> None:
         """Stop listening to the layer and the viewer's sliders."""
-        self._unhook()
-        try:
-            self._viewer.dims.events.current_step.disconnect(self._on_dims)
-        except (TypeError, ValueError, RuntimeError):
-            pass
+        self._hooks.clear()
+        self._sliders.clear()
 
 
 def _plane_text(plane: tuple[int, ...]) -> str:

@@ -78,19 +78,11 @@ class ScribblePanel:
         self._unwatch_scribbles()
         layer = self.scribbles_layer
         if layer is not None:
-            layer.events.paint.connect(self._on_paint)
             # napari's undo and redo (and a refresh) emit set_data, not paint
-            layer.events.set_data.connect(self._on_paint)
-            self._painted = layer
+            self._painted.connect(layer.events, ("paint", "set_data"), self._on_paint)
 
     def _unwatch_scribbles(self) -> None:
-        if self._painted is not None:
-            for emitter in (self._painted.events.paint, self._painted.events.set_data):
-                try:
-                    emitter.disconnect(self._on_paint)
-                except (TypeError, ValueError, RuntimeError):
-                    pass
-            self._painted = None
+        self._painted.clear()
 
     def _on_paint(self, _event: Any = None) -> None:
         if self.live:

@@ -13,6 +13,7 @@ from .._layers import release_edited, show_confidence, show_labels
 from ..core.segment import ScribbleClassifier
 from ..core.settings import get_setting
 from ._base import WorkerWidget, info_label, prefer_role
+from ._events import EventHooks
 from ._scribble import ScribblePanel, Taught
 from ._segment_unet import (
     FROM_FOLDERS,
@@ -74,7 +75,7 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         self._last_run: tuple | None = None
         self._hid_out_of_date = False
         self._pending = False
-        self._painted: Any = None
+        self._painted = EventHooks()  # the scribbles layer watched for strokes
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(400)
