@@ -39,6 +39,19 @@ def _dock_with_image(make_napari_viewer):
     return ClassifyWidget(viewer)
 
 
+def _dock_to_train(make_napari_viewer, tmp_path, monkeypatch):
+    """A dock with an image and a small training folder; the messages it shows."""
+    from _notices import captured_messages
+
+    import napari_microstructure.widgets.classify as mod
+
+    shown = captured_messages(monkeypatch, mod)
+    widget = _dock_with_image(make_napari_viewer)
+    widget.training_folder = _small_set(tmp_path / "set")
+    widget.steps = 10
+    return widget, shown
+
+
 def test_added_examples_refuse_reserved_and_near_names_and_can_be_removed(
     make_napari_viewer, tmp_path, settings_home, monkeypatch
 ):
@@ -80,14 +93,7 @@ def _wait(qtbot, widget, worker, timeout=120_000):
 def test_save_problems_are_found_before_training(
     make_napari_viewer, qtbot, tmp_path, settings_home, monkeypatch
 ):
-    from _notices import captured_messages
-
-    import napari_microstructure.widgets.classify as mod
-
-    shown = captured_messages(monkeypatch, mod)
-    widget = _dock_with_image(make_napari_viewer)
-    widget.training_folder = _small_set(tmp_path / "set")
-    widget.steps = 10
+    widget, shown = _dock_to_train(make_napari_viewer, tmp_path, monkeypatch)
     (tmp_path / "adir").mkdir()
     for bad in (tmp_path / "adir", tmp_path / "missing" / "m.pt"):
         widget.save_path = bad
@@ -98,15 +104,9 @@ def test_save_problems_are_found_before_training(
 def test_a_save_that_fails_after_training_keeps_the_model_and_its_notes(
     make_napari_viewer, qtbot, tmp_path, settings_home, monkeypatch
 ):
-    from _notices import captured_messages
-
-    import napari_microstructure.widgets.classify as mod
     from napari_microstructure.core.classify.model import Classifier
 
-    shown = captured_messages(monkeypatch, mod)
-    widget = _dock_with_image(make_napari_viewer)
-    widget.training_folder = _small_set(tmp_path / "set")
-    widget.steps = 10
+    widget, shown = _dock_to_train(make_napari_viewer, tmp_path, monkeypatch)
     # a save that fails only when written: trained, told as a save failure, model kept
     real_save = Classifier.save
 
