@@ -45,6 +45,7 @@ class Autosave:
         layers: dict[str, Any],
         delay_ms: int = 1500,
         on_saved: Callable[[int], None] | None = None,
+        on_failed: Callable[[str], None] | None = None,
     ) -> None:
         self.project = project
         self.image_id = image_id
@@ -54,6 +55,9 @@ class Autosave:
         # role ("instances", "phases", "boxes", "image") -> layer
         self.layers = dict(layers)
         self._on_saved = on_saved
+        self._on_failed = on_failed
+        #: why the last save failed (None after a successful one): the edits are still unsaved
+        self.error: str | None = None
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(int(delay_ms))
@@ -80,8 +84,8 @@ class Autosave:
     @property
     def dirty(self) -> bool:
         """True while an edit waits to be written (timer running or a save in flight, or a
-        class changed in the Features table and not seen yet)."""
-        if self._timer.isActive() or self._saving or self._pending:
+        class changed in the Features table and not seen yet, or the last save failed)."""
+        if self._timer.isActive() or self._saving or self._pending or self.error is not None:
             return True
         return self._box_classes() != self._classes_seen
 
@@ -138,6 +142,8 @@ class Autosave:
         self._classes_seen = self._box_classes()  # what this save holds
         changes = self._changes(snap)
         if not changes:
+            if self.error is not None:  # an edit taken back: what is shown is what was saved
+                self._saved(self.saved_rev)
             return
         self._saving = True
 
@@ -162,18 +168,26 @@ class Autosave:
     def _done(self, rev: int, snap: dict[str, Any]) -> None:
         self._saving = False
         self._last = snap
-        self.saved_rev = int(rev)
-        self.saved_at = time.time()
-        if self._on_saved is not None:
-            self._on_saved(self.saved_rev)
+        self._saved(rev)
         if self._pending:
             self._pending = False
             self.save_soon()
 
+    def _saved(self, rev: int) -> None:
+        self.saved_rev = int(rev)
+        self.saved_at = time.time()
+        self.error = None
+        if self._on_saved is not None:
+            self._on_saved(self.saved_rev)
+
     def _failed(self, exc: BaseException) -> None:
         self._saving = False
+        self._pending = False  # the next edit (or flush) writes everything not yet saved
+        self.error = str(exc) or type(exc).__name__
         log.debug("autosave failed", exc_info=exc)
         show_error(f"Autosave failed (the last saved version is intact): {exc}")
+        if self._on_failed is not None:
+            self._on_failed(self.error)
 
     def flush(self) -> int:
         """Write any unsaved edit now, on the calling thread; returns the saved revision."""
@@ -188,11 +202,10 @@ class Autosave:
         self._classes_seen = self._box_classes()
         changes = self._changes(snap)
         if changes:
-            self.saved_rev = self._write(changes)
+            rev = self._write(changes)
             self._last = snap
-            self.saved_at = time.time()
-            if self._on_saved is not None:
-                self._on_saved(self.saved_rev)
+            self._saved(rev)
+        self.error = None  # everything shown is on disk
         return self.saved_rev
 
     def rebase(self, project: Project) -> int:

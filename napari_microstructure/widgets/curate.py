@@ -252,7 +252,12 @@ class CurateWidget(WorkerWidget):
             self._viewer.layers.selection.active = layers["instances"]  # else kept (reopened)
         watched = {**layers, "image": image_layer}  # its pixel size, set by the Pixel size dock
         self._autosave = Autosave(
-            project, image_id, watched, self._autosave_ms, on_saved=self._show_saved
+            project,
+            image_id,
+            watched,
+            self._autosave_ms,
+            on_saved=self._show_saved,
+            on_failed=self._show_not_saved,
         )
         self._refresh_images(image_id)
         self._show_saved(self._autosave.saved_rev)
@@ -266,6 +271,13 @@ class CurateWidget(WorkerWidget):
     def _show_saved(self, rev: int) -> None:
         stamp = time.strftime("%H:%M:%S")
         self._saved.value = f"{self.current_image_id}: saved (revision {rev}) at {stamp}"
+
+    def _show_not_saved(self, why: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        self._saved.value = (
+            f"{self.current_image_id}: NOT saved at {stamp} ({why}); the edits stay in the "
+            "viewer and are written at the next edit or when the image is closed"
+        )
 
     def _on_add(self) -> None:
         self.add_image()
