@@ -277,7 +277,8 @@ def segment_from_boundaries(
 
     def grow(
         h: float, smooth: float, win: Box = (slice(None), slice(None)), dist=dist, level=level
-    ) -> tuple:
+    ) -> Generator[Progress, None, tuple]:
+        # yields between the long library calls, so a cancel waits for one of them only
         bm, ds = bmap[win], dist[win]
         if seeds == "minima":
             markers, _ = ndi.label(h_minima(ndi.gaussian_filter(bm, smooth), minima_depth))
@@ -285,8 +286,10 @@ def segment_from_boundaries(
             markers, _ = ndi.label(h_maxima(ndi.gaussian_filter(ds, smooth), h))
         if markers.max() == 0:
             markers[bm.shape[0] // 2, bm.shape[1] // 2] = 1
+        yield Progress(total - 2, total, "growing grains from their seeds")
         # flooding the distance (not the boundary map alone) makes a gap in a line a ridge
         fine = watershed(edge_weight * bm - ds, markers).astype(np.uint32)
+        yield Progress(total - 2, total, "merging across weak borders")
         pairs, means = border_strengths(fine, bm)
         weak = means < merge_ratio * level
         if colour is not None and colour_merge > 0 and len(pairs):
@@ -307,10 +310,10 @@ def segment_from_boundaries(
             )
             for n in bmap.shape
         )
-        _, first = grow(2.0, smooth, win)
+        _, first = yield from grow(2.0, smooth, win)
         h, smooth = float(np.clip((mean_intercept_px(first) - 12.0) / 6.0, 0.75, 3.0)), 0.5
     yield Progress(total - 2, total, "placing one seed per grain and growing grains")
-    fine, labels = grow(h, smooth)
+    fine, labels = yield from grow(h, smooth)
     if faint is None:
         faint = 0.5 if colour is not None else 0.0
     if faint > 0:
@@ -322,16 +325,18 @@ def segment_from_boundaries(
         )
         weak_level = float(np.median(bmap[weak_lines])) if weak_lines.any() else 1.0
         weak_dist = ndi.distance_transform_edt(~weak_lines).astype(np.float32)
-        _, finer = grow(h, smooth, dist=weak_dist, level=weak_level)
+        _, finer = yield from grow(h, smooth, dist=weak_dist, level=weak_level)
         labels = _absorb_small(split_along(labels, finer, bmap, split_ratio), bmap, min_area)
     yield Progress(total - 1, total, "merging across twin lines, placing borders")
     if twins if twins is not None else colour is None:
         from .twins import merge_twins
 
         labels = merge_twins(labels, bmap)
+        yield Progress(total - 1, total, "placing borders on the lines' crests")
     if crests if crests is not None else colour is None:
         labels = place_on_crests(labels, bmap)
     yield Progress(total, total, f"{int(labels.max())} grains")
     if cut_pieces:
         fine = pieces_within(fine, labels)
+        yield Progress(total, total, f"{int(labels.max())} grains")
     return GrainSegmentation(labels=labels, fine=fine, boundary=bmap, boundary_level=level)

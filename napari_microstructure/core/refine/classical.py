@@ -132,6 +132,7 @@ class ClassicalEngine:
         yield Progress(2, 3, "indexing grains")
         self._slices = list(ndi.find_objects(seg.labels))
         self._fine_slices = list(ndi.find_objects(seg.fine))
+        yield Progress(2, 3, "finding neighbouring grains")
         pairs, means = border_strengths(seg.labels, seg.boundary)
         nb: dict[int, list[tuple[float, int]]] = {}
         for (a, b), m in zip(pairs.tolist(), means.tolist(), strict=True):
