@@ -4,7 +4,7 @@ table's rows."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -66,6 +66,25 @@ class AddedExamples:
             except (ValueError, OSError):
                 pass  # no usable folder (yet): training says why
         return class_name_problem(label, existing)
+
+    def add_layer(
+        self, layer: Any, label: str, folder: Path | None, default_ps: float | None
+    ) -> str | None:
+        """Add image ``layer`` as an example of ``label``; returns why it was not added (None
+        when it was)."""
+        from .._layers import image_array, layer_pixel_size
+        from ..core.classify import Sample
+
+        if layer is None or not label:
+            return "choose an image and type its class first."
+        problem = self.name_problem(label, folder)
+        if problem:
+            return f"not added: {problem}."
+        ps = layer_pixel_size(layer) or default_ps
+        if ps is None:
+            return "the image has no pixel size; set it (Pixel size dock) or give a default µm/px."
+        self.add(Sample(image_array(layer), label, float(ps), layer.name))
+        return None
 
     def _update(self) -> None:
         self._menu.reset_choices()

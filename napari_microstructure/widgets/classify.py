@@ -187,25 +187,14 @@ class ClassifyWidget(WorkerWidget):
     # -- training ---------------------------------------------------------------------------
     def add_image(self, label: str | None = None) -> bool:
         """Add the chosen image layer, with its pixel size, to the training set as ``label``."""
-        from ..core.classify import Sample
-
         label = (label if label is not None else str(self._open_class.value)).strip()
-        layer = self.image_layer
-        if layer is None or not label:
-            show_error("Classify: choose an image and type its class first.")
-            return False
-        problem = self._examples.name_problem(label, self.training_folder)
+        default_ps = float(self._default_ps.value) or None
+        problem = self._examples.add_layer(
+            self.image_layer, label, self.training_folder, default_ps
+        )
         if problem:
-            show_error(f"Classify: not added: {problem}.")
+            show_error(f"Classify: {problem}")
             return False
-        ps = layer_pixel_size(layer) or (self._default_ps.value or None)
-        if ps is None:
-            show_error(
-                "Classify: the image has no pixel size; set it (Pixel size dock) or "
-                "give a default µm/px."
-            )
-            return False
-        self._examples.add(Sample(image_array(layer), label, float(ps), layer.name))
         self._info.value = f"{len(self._examples.samples)} image(s) added from the viewer"
         return True
 
