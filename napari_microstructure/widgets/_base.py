@@ -94,6 +94,16 @@ class _Lifetime(QObject):
         return False
 
 
+def real_viewer(viewer: Any) -> Any:
+    """The viewer itself, where napari handed the dock a proxy of it.
+
+    napari gives a plugin's dock a ``PublicOnlyProxy`` of the viewer; a layer made through it is
+    a proxy as well, while napari's mouse and key callbacks and its events pass the layer
+    itself, so ``layer is made`` would never hold. The docks keep the viewer itself.
+    """
+    return getattr(viewer, "__wrapped__", viewer)
+
+
 class WorkerWidget(Container):
     """Base dock widget that runs core generators in a worker thread.
 
@@ -109,7 +119,7 @@ class WorkerWidget(Container):
         inner.layout().addStretch()
         self._fit_width = _FitWidth(self.root_native_widget)
         inner.installEventFilter(self._fit_width)
-        self._viewer = viewer
+        self._viewer = real_viewer(viewer)
         self._lifetime = _Lifetime(self)
         self._worker: GeneratorWorker | None = None
         self._running = False

@@ -14,6 +14,8 @@ from napari.layers import Points
 from .._layers import points as P
 from ._refine_session import ImageSession
 
+CLICK_MODES = ("pan_zoom", "add")  # the prompts layer's modes in which a click is a prompt
+
 KEYS = ("n", "m", "u")
 
 
@@ -52,8 +54,9 @@ class PromptsMixin:
             self._writing = False
 
     def _on_click(self, layer: Points, event: Any) -> Any:
-        """A click (press and release without dragging) adds a prompt; a drag pans as usual."""
-        if event.type != "mouse_press":
+        """A click (press and release without dragging) adds a prompt; a drag pans as usual.
+        In the layer's select mode a click selects a prompt (napari's own), it adds none."""
+        if event.type != "mouse_press" or str(layer.mode) not in CLICK_MODES:
             return
         position, modifiers, button = event.position, tuple(event.modifiers), event.button
         yield

@@ -35,7 +35,7 @@ class CurateWidget(WorkerWidget):
         self._autosave_ms = int(autosave_ms)
         self._project: Project | None = None
         self._autosave: Autosave | None = None
-        self._layers = ImageLayers(viewer)
+        self._layers = ImageLayers(self._viewer)
         self._folder = FileEdit(label="project folder", mode="d", value=get_setting(SETTING) or "")
         self._classes = LineEdit(label="classes", value="object")
         self._classes.tooltip = (

@@ -83,7 +83,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._measured: Labels | None = None
         self._original_colormap: Any = None  # of _measured before colouring; None: not coloured
         self._summary_base = ""
-        self._watch = MeasuredWatch(viewer, self._on_watch)
+        self._watch = MeasuredWatch(self._viewer, self._on_watch)
         self._disconnects.append(self._watch.close)
         self._pixel_layer: Any = None  # the grains layer whose pixel size the box shows
 
