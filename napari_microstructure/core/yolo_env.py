@@ -7,6 +7,7 @@ network paths are switched off, so importing and using ultralytics never reaches
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from .paths import cache_dir
+
+log = logging.getLogger(__name__)
 
 _FONTS = ("Arial.ttf", "Arial.Unicode.ttf")
 
@@ -41,12 +44,15 @@ def configure_offline() -> Path:
     cfg = Path(os.environ.get("YOLO_CONFIG_DIR") or cache_dir() / "ultralytics")
     os.environ["YOLO_CONFIG_DIR"] = str(cfg)
     font_dir = cfg / "Ultralytics"
-    font_dir.mkdir(parents=True, exist_ok=True)
-    src = _bundled_ttf()
-    for name in _FONTS:
-        dst = font_dir / name
-        if src is not None and not dst.exists():
-            shutil.copyfile(src, dst)
+    try:
+        font_dir.mkdir(parents=True, exist_ok=True)
+        src = _bundled_ttf()
+        for name in _FONTS:
+            dst = font_dir / name
+            if src is not None and not dst.exists():
+                shutil.copyfile(src, dst)
+    except OSError as exc:  # a read-only folder: plots may lack their font, nothing else
+        log.warning("cannot write ultralytics' fonts to %s: %s", font_dir, exc)
     return cfg
 
 

@@ -81,7 +81,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         self._engine_for: tuple | None = None  # the image and settings it was prepared for
         self._engine_print: Any = None  # the fingerprint of the pixels it was prepared on
         self._engine_settings: dict[str, str] | None = None
-        self._sessions = Sessions(viewer, self._hook_points, self._unhook_points)
+        self._sessions = Sessions(self._viewer, self._hook_points, self._unhook_points)
         self._clicks = ClickQueue(self._on_prediction, self._on_prediction_error)
         self._follow_up = False  # a click waits for the preparation's ``finished``
         self._writing = False  # the dock itself is changing a prompts layer
@@ -216,6 +216,8 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
 
         def done(result: tuple[Any, Any]) -> None:
             self._engine, self._engine_print = result
+            if getattr(self._engine, "cache_problem", None):
+                show_warning(f"Refine: {self._engine.cache_problem}.")
             self._engine_for, self._engine_settings = key, settings
             prepared.append(True)
 

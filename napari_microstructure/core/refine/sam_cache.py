@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..atomic import atomic_file
+from ..atomic import atomic_file, remove_stale_temps
 from ..lru_files import limit_bytes, prune, touch
 from ..paths import cache_dir
 
@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 DEFAULT_LIMIT_GIB = 4.0  # about 1000 single-tile vit_b embeddings
+STALE_TEMP_S = 3600.0  # a temp file this old is from a write that was killed
 
 
 def image_digest(image: np.ndarray) -> str:
@@ -49,9 +50,14 @@ def embeddings_dir() -> Path:
 
 
 def load_embeddings(key: str) -> dict[str, Any] | None:
-    """The cached entry for ``key`` or None (a damaged file is removed and counts as missing)."""
-    path = embeddings_dir() / f"{key}.pt"
-    if not path.is_file():
+    """The cached entry for ``key`` or None (a damaged file is removed and counts as missing;
+    an unusable cache folder counts as an empty cache)."""
+    try:
+        path = embeddings_dir() / f"{key}.pt"
+        if not path.is_file():
+            return None
+    except OSError as exc:
+        log.warning("cannot read the embedding cache: %s", exc)
         return None
     try:
         entry = torch.load(path, map_location="cpu", weights_only=True)
@@ -66,10 +72,16 @@ def load_embeddings(key: str) -> dict[str, Any] | None:
 
 
 def save_embeddings(key: str, entry: dict[str, Any]) -> Path:
-    """Write ``entry`` for ``key`` atomically; returns the file."""
-    final = embeddings_dir() / f"{key}.pt"
-    with atomic_file(final) as fh:
-        torch.save({**entry, "key": key}, fh)
+    """Write ``entry`` for ``key`` atomically; returns the file. Raises ``OSError`` when the
+    cache folder cannot take it (full, read-only); nothing is left behind then."""
+    folder = embeddings_dir()
+    remove_stale_temps(folder, older_than=STALE_TEMP_S)  # left by a killed write
+    final = folder / f"{key}.pt"
+    try:
+        with atomic_file(final) as fh:
+            torch.save({**entry, "key": key}, fh)
+    except RuntimeError as exc:  # torch reports a full disk as a RuntimeError
+        raise OSError(str(exc)) from exc
     touch(final)
     prune_cache(cache_limit(), keep=final)
     return final

@@ -115,6 +115,8 @@ class SamEngine:
         self._prepared: list[Prepared] = []
         self._shape: tuple[int, int] | None = None
         self.from_cache = False
+        #: why the last embedding was not saved to the cache (None when it was, or was read)
+        self.cache_problem: str | None = None
         self._click_windows: tuple[bytes, list[Window]] | None = None
 
     @property
@@ -128,7 +130,7 @@ class SamEngine:
         """
         new = copy.copy(self)
         new.tiles, new.embeddings, new._prepared, new._shape = [], None, [], None
-        new.from_cache, new._click_windows = False, None
+        new.from_cache, new._click_windows, new.cache_problem = False, None, None
         return new
 
     def set_image(
@@ -144,6 +146,7 @@ class SamEngine:
             rgb = rgb.copy()
         self._shape, self.tiles, self.embeddings, self._prepared = None, [], None, []
         self._click_windows = None
+        self.cache_problem = None
         tiles = plan_tiles(rgb.shape[:2], self.img_size, self.overlap)
         h, w = rgb.shape[:2]  # refuse a montage whose embeddings would not fit in memory
         check_segment_size((h, w), 3 + len(tiles) * self.decoder.tile_bytes() / (h * w))
@@ -167,7 +170,13 @@ class SamEngine:
             emb = torch.cat(parts)
             if self.use_cache:
                 yield Progress(len(tiles), len(tiles) + 1, "saving embedding to the cache")
-                save_embeddings(key, {"embeddings": emb, "shape": list(rgb.shape[:2])})
+                try:
+                    save_embeddings(key, {"embeddings": emb, "shape": list(rgb.shape[:2])})
+                except OSError as exc:  # the cache only saves time: go on without it
+                    self.cache_problem = (
+                        f"the embedding could not be saved to the cache ({exc}); it is "
+                        "computed again when the image is opened again"
+                    )
         self._prepared = [self.decoder.prepare(emb[i : i + 1]) for i in range(len(tiles))]
         self.tiles, self.embeddings, self._shape = tiles, emb, rgb.shape[:2]
         yield Progress(1, 1, "embedding ready")
