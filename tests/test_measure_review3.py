@@ -64,16 +64,16 @@ def test_measure_progress_only_goes_forward(monkeypatch):
 
 
 def test_show_rows_fills_and_replaces_the_table(qtbot):
-    from napari_microstructure.widgets._tables import results_table, show_rows
+    from napari_microstructure.widgets._tables import ResultsTable
 
-    table = results_table(["label", "area"], row_numbers=True)
+    table = ResultsTable(["label", "area"], row_numbers=True)
     qtbot.addWidget(table.native)
     changes = []
     table.changed.connect(changes.append)
-    show_rows(table, [["1", "2.50"], ["7", "3.25"], ["9", "0.50"]], ["label", "area"])
+    table.show_rows([["1", "2.50"], ["7", "3.25"], ["9", "0.50"]], ["label", "area"])
     assert table.shape == (3, 2) and table.column_headers == ("label", "area")
     assert list(table.data[1]) == ["7", "3.25"]
-    assert table.native.item(2, 1).text() == "0.50"
-    show_rows(table, [["4", "1.00"]], ["label", "area"])
+    assert table.text(2, 1) == "0.50"
+    table.show_rows([["4", "1.00"]], ["label", "area"])
     assert table.shape == (1, 2) and list(table.data[0]) == ["4", "1.00"]
     assert changes == []  # filling is not an edit

@@ -75,7 +75,7 @@ def test_row_selects_grain_colour_and_exports(scene, qtbot, tmp_path):
     assert layer.selected_label == label == int(widget.table["label"].iloc[5])
     assert layer.show_selected_label
     # clicking a row in the dock's table does the same
-    widget._table.native.selectRow(2)
+    widget._table.view.selectRow(2)
     assert layer.selected_label == int(widget.table["label"].iloc[2])
 
     widget.colour_by = "area"
@@ -99,10 +99,10 @@ def test_table_shows_the_docks_numbers_read_only(scene, qtbot):
 
     _, widget, _, _, _ = scene
     _measure(widget, qtbot)
-    table = widget._table.native
+    table = widget._table.view
     assert table.editTriggers() == QAbstractItemView.EditTrigger.NoEditTriggers
     col = list(widget.table_columns).index("circularity")
-    shown = [table.item(r, col).text() for r in range(table.rowCount())]
+    shown = [widget._table.text(r, col) for r in range(table.model().rowCount())]
     delegate = table.itemDelegate()
     # displayed as formatted (4 significant digits), not re-formatted as 0.8123 -> "0.8123"
     # and 0.0282 -> "2.820e-02" by magicgui's own cell display

@@ -14,7 +14,7 @@ from .._layers import image_layer_kwargs
 from .._layers.output import claim
 from ..core.progress import Progress
 from ..core.settings import get_setting
-from ._tables import results_table, show_rows
+from ._tables import ResultsTable
 from ._values import PathValue, Value, as_path
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class QueuePanel(Container):
         self._seg_model.tooltip = "a phases or boundaries U-Net (.pt) from the Segment dock"
         self._seg_model.visible = False
         self._rank = PushButton(text="Rank by uncertainty")
-        self._table = results_table(QUEUE_COLUMNS)  # the rank column says the order
+        self._table = ResultsTable(QUEUE_COLUMNS)  # the rank column says the order
         self._table.max_width = 420
         self._next = PushButton(text="Open next")
         self.queue = pd.DataFrame(columns=["rank", "name", "score", "path", "done"])
@@ -172,7 +172,7 @@ class QueuePanel(Container):
             [int(r), str(n), f"{float(s):.3f}", t, "yes" if d else ""]
             for r, n, s, t, d in zip(*cols, strict=True)
         ]
-        show_rows(self._table, rows, QUEUE_COLUMNS)
+        self._table.show_rows(rows, QUEUE_COLUMNS)
 
     @property
     def table_rows(self) -> list[list[Any]]:

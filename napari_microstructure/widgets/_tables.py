@@ -1,53 +1,99 @@
-"""Read-only result tables of the docks, showing the texts and numbers they are given."""
+"""Read-only result tables of the docks, showing the texts and numbers they are given.
+
+The rows live in a Qt item model that the view asks for the cells it draws, so a table of
+100 000 grains is shown at once: one widget item per cell (magicgui's ``Table``) held the GUI
+for about 4 s there.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from magicgui.widgets import Table
-from qtpy.QtWidgets import QAbstractItemView, QStyledItemDelegate, QTableWidgetItem
+import pandas as pd
+from magicgui.widgets import Container
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
+from qtpy.QtWidgets import QAbstractItemView, QTableView
 
-# the item data role magicgui's Qt table keeps each cell's value in (what ``table.data`` reads)
-_VALUE_ROLE = 255
-
-
-def results_table(
-    columns: Sequence[str], row_numbers: bool = False, min_height: int = 140
-) -> Table:
-    """A read-only table of ``columns`` that keeps a few rows visible in a crowded dock.
-
-    magicgui's own cell display re-formats numbers (83.09 as "83.0900", 0.028 as "2.800e-02");
-    a plain Qt delegate shows each value as the dock formatted it.
-    """
-    table = Table(value={"data": [], "index": [], "columns": list(columns)})
-    table.native.setItemDelegate(QStyledItemDelegate(table.native))
-    table.native.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.native.verticalHeader().setVisible(row_numbers)
-    table.min_height = min_height
-    return table
+RESIZE_SAMPLE = 200  # column widths follow the texts of this many rows
 
 
-def show_rows(table: Table, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
-    """Replace the table's rows (numbered 1, 2, ... where row numbers are shown).
+class _Rows(QAbstractTableModel):
+    """The table's rows as given; each cell shows ``str(value)``."""
 
-    The cells are written straight into the Qt table with its signals and drawing paused:
-    magicgui's per-cell path took 7 s on the GUI thread for a table of 20 000 grains.
-    """
-    table.clear()
-    table.column_headers = tuple(columns)
-    table.row_headers = tuple(str(i + 1) for i in range(len(rows)))
-    native = table.native
-    native.setUpdatesEnabled(False)
-    blocked = native.blockSignals(True)
-    try:
-        for r, row in enumerate(rows):
-            for c, value in enumerate(row):
-                item = QTableWidgetItem(str(value))
-                item.setData(_VALUE_ROLE, value)
-                native.setItem(r, c, item)
-    finally:
-        native.blockSignals(blocked)
-        native.setUpdatesEnabled(True)
-    native.horizontalHeader().setResizeContentsPrecision(200)  # widths from the first rows
-    native.resizeColumnsToContents()
+    def __init__(self, columns: Sequence[str], parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[list[Any]] = []
+        self.columns = list(columns)
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt's
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and index.isValid():
+            return str(self.rows[index.row()][index.column()])
+        return None
+
+    def headerData(  # noqa: N802 - Qt's name
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal:
+            return self.columns[section] if section < len(self.columns) else None
+        return str(section + 1)
+
+    def replace(self, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        self.beginResetModel()
+        self.rows = [list(row) for row in rows]
+        self.columns = list(columns)
+        self.endResetModel()
+
+
+class ResultsTable(Container):
+    """A read-only table of ``columns`` that keeps a few rows visible in a crowded dock; its Qt
+    view is :attr:`view`."""
+
+    def __init__(
+        self, columns: Sequence[str], row_numbers: bool = False, min_height: int = 140
+    ) -> None:
+        super().__init__(labels=False)
+        self.view = QTableView()
+        self._rows = _Rows(columns, self.view)
+        self.view.setModel(self._rows)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.verticalHeader().setVisible(row_numbers)
+        self.view.horizontalHeader().setResizeContentsPrecision(RESIZE_SAMPLE)
+        self.native.layout().addWidget(self.view)
+        self.min_height = min_height
+
+    @property
+    def column_headers(self) -> tuple[str, ...]:
+        return tuple(self._rows.columns)
+
+    @property
+    def data(self) -> list[list[Any]]:
+        """The rows, as given."""
+        return [list(row) for row in self._rows.rows]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self._rows.rows), len(self._rows.columns)
+
+    def text(self, row: int, column: int) -> str:
+        """The text the cell shows."""
+        return str(self._rows.data(self._rows.index(row, column)))
+
+    def to_dataframe(self) -> pd.DataFrame:
+        return pd.DataFrame(self._rows.rows, columns=self._rows.columns)
+
+    def selected_rows(self) -> set[int]:
+        return {i.row() for i in self.view.selectionModel().selectedIndexes()}
+
+    def show_rows(self, rows: Sequence[Sequence[Any]], columns: Sequence[str]) -> None:
+        """Replace the rows (numbered 1, 2, ... where row numbers are shown) and columns."""
+        self._rows.replace(rows, columns)
+        self.view.resizeColumnsToContents()

@@ -23,7 +23,7 @@ from ..core.settings import get_setting, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
 from ._classify_examples import AddedExamples, folder_rows
-from ._tables import results_table, show_rows
+from ._tables import ResultsTable
 from ._values import PathValue, Value
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ class ClassifyWidget(WorkerWidget):
         self._info = info_label()
         self._folder = FileEdit(label="folder", mode="d")
         self._classify_folder = PushButton(text="Classify folder")
-        self._table = results_table(["file", "predicted", "note"], row_numbers=True)
+        self._table = ResultsTable(["file", "predicted", "note"], row_numbers=True)
 
         self._model: Classifier | None = None
         # the model field's value when ``_model`` was loaded or trained: another file chosen
@@ -361,7 +361,7 @@ class ClassifyWidget(WorkerWidget):
     def _on_folder(self, df: pd.DataFrame, folder: Path) -> None:
         self._folder_result = df
         self._rows, cols = folder_rows(df, folder)
-        show_rows(self._table, self._rows, cols)
+        self._table.show_rows(self._rows, cols)
 
 
 def _model_name(model: Classifier) -> str:

@@ -38,7 +38,7 @@ from .._layers.output import claim, claimed, disown
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_setting, set_setting
 from ._base import WorkerWidget, info_label
-from ._tables import results_table, show_rows
+from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ class DetectWidget(WorkerWidget):
             tracking=False,
         )
         self._info = info_label()
-        self._table = results_table(TABLE_COLUMNS)  # the class column names the row
+        self._table = ResultsTable(TABLE_COLUMNS)  # the class column names the row
         self._detector: Detector | None = None
         self._detector_key: str | None = None
         self._result: pd.DataFrame | None = None
@@ -333,7 +333,7 @@ class DetectWidget(WorkerWidget):
             ]
             for r in s.itertuples()
         ]
-        show_rows(self._table, rows, TABLE_COLUMNS)
+        self._table.show_rows(rows, TABLE_COLUMNS)
         n, total = len(self.shown_detections), len(self._result) if self._result is not None else 0
         unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"
         layer = self._layer

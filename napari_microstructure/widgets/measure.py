@@ -34,7 +34,7 @@ from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
 from ._measure_report import MeasureReports, summary_lines
 from ._measure_watch import MeasuredWatch
-from ._tables import results_table, show_rows
+from ._tables import ResultsTable
 from ._values import NamesValue, Value
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved.get("bins", 20)))
         self._hist = SizeHistogram()
         self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
-        self._table = results_table(SHOWN)  # the label column names the row
+        self._table = ResultsTable(SHOWN)  # the label column names the row
         self._save_table = PushButton(text="Save grain table (CSV)…")
         self._save_summary = PushButton(text="Save summary (JSON/CSV)…")
         self._save_pipeline = PushButton(text="Save pipeline (YAML)…")
@@ -91,7 +91,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         for w in (self._quantity, self._log, self._bins):
             w.changed.connect(self._update_plot)
         self._colour.changed.connect(self._on_colour)
-        self._table.native.itemSelectionChanged.connect(self._on_row)
+        self._table.view.selectionModel().selectionChanged.connect(self._on_row)
         self._save_table.changed.connect(lambda: self._ask_save("grain table", "CSV (*.csv)"))
         self._save_summary.changed.connect(
             lambda: self._ask_save("summary", "JSON (*.json);;CSV (*.csv)")
@@ -262,7 +262,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._watch.follow(layer, plane)
         headers = [with_unit(c, summary["unit"]) for c in SHOWN]
         if table is None:  # a phase map: no grains to list or plot
-            show_rows(self._table, [], headers)
+            self._table.show_rows([], headers)
             self._hist.plot(None)
             return
         if layer in self._viewer.layers:
@@ -272,7 +272,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
             [fmt[c].format(v) if c in fmt else str(v) for c, v in zip(SHOWN, rec, strict=True)]
             for rec in table[SHOWN].itertuples(index=False)
         ]
-        show_rows(self._table, rows, headers)
+        self._table.show_rows(rows, headers)
         self._update_plot()
         self._on_colour()
 
@@ -312,8 +312,8 @@ class MeasureWidget(MeasureReports, WorkerWidget):
             self._measured.colormap = self._original_colormap
         self._original_colormap = None
 
-    def _on_row(self) -> None:
-        rows = {i.row() for i in self._table.native.selectedIndexes()}
+    def _on_row(self, *_args: Any) -> None:
+        rows = self._table.selected_rows()
         if len(rows) == 1:
             self.select_row(rows.pop())
 
