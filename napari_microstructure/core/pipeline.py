@@ -145,14 +145,25 @@ class PipelineConfig:
 
     @classmethod
     def from_settings(cls) -> PipelineConfig:
-        """The pipeline the widgets have stored (unset steps are skipped)."""
-        detect = get_setting("pipeline.detect")
+        """The pipeline the widgets have stored (unset steps are skipped); a stored value of a
+        wrong type (a hand edit) is refused with a message naming it, as in a pipeline file."""
+
+        def section(name: str) -> dict[str, Any] | None:
+            value = get_setting(f"pipeline.{name}")
+            if value is not None and not isinstance(value, dict):
+                raise PipelineError(
+                    f"the stored setting 'pipeline.{name}' (settings.json) must be a mapping "
+                    "of options; correct or remove it, or give --config"
+                )
+            return value
+
+        detect = section("detect")
         if detect is not None:
             detect = {k: v for k, v in detect.items() if k in DETECT_KEYS}
-        grains = get_setting("pipeline.grains")
+        grains = section("grains")
         if grains is not None:
             grains = _grain_options(grains)
-        measure = {"enabled": True, "table": True, **(get_setting("pipeline.measure") or {})}
+        measure = {"enabled": True, "table": True, **(section("measure") or {})}
         return cls(
             detect=detect,
             grains=grains,

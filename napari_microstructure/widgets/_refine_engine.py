@@ -27,11 +27,21 @@ ENGINE_TIP = (
 class EngineFields:
     """The engine choice, the SAM checkpoint and model type, and the boundaries model file."""
 
+    #: what is remembered, with its defaults (setting ``pipeline.grains``)
+    DEFAULTS: dict[str, Any] = {
+        "engine": "classical",
+        "model_path": None,
+        "checkpoint": None,
+        "model_type": "auto",
+    }
+    MODEL_TYPES = ("auto", "vit_b", "vit_l", "vit_h")
+
     def __init__(self, saved: dict[str, Any]) -> None:
+        engine, model_type = saved.get("engine"), saved.get("model_type")
         self.engine = ComboBox(
             label="engine",
             choices=list(ENGINES),
-            value=saved.get("engine", "classical"),
+            value=engine if engine in ENGINES else self.DEFAULTS["engine"],
             tooltip=ENGINE_TIP,
         )
         self.model = FileEdit(
@@ -49,8 +59,8 @@ class EngineFields:
         )
         self.model_type = ComboBox(
             label="model type",
-            choices=["auto", "vit_b", "vit_l", "vit_h"],
-            value=saved.get("model_type", "auto"),
+            choices=list(self.MODEL_TYPES),
+            value=model_type if model_type in self.MODEL_TYPES else "auto",
         )
 
     @property

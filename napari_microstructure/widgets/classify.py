@@ -19,7 +19,7 @@ from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_array, layer_pixel_size, show_class_map, show_overlay
-from ..core.settings import get_setting, set_setting
+from ..core.settings import get_section, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
 from ._classify_examples import AddedExamples, folder_rows
@@ -39,7 +39,7 @@ class ClassifyWidget(WorkerWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
-        saved = get_setting(SETTING) or {}
+        saved = get_section(SETTING, {"model": None})
         self._train_dir = FileEdit(label="training folder", mode="d")
         self._train_dir.tooltip = "One sub-folder of images per class (see the docs)"
         self._default_ps = FloatSpinBox(

@@ -36,7 +36,7 @@ from .._layers import (
 from .._layers.image import PIXEL_SIZE_KEY
 from .._layers.output import claim, claimed, disown
 from .._layers.shapes import edited_since_drawn, mark_drawn
-from ..core.settings import get_setting, set_setting
+from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
 from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path
@@ -63,7 +63,7 @@ class DetectWidget(WorkerWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
-        saved = {**DEFAULTS, **(get_setting(SETTING) or {})}
+        saved = get_section(SETTING, DEFAULTS)
         self._image = self._layer_combo(Image, "image")
         self._model = FileEdit(
             label="model (.pt)", mode="r", filter="*.pt", value=saved["model"] or ""
@@ -209,7 +209,7 @@ class DetectWidget(WorkerWidget):
         """Take the remembered model when another dock changed it (the Curate dock's Accept)
         and the user has not picked one here since: the run would otherwise store the old one
         back."""
-        saved = (get_setting(SETTING) or {}).get("model")
+        saved = get_section(SETTING, DEFAULTS)["model"]
         remembered = as_path(saved)
         if self.model_path != self._synced_model or remembered == self._synced_model:
             return

@@ -29,7 +29,7 @@ from .._layers import (
     select_label,
     set_grain_features,
 )
-from ..core.settings import get_setting, set_setting
+from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
 from ._measure_report import MeasureReports, summary_lines
@@ -52,7 +52,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
-        saved = get_setting(SETTING) or {}
+        saved = get_section(SETTING, {"phase_names": [], "log": False, "bins": 20})
         # grains: objects first, phase maps last, scribbles after them (strokes, not grains);
         # phases: a phase map first
         grains_rank = prefer_role("instances", last=("scribbles",))
@@ -61,9 +61,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._phases = self._layer_combo(Labels, "phases", nullable=True, rank=phase_rank)
         maps = [c for c in self._phases.choices if c is not None and phase_rank(c) == 0]
         self._phases.value = maps[0] if maps else None
-        self._phase_names = LineEdit(
-            label="phase names", value=", ".join(saved.get("phase_names") or [])
-        )
+        self._phase_names = LineEdit(label="phase names", value=", ".join(saved["phase_names"]))
         self._phase_names.tooltip = "Names of phase ids 0, 1, ... e.g. ferrite, pearlite"
         self._pixel = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
         self._pixel.native.setDecimals(6)
@@ -71,8 +69,8 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._run = PushButton(text="Measure")
         self._summary_text = info_label()
         self._quantity = ComboBox(label="histogram of", choices=["ecd", "area"], value="ecd")
-        self._log = CheckBox(text="log scale", value=bool(saved.get("log", False)))
-        self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved.get("bins", 20)))
+        self._log = CheckBox(text="log scale", value=saved["log"])
+        self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved["bins"]))
         self._hist = SizeHistogram()
         self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
         self._table = ResultsTable(SHOWN)  # the label column names the row

@@ -22,7 +22,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
 from .._layers import points as P
-from ..core.settings import get_setting, set_setting
+from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget
 from ._refine_batch import BatchMixin
 from ._refine_checks import CLICK_CUT, click_refused, cut_at_tile_edge
@@ -44,12 +44,12 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
-        saved = get_setting(SETTINGS_KEY, {}) or {}
+        saved = get_section(SETTINGS_KEY, {**EngineFields.DEFAULTS, "class_name": "grain"})
         self._image = self._layer_combo(Image, "image")
         self._engines = EngineFields(saved)
         self._engine_box, self._checkpoint = self._engines.engine, self._engines.checkpoint
         self._model_type = self._engines.model_type
-        self._class = LineEdit(label="class", value=saved.get("class_name", "grain"))
+        self._class = LineEdit(label="class", value=saved["class_name"])
         self._negative = CheckBox(text="negative clicks", value=False)
         self._boxes = self._layer_combo(Shapes, "boxes")
         buttons = [

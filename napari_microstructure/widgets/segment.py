@@ -11,7 +11,7 @@ from qtpy.QtCore import QTimer
 
 from .._layers import release_edited, show_confidence, show_labels
 from ..core.segment import ScribbleClassifier
-from ..core.settings import get_setting
+from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
 from ._events import EventHooks
 from ._scribble import ScribblePanel, Taught
@@ -35,7 +35,7 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
-        saved = get_setting(SETTING) or {}
+        saved = get_section(SETTING, {"model": None, "epochs": 20})
         self._image = self._layer_combo(Image, "image")
         # scribbles
         self._scribbles = self._layer_combo(
@@ -55,14 +55,12 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         self._masks_dir = FileEdit(label="masks folder", mode="d", value="")
         self._project = FileEdit(label="project folder", mode="d", value="")
         self._task = ComboBox(label="task", choices=["phases", "boundaries"])
-        self._epochs = SpinBox(label="epochs", min=1, max=500, value=int(saved.get("epochs", 20)))
+        self._epochs = SpinBox(label="epochs", min=1, max=500, value=int(saved["epochs"]))
         self._start_from = ComboBox(label="start from", choices=list(STARTS), value=START_NEW)
         self._out = FileEdit(label="save model as", mode="w", filter="*.pt", value="")
         self._train = PushButton(text="Train U-Net")
         # prediction
-        self._model = FileEdit(
-            label="model", mode="r", filter="*.pt", value=saved.get("model", "")
-        )
+        self._model = FileEdit(label="model", mode="r", filter="*.pt", value=saved["model"] or "")
         self._tta = CheckBox(text="test-time augmentation (8x slower)", value=False)
         self._predict = PushButton(text="Predict with model")
         self._model_info = info_label()
