@@ -203,9 +203,22 @@ def _read_tiff(path: Path) -> MicrographFile:
                 data = tifffile.memmap(path, series=0, mode="r")
             except (ValueError, OSError):
                 data = None
+        # pages written one by one make a series each: same-sized ones are the file's stack
+        alike = [s for s in tif.series[1:] if (s.shape, s.dtype) == (series.shape, series.dtype)]
+        others = len(tif.series) - 1 - len(alike)
         if data is None:
-            _check_size(nbytes, path)
+            _check_size(nbytes * (1 + len(alike)), path)
             data = series.asarray()
+            if alike and series.ndim == 2 + (samples is not None or axes.endswith("S")):
+                data = np.stack([data, *(s.asarray() for s in alike)])
+                axes = "Q" + axes
+            else:
+                others += len(alike)
+        else:
+            others += len(alike)
+    if others:
+        more = f"{others} more image(s) of another size or kind in the file are not shown"
+        note = f"{note}; {more}" if note else more
     data = _squeeze_samples(data, axes, samples)
     return MicrographFile(path, data, pixel_size, source, meta, note)
 
