@@ -105,6 +105,13 @@ def open_viewer(
         failed.extend(unopened)
     if not images or len(unopened) == len(images):
         viewer.open_sample(PLUGIN, sample)
+    from napari.layers import Image
+
+    # the micrograph is the chosen layer, not the hidden truth labels added after it (whose
+    # brush the layer controls would show)
+    first = next((layer for layer in viewer.layers if isinstance(layer, Image)), None)
+    if first is not None:
+        viewer.layers.selection.active = first
     docks = []
     for name in widget_names():
         try:

@@ -95,6 +95,7 @@ def test_app_docks_widgets_and_opens_sample(qtbot):
     try:
         assert len(viewer.layers) >= 1
         assert viewer.layers[0].metadata["pixel_size_um"] > 0
+        assert viewer.layers.selection.active is viewer.layers[0]  # the micrograph, not labels
         assert scale_bar(viewer).visible
         assert scale_bar(viewer).position == "bottom_left"  # napari's messages pop up right
         docked = set(viewer.window.dock_widgets)
