@@ -53,8 +53,13 @@ def test_quality_layer_is_a_copy(make_napari_viewer, settings_home):
     quality.data[60:64, 60:64] = 5  # painting the overlay leaves the objects alone
     assert not (objects.data == 5).any()
     objects.data[0:2, 0:2] = 2
-    w.show_quality()  # again: the dock's quality layer is updated
-    assert viewer.layers[-1] is quality and (quality.data[0:2, 0:2] == 2).all()
+    w.show_quality()  # again: the painted quality layer is the user's now, a new one is made
+    fresh = viewer.layers[-1]
+    assert fresh is not quality and (fresh.data[0:2, 0:2] == 2).all()
+    assert (quality.data[60:64, 60:64] == 5).all()
+    objects.data[2:4, 2:4] = 2
+    w.show_quality()  # an unpainted quality layer is updated in place
+    assert viewer.layers[-1] is fresh and (fresh.data[2:4, 2:4] == 2).all()
 
 
 def test_quality_of_a_stack_shows_the_plane_on_screen(make_napari_viewer, settings_home):

@@ -1,7 +1,9 @@
 """Layers of the Explain dock: saliency images over the micrograph, styled boxes, quality colours.
 
 Saliency maps are arrays at the micrograph's own pixel grid, so their layers take the image
-layer's scale and translate: they sit on the micrograph in µm whatever the zoom.
+layer's scale and translate: they sit on the micrograph in µm whatever the zoom. The Explain
+dock finds an image's overlays by the image layer's identity, not its name: a renamed
+micrograph keeps its overlays (renamed after it when next updated).
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import layer_kwargs_like
-from .output import own_layer, show_output
+from .image import OUTPUT_KEY, layer_kwargs_like
+from .output import claim, mark_written, own_layer, release_edited, show_output
 from .plane import displayed_plane
 from .shapes import class_color
 
 SALIENCY_COLORMAPS = ("inferno", "magma", "viridis", "plasma", "cividis")
 BLENDINGS = ("additive", "translucent")
+EXPLAINS_KEY = "explains"  # metadata of an overlay: the name of the image it lies on
 
 
 def overlay_colormap(name: str, blending: str) -> Any:
@@ -43,18 +46,20 @@ def overlay_kwargs(
     colormap: str = "inferno",
     opacity: float = 0.6,
     blending: str = "additive",
+    output: str | None = None,
 ) -> dict[str, Any]:
-    """``add_image`` keyword arguments for a [0, 1] map laid over ``image_layer``."""
+    """``add_image`` keyword arguments for a [0, 1] map laid over ``image_layer`` (dock result
+    ``output``; by default the one of that ``name``)."""
     kwargs = layer_kwargs_like(
         image_layer,
         name,
-        output=_overlay_output(name),
+        output=output or _overlay_output(name),
         colormap=overlay_colormap(colormap, blending),
         opacity=float(opacity),
         blending=blending,
         contrast_limits=(0.0, 1.0),
     )
-    kwargs["metadata"]["explains"] = image_layer.name
+    kwargs["metadata"][EXPLAINS_KEY] = image_layer.name
     return kwargs
 
 
@@ -62,23 +67,59 @@ def _overlay_output(name: str) -> str:
     return f"overlay:{name}"
 
 
-def overlay_layer(viewer: Any, name: str) -> Any:
-    """The overlay layer ``name`` a dock made (None if there is none; never another layer)."""
+def is_overlay(layer: Any) -> bool:
+    """True for a map a dock laid over an image (saliency, Grad-CAM): not a micrograph."""
+    return EXPLAINS_KEY in (getattr(layer, "metadata", None) or {})
+
+
+def image_overlay_output(image_layer: Any, what: str) -> str:
+    """The dock result of overlay ``what`` of ``image_layer``, by the layer's identity."""
+    return f"overlay:{image_layer.unique_id}:{what}"
+
+
+def overlay_layer(viewer: Any, image_layer: Any, what: str) -> Any:
+    """The overlay ``what`` (saliency, ...) a dock made for ``image_layer`` (None if there is
+    none; never another layer), whatever the image is called now."""
     from napari.layers import Image
 
-    return own_layer(viewer, _overlay_output(name), Image)
+    return own_layer(viewer, image_overlay_output(image_layer, what), Image)
 
 
-def show_overlay(viewer: Any, data: np.ndarray, image_layer: Any, name: str, **style: Any) -> Any:
+def show_overlay(
+    viewer: Any,
+    data: np.ndarray,
+    image_layer: Any,
+    name: str,
+    output: str | None = None,
+    **style: Any,
+) -> Any:
     """Update the overlay layer ``name`` a dock made (or add it) with ``data``; returns it.
 
-    Another Image layer called ``name`` is never written.
+    Another Image layer called ``name`` is never written. ``output`` is the dock result the
+    layer is found by (by default its name).
     """
     from napari.layers import Image
 
-    kwargs = overlay_kwargs(image_layer, name, **style)
+    kwargs = overlay_kwargs(image_layer, name, output=output, **style)
     style_keys = ("colormap", "opacity", "blending", "contrast_limits")
     return show_output(viewer, Image, data, kwargs, update=style_keys)
+
+
+def show_image_overlay(
+    viewer: Any, data: np.ndarray, image_layer: Any, what: str, **style: Any
+) -> Any:
+    """Update the overlay ``what`` of ``image_layer`` (or add it as ``"<image> <what>"``) with
+    ``data``; returns it. Found by the image layer's identity: after the user renamed the
+    image, its overlay is updated (and renamed after it), not joined by a second one."""
+    before = overlay_layer(viewer, image_layer, what)
+    was_on = (before.metadata or {}).get(EXPLAINS_KEY) if before is not None else None
+    name = f"{image_layer.name} {what}"
+    output = image_overlay_output(image_layer, what)
+    layer = show_overlay(viewer, data, image_layer, name, output=output, **style)
+    if layer is before and was_on != image_layer.name and layer.name != name:
+        layer.name = name
+        claim(layer)  # the dock's name for it now (napari may have made it unique)
+    return layer
 
 
 def style_boxes(layer: Any, edge_color: np.ndarray) -> None:
@@ -141,9 +182,20 @@ def show_quality_labels(
     viewer: Any, labels_layer: Any, colors: dict[int, np.ndarray], name: str
 ) -> Any:
     """Show (or update) the dock's quality layer ``name``: a copy of the plane on screen of
-    ``labels_layer`` coloured by quality; returns it."""
+    ``labels_layer`` coloured by quality; returns it.
+
+    A quality layer the user edited since the dock wrote it (brush, fill, eraser) is theirs: it
+    is kept as it is, the user is told, and the overlay goes to a new layer.
+    """
     from napari.layers import Labels
+    from napari.utils.notifications import show_info
 
     data = np.array(displayed_plane(labels_layer), copy=True)  # never the objects' own array
     kwargs = quality_labels_kwargs(labels_layer, colors, name)
-    return show_output(viewer, Labels, data, kwargs, update=("colormap",))
+    kept = release_edited(viewer, kwargs["metadata"][OUTPUT_KEY], Labels)
+    if kept is not None:
+        show_info(
+            f"Explain: '{kept.name}' holds your edits and is kept as it is; the new quality "
+            "overlay goes to a new layer."
+        )
+    return mark_written(show_output(viewer, Labels, data, kwargs, update=("colormap",)))

@@ -142,7 +142,7 @@ class ConfidenceViews:
             return
         index = next(iter(boxes.selected_data))
         if self.busy:  # the latest box selected meanwhile is explained when the run ends
-            self._queued_box = (boxes, index)
+            self._queued_box = (boxes, index, self.image_layer)
             self._info.value = f"box {index} is explained when the current run ends"
             return
         self.explain_selected(index)
@@ -160,10 +160,18 @@ class ConfidenceViews:
 
     def _on_idle(self) -> None:
         queued, self._queued_box = self._queued_box, None
-        if queued is not None and self._on_click.value and queued[0] is self.detections_layer:
-            boxes, index = queued
-            if index < len(boxes.data):  # the box may have been deleted meanwhile
-                self.explain_selected(index)
+        if queued is None or not self._on_click.value or queued[0] is not self.detections_layer:
+            return
+        boxes, index, image = queued
+        if image is not None and image is not self.image_layer:
+            # the image it was selected on was closed or another one chosen: never explain it
+            # on another image (the combo's fallback)
+            gone = all(lay is not image for lay in self._viewer.layers)
+            why = f"{image.name} was closed" if gone else "another image is chosen now"
+            self._info.value = f"box {index} was not explained: {why}; select it again."
+            return
+        if index < len(boxes.data):  # the box may have been deleted meanwhile
+            self.explain_selected(index)
 
     def _on_features(self, _event: Any = None) -> None:
         self.update_histogram()

@@ -22,11 +22,18 @@ from .._layers import (
     detections_from_layer,
     image_array,
     layer_pixel_size,
-    show_overlay,
 )
-from .._layers.explain import BLENDINGS, SALIENCY_COLORMAPS, overlay_colormap, overlay_layer
-from ..core.settings import get_setting
+from .._layers.explain import (
+    BLENDINGS,
+    SALIENCY_COLORMAPS,
+    is_overlay,
+    overlay_colormap,
+    overlay_layer,
+    show_image_overlay,
+)
+from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
+from ._explain_box import explain_box
 from ._explain_views import THRESHOLD_KEY, ConfidenceViews
 from ._histogram import HistogramBox
 from ._values import PathValue, Value
@@ -43,23 +50,25 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
 
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
-        detect_cfg = get_setting("pipeline.detect") or {}
+        detect_cfg = get_section("pipeline.detect", {"model": None, "conf": 0.25})
         self._detector: Any = None
         self._detector_key: str | None = "unset"
         self._saliency: np.ndarray | None = None
         self._object_result: Any = None
         self._low_conf: np.ndarray | None = None
         self._watched: Shapes | None = None
-        self._queued_box: tuple[Shapes, int] | None = None  # selected while busy
+        # a box selected while busy: its layer, index and the image it is to be explained on
+        self._queued_box: tuple[Shapes, int, Image | None] | None = None
         self._by_confidence: Shapes | None = None  # the boxes layer coloured by confidence
 
         self._image = self._layer_combo(Image, "image")
+        self._image.choices = self._micrographs  # not the maps the docks laid over them
         self._boxes = self._layer_combo(Shapes, "detections", nullable=True)
         self._masks = self._layer_combo(
             Labels, "refined masks", nullable=True, rank=prefer_role("instances")
         )
         self._model = FileEdit(
-            label="model (.pt)", mode="r", filter="*.pt", value=detect_cfg.get("model") or ""
+            label="model (.pt)", mode="r", filter="*.pt", value=detect_cfg["model"] or ""
         )
         self._model.tooltip = "Empty = the model last used by Detect (or the demo model)"
         self._method = ComboBox(label="whole image", choices=WHOLE_METHODS, value="eigencam")
@@ -75,7 +84,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
             min=0.0,
             max=1.0,
             step=0.05,
-            value=float(detect_cfg.get("conf", 0.25)),
+            value=float(detect_cfg["conf"]),
         )
         self._style_btn = PushButton(text="Colour boxes by confidence")
         self._class_btn = PushButton(text="Class colours")
@@ -159,11 +168,11 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         return None if h.counts is None else (h.counts, h.edges)
 
     def layer(self, name_suffix: str) -> Image | None:
-        """The overlay layer the dock made for ``"<image> <suffix>"`` (saliency, object
-        saliency, ...): found by the dock's mark, never by name alone."""
+        """The overlay layer the dock made for the chosen image, ``"<image> <suffix>"``
+        (saliency, object saliency, ...): found by the dock's mark and the image layer's
+        identity, never by name (the user may have renamed the image since)."""
         img = self.image_layer
-        name = f"{img.name if img else ''} {name_suffix}"
-        return overlay_layer(self._viewer, name)
+        return None if img is None else overlay_layer(self._viewer, img, name_suffix)
 
     # -- actions ----------------------------------------------------------------------------
     def explain_image(self) -> Any:
@@ -206,22 +215,25 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
                 show_error("Explain: select one box in the detections layer (select mode).")
                 return None
             index = sel[0]
-        row = detections_from_layer(boxes, image=img).iloc[int(index)]
+        # a box drawn by hand has no class (""): the class scoring highest in it is explained
+        row = detections_from_layer(boxes, image=img, default_class="").iloc[int(index)]
         box = (row.x1, row.y1, row.x2, row.y2)
         cls, name = int(row.class_id), str(row.class_name)
         image, ps, method = image_array(img), layer_pixel_size(img), str(self._obj_method.value)
 
         def make_gen():
-            from ..core.explain import object_saliency
-
             det = yield from self._load_detector()
-            return (yield from object_saliency(image, det, box, cls, ps, method))
+            return (yield from explain_box(image, det, box, cls, name, ps, method))
 
-        def done(result: Any) -> None:
+        def done(found: Any) -> None:
+            result, explained, by_score = found
             self._object_result = result
-            self._show(result.saliency, img, "object saliency")
+            if self._show(result.saliency, img, "object saliency") is None:
+                return  # its image was closed: the user was told, no line for a map not shown
+            how = " (no class of its own: the class scoring highest in it)" if by_score else ""
             self._info.value = (
-                f"box {index}: {name} score {result.score:.2f} (prediction IoU {result.iou:.2f})"
+                f"box {index}: {explained}{how} score "
+                f"{result.score:.2f} (prediction IoU {result.iou:.2f})"
             )
 
         return self._start(make_gen, done, f"Explain box ({method})")
@@ -242,8 +254,8 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
 
         def done(result: np.ndarray) -> None:
             self._low_conf = result
-            self._show(result, img, "low confidence", colormap="magma")
-            shown = self.layer("low confidence")
+            # the threshold goes with the map on the run's image, whatever is chosen now
+            shown = self._show(result, img, "low confidence", colormap="magma")
             if shown is not None:
                 shown.metadata = {**shown.metadata, THRESHOLD_KEY: thr}
 
@@ -256,7 +268,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
 
         path = self.model_path
         if path is None:
-            saved = (get_setting("pipeline.detect") or {}).get("model")
+            saved = get_section("pipeline.detect", {"model": None})["model"]
             path = Path(saved) if saved else None
         key = file_identity(path) or str(path)  # a model file written again is loaded again
         if self._detector is None or key != self._detector_key:
@@ -269,16 +281,22 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
             show_error("Explain: open a micrograph first.")
         return self.image_layer
 
+    def _micrographs(self, _widget: Any = None) -> list[Image]:
+        return [
+            lay for lay in self._viewer.layers if isinstance(lay, Image) and not is_overlay(lay)
+        ]
+
     def _show(
         self, data: np.ndarray, img: Image, suffix: str, colormap: str | None = None
-    ) -> None:
+    ) -> Image | None:
+        """Show a result over ``img`` and return its layer (None if ``img`` was closed)."""
         if self._input_closed(img, "Explain"):
-            return
-        show_overlay(
+            return None
+        return show_image_overlay(
             self._viewer,
             data,
             img,
-            f"{img.name} {suffix}",
+            suffix,
             colormap=colormap or str(self._colormap.value),
             opacity=self.opacity,
             blending=self.blending,

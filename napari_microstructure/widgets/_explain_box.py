@@ -1,0 +1,49 @@
+"""Which class of the detector the Explain dock explains for one box, and the run that does it.
+
+A box from Detect has its class: its own score is explained. A box drawn by hand has none
+(empty ``class_name``; napari gives it ``class_id`` 0): explaining class 0 would explain
+"inclusion" for a pore, so every class is explained and the one that scores highest at the
+prediction matching the box is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from ..core.progress import Progress, rescaled
+
+
+def classes_to_explain(names: dict[int, str], class_id: int, class_name: str) -> list[int]:
+    """The model's class ids to explain for a box of ``class_name`` / ``class_id``: its own
+    (by name where the model has that name, else the id), or all of them for a box without a
+    class (its ``class_id`` for a model without class names)."""
+    if not class_name and names:
+        return sorted(int(k) for k in names)
+    by_name = [int(k) for k, v in names.items() if v == class_name]
+    return by_name[:1] or [int(class_id)]
+
+
+def explain_box(
+    image: Any,
+    detector: Any,
+    box: tuple[float, float, float, float],
+    class_id: int,
+    class_name: str,
+    pixel_size: float | None,
+    method: str,
+) -> Generator[Progress, None, tuple[Any, str, bool]]:
+    """Per-object map of ``box`` (``core.explain.object_saliency``) for its class, or for the
+    class that scores highest in it when it has none; returns (result, the model's name of the
+    class explained, whether that class was chosen by its score)."""
+    from ..core.explain import object_saliency
+
+    names = dict(getattr(detector, "names", None) or {})
+    classes = classes_to_explain(names, class_id, class_name)
+    found = []
+    for i, k in enumerate(classes):
+        run = object_saliency(image, detector, box, k, pixel_size, method)
+        note = f"class {names.get(k, k)} ({i + 1}/{len(classes)})" if len(classes) > 1 else None
+        found.append(((yield from rescaled(run, i, i + 1, len(classes), note)), k))
+    result, k = max(found, key=lambda item: item[0].score)  # the first of equal scores
+    return result, str(names.get(k) or class_name or f"class {k}"), len(classes) > 1
