@@ -13,6 +13,7 @@ from napari_microstructure.core import settings
 from napari_microstructure.core.pipeline import PipelineConfig, PipelineError
 from napari_microstructure.widgets.classify import ClassifyWidget
 from napari_microstructure.widgets.detect import DetectWidget
+from napari_microstructure.widgets.explain import ExplainWidget
 from napari_microstructure.widgets.measure import MeasureWidget
 from napari_microstructure.widgets.refine import RefineWidget
 from napari_microstructure.widgets.segment import SegmentWidget
@@ -43,6 +44,7 @@ def test_wrong_types_read_as_defaults_and_every_dock_opens(
     viewer = make_napari_viewer()
     detect = DetectWidget(viewer)  # raised TypeError: 'str' object is not a mapping
     assert detect.conf == 0.25
+    ExplainWidget(viewer)  # raised AttributeError: 'str' object has no attribute 'get'
     refine = RefineWidget(viewer)  # raised ValueError (an engine not among the choices)
     assert refine.engine_name == "classical" and refine.class_name == "grain"
     segment = SegmentWidget(viewer)  # raised ValueError: int("many")

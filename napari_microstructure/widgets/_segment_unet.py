@@ -89,7 +89,7 @@ class UNetPanel:
         self._images_dir.visible = self._masks_dir.visible = source == FROM_FOLDERS
         self._project.visible = source == FROM_PROJECT
         if source == FROM_PROJECT and self.project_folder is None:
-            self.project_folder = get_setting(CURATE_SETTING) or None  # the Curate dock's
+            self.project_folder = get_setting(CURATE_SETTING, "") or None  # the Curate dock's
 
     def _layer_pair(self) -> list[Any]:
         image, mask = self.image_layer, self.annotation_layer
