@@ -77,7 +77,7 @@ def test_an_unreadable_cache_folder_is_an_empty_cache(checkpoint, cache, monkeyp
 
 
 def test_the_dock_warns_once_the_image_is_ready(
-    make_napari_viewer, settings_home, checkpoint, cache, wait_idle, monkeypatch
+    make_napari_viewer, settings_home, checkpoint, cache, wait_idle, qtbot, monkeypatch
 ):
     monkeypatch.setattr(sam_cache, "atomic_file", _full_disk)
     told = captured_messages(monkeypatch, refine_mod)
@@ -88,6 +88,7 @@ def test_the_dock_warns_once_the_image_is_ready(
     w.engine_name, w.checkpoint = "sam", str(checkpoint)
     w.add_click(80, 90)
     wait_idle(w)
+    qtbot.waitUntil(lambda: not w.predicting, timeout=60_000)
     assert w.ready and w.labels_layer.data.max() == 1  # the click got its mask
     assert any("could not be saved to the cache" in t for t in told)
 
