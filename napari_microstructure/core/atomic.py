@@ -143,6 +143,10 @@ def folder_lock(path: str | Path, wait: bool = True) -> Iterator[bool]:
     Yields whether the lock is held: always True with ``wait``; with ``wait=False``, False when
     another process or object holds it. Where file locks are not available, yields ``wait``
     (writers go on unlocked; a non-waiting caller must assume the lock is taken).
+
+    The folder of ``path`` must exist: it is never created (a project folder moved away while
+    open must not come back holding only a lock file). A missing folder raises
+    FileNotFoundError with ``wait`` and yields False without.
     """
     try:
         import fcntl
@@ -150,10 +154,9 @@ def folder_lock(path: str | Path, wait: bool = True) -> Iterator[bool]:
         yield wait
         return
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:  # a read-only folder: nobody saves there
+    except OSError:  # a read-only or missing folder: nobody saves there
         if wait:
             raise
         yield False

@@ -12,6 +12,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_layer_kwargs
 from .._layers.output import claim
+from ..core.curate.project import source_key
 from ..core.progress import Progress
 from ..core.settings import get_setting
 from ._tables import ResultsTable
@@ -147,7 +148,7 @@ class QueuePanel(Container):
         # queue order = uncertainty + novelty (``priority``), so ``score`` alone is not sorted
         keep = ("rank", "name", "score", "uncertainty", "density", "priority", "gain", "path")
         q = df[[c for c in keep if c in df]].copy()
-        q["done"] = [p in done for p in q["path"]]
+        q["done"] = [source_key(p) in done for p in q["path"]]
         self.queue = q.reset_index(drop=True)
         self.ranked_with = seg_model
         self._show()
@@ -161,7 +162,7 @@ class QueuePanel(Container):
         if project is None:
             return set()
         recs = [project.image_record(i) for i in project.image_ids]
-        return {str(r.get("source")) for r in recs if r.get("done") and r.get("source")}
+        return {source_key(r["source"]) for r in recs if r.get("done") and r.get("source")}
 
     def _show(self) -> None:
         q = self.queue
@@ -250,7 +251,8 @@ class QueuePanel(Container):
 
     def mark_done(self, source: str | None) -> None:
         if source and not self.queue.empty:
-            self.queue.loc[self.queue["path"] == str(source), "done"] = True
+            same = [source_key(p) == source_key(source) for p in self.queue["path"]]
+            self.queue.loc[same, "done"] = True
             self._show()
 
 

@@ -55,6 +55,23 @@ from .manifest import (
 from .models import ModelVersions
 
 __all__ = ["FORMAT", "MANIFEST", "ImageLabels", "Project", "ProjectError", "StaleProjectError"]
+__all__ += ["ProjectMovedError", "source_key"]
+
+
+class ProjectMovedError(ProjectError):
+    """The project's folder (or its manifest) is gone since it was opened: moved, renamed."""
+
+
+def source_key(source: str | Path) -> str:
+    """A source file as stored and compared: absolute, links resolved (a URL as given; a
+    relative path of an older project is taken from the working folder)."""
+    text = str(source)
+    if "://" in text:
+        return text
+    try:
+        return str(Path(text).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL character
+        return text
 
 
 def _class_names(classes: list[str]) -> list[str]:
@@ -143,6 +160,11 @@ class Project(LabelStore, ModelVersions):
 
     # -- manifest -----------------------------------------------------------------------------
     @property
+    def missing(self) -> bool:
+        """True when the project's folder or its manifest is gone (moved, renamed, deleted)."""
+        return not (self.root / MANIFEST).is_file()
+
+    @property
     def manifest(self) -> dict[str, Any]:
         """A copy of the manifest as last committed."""
         with self._lock:
@@ -207,12 +229,20 @@ class Project(LabelStore, ModelVersions):
 
         Raises
         ------
-        ProjectError : another object or program committed since this one read or wrote.
+        ProjectError : another object or program committed since this one read or wrote
+            (StaleProjectError), or the folder was moved or renamed (ProjectMovedError).
         """
         with ExitStack() as stack:
             stack.enter_context(self._lock)
             if self._changing:  # an inner commit would be overwritten by the outer one
                 raise RuntimeError("Project._mutate blocks must not nest")
+            gone = not self.root.is_dir()
+            if gone or (self._disk is not None and self.missing):  # (committed once: it was)
+                what = "no longer exists" if gone else f"no longer holds {MANIFEST}"
+                raise ProjectMovedError(  # (the lock needs the folder: it never makes it)
+                    f"the project folder {self.root} {what} (moved or renamed?); this change "
+                    "was not saved: open the project where it is now"
+                )
             stack.enter_context(folder_lock(self.root / LOCK))
             path = self.root / MANIFEST
             # before the block writes a file: revision, image and model file names follow the
@@ -252,8 +282,9 @@ class Project(LabelStore, ModelVersions):
 
     def find_image(self, name: str) -> str | None:
         """Id of the image added under ``name`` (or with that source file), if any."""
+        key = source_key(name)
         for rec in self._m["images"]:
-            if rec["name"] == name or (rec.get("source") and rec["source"] == str(name)):
+            if rec["name"] == name or (rec.get("source") and source_key(rec["source"]) == key):
                 return rec["id"]
         return None
 
@@ -283,7 +314,7 @@ class Project(LabelStore, ModelVersions):
             rec: dict[str, Any] = {
                 "id": image_id,
                 "name": str(name),
-                "source": str(source) if source else None,
+                "source": source_key(source) if source else None,
                 "shape": [int(s) for s in image.shape[:2]],
                 "pixel_size": float(pixel_size) if pixel_size else None,
                 "added": prov.now(),

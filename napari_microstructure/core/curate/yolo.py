@@ -57,6 +57,32 @@ def split_names(
     return [n for n in ordered if n not in val], [n for n in ordered if n in val]
 
 
+def held_out(data: str | Path) -> tuple[int, int]:
+    """``(images, objects)`` held out for validation in the YOLO dataset ``data`` (its
+    ``data.yaml`` or its folder): the val images that are not also training images (a single
+    image is both), and their objects."""
+    root = Path(data)
+    root = root.parent if root.suffix in (".yaml", ".yml") else root
+    train = {p.stem for p in (root / "images" / "train").glob("*.png")}
+    val = sorted(p.stem for p in (root / "images" / "val").glob("*.png") if p.stem not in train)
+    objects = 0
+    for name in val:
+        label = root / "labels" / "val" / f"{name}.txt"
+        if label.is_file():
+            objects += sum(1 for line in label.read_text().splitlines() if line.strip())
+    return len(val), objects
+
+
+def held_out_note(images: int, objects: int) -> str:
+    """What the validation metrics are measured on when it is not held-out objects ("" when
+    it is)."""
+    if not images:
+        return "no held-out image: metrics on the training image"
+    if not objects:
+        return "held-out images have no objects"
+    return ""
+
+
 def save_image(path: str | Path, image: np.ndarray) -> str:
     """Save an image as 8-bit PNG (grey or RGB), the form YOLO trainers read."""
     import cv2
