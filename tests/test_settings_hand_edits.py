@@ -12,6 +12,7 @@ import napari_microstructure.widgets as widgets_pkg
 from napari_microstructure.core import settings
 from napari_microstructure.core.pipeline import PipelineConfig, PipelineError
 from napari_microstructure.widgets.classify import ClassifyWidget
+from napari_microstructure.widgets.curate import CurateWidget
 from napari_microstructure.widgets.detect import DetectWidget
 from napari_microstructure.widgets.explain import ExplainWidget
 from napari_microstructure.widgets.measure import MeasureWidget
@@ -39,6 +40,7 @@ def test_wrong_types_read_as_defaults_and_every_dock_opens(
         "pipeline.segment": {"epochs": "many", "model": 5},
         "pipeline.measure": {"phase_names": "ferrite", "bins": "20", "log": "yes"},
         "classify": [1, 2],
+        "curate.project": 5,
     }
     _write(settings_home, json.dumps(stored))
     viewer = make_napari_viewer()
@@ -52,6 +54,7 @@ def test_wrong_types_read_as_defaults_and_every_dock_opens(
     measure = MeasureWidget(viewer)
     assert measure.phase_names == []  # was ['f', 'e', 'r', ...]
     ClassifyWidget(viewer)  # raised AttributeError: 'list' object has no attribute 'get'
+    assert CurateWidget(viewer)._folder.value is not None  # raised TypeError for 5
     assert any("'pipeline.detect' is not a mapping" in t for t in told)
 
 

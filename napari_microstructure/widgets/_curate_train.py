@@ -49,6 +49,7 @@ class TrainPanel(Container):
             labels=True,
         )
         self._job: Any = None
+        self._held_out = (0, 0)  # the training's held-out images and objects
         self.candidate: str | None = None
         self.history: list[dict[str, float]] = []
         self._train.changed.connect(lambda: self.train())
@@ -87,6 +88,7 @@ class TrainPanel(Container):
         """Export the project and fine-tune in the background; returns the worker."""
         from ..core.curate.export import export_project
         from ..core.curate.train import TrainJob, preload_torch
+        from ..core.curate.yolo import held_out
         from ..core.detect import DEMO_MODEL
 
         project = self._owner.project
@@ -120,12 +122,15 @@ class TrainPanel(Container):
             # only images marked done: proposals not yet checked must not teach the model
             files = yield from export_project(project, out / "data", [fmt], only_done=True)
             data = Path(next(f for f in files[fmt] if f.endswith("data.yaml")))
+            self._held_out = held_out(data)
             self._job = TrainJob(data, out, task=task, base=base, **settings)
             return (yield from self._job.run())
 
         # a waiting candidate stays one (a failed retrain changes nothing), but not while
-        # another model is being trained
-        self._accept.enabled = self._reject.enabled = False
+        # another model is being trained; a run refused (the dock is busy) leaves them as
+        # they are
+        if not self._owner.busy:
+            self._accept.enabled = self._reject.enabled = False
         return self._owner._start(
             make, lambda r: self._trained(r, base, project), "Retraining", after=self._ended
         )
@@ -139,13 +144,24 @@ class TrainPanel(Container):
     def on_progress(self, item: Any) -> None:
         """Show the live metrics of the epoch just finished."""
         if isinstance(item, Progress) and item.message.startswith(("epoch", "held-out")):
-            self._metrics.value = item.message
+            note = self._note()
+            message = item.message
+            if note:  # not measured on held-out objects: say on what
+                message = message.replace("held-out validation", f"validation ({note})", 1)
+            self._metrics.value = message
+
+    def _note(self) -> str:
+        from ..core.curate.yolo import held_out_note
+
+        return held_out_note(*self._held_out)
 
     def _trained(self, result: Any, base: Path | None, trained_on: Any) -> None:
         self._job = None
         self.history = list(result.history)
         if result.cancelled or result.weights is None:
             self._metrics.value = f"training cancelled after {result.epochs_done} epoch(s)"
+            if result.cancelled:  # the dock's status line said "Retraining: done"
+                self._owner._status.value = "Retraining: cancelled"
             return
         project = self._owner.project
         same = project is not None and project.root.resolve() == trained_on.root.resolve()
@@ -153,10 +169,11 @@ class TrainPanel(Container):
             from ..core.curate import Project
 
             project = Project.open(trained_on.root)
+        images, objects = self._held_out
         version = project.add_model(
             result.weights,
             result.task,
-            result.metrics,
+            {**result.metrics, "held_out_images": images, "held_out_objects": objects},
             parent=str(base) if base else None,
             data=str(result.data),
             history=result.history,
@@ -168,11 +185,18 @@ class TrainPanel(Container):
             )
             return
         self.candidate = version
-        m = result.metrics
-        self._metrics.value = (
-            f"{self.candidate}: held-out mAP50 {m.get('map50', float('nan')):.3f}, "
-            f"mAP50-95 {m.get('map50_95', float('nan')):.3f} — accept?"
+        m, note = result.metrics, self._note()
+        scores = (
+            f"mAP50 {m.get('map50', float('nan')):.3f}, "
+            f"mAP50-95 {m.get('map50_95', float('nan')):.3f}"
         )
+        if not note:
+            text = f"held-out {scores}"
+        elif images:  # an mAP without objects to find means nothing
+            text = f"{note}: no mAP measured"
+        else:
+            text = f"{scores} ({note})"
+        self._metrics.value = f"{self.candidate}: {text} — accept?"
         self._accept.enabled = self._reject.enabled = True
 
     def cancel(self) -> bool:
@@ -196,7 +220,7 @@ class TrainPanel(Container):
         m = project.active_model or {}
         if m.get("task") == "detect":  # an open Detect dock follows it (widgets/detect.py)
             try:
-                saved = get_setting(DETECT_SETTING) or {}
+                saved = get_setting(DETECT_SETTING, {})  # a mapping (a hand edit may not be)
                 model = str(project.model_path(m["version"]))
                 set_setting(DETECT_SETTING, {**saved, "model": model})
             except (ValueError, OSError, KeyError) as exc:

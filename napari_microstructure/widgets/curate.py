@@ -10,15 +10,15 @@ from magicgui.widgets import ComboBox, Container, FileEdit, LineEdit, PushButton
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info
 
-from .._layers import image_array, layer_pixel_size
-from .._layers.curate import labels_to_import
 from ..core.curate.project import Project, ProjectError, StaleProjectError
 from ..core.settings import get_setting, set_setting
 from ._autosave import Autosave
 from ._base import WorkerWidget, info_label
+from ._curate_add import add_layer
 from ._curate_export import ExportPanel
 from ._curate_layers import ImageLayers
 from ._curate_panels import QueuePanel
+from ._curate_reopen import followed_move, leave_unsaved, moved_away
 from ._curate_train import TrainPanel
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ class CurateWidget(WorkerWidget):
         self._project: Project | None = None
         self._autosave: Autosave | None = None
         self._layers = ImageLayers(self._viewer)
-        self._folder = FileEdit(label="project folder", mode="d", value=get_setting(SETTING) or "")
+        self._folder = FileEdit(label="project folder", mode="d", value=get_setting(SETTING, ""))
         self._classes = LineEdit(label="classes", value="object")
         self._classes.tooltip = (
             "a new project's classes; on the open project, edit and press Open / create "
@@ -115,7 +115,12 @@ class CurateWidget(WorkerWidget):
         classes = [c.strip() for c in str(self._classes.value).split(",") if c.strip()]
         # the field applies only where the user edited it: what it showed may be stale
         edited = same and bool(classes) and classes != self._require().classes
-        project = self._saved_before_open(folder, same, classes if edited else None)
+        moved = moved_away(self)  # the open image's project folder was moved or renamed
+        if moved:
+            project = followed_move(self, folder)
+            same, edited = isinstance(project, Project), False
+        else:
+            project = self._saved_before_open(folder, same, classes if edited else None)
         if project is False:
             return None
         try:
@@ -128,8 +133,10 @@ class CurateWidget(WorkerWidget):
         # only one Project object of the dock may write: the old autosave's would be refused
         previous = self.current_image_id
         reopened = previous if same else None
+        if moved and not same:  # it cannot be saved: its layers stay, the user is told
+            leave_unsaved(self)
         self._stop_autosave()
-        if previous is not None and not same:  # its layers would be autosaved no more
+        if previous is not None and not (same or moved):  # it would be autosaved no more
             self._close_layers(previous)
         self._project = project
         set_setting(SETTING, str(folder))
@@ -202,33 +209,7 @@ class CurateWidget(WorkerWidget):
     # -- images --------------------------------------------------------------------------------
     def add_image(self, layer: Image | None = None) -> str | None:
         """Add an image layer (and the chosen instances / boxes layers) to the project."""
-        layer = layer if layer is not None else self._image.value
-        try:
-            project = self._require()
-            if layer is None:
-                raise ValueError("choose an image layer")
-            image = image_array(layer)
-            # checked before anything is added
-            labels = labels_to_import(*self._label_sources(), project.classes, layer, image.shape)
-            ps = layer_pixel_size(layer)
-            source = layer.source.path if layer.source and layer.source.path else None
-            image_id = project.add_image(image, layer.name, pixel_size=ps, source=source)
-        except (ProjectError, ValueError, OSError) as exc:
-            show_error(f"Cannot add the image: {exc}")
-            return None
-        if labels:
-            made = next(lay for lay in self._label_sources() if lay is not None)
-            try:
-                source = made.metadata.get("engine") or f"layer:{made.name}"
-                project.save_labels(image_id, source=source, **labels)
-            except (ValueError, OSError) as exc:
-                show_error(f"{image_id} was added, but not its labels: {exc}")
-        self._refresh_images(image_id)
-        self.open_image(image_id, image_layer=layer)
-        return image_id
-
-    def _label_sources(self) -> tuple[Any, Any, Any]:
-        return self._instances_from.value, self._phases_from.value, self._boxes_from.value
+        return add_layer(self, layer if layer is not None else self._image.value, show_error)
 
     def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:
         """Show a project image with its label and box layers, and autosave their edits."""
