@@ -73,6 +73,7 @@ class BatchMixin:
             show_error(f"Refine: {exc}")
             return None
         engine_name, class_name = self.engine_name, self.class_name
+        self._save_settings()  # the pipeline's grain step is what ran last (docs/batch.md)
 
         def done(labels: np.ndarray) -> None:
             self._new_object(s)

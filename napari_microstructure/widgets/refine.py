@@ -197,6 +197,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         self, s: ImageSession, then: Any = None, otherwise: Any = None, plane: Any = None
     ) -> Any:
         key = self._key(s.image)
+        self._save_settings()  # what it runs with is the pipeline's grain step (docs/batch.md)
         image = L.image_array(s.image) if plane is None else plane_pixels(s.image, plane)
         ps, settings = L.layer_pixel_size(s.image), self._engines.settings()
         try:  # a missing file is told at once; the model itself loads in the worker
