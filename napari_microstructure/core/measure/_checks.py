@@ -41,3 +41,42 @@ def check_pixel_size(pixel_size: float | None) -> float | None:
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"pixel size must be a positive number of µm per pixel, got {pixel_size}")
     return value
+
+
+#: one id dividing the image into more regions than this is a boundary network, not a grain
+MAX_HOLES = 4
+#: ids making more pieces than this many per id are grey levels or classes, not grains
+MAX_PIECES_PER_ID = 3
+CHECK_SIDE = 2048  # the check looks at the central window of this size
+
+
+def not_grain_ids(labels: np.ndarray) -> str | None:
+    """Why ``labels`` looks like something other than one id per grain (a boundary mask, a grey
+    image or a class map), judged on its central :data:`CHECK_SIDE` px, or None. The numbers
+    are still measured; this is said with them."""
+    from skimage.measure import label
+
+    h, w = labels.shape
+    y0, x0 = max(0, (h - CHECK_SIDE) // 2), max(0, (w - CHECK_SIDE) // 2)
+    labels = labels[y0 : y0 + CHECK_SIDE, x0 : x0 + CHECK_SIDE]  # a montage: its centre
+    ids = np.unique(labels)
+    ids = ids[ids != 0]
+    if ids.size == 0:
+        return None
+    if ids.size <= 2:
+        for i in ids:
+            regions = int(label(labels != i, background=0, connectivity=1).max())
+            if regions > MAX_HOLES:
+                return (
+                    f"id {int(i)} divides the image into {regions} regions: this looks like a "
+                    "boundary mask, not one id per grain (0 on the boundaries); label the "
+                    "grains first (the `grains` command, or the interiors of the mask)"
+                )
+        return None
+    pieces = int(label(labels, background=0, connectivity=2).max())
+    if ids.size >= 3 and pieces > MAX_PIECES_PER_ID * ids.size:
+        return (
+            f"its {ids.size} ids make {pieces} separate pieces: this looks like a grey image or "
+            "a class map, not one id per grain"
+        )
+    return None

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..progress import Progress, rescaled
-from ._checks import as_label_image, check_pixel_size
+from ._checks import as_label_image, check_pixel_size, not_grain_ids
 from .astm import lineal_intercept, planimetric
 from .grains import grain_table_steps
 from .lines import prepare_labels
@@ -124,10 +124,14 @@ def summarize(
     }
     if phases is not None:
         out.update(_phase_summary(phases, lab.shape, phase_names))
-    if ps is None:
-        out["note"] = NO_PIXEL_SIZE_NOTE
-    elif grain_count == 0:
-        out["note"] = "no grains in the label image"
+    notes = [NO_PIXEL_SIZE_NOTE] if ps is None else []
+    if grain_count == 0 and ps is not None:
+        notes.append("no grains in the label image")
+    wrong = not_grain_ids(as_label_image(labels))  # as given: the gaps not yet filled
+    if wrong:
+        notes.append(wrong)
+    if notes:
+        out["note"] = "; ".join(notes)
     return out
 
 
