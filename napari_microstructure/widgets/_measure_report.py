@@ -84,6 +84,5 @@ def summary_lines(s: dict[str, Any]) -> str:
         pc = s["point_count"][name]["fraction"]
         lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")
     if s.get("note") and s["grain_count"] is not None:
-        no_scale = s["note"] == NO_PIXEL_SIZE_NOTE
-        lines.append("no pixel size: pixels only, no G" if no_scale else s["note"])
+        lines.append(s["note"].replace(NO_PIXEL_SIZE_NOTE, "no pixel size: pixels only, no G"))
     return "\n".join(lines)
