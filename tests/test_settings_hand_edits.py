@@ -102,3 +102,18 @@ def test_batch_refuses_a_stored_section_of_the_wrong_type(settings_home):
     _write(settings_home, json.dumps({"pipeline.detect": "best.pt"}))
     with pytest.raises(PipelineError, match="pipeline.detect"):
         PipelineConfig.from_settings()  # raised AttributeError: 'str' has no 'items'
+
+
+def test_numbers_out_of_a_fields_range_are_brought_into_it(make_napari_viewer, settings_home):
+    stored = {
+        "pipeline.detect": {"conf": 5, "iou": 0, "max_det": -3},
+        "pipeline.segment": {"epochs": 100000},
+        "pipeline.measure": {"bins": 1000},
+    }
+    _write(settings_home, json.dumps(stored))
+    viewer = make_napari_viewer()
+    detect = DetectWidget(viewer)  # raised ValueError: 5.0 is outside of the allowed range
+    assert detect.conf == 1.0 and detect.max_det == 1
+    assert SegmentWidget(viewer).epochs == 500
+    assert MeasureWidget(viewer)._bins.value == 200
+    ExplainWidget(viewer)

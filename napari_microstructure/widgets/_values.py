@@ -31,6 +31,12 @@ def as_names(value: Any) -> list[str]:
     return [n.strip() for n in str(value).split(",") if n.strip()]
 
 
+def within(value: float, lo: float, hi: float) -> float:
+    """``value`` brought into [lo, hi] (a remembered setting edited by hand out of a field's
+    range would make the field refuse it)."""
+    return min(max(value, lo), hi)
+
+
 class Value:
     """Descriptor reading ``getattr(widget, control).value`` through ``cast``; writable."""
 

@@ -39,7 +39,7 @@ from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
 from ._tables import ResultsTable
-from ._values import NamesValue, PathValue, Value, as_path
+from ._values import NamesValue, PathValue, Value, as_path, within
 
 if TYPE_CHECKING:
     import napari
@@ -72,13 +72,24 @@ class DetectWidget(WorkerWidget):
         self._synced_model = self.model_path  # the remembered model the field last showed
         self._demo = PushButton(text="Use the demo model")
         self._conf = FloatSpinBox(
-            label="confidence ≥", min=0.0, max=1.0, step=0.05, value=float(saved["conf"])
+            label="confidence ≥",
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            value=within(float(saved["conf"]), 0.0, 1.0),
         )
         self._iou = FloatSpinBox(
-            label="NMS IoU", min=0.05, max=1.0, step=0.05, value=float(saved["iou"])
+            label="NMS IoU",
+            min=0.05,
+            max=1.0,
+            step=0.05,
+            value=within(float(saved["iou"]), 0.05, 1.0),
         )
         self._max_det = SpinBox(
-            label="max detections", min=1, max=100_000, value=int(saved["max_det"])
+            label="max detections",
+            min=1,
+            max=100_000,
+            value=int(within(saved["max_det"], 1, 100_000)),
         )
         self._agnostic = CheckBox(text="class-agnostic NMS", value=bool(saved["agnostic"]))
         self._classes = LineEdit(label="classes to keep", value=", ".join(saved["classes"]))
@@ -89,7 +100,7 @@ class DetectWidget(WorkerWidget):
             min=0.0,
             max=1.0,
             step=0.01,
-            value=float(saved["conf"]),
+            value=within(float(saved["conf"]), 0.0, 1.0),
             tracking=False,
         )
         self._info = info_label()

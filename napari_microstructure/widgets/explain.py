@@ -36,7 +36,7 @@ from ._base import WorkerWidget, info_label, prefer_role
 from ._explain_box import explain_box
 from ._explain_views import THRESHOLD_KEY, ConfidenceViews
 from ._histogram import HistogramBox
-from ._values import PathValue, Value
+from ._values import PathValue, Value, within
 
 if TYPE_CHECKING:
     import napari
@@ -84,7 +84,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
             min=0.0,
             max=1.0,
             step=0.05,
-            value=float(detect_cfg["conf"]),
+            value=within(float(detect_cfg["conf"]), 0.0, 1.0),
         )
         self._style_btn = PushButton(text="Colour boxes by confidence")
         self._class_btn = PushButton(text="Class colours")

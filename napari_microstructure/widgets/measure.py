@@ -35,7 +35,7 @@ from ._measure_plot import SizeHistogram
 from ._measure_report import MeasureReports, summary_lines
 from ._measure_watch import MeasuredWatch
 from ._tables import ResultsTable
-from ._values import NamesValue, Value
+from ._values import NamesValue, Value, within
 
 if TYPE_CHECKING:
     import napari
@@ -70,7 +70,9 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._summary_text = info_label()
         self._quantity = ComboBox(label="histogram of", choices=["ecd", "area"], value="ecd")
         self._log = CheckBox(text="log scale", value=saved["log"])
-        self._bins = SpinBox(label="bins", min=2, max=200, value=int(saved["bins"]))
+        self._bins = SpinBox(
+            label="bins", min=2, max=200, value=int(within(saved["bins"], 2, 200))
+        )
         self._hist = SizeHistogram()
         self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
         self._table = ResultsTable(SHOWN)  # the label column names the row

@@ -24,7 +24,7 @@ from ._segment_unet import (
     STARTS,
     UNetPanel,
 )
-from ._values import Value
+from ._values import Value, within
 
 if TYPE_CHECKING:
     import napari
@@ -55,7 +55,9 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         self._masks_dir = FileEdit(label="masks folder", mode="d", value="")
         self._project = FileEdit(label="project folder", mode="d", value="")
         self._task = ComboBox(label="task", choices=["phases", "boundaries"])
-        self._epochs = SpinBox(label="epochs", min=1, max=500, value=int(saved["epochs"]))
+        self._epochs = SpinBox(
+            label="epochs", min=1, max=500, value=int(within(saved["epochs"], 1, 500))
+        )
         self._start_from = ComboBox(label="start from", choices=list(STARTS), value=START_NEW)
         self._out = FileEdit(label="save model as", mode="w", filter="*.pt", value="")
         self._train = PushButton(text="Train U-Net")
