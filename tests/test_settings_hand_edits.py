@@ -117,3 +117,26 @@ def test_numbers_out_of_a_fields_range_are_brought_into_it(make_napari_viewer, s
     assert SegmentWidget(viewer).epochs == 500
     assert MeasureWidget(viewer)._bins.value == 200
     ExplainWidget(viewer)
+
+
+_WRITER = """
+import sys
+from napari_microstructure.core.settings import set_setting
+for i in range(60):
+    set_setting(f"{sys.argv[1]}.{i}", i)
+"""
+
+
+def test_two_processes_saving_at_once_keep_each_others_keys(settings_home, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    settings_home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "NAPARI_MICROSTRUCTURE_CONFIG": str(settings_home)}
+    procs = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, name], env=env) for name in ("a", "b")
+    ]
+    assert [p.wait(timeout=240) for p in procs] == [0, 0]
+    stored = json.loads((settings_home / "settings.json").read_text())
+    assert len(stored) == 120  # 113 of 120 in one run before (read, change, write unlocked)

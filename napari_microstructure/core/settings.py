@@ -15,10 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, folder_lock
 from .paths import config_dir
 
 log = logging.getLogger(__name__)
+LOCK = ".settings.lock"
 
 _told: set[str] = set()  # problems already told this session
 #: called with each problem's text, once (the docks show it in napari's notifications)
@@ -100,15 +101,17 @@ def get_section(key: str, like: dict[str, Any]) -> dict[str, Any]:
 
 def set_setting(key: str, value: Any) -> bool:
     """Store one setting, written atomically so a crash never leaves a half file; returns
-    whether it was written (a read-only or full folder is logged, not raised)."""
-    data, unusable = _read()
+    whether it was written (a read-only or full folder is logged, not raised). Read, change
+    and write hold a lock, so two viewers saving at once keep each other's keys."""
     path = _file()
     try:
-        if unusable:  # keep the user's hand-edited file before it is replaced
-            shutil.copyfile(path, path.with_name(path.name + ".bad"))
-            _tell(f"the unreadable settings file was kept as {path.name}.bad")
-        data[key] = value
-        atomic_write_text(path, json.dumps(data, indent=2))
+        with folder_lock(config_dir() / LOCK):
+            data, unusable = _read()
+            if unusable:  # keep the user's hand-edited file before it is replaced
+                shutil.copyfile(path, path.with_name(path.name + ".bad"))
+                _tell(f"the unreadable settings file was kept as {path.name}.bad")
+            data[key] = value
+            atomic_write_text(path, json.dumps(data, indent=2))
     except OSError as exc:
         _tell(f"settings cannot be saved to {path} ({exc}); they are not remembered")
         return False
