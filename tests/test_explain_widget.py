@@ -160,3 +160,18 @@ def test_a_new_threshold_recolours_the_boxes_and_flags_the_low_confidence_map(sc
     widget.threshold = 0.6
     assert np.allclose(boxes.edge_color, colours)
     widget.close()
+
+
+def test_the_stale_map_line_goes_when_the_threshold_is_back(scene, qtbot):
+    from napari_microstructure.widgets.explain import ExplainWidget
+
+    viewer, _, _ = scene
+    widget = ExplainWidget(viewer)
+    widget.threshold = 0.25
+    _wait(qtbot, widget, widget.show_low_confidence())
+    widget.class_colours()  # the boxes are not re-coloured by the threshold
+    widget.threshold = 0.6
+    assert "shows threshold 0.25" in widget._info.value
+    widget.threshold = 0.25  # the map's own threshold again: the line stayed
+    assert "shows threshold" not in widget._info.value
+    widget.close()

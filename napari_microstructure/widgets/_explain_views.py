@@ -25,6 +25,9 @@ from .._layers.explain import show_quality_labels
 THRESHOLD_KEY = "microstructure_threshold"
 
 
+STALE_MAP = "The low-confidence map shows threshold"
+
+
 class ConfidenceViews:
     """Box styling by confidence, confidence histogram, quality overlay, selection tracking."""
 
@@ -66,9 +69,11 @@ class ConfidenceViews:
         drawn = low.metadata.get(THRESHOLD_KEY) if low is not None else None
         if drawn is not None and abs(float(drawn) - self.threshold) > 1e-9:
             self._info.value = (f"{self._info.value}. " if restyled else "") + (
-                f"The low-confidence map shows threshold {float(drawn):.2f}: press "
+                f"{STALE_MAP} {float(drawn):.2f}: press "
                 f"Low-confidence map to draw it at {self.threshold:.2f}."
             )
+        elif not restyled and str(self._info.value).startswith(STALE_MAP):
+            self._info.value = ""  # back at the map's threshold: the map is current again
 
     def show_quality(self) -> None:
         """Labels coloured by each object's quality score (red = poor, green = good)."""
