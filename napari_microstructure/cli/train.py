@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..core.progress import Progress, run_to_end
 from . import CLIError
@@ -83,12 +84,24 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(out)
     else:
-        m = result.metrics
+        m, note = result.metrics, _held_out_note(args.data)
         print(f"weights: {result.weights}")
         print(
-            f"held-out mAP50 {m.get('map50', float('nan')):.3f}  "
-            f"mAP50-95 {m.get('map50_95', float('nan')):.3f}"
+            f"{'' if note else 'held-out '}mAP50 {m.get('map50', float('nan')):.3f}  "
+            f"mAP50-95 {m.get('map50_95', float('nan')):.3f}" + (f"  ({note})" if note else "")
         )
         if "version" in out:
             print(f"stored as {out['version']} in {args.project}")
     return 0
+
+
+def _held_out_note(data: str) -> str:
+    """What the validation metrics were measured on when not on held-out objects (a dataset
+    written by ``export``: images/train and images/val); "" otherwise."""
+    from ..core.curate.yolo import held_out, held_out_note
+
+    root = Path(data)
+    root = root.parent if root.suffix in (".yaml", ".yml") else root
+    if not (root / "images" / "val").is_dir():
+        return ""  # another layout: nothing to say about it
+    return held_out_note(*held_out(root))
