@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEvent, QObject, Qt
-from qtpy.QtWidgets import QMainWindow, QSizePolicy
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QSizePolicy
 
 from .._layers import layer_role
 from ..core.progress import Progress
+from ._dock_frame import FitWidth, Lifetime
 from ._worker import close_all, reported
 
 if TYPE_CHECKING:
@@ -41,59 +42,6 @@ def prefer_role(role: str, last: tuple[str, ...] = ()) -> Callable[[Any], int]:
     return lambda layer: ranks.get(layer_role(layer), 2)
 
 
-class _FitWidth(QObject):
-    """Keeps a vertical scroll area as wide as its controls need: they never scroll sideways
-    or get cut off, whatever is added or shown after the dock was built."""
-
-    def __init__(self, scroll: Any) -> None:
-        super().__init__(scroll)
-        self._scroll = scroll
-
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
-        if event.type() == QEvent.Type.LayoutRequest:
-            bar = self._scroll.verticalScrollBar().sizeHint().width()
-            self._scroll.setMinimumWidth(obj.minimumSizeHint().width() + bar + 2)
-        return False
-
-
-class _Lifetime(QObject):
-    """Closes a dock widget when napari takes it out of its dock (napari only re-parents and
-    deletes it, it never calls ``close``), and tells it when the viewer's window closes.
-
-    It watches the widget and, as it is docked, every widget above it (the dock, the main
-    window): Qt's own events, no private napari attribute.
-    """
-
-    def __init__(self, owner: WorkerWidget) -> None:
-        super().__init__(owner.root_native_widget)
-        self._owner = weakref.ref(owner)
-        self._docked = False
-        owner.root_native_widget.installEventFilter(self)
-
-    def _watch_up(self, widget: Any) -> None:
-        parent = widget.parentWidget()
-        while parent is not None:
-            parent.installEventFilter(self)  # Qt keeps one entry per filter and object
-            parent = parent.parentWidget()
-
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
-        owner = self._owner()
-        if owner is None:
-            return False
-        kind = event.type()
-        if kind == QEvent.Type.ParentChange:
-            self._watch_up(obj)
-            if obj is owner.root_native_widget:
-                if obj.parent() is not None:
-                    self._docked = True
-                elif self._docked:  # taken out of its dock
-                    self._docked = False
-                    owner.close()
-        elif kind == QEvent.Type.Close and isinstance(obj, QMainWindow):
-            owner._on_window_close()
-        return False
-
-
 def real_viewer(viewer: Any) -> Any:
     """The viewer itself, where napari handed the dock a proxy of it.
 
@@ -117,10 +65,10 @@ class WorkerWidget(Container):
         # controls keep their height and stack from the top; what is left of a tall dock is
         # empty space below them (added first: magicgui inserts every control before it)
         inner.layout().addStretch()
-        self._fit_width = _FitWidth(self.root_native_widget)
+        self._fit_width = FitWidth(self.root_native_widget)
         inner.installEventFilter(self._fit_width)
         self._viewer = real_viewer(viewer)
-        self._lifetime = _Lifetime(self)
+        self._lifetime = Lifetime(self)
         self._worker: GeneratorWorker | None = None
         self._running = False
         self._gone = False  # Qt deleted the controls (the viewer's window was closed)
