@@ -33,6 +33,19 @@ def test_a_boundary_mask_is_named_as_one(tmp_path):
     assert "note" not in summarize(grains, 0.5)
 
 
+def test_grains_with_pores_are_grains():
+    labels = np.zeros((120, 160), np.uint16)
+    labels[:, :80], labels[:, 80:] = 1, 2
+    for k in range(6):  # pores (0) inside grain 1
+        labels[10 + 18 * k : 14 + 18 * k, 30:34] = 0
+    assert not_grain_ids(labels) is None  # was called a boundary mask
+    particle = np.zeros((120, 160), np.uint8)
+    particle[30:90, 40:120] = 1
+    particle[40:44, 50:54] = particle[60:64, 70:74] = particle[50:54, 100:104] = 0
+    particle[70:74, 60:64] = particle[45:49, 85:89] = 0
+    assert not_grain_ids(particle) is None
+
+
 def test_a_grey_image_is_named_as_one():
     rng = np.random.default_rng(0)
     grey = rng.integers(0, 256, (200, 200)).astype(np.uint8)

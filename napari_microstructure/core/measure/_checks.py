@@ -47,6 +47,7 @@ def check_pixel_size(pixel_size: float | None) -> float | None:
 MAX_HOLES = 4
 #: ids making more pieces than this many per id are grey levels or classes, not grains
 MAX_PIECES_PER_ID = 3
+THIN_CORE = 0.2  # a boundary network keeps less than this share of its pixels 2 px in
 CHECK_SIDE = 2048  # the check looks at the central window of this size
 
 
@@ -54,6 +55,7 @@ def not_grain_ids(labels: np.ndarray) -> str | None:
     """Why ``labels`` looks like something other than one id per grain (a boundary mask, a grey
     image or a class map), judged on its central :data:`CHECK_SIDE` px, or None. The numbers
     are still measured; this is said with them."""
+    from scipy.ndimage import binary_erosion
     from skimage.measure import label
 
     h, w = labels.shape
@@ -65,8 +67,12 @@ def not_grain_ids(labels: np.ndarray) -> str | None:
         return None
     if ids.size <= 2:
         for i in ids:
-            regions = int(label(labels != i, background=0, connectivity=1).max())
-            if regions > MAX_HOLES:
+            lines = labels == i
+            regions = int(label(~lines, background=0, connectivity=1).max())
+            # a boundary network is thin: hardly any of it is left 2 px in (a grain with pores
+            # divides the image too, but is thick)
+            core = np.count_nonzero(binary_erosion(lines, iterations=2))
+            if regions > MAX_HOLES and core < THIN_CORE * np.count_nonzero(lines):
                 return (
                     f"id {int(i)} divides the image into {regions} regions: this looks like a "
                     "boundary mask, not one id per grain (0 on the boundaries); label the "
