@@ -37,3 +37,16 @@ def test_an_image_of_another_size_is_told(tmp_path):
     m = read_micrograph(path)
     assert m.data.shape == (64, 80)
     assert "1 more image(s) of another size or kind in the file are not shown" in m.note
+
+
+def test_memory_mapped_pages_are_said_to_be_left_out(tmp_path, monkeypatch):
+    from napari_microstructure.core import imageio
+
+    monkeypatch.setattr(imageio, "MEMMAP_BYTES", 1000)  # as for pages over 1 GiB
+    path = tmp_path / "big.tif"
+    with tifffile.TiffWriter(path) as tw:
+        for k in range(3):
+            tw.write(np.full((64, 80), k, np.uint8), photometric="minisblack")
+    m = read_micrograph(path)
+    assert m.data.shape == (64, 80)
+    assert m.note == "2 more page(s) of the same size are not shown (too large to stack)"

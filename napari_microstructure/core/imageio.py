@@ -36,6 +36,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+MEMMAP_BYTES = 1 << 30  # an uncompressed TIFF larger than this is memory-mapped, not read
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
@@ -198,14 +199,14 @@ def _read_tiff(path: Path) -> MicrographFile:
         nbytes = int(np.prod(series.shape)) * np.dtype(series.dtype).itemsize
         pixel_size, source, meta, note = tiff_pixel_size(tif)
         data = None
-        if nbytes > 1 << 30:
+        if nbytes > MEMMAP_BYTES:
             try:  # large uncompressed files stay on disk and are read in tiles
                 data = tifffile.memmap(path, series=0, mode="r")
             except (ValueError, OSError):
                 data = None
         # pages written one by one make a series each: same-sized ones are the file's stack
         alike = [s for s in tif.series[1:] if (s.shape, s.dtype) == (series.shape, series.dtype)]
-        others = len(tif.series) - 1 - len(alike)
+        others, unstacked = len(tif.series) - 1 - len(alike), 0
         if data is None:
             _check_size(nbytes * (1 + len(alike)), path)
             data = series.asarray()
@@ -214,11 +215,16 @@ def _read_tiff(path: Path) -> MicrographFile:
                 axes = "Q" + axes
             else:
                 others += len(alike)
-        else:
-            others += len(alike)
+        else:  # the first page alone, kept on disk
+            unstacked = len(alike)
+    more = []
     if others:
-        more = f"{others} more image(s) of another size or kind in the file are not shown"
-        note = f"{note}; {more}" if note else more
+        more.append(f"{others} more image(s) of another size or kind in the file are not shown")
+    if unstacked:
+        same = f"{unstacked} more page(s) of the same size"
+        more.append(f"{same} are not shown (too large to stack)")
+    if more:
+        note = "; ".join([note, *more] if note else more)
     data = _squeeze_samples(data, axes, samples)
     return MicrographFile(path, data, pixel_size, source, meta, note)
 
