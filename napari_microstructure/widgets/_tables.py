@@ -13,7 +13,8 @@ from typing import Any
 import pandas as pd
 from magicgui.widgets import Container
 from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt
-from qtpy.QtWidgets import QAbstractItemView, QTableView
+from qtpy.QtGui import QKeySequence
+from qtpy.QtWidgets import QAbstractItemView, QApplication, QTableView
 
 RESIZE_SAMPLE = 200  # column widths follow the texts of this many rows
 
@@ -53,6 +54,27 @@ class _Rows(QAbstractTableModel):
         self.endResetModel()
 
 
+class _View(QTableView):
+    """The table's view; Ctrl+C copies the selected cells as tab-separated rows (a spreadsheet
+    takes them as they are), as magicgui's table did."""
+
+    def keyPressEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.matches(QKeySequence.StandardKey.Copy):
+            QApplication.clipboard().setText(self.selected_text())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def selected_text(self) -> str:
+        cells = {(i.row(), i.column()) for i in self.selectionModel().selectedIndexes()}
+        rows, cols = sorted({r for r, _ in cells}), sorted({c for _, c in cells})
+        model = self.model()
+        return "\n".join(
+            "\t".join(str(model.data(model.index(r, c))) if (r, c) in cells else "" for c in cols)
+            for r in rows
+        )
+
+
 class ResultsTable(Container):
     """A read-only table of ``columns`` that keeps a few rows visible in a crowded dock; its Qt
     view is :attr:`view`."""
@@ -61,7 +83,7 @@ class ResultsTable(Container):
         self, columns: Sequence[str], row_numbers: bool = False, min_height: int = 140
     ) -> None:
         super().__init__(labels=False)
-        self.view = QTableView()
+        self.view = _View()
         self._rows = _Rows(columns, self.view)
         self.view.setModel(self._rows)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
