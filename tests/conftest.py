@@ -60,6 +60,22 @@ def settings_home(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def cache_home(tmp_path, monkeypatch) -> Path:
+    """A fresh cache folder for one test (embeddings, maps)."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("NAPARI_MICROSTRUCTURE_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture(scope="session")
+def tiny_sam_checkpoint(tmp_path_factory) -> Path:
+    """A tiny Segment Anything checkpoint (tests/_refine_tiny_sam.py), made once."""
+    from _refine_tiny_sam import save_tiny_checkpoint
+
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("sam") / "tiny.pth")
+
+
+@pytest.fixture
 def wait_idle(qtbot):
     """``wait_idle(widget, timeout_ms)``: wait until a worker widget has handled its last run.
 

@@ -8,9 +8,7 @@ import os
 import time
 
 import numpy as np
-import pytest
 from _notices import captured_messages
-from _refine_tiny_sam import save_tiny_checkpoint
 
 import napari_microstructure.core.refine.sam_cache as sam_cache
 import napari_microstructure.widgets.refine as refine_mod
@@ -23,17 +21,6 @@ from napari_microstructure.core.yolo_env import configure_offline
 from napari_microstructure.widgets.refine import RefineWidget
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return save_tiny_checkpoint(tmp_path_factory.mktemp("sam") / "tiny.pth")
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("NAPARI_MICROSTRUCTURE_CACHE", str(tmp_path / "cache"))
-    return tmp_path / "cache"
-
-
 def _full_disk(*_args, **_kwargs):
     raise OSError(28, "No space left on device")
 
@@ -44,40 +31,50 @@ def _image():
     return img
 
 
-def test_a_full_cache_keeps_the_embedding_and_says_why(checkpoint, cache, monkeypatch):
+def test_a_full_cache_keeps_the_embedding_and_says_why(
+    tiny_sam_checkpoint, cache_home, monkeypatch
+):
     monkeypatch.setattr(sam_cache, "atomic_file", _full_disk)
-    eng = SamEngine(checkpoint)
+    eng = SamEngine(tiny_sam_checkpoint)
     run_to_end(eng.set_image(_image()))  # raised OSError: the embedding was thrown away
     masks, _ = eng.predict(np.array([[90.0, 100.0]]), np.array([1]))
     assert masks.shape == (3, 200, 220)
     assert "could not be saved to the cache" in eng.cache_problem
     assert "No space left" in eng.cache_problem
-    assert not list(cache.rglob("*.pt"))
+    assert not list(cache_home.rglob("*.pt"))
 
 
-def test_torch_write_errors_count_as_a_full_cache(checkpoint, cache, monkeypatch):
+def test_torch_write_errors_count_as_a_full_cache(tiny_sam_checkpoint, cache_home, monkeypatch):
     def torch_full(*_args, **_kwargs):
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos")
 
     monkeypatch.setattr(sam_cache.torch, "save", torch_full)
-    eng = SamEngine(checkpoint)
+    eng = SamEngine(tiny_sam_checkpoint)
     run_to_end(eng.set_image(_image()))
     assert "unexpected pos" in eng.cache_problem
-    assert not [p for p in cache.rglob("*") if p.is_file()]  # no temp file left
+    assert not [p for p in cache_home.rglob("*") if p.is_file()]  # no temp file left
 
 
-def test_an_unreadable_cache_folder_is_an_empty_cache(checkpoint, cache, monkeypatch):
+def test_an_unreadable_cache_folder_is_an_empty_cache(
+    tiny_sam_checkpoint, cache_home, monkeypatch
+):
     def denied():
-        raise PermissionError(13, "Permission denied", str(cache))
+        raise PermissionError(13, "Permission denied", str(cache_home))
 
     monkeypatch.setattr(sam_cache, "cache_dir", denied)
-    eng = SamEngine(checkpoint)
+    eng = SamEngine(tiny_sam_checkpoint)
     run_to_end(eng.set_image(_image()))
     assert not eng.from_cache and "Permission denied" in eng.cache_problem
 
 
 def test_the_dock_warns_once_the_image_is_ready(
-    make_napari_viewer, settings_home, checkpoint, cache, wait_idle, qtbot, monkeypatch
+    make_napari_viewer,
+    settings_home,
+    tiny_sam_checkpoint,
+    cache_home,
+    wait_idle,
+    qtbot,
+    monkeypatch,
 ):
     monkeypatch.setattr(sam_cache, "atomic_file", _full_disk)
     told = captured_messages(monkeypatch, refine_mod)
@@ -85,7 +82,7 @@ def test_the_dock_warns_once_the_image_is_ready(
     m = generate("tint", shape=(160, 180), seed=1)
     w = RefineWidget(viewer)
     w.image_layer = viewer.add_image(m.image, **image_layer_kwargs(m.pixel_size, "T"))
-    w.engine_name, w.checkpoint = "sam", str(checkpoint)
+    w.engine_name, w.checkpoint = "sam", str(tiny_sam_checkpoint)
     w.add_click(80, 90)
     wait_idle(w)
     qtbot.waitUntil(lambda: not w.predicting, timeout=60_000)
@@ -93,7 +90,7 @@ def test_the_dock_warns_once_the_image_is_ready(
     assert any("could not be saved to the cache" in t for t in told)
 
 
-def test_temp_files_of_killed_writes_are_removed(cache):
+def test_temp_files_of_killed_writes_are_removed(cache_home):
     folder = sam_cache.embeddings_dir()
     stale, fresh = folder / ".abc.pt.x1.tmp", folder / ".def.pt.x2.tmp"
     stale.write_bytes(b"0" * 1000)
