@@ -91,8 +91,11 @@ def get_section(key: str, like: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for name, default in like.items():
         value = stored.get(name, default)
-        ok = value is None or isinstance(value, str) if default is None else None
-        if not (ok if ok is not None else _kind_matches(value, default)):
+        if default is None:  # a path: text or nothing
+            fits = value is None or isinstance(value, str)
+        else:
+            fits = _kind_matches(value, default)
+        if not fits:
             _tell(f"setting {key}.{name} has the wrong type; its default is used")
             value = default
         out[name] = value
