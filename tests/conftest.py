@@ -60,6 +60,18 @@ def settings_home(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the test: two spinning threads are ~20x slower on a shared
+    2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def cache_home(tmp_path, monkeypatch) -> Path:
     """A fresh cache folder for one test (embeddings, maps)."""
     cache = tmp_path / "cache"

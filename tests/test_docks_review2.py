@@ -20,12 +20,7 @@ from napari_microstructure.core.synthetic import generate
 TINY = {"steps_per_epoch": 1, "batch_size": 2, "crop": 64, "base": 4, "depth": 2}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- 1. a RuntimeError in a run is reported and the dock becomes idle ------------------------

@@ -9,19 +9,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from napari_microstructure._layers import detections_layer_kwargs, image_layer_kwargs
 from napari_microstructure.core.progress import Progress
 from napari_microstructure.core.synthetic import generate
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # two spinning threads are ~20x slower on a shared 2-core box
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _defects(size: int, seed: int) -> np.ndarray:
