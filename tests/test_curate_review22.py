@@ -159,7 +159,7 @@ def _fake_training(monkeypatch, tmp_path, cancelled=False):
             self.data, self.task = data, task
 
         def run(self):
-            yield Progress(1, 1, "held-out validation of the best weights, map50 0.900")
+            yield Progress(1, 1, "validation of the best weights, map50 0.900")
             if cancelled:
                 return TrainResult(None, self.task, self.data, {}, [], True, 1)
             metrics = {"map50": 0.9, "map50_95": 0.6}
@@ -254,3 +254,25 @@ def test_a_refused_retrain_leaves_accept_and_reject_enabled(widget, tmp_path, wa
         release.set()
         wait_idle(widget, 30_000)
     assert panel.candidate and panel._accept.enabled and panel._reject.enabled
+
+
+def test_validation_line_says_held_out_only_when_it_is(widget, tmp_path, monkeypatch, wait_idle):
+    from napari_microstructure.core.curate.train import _describe
+    from napari_microstructure.core.curate.yolo import split_names
+
+    # the core's line is neutral (the CLI prints it as it comes); the dock says on what
+    assert _describe({"final": 1.0, "map50": 0.5}, 3).startswith("validation of the best")
+    for name in ["a", "b"]:
+        _done_image(widget.project, name)
+    assert split_names(["a", "b"])[1]  # one of them is held out, with its objects
+    _fake_training(monkeypatch, tmp_path)
+    seen, shown = [], TrainPanel.on_progress
+
+    def spy(panel, item):
+        shown(panel, item)
+        seen.append(panel.metrics_text)
+
+    monkeypatch.setattr(TrainPanel, "on_progress", spy)
+    assert widget.train_panel.train("detect", epochs=1) is not None
+    wait_idle(widget, 60_000)
+    assert "held-out validation of the best weights, map50 0.900" in seen

@@ -143,11 +143,12 @@ class TrainPanel(Container):
 
     def on_progress(self, item: Any) -> None:
         """Show the live metrics of the epoch just finished."""
-        if isinstance(item, Progress) and item.message.startswith(("epoch", "held-out")):
+        if isinstance(item, Progress) and item.message.startswith(("epoch", "validation")):
             note = self._note()
             message = item.message
-            if note:  # not measured on held-out objects: say on what
-                message = message.replace("held-out validation", f"validation ({note})", 1)
+            if message.startswith("validation"):  # say on what it was measured
+                rest = message[len("validation") :]
+                message = f"validation ({note}){rest}" if note else f"held-out validation{rest}"
             self._metrics.value = message
 
     def _note(self) -> str:

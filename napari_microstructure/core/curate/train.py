@@ -280,7 +280,7 @@ class TrainJob:
 
 def _describe(row: dict[str, float], total: int) -> str:
     if row.get("final"):
-        parts = ["held-out validation of the best weights"]
+        parts = ["validation of the best weights"]  # callers say on what (held_out_note)
     else:
         parts = [f"epoch {row['epoch']}/{total}"]
     for key in ("map50", "map50_95", "map50_mask"):
