@@ -12,7 +12,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_layer_kwargs
 from .._layers.output import claim
-from ..core.curate.project import source_key
+from ..core.curate.sources import source_key
 from ..core.progress import Progress
 from ..core.settings import get_setting
 from ._tables import ResultsTable

@@ -53,25 +53,14 @@ from .manifest import (
     read_manifest,
 )
 from .models import ModelVersions
+from .sources import source_key
 
 __all__ = ["FORMAT", "MANIFEST", "ImageLabels", "Project", "ProjectError", "StaleProjectError"]
-__all__ += ["ProjectMovedError", "source_key"]
+__all__ += ["ProjectMovedError"]
 
 
 class ProjectMovedError(ProjectError):
     """The project's folder (or its manifest) is gone since it was opened: moved, renamed."""
-
-
-def source_key(source: str | Path) -> str:
-    """A source file as stored and compared: absolute, links resolved (a URL as given; a
-    relative path of an older project is taken from the working folder)."""
-    text = str(source)
-    if "://" in text:
-        return text
-    try:
-        return str(Path(text).expanduser().resolve())
-    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL character
-        return text
 
 
 def _class_names(classes: list[str]) -> list[str]:

@@ -1,4 +1,5 @@
-"""The images to rank for active learning: files of a folder or arrays, and those skipped."""
+"""Image sources: the files of a folder or arrays to rank for active learning (and those
+skipped), and a source file's path as a project stores and compares it."""
 
 from __future__ import annotations
 
@@ -70,3 +71,15 @@ def record_skip(
     where = "" if isinstance(src, np.ndarray) else str(src)
     skipped.append({"path": where, "name": label, "error": str(exc)})
     return f"skipped {why}"
+
+
+def source_key(source: str | Path) -> str:
+    """A source file as stored and compared: absolute, links resolved (a URL as given; a
+    relative path of an older project is taken from the working folder)."""
+    text = str(source)
+    if "://" in text:
+        return text
+    try:
+        return str(Path(text).expanduser().resolve())
+    except (OSError, RuntimeError, ValueError):  # a link loop, a NUL character
+        return text
