@@ -61,3 +61,8 @@ def plane_index(layer: Any) -> tuple[int, ...]:
 def displayed_plane(layer: Any) -> np.ndarray:
     """The 2-D plane on screen (``(H, W)``, or ``(H, W, 3|4)`` for RGB) of a layer's data."""
     return np.asarray(level0(layer)[plane_index(layer)])
+
+
+def plane_text(plane: tuple[int, ...]) -> str:
+    """A plane index as the docks write it: ``3`` for one leading axis, ``(1, 3)`` for more."""
+    return str(plane[0]) if len(plane) == 1 else str(plane)

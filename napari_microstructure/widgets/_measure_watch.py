@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._layers.output import array_fingerprint
-from .._layers.plane import level0, plane_index
+from .._layers.plane import level0, plane_index, plane_text
 from ._events import EventHooks
 
 EDIT_EVENTS = ("paint", "data", "labels_update")  # brush, fill, eraser; new data
@@ -48,7 +48,7 @@ class MeasuredWatch:
         if self.edited:
             return "labels changed since measured: press Measure for their numbers"
         if self._layer in self._viewer.layers and plane_index(self._layer) != self.plane:
-            return f"measured on plane {_plane_text(self.plane)}, not the plane on screen"
+            return f"measured on plane {plane_text(self.plane)}, not the plane on screen"
         return ""
 
     def _on_edit(self, _event: Any = None) -> None:
@@ -72,7 +72,3 @@ class MeasuredWatch:
         """Stop listening to the layer and the viewer's sliders."""
         self._hooks.clear()
         self._sliders.clear()
-
-
-def _plane_text(plane: tuple[int, ...]) -> str:
-    return str(plane[0]) if len(plane) == 1 else str(plane)

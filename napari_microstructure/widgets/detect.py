@@ -35,9 +35,11 @@ from .._layers import (
 )
 from .._layers.image import PIXEL_SIZE_KEY
 from .._layers.output import claim, claimed, disown
+from .._layers.plane import plane_index, plane_text
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
+from ._detect_watch import DetectionsWatch
 from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path, within
 
@@ -112,7 +114,8 @@ class DetectWidget(WorkerWidget):
         self._searched: list[str] | None = None  # class names the last run searched
         self._pixel_size: float | None = None
         self._layer: Shapes | None = None
-        self._table_timer: Any = None  # redraws the table after a pixel size change
+        self._watch = DetectionsWatch(self._viewer, self.native, self._update_table)
+        self._disconnects.append(self._watch.clear)
         self._drawn_on: Image | None = None  # the image of the last run
         self._told_edited = False  # the user was told the slider leaves their edits alone
 
@@ -162,13 +165,23 @@ class DetectWidget(WorkerWidget):
         return self._result[keep].reset_index(drop=True)
 
     @property
+    def counted(self) -> pd.DataFrame:
+        """What the table counts: the boxes shown or, once the user has edited the detections
+        layer, the boxes it holds."""
+        if self._result is None:
+            return pd.DataFrame()
+        if self._watch.edited:
+            return self._watch.layer_boxes(self._pixel_size)
+        return self.shown_detections
+
+    @property
     def summary(self) -> pd.DataFrame:
-        """Per-class count, number per mm² and box area fraction of what is shown."""
+        """Per-class count, number per mm² and box area fraction of :attr:`counted`."""
         from ..core.detect import class_summary
 
         if self._result is None:
             return pd.DataFrame()
-        return class_summary(self.shown_detections, self._shape, self._pixel_size, self._searched)
+        return class_summary(self.counted, self._shape, self._pixel_size, self._searched)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -191,6 +204,10 @@ class DetectWidget(WorkerWidget):
         pixel_size = layer_pixel_size(layer)
         self._follow_remembered_model()
         path = self.model_path
+        if path is not None and not path.is_file():  # never remembered
+            show_error(f"Detect: model file not found: {path}")
+            return None
+        plane = plane_index(layer)
         params = {
             "conf": self.conf,
             "iou": self.iou,
@@ -212,7 +229,7 @@ class DetectWidget(WorkerWidget):
                 show_error(f"Detect failed: {df}")
                 return
             if not self._input_closed(layer, "Detect"):
-                self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"])
+                self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"], plane)
 
         return self._start(make_gen, on_done, "Detect")
 
@@ -257,13 +274,16 @@ class DetectWidget(WorkerWidget):
         shape: tuple[int, int],
         pixel_size: float | None,
         conf: float,
+        plane: tuple[int, ...] = (),
     ) -> None:
         self._result, self._shape, self._pixel_size = None, tuple(shape), pixel_size
         self._searched = df.attrs.get("searched")
         self._show.value = np.floor(conf * 100) / 100  # a new run shows all it found
         self._result, self._told_edited = df, False
-        name = f"{image_layer.name} detections"
-        output = f"detect:{image_layer.name}"
+        # a stack: one layer per plane searched (a run on another plane keeps this one's)
+        on = f" (plane {plane_text(plane)})" if plane else ""
+        name = f"{image_layer.name} detections{on}"
+        output = f"detect:{image_layer.name}" + (f"@{plane_text(plane)}" if plane else "")
         layer = own_layer(self._viewer, output, Shapes)
         if layer is not None and edited_since_drawn(layer):
             disown(layer)  # the user's boxes now: never redrawn
@@ -279,12 +299,8 @@ class DetectWidget(WorkerWidget):
             mark_drawn(layer)
         else:
             set_detections(layer, shown, pixel_size, image_layer)
-        if layer is not self._layer:  # its pixel size may change (the Pixel size dock)
-            layer.events.metadata.connect(self._on_layer_metadata)
-            self._disconnects.append(
-                lambda: layer.events.metadata.disconnect(self._on_layer_metadata)
-            )
         self._layer, self._drawn_on = layer, image_layer
+        self._watch.follow(layer, image_layer, plane)
         note = df.attrs.get("note") or ""
         if note:
             show_info(f"Detect: {note}")
@@ -315,25 +331,13 @@ class DetectWidget(WorkerWidget):
                 )
         self._update_table()
 
-    def _on_layer_metadata(self, _event: Any = None) -> None:
-        """The detections layer got another pixel size: the per-mm² table follows it."""
-        layer = self._layer
-        if self._result is None or layer is None or layer not in self._viewer.layers:
-            return
-        pixel_size = layer.metadata.get(PIXEL_SIZE_KEY, self._pixel_size)
-        if pixel_size != self._pixel_size:
-            from qtpy.QtCore import QTimer
-
-            self._pixel_size = pixel_size
-            # once the change is complete (the layer's drawn mark is written after the size);
-            # the timer belongs to the dock, so it never fires into a closed one
-            if self._table_timer is None:
-                self._table_timer = QTimer(self.native)
-                self._table_timer.setSingleShot(True)
-                self._table_timer.timeout.connect(self._update_table)
-            self._table_timer.start(0)
-
     def _update_table(self) -> None:
+        layer = self._layer
+        if self._result is None:
+            return
+        if layer is not None and layer in self._viewer.layers:
+            # the pixel size it has now (the Pixel size dock may have changed it)
+            self._pixel_size = layer.metadata.get(PIXEL_SIZE_KEY, self._pixel_size)
         s = self.summary
         rows = [
             [
@@ -345,14 +349,8 @@ class DetectWidget(WorkerWidget):
             for r in s.itertuples()
         ]
         self._table.show_rows(rows, TABLE_COLUMNS)
-        n, total = len(self.shown_detections), len(self._result) if self._result is not None else 0
-        unit = "" if self._pixel_size else " (no pixel size: per mm² unknown)"
-        layer = self._layer
-        if layer is not None and layer in self._viewer.layers and edited_since_drawn(layer):
-            shown = f"≥ {self.show_conf:.2f}; the layer keeps your edits"
-        else:
-            shown = "shown"
-        self._info.value = f"{n} of {total} detections {shown}{unit}"
+        found = (len(self.shown_detections), len(self._result), self.show_conf)
+        self._info.value = self._watch.describe(found, len(self.counted), self._pixel_size)
 
     def _on_demo(self, _value: Any = None) -> None:
-        self._model.value = ""
+        self.model_path = None  # the field shows nothing (a FileEdit given "" shows the cwd)
