@@ -120,7 +120,14 @@ class WorkerWidget(Container):
 
         def refresh(event: Any = None) -> None:
             before = combo.value
-            combo.reset_choices()
+            # the box matches its items by name: a renamed layer's item is replaced, and the
+            # box would move to another layer; it keeps a choice that is still offered
+            with combo.changed.blocked():
+                combo.reset_choices()
+                if combo.value is not before and before in combo.choices:
+                    combo.value = before
+            if combo.value is not before:
+                combo.changed.emit(combo.value)
             inserted = getattr(event, "type", "") == "inserted"
             new = getattr(event, "value", None) if inserted else None
             if rank and isinstance(new, layer_type):
