@@ -219,7 +219,9 @@ def test_quality_colours_and_map():
     labels = np.array([[0, 1, 1], [2, 2, 3]], np.uint32)
     colors = quality_colors(np.array([1, 2, 3]), np.array([0.1, 0.9, np.nan]))
     assert set(colors) == {1, 2, 3}
-    assert colors[1][0] > colors[1][1] and colors[2][1] > colors[2][0]  # red poor, green good
+    # poor dark, good light: told apart by lightness, as colour-blind eyes see (not red/green)
+    luminance = np.array([0.2126, 0.7152, 0.0722])
+    assert float(colors[2][:3] @ luminance) - float(colors[1][:3] @ luminance) > 0.4
     assert np.allclose(colors[3][:3], 0.6)  # unknown: grey
     qmap = quality_map(labels, np.array([1, 2, 3]), np.array([0.1, 0.9, 0.5]))
     assert np.isnan(qmap[0, 0]) and qmap[0, 1] == pytest.approx(0.1) and qmap[1, 2] == 0.5

@@ -10,6 +10,7 @@ from .explain import (
     class_box_colors,
     labels_quality,
     quality_labels_kwargs,
+    show_image_overlay,
     show_overlay,
     style_boxes,
 )
@@ -48,6 +49,7 @@ __all__ += [
     "class_box_colors",
     "labels_quality",
     "quality_labels_kwargs",
+    "show_image_overlay",
     "show_overlay",
     "style_boxes",
 ]

@@ -12,14 +12,18 @@ import numpy as np
 import pandas as pd
 
 from .image import layer_kwargs_like
-from .output import mark_written, release_edited, show_output
+from .output import follow_name, mark_written, release_edited, show_output
 
 
 def class_map_kwargs(image_layer: Any, names: list[str], name: str) -> dict[str, Any]:
     """``add_labels`` keyword arguments for a class map over ``image_layer`` (the Classify
     dock's result ``name``)."""
     kwargs = layer_kwargs_like(
-        image_layer, name, output=f"classify:{name}", opacity=0.45, features=class_features(names)
+        image_layer,
+        name,
+        output=f"classify:{image_layer.unique_id}",  # the image's, whatever it is called
+        opacity=0.45,
+        features=class_features(names),
     )
     kwargs["metadata"]["classes"] = list(names)
     return kwargs
@@ -41,12 +45,12 @@ def show_class_map(
     from napari.layers import Labels
     from napari.utils.notifications import show_info
 
-    output = f"classify:{name}"
-    kept = release_edited(viewer, output, Labels)
+    kept = release_edited(viewer, f"classify:{image_layer.unique_id}", Labels)
     if kept is not None:
         show_info(
             f"Classify: '{kept.name}' holds your corrections and is kept as it is; the new "
             "class map goes to a new layer."
         )
     kwargs = class_map_kwargs(image_layer, names, name)
-    return mark_written(show_output(viewer, Labels, labels, kwargs, update=("features",)))
+    layer = show_output(viewer, Labels, labels, kwargs, update=("features",))
+    return mark_written(follow_name(layer, name))

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .image import OUTPUT_KEY, layer_kwargs_like
-from .output import claim, mark_written, own_layer, release_edited, show_output
+from .output import follow_name, mark_written, own_layer, release_edited, show_output
 from .plane import displayed_plane
 from .shapes import class_color
 
@@ -116,9 +116,8 @@ def show_image_overlay(
     name = f"{image_layer.name} {what}"
     output = image_overlay_output(image_layer, what)
     layer = show_overlay(viewer, data, image_layer, name, output=output, **style)
-    if layer is before and was_on != image_layer.name and layer.name != name:
-        layer.name = name
-        claim(layer)  # the dock's name for it now (napari may have made it unique)
+    if layer is before and was_on != image_layer.name:
+        follow_name(layer, name)
     return layer
 
 
@@ -172,7 +171,7 @@ def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name
     return layer_kwargs_like(
         labels_layer,
         name,
-        output=f"quality:{name}",
+        output=f"quality:{labels_layer.unique_id}",  # the layer's, whatever it is called
         colormap=DirectLabelColormap(color_dict=color_dict),
         opacity=0.8,
     )
@@ -198,4 +197,5 @@ def show_quality_labels(
             f"Explain: '{kept.name}' holds your edits and is kept as it is; the new quality "
             "overlay goes to a new layer."
         )
-    return mark_written(show_output(viewer, Labels, data, kwargs, update=("colormap",)))
+    layer = show_output(viewer, Labels, data, kwargs, update=("colormap",))
+    return mark_written(follow_name(layer, name))

@@ -91,6 +91,15 @@ def release_edited(viewer: Any, output: str, kind: type | tuple[type, ...]) -> A
     return layer
 
 
+def follow_name(layer: Any, name: str) -> Any:
+    """Give a dock's result layer the ``name`` it has now (its image was renamed), still as the
+    dock's (:func:`claim`); napari may make the name unique."""
+    if layer.name != name:
+        layer.name = name
+        claim(layer)
+    return layer
+
+
 def own_layer(viewer: Any, output: str, kind: type | tuple[type, ...]) -> Any | None:
     """The layer of type ``kind`` a dock made for result ``output`` (None if there is none)."""
     for layer in viewer.layers:

@@ -1,4 +1,5 @@
-"""Points layers of click prompts: positive (green) and negative (red) clicks <-> pixel arrays.
+"""Points layers of click prompts: positive (green discs) and negative (red crosses) clicks <->
+pixel arrays. The two differ in shape as well as colour, for red-green colour-blind users.
 
 Points data are µm from the image's corner (pixels when the pixel size is unknown); the layer
 takes the image's translate and rotation, so the points lie on the image.
@@ -16,6 +17,7 @@ from .overlay import over, overlay_placement
 
 POSITIVE = np.array([0.1, 0.85, 0.2, 1.0])
 NEGATIVE = np.array([0.95, 0.15, 0.15, 1.0])
+SYMBOLS = {True: "disc", False: "x"}  # positive, negative
 
 
 def prompt_points_kwargs(image: Any, name: str = "prompts") -> dict[str, Any]:
@@ -28,6 +30,7 @@ def prompt_points_kwargs(image: Any, name: str = "prompts") -> dict[str, Any]:
         "size": 8.0 * s,
         "border_color": "white",
         "face_color": POSITIVE,
+        "symbol": SYMBOLS[True],
         "features": pd.DataFrame({"positive": np.zeros(0, bool)}),
         "metadata": {PIXEL_SIZE_KEY: ps, **over(image)},
         **overlay_placement(image, ps),
@@ -48,6 +51,7 @@ def add_prompt(layer: Any, row: float, col: float, positive: bool) -> None:
     layer.data = data
     layer.features = pd.DataFrame({"positive": flags})
     layer.face_color = np.array([POSITIVE if f else NEGATIVE for f in flags]).reshape(-1, 4)
+    layer.symbol = [SYMBOLS[bool(f)] for f in flags]
 
 
 def prompt_labels(layer: Any) -> np.ndarray:

@@ -26,7 +26,8 @@ class TrainPanel(Container):
         self._owner = owner
         self._task = ComboBox(label="retrain", choices=["detect", "segment"], value="detect")
         self._epochs = SpinBox(label="epochs", min=1, max=1000, value=20)
-        self._imgsz = SpinBox(label="image size", min=64, max=4096, step=32, value=640)
+        self._imgsz = SpinBox(label="image size (px)", min=64, max=4096, step=32, value=640)
+        self._imgsz.tooltip = "Side in pixels the training images are scaled to (YOLO imgsz)"
         self._device = LineEdit(label="device", value="")
         self._device.tooltip = "empty = automatic; 'cpu', '0', or '0,1' for several GPUs"
         self._train = PushButton(text="Retrain")

@@ -18,7 +18,7 @@ from magicgui.widgets import (
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import image_array, layer_pixel_size, show_class_map, show_overlay
+from .._layers import image_array, layer_pixel_size, show_class_map, show_image_overlay
 from ..core.settings import get_section, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
@@ -328,8 +328,8 @@ class ClassifyWidget(WorkerWidget):
                 self._viewer, cm.labels, layer, cm.names, f"{layer.name} classes"
             )
         if res.get("cam") is not None:
-            self._cam_layer = show_overlay(
-                self._viewer, res["cam"], layer, f"{layer.name} Grad-CAM {res['cam_class']}"
+            self._cam_layer = show_image_overlay(
+                self._viewer, res["cam"], layer, f"Grad-CAM {res['cam_class']}"
             )
 
     def classify_folder(self) -> Any:

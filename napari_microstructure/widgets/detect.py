@@ -1,6 +1,6 @@
 """Detect dock: find inclusions, pores, cracks, ... with a YOLO model; filter by confidence.
 
-Each image gets its own detections layer, marked as the dock's (``detect:<image name>``); the
+Each image gets its own detections layer, marked as the dock's (``detect:<image layer id>``); the
 dock never writes into another layer. Once the user has edited the boxes of that layer (added,
 removed, moved or re-classed one), the dock leaves them as they are: the "show confidence"
 filter no longer redraws it, and a new run draws into a new layer.
@@ -34,7 +34,7 @@ from .._layers import (
     set_detections,
 )
 from .._layers.image import PIXEL_SIZE_KEY
-from .._layers.output import claim, claimed, disown
+from .._layers.output import claim, claimed, disown, follow_name
 from .._layers.plane import plane_index, plane_text
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
@@ -283,7 +283,8 @@ class DetectWidget(WorkerWidget):
         # a stack: one layer per plane searched (a run on another plane keeps this one's)
         on = f" (plane {plane_text(plane)})" if plane else ""
         name = f"{image_layer.name} detections{on}"
-        output = f"detect:{image_layer.name}" + (f"@{plane_text(plane)}" if plane else "")
+        # the image's layer, whatever it is called (another image may get its old name)
+        output = f"detect:{image_layer.unique_id}" + (f"@{plane_text(plane)}" if plane else "")
         layer = own_layer(self._viewer, output, Shapes)
         if layer is not None and edited_since_drawn(layer):
             disown(layer)  # the user's boxes now: never redrawn
@@ -299,6 +300,7 @@ class DetectWidget(WorkerWidget):
             mark_drawn(layer)
         else:
             set_detections(layer, shown, pixel_size, image_layer)
+            follow_name(layer, name)  # the image may have been renamed
         self._layer, self._drawn_on = layer, image_layer
         self._watch.follow(layer, image_layer, plane)
         note = df.attrs.get("note") or ""

@@ -73,6 +73,10 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         self._model.tooltip = "Empty = the model last used by Detect (or the demo model)"
         self._method = ComboBox(label="whole image", choices=WHOLE_METHODS, value="eigencam")
         self._obj_method = ComboBox(label="per object", choices=OBJECT_METHODS, value="layercam")
+        # shown beside their buttons without a label: the tooltip and a screen reader name them
+        for combo, what in ((self._method, "the whole image"), (self._obj_method, "one box")):
+            combo.tooltip = f"Saliency method for {what}"
+            combo.native.setAccessibleName(f"saliency method for {what}")
         self._explain_btn = PushButton(text="Explain image")
         self._object_btn = PushButton(text="Explain selected box")
         self._on_click = CheckBox(text="explain a box when it is selected", value=True)

@@ -25,7 +25,7 @@ def quality_column(features: Any) -> str | None:
 def quality_colors(
     label_ids: np.ndarray,
     quality: np.ndarray,
-    cmap: str = "RdYlGn",
+    cmap: str = "viridis",
     vmin: float = 0.0,
     vmax: float = 1.0,
     alpha: float = 0.7,
