@@ -218,9 +218,10 @@ class MeasureWidget(MeasureReports, WorkerWidget):
             set_setting("pipeline.pixel_size", ps)
 
         plane = plane_index(layer)  # labels_array measures the plane on screen
+        fixed = self._pixel.value > 0  # typed in the box: the layer's pixel size not used
 
         def on_done(result: tuple[dict[str, Any], pd.DataFrame]) -> None:
-            self._on_result(result, layer, plane)
+            self._on_result(result, layer, plane, ps, fixed)
 
         return self._start(lambda: measure(labels, ps, phases, names), on_done, "Measure")
 
@@ -249,7 +250,12 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._summary_text.value = self._summary_base + (f"\nnote: {note}" if note else "")
 
     def _on_result(
-        self, result: tuple[dict[str, Any], pd.DataFrame], layer: Labels, plane: tuple = ()
+        self,
+        result: tuple[dict[str, Any], pd.DataFrame],
+        layer: Labels,
+        plane: tuple = (),
+        pixel_size: float | None = None,
+        fixed: bool = True,
     ) -> None:
         from ..core.measure.io import with_unit
 
@@ -259,7 +265,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._result = result
         self._measured = layer
         self._summary_base = summary_lines(summary)
-        self._watch.follow(layer, plane)
+        self._watch.follow(layer, plane, pixel_size, fixed)
         headers = [with_unit(c, summary["unit"]) for c in SHOWN]
         if table is None:  # a phase map: no grains to list or plot
             self._table.show_rows([], headers)

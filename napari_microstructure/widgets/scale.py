@@ -15,6 +15,7 @@ from .._layers.overlay import OVER_KEY, image_pixels, overlay_unit
 from .._layers.shapes import relay_overlay
 from ..core.imageio import parse_length
 from ._base import WorkerWidget, info_label
+from ._refine_session import IMAGE_KEY as REFINE_IMAGE_KEY
 
 if TYPE_CHECKING:
     import napari
@@ -118,17 +119,25 @@ class ScaleWidget(WorkerWidget):
 
     # -- handlers ---------------------------------------------------------------------------
     def _targets(self, layer: Any) -> list[Any]:
-        """The layer and, when ticked, those laid over it: arrays of its size, and the user's
-        points or shapes drawn in its pixel frame (same scale and offset; the docks' own are
-        :meth:`_overlays`)."""
+        """The layer and, when ticked, those laid over it: images and labels of its size placed
+        on its rows and columns (or made by a dock from it), an uncalibrated labels layer of its
+        size, and the user's points or shapes drawn in its pixel frame (same scale and offset;
+        the docks' own are :meth:`_overlays`). A layer with a pixel size of its own that differs
+        from the image's is left as it is."""
         if not self._same_size.value:
             return [layer]
-        shape = yx_shape(layer)
+        shape, old = yx_shape(layer), layer_pixel_size(layer)
         # other images in the same pixel frame: drawings there may be theirs
         others = [
             o
             for o in self._viewer.layers
             if isinstance(o, Image) and yx_shape(o) != shape and _same_frame(o, layer)
+        ]
+        # images of its size placed elsewhere: an uncalibrated labels layer may be theirs
+        rivals = [
+            o
+            for o in self._viewer.layers
+            if isinstance(o, Image) and yx_shape(o) == shape and not _lies_on(o, layer)
         ]
 
         def laid_over(other: Any) -> bool:
@@ -148,15 +157,39 @@ class ScaleWidget(WorkerWidget):
                 return False
             # images and labels of its rows x columns, a stack's or a plane's (e.g. a
             # prediction from one plane of the stack)
-            return isinstance(other, (Image, Labels)) and yx_shape(other) == shape
+            if not isinstance(other, (Image, Labels)) or yx_shape(other) != shape:
+                return False
+            own = layer_pixel_size(other)
+            if own is not None and (old is None or not np.isclose(own, old, rtol=1e-6)):
+                kept.append(f"'{other.name}' ({own:.6g} µm/px)")  # e.g. another file's
+                return False
+            if _lies_on(other, layer) or _made_from(other, layer):
+                return True
+            if isinstance(other, Labels) and own is None:  # e.g. a label image read in pixels
+                if not rivals:
+                    return True
+                skipped.append(other.name)
+            return False
 
         skipped: list[str] = []
+        kept: list[str] = []
         out = [other for other in self._viewer.layers if other is layer or laid_over(other)]
         if skipped:
             names = ", ".join(f"'{n}'" for n in skipped)
             show_info(
-                f"Pixel size: {names} left as it is: another image of the same placement lies "
-                f"there too, so it may belong to it rather than to '{layer.name}'."
+                f"Pixel size: {names} left as it is: another image of the same size or "
+                f"placement lies there too, so it may belong to it rather than to '{layer.name}'."
+            )
+        if kept:
+            show_info(
+                f"Pixel size: {', '.join(kept)} left as it is: a pixel size of its own, not "
+                f"that of '{layer.name}'. Choose it above to change it."
+            )
+        images = [o.name for o in out if o is not layer and _users_image(o)]
+        if images:
+            show_info(
+                f"Pixel size: also set on {', '.join(repr(n) for n in images)}, laid over "
+                f"'{layer.name}' (untick 'also the layers laid over it' to set it alone)."
             )
         return out
 
@@ -181,6 +214,7 @@ class ScaleWidget(WorkerWidget):
         layer = self._image.value
         if layer is None:
             self._found.value = "no image layer"
+            self._exact, self._value.value = None, 0.0
             return
         ps = layer_pixel_size(layer)
         source = layer.metadata.get("pixel_size_source", "")
@@ -192,6 +226,7 @@ class ScaleWidget(WorkerWidget):
             self._value.value = ps
         else:
             self._found.value = "unknown: measurements are in pixels"
+            self._value.value = 0.0  # not the pixel size of the image chosen before
 
     def _on_apply(self) -> None:
         value = float(self._value.value)
@@ -274,3 +309,14 @@ def _lies_on(overlay: Any, image: Any) -> bool:
     return np.allclose(overlay.scale[-2:], image.scale[-2:]) and np.allclose(
         overlay.translate[-2:], image.translate[-2:]
     )
+
+
+def _made_from(other: Any, image: Any) -> bool:
+    """Whether a dock made ``other`` from ``image`` (its result mark or Refine's tag)."""
+    uid, meta = str(image.unique_id), other.metadata or {}
+    return uid in str(meta.get(OUTPUT_KEY) or "") or meta.get(REFINE_IMAGE_KEY) == uid
+
+
+def _users_image(layer: Any) -> bool:
+    """Whether ``layer`` is an image of the user's (not a dock's result)."""
+    return isinstance(layer, Image) and not (layer.metadata or {}).get(OUTPUT_KEY)
