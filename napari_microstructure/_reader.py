@@ -34,7 +34,8 @@ def napari_read(path: str | list[str]) -> list[tuple]:
 
 
 def read_layers(path: str | list[str]) -> list[tuple]:
-    """One image layer per file, scaled in µm; unreadable files are reported, not raised."""
+    """One layer per file, scaled in µm (a label image as a Labels layer, see
+    :func:`is_label_image`); unreadable files are reported, not raised."""
     paths = [path] if isinstance(path, str) else list(path)
     layers: list[tuple] = []
     for p in paths:
@@ -64,5 +65,17 @@ def read_layers(path: str | list[str]) -> list[tuple]:
             lead = mf.data.ndim - (3 if mf.rgb else 2)
             kwargs["scale"] = (1.0,) * lead + (mf.pixel_size,) * 2
             kwargs["units"] = ("pixel",) * lead + ("µm", "µm")
-        layers.append((mf.data, kwargs, "image"))
+        if is_label_image(mf.data, mf.rgb):
+            del kwargs["rgb"]
+            layers.append((mf.data, kwargs, "labels"))
+        else:
+            layers.append((mf.data, kwargs, "image"))
     return layers
+
+
+def is_label_image(data: Any, rgb: bool) -> bool:
+    """A file of 32- or 64-bit integers is a label image (grain ids: the plugin's own
+    ``--labels-out``, a Curate export, napari's saved labels): no camera writes them, and
+    Measure and Refine need a Labels layer."""
+    dtype = getattr(data, "dtype", None)
+    return not rgb and dtype is not None and dtype.kind in "iu" and dtype.itemsize >= 4

@@ -98,8 +98,8 @@ def _check_outputs(args: argparse.Namespace) -> None:
         seen[where] = flag
 
 
-def _write_outputs(labels: np.ndarray, args: argparse.Namespace) -> None:
-    from ..core.atomic import atomic_file
+def _write_outputs(labels: np.ndarray, args: argparse.Namespace, pixel_size: Any) -> None:
+    from ..core.atomic import atomic_file, atomic_write_tiff
     from ..core.grains import boundaries_from_labels
 
     try:
@@ -110,12 +110,9 @@ def _write_outputs(labels: np.ndarray, args: argparse.Namespace) -> None:
             png = boundaries_from_labels(labels).astype(np.uint8) * 255
             with atomic_file(args.boundaries_out) as fh:
                 Image.fromarray(png).save(fh, format="PNG")
-        if args.labels_out:
-            import tifffile
-
+        if args.labels_out:  # with the pixel size, so it is measured in µm when reopened
             args.labels_out.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_file(args.labels_out) as fh:
-                tifffile.imwrite(fh, labels.astype(np.uint32))
+            atomic_write_tiff(args.labels_out, labels.astype(np.uint32), pixel_size)
     except OSError as exc:
         raise CLIError(f"cannot write output: {exc}") from exc
 
@@ -135,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     warning = no_grains_warning(labels)
     if warning:
         log.warning("%s: %s", args.image, warning)
-    _write_outputs(labels, args)
+    _write_outputs(labels, args, mf.pixel_size)
     summary: dict[str, Any] = summarize(labels, mf.pixel_size)
     if warning:  # one region: no grain size at all, and the reason in the output
         summary["astm_g_planimetric"] = summary["astm_g_planimetric_ci95"] = None

@@ -38,9 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import tifffile
     from skimage.io import imsave
 
+    from ..core.atomic import atomic_write_tiff
     from ..core.image_utils import first_plane
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.progress import run_to_end
@@ -74,13 +74,13 @@ def run(args: argparse.Namespace) -> int:
             labels = np.where(labels > 0, 255, 0).astype(np.uint8)
         target = out / f"{stem}_{model.task}.{args.format}"
         if args.format == "tif":
-            tifffile.imwrite(target, labels, compression="zlib")
+            atomic_write_tiff(target, labels, mf.pixel_size)  # opens in µm again
         else:
             imsave(target, labels, check_contrast=False)
         info = {"image": path, "labels": str(target), "pixel_size": mf.pixel_size}
         if args.confidence:
             conf = out / f"{stem}_confidence.tif"
-            tifffile.imwrite(conf, seg.confidence, compression="zlib")
+            atomic_write_tiff(conf, seg.confidence, mf.pixel_size)
             info["confidence"] = str(conf)
         info["mean_confidence"] = float(seg.confidence.mean())
         if model.task == "phases":

@@ -70,17 +70,18 @@ def export_label_tiffs(
     replace_previous_export(out)
     written = []
     for item in data:
+        ps = item.pixel_size  # in the files' resolution tags too: they open in µm
         inst = item.instances
         if inst is None and item.done:  # checked: no object
             inst = np.zeros((item.height, item.width), dtype=np.uint32)
         if inst is not None:
             arr = np.asarray(inst, dtype=np.uint32)
-            written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr)))
+            written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr, ps)))
         if item.phases is not None:
             arr = np.asarray(item.phases, dtype=np.uint8)
-            written.append(str(atomic_write_tiff(out / f"{item.name}_phases.tif", arr)))
+            written.append(str(atomic_write_tiff(out / f"{item.name}_phases.tif", arr, ps)))
         if meta.get("images"):
-            written.append(str(atomic_write_tiff(out / f"{item.name}_image.tif", item.image)))
+            written.append(str(atomic_write_tiff(out / f"{item.name}_image.tif", item.image, ps)))
     doc = {"classes": names, "phase_names": list(meta.get("phase_names") or []), "images": table}
     written.append(str(atomic_write_json(out / "labels.json", doc)))
     return record_export(out, written)
