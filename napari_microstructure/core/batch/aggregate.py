@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import atomic_write_text
-from .inputs import IMAGES_DIR, RESULT_NAME
+from .inputs import IMAGES_DIR, RESULT_NAME, readable
 
 FIRST = [
     "image",
@@ -73,6 +73,8 @@ class PooledSizes:
     values: np.ndarray
     unit: str
     left_out: dict[str, int] = field(default_factory=dict)  # unit -> images not pooled
+    found: int = 0  # images with a per-grain table
+    skipped: int = 0  # images with one that were asked to be left out (flagged)
 
 
 def _size_column(path: Path, column: str) -> tuple[str, str] | None:
@@ -88,19 +90,30 @@ def _size_column(path: Path, column: str) -> tuple[str, str] | None:
     return None
 
 
-def pooled_sizes(out_dir: str | Path, column: str = "ecd", limit: int = 2_000_000) -> PooledSizes:
+def pooled_sizes(
+    out_dir: str | Path,
+    column: str = "ecd",
+    limit: int = 2_000_000,
+    skip: set[str] | frozenset[str] = frozenset(),
+) -> PooledSizes:
     """Grain sizes of every image's ``grains.csv``, pooled over the images of one unit.
 
     Sizes in µm and in px cannot share a histogram: µm is pooled when any image is calibrated,
-    else the most common unit; the other images are counted in ``left_out``.
+    else the most common unit; the other images are counted in ``left_out``. Images whose key
+    (the ``image`` column) is in ``skip`` are left out and counted in ``skipped``.
     """
     found: dict[str, list[tuple[Path, str]]] = {}
+    tables = skipped = 0
     for path in sorted((Path(out_dir) / IMAGES_DIR).glob("*/grains.csv")):
+        tables += 1
+        if readable(path.parent.name) in skip:
+            skipped += 1
+            continue
         col = _size_column(path, column)
         if col is not None:
             found.setdefault(col[1], []).append((path, col[0]))
     if not found:
-        return PooledSizes(np.empty(0), "")
+        return PooledSizes(np.empty(0), "", found=tables, skipped=skipped)
     unit = "µm" if "µm" in found else max(found, key=lambda u: len(found[u]))
     values: list[np.ndarray] = []
     total = 0
@@ -114,4 +127,5 @@ def pooled_sizes(out_dir: str | Path, column: str = "ecd", limit: int = 2_000_00
         if total >= limit:
             break
     left = {u: len(items) for u, items in found.items() if u != unit}
-    return PooledSizes(np.concatenate(values) if values else np.empty(0), unit, left)
+    pooled = np.concatenate(values) if values else np.empty(0)
+    return PooledSizes(pooled, unit, left, found=tables, skipped=skipped)

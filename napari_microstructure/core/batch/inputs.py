@@ -56,11 +56,25 @@ def _key(rel: Path) -> str:
         part if _plain(part, i == 0, i == n - 1) else part.replace("%", "%25").replace("_", "%5F")
         for i, part in enumerate(parts)
     )
-    if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+    raw = os.fsencode(key)  # a name that is not valid UTF-8 holds surrogate escapes
+    if len(raw) <= MAX_KEY_BYTES:
         return key
-    digest = hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
-    tail = key.encode("utf-8")[-(MAX_KEY_BYTES - 20) :].decode("utf-8", "ignore")
-    return f"~{digest}~{tail}"
+    digest = hashlib.sha1(raw).hexdigest()[:16]
+    tail = raw[-(MAX_KEY_BYTES - 20) :].lstrip(bytes(range(0x80, 0xC0)))  # no cut character
+    return f"~{digest}~{os.fsdecode(tail)}"
+
+
+def readable(text: str) -> str:
+    """``text`` with the bytes of a file name that are not valid UTF-8 written ``\\xNN``.
+
+    Such names reach Python as surrogate escapes, which cannot be written as UTF-8 text
+    (results.csv, report.html, result.json); valid names are returned unchanged.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return text
 
 
 def pattern_root(pattern: str) -> Path:
@@ -132,12 +146,33 @@ def is_done(out_dir: Path, key: str) -> bool:
 
 
 def finished_source(out_dir: Path, key: str) -> str | None:
-    """The file (resolved path) a finished result was made from; None when not recorded."""
+    """The file (resolved path, :func:`readable`) a finished result was made from; None when
+    not recorded."""
+    return _source_of(result_dir(out_dir, key) / RESULT_NAME)
+
+
+def _source_of(path: Path) -> str | None:
     try:
-        row = json.loads((result_dir(out_dir, key) / RESULT_NAME).read_text("utf-8"))
+        row = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    return row.get("source") if isinstance(row, dict) else None
+    source = row.get("source") if isinstance(row, dict) else None
+    return source if isinstance(source, str) else None
+
+
+def source_id(path: Path) -> str:
+    """How a finished result names the file it was made from: resolved and :func:`readable`."""
+    return readable(str(Path(path).resolve()))
+
+
+def finished_sources(out_dir: Path) -> dict[str, str]:
+    """The file each finished result of ``out_dir`` was made from -> its key (read once)."""
+    found = {}
+    for path in sorted((Path(out_dir) / IMAGES_DIR).glob(f"*/{RESULT_NAME}")):
+        source = _source_of(path)
+        if source:
+            found.setdefault(source, path.parent.name)
+    return found
 
 
 class CompletionTracker:

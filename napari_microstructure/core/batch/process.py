@@ -24,7 +24,7 @@ from ..atomic import atomic_file, atomic_write_text
 from ..measure.io import write_grain_table, write_summary
 from ..pipeline import PipelineConfig
 from ..progress import run_to_end
-from .inputs import RESULT_NAME, result_dir
+from .inputs import RESULT_NAME, readable, result_dir, source_id
 from .quality import image_quality, structure_flags
 
 log = logging.getLogger(__name__)
@@ -191,7 +191,7 @@ def process_image(
     path, folder = Path(path), result_dir(Path(out_dir), key)
     t0, c0 = time.perf_counter(), time.process_time()
     row: dict[str, Any] = {"image": key, "path": str(path), "status": "ok", "error": ""}
-    row["source"] = str(path.resolve())  # which file this result is of (not in the table)
+    row["source"] = source_id(path)  # which file this result is of (not in the table)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         mf = read_micrograph(path)
@@ -220,6 +220,8 @@ def process_image(
             quality_ok=not flags,
         )
         _row_from(result, row)
+        if count is not None:  # also without measurement: no_structure was judged on it
+            row.setdefault("grain_count", count)
         if result["detections"] is not None:
             atomic_write_text(folder / "detections.csv", result["detections"].to_csv(index=False))
         if result["labels"] is not None:
@@ -227,7 +229,7 @@ def process_image(
         if result["phases"] is not None:
             _write_labels(folder / "phases.tif", result["phases"], ps)
         if result["summary"] is not None:
-            write_summary(folder / "measure.json", result["summary"], {"image": key})
+            write_summary(folder / "measure.json", result["summary"], {"image": readable(key)})
         if result["table"] is not None:
             write_grain_table(folder / "grains.csv", result["table"])
     except (ImageReadError, ValueError, OSError, MemoryError) as exc:
@@ -252,6 +254,8 @@ def _clean(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, str):
+        return readable(value)  # a file name that is not UTF-8, also inside an error message
     return value
 
 

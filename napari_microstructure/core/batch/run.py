@@ -26,14 +26,17 @@ from .inputs import (
     BatchInput,
     CompletionTracker,
     finished_source,
+    finished_sources,
     input_root,
     is_done,
     list_inputs,
     pattern_root,
+    readable,
     result_dir,
+    source_id,
 )
 from .process import check_models, process_image, write_row
-from .report import write_report
+from .report import REPORT_NAME, write_report
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, dict[str, Any]], None]
@@ -212,6 +215,9 @@ def run_batch(
     t0 = time.perf_counter()
     tracker = CompletionTracker(settle_s)
     seen: set[str] = set()
+    # file -> key of every finished result, read once: the same file under another key (a
+    # sub-folder or single file of an earlier run's tree) is skipped, not counted twice
+    sources = finished_sources(out)
 
     def scan() -> list[BatchInput]:
         try:
@@ -225,19 +231,33 @@ def run_batch(
         for item in items:
             if item.key in seen:
                 continue
+            file_id = source_id(item.path)
             if is_done(out, item.key):
                 made_from = finished_source(out, item.key)
-                if made_from and made_from != str(item.path.resolve()):
+                if made_from and made_from != file_id:
                     raise BatchError(
                         f"{out} already holds the result of another file named like "
-                        f"{item.path.name} ({made_from}): write this run to another --out folder"
+                        f"{readable(item.path.name)} ({made_from}): write this run to another "
+                        "--out folder"
                     )
+                seen.add(item.key)
+                result.skipped += 1
+                continue
+            other = sources.get(file_id)
+            if other is not None and other != item.key:
+                log.warning(
+                    "%s: skipped, the same file is already in %s as %s",
+                    readable(item.key),
+                    out,
+                    readable(other),
+                )
                 seen.add(item.key)
                 result.skipped += 1
                 continue
             if watch and not tracker.complete(item.path):
                 continue
             seen.add(item.key)
+            sources[file_id] = item.key
             new.append(item)
         return new
 
@@ -282,5 +302,9 @@ def run_batch(
         result.table_path, table = write_table(out)
         if report:
             result.report_path = write_report(out, table, config.describe())
+        elif (out / REPORT_NAME).is_file():
+            # an earlier run's report would no longer match results.csv
+            (out / REPORT_NAME).unlink()
+            log.warning("removed %s: it no longer matches results.csv", out / REPORT_NAME)
         result.seconds = time.perf_counter() - t0
     return result
