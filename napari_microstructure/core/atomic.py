@@ -6,7 +6,6 @@ or the new complete file, never a half-written one.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import tempfile
@@ -90,25 +89,20 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def tiff_bytes(array: np.ndarray, compress: bool = True, pixel_size: float | None = None) -> bytes:
-    """Encode an array as a (zlib-compressed) TIFF in memory; with ``pixel_size`` (µm) its
-    resolution tags say it, so the file opens (and is measured) in µm again."""
-    import tifffile
-
-    kw: dict[str, Any] = {"compression": "zlib" if compress else None}
-    if pixel_size:
-        kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
-    buf = io.BytesIO()
-    tifffile.imwrite(buf, np.asarray(array), **kw)
-    return buf.getvalue()
-
-
 def atomic_write_tiff(
     path: str | Path, array: np.ndarray, pixel_size: float | None = None
 ) -> Path:
-    """Write an array as a TIFF atomically (dtype and values preserved exactly; the pixel size
-    in µm in its resolution tags when given)."""
-    return atomic_write_bytes(path, tiff_bytes(array, pixel_size=pixel_size))
+    """Write an array as a zlib-compressed TIFF atomically, streamed (dtype and values kept
+    exactly); with ``pixel_size`` (µm) its resolution tags say it, so the file opens (and is
+    measured) in µm again."""
+    import tifffile
+
+    kw: dict[str, Any] = {"compression": "zlib"}
+    if pixel_size:
+        kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
+    with atomic_file(path) as fh:
+        tifffile.imwrite(fh, np.asarray(array), **kw)
+    return Path(path)
 
 
 def read_tiff(path: str | Path) -> np.ndarray:

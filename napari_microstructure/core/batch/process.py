@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_file, atomic_write_text
+from ..atomic import atomic_write_text, atomic_write_tiff
 from ..measure.io import write_grain_table, write_summary
 from ..pipeline import PipelineConfig
 from ..progress import run_to_end
@@ -104,16 +104,6 @@ def _pixel_size(file_ps: float | None, config: PipelineConfig) -> tuple[float | 
     if config.pixel_size:
         return config.pixel_size, "pipeline"
     return None, "none"
-
-
-def _write_labels(path: Path, labels: np.ndarray, pixel_size: float | None) -> None:
-    import tifffile
-
-    kw: dict[str, Any] = {"compression": "zlib"}
-    if pixel_size:
-        kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
-    with atomic_file(path) as fh:
-        tifffile.imwrite(fh, labels.astype(np.uint32), **kw)
 
 
 def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig) -> dict[str, Any]:
@@ -225,9 +215,9 @@ def process_image(
         if result["detections"] is not None:
             atomic_write_text(folder / "detections.csv", result["detections"].to_csv(index=False))
         if result["labels"] is not None:
-            _write_labels(folder / "grains.tif", result["labels"], ps)
+            atomic_write_tiff(folder / "grains.tif", result["labels"].astype(np.uint32), ps)
         if result["phases"] is not None:
-            _write_labels(folder / "phases.tif", result["phases"], ps)
+            atomic_write_tiff(folder / "phases.tif", result["phases"].astype(np.uint32), ps)
         if result["summary"] is not None:
             write_summary(folder / "measure.json", result["summary"], {"image": readable(key)})
         if result["table"] is not None:
