@@ -65,7 +65,6 @@ __all__ += [
 ]
 from .segment import (  # noqa: E402
     new_scribbles_kwargs,
-    release_edited,
     scribbles_array,
     show_confidence,
     show_labels,
@@ -73,7 +72,6 @@ from .segment import (  # noqa: E402
 
 __all__ += [
     "new_scribbles_kwargs",
-    "release_edited",
     "scribbles_array",
     "show_confidence",
     "show_labels",

@@ -2,7 +2,11 @@
 
 Results are 2-D layers laid over the image's rows and columns (for a stack, they come from the
 plane on screen and show over every plane). A result the user edited is theirs: the next one
-goes to a new layer (:func:`release_edited`).
+goes to a new layer (:func:`release_result`).
+
+The dock finds an image's results by the image layer's identity and the result's kind
+(:func:`result_output`), not by name: after the user renamed the image, its next result
+replaces the earlier one (renamed after the image), and is not laid beside it.
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from . import output
-from .image import image_array, layer_kwargs_like
-from .output import mark_written, show_output
+from .explain import is_overlay
+from .image import OUTPUT_KEY, image_array, layer_kwargs_like
+from .output import follow_name, mark_written, own_layer, show_output
 from .plane import displayed_plane
 
 
@@ -42,40 +47,88 @@ def scribbles_array(layer: Any, shape: tuple[int, int], what: str = "scribbles")
     return np.array(data, copy=True)
 
 
+RESULT_OF_KEY = "microstructure_result_of"  # a Segment result's metadata: its image's name
+
+
+def is_result_map(layer: Any) -> bool:
+    """True for an image a dock laid over a micrograph (a confidence map, a saliency map): it is
+    not a micrograph to segment."""
+    return OUTPUT_KEY in (getattr(layer, "metadata", None) or {}) or is_overlay(layer)
+
+
+def result_output(image: Any, what: str) -> str:
+    """The dock result ``what`` (``"pixel classes"``, ``"confidence"``, ...) of ``image``, by
+    the image layer's identity."""
+    return f"segment:{image.unique_id}:{what}"
+
+
 def show_labels(
-    viewer: Any, name: str, data: np.ndarray, like: Any, role: str, **kwargs: Any
+    viewer: Any,
+    name: str,
+    data: np.ndarray,
+    like: Any,
+    role: str,
+    result: str | None = None,
+    **kwargs: Any,
 ) -> Any:
-    """Update the Segment dock's Labels layer for result ``name`` (or add it) with ``data``,
-    laid over layer ``like``; ``role`` says what it holds (:data:`~.image.ROLE_KEY`).
+    """Update the Segment dock's Labels layer for result ``result`` (by default the one called
+    ``name``; or add it as ``name``) with ``data``, laid over layer ``like``; ``role`` says
+    what it holds (:data:`~.image.ROLE_KEY`).
 
     Another layer called ``name`` (e.g. the Curate dock's curated phases) is never written.
     """
     from napari.layers import Labels
 
-    kw = layer_kwargs_like(like, name, role, output=f"segment:{name}", **kwargs)
-    return mark_written(show_output(viewer, Labels, data, kw))  # see :func:`release_edited`
+    kw = layer_kwargs_like(like, name, role, output=result or f"segment:{name}", **kwargs)
+    return mark_written(show_output(viewer, Labels, data, kw))  # see :func:`release_result`
 
 
-def release_edited(viewer: Any, name: str) -> Any | None:
-    """The Segment dock's Labels layer for result ``name`` if the user changed it since the dock
-    wrote it (brush, fill, eraser), now theirs (:func:`.output.disown`): :func:`show_labels`
-    puts the next result in a new layer. None if there is no such layer."""
+def release_result(viewer: Any, image: Any, what: str) -> Any | None:
+    """The Segment dock's Labels layer for result ``what`` of ``image`` if the user changed it
+    since the dock wrote it (brush, fill, eraser), now theirs (:func:`.output.disown`):
+    :func:`show_result` puts the next result in a new layer. None if there is no such layer."""
     from napari.layers import Labels
 
-    return output.release_edited(viewer, f"segment:{name}", Labels)
+    return output.release_edited(viewer, result_output(image, what), Labels)
 
 
-def show_confidence(viewer: Any, name: str, data: np.ndarray, like: Any) -> Any:
-    """Update (or add) the Segment dock's 0..1 confidence image layer ``name`` over ``like``."""
+def show_confidence(
+    viewer: Any, name: str, data: np.ndarray, like: Any, result: str | None = None
+) -> Any:
+    """Update (or add) the Segment dock's 0..1 confidence image layer for result ``result``
+    (by default the one called ``name``) over ``like``."""
     from napari.layers import Image
 
     kw = layer_kwargs_like(
         like,
         name,
-        output=f"segment:{name}",
+        output=result or f"segment:{name}",
         colormap="magma",
         contrast_limits=(0.0, 1.0),
         opacity=0.6,
         visible=False,
     )
     return show_output(viewer, Image, data, kw)
+
+
+def show_result(
+    viewer: Any, image: Any, what: str, data: np.ndarray, role: str | None = None, **kw: Any
+) -> Any:
+    """Update result ``what`` of ``image`` (or add it as ``"<image> <what>"``) with ``data``:
+    a Labels layer of ``role``, or without one the confidence image. Found by the image
+    layer's identity: after the user renamed the image, the result is updated and renamed
+    after it."""
+    from napari.layers import Image, Labels
+
+    key = result_output(image, what)
+    before = own_layer(viewer, key, Labels if role else Image)
+    was_on = (before.metadata or {}).get(RESULT_OF_KEY) if before is not None else None
+    name = f"{image.name} {what}"
+    if role:
+        layer = show_labels(viewer, name, data, image, role, result=key, **kw)
+    else:
+        layer = show_confidence(viewer, name, data, image, result=key)
+    if layer is before and was_on != image.name:
+        follow_name(layer, name)
+    layer.metadata = {**layer.metadata, RESULT_OF_KEY: image.name}
+    return layer

@@ -89,10 +89,18 @@ class ScribblePanel:
             self._timer.start()
 
     def _on_debounced(self) -> None:
-        if self.busy:  # re-run when the running classification is done
+        if self.busy:  # re-run when the dock is idle again (:meth:`_on_idle`)
             self._pending = True
             return
         self.predict_scribbles(quiet=True)
+
+    def _on_idle(self) -> None:
+        """Strokes painted while the dock was busy (a classification, a U-Net training or
+        prediction) are re-predicted once it is idle, however the run ended."""
+        if self._pending:
+            self._pending = False
+            if self.live:
+                self.predict_scribbles(quiet=True)
 
     # -- prediction ---------------------------------------------------------------------------
     def predict_scribbles(self, quiet: bool = False) -> Any:
@@ -208,6 +216,3 @@ class ScribblePanel:
             self._taught, self._told = taught, None
         if note:
             self._status.value = f"{SCRIBBLE_JOB}: {note}"
-        if self._pending:
-            self._pending = False
-            self.predict_scribbles(quiet=True)

@@ -9,7 +9,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
-from .._layers import release_edited, show_confidence, show_labels
+from .._layers.segment import is_result_map, release_result, show_result
 from ..core.segment import ScribbleClassifier
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
@@ -37,6 +37,7 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         super().__init__(viewer)
         saved = get_section(SETTING, {"model": None, "epochs": 20})
         self._image = self._layer_combo(Image, "image")
+        self._image.choices = self._micrographs  # not its own confidence maps, nor overlays
         # scribbles
         self._scribbles = self._layer_combo(
             Labels, "scribbles", nullable=True, rank=prefer_role("scribbles")
@@ -139,23 +140,25 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
     def confidence_layer(self) -> Image | None:
         return self._confidence
 
+    def _micrographs(self, _widget: Any = None) -> list[Image]:
+        layers = self._viewer.layers
+        return [lay for lay in layers if isinstance(lay, Image) and not is_result_map(lay)]
+
     def _show_labels(self, image: Image, what: str, data: Any, role: str, **kw: Any) -> Labels:
-        """Write result ``what`` into its layer over ``image``; a layer the user edited since
-        (brush, fill, eraser) is left as theirs and the result goes to a new one."""
-        name = f"{image.name} {what}"
-        kept = release_edited(self._viewer, name)
+        """Write result ``what`` into its layer over ``image`` (found by the image layer, named
+        after it); a layer the user edited since (brush, fill, eraser) is left as theirs and the
+        result goes to a new one."""
+        kept = release_result(self._viewer, image, what)
         if kept is not None:
             show_info(
                 f"Segment: '{kept.name}' holds your edits and is kept as it is; the new "
                 f"{what} go to a new layer."
             )
-        return show_labels(self._viewer, name, data, image, role, **kw)
+        return show_result(self._viewer, image, what, data, role, **kw)
 
     def _show(self, image: Image, labels: Any, confidence: Any, what: str) -> None:
         role = "boundaries" if what == "boundaries" else "phases"
         self._prediction = self._show_labels(image, what, labels, role, opacity=0.5)
-        self._confidence = show_confidence(
-            self._viewer, f"{image.name} confidence", confidence, image
-        )
+        self._confidence = show_result(self._viewer, image, "confidence", confidence)
         if self.scribbles_layer is not None and self.scribbles_layer in self._viewer.layers:
             self._viewer.layers.selection.active = self.scribbles_layer
