@@ -4,6 +4,7 @@ user corrects the boxes, and detections on one plane of a stack."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from _notices import captured_messages
 from qtpy.QtWidgets import QApplication
 from test_review_detect_refine import BOXES, fake_detector  # noqa: F401 - a fixture
@@ -43,13 +44,8 @@ def test_the_demo_button_clears_the_model_and_a_missing_file_is_not_remembered(
     assert get_section(SETTING, DEFAULTS)["model"] is None
 
 
-def test_the_table_counts_the_boxes_the_user_kept(
-    make_napari_viewer,
-    settings_home,
-    wait_idle,
-    fake_detector,
-    qtbot,  # noqa: F811
-):
+@pytest.mark.usefixtures("settings_home", "fake_detector")
+def test_the_table_counts_the_boxes_the_user_kept(make_napari_viewer, wait_idle, qtbot):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((128, 160), np.uint8), name="defects", scale=(0.5, 0.5))
     w = _dock(viewer)
@@ -71,12 +67,9 @@ def test_the_table_counts_the_boxes_the_user_kept(
     assert w._info.value.startswith("3 boxes in 'defects detections' with your edits counted")
 
 
+@pytest.mark.usefixtures("settings_home", "fake_detector")
 def test_detections_on_a_plane_of_a_stack_say_so_and_keep_their_layer(
-    make_napari_viewer,
-    settings_home,
-    wait_idle,
-    fake_detector,
-    qtbot,  # noqa: F811
+    make_napari_viewer, wait_idle, qtbot
 ):
     viewer = make_napari_viewer()
     stack = viewer.add_image(np.zeros((2, 128, 160), np.uint8), name="stack")
