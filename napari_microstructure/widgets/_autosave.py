@@ -24,6 +24,7 @@ from .._layers.curate import boxes_from_layer, labels_data
 from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project
 from ._events import EventHooks
+from ._worker import start_worker, take_back
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ class Autosave:
         self._timer.timeout.connect(self.save_soon)
         self._saving = False
         self._pending = False
+        self._worker: Any = None  # the write in flight, or waiting for a thread
+        self._generation = 0  # raised by flush: a write queued before it is stale
         try:
             self._last: dict[str, Any] = self._snapshot()
         except ValueError:  # e.g. a box of an unknown class: the first save tells the user
@@ -146,16 +149,20 @@ class Autosave:
                 self._saved(self.saved_rev)
             return
         self._saving = True
+        generation = self._generation
 
         # a failed write is told by _failed; do not also raise it on the GUI thread
         @thread_worker(start_thread=False, ignore_errors=True)
-        def _write() -> int:
+        def _write() -> int | None:
+            if generation != self._generation:  # flush wrote newer edits meanwhile
+                return None
             return self._write(changes)
 
         worker = _write()
         worker.returned.connect(lambda rev: self._done(rev, snap))
         worker.errored.connect(self._failed)
-        worker.start()
+        self._worker = worker
+        start_worker(worker)
 
     def _write(self, changes: dict[str, Any]) -> int:
         changes = dict(changes)
@@ -165,8 +172,10 @@ class Autosave:
             return int(self.project.image_record(self.image_id).get("rev", self.saved_rev))
         return self.project.save_labels(self.image_id, **changes)
 
-    def _done(self, rev: int, snap: dict[str, Any]) -> None:
+    def _done(self, rev: int | None, snap: dict[str, Any]) -> None:
         self._saving = False
+        if rev is None:  # stale (see flush): nothing was written
+            return
         self._last = snap
         self._saved(rev)
         if self._pending:
@@ -192,6 +201,9 @@ class Autosave:
     def flush(self) -> int:
         """Write any unsaved edit now, on the calling thread; returns the saved revision."""
         self._timer.stop()
+        self._generation += 1  # a write that has not begun must not write an older state
+        if self._saving and self._worker is not None and take_back(self._worker):
+            self._saving = False  # it was still waiting for a thread: it never runs
         deadline = time.time() + 30
         while self._saving and time.time() < deadline:
             from qtpy.QtCore import QCoreApplication

@@ -16,7 +16,7 @@ from qtpy.QtWidgets import QSizePolicy
 from .._layers import layer_role
 from ..core.progress import Progress
 from ._dock_frame import FitWidth, Lifetime
-from ._worker import close_all, reported
+from ._worker import close_all, reported, start_worker, take_back
 
 if TYPE_CHECKING:
     import napari
@@ -72,6 +72,7 @@ class WorkerWidget(Container):
         self._worker: GeneratorWorker | None = None
         self._running = False
         self._gone = False  # Qt deleted the controls (the viewer's window was closed)
+        self._closed = False  # the dock was closed (:meth:`close`)
         ref = weakref.ref(self)
         self.root_native_widget.destroyed.connect(lambda *_: _on_destroyed(ref))
         self._disconnects: list[Callable[[], Any]] = []
@@ -152,6 +153,7 @@ class WorkerWidget(Container):
         self._disconnect_viewer()
         if self.busy:
             self.cancel()
+        self._closed = True  # a result already on its way is not handled by a closed dock
         super().close()
 
     def _on_window_close(self) -> None:
@@ -228,14 +230,14 @@ class WorkerWidget(Container):
         self._progress.value = 0
         self._cancel.enabled = True
         self._status.value = f"{what}…"
-        worker.start()
+        start_worker(worker)
         return worker
 
     def _alive(self, handler: Callable[..., Any]) -> Callable[..., None]:
         """``handler`` that does nothing once the dock's controls are deleted."""
 
         def call(*args: Any) -> None:
-            if not self._gone:
+            if not self._gone and not self._closed:  # (a result queued before closing)
                 handler(*args)
 
         return call
@@ -291,8 +293,13 @@ class WorkerWidget(Container):
         self._status.value = message
 
     def _on_cancel(self) -> None:
-        if self._worker is not None and self._running:
-            self._worker.quit()
+        worker = self._worker
+        if worker is not None and self._running:
+            worker.quit()
+            if take_back(worker):  # it was still waiting for a thread: it ends now
+                worker.aborted.emit()
+                worker.finished.emit()
+                return
             show_info("Cancelling…")
 
     def cancel(self) -> None:

@@ -45,17 +45,21 @@ class MeasuredWatch:
         plane: tuple[int, ...],
         pixel_size: float | None = None,
         fixed: bool = True,
+        measured: int | None = None,
     ) -> None:
         """Measured ``layer`` on ``plane`` (its plane on screen when it was measured) in
-        ``pixel_size``: the layer's own unless ``fixed`` (a value typed in the dock)."""
+        ``pixel_size``: the layer's own unless ``fixed`` (a value typed in the dock).
+        ``measured`` is :func:`plane_print` of the labels when the run started: labels edited
+        while it ran are edited since measured."""
         self._hooks.clear()
-        self._layer, self.plane, self.edited = layer, tuple(plane), False
+        self._layer, self.plane = layer, tuple(plane)
         self.pixel_size, self._fixed = pixel_size, bool(fixed)
-        self._print = self._plane_print()
+        self._print = self._plane_print() if measured is None else measured
+        self.edited = self._print != self._plane_print()
         self._hooks.connect(layer.events, EDIT_EVENTS, self._on_edit)
         self._hooks.connect(layer.events, CHECK_EVENTS, self._on_check)
         self._hooks.connect(layer.events, SIZE_EVENTS, self._on_size)
-        self._on_change("")
+        self._on_change(self.note)
 
     @property
     def note(self) -> str:
@@ -96,8 +100,7 @@ class MeasuredWatch:
             self._on_edit()
 
     def _plane_print(self) -> int:
-        """A checksum of the measured plane's labels (one plane: a lazy stack reads no more)."""
-        return array_fingerprint(level0(self._layer)[self.plane])
+        return plane_print(self._layer, self.plane)
 
     def _on_dims(self, _event: Any = None) -> None:
         if self._layer is not None and self.plane:
@@ -111,3 +114,8 @@ class MeasuredWatch:
 
 def _size_text(pixel_size: float | None) -> str:
     return f"{pixel_size:.6g}" if pixel_size else "none"
+
+
+def plane_print(layer: Any, plane: tuple[int, ...]) -> int:
+    """A checksum of a layer's labels on ``plane`` (one plane: a lazy stack reads no more)."""
+    return array_fingerprint(level0(layer)[tuple(plane)])

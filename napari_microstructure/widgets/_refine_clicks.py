@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 from napari.qt.threading import FunctionWorker, create_worker
 
+from ._worker import start_worker
+
 
 @dataclass
 class ClickRequest:
@@ -76,7 +78,7 @@ class ClickQueue:
         worker.errored.connect(lambda exc, r=req: self._on_error(r, exc))
         worker.finished.connect(self._next)
         self.worker = worker
-        worker.start()
+        start_worker(worker)
 
 
 def _same_object(a: ClickRequest, b: ClickRequest) -> bool:

@@ -53,3 +53,28 @@ def close_all(gens: list[Generator[Any, Any, Any]]) -> None:
             gen.close()
         except Exception:  # noqa: BLE001 - a clean-up that fails must not hide the cancel
             logging.getLogger(__name__).debug("closing a cancelled run failed", exc_info=True)
+
+
+#: threads the pool of napari's workers gets at least: a dock's run, or Curate's autosave,
+#: must not wait in a queue behind other docks' long runs (Qt sizes the pool to the CPU count,
+#: 2 here: two trainings held a Detect run for minutes, and an autosave until after closing)
+MIN_THREADS = 8
+
+
+def start_worker(worker: Any) -> None:
+    """Start ``worker`` on the pool napari's workers share, made at least :data:`MIN_THREADS`
+    wide."""
+    from qtpy.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    if pool.maxThreadCount() < MIN_THREADS:
+        pool.setMaxThreadCount(MIN_THREADS)
+    worker.start()
+
+
+def take_back(worker: Any) -> bool:
+    """Take ``worker`` out of the pool if it still waits for a thread (it then never runs);
+    True if it did."""
+    from qtpy.QtCore import QThreadPool
+
+    return bool(QThreadPool.globalInstance().tryTake(worker))

@@ -33,7 +33,7 @@ from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
 from ._measure_report import MeasureReports, summary_lines
-from ._measure_watch import MeasuredWatch
+from ._measure_watch import MeasuredWatch, plane_print
 from ._tables import ResultsTable
 from ._values import NamesValue, Value, within
 
@@ -219,9 +219,10 @@ class MeasureWidget(MeasureReports, WorkerWidget):
 
         plane = plane_index(layer)  # labels_array measures the plane on screen
         fixed = self._pixel.value > 0  # typed in the box: the layer's pixel size not used
+        measured = plane_print(layer, plane)  # edits while it runs are edits since measured
 
         def on_done(result: tuple[dict[str, Any], pd.DataFrame]) -> None:
-            self._on_result(result, layer, plane, ps, fixed)
+            self._on_result(result, layer, plane, ps, fixed, measured)
 
         return self._start(lambda: measure(labels, ps, phases, names), on_done, "Measure")
 
@@ -256,6 +257,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         plane: tuple = (),
         pixel_size: float | None = None,
         fixed: bool = True,
+        measured: int | None = None,
     ) -> None:
         from ..core.measure.io import with_unit
 
@@ -265,13 +267,14 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._result = result
         self._measured = layer
         self._summary_base = summary_lines(summary)
-        self._watch.follow(layer, plane, pixel_size, fixed)
+        self._watch.follow(layer, plane, pixel_size, fixed, measured)
         headers = [with_unit(c, summary["unit"]) for c in SHOWN]
         if table is None:  # a phase map: no grains to list or plot
             self._table.show_rows([], headers)
             self._hist.plot(None)
             return
-        if layer in self._viewer.layers:
+        if layer in self._viewer.layers and not self._watch.edited:
+            # (labels edited while it ran keep their features: a new object's class)
             set_grain_features(layer, table)
         fmt = {c: "{:.4g}" for c in SHOWN if c not in ("label", "touches_edge")}
         rows = [
