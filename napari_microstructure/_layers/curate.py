@@ -170,12 +170,43 @@ def layer_image_id(layer: Any) -> str | None:
     return getattr(layer, "metadata", {}).get(IMAGE_KEY)
 
 
+def object_classes(layer: Any, data: np.ndarray, class_names: list[str]) -> dict[int, int]:
+    """Class id of each object of ``data`` whose class the Labels ``layer`` names in its
+    features (``class_name``: Refine's masks take their detection's class); objects without one
+    are left out (they get the project's default class).
+
+    Raises
+    ------
+    ValueError : a class name that is not one of ``class_names`` (it would be saved as another
+        class).
+    """
+    from .labels import instance_classes
+
+    named = instance_classes(layer) or {}
+    ids = {n: i for i, n in enumerate(class_names)}
+    present = set(np.unique(data).tolist()) - {0}
+    out: dict[int, int] = {}
+    for label, name in named.items():
+        text = "" if name is None or pd.isna(name) else str(name).strip()
+        if int(label) not in present or not text:
+            continue
+        if text not in ids:
+            raise ValueError(
+                f"object {label} of {layer.name} has the class {text!r}, which is not one of "
+                f"the project's classes ({', '.join(class_names)}): add it to the classes"
+            )
+        out[int(label)] = ids[text]
+    return out
+
+
 def labels_to_import(
     instances: Any, phases: Any, boxes: Any, classes: list[str], image: Any, shape: tuple
 ) -> dict[str, Any]:
     """The chosen ``instances``, ``phases`` (Labels) and ``boxes`` (Shapes) layers, any of them
     None, as project labels for the ``image`` layer of ``shape`` (boxes read through their
-    placement to its pixels); raises ValueError for a layer of another size or bad ids."""
+    placement to its pixels; each object's class from the instances layer's features, as
+    Refine writes them); raises ValueError for a layer of another size, bad ids or a class
+    that is not one of ``classes``."""
     from ..core.curate.manifest import check_label_ids
 
     kwargs: dict[str, Any] = {}
@@ -186,6 +217,10 @@ def labels_to_import(
             raise ValueError(f"{layer.name} is not the size of the image")
         check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
         kwargs[role] = labels_data(layer)
+        if role == "instances":
+            named = object_classes(layer, kwargs[role], classes)
+            if named:
+                kwargs["classes"] = named
     if boxes is not None:
         kwargs["boxes"] = boxes_from_layer(boxes, classes, image=image)
     return kwargs
