@@ -44,12 +44,18 @@ def read_layers(path: str | list[str]) -> list[tuple]:
         except ImageReadError as exc:
             show_error(str(exc))
             continue
+        labels = is_label_image(mf.data, mf.rgb, p)
         if mf.pixel_size is None:
+            where = (
+                "Set its micrograph's in the 'Pixel size' widget (labels of that size still in "
+                "pixels take it too), or type it in the Measure widget's µm / pixel box."
+                if labels
+                else "Set it in the 'Pixel size' widget to measure in µm."
+            )
             show_warning(
                 f"{Path(p).name}: {mf.note}; it is shown in pixels."
                 if mf.note
-                else f"{Path(p).name}: no pixel size in the file; it is shown in pixels. "
-                "Set it in the 'Pixel size' widget to measure in µm."
+                else f"{Path(p).name}: no pixel size in the file; it is shown in pixels. {where}"
             )
         kwargs = image_layer_kwargs(
             mf.pixel_size,
@@ -65,7 +71,7 @@ def read_layers(path: str | list[str]) -> list[tuple]:
             lead = mf.data.ndim - (3 if mf.rgb else 2)
             kwargs["scale"] = (1.0,) * lead + (mf.pixel_size,) * 2
             kwargs["units"] = ("pixel",) * lead + ("µm", "µm")
-        if is_label_image(mf.data, mf.rgb):
+        if labels:
             del kwargs["rgb"]
             layers.append((mf.data, kwargs, "labels"))
         else:
@@ -73,9 +79,12 @@ def read_layers(path: str | list[str]) -> list[tuple]:
     return layers
 
 
-def is_label_image(data: Any, rgb: bool) -> bool:
-    """A file of 32- or 64-bit integers is a label image (grain ids: the plugin's own
+def is_label_image(data: Any, rgb: bool, path: str | Path) -> bool:
+    """A TIFF of 32- or 64-bit integers is a label image (grain ids: the plugin's own
     ``--labels-out``, a Curate export, napari's saved labels): no camera writes them, and
-    Measure and Refine need a Labels layer."""
+    Measure and Refine need a Labels layer. Not a PNG: older Pillow reads a 16-bit one as
+    32-bit integers."""
     dtype = getattr(data, "dtype", None)
-    return not rgb and dtype is not None and dtype.kind in "iu" and dtype.itemsize >= 4
+    if rgb or dtype is None or Path(path).suffix.lower() not in (".tif", ".tiff"):
+        return False
+    return dtype.kind in "iu" and dtype.itemsize >= 4

@@ -77,10 +77,11 @@ def test_cancel_ends_a_run_that_waits_for_a_thread(
         yield Progress(0, 1, "working")
         return "done"
 
-    assert widget._start(work, lambda _r: None, "Detect") is not None
+    worker = widget._start(work, lambda _r: None, "Detect")
     qtbot.wait(50)  # (superqt hands the worker to the pool on the next event loop turn)
     widget.cancel()
     assert not widget.busy and widget.status == "Detect: cancelled"  # not after the others
+    assert worker not in type(worker)._worker_set  # let go, with the image it holds
 
 
 def test_labels_edited_while_measured_are_said_to_be(

@@ -64,3 +64,19 @@ def test_segment_tif_output_keeps_the_pixel_size(tmp_path, capsys):
     capsys.readouterr()
     for name in ("i0_boundaries.tif", "i0_confidence.tif"):
         assert read_micrograph(out / name).pixel_size == 0.5
+
+
+def test_only_a_tiff_of_wide_integers_is_a_label_image(tmp_path, monkeypatch):
+    from napari_microstructure import _reader
+
+    wide = np.zeros((8, 8), np.int32)
+    assert _reader.is_label_image(wide, False, "g.tif")
+    # older Pillow reads a camera's 16-bit PNG as 32-bit integers: still a micrograph
+    assert not _reader.is_label_image(wide, False, "camera.png")
+    assert not _reader.is_label_image(np.zeros((8, 8, 3), np.uint32), True, "rgb.tif")
+    told: list[str] = []
+    monkeypatch.setattr(_reader, "show_warning", told.append)
+    path = tmp_path / "ids.tif"
+    tifffile.imwrite(path, np.arange(64, dtype=np.uint32).reshape(8, 8))
+    ((_, _, kind),) = _reader.read_layers(str(path))
+    assert kind == "labels" and "Measure widget's µm / pixel box" in told[-1]

@@ -74,7 +74,13 @@ def start_worker(worker: Any) -> None:
 
 def take_back(worker: Any) -> bool:
     """Take ``worker`` out of the pool if it still waits for a thread (it then never runs);
-    True if it did."""
+    True if it did. superqt keeps every started worker until its run ends: this one is let go
+    here, with what it holds (an image copy, the dock)."""
     from qtpy.QtCore import QThreadPool
 
-    return bool(QThreadPool.globalInstance().tryTake(worker))
+    if not QThreadPool.globalInstance().tryTake(worker):
+        return False
+    discard = getattr(worker, "_set_discard", None)  # superqt's own clean-up of a finished run
+    if discard is not None:
+        discard(worker)
+    return True
