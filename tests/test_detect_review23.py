@@ -9,6 +9,7 @@ from _notices import captured_messages
 from qtpy.QtWidgets import QApplication
 from test_review_detect_refine import BOXES, fake_detector  # noqa: F401 - a fixture
 
+from napari_microstructure._layers.plane import PLANE_KEY
 from napari_microstructure.core.settings import get_section
 
 
@@ -80,6 +81,7 @@ def test_detections_on_a_plane_of_a_stack_say_so_and_keep_their_layer(
     wait_idle(w)
     on_one = w.layer
     assert on_one.name == "stack detections (plane 1)"
+    assert on_one.metadata[PLANE_KEY] == [1]  # the other docks use them on that plane only
     assert "plane" not in w._info.value
     viewer.dims.set_current_step(0, 0)
     _settle(qtbot)

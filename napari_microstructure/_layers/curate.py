@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .image import ROLE_KEY, image_layer_kwargs, placement_like, units_like
-from .plane import displayed_plane
+from .plane import displayed_plane, made_on_other_plane, plane_text
 from .shapes import class_color, detections_from_layer, detections_layer_kwargs
 
 IMAGE_KEY = "curate_image"
@@ -222,5 +222,11 @@ def labels_to_import(
             if named:
                 kwargs["classes"] = named
     if boxes is not None:
+        made = made_on_other_plane(boxes, image)
+        if made is not None:
+            raise ValueError(
+                f"the boxes of {boxes.name} were found on plane {plane_text(made)} of the "
+                "stack, not the plane on screen: show that plane"
+            )
         kwargs["boxes"] = boxes_from_layer(boxes, classes, image=image)
     return kwargs

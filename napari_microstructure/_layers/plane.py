@@ -66,3 +66,17 @@ def displayed_plane(layer: Any) -> np.ndarray:
 def plane_text(plane: tuple[int, ...]) -> str:
     """A plane index as the docks write it: ``3`` for one leading axis, ``(1, 3)`` for more."""
     return str(plane[0]) if len(plane) == 1 else str(plane)
+
+
+#: metadata of a 2-D result made from one plane of a stack (Detect's boxes): that plane
+PLANE_KEY = "microstructure_plane"
+
+
+def made_on_other_plane(layer: Any, image: Any) -> tuple[int, ...] | None:
+    """The plane of ``image`` a 2-D result ``layer`` was made from (:data:`PLANE_KEY`) when the
+    slider shows another one; None when it shows that plane or the layer records none."""
+    made = (getattr(layer, "metadata", None) or {}).get(PLANE_KEY)
+    if not made:
+        return None
+    made = tuple(int(v) for v in made)
+    return None if plane_index(image) == made else made

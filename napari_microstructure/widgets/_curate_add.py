@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._layers import image_array, layer_pixel_size
 from .._layers.curate import labels_to_import
+from .._layers.plane import plane_index, plane_text
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
@@ -28,7 +29,11 @@ def add_layer(dock: CurateWidget, layer: Any, show_error: Callable[[str], Any]) 
         ps = layer_pixel_size(layer)
         # the project stores the file's absolute path: napari keeps a relative one as given
         source = layer.source.path if layer.source and layer.source.path else None
-        image_id = project.add_image(image, layer.name, pixel_size=ps, source=source)
+        # a stack: the plane on screen is stored, named by its plane, and shown in a layer of
+        # its own (over the stack its labels would follow the slider onto other planes)
+        plane = plane_index(layer)
+        name = f"{layer.name} (plane {plane_text(plane)})" if plane else layer.name
+        image_id = project.add_image(image, name, pixel_size=ps, source=source)
     except (ValueError, OSError) as exc:  # ProjectError is a ValueError
         show_error(f"Cannot add the image: {exc}")
         return None
@@ -40,5 +45,5 @@ def add_layer(dock: CurateWidget, layer: Any, show_error: Callable[[str], Any]) 
         except (ValueError, OSError) as exc:
             show_error(f"{image_id} was added, but not its labels: {exc}")
     dock._refresh_images(image_id)
-    dock.open_image(image_id, image_layer=layer)
+    dock.open_image(image_id, image_layer=None if plane else layer)
     return image_id

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .._layers.plane import plane_index, plane_text
@@ -15,6 +16,19 @@ from ._events import EventHooks
 
 #: class of a box drawn by hand without one, in the table
 NO_CLASS = "(no class)"
+
+
+def table_rows(summary: pd.DataFrame) -> list[list[Any]]:
+    """The dock's table rows of a per-class summary: class, count, per mm², area %."""
+    return [
+        [
+            r.class_name,
+            int(r.count),
+            "" if not np.isfinite(r.per_mm2) else f"{r.per_mm2:.1f}",
+            f"{100 * r.area_fraction:.2f}",
+        ]
+        for r in summary.itertuples()
+    ]
 
 
 class DetectionsWatch:

@@ -35,11 +35,11 @@ from .._layers import (
 )
 from .._layers.image import PIXEL_SIZE_KEY
 from .._layers.output import claim, claimed, disown, follow_name
-from .._layers.plane import plane_index, plane_text
+from .._layers.plane import PLANE_KEY, plane_index, plane_text
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
-from ._detect_watch import DetectionsWatch
+from ._detect_watch import DetectionsWatch, table_rows
 from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path, within
 
@@ -301,6 +301,8 @@ class DetectWidget(WorkerWidget):
         else:
             set_detections(layer, shown, pixel_size, image_layer)
             follow_name(layer, name)  # the image may have been renamed
+        if plane:  # the other docks use these boxes on this plane only
+            layer.metadata = {**layer.metadata, PLANE_KEY: list(plane)}
         self._layer, self._drawn_on = layer, image_layer
         self._watch.follow(layer, image_layer, plane)
         note = df.attrs.get("note") or ""
@@ -340,17 +342,7 @@ class DetectWidget(WorkerWidget):
         if layer is not None and layer in self._viewer.layers:
             # the pixel size it has now (the Pixel size dock may have changed it)
             self._pixel_size = layer.metadata.get(PIXEL_SIZE_KEY, self._pixel_size)
-        s = self.summary
-        rows = [
-            [
-                r.class_name,
-                int(r.count),
-                "" if not np.isfinite(r.per_mm2) else f"{r.per_mm2:.1f}",
-                f"{100 * r.area_fraction:.2f}",
-            ]
-            for r in s.itertuples()
-        ]
-        self._table.show_rows(rows, TABLE_COLUMNS)
+        self._table.show_rows(table_rows(self.summary), TABLE_COLUMNS)
         found = (len(self.shown_detections), len(self._result), self.show_conf)
         self._info.value = self._watch.describe(found, len(self.counted), self._pixel_size)
 

@@ -31,6 +31,7 @@ from .._layers.explain import (
     overlay_layer,
     show_image_overlay,
 )
+from .._layers.plane import made_on_other_plane, plane_text
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
 from ._explain_box import explain_box
@@ -212,6 +213,13 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
             return None
         if boxes is None or len(boxes.data) == 0:
             show_error("Explain: run Detect first and pick its detections layer.")
+            return None
+        made = made_on_other_plane(boxes, img)
+        if made is not None:
+            show_error(
+                f"Explain: the boxes of '{boxes.name}' were found on plane {plane_text(made)} "
+                "of the stack: show that plane to explain one."
+            )
             return None
         if index is None:
             sel = sorted(boxes.selected_data)
