@@ -79,3 +79,24 @@ def test_curate_stores_a_plane_named_and_apart_and_not_another_planes_boxes(
     assert [lay.data.shape for lay in images] == [(64, 64)]  # its own 2-D layer, not the stack
     assert shown["instances"].ndim == 2
     widget.close()
+
+
+def test_each_planes_maps_are_layers_of_their_own_named_by_plane(
+    make_napari_viewer, settings_home, wait_idle
+):
+    from napari_microstructure._layers.classes import show_class_map
+
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(0)
+    stack = viewer.add_image(rng.integers(0, 255, (3, 64, 64), dtype=np.uint8), name="S")
+    one = show_class_map(viewer, np.ones((64, 64), np.uint8), stack, ["x"], "S classes", (1,))
+    two = show_class_map(viewer, np.zeros((64, 64), np.uint8), stack, ["x"], "S classes", (2,))
+    assert one is not two and int(one.data.sum()) == 64 * 64  # plane 1's map is kept
+    _, w = viewer.window.add_plugin_dock_widget("napari-microstructure", "Explain")
+    w._image.value = stack
+    viewer.dims.set_current_step(0, 1)
+    w.explain_image()
+    wait_idle(w, 120_000)
+    assert w.layer("saliency").name == "S saliency (plane 1)"
+    viewer.dims.set_current_step(0, 2)
+    assert w.layer("saliency") is None  # plane 2 has none yet: plane 1's is not it

@@ -15,7 +15,7 @@ import pandas as pd
 
 from .image import OUTPUT_KEY, layer_kwargs_like
 from .output import follow_name, mark_written, own_layer, release_edited, show_output
-from .plane import displayed_plane
+from .plane import displayed_plane, plane_suffix
 from .shapes import class_color
 
 SALIENCY_COLORMAPS = ("inferno", "magma", "viridis", "plasma", "cividis")
@@ -77,12 +77,14 @@ def image_overlay_output(image_layer: Any, what: str) -> str:
     return f"overlay:{image_layer.unique_id}:{what}"
 
 
-def overlay_layer(viewer: Any, image_layer: Any, what: str) -> Any:
-    """The overlay ``what`` (saliency, ...) a dock made for ``image_layer`` (None if there is
-    none; never another layer), whatever the image is called now."""
+def overlay_layer(viewer: Any, image_layer: Any, what: str, plane: Any = None) -> Any:
+    """The overlay ``what`` (saliency, ...) a dock made for ``image_layer`` (for a stack, of the
+    plane on screen; None if there is none; never another layer), whatever the image is called
+    now."""
     from napari.layers import Image
 
-    return own_layer(viewer, image_overlay_output(image_layer, what), Image)
+    output = image_overlay_output(image_layer, what + plane_suffix(image_layer, plane))
+    return own_layer(viewer, output, Image)
 
 
 def show_overlay(
@@ -106,12 +108,15 @@ def show_overlay(
 
 
 def show_image_overlay(
-    viewer: Any, data: np.ndarray, image_layer: Any, what: str, **style: Any
+    viewer: Any, data: np.ndarray, image_layer: Any, what: str, plane: Any = None, **style: Any
 ) -> Any:
     """Update the overlay ``what`` of ``image_layer`` (or add it as ``"<image> <what>"``) with
     ``data``; returns it. Found by the image layer's identity: after the user renamed the
-    image, its overlay is updated (and renamed after it), not joined by a second one."""
-    before = overlay_layer(viewer, image_layer, what)
+    image, its overlay is updated (and renamed after it), not joined by a second one. Of a
+    stack, ``plane`` is the plane ``data`` was made from (default: the one on screen); each
+    plane's overlay is a layer of its own, named by its plane."""
+    before = overlay_layer(viewer, image_layer, what, plane)
+    what += plane_suffix(image_layer, plane)
     was_on = (before.metadata or {}).get(EXPLAINS_KEY) if before is not None else None
     name = f"{image_layer.name} {what}"
     output = image_overlay_output(image_layer, what)
@@ -171,7 +176,8 @@ def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name
     return layer_kwargs_like(
         labels_layer,
         name,
-        output=f"quality:{labels_layer.unique_id}",  # the layer's, whatever it is called
+        # the layer's (and a stack's plane's), whatever it is called
+        output=f"quality:{labels_layer.unique_id}{plane_suffix(labels_layer)}",
         colormap=DirectLabelColormap(color_dict=color_dict),
         opacity=0.8,
     )

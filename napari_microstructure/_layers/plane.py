@@ -80,3 +80,11 @@ def made_on_other_plane(layer: Any, image: Any) -> tuple[int, ...] | None:
         return None
     made = tuple(int(v) for v in made)
     return None if plane_index(image) == made else made
+
+
+def plane_suffix(layer: Any, plane: tuple[int, ...] | None = None) -> str:
+    """``" (plane N)"`` for a 2-D result made from ``plane`` of a stack (default: the plane on
+    screen; in its name and its key, so each plane's result is a layer of its own), ``""`` for
+    a 2-D layer."""
+    plane = plane_index(layer) if plane is None else tuple(plane)
+    return f" (plane {plane_text(plane)})" if plane else ""

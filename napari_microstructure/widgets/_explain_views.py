@@ -20,6 +20,7 @@ from .._layers import (
     style_boxes,
 )
 from .._layers.explain import show_quality_labels
+from .._layers.plane import plane_suffix
 
 #: metadata of a low-confidence map: the confidence threshold it was drawn at
 THRESHOLD_KEY = "microstructure_threshold"
@@ -89,7 +90,8 @@ class ConfidenceViews:
             return
         ids, values, column = found
         colors = quality_colors(ids, values)
-        show_quality_labels(self._viewer, labels, colors, f"{labels.name} {column}")
+        name = f"{labels.name} {column}{plane_suffix(labels)}"
+        show_quality_labels(self._viewer, labels, colors, name)
         finite = values[np.isfinite(values)]
         plane = plane_index(labels)
         where = f" (plane {', '.join(map(str, plane))} on screen)" if plane else ""

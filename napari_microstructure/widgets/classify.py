@@ -19,6 +19,7 @@ from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_array, layer_pixel_size, show_class_map, show_image_overlay
+from .._layers.plane import plane_index, plane_suffix
 from ..core.settings import get_section, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
@@ -303,33 +304,35 @@ class ClassifyWidget(WorkerWidget):
             return None
         model, image, ps = self._model, image_array(layer), layer_pixel_size(layer)
         n, want_map, want_cam = self.n_crops, self._want_map.value, self._want_cam.value
+        plane = plane_index(layer)  # a stack: the plane classified, named in the results
 
         def make_gen():
             return classify_with_maps(model, image, ps, n, want_map, want_cam)
 
         return self._start(
-            make_gen, lambda res: self._on_classified(res, layer, model), "Classify"
+            make_gen, lambda res: self._on_classified(res, layer, model, plane), "Classify"
         )
 
-    def _on_classified(self, res: dict, layer: Image, model: Classifier) -> None:
+    def _on_classified(self, res: dict, layer: Image, model: Classifier, plane: tuple) -> None:
         if self._input_closed(layer, "Classify"):
             return
         pred = res["prediction"]
         self._prediction = pred
         self._bars.plot(pred.probabilities, highlight=pred.predicted)
+        on = plane_suffix(layer, plane)
         text = (
-            f"{layer.name}: {pred.predicted} ({pred.probabilities[pred.predicted]:.2f}), "
+            f"{layer.name}{on}: {pred.predicted} ({pred.probabilities[pred.predicted]:.2f}), "
             f"model {_model_name(model)}"
         )
         self._info.value = text + "".join(f"\nnote: {w}" for w in pred.warnings)
         if res.get("map") is not None:
             cm = res["map"]
             self._map_layer = show_class_map(
-                self._viewer, cm.labels, layer, cm.names, f"{layer.name} classes"
+                self._viewer, cm.labels, layer, cm.names, f"{layer.name} classes{on}", plane
             )
         if res.get("cam") is not None:
             self._cam_layer = show_image_overlay(
-                self._viewer, res["cam"], layer, f"Grad-CAM {res['cam_class']}"
+                self._viewer, res["cam"], layer, f"Grad-CAM {res['cam_class']}", plane
             )
 
     def classify_folder(self) -> Any:

@@ -31,7 +31,7 @@ from .._layers.explain import (
     overlay_layer,
     show_image_overlay,
 )
-from .._layers.plane import made_on_other_plane, plane_text
+from .._layers.plane import made_on_other_plane, plane_index, plane_text
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
 from ._explain_box import explain_box
@@ -186,7 +186,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         if img is None:
             return None
         image, ps, method = image_array(img), layer_pixel_size(img), self.method
-        conf = self.threshold
+        conf, plane = self.threshold, plane_index(img)  # a stack: the plane explained
 
         def make_gen():
             from ..core.explain import saliency_map
@@ -196,7 +196,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
 
         def done(result: np.ndarray) -> None:
             self._saliency = result
-            self._show(result, img, "saliency")
+            self._show(result, img, "saliency", plane=plane)
             if method != "eigencam" and not result.any():
                 show_info(
                     f"Explain: no detection reaches the confidence threshold {conf:.2f}, so "
@@ -232,6 +232,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         box = (row.x1, row.y1, row.x2, row.y2)
         cls, name = int(row.class_id), str(row.class_name)
         image, ps, method = image_array(img), layer_pixel_size(img), str(self._obj_method.value)
+        plane = plane_index(img)
 
         def make_gen():
             det = yield from self._load_detector()
@@ -240,7 +241,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         def done(found: Any) -> None:
             result, explained, by_score = found
             self._object_result = result
-            if self._show(result.saliency, img, "object saliency") is None:
+            if self._show(result.saliency, img, "object saliency", plane=plane) is None:
                 return  # its image was closed: the user was told, no line for a map not shown
             how = " (no class of its own: the class scoring highest in it)" if by_score else ""
             self._info.value = (
@@ -256,6 +257,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         if img is None:
             return None
         image, ps, thr = image_array(img), layer_pixel_size(img), self.threshold
+        plane = plane_index(img)
 
         def make_gen():
             from ..core.explain import class_score_maps, low_confidence_map
@@ -267,7 +269,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         def done(result: np.ndarray) -> None:
             self._low_conf = result
             # the threshold goes with the map on the run's image, whatever is chosen now
-            shown = self._show(result, img, "low confidence", colormap="magma")
+            shown = self._show(result, img, "low confidence", colormap="magma", plane=plane)
             if shown is not None:
                 shown.metadata = {**shown.metadata, THRESHOLD_KEY: thr}
 
@@ -299,9 +301,15 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         ]
 
     def _show(
-        self, data: np.ndarray, img: Image, suffix: str, colormap: str | None = None
+        self,
+        data: np.ndarray,
+        img: Image,
+        suffix: str,
+        colormap: str | None = None,
+        plane: tuple[int, ...] | None = None,
     ) -> Image | None:
-        """Show a result over ``img`` and return its layer (None if ``img`` was closed)."""
+        """Show a result of ``plane`` of ``img`` over it and return its layer (None if ``img``
+        was closed)."""
         if self._input_closed(img, "Explain"):
             return None
         return show_image_overlay(
@@ -309,6 +317,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
             data,
             img,
             suffix,
+            plane,
             colormap=colormap or str(self._colormap.value),
             opacity=self.opacity,
             blending=self.blending,
