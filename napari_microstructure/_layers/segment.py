@@ -19,7 +19,7 @@ from . import output
 from .explain import is_overlay
 from .image import OUTPUT_KEY, image_array, layer_kwargs_like
 from .output import follow_name, mark_written, own_layer, show_output
-from .plane import displayed_plane
+from .plane import displayed_plane, plane_suffix
 
 
 def image_shape2d(layer: Any) -> tuple[int, int]:
@@ -56,10 +56,10 @@ def is_result_map(layer: Any) -> bool:
     return OUTPUT_KEY in (getattr(layer, "metadata", None) or {}) or is_overlay(layer)
 
 
-def result_output(image: Any, what: str) -> str:
-    """The dock result ``what`` (``"pixel classes"``, ``"confidence"``, ...) of ``image``, by
-    the image layer's identity."""
-    return f"segment:{image.unique_id}:{what}"
+def result_output(image: Any, what: str, plane: Any = None) -> str:
+    """The dock result ``what`` (``"pixel classes"``, ``"confidence"``, ...) of ``image`` (of a
+    stack, of ``plane``, default the one on screen), by the image layer's identity."""
+    return f"segment:{image.unique_id}:{what}{plane_suffix(image, plane)}"
 
 
 def show_labels(
@@ -83,13 +83,13 @@ def show_labels(
     return mark_written(show_output(viewer, Labels, data, kw))  # see :func:`release_result`
 
 
-def release_result(viewer: Any, image: Any, what: str) -> Any | None:
+def release_result(viewer: Any, image: Any, what: str, plane: Any = None) -> Any | None:
     """The Segment dock's Labels layer for result ``what`` of ``image`` if the user changed it
     since the dock wrote it (brush, fill, eraser), now theirs (:func:`.output.disown`):
     :func:`show_result` puts the next result in a new layer. None if there is no such layer."""
     from napari.layers import Labels
 
-    return output.release_edited(viewer, result_output(image, what), Labels)
+    return output.release_edited(viewer, result_output(image, what, plane), Labels)
 
 
 def show_confidence(
@@ -112,18 +112,25 @@ def show_confidence(
 
 
 def show_result(
-    viewer: Any, image: Any, what: str, data: np.ndarray, role: str | None = None, **kw: Any
+    viewer: Any,
+    image: Any,
+    what: str,
+    data: np.ndarray,
+    role: str | None = None,
+    plane: Any = None,
+    **kw: Any,
 ) -> Any:
     """Update result ``what`` of ``image`` (or add it as ``"<image> <what>"``) with ``data``:
     a Labels layer of ``role``, or without one the confidence image. Found by the image
     layer's identity: after the user renamed the image, the result is updated and renamed
-    after it."""
+    after it. Of a stack, ``plane`` is the plane ``data`` was made from (default: the one on
+    screen); each plane's result is a layer of its own, named by its plane."""
     from napari.layers import Image, Labels
 
-    key = result_output(image, what)
+    key = result_output(image, what, plane)
     before = own_layer(viewer, key, Labels if role else Image)
     was_on = (before.metadata or {}).get(RESULT_OF_KEY) if before is not None else None
-    name = f"{image.name} {what}"
+    name = f"{image.name} {what}{plane_suffix(image, plane)}"
     if role:
         layer = show_labels(viewer, name, data, image, role, result=key, **kw)
     else:

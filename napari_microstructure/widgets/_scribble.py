@@ -208,7 +208,8 @@ class ScribblePanel:
         shown = self._prediction
         hidden = shown is not None and not shown.visible and not self._hid_out_of_date
         self._hid_out_of_date = False
-        self._show(image, result.labels, result.confidence, "pixel classes")
+        plane = run[1] if run is not None else None  # the plane it classified
+        self._show(image, result.labels, result.confidence, "pixel classes", plane)
         if hidden and not reveal and self._prediction is shown:
             self._prediction.visible = False
         self._last_run = run

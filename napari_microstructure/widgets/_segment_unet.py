@@ -15,6 +15,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import image_array, layer_pixel_size, scribbles_array
+from .._layers.plane import plane_index
 from ..core.progress import Progress
 from ..core.segment import (
     WATERSHED_DEFAULTS,
@@ -195,6 +196,7 @@ class UNetPanel:
             return None
         self._model_info.value = _describe(model)
         arr, ps, tta = image_array(image), layer_pixel_size(image), bool(self._tta.value)
+        plane = plane_index(image)  # a stack: the plane segmented, named in the results
 
         def run():
             seg = yield from segment_image(arr, model, ps, tta=tta)
@@ -205,19 +207,21 @@ class UNetPanel:
                 )
             return seg, grains
 
-        return self._start(run, lambda res: self._show_model_result(image, *res), PREDICT_JOB)
+        return self._start(
+            run, lambda res: self._show_model_result(image, *res, plane), PREDICT_JOB
+        )
 
-    def _show_model_result(self, image: Image, seg: Any, grains: Any) -> None:
+    def _show_model_result(self, image: Image, seg: Any, grains: Any, plane: Any = None) -> None:
         if self._input_closed(image, "Segment"):
             return
-        self._show(image, seg.labels, seg.confidence, seg.task)
+        self._show(image, seg.labels, seg.confidence, seg.task, plane)
         if seg.warning:
             show_warning(seg.warning)
         if seg.task == "phases":  # the class names, for Measure's phase fractions
             ids = np.arange(len(seg.classes))
             self._prediction.features = pd.DataFrame({"index": ids, "class": seg.classes})
         if grains is not None:
-            self._grains = self._show_labels(image, "grains", grains, "instances")
+            self._grains = self._show_labels(image, "grains", grains, "instances", plane)
 
     @property
     def grains_layer(self) -> Labels | None:

@@ -144,21 +144,26 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         layers = self._viewer.layers
         return [lay for lay in layers if isinstance(lay, Image) and not is_result_map(lay)]
 
-    def _show_labels(self, image: Image, what: str, data: Any, role: str, **kw: Any) -> Labels:
+    def _show_labels(
+        self, image: Image, what: str, data: Any, role: str, plane: Any = None, **kw: Any
+    ) -> Labels:
         """Write result ``what`` into its layer over ``image`` (found by the image layer, named
         after it); a layer the user edited since (brush, fill, eraser) is left as theirs and the
         result goes to a new one."""
-        kept = release_result(self._viewer, image, what)
+        kept = release_result(self._viewer, image, what, plane)
         if kept is not None:
             show_info(
                 f"Segment: '{kept.name}' holds your edits and is kept as it is; the new "
                 f"{what} go to a new layer."
             )
-        return show_result(self._viewer, image, what, data, role, **kw)
+        return show_result(self._viewer, image, what, data, role, plane, **kw)
 
-    def _show(self, image: Image, labels: Any, confidence: Any, what: str) -> None:
+    def _show(
+        self, image: Image, labels: Any, confidence: Any, what: str, plane: Any = None
+    ) -> None:
+        """Show a result of ``image`` (of a stack, of ``plane``: default the one on screen)."""
         role = "boundaries" if what == "boundaries" else "phases"
-        self._prediction = self._show_labels(image, what, labels, role, opacity=0.5)
-        self._confidence = show_result(self._viewer, image, "confidence", confidence)
+        self._prediction = self._show_labels(image, what, labels, role, plane, opacity=0.5)
+        self._confidence = show_result(self._viewer, image, "confidence", confidence, plane=plane)
         if self.scribbles_layer is not None and self.scribbles_layer in self._viewer.layers:
             self._viewer.layers.selection.active = self.scribbles_layer
