@@ -35,6 +35,22 @@ def _settle(qtbot, widget) -> None:
     qtbot.waitUntil(lambda: not widget._timer.isActive() and not widget.busy, timeout=120_000)
 
 
+def paint_series(viewer, widget, qtbot, size: int = 128):
+    """Two ferrite-pearlite fields as the planes of a stack ``series`` chosen in the Segment
+    ``widget``, strokes of both phases painted on plane 0 and their prediction handled;
+    returns the two fields and the stack."""
+    a = generate("ferrite_pearlite", shape=(size, size), seed=3)
+    b = generate("ferrite_pearlite", shape=(size, size), seed=8)
+    series = viewer.add_image(np.stack([a.image, b.image]), name="series")
+    widget.image_layer = series
+    viewer.dims.set_point(0, 0)
+    scribbles = widget.add_scribbles_layer()
+    _strokes(scribbles, a.phases == 0, 1)
+    _strokes(scribbles, a.phases == 1, 2)
+    _settle(qtbot, widget)
+    return a, b, series
+
+
 @pytest.fixture
 def painted(scene, qtbot):  # noqa: F811
     """A steel image with strokes of two classes and the live prediction they gave."""
@@ -117,18 +133,10 @@ def test_erasing_a_class_marks_the_prediction_out_of_date(painted, qtbot):
 def test_another_plane_or_image_gets_the_classifier_taught_on_the_painted_plane(
     make_napari_viewer, qtbot, monkeypatch
 ):
-    a = generate("ferrite_pearlite", shape=(128, 128), seed=3)
-    b = generate("ferrite_pearlite", shape=(128, 128), seed=8)
     viewer = make_napari_viewer()
-    series = viewer.add_image(np.stack([a.image, b.image]), name="series")
     widget = SegmentWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    widget.image_layer = series
-    viewer.dims.set_point(0, 0)
-    scribbles = widget.add_scribbles_layer()
-    _strokes(scribbles, a.phases == 0, 1)
-    _strokes(scribbles, a.phases == 1, 2)
-    _settle(qtbot, widget)
+    a, b, series = paint_series(viewer, widget, qtbot)
     shown = captured_messages(monkeypatch, segment_mod, scribble_mod)
     forest = widget._clf._forest
     fb = pixel_features(b.image)

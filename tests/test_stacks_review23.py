@@ -103,21 +103,11 @@ def test_each_planes_maps_are_layers_of_their_own_named_by_plane(
 
 
 def test_segment_results_of_each_plane_are_named_by_it(make_napari_viewer, settings_home, qtbot):
-    from test_segment_scribble_review import _settle, _strokes
+    from test_segment_scribble_review import _settle, paint_series
 
-    from napari_microstructure.core.synthetic import generate
-
-    a = generate("ferrite_pearlite", shape=(96, 96), seed=3)
-    b = generate("ferrite_pearlite", shape=(96, 96), seed=8)
     viewer = make_napari_viewer()
-    series = viewer.add_image(np.stack([a.image, b.image]), name="series")
     _, widget = viewer.window.add_plugin_dock_widget("napari-microstructure", "Segment")
-    widget.image_layer = series
-    viewer.dims.set_point(0, 0)
-    scribbles = widget.add_scribbles_layer()
-    _strokes(scribbles, a.phases == 0, 1)
-    _strokes(scribbles, a.phases == 1, 2)
-    _settle(qtbot, widget)
+    paint_series(viewer, widget, qtbot, size=96)
     first = widget.prediction_layer
     assert first.name == "series pixel classes (plane 0)"
     before = np.array(first.data, copy=True)
