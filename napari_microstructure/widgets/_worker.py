@@ -75,10 +75,15 @@ def start_worker(worker: Any) -> None:
 def take_back(worker: Any) -> bool:
     """Take ``worker`` out of the pool if it still waits for a thread (it then never runs);
     True if it did. superqt keeps every started worker until its run ends: this one is let go
-    here, with what it holds (an image copy, the dock)."""
+    here, with what it holds (an image copy, the dock). A worker whose run has ended may already
+    be deleted by Qt while its signals still wait in the queue: it was not taken back."""
     from qtpy.QtCore import QThreadPool
 
-    if not QThreadPool.globalInstance().tryTake(worker):
+    try:
+        taken = QThreadPool.globalInstance().tryTake(worker)
+    except RuntimeError:  # the C++ runnable is gone: it ran, and Qt deleted it
+        return False
+    if not taken:
         return False
     discard = getattr(worker, "_set_discard", None)  # superqt's own clean-up of a finished run
     if discard is not None:
