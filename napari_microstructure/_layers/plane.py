@@ -70,16 +70,29 @@ def plane_text(plane: tuple[int, ...]) -> str:
 
 #: metadata of a 2-D result made from one plane of a stack (Detect's boxes): that plane
 PLANE_KEY = "microstructure_plane"
+#: ... and the unique id of the stack's layer (the result is shown on that plane only)
+PLANE_OF_KEY = "microstructure_plane_of"
+
+
+def plane_metadata(image: Any, plane: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """Metadata of a 2-D result made from ``plane`` (default: the one on screen) of stack
+    ``image``: the plane and the image's identity; empty for a 2-D image."""
+    plane = plane_index(image) if plane is None else tuple(plane)
+    return {PLANE_KEY: list(plane), PLANE_OF_KEY: str(image.unique_id)} if plane else {}
+
+
+def made_plane(layer: Any) -> tuple[int, ...] | None:
+    """The plane of a stack a 2-D result ``layer`` was made from (:data:`PLANE_KEY`); None
+    when it records none."""
+    made = (getattr(layer, "metadata", None) or {}).get(PLANE_KEY)
+    return tuple(int(v) for v in made) if made else None
 
 
 def made_on_other_plane(layer: Any, image: Any) -> tuple[int, ...] | None:
     """The plane of ``image`` a 2-D result ``layer`` was made from (:data:`PLANE_KEY`) when the
     slider shows another one; None when it shows that plane or the layer records none."""
-    made = (getattr(layer, "metadata", None) or {}).get(PLANE_KEY)
-    if not made:
-        return None
-    made = tuple(int(v) for v in made)
-    return None if plane_index(image) == made else made
+    made = made_plane(layer)
+    return None if made is None or plane_index(image) == made else made
 
 
 def plane_suffix(layer: Any, plane: tuple[int, ...] | None = None) -> str:

@@ -20,7 +20,7 @@ from .._layers import (
     style_boxes,
 )
 from .._layers.explain import show_quality_labels
-from .._layers.plane import plane_suffix
+from .._layers.plane import plane_suffix, plane_text
 
 #: metadata of a low-confidence map: the confidence threshold it was drawn at
 THRESHOLD_KEY = "microstructure_threshold"
@@ -94,7 +94,7 @@ class ConfidenceViews:
         show_quality_labels(self._viewer, labels, colors, name)
         finite = values[np.isfinite(values)]
         plane = plane_index(labels)
-        where = f" (plane {', '.join(map(str, plane))} on screen)" if plane else ""
+        where = f" (plane {plane_text(plane)} on screen)" if plane else ""
         if finite.size:
             self._info.value = (
                 f"{column}: {finite.size} objects, min {finite.min():.2f}, "

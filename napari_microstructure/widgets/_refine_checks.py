@@ -8,7 +8,7 @@ import numpy as np
 
 from .._layers import points as P
 from .._layers.overlay import affine_map
-from .._layers.plane import PLANE_KEY, plane_index
+from .._layers.plane import made_plane, plane_index
 from ..core.refine import PromptError, check_prompts
 
 CLICK_CUT = (
@@ -65,9 +65,9 @@ def box_planes(shapes: Any, image: Any) -> list[tuple[int, ...] | None]:
     layer without leading axes (a 2-D layer's boxes lie on every plane), except Detect's boxes
     of one plane of a stack (:data:`PLANE_KEY`), which lie on that plane."""
     lead = image.ndim - 2
-    made = (shapes.metadata or {}).get(PLANE_KEY)
+    made = made_plane(shapes)
     if shapes.ndim <= 2 and lead > 0 and made and len(made) == lead:
-        return [tuple(int(v) for v in made)] * len(shapes.data)
+        return [made] * len(shapes.data)
     if shapes.ndim <= 2 or lead <= 0:
         return [None] * len(shapes.data)
     a, b = affine_map(shapes.data_to_world, shapes.ndim)

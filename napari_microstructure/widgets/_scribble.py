@@ -27,6 +27,7 @@ from .._layers import (
     scribbles_array,
 )
 from .._layers.output import edited_since_written
+from .._layers.plane import plane_suffix
 from ..core.segment import ScribbleClassifier, apply_classifier, classify_with_scribbles
 
 SCRIBBLE_JOB = "pixel classifier"
@@ -52,7 +53,7 @@ class Taught:
 
 def describe(image: Any, plane: tuple[int, ...]) -> str:
     """An image layer's name and, in a stack, the plane: ``series (plane 1)``."""
-    return f"{image.name} (plane {', '.join(map(str, plane))})" if plane else str(image.name)
+    return f"{image.name}{plane_suffix(image, plane)}"
 
 
 class ScribblePanel:
