@@ -25,6 +25,7 @@ def class_map_kwargs(
         image_layer,
         name,
         output=_output(image_layer, plane),
+        plane=plane,
         opacity=0.45,
         features=class_features(names),
     )

@@ -47,13 +47,16 @@ def overlay_kwargs(
     opacity: float = 0.6,
     blending: str = "additive",
     output: str | None = None,
+    plane: Any = None,
 ) -> dict[str, Any]:
     """``add_image`` keyword arguments for a [0, 1] map laid over ``image_layer`` (dock result
-    ``output``; by default the one of that ``name``)."""
+    ``output``; by default the one of that ``name``), made from ``plane`` of a stack (default:
+    the one on screen)."""
     kwargs = layer_kwargs_like(
         image_layer,
         name,
         output=output or _overlay_output(name),
+        plane=plane,
         colormap=overlay_colormap(colormap, blending),
         opacity=float(opacity),
         blending=blending,
@@ -93,16 +96,17 @@ def show_overlay(
     image_layer: Any,
     name: str,
     output: str | None = None,
+    plane: Any = None,
     **style: Any,
 ) -> Any:
     """Update the overlay layer ``name`` a dock made (or add it) with ``data``; returns it.
 
     Another Image layer called ``name`` is never written. ``output`` is the dock result the
-    layer is found by (by default its name).
+    layer is found by (by default its name); ``plane`` the plane of a stack it was made from.
     """
     from napari.layers import Image
 
-    kwargs = overlay_kwargs(image_layer, name, output=output, **style)
+    kwargs = overlay_kwargs(image_layer, name, output=output, plane=plane, **style)
     style_keys = ("colormap", "opacity", "blending", "contrast_limits")
     return show_output(viewer, Image, data, kwargs, update=style_keys)
 
@@ -120,7 +124,7 @@ def show_image_overlay(
     was_on = (before.metadata or {}).get(EXPLAINS_KEY) if before is not None else None
     name = f"{image_layer.name} {what}"
     output = image_overlay_output(image_layer, what)
-    layer = show_overlay(viewer, data, image_layer, name, output=output, **style)
+    layer = show_overlay(viewer, data, image_layer, name, output=output, plane=plane, **style)
     if layer is before and was_on != image_layer.name:
         follow_name(layer, name)
     return layer

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .plane import displayed_plane
+from .plane import displayed_plane, plane_metadata
 
 PIXEL_SIZE_KEY = "pixel_size_um"
 UNIT = "µm"
@@ -183,16 +183,25 @@ def yx_block(matrix: np.ndarray, n: int, homogeneous: bool = False) -> np.ndarra
 
 
 def layer_kwargs_like(
-    layer: Any, name: str, role: str | None = None, output: str | None = None, **extra: Any
+    layer: Any,
+    name: str,
+    role: str | None = None,
+    output: str | None = None,
+    plane: tuple[int, ...] | None = None,
+    **extra: Any,
 ) -> dict[str, Any]:
     """Keyword arguments for a new 2-D layer laid over ``layer`` (its rows and columns), with
     its pixel size, units, ``role`` (:data:`ROLE_KEY`) and dock ``output`` (:data:`OUTPUT_KEY`).
+
+    A dock's result over a stack was made from one plane, ``plane`` (default: the one on
+    screen): it records it (:func:`.plane.plane_metadata`), to be shown on it only.
     """
     metadata: dict[str, Any] = {PIXEL_SIZE_KEY: layer_pixel_size(layer)}
     if role:
         metadata[ROLE_KEY] = role
     if output:
         metadata[OUTPUT_KEY] = output
+        metadata.update(plane_metadata(layer, plane))
     kwargs = {"name": name, "metadata": metadata, **placement_like(layer), **units_like(layer)}
     kwargs.update(extra)
     return kwargs

@@ -22,6 +22,7 @@ import numpy as np
 
 from .image import OUTPUT_KEY
 from .plane import level0
+from .plane_view import show_on_its_plane
 
 PLACEMENT = ("scale", "translate", "rotate", "shear", "affine")
 NAME_KEY = "microstructure_name"  # the name a dock gave the layer it made
@@ -146,8 +147,11 @@ def show_output(
         # hidden (``visible=False``, e.g. a confidence map) stays as the user left it
         if kwargs.get("visible", True):
             layer.visible = True
+        show_on_its_plane(viewer, layer)
         return layer
     if layer is not None:
         viewer.layers.remove(layer)
     add = viewer.add_labels if issubclass(kind, Labels) else viewer.add_image
-    return claim(add(data, **kwargs))
+    layer = claim(add(data, **kwargs))
+    show_on_its_plane(viewer, layer)
+    return layer

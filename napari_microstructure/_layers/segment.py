@@ -1,7 +1,7 @@
 """Layers of the segmentation dock: scribbles in, class labels and confidence out.
 
-Results are 2-D layers laid over the image's rows and columns (for a stack, they come from the
-plane on screen and show over every plane). A result the user edited is theirs: the next one
+Results are 2-D layers laid over the image's rows and columns (for a stack, they come from one
+plane and are shown on it only, :mod:`.plane_view`). A result the user edited is theirs: the next one
 goes to a new layer (:func:`release_result`).
 
 The dock finds an image's results by the image layer's identity and the result's kind
@@ -69,6 +69,7 @@ def show_labels(
     like: Any,
     role: str,
     result: str | None = None,
+    plane: Any = None,
     **kwargs: Any,
 ) -> Any:
     """Update the Segment dock's Labels layer for result ``result`` (by default the one called
@@ -79,7 +80,8 @@ def show_labels(
     """
     from napari.layers import Labels
 
-    kw = layer_kwargs_like(like, name, role, output=result or f"segment:{name}", **kwargs)
+    output = result or f"segment:{name}"
+    kw = layer_kwargs_like(like, name, role, output=output, plane=plane, **kwargs)
     return mark_written(show_output(viewer, Labels, data, kw))  # see :func:`release_result`
 
 
@@ -93,7 +95,12 @@ def release_result(viewer: Any, image: Any, what: str, plane: Any = None) -> Any
 
 
 def show_confidence(
-    viewer: Any, name: str, data: np.ndarray, like: Any, result: str | None = None
+    viewer: Any,
+    name: str,
+    data: np.ndarray,
+    like: Any,
+    result: str | None = None,
+    plane: Any = None,
 ) -> Any:
     """Update (or add) the Segment dock's 0..1 confidence image layer for result ``result``
     (by default the one called ``name``) over ``like``."""
@@ -103,6 +110,7 @@ def show_confidence(
         like,
         name,
         output=result or f"segment:{name}",
+        plane=plane,
         colormap="magma",
         contrast_limits=(0.0, 1.0),
         opacity=0.6,
@@ -132,9 +140,9 @@ def show_result(
     was_on = (before.metadata or {}).get(RESULT_OF_KEY) if before is not None else None
     name = f"{image.name} {what}{plane_suffix(image, plane)}"
     if role:
-        layer = show_labels(viewer, name, data, image, role, result=key, **kw)
+        layer = show_labels(viewer, name, data, image, role, result=key, plane=plane, **kw)
     else:
-        layer = show_confidence(viewer, name, data, image, result=key)
+        layer = show_confidence(viewer, name, data, image, result=key, plane=plane)
     if layer is before and was_on != image.name:
         follow_name(layer, name)
     layer.metadata = {**layer.metadata, RESULT_OF_KEY: image.name}

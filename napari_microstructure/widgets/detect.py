@@ -35,7 +35,8 @@ from .._layers import (
 )
 from .._layers.image import PIXEL_SIZE_KEY
 from .._layers.output import claim, claimed, disown, follow_name
-from .._layers.plane import PLANE_KEY, plane_index, plane_text
+from .._layers.plane import plane_index, plane_metadata, plane_suffix
+from .._layers.plane_view import show_on_its_plane
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
@@ -281,10 +282,10 @@ class DetectWidget(WorkerWidget):
         self._show.value = np.floor(conf * 100) / 100  # a new run shows all it found
         self._result, self._told_edited = df, False
         # a stack: one layer per plane searched (a run on another plane keeps this one's)
-        on = f" (plane {plane_text(plane)})" if plane else ""
+        on = plane_suffix(image_layer, plane)
         name = f"{image_layer.name} detections{on}"
         # the image's layer, whatever it is called (another image may get its old name)
-        output = f"detect:{image_layer.unique_id}" + (f"@{plane_text(plane)}" if plane else "")
+        output = f"detect:{image_layer.unique_id}{on}"
         layer = own_layer(self._viewer, output, Shapes)
         if layer is not None and edited_since_drawn(layer):
             disown(layer)  # the user's boxes now: never redrawn
@@ -301,8 +302,9 @@ class DetectWidget(WorkerWidget):
         else:
             set_detections(layer, shown, pixel_size, image_layer)
             follow_name(layer, name)  # the image may have been renamed
-        if plane:  # the other docks use these boxes on this plane only
-            layer.metadata = {**layer.metadata, PLANE_KEY: list(plane)}
+        # of a stack: the other docks use these boxes on this plane only, shown on it only
+        layer.metadata = {**layer.metadata, **plane_metadata(image_layer, plane)}
+        show_on_its_plane(self._viewer, layer)
         self._layer, self._drawn_on = layer, image_layer
         self._watch.follow(layer, image_layer, plane)
         note = df.attrs.get("note") or ""
