@@ -37,6 +37,10 @@ def test_a_planes_class_map_is_shown_on_its_plane_only(make_napari_viewer):
     viewer.dims.set_current_step(0, 0)
     one.visible = True  # the user looks at it over another plane: left shown
     assert one.visible
+    viewer.dims.set_current_step(0, 2)  # until the slider moves
+    assert not one.visible
+    viewer.dims.set_current_step(0, 1)
+    assert one.visible
     # made while the slider is elsewhere (the run started on plane 1): hidden at once
     two = show_class_map(viewer, np.ones((48, 48), np.uint8), stack, ["x"], "S classes", (2,))
     assert not two.visible

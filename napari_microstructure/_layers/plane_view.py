@@ -4,8 +4,8 @@ napari lays a 2-D layer over every plane of a stack; a dock's result of plane 3 
 map, a saliency map) would then stand over plane 5 as if it were plane 5's. Such a result
 records its plane and its image (:func:`.plane.plane_metadata`); when the slider leaves the
 plane the result is hidden, and when it comes back a result hidden that way is shown again.
-A result the user hid stays hidden; one the user shows on another plane stays shown until
-the slider moves on.
+A result the user hid stays hidden; one the user shows over another plane stays shown until
+the slider moves.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 from .plane import PLANE_OF_KEY, made_plane, plane_index
 
-#: results on screen-follow, with whether their plane was on screen at the last look
-_here: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+#: results shown on their plane only
+_followed: weakref.WeakSet[Any] = weakref.WeakSet()
 #: results hidden here because the slider left their plane (shown again when it returns)
 _hidden: weakref.WeakSet[Any] = weakref.WeakSet()
 #: viewers whose slider is followed
@@ -38,7 +38,7 @@ def show_on_its_plane(viewer: Any, layer: Any) -> None:
         _watched.add(viewer)
         ref = weakref.ref(viewer)
         viewer.dims.events.current_step.connect(lambda _event: _follow(ref()))
-    _here[layer] = True  # a new result is shown (see output.show_output)
+    _followed.add(layer)
     _hidden.discard(layer)
     _look(viewer, layer)
 
@@ -47,24 +47,22 @@ def _follow(viewer: Any) -> None:
     if viewer is None:
         return
     for layer in list(viewer.layers):
-        if layer in _here:
+        if layer in _followed:
             _look(viewer, layer)
 
 
 def _look(viewer: Any, layer: Any) -> None:
-    """Hide ``layer`` when the slider has left its plane, show it again when it came back."""
+    """Hide ``layer`` while the slider is off its plane; show it again on its plane when it
+    was hidden here."""
     made = made_plane(layer)
     uid = (layer.metadata or {}).get(PLANE_OF_KEY)
     image = next((lay for lay in viewer.layers if str(lay.unique_id) == uid), None)
     if made is None or image is None or image.ndim - 2 != len(made):
         return  # its image is gone (or no longer that stack): left as the user has it
-    here = plane_index(image) == made
-    if here == _here.get(layer, True):
-        return
-    _here[layer] = here
-    if not here and layer.visible:
-        layer.visible = False
-        _hidden.add(layer)
-    elif here and layer in _hidden:
+    if plane_index(image) != made:
+        if layer.visible:
+            layer.visible = False
+            _hidden.add(layer)
+    elif layer in _hidden:
         _hidden.discard(layer)
         layer.visible = True

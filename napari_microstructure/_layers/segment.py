@@ -1,8 +1,8 @@
 """Layers of the segmentation dock: scribbles in, class labels and confidence out.
 
 Results are 2-D layers laid over the image's rows and columns (for a stack, they come from one
-plane and are shown on it only, :mod:`.plane_view`). A result the user edited is theirs: the next one
-goes to a new layer (:func:`release_result`).
+plane and are shown on it only, :mod:`.plane_view`). A result the user edited is theirs: the
+next one goes to a new layer (:func:`release_result`).
 
 The dock finds an image's results by the image layer's identity and the result's kind
 (:func:`result_output`), not by name: after the user renamed the image, its next result
