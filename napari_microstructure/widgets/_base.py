@@ -14,6 +14,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QSizePolicy
 
 from .._layers import layer_role
+from .._layers.segment import is_result_map
 from ..core.progress import Progress
 from ._dock_frame import FitWidth, Lifetime
 from ._worker import close_all, reported, start_worker, take_back
@@ -109,11 +110,15 @@ class WorkerWidget(Container):
         ``rank`` orders the layers (0: the kind this box is for, 1: acceptable, 2 or more: the
         wrong kind, e.g. scribbles for grains). A new layer of rank 0 is chosen when the box
         shows nothing, and a new layer of a better rank when it shows one of the wrong kind; a
-        choice of rank 0 or 1 is never changed.
+        choice of rank 0 or 1 is never changed. A box of images offers micrographs only, never
+        the maps the docks laid over them (saliency, confidence).
         """
+        from napari.layers import Image
 
         def choices(_widget: Any = None) -> list[Any]:
             layers = [layer for layer in self._viewer.layers if isinstance(layer, layer_type)]
+            if layer_type is Image:
+                layers = [layer for layer in layers if not is_result_map(layer)]
             return sorted(layers, key=rank) if rank else layers
 
         combo = ComboBox(label=label, choices=choices, nullable=nullable)

@@ -26,7 +26,6 @@ from .._layers import (
 from .._layers.explain import (
     BLENDINGS,
     SALIENCY_COLORMAPS,
-    is_overlay,
     overlay_colormap,
     overlay_layer,
     show_image_overlay,
@@ -63,7 +62,6 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         self._by_confidence: Shapes | None = None  # the boxes layer coloured by confidence
 
         self._image = self._layer_combo(Image, "image")
-        self._image.choices = self._micrographs  # not the maps the docks laid over them
         self._boxes = self._layer_combo(Shapes, "detections", nullable=True)
         self._masks = self._layer_combo(
             Labels, "refined masks", nullable=True, rank=prefer_role("instances")
@@ -294,11 +292,6 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         if self.image_layer is None:
             show_error("Explain: open a micrograph first.")
         return self.image_layer
-
-    def _micrographs(self, _widget: Any = None) -> list[Image]:
-        return [
-            lay for lay in self._viewer.layers if isinstance(lay, Image) and not is_overlay(lay)
-        ]
 
     def _show(
         self,

@@ -9,7 +9,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
-from .._layers.segment import is_result_map, release_result, show_result
+from .._layers.segment import release_result, show_result
 from ..core.segment import ScribbleClassifier
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
@@ -37,7 +37,6 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         super().__init__(viewer)
         saved = get_section(SETTING, {"model": None, "epochs": 20})
         self._image = self._layer_combo(Image, "image")
-        self._image.choices = self._micrographs  # not its own confidence maps, nor overlays
         # scribbles
         self._scribbles = self._layer_combo(
             Labels, "scribbles", nullable=True, rank=prefer_role("scribbles")
@@ -139,10 +138,6 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
     @property
     def confidence_layer(self) -> Image | None:
         return self._confidence
-
-    def _micrographs(self, _widget: Any = None) -> list[Image]:
-        layers = self._viewer.layers
-        return [lay for lay in layers if isinstance(lay, Image) and not is_result_map(lay)]
 
     def _show_labels(
         self, image: Image, what: str, data: Any, role: str, plane: Any = None, **kw: Any
