@@ -80,11 +80,16 @@ def read_layers(path: str | list[str]) -> list[tuple]:
 
 
 def is_label_image(data: Any, rgb: bool, path: str | Path) -> bool:
-    """A TIFF of 32- or 64-bit integers is a label image (grain ids: the plugin's own
-    ``--labels-out``, a Curate export, napari's saved labels): no camera writes them, and
-    Measure and Refine need a Labels layer. Not a PNG: older Pillow reads a 16-bit one as
-    32-bit integers."""
+    """A TIFF of 32- or 64-bit integers is a label image (grain ids: napari's saved labels):
+    no camera writes them, and Measure and Refine need a Labels layer; so is any integer TIFF
+    the plugin wrote as labels (``--labels-out``, ``segment --format tif``, a Curate export:
+    :data:`~.core.atomic.LABELS_MARK`). Not a PNG: older Pillow reads a 16-bit one as 32-bit
+    integers."""
+    from .core.atomic import written_as_labels
+
     dtype = getattr(data, "dtype", None)
     if rgb or dtype is None or Path(path).suffix.lower() not in (".tif", ".tiff"):
         return False
-    return dtype.kind in "iu" and dtype.itemsize >= 4
+    if dtype.kind not in "iu":
+        return False
+    return dtype.itemsize >= 4 or written_as_labels(path)

@@ -42,8 +42,13 @@ def test_curate_label_tiffs_carry_the_pixel_size(tmp_path):
     inst = np.zeros((20, 30), np.uint32)
     inst[2:8, 3:9] = 1
     item = ExportItem("a", np.zeros((20, 30), np.uint8), inst, {1: 0}, pixel_size=0.25)
-    export_label_tiffs(tmp_path, [item], {"names": ["x"]})
+    item.phases = (np.arange(20 * 30).reshape(20, 30) % 2).astype(np.uint8)
+    export_label_tiffs(tmp_path, [item], {"names": ["x"], "images": True})
     assert read_micrograph(tmp_path / "a_instances.tif").pixel_size == 0.25
+    # both label files open as labels (the phases are uint8), the image as an image
+    kinds = {n: read_layers(str(tmp_path / f"a_{n}.tif"))[0][2] for n in ("instances", "phases")}
+    assert kinds == {"instances": "labels", "phases": "labels"}
+    assert read_layers(str(tmp_path / "a_image.tif"))[0][2] == "image"
 
 
 def test_segment_tif_output_keeps_the_pixel_size(tmp_path, capsys):
@@ -64,6 +69,11 @@ def test_segment_tif_output_keeps_the_pixel_size(tmp_path, capsys):
     capsys.readouterr()
     for name in ("i0_boundaries.tif", "i0_confidence.tif"):
         assert read_micrograph(out / name).pixel_size == 0.5
+    # the uint8 boundary map opens as labels (Measure takes it), the confidence as an image
+    ((data, _, kind),) = read_layers(str(out / "i0_boundaries.tif"))
+    assert kind == "labels" and data.dtype == np.uint8
+    ((_, _, kind),) = read_layers(str(out / "i0_confidence.tif"))
+    assert kind == "image"
 
 
 def test_only_a_tiff_of_wide_integers_is_a_label_image(tmp_path, monkeypatch):

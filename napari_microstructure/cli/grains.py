@@ -112,7 +112,7 @@ def _write_outputs(labels: np.ndarray, args: argparse.Namespace, pixel_size: Any
                 Image.fromarray(png).save(fh, format="PNG")
         if args.labels_out:  # with the pixel size, so it is measured in µm when reopened
             args.labels_out.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_tiff(args.labels_out, labels.astype(np.uint32), pixel_size)
+            atomic_write_tiff(args.labels_out, labels.astype(np.uint32), pixel_size, labels=True)
     except OSError as exc:
         raise CLIError(f"cannot write output: {exc}") from exc
 

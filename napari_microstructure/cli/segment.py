@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             labels = np.where(labels > 0, 255, 0).astype(np.uint8)
         target = out / f"{stem}_{model.task}.{args.format}"
         if args.format == "tif":
-            atomic_write_tiff(target, labels, mf.pixel_size)  # opens in µm again
+            atomic_write_tiff(target, labels, mf.pixel_size, labels=True)  # labels in µm again
         else:
             imsave(target, labels, check_contrast=False)
         info = {"image": path, "labels": str(target), "pixel_size": mf.pixel_size}

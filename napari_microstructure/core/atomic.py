@@ -89,20 +89,39 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+#: the ImageDescription of a TIFF of labels (ids or classes) the plugin wrote: the reader opens
+#: it as labels whatever its integer type (a uint8 class map too)
+LABELS_MARK = "napari-microstructure labels"
+
+
 def atomic_write_tiff(
-    path: str | Path, array: np.ndarray, pixel_size: float | None = None
+    path: str | Path, array: np.ndarray, pixel_size: float | None = None, labels: bool = False
 ) -> Path:
     """Write an array as a zlib-compressed TIFF atomically, streamed (dtype and values kept
     exactly); with ``pixel_size`` (µm) its resolution tags say it, so the file opens (and is
-    measured) in µm again."""
+    measured) in µm again; ``labels`` marks it as labels (:data:`LABELS_MARK`)."""
     import tifffile
 
     kw: dict[str, Any] = {"compression": "zlib"}
     if pixel_size:
         kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
+    if labels:
+        kw["description"] = LABELS_MARK
     with atomic_file(path) as fh:
         tifffile.imwrite(fh, np.asarray(array), **kw)
     return Path(path)
+
+
+def written_as_labels(path: str | Path) -> bool:
+    """Whether a TIFF carries :data:`LABELS_MARK` (False for any other file)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(str(path)) as tif:
+            page = tif.pages.first
+            return LABELS_MARK in (page.description, page.description1)
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError):
+        return False
 
 
 def read_tiff(path: str | Path) -> np.ndarray:

@@ -215,9 +215,13 @@ def process_image(
         if result["detections"] is not None:
             atomic_write_text(folder / "detections.csv", result["detections"].to_csv(index=False))
         if result["labels"] is not None:
-            atomic_write_tiff(folder / "grains.tif", result["labels"].astype(np.uint32), ps)
+            atomic_write_tiff(
+                folder / "grains.tif", result["labels"].astype(np.uint32), ps, labels=True
+            )
         if result["phases"] is not None:
-            atomic_write_tiff(folder / "phases.tif", result["phases"].astype(np.uint32), ps)
+            atomic_write_tiff(
+                folder / "phases.tif", result["phases"].astype(np.uint32), ps, labels=True
+            )
         if result["summary"] is not None:
             write_summary(folder / "measure.json", result["summary"], {"image": readable(key)})
         if result["table"] is not None:

@@ -76,10 +76,12 @@ def export_label_tiffs(
             inst = np.zeros((item.height, item.width), dtype=np.uint32)
         if inst is not None:
             arr = np.asarray(inst, dtype=np.uint32)
-            written.append(str(atomic_write_tiff(out / f"{item.name}_instances.tif", arr, ps)))
+            path = atomic_write_tiff(out / f"{item.name}_instances.tif", arr, ps, labels=True)
+            written.append(str(path))
         if item.phases is not None:
             arr = np.asarray(item.phases, dtype=np.uint8)
-            written.append(str(atomic_write_tiff(out / f"{item.name}_phases.tif", arr, ps)))
+            path = atomic_write_tiff(out / f"{item.name}_phases.tif", arr, ps, labels=True)
+            written.append(str(path))
         if meta.get("images"):
             written.append(str(atomic_write_tiff(out / f"{item.name}_image.tif", item.image, ps)))
     doc = {"classes": names, "phase_names": list(meta.get("phase_names") or []), "images": table}
