@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import Callable, Generator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
@@ -214,9 +215,12 @@ class WorkerWidget(Container):
         def _work() -> Generator[Any, Any, Any]:
             gen = reported(make_gen)
             running.append(gen)
-            return (yield from gen)
+            result = yield from gen
+            ended.append(result)
+            return result
 
         running: list[Generator[Any, Any, Any]] = []
+        ended: list[Any] = []  # the result, once the run got to its end
         worker = _work()
         # a cancelled worker stops sending to its generator but leaves it open: close it now,
         # in the worker's thread, so that its clean-up runs (a helper thread stops, a partial
@@ -227,6 +231,8 @@ class WorkerWidget(Container):
         worker.returned.connect(self._alive(lambda result: self._finish(on_done, result, what)))
         worker.errored.connect(self._alive(lambda exc: self._failed(exc, what)))
         worker.aborted.connect(self._alive(lambda: self._cancelled(what)))
+        unanswered = partial(self._unanswered, worker, ended, on_done, what)
+        worker.finished.connect(self._alive(unanswered))
         if after is not None:
             worker.finished.connect(self._alive(after))
         self._worker = worker
@@ -237,6 +243,20 @@ class WorkerWidget(Container):
         self._status.value = f"{what}…"
         start_worker(worker)
         return worker
+
+    def _unanswered(
+        self, worker: Any, ended: list[Any], on_done: Callable[[Any], None], what: str
+    ) -> None:
+        """A run that finished with neither result nor cancel handled: Cancel came during its
+        last step, after which superqt emits neither. A run that got to its end is shown as
+        done (its work is done: a model saved); else it is cancelled."""
+        if self._worker is not worker or not self._running:
+            return
+        if ended:
+            show_info(f"{what}: Cancel came after the last step; the result is shown.")
+            self._finish(on_done, ended[0], what)
+        else:
+            self._cancelled(what)
 
     def _alive(self, handler: Callable[..., Any]) -> Callable[..., None]:
         """``handler`` that does nothing once the dock's controls are deleted."""
