@@ -46,6 +46,8 @@ class BatchMixin:
         engine, engine_name, field = self._engine, self.engine_name, self.class_name
 
         def done(found: BoxMasks) -> None:
+            if self._layers_gone(s, "refine all detections"):
+                return
             self._new_object(s)
             classes = list(table["class_name"])
             made = s.objects.add_box_masks(found.masks, classes, engine_name, plane, field)
@@ -76,6 +78,8 @@ class BatchMixin:
         self._save_settings()  # the pipeline's grain step is what ran last (docs/batch.md)
 
         def done(labels: np.ndarray) -> None:
+            if self._layers_gone(s, "segment all grains"):
+                return
             self._new_object(s)
             s.objects.replace_all(labels, class_name, engine_name, plane)
             if warning := no_grains_warning(labels):
@@ -88,6 +92,15 @@ class BatchMixin:
             done,
             "segmenting all grains",
         )
+
+    def _layers_gone(self, s: Any, what: str) -> bool:
+        """True (the user told) if the image was closed during the run; its objects layer, if
+        deleted meanwhile, is made again (or found) for the result to go to."""
+        if self._input_closed(s.image, f"Refine: {what}"):
+            return True
+        if s.labels not in self._viewer.layers:
+            self._sessions.ensure(s.image)  # (``s`` is the image's session: it gets the layer)
+        return False
 
 
 def _box_notes(found: BoxMasks, made: int, off: int, cut: int) -> list[str]:

@@ -42,6 +42,8 @@ class PredictMixin:
         self._click_waits: ImageSession | None = None  # the image whose clicks await preparing
         self._wait_plane: tuple[int, ...] = ()  # ... on this plane
         self._waiting: list[ClickRequest] = []  # objects closed ("n") while they waited
+        # (undo entry, prompt row) of each click that waited: a failed preparation removes them
+        self._wait_prompts: list[tuple[Any, np.ndarray]] = []
 
     def _refused_while_preparing(self, s: ImageSession, plane: tuple[int, ...]) -> bool:
         """True (with a message) for a click on another plane than the one being prepared."""
@@ -54,8 +56,15 @@ class PredictMixin:
         return True
 
     def _wait_for_engine(self, s: ImageSession, plane: tuple[int, ...]) -> None:
-        """Prepare ``plane`` of the image; its clicks get their masks when it is ready."""
+        """The click just added waits for ``plane`` of the image to be prepared (the first such
+        click starts it); its object gets its mask when it is ready. Its prompt is noted first:
+        a preparation that fails at once removes it too."""
+        note = (s.objects.entry, np.array(s.points.data[-1], float))
+        if self.busy:  # (preparing for this image's clicks: ``add_click`` refused the others)
+            self._wait_prompts.append(note)
+            return
         self._click_waits, self._wait_plane, self._waiting = s, tuple(plane), []
+        self._wait_prompts = [note]
         self._prepare(s, partial(self._prepared, s), partial(self._forget_waiting, s), plane)
 
     def _keep_waiting(self, s: ImageSession) -> None:
@@ -76,6 +85,7 @@ class PredictMixin:
             self._prepare(s, then, otherwise, self._wait_plane)
             return
         waiting, self._waiting, self._click_waits = self._waiting, [], None
+        self._wait_prompts = []
         if s.objects.entry is not None:
             waiting.append(self._request(s))
         for req in waiting:
@@ -83,14 +93,37 @@ class PredictMixin:
                 self._run(req)
 
     def _forget_waiting(self, s: ImageSession) -> None:
-        """The preparation failed or was cancelled: the objects that waited leave nothing."""
+        """The preparation failed or was cancelled: the clicks that waited leave nothing (an
+        object with a mask from earlier clicks keeps it, and the prompts of those clicks)."""
         entries = [r.entry for r in self._waiting]
-        if s.objects.entry is not None:
-            entries.append(s.objects.entry)
-        self._waiting = []
+        current = s.objects.entry
+        if current is not None:
+            entries.append(current)
+            if current[1]:  # (one without a mask loses all its prompts in ``_forget``)
+                self._drop_prompts(s, [row for e, row in self._wait_prompts if e is current])
+        self._waiting, self._wait_prompts = [], []
         for entry in entries:
             self._forget(s, entry)
         self._click_waits = None
+
+    def _drop_prompts(self, s: ImageSession, rows: list[np.ndarray]) -> None:
+        """Remove one prompt at each of ``rows`` (the prompts layer's coordinates)."""
+        data = np.asarray(s.points.data, float).reshape(-1, 2)
+        keep = np.ones(len(data), bool)
+        for row in rows:
+            hits = np.flatnonzero(keep & np.all(np.isclose(data, row), axis=1))
+            if hits.size:
+                keep[hits[-1]] = False
+        if keep.all():
+            return
+        pts, labels = P.prompts_from_layer(s.points)
+
+        def change() -> None:
+            P.clear_prompts(s.points)
+            for (row, col), positive in zip(pts[keep], labels[keep], strict=True):
+                P.add_prompt(s.points, row, col, bool(positive))
+
+        self._write(change)
 
     def _request(self, s: ImageSession) -> ClickRequest:
         """The open object's prompts now (its engine is set when it runs)."""

@@ -2,7 +2,9 @@
 
 A click (press and release without dragging) on an image's prompts layer adds a prompt to
 that image's current object; a drag pans as usual. In the layer's "add" mode napari adds a
-point of its own at each click: it is removed, so that every click is one prompt.
+point of its own at each click: it is removed, so that every click is one prompt. A click on
+the image chosen in the dock (the active layer, in pan/zoom mode) while it has no prompts layer
+makes its layers and is the first prompt.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 from napari.layers import Points
 
 from .._layers import points as P
+from .._layers import yx_shape
 from ._refine_session import ImageSession
 
 CLICK_MODES = ("pan_zoom", "add")  # the prompts layer's modes in which a click is a prompt
@@ -36,6 +39,39 @@ class PromptsMixin:
         points.events.data.disconnect(self._on_points_data)
         for key in KEYS:
             points.bind_key(key, None)
+
+    def _follow_image(self, image: Any = None) -> None:
+        """Take clicks on ``image`` (the one chosen in the dock; None once it closes) only."""
+        if self._gone or self._closed:
+            image = None
+        old = getattr(self, "_clicked_image", None)
+        if old is image:
+            return
+        if old is not None and self._on_image_click in old.mouse_drag_callbacks:
+            old.mouse_drag_callbacks.remove(self._on_image_click)
+        if image is not None:
+            image.mouse_drag_callbacks.append(self._on_image_click)
+        self._clicked_image = image
+
+    def _on_image_click(self, layer: Any, event: Any) -> Any:
+        """A click on the chosen image before it has a prompts layer: the first prompt."""
+        if event.type != "mouse_press" or str(layer.mode) != "pan_zoom":
+            return
+        s = self._sessions.of_image(layer)
+        if layer is not self.image_layer or self._sessions.prompts(s) is not None:
+            return  # its prompts layer takes the clicks (when it is the active layer)
+        position, modifiers, button = event.position, tuple(event.modifiers), event.button
+        yield
+        moved = False
+        while event.type == "mouse_move":
+            moved = True
+            yield
+        row, col = P.world_to_pixel(position, layer)
+        h, w = yx_shape(layer)
+        if moved or not (-0.5 <= row <= h - 0.5 and -0.5 <= col <= w - 0.5):
+            return  # a pan, or a click beside the image
+        negative = self._negative.value != ("Shift" in modifiers or button == 2)
+        self.add_click(row, col, positive=not negative)
 
     def _on_points_data(self, event: Any) -> None:
         """Points the layer adds by itself (its "add" mode) are dropped: the click handler adds

@@ -66,10 +66,14 @@ class Sessions:
         return next((s for s in self._all if s.image is image), None)
 
     def get(self, image: Any) -> ImageSession | None:
-        """The session of ``image`` (None before the dock made its layers)."""
+        """The session of ``image`` (None before the dock made its objects layer, or once that
+        is deleted); its prompts layer may have been deleted: see :meth:`prompts`."""
         s = self.of_image(image)
-        layers = self._viewer.layers
-        return s if s is not None and s.labels in layers and s.points in layers else None
+        return s if s is not None and s.labels in self._viewer.layers else None
+
+    def prompts(self, s: ImageSession | None) -> Any:
+        """The prompts layer of session ``s`` (None when it is not in the viewer)."""
+        return s.points if s is not None and s.points in self._viewer.layers else None
 
     def of_points(self, points: Any) -> ImageSession | None:
         """The session whose prompts layer is ``points``."""
@@ -95,8 +99,11 @@ class Sessions:
             s.objects.labels = s.labels
             s.objects.reset()  # a new layer: the old history has nothing to undo in it
         if s.points not in layers:
-            if s.points is not None:
+            if s.points is not None:  # deleted: its clicks are gone, so is the open object
                 self._unhook(s.points)
+                if s.objects.entry is not None:
+                    s.objects.drop(s.objects.entry)  # (given no mask yet: nothing left of it)
+                s.objects.close()  # the next click starts a new object
             s.points = self._find(image, Points) or self._add_points(image)
             self._hook(s.points, s)
         elif fresh and len(s.points.data):

@@ -89,6 +89,9 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         self._tile_cut = False
         for w in (*self._engines.widgets, self._class):
             w.changed.connect(self._save_settings)
+        self._image.changed.connect(self._follow_image)  # its first click starts its session
+        self._follow_image(self.image_layer)
+        self._disconnects.append(lambda: self._follow_image(None))
 
     # -- public state ---------------------------------------------------------------------------
     engine_name = Value("_engine_box", str)
@@ -106,8 +109,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
     @property
     def prompts_layer(self) -> Points | None:
         """The prompts layer of the chosen image (None before the dock made it)."""
-        s = self._session()
-        return None if s is None else s.points
+        return self._sessions.prompts(self._session())
 
     @property
     def ready(self) -> bool:
@@ -280,7 +282,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
             return
         if ready:
             self._predict(s)
-        elif not self.busy:  # later clicks on this image and plane wait for it too
+        else:  # later clicks on this image and plane wait for it too
             self._wait_for_engine(s, plane)
 
     def _on_prediction(self, req: ClickRequest, masks: np.ndarray, scores: np.ndarray) -> None:
