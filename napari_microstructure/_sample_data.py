@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from ._layers import image_layer_kwargs
 from .core.synthetic.samples import sample
 
@@ -24,10 +27,14 @@ def _layers(name: str, truth: str) -> list[LayerDataTuple]:
     image = (m.image, image_layer_kwargs(ps, title, rgb=m.image.ndim == 3), "image")
     data = {"grains": m.grains, "defects": m.defects, "phases": m.phases}[truth]
     meta = {"truth": {k: v for k, v in m.truth.items() if k != "params"}}
-    kwargs = image_layer_kwargs(ps, f"{title} true {truth}", visible=False, opacity=0.5)
+    # a phase map says so (docks offer it as phases, never as grains) and names its phases as
+    # the Segment dock's phases model output does: a class per id in its features
+    role = "phases" if truth == "phases" else None
+    kwargs = image_layer_kwargs(ps, f"{title} true {truth}", role, visible=False, opacity=0.5)
     kwargs["metadata"] = {**kwargs["metadata"], **meta}
     if truth == "phases":
-        kwargs["metadata"]["phase_names"] = list(m.phase_names)
+        names = [str(n) for n in m.phase_names]
+        kwargs["features"] = pd.DataFrame({"index": np.arange(len(names)), "class": names})
     return [image, (data, kwargs, "labels")]
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .image import OUTPUT_KEY, layer_kwargs_like
+from .labels import MAX_DIRECT_ID, has_numba
 from .output import follow_name, mark_written, own_layer, release_edited, show_output
 from .plane import displayed_plane, plane_suffix
 from .shapes import class_color
@@ -187,6 +188,30 @@ def quality_labels_kwargs(labels_layer: Any, colors: dict[int, np.ndarray], name
     )
 
 
+def renumbered_ids(colors: dict[int, Any]) -> bool:
+    """True when a quality overlay of these ids numbers its objects 1, 2, ...: napari colours
+    ids above :data:`MAX_DIRECT_ID` by a table only with numba (else it raises)."""
+    keys = [abs(int(k)) * (2 if int(k) < 0 else 1) for k in colors]
+    return bool(keys) and max(keys) > MAX_DIRECT_ID and not has_numba()
+
+
+def consecutive_ids(data: np.ndarray, colors: dict[int, Any]) -> tuple[np.ndarray, dict[int, Any]]:
+    """``data`` with its objects numbered 1, 2, ... in the order of their ids (0 stays 0), and
+    ``colors`` keyed by those numbers (each object keeps its colour); ValueError when there
+    are more objects than napari can colour so."""
+    objects = np.unique(data)
+    objects = objects[objects != 0]
+    if objects.size > MAX_DIRECT_ID:
+        raise ValueError(
+            f"{objects.size} objects on the plane: the quality overlay colours up to "
+            f"{MAX_DIRECT_ID} without the numba package (pip install numba)"
+        )
+    numbers = np.searchsorted(objects, data) + 1
+    renumbered = np.where(data == 0, 0, numbers).astype(np.uint32)
+    kept = {k + 1: colors[int(i)] for k, i in enumerate(objects.tolist()) if int(i) in colors}
+    return renumbered, kept
+
+
 def show_quality_labels(
     viewer: Any, labels_layer: Any, colors: dict[int, np.ndarray], name: str
 ) -> Any:
@@ -194,12 +219,16 @@ def show_quality_labels(
     ``labels_layer`` coloured by quality; returns it.
 
     A quality layer the user edited since the dock wrote it (brush, fill, eraser) is theirs: it
-    is kept as it is, the user is told, and the overlay goes to a new layer.
+    is kept as it is, the user is told, and the overlay goes to a new layer. Where napari could
+    not colour the ids (:func:`renumbered_ids`), the copy numbers its objects 1, 2, ...;
+    ValueError (nothing shown) when it has too many for that.
     """
     from napari.layers import Labels
     from napari.utils.notifications import show_info
 
     data = np.array(displayed_plane(labels_layer), copy=True)  # never the objects' own array
+    if renumbered_ids(colors):
+        data, colors = consecutive_ids(data, colors)
     kwargs = quality_labels_kwargs(labels_layer, colors, name)
     kept = release_edited(viewer, kwargs["metadata"][OUTPUT_KEY], Labels)
     if kept is not None:

@@ -17,6 +17,15 @@ def labels_array(layer: Any) -> np.ndarray:
 
 
 CLASS_COLUMNS = ("class_name", "class", "phase")
+#: the largest label id napari colours from a table of colours without the numba package
+MAX_DIRECT_ID = 65535
+
+
+def has_numba() -> bool:
+    """True when numba is installed: napari then colours label ids of any size by a table."""
+    from importlib.util import find_spec
+
+    return find_spec("numba") is not None
 
 
 def _label_ids(features: pd.DataFrame) -> pd.Series | None:
@@ -41,7 +50,8 @@ def instance_classes(layer: Any) -> dict[int, Any] | None:
 
 def phase_names_of(layer: Any) -> list[str] | None:
     """Names of phase ids 0, 1, ... from a phase map's features (a class per ``index``, as the
-    Segment dock writes them for a phases model); None when the layer names none."""
+    Segment dock writes them for a phases model and the two-phase sample for its true phases);
+    None when the layer names none."""
     classes = instance_classes(layer)
     if not classes or min(classes) < 0:
         return None
@@ -78,12 +88,17 @@ def set_grain_features(layer: Any, table: pd.DataFrame) -> None:
     layer.features = features
 
 
+#: colour of ids a :func:`color_by_values` table does not list (painted since): visible, neutral
+NEW_LABEL_GREY = (0.6, 0.6, 0.6, 1.0)
+
+
 def color_by_values(
     layer: Any, labels: np.ndarray, values: np.ndarray, cmap: str = "viridis"
 ) -> tuple[float, float]:
     """Colour each grain of a Labels layer by a number (e.g. its area); returns the value range.
 
-    Grains without a finite value are transparent. Keep ``layer.colormap`` beforehand to undo.
+    Grains without a finite value are transparent; ids not in ``labels`` (a grain painted
+    since) are :data:`NEW_LABEL_GREY`. Keep ``layer.colormap`` beforehand to undo.
     """
     from matplotlib import colormaps
     from napari.utils.colormaps import DirectLabelColormap
@@ -95,7 +110,8 @@ def color_by_values(
     span = hi - lo if hi > lo else 1.0
     rgba = colormaps[cmap]((np.nan_to_num(values) - lo) / span)
     rgba[~ok] = 0.0
-    colors: dict[int | None, np.ndarray] = {None: np.zeros(4), 0: np.zeros(4)}
+    # napari's key None colours every id not listed: a grain painted after colouring shows
+    colors: dict[int | None, np.ndarray] = {None: np.array(NEW_LABEL_GREY), 0: np.zeros(4)}
     colors.update({int(k): c for k, c in zip(labels, rgba, strict=True)})
     layer.colormap = DirectLabelColormap(color_dict=colors)
     return lo, hi

@@ -19,7 +19,7 @@ from .._layers import (
     plane_index,
     style_boxes,
 )
-from .._layers.explain import show_quality_labels
+from .._layers.explain import MAX_DIRECT_ID, renumbered_ids, show_quality_labels
 from .._layers.plane import plane_suffix, plane_text
 
 #: metadata of a low-confidence map: the confidence threshold it was drawn at
@@ -91,7 +91,12 @@ class ConfidenceViews:
         ids, values, column = found
         colors = quality_colors(ids, values)
         name = f"{labels.name} {column}{plane_suffix(labels)}"
-        show_quality_labels(self._viewer, labels, colors, name)
+        try:
+            show_quality_labels(self._viewer, labels, colors, name)
+        except ValueError as err:  # too many objects to colour without numba
+            self._info.value = f"No quality overlay: {err}."
+            show_error(f"Explain: no quality overlay: {err}.")
+            return
         finite = values[np.isfinite(values)]
         plane = plane_index(labels)
         where = f" (plane {plane_text(plane)} on screen)" if plane else ""
@@ -100,6 +105,11 @@ class ConfidenceViews:
                 f"{column}: {finite.size} objects, min {finite.min():.2f}, "
                 f"median {np.median(finite):.2f}{where}"
             )
+        if renumbered_ids(colors):
+            self._info.value = (
+                f"{self._info.value}; overlay ids numbered 1, 2, ... (napari colours ids above "
+                f"{MAX_DIRECT_ID} only with the numba package)"
+            ).lstrip("; ")
 
     def update_histogram(self) -> None:
         """Redraw the histogram of the detections' confidences."""

@@ -29,6 +29,8 @@ from .._layers import (
     select_label,
     set_grain_features,
 )
+from .._layers.labels import MAX_DIRECT_ID
+from .._layers.labels import has_numba as _has_numba
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
@@ -44,7 +46,6 @@ SETTING = "pipeline.measure"
 NO_COLOUR = "label colours"
 COLOUR_BY = ["area", "ecd", "circularity", "aspect_ratio", "orientation", "feret_max", "feret_min"]
 SHOWN = ["label", "area", "ecd", "circularity", "aspect_ratio", "orientation", "touches_edge"]
-MAX_DIRECT_ID = 65535  # napari's direct label colours without numba
 
 
 class MeasureWidget(MeasureReports, WorkerWidget):
@@ -325,9 +326,3 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         rows = self._table.selected_rows()
         if len(rows) == 1:
             self.select_row(rows.pop())
-
-
-def _has_numba() -> bool:
-    from importlib.util import find_spec
-
-    return find_spec("numba") is not None

@@ -78,11 +78,13 @@ def not_grain_ids(labels: np.ndarray) -> str | None:
                     "boundary mask, not one id per grain (0 on the boundaries); label the "
                     "grains first (the `grains` command, or the interiors of the mask)"
                 )
-        return None
+    # with any number of ids: a phase map of ferrite and pearlite, or a 0/1 mask, has one or
+    # two ids of many pieces each
     pieces = int(label(labels, background=0, connectivity=2).max())
-    if ids.size >= 3 and pieces > MAX_PIECES_PER_ID * ids.size:
+    if pieces > MAX_PIECES_PER_ID * ids.size:
+        what = f"its {ids.size} ids make" if ids.size > 1 else "its one id makes"
         return (
-            f"its {ids.size} ids make {pieces} separate pieces: this looks like a grey image or "
-            "a class map, not one id per grain"
+            f"{what} {pieces} separate pieces: this looks like a grey image or a class map "
+            "(a phase map, a mask), not one id per grain"
         )
     return None
