@@ -77,7 +77,7 @@ class ConfidenceViews:
             self._info.value = ""  # back at the map's threshold: the map is current again
 
     def show_quality(self) -> None:
-        """Labels coloured by each object's quality score (red = poor, green = good)."""
+        """Labels coloured by each object's quality score (viridis: dark = poor, yellow = good)."""
         from ..core.explain import quality_colors
 
         labels = self.labels_layer
