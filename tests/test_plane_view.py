@@ -41,6 +41,11 @@ def test_a_planes_class_map_is_shown_on_its_plane_only(make_napari_viewer):
     assert not one.visible
     viewer.dims.set_current_step(0, 1)
     assert one.visible
+    viewer.dims.set_current_step(0, 2)
+    one.visible = True  # switched on and off again over another plane: the user hid it
+    one.visible = False
+    viewer.dims.set_current_step(0, 1)
+    assert not one.visible
     # made while the slider is elsewhere (the run started on plane 1): hidden at once
     two = show_class_map(viewer, np.ones((48, 48), np.uint8), stack, ["x"], "S classes", (2,))
     assert not two.visible

@@ -19,6 +19,8 @@ from .plane import PLANE_OF_KEY, made_plane, plane_index
 _followed: weakref.WeakSet[Any] = weakref.WeakSet()
 #: results hidden here because the slider left their plane (shown again when it returns)
 _hidden: weakref.WeakSet[Any] = weakref.WeakSet()
+#: results whose visibility the slider is setting now (not the user's choice)
+_setting: weakref.WeakSet[Any] = weakref.WeakSet()
 #: viewers whose slider is followed
 _watched: weakref.WeakSet[Any] = weakref.WeakSet()
 
@@ -38,9 +40,19 @@ def show_on_its_plane(viewer: Any, layer: Any) -> None:
         _watched.add(viewer)
         ref = weakref.ref(viewer)
         viewer.dims.events.current_step.connect(lambda _event: _follow(ref()))
-    _followed.add(layer)
+    if layer not in _followed:
+        _followed.add(layer)
+        layer_ref = weakref.ref(layer)
+        layer.events.visible.connect(lambda _event: _users_choice(layer_ref()))
     _hidden.discard(layer)
     _look(viewer, layer)
+
+
+def _users_choice(layer: Any) -> None:
+    """The user showed or hid ``layer``: the slider no longer shows it again (unless it is
+    the slider that hid it)."""
+    if layer is not None and layer not in _setting:
+        _hidden.discard(layer)
 
 
 def _follow(viewer: Any) -> None:
@@ -61,8 +73,16 @@ def _look(viewer: Any, layer: Any) -> None:
         return  # its image is gone (or no longer that stack): left as the user has it
     if plane_index(image) != made:
         if layer.visible:
-            layer.visible = False
+            _set_visible(layer, False)
             _hidden.add(layer)
     elif layer in _hidden:
         _hidden.discard(layer)
-        layer.visible = True
+        _set_visible(layer, True)
+
+
+def _set_visible(layer: Any, visible: bool) -> None:
+    _setting.add(layer)
+    try:
+        layer.visible = visible
+    finally:
+        _setting.discard(layer)
