@@ -104,7 +104,10 @@ def _feature_sizes(layer: Any, pixel_size: float | None) -> None:
     s = float(pixel_size) if pixel_size else np.nan
     w, h = feats["width_px"].to_numpy(float), feats["height_px"].to_numpy(float)
     feats["width_um"], feats["height_um"], feats["area_um2"] = w * s, h * s, w * h * s * s
+    # napari resets the new-box defaults with the table: keep them (e.g. Curate's confidence 1)
+    defaults = layer.feature_defaults.iloc[0].to_dict() if len(layer.feature_defaults) else {}
     layer.features = feats
+    layer.feature_defaults = {c: defaults.get(c, np.nan) for c in feats.columns}
 
 
 def boxes_to_rectangles(df: pd.DataFrame, pixel_size: float | None) -> list[np.ndarray]:

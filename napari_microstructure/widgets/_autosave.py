@@ -47,7 +47,10 @@ class Autosave:
         delay_ms: int = 1500,
         on_saved: Callable[[int], None] | None = None,
         on_failed: Callable[[str], None] | None = None,
+        saved: dict[str, Any] | None = None,
     ) -> None:
+        """``saved``: the snapshot on disk when the layers may differ from it (edits made while
+        no dock autosaved them): the first save writes the difference."""
         self.project = project
         self.image_id = image_id
         #: the classes the boxes layer was drawn with: its names mean these even after another
@@ -68,7 +71,7 @@ class Autosave:
         self._worker: Any = None  # the write in flight, or waiting for a thread
         self._generation = 0  # raised by flush: a write queued before it is stale
         try:
-            self._last: dict[str, Any] = self._snapshot()
+            self._last: dict[str, Any] = self._snapshot() if saved is None else dict(saved)
         except ValueError:  # e.g. a box of an unknown class: the first save tells the user
             self._last = {}
         self.saved_rev = int(project.image_record(image_id).get("rev", 0))
@@ -125,9 +128,7 @@ class Autosave:
     def _changes(self, snap: dict[str, Any]) -> dict[str, Any]:
         out = {}
         for role, value in snap.items():
-            old = self._last.get(role)
-            same = np.array_equal(old, value) if isinstance(value, np.ndarray) else old == value
-            if not same:
+            if not _same(self._last.get(role), value):
                 out[role] = value
         return out
 
@@ -217,7 +218,7 @@ class Autosave:
             rev = self._write(changes)
             self._last = snap
             self._saved(rev)
-        self.error = None  # everything shown is on disk
+        self.error, self._pending = None, False  # everything shown is on disk
         return self.saved_rev
 
     def rebase(self, project: Project) -> int:
@@ -235,3 +236,25 @@ class Autosave:
             self._timer.stop()
             self._poll.stop()
             self._hooks.clear()
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether a snapshot's value is unchanged; a NaN (a box drawn by hand has no confidence)
+    equals NaN, else every save would write the same boxes again."""
+    if isinstance(new, np.ndarray) or isinstance(old, np.ndarray):
+        return isinstance(old, np.ndarray) and np.array_equal(old, new)
+    if isinstance(new, dict):
+        return (
+            isinstance(old, dict)
+            and old.keys() == new.keys()
+            and all(_same(old[k], new[k]) for k in new)
+        )
+    if isinstance(new, list | tuple):
+        return (
+            isinstance(old, list | tuple)
+            and len(old) == len(new)
+            and all(_same(a, b) for a, b in zip(old, new, strict=True))
+        )
+    if isinstance(new, float) and isinstance(old, float) and np.isnan(new) and np.isnan(old):
+        return True
+    return bool(old == new)

@@ -19,6 +19,7 @@ from ._curate_export import ExportPanel
 from ._curate_layers import ImageLayers
 from ._curate_panels import QueuePanel
 from ._curate_reopen import followed_move, leave_unsaved, moved_away
+from ._curate_resume import resume, resume_left
 from ._curate_train import TrainPanel
 
 if TYPE_CHECKING:
@@ -123,19 +124,23 @@ class CurateWidget(WorkerWidget):
             project = self._saved_before_open(folder, same, classes if edited else None)
         if project is False:
             return None
+        previous = self.current_image_id
+        reopened = previous if same else None
+        if moved and not same:  # it cannot be saved: its layers stay, the user is told
+            leave_unsaved(self)
+        # saved and stopped before the project is read: a later save would delete the
+        # revision read (only one Project object of the dock may write)
+        kept = self._autosave.project if self._autosave else None
+        self._stop_autosave()
         try:
             project = project or Project.open_or_create(folder, classes=classes or ["object"])
             if edited and classes != project.classes:
                 project.set_classes(classes)  # renamed in place or added at the end
         except (ProjectError, OSError) as exc:
             show_error(f"Cannot open the project: {exc}")
+            if kept is not None and previous is not None:
+                resume(self, kept, previous)  # the open image stays open and autosaved
             return None
-        # only one Project object of the dock may write: the old autosave's would be refused
-        previous = self.current_image_id
-        reopened = previous if same else None
-        if moved and not same:  # it cannot be saved: its layers stay, the user is told
-            leave_unsaved(self)
-        self._stop_autosave()
         if previous is not None and not (same or moved):  # it would be autosaved no more
             self._close_layers(previous)
         self._project = project
@@ -147,6 +152,8 @@ class CurateWidget(WorkerWidget):
         self.train_panel.refresh()
         if reopened in project.image_ids:
             self.open_image(reopened)  # keep autosaving the image on screen
+        elif self._autosave is None:
+            resume_left(self, project)  # layers a closed Curate dock left in the viewer
         return self._project
 
     def _saved_before_open(
@@ -227,21 +234,32 @@ class CurateWidget(WorkerWidget):
         self._stop_autosave()
         if previous is not None and previous != image_id:
             self._close_layers(previous)
-        labels = project.load_labels(image_id)
+        try:
+            labels = project.load_labels(image_id)
+        except (ValueError, OSError) as exc:
+            shown = ": its layers shown are NOT autosaved" if self.layers_of(image_id) else ""
+            show_error(f"Cannot read the saved labels of {image_id}{shown} ({exc})")
+            self._saved.value = f"{image_id}: not open (cannot read its saved labels)"
+            return
         image_layer, layers = self._layers.show(project, image_id, labels, image_layer)
         if self._viewer.layers.selection.active not in [*layers.values(), image_layer]:
             self._viewer.layers.selection.active = layers["instances"]  # else kept (reopened)
-        watched = {**layers, "image": image_layer}  # its pixel size, set by the Pixel size dock
+        self._watch(project, image_id, {**layers, "image": image_layer})
+
+    def _watch(self, project: Project, image_id: str, layers: dict, saved: Any = None) -> Any:
+        """Autosave ``layers`` by role ("image": its pixel size); ``saved``: see Autosave."""
         self._autosave = Autosave(
             project,
             image_id,
-            watched,
+            layers,
             self._autosave_ms,
             on_saved=self._show_saved,
             on_failed=self._show_not_saved,
+            saved=saved,
         )
         self._refresh_images(image_id)
         self._show_saved(self._autosave.saved_rev)
+        return self._autosave
 
     def _close_layers(self, image_id: str) -> None:
         """Take a saved image's layers out of the viewer: only the open image is autosaved, so
@@ -291,10 +309,10 @@ class CurateWidget(WorkerWidget):
             return False
         return True
 
-    def _stop_autosave(self) -> None:
-        """Save pending edits and stop autosaving; a refused save is told, not raised."""
+    def _stop_autosave(self) -> bool:
+        """Save pending edits and stop autosaving; a refused save is told (False), not raised."""
         if self._autosave is None:
-            return
+            return True
         autosave, self._autosave = self._autosave, None
         try:
             autosave.stop()
@@ -303,6 +321,8 @@ class CurateWidget(WorkerWidget):
                 f"Cannot save {autosave.image_id}: its last edits stay in the viewer's layers"
                 f" only (the last saved version is intact): {exc}"
             )
+            return False
+        return True
 
     # -- export --------------------------------------------------------------------------------
     def export(self, out: str | Path | None = None, formats: list[str] | None = None) -> Any:

@@ -101,11 +101,13 @@ def update_objects(
     for lid in sorted(present):
         key = str(int(lid))
         prev = objects.get(key)
+        restored = False
         if lid in back and lid not in classes:
             rec = dropped[key]
             if rec.get("footprint") == back_prints.get(int(lid)):
                 prev = dict(dropped.pop(key))  # back (undo): its class and who made it
                 prev.pop("footprint", None)
+                restored = source == MANUAL  # an undo by hand is no correction
         if prev is None:
             rec = {
                 "class_id": int(classes.get(lid, default_class)),
@@ -116,7 +118,7 @@ def update_objects(
             }
         else:
             rec = dict(prev)
-            if lid in touched:
+            if lid in touched and not restored:
                 rec["modified"] = stamp
                 if source == MANUAL and prev.get("source") != MANUAL:
                     rec["status"] = CORRECTED
