@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from napari.layers import Image
 
 from .._layers import image_layer_kwargs, layer_role
@@ -73,6 +74,8 @@ class ImageLayers:
             else:
                 kw = labels_layer_kwargs(data, ps, named[role], image_id, role, like=image_layer)
                 layers[role] = self._add("labels", root, image_id, **kw)
+        if "phases" in layers:
+            name_phases(layers["phases"], project.phase_names)
         kw = boxes_layer_kwargs(
             labels.boxes, ps, project.classes, f"{image_id} boxes", image_id, like=image_layer
         )
@@ -81,3 +84,12 @@ class ImageLayers:
         else:
             layers["boxes"] = self._add("shapes", root, image_id, **kw)
         return image_layer, layers
+
+
+def name_phases(layer: Any, names: list[str]) -> None:
+    """Name a phases layer's ids by the project's phase names (a ``class`` per ``index`` in its
+    features, as Measure reads them) when the names cover every id it holds."""
+    present = np.unique(np.asarray(layer.data))
+    if present.size and int(present.max()) >= len(names):
+        return  # more phases than names: Measure numbers them
+    layer.features = pd.DataFrame({"index": np.arange(len(names)), "class": list(names)})
