@@ -71,13 +71,13 @@ def from_menu(make_napari_viewer, settings_home, etched):
     return viewer, widget, image
 
 
-def _click(viewer, world, drag=False):
+def _click(viewer, world, drag=False, modifiers=()):
     """A click as napari hands it to the active layer's mouse callbacks."""
     layer = viewer.layers.selection.active
     event = SimpleNamespace(
         type="mouse_press",
         position=tuple(world),
-        modifiers=[],
+        modifiers=list(modifiers),
         button=1,
         is_dragging=False,
         handled=False,

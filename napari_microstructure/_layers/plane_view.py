@@ -44,7 +44,7 @@ def show_on_its_plane(viewer: Any, layer: Any) -> None:
         _followed.add(layer)
         layer_ref = weakref.ref(layer)
         layer.events.visible.connect(lambda _event: _users_choice(layer_ref()))
-    _hidden.discard(layer)
+    # (a result the update showed left ``_hidden`` then; one the slider hid stays in it)
     _look(viewer, layer)
 
 
