@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the etched fixture imported from test_review_refine_ui is an argument
 """Refine dock opened from napari's menu (review 24): a failed or cancelled preparation takes
 back its click from an object that has a mask; a new prompts layer starts a new object; a
 result whose objects layer was deleted during the run lands in a new one; the first click on
@@ -12,6 +13,7 @@ import pytest
 from _notices import captured_messages
 from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
 from scipy import ndimage as ndi
+from test_review_refine_ui import _centre, _grains, etched  # noqa: F401 - a fixture among them
 
 import napari_microstructure.widgets._base as base_module
 import napari_microstructure.widgets._refine_batch as batch_module
@@ -20,31 +22,6 @@ import napari_microstructure.widgets.refine as refine_module
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.progress import run_to_end
 from napari_microstructure.core.refine import make_engine
-from napari_microstructure.core.synthetic import generate
-
-
-@pytest.fixture(scope="module")
-def etched():
-    return generate("etched", shape=(192, 192), seed=3, grain_size_um=15)
-
-
-def _centre(truth, gid):
-    d = ndi.distance_transform_edt(np.pad(truth == gid, 1))[1:-1, 1:-1]
-    return tuple(int(i) for i in np.unravel_index(np.argmax(d), d.shape))
-
-
-def _grains(truth, n, min_area=300):
-    """``n`` grains of at least ``min_area`` px that do not touch the image's edge."""
-    h, w = truth.shape
-    out = []
-    for i in np.unique(truth):
-        rr, cc = np.nonzero(truth == i)
-        inside = rr.min() > 2 and cc.min() > 2 and rr.max() < h - 3 and cc.max() < w - 3
-        if rr.size >= min_area and inside:
-            out.append(int(i))
-        if len(out) == n:
-            break
-    return out
 
 
 def _neighbour(truth, gid):

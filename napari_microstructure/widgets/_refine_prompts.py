@@ -9,6 +9,7 @@ makes its layers and is the first prompt.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 from napari.layers import Points
@@ -61,11 +62,7 @@ class PromptsMixin:
         if layer is not self.image_layer or self._sessions.prompts(s) is not None:
             return  # its prompts layer takes the clicks (when it is the active layer)
         position, modifiers, button = event.position, tuple(event.modifiers), event.button
-        yield
-        moved = False
-        while event.type == "mouse_move":
-            moved = True
-            yield
+        moved = yield from _to_release(event)
         row, col = P.world_to_pixel(position, layer)
         h, w = yx_shape(layer)
         if moved or not (-0.5 <= row <= h - 0.5 and -0.5 <= col <= w - 0.5):
@@ -95,11 +92,7 @@ class PromptsMixin:
         if event.type != "mouse_press" or str(layer.mode) not in CLICK_MODES:
             return
         position, modifiers, button = event.position, tuple(event.modifiers), event.button
-        yield
-        moved = False
-        while event.type == "mouse_move":
-            moved = True
-            yield
+        moved = yield from _to_release(event)
         s = self._sessions.of_points(layer)
         if moved or s is None or s.image not in self.viewer.layers:
             return
@@ -108,3 +101,14 @@ class PromptsMixin:
         row, col = P.world_to_pixel(position, s.image)
         negative = self._negative.value != ("Shift" in modifiers or button == 2)
         self.add_click(row, col, positive=not negative)
+
+
+def _to_release(event: Any) -> Generator[None, None, bool]:
+    """Follow a pressed button to its release (napari's drag callbacks); True if the mouse
+    moved meanwhile (a pan, not a click)."""
+    yield
+    moved = False
+    while event.type == "mouse_move":
+        moved = True
+        yield
+    return moved
