@@ -4,9 +4,6 @@ slider leaves it, shown again when it comes back, and never against the user's o
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from test_detect_review23 import _dock
-from test_review_detect_refine import fake_detector  # noqa: F401 - a fixture
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure._layers.classes import show_class_map
@@ -67,23 +64,6 @@ def test_a_2d_images_result_and_an_orphan_are_left_alone(make_napari_viewer):
     viewer.add_image(np.zeros((4, 48, 48), np.uint8), name="other")
     viewer.dims.set_current_step(0, 3)
     assert of_one.visible and of_flat.visible
-
-
-@pytest.mark.usefixtures("settings_home", "fake_detector")
-def test_detections_of_a_plane_follow_the_slider(make_napari_viewer, wait_idle):
-    viewer = make_napari_viewer()
-    viewer.add_image(np.zeros((2, 128, 160), np.uint8), name="stack")
-    viewer.dims.set_current_step(0, 1)
-    w = _dock(viewer)
-    w.conf = 0.1
-    w.run()
-    wait_idle(w)
-    boxes = w.layer
-    assert boxes.visible
-    viewer.dims.set_current_step(0, 0)
-    assert not boxes.visible
-    viewer.dims.set_current_step(0, 1)
-    assert boxes.visible
 
 
 def test_saliency_of_a_plane_follows_the_slider(make_napari_viewer, settings_home, wait_idle):
