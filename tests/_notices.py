@@ -14,3 +14,16 @@ def captured_messages(monkeypatch: Any, *modules: Any) -> list[str]:
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, shown.append)
     return shown
+
+
+#: the modules of the Curate dock that show messages
+CURATE_PARTS = ("curate", "_curate_reopen", "_curate_resume", "_curate_panels", "_curate_train")
+
+
+def curate_messages(monkeypatch: Any) -> list[str]:
+    """What the Curate dock and its parts (its autosave too) show, in order."""
+    import importlib
+
+    names = (*CURATE_PARTS, "_autosave")
+    modules = [importlib.import_module(f"napari_microstructure.widgets.{n}") for n in names]
+    return captured_messages(monkeypatch, *modules)

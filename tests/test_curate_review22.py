@@ -4,14 +4,13 @@ retraining, and Accept / Reject after a refused Retrain."""
 
 from __future__ import annotations
 
-import importlib
 import shutil
 import threading
 
 import numpy as np
 import pandas as pd
 import pytest
-from _notices import captured_messages
+from _notices import curate_messages
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.core import atomic
@@ -35,14 +34,7 @@ def widget(make_napari_viewer, tmp_path, settings_home):
 @pytest.fixture
 def told(monkeypatch):
     """What the Curate dock and its parts show, in order."""
-    names = ("curate", "_curate_reopen", "_curate_panels", "_curate_train", "_autosave")
-    modules = []
-    for name in names:
-        try:
-            modules.append(importlib.import_module(f"napari_microstructure.widgets.{name}"))
-        except ModuleNotFoundError:  # a module of this fix
-            pass
-    return captured_messages(monkeypatch, *modules)
+    return curate_messages(monkeypatch)
 
 
 def _add(widget, name="img"):

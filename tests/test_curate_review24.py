@@ -3,11 +3,9 @@ dock, an erased object brought back by undo."""
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
-from _notices import captured_messages
+from _notices import curate_messages
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.core.curate import Project
@@ -16,14 +14,8 @@ from napari_microstructure.core.curate.provenance import update_objects
 
 @pytest.fixture
 def told(monkeypatch):
-    names = ("curate", "_curate_reopen", "_curate_resume", "_curate_panels", "_autosave")
-    modules = []
-    for name in names:
-        try:
-            modules.append(importlib.import_module(f"napari_microstructure.widgets.{name}"))
-        except ModuleNotFoundError:  # a module of this fix
-            pass
-    return captured_messages(monkeypatch, *modules)
+    """What the Curate dock and its parts show, in order."""
+    return curate_messages(monkeypatch)
 
 
 def _dock(viewer):

@@ -3,11 +3,9 @@ on the prompts layer and the n / u keys reach the dock."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
-from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
+from _clicks import click as _click
 from scipy import ndimage as ndi
 
 from napari_microstructure._layers import image_layer_kwargs
@@ -27,26 +25,6 @@ def from_menu(make_napari_viewer, settings_home):
     _, widget = viewer.window.add_plugin_dock_widget("napari-microstructure", "Refine")
     widget.image_layer = image
     return viewer, widget, sample
-
-
-def _click(layer, world):
-    event = SimpleNamespace(
-        type="mouse_press",
-        position=tuple(world),
-        modifiers=[],
-        button=1,
-        is_dragging=False,
-        handled=False,
-        view_direction=None,
-        dims_displayed=[0, 1],
-        pos=np.array([0, 0]),
-        delta=np.array([0, 0]),
-        dims_point=list(world),
-        source_type="mouse",
-    )
-    mouse_press_callbacks(layer, event)
-    event.type = "mouse_release"
-    mouse_release_callbacks(layer, event)
 
 
 def _press(layer, key):

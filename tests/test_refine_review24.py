@@ -6,12 +6,10 @@ the image starts the session."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
+from _clicks import click
 from _notices import captured_messages
-from napari.utils.interactions import mouse_press_callbacks, mouse_release_callbacks
 from scipy import ndimage as ndi
 from test_review_refine_ui import _centre, _grains, etched  # noqa: F401 - a fixture among them
 
@@ -49,30 +47,8 @@ def from_menu(make_napari_viewer, settings_home, etched):
 
 
 def _click(viewer, world, drag=False, modifiers=()):
-    """A click as napari hands it to the active layer's mouse callbacks."""
-    layer = viewer.layers.selection.active
-    event = SimpleNamespace(
-        type="mouse_press",
-        position=tuple(world),
-        modifiers=list(modifiers),
-        button=1,
-        is_dragging=False,
-        handled=False,
-        view_direction=None,
-        dims_displayed=[0, 1],
-        pos=np.array([0, 0]),
-        delta=np.array([0, 0]),
-        dims_point=list(world),
-        source_type="mouse",
-    )
-    mouse_press_callbacks(layer, event)
-    if drag:
-        from napari.utils.interactions import mouse_move_callbacks
-
-        event.type, event.is_dragging = "mouse_move", True
-        mouse_move_callbacks(layer, event)
-    event.type = "mouse_release"
-    mouse_release_callbacks(layer, event)
+    """A click on the active layer."""
+    click(viewer.layers.selection.active, world, drag, modifiers)
 
 
 def _names(viewer):
