@@ -76,6 +76,12 @@ def is_overlay(layer: Any) -> bool:
     return EXPLAINS_KEY in (getattr(layer, "metadata", None) or {})
 
 
+def is_result_map(layer: Any) -> bool:
+    """True for any image a dock laid over a micrograph (a confidence map too): not a
+    micrograph to work on."""
+    return OUTPUT_KEY in (getattr(layer, "metadata", None) or {}) or is_overlay(layer)
+
+
 def image_overlay_output(image_layer: Any, what: str) -> str:
     """The dock result of overlay ``what`` of ``image_layer``, by the layer's identity."""
     return f"overlay:{image_layer.unique_id}:{what}"

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import output
-from .explain import is_overlay
-from .image import OUTPUT_KEY, image_array, layer_kwargs_like
+from .image import image_array, layer_kwargs_like
 from .output import follow_name, mark_written, own_layer, show_output
 from .plane import displayed_plane, plane_suffix
 
@@ -48,12 +47,6 @@ def scribbles_array(layer: Any, shape: tuple[int, int], what: str = "scribbles")
 
 
 RESULT_OF_KEY = "microstructure_result_of"  # a Segment result's metadata: its image's name
-
-
-def is_result_map(layer: Any) -> bool:
-    """True for an image a dock laid over a micrograph (a confidence map, a saliency map): it is
-    not a micrograph to segment."""
-    return OUTPUT_KEY in (getattr(layer, "metadata", None) or {}) or is_overlay(layer)
 
 
 def result_output(image: Any, what: str, plane: Any = None) -> str:

@@ -15,7 +15,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QSizePolicy
 
 from .._layers import layer_role
-from .._layers.segment import is_result_map
+from .._layers.explain import is_result_map
 from ..core.progress import Progress
 from ._dock_frame import FitWidth, Lifetime
 from ._worker import close_all, reported, start_worker, take_back
