@@ -74,7 +74,7 @@ def test_data_yaml_records_the_median_pixel_size(tmp_path):
     from napari_microstructure.core.curate.yolo import export_yolo_detect
 
     items = [
-        ExportItem(f"im{i}", np.zeros((32, 48), np.uint8), pixel_size=ps)
+        ExportItem(f"im{i}", np.zeros((32, 48), np.uint8), pixel_size=ps, done=True)
         for i, ps in enumerate([0.1, 0.2, 0.9])
     ]
     export_yolo_detect(tmp_path / "ds", items, {"names": ["pore"]})

@@ -16,7 +16,7 @@ from ..atomic import atomic_write_json
 from .export_record import record_export, replace_previous_export
 from .items import ExportItem, item_objects
 from .polygons import box_polygon, filled_area, mask_polygons
-from .yolo import save_image
+from .yolo import exported_as_image, save_image
 
 
 def rle_encode(mask: np.ndarray) -> dict[str, Any]:
@@ -109,9 +109,11 @@ def export_coco(
 
     ``meta``: ``names`` (class names, required unless every class id is 0), ``segmentation``
     (``"rle"`` default, or ``"polygon"``), ``images`` (False to skip writing images).
+    Items with no object that are not marked done are left out (:func:`.exported_as_image`).
     """
     meta = dict(meta or {})
     out = Path(path)
+    data = [it for it in data if exported_as_image(it)]
     out.mkdir(parents=True, exist_ok=True)
     names = list(meta.get("names") or ["object"])
     file_names = [f"images/{it.name}.png" for it in data]

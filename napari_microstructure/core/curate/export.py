@@ -17,7 +17,13 @@ from ..progress import Progress
 from .coco import coco_dict, export_coco, rle_decode, rle_encode
 from .export_record import record_export, replace_previous_export
 from .items import ExportItem, item_objects, items_from_project
-from .yolo import export_yolo_detect, export_yolo_segment, split_names, write_data_yaml
+from .yolo import (
+    export_yolo_detect,
+    export_yolo_segment,
+    exported_as_image,
+    split_names,
+    write_data_yaml,
+)
 
 if TYPE_CHECKING:
     from .project import Project
@@ -31,6 +37,7 @@ __all__ = [
     "export_project",
     "export_yolo_detect",
     "export_yolo_segment",
+    "exported_as_image",
     "read_label_tiff",
     "rle_decode",
     "rle_encode",
@@ -47,7 +54,8 @@ def export_label_tiffs(
     boxes that are not the box of a mask (pixels, x2/y2 exclusive).
 
     Values are stored losslessly, so :func:`read_label_tiff` returns the exact arrays; an
-    image marked done with no object gets an all-zero instances TIFF.
+    image marked done with no object gets an all-zero instances TIFF, one with no object that
+    is not marked done none (:func:`exported_as_image`).
     ``meta``: ``names`` and ``phase_names`` (class and phase names), ``images`` (True to also
     write ``<name>_image.tif``).
     """
@@ -74,7 +82,7 @@ def export_label_tiffs(
         inst = item.instances
         if inst is None and item.done:  # checked: no object
             inst = np.zeros((item.height, item.width), dtype=np.uint32)
-        if inst is not None:
+        if inst is not None and exported_as_image(item):
             arr = np.asarray(inst, dtype=np.uint32)
             path = atomic_write_tiff(out / f"{item.name}_instances.tif", arr, ps, labels=True)
             written.append(str(path))
@@ -111,7 +119,11 @@ def export_project(
     only_done: bool = False,
     segmentation: str = "rle",
 ) -> Generator[Progress, None, dict[str, list[str]]]:
-    """Export a project in each format to ``out/<format>``; returns ``{format: files}``."""
+    """Export a project in each format to ``out/<format>``; returns ``{format: files}``.
+
+    Images with no object that are not marked done are left out (:func:`exported_as_image`;
+    TIFF still writes their phases); the last progress message counts them.
+    """
     bad = [f for f in formats if f not in EXPORTERS]
     if bad:
         raise ValueError(f"unknown export format(s) {bad}; choose from {sorted(EXPORTERS)}")
@@ -119,6 +131,13 @@ def export_project(
     items = list(items_from_project(project, only_done=only_done))
     if not items:
         raise ValueError("the project has no labelled images to export")
+    image_formats = [f for f in formats if f != "tiff"]  # TIFF also exports bare phases
+    left_out = sum(not exported_as_image(it) for it in items) if image_formats else 0
+    if left_out == len(items):
+        raise ValueError(
+            f"no image to export as {', '.join(image_formats)}: none has an object or is "
+            "marked done (mark an image done once checked, even when it holds no object)"
+        )
     meta: dict[str, Any] = {
         "names": project.classes,
         "phase_names": project.phase_names,
@@ -130,5 +149,9 @@ def export_project(
     for i, fmt in enumerate(formats):
         yield Progress(i + 1, len(formats) + 1, f"exporting {fmt}")
         result[fmt] = EXPORTERS[fmt](Path(out) / fmt, items, meta)
-    yield Progress(len(formats) + 1, len(formats) + 1, "exported")
+    done = "exported"
+    if left_out:
+        images = "image" if left_out == 1 else "images"
+        done += f"; left out {left_out} {images} with no objects not marked done"
+    yield Progress(len(formats) + 1, len(formats) + 1, done)
     return result

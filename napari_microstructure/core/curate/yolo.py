@@ -23,6 +23,19 @@ from .items import ExportItem, item_objects
 from .polygons import box_polygon, mask_polygons
 
 
+def exported_as_image(item: ExportItem) -> bool:
+    """Whether an item goes into a training export as an image: it has an object (an instance
+    id or a box inside the image), or it is marked done (checked: it holds no object).
+
+    An image with neither was never checked (the detector's empty proposals, phases only):
+    exported with no labels it would teach a model to find nothing there. Every exporter uses
+    this rule (the label TIFFs for their instances file).
+    """
+    if item.done or (item.instances is not None and np.any(item.instances)):
+        return True
+    return bool(item.boxes) and bool(item_objects(item))
+
+
 def _split_draw(name: str, seed: int) -> float:
     """A number in [0, 1) fixed by the name and the seed (the same on every machine)."""
     digest = hashlib.sha256(f"{seed}:{name}".encode()).digest()
@@ -147,6 +160,7 @@ def _export_yolo(path: str | Path, data: Sequence[ExportItem], meta: dict | None
     meta = dict(meta or {})
     names = list(meta.get("names") or ["object"])
     root = Path(path)
+    data = [it for it in data if exported_as_image(it)]
     train, val = split_names(
         [it.name for it in data], float(meta.get("val_fraction", 0.2)), int(meta.get("seed", 0))
     )
@@ -179,6 +193,7 @@ def export_yolo_detect(
 ) -> list[str]:
     """YOLO detection dataset of ``data`` in folder ``path``; returns the files written.
 
+    Items with no object that are not marked done are left out (:func:`exported_as_image`).
     ``meta``: ``names`` (class names), ``val_fraction`` (0.2), ``seed`` (0).
     """
     return _export_yolo(path, data, meta, "detect")
