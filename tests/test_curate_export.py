@@ -110,7 +110,8 @@ def test_label_tiffs_round_trip_exactly_with_their_classes(tmp_path):
     assert table["im0"]["instances"]["4000000000"] == 1 and table["im0"]["instances"]["3"] == 1
     assert table["im2"]["instances"] == {str(k): k % 2 for k in np.unique(items[2].instances)[1:]}
     assert table["im1"]["boxes"] == [{"x1": 2, "y1": 3, "x2": 12.5, "y2": 9, "class_id": 1}]
-    assert table["empty"] == {"instances": {}, "boxes": [], "pixel_size": None}
+    assert table["empty"] == {"instances": {}, "boxes": [], "pixel_size": None, "done": True}
+    assert table["im0"]["done"] is False  # objects, not checked
     unchecked = ExportItem("phases_only", np.zeros((20, 30), np.uint8), phases=np.ones((20, 30)))
     export_label_tiffs(tmp_path / "again", [unchecked])
     assert not (tmp_path / "again" / "phases_only_instances.tif").exists()  # not checked

@@ -74,6 +74,7 @@ def export_label_tiffs(
                 for o in boxes
             ],
             "pixel_size": item.pixel_size,
+            "done": bool(item.done),  # an image with no object is a checked negative only if done
         }
     replace_previous_export(out)
     written = []
