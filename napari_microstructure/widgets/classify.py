@@ -18,12 +18,13 @@ from magicgui.widgets import (
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import image_array, layer_pixel_size, show_class_map, show_image_overlay
+from .._layers import image_array, layer_pixel_size, show_class_map
 from .._layers.plane import plane_index, plane_suffix
 from ..core.settings import get_section, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
 from ._classify_examples import AddedExamples, folder_rows
+from ._classify_result import result_line, show_gradcam
 from ._tables import ResultsTable
 from ._values import PathValue, Value
 
@@ -310,30 +311,25 @@ class ClassifyWidget(WorkerWidget):
             return classify_with_maps(model, image, ps, n, want_map, want_cam)
 
         return self._start(
-            make_gen, lambda res: self._on_classified(res, layer, model, plane), "Classify"
+            make_gen, lambda r: self._on_classified(r, layer, model, plane, want_cam), "Classify"
         )
 
-    def _on_classified(self, res: dict, layer: Image, model: Classifier, plane: tuple) -> None:
+    def _on_classified(
+        self, res: dict, layer: Image, model: Classifier, plane: tuple, want_cam: bool
+    ) -> None:
         if self._input_closed(layer, "Classify"):
             return
         pred = res["prediction"]
         self._prediction = pred
         self._bars.plot(pred.probabilities, highlight=pred.predicted)
-        on = plane_suffix(layer, plane)
-        text = (
-            f"{layer.name}{on}: {pred.predicted} ({pred.probabilities[pred.predicted]:.2f}), "
-            f"model {_model_name(model)}"
-        )
-        self._info.value = text + "".join(f"\nnote: {w}" for w in pred.warnings)
+        self._info.value = result_line(layer, plane, pred, model)
         if res.get("map") is not None:
-            cm = res["map"]
+            cm, on = res["map"], plane_suffix(layer, plane)
             self._map_layer = show_class_map(
                 self._viewer, cm.labels, layer, cm.names, f"{layer.name} classes{on}", plane
             )
-        if res.get("cam") is not None:
-            self._cam_layer = show_image_overlay(
-                self._viewer, res["cam"], layer, f"Grad-CAM {res['cam_class']}", plane
-            )
+        if want_cam:  # one overlay per image plane, removed when this answer has none
+            self._cam_layer = show_gradcam(self._viewer, res, layer, plane)
 
     def classify_folder(self) -> Any:
         """Classify every image in the chosen folder into the table (worker)."""
@@ -365,7 +361,3 @@ class ClassifyWidget(WorkerWidget):
         self._folder_result = df
         self._rows, cols = folder_rows(df, folder)
         self._table.show_rows(self._rows, cols)
-
-
-def _model_name(model: Classifier) -> str:
-    return model.path.name if model.path is not None else "trained here (not saved)"

@@ -45,16 +45,24 @@ def prepare_image(image: np.ndarray) -> torch.Tensor:
 def structure_scale(image: np.ndarray) -> float:
     """Factor from :func:`prepare_image`'s grey units to the image's bit-depth range.
 
-    :func:`prepare_image` stretches integer data of 12 bits or less in a 16-bit file by its own
-    min/max, which would turn a blank frame's camera noise into edges. Integer data span
-    ``2**ceil(log2(max + 1)) - 1`` (at least 255) for the structure test; other data 1.
+    :func:`prepare_image` stretches integer data of 12 bits or less in a 16-bit file, and float
+    data outside [0, 1], by their own min/max, which would turn a blank frame's camera noise
+    into edges. Integer data span ``2**ceil(log2(max + 1)) - 1`` (at least 255) for the
+    structure test; float data outside [0, 1] the same range of their level ``max(|min|,
+    |max|)`` (no 8-bit floor: a ratio image about 1 is judged against 0..3), so a flat float
+    frame is judged as its integer twin; other data (float in [0, 1]) 1.
     """
     img = np.asarray(image)
-    if not np.issubdtype(img.dtype, np.integer) or img.size == 0:
+    if img.size == 0 or img.dtype == bool:
         return 1.0
     lo, hi = intensity_range(img)
-    peak = max(float(img.max()), 0.0)
-    depth = max(float(2 ** int(np.ceil(np.log2(peak + 1))) - 1), 255.0)
+    if np.issubdtype(img.dtype, np.integer):
+        peak, floor = max(float(img.max()), 0.0), 255.0
+    elif (lo, hi) == (0.0, 1.0):
+        return 1.0  # not stretched
+    else:
+        peak, floor = max(abs(lo), abs(hi)), 1.0
+    depth = max(float(2 ** int(np.ceil(np.log2(peak + 1))) - 1), floor)
     return min(max(hi - lo, 0.0) / depth, 1.0)
 
 

@@ -13,6 +13,12 @@ from .gradcam import gradcam_map
 from .model import NONE_OF_THESE, Classifier
 from .predict import ImagePrediction, class_map, classify_image
 
+#: why a frame without structure gets no Grad-CAM
+NO_GRADCAM = (
+    "no Grad-CAM: no crop was classified (the image shows no structure), so no class has "
+    "evidence to show"
+)
+
 
 def map_bytes_per_pixel(model: Classifier, with_map: bool = True) -> float:
     """Peak memory per image pixel of the class map (float32 sums and probabilities of every
@@ -41,7 +47,8 @@ def classify_with_maps(
     """Class probabilities, then the class map and the Grad-CAM map when asked for.
 
     Returns ``{"prediction": ImagePrediction, "map": ClassMap | None, "cam": array | None,
-    "cam_class": str | None}``.
+    "cam_class": str | None}``. A frame without structure (``n_crops`` 0: every known class
+    has probability 0) gets no Grad-CAM, and a note (:data:`NO_GRADCAM`) says why.
     """
     yield Progress(0, 1, "classifying…")
     pred = classify_image(model, image, pixel_size, n_crops=n_crops)
@@ -54,7 +61,9 @@ def classify_with_maps(
             return out
     if with_map:
         out["map"] = yield from class_map(model, image, pixel_size)
-    if with_gradcam:
+    if with_gradcam and pred.n_crops == 0:
+        pred.warnings.append(NO_GRADCAM)
+    elif with_gradcam:
         out["cam_class"] = gradcam_target(pred)
         out["cam"] = yield from gradcam_map(model, image, out["cam_class"], pixel_size)
     return out
