@@ -25,11 +25,13 @@ from ..core.segment import (
     load_model,
     load_pairs,
     make_pair,
+    mask_to_classes,
     project_training_data,
     segment_image,
     synthetic_start,
     train_model,
 )
+from ..core.segment.data import unannotated_note
 from ..core.segment.model import cache_model_path, check_save_path, save_or_keep
 from ..core.settings import get_setting, set_setting
 from ._values import PathValue, Value, as_path, set_path
@@ -92,16 +94,21 @@ class UNetPanel:
         if source == FROM_PROJECT and self.project_folder is None:
             self.project_folder = get_setting(CURATE_SETTING, "") or None  # the Curate dock's
 
-    def _layer_pair(self) -> list[Any]:
+    def _layer_arrays(self) -> tuple[np.ndarray, np.ndarray, str, float | None]:
+        """Copies of the image plane and the annotation's classes to train on, checked (a worker
+        must not read the layers' live data): image, mask, name, pixel size."""
         image, mask = self.image_layer, self.annotation_layer
         if image is None or mask is None:
             raise ValueError("choose an image and its annotation (a Labels layer) to train on")
-        arr = image_array(image)
-        in_ch = 3 if arr.ndim == 3 else 1
+        arr = np.array(image_array(image))
         marks = scribbles_array(mask, arr.shape[:2], "annotation")
         if self.task == "boundaries":  # painted lines: any label (the >127 rule is for files)
             marks = (marks != 0).astype(np.uint8)
-        return [make_pair(arr, marks, self.task, in_ch, image.name, layer_pixel_size(image))]
+        return arr, mask_to_classes(marks, self.task), image.name, layer_pixel_size(image)
+
+    def _layer_pair(self) -> list[Any]:
+        """The training pair of the chosen layers (the dock's worker converts them instead)."""
+        return _pairs_of(self._layer_arrays(), self.task)
 
     def _file_source(self) -> Any:
         """A function reading the training data of the chosen folders or project (in the
@@ -125,8 +132,8 @@ class UNetPanel:
     def train(self) -> Any:
         """Train a U-Net in a worker (progress per step, Cancel stops it); saves the model."""
         try:
-            layer_pairs = self._layer_pair() if self.source == FROM_LAYERS else None
-            read = self._file_source() if layer_pairs is None else None
+            arrays = self._layer_arrays() if self.source == FROM_LAYERS else None
+            read = self._file_source() if arrays is None else None
             options = {"base": 16, "depth": 4, "patience": 6, **self._options}
             cfg = TrainConfig(task=self.task, epochs=self.epochs, **options)
         except (ValueError, OSError, TypeError) as exc:
@@ -145,14 +152,19 @@ class UNetPanel:
 
         def run():
             nonlocal cfg
-            pairs = layer_pairs
-            if read is not None:
+            if arrays is not None:  # converted here: seconds for a large colour image
+                yield Progress(0, 1, "preparing the training image")
+                pairs = _pairs_of(arrays, cfg.task)
+            else:
                 yield Progress(0, 1, "reading the training images")
                 with logged_warnings() as notes:  # e.g. images without a mask, left out
                     pairs, classes = read()
                 for note in notes:
                     show_warning(f"Segment: {note}")  # napari shows it on the GUI thread
                 cfg = replace(cfg, classes=cfg.classes or classes)
+            note = unannotated_note(pairs, cfg.task)  # (train_model logs it, for train-seg)
+            if note:
+                show_warning(f"Segment: {note}")
             init = None
             if start == START_MODEL:  # its size, class names and, failing others, pixel size
                 init = load_model(start_model)
@@ -169,6 +181,10 @@ class UNetPanel:
     def _on_trained(self, model: Any, problem: str | None = None) -> None:
         self._last_model = model
         self._model_info.value = _describe(model)
+        score, metrics = _score(model), model.metrics
+        if score:  # the score the kept epoch was chosen on outlasts the epochs' messages
+            best, run = metrics.get("best_epoch"), metrics.get("epochs_run")
+            self._status.value = f"{TRAIN_JOB}: done; {score} at epoch {best} of {run}"
         if model.path is None:  # not even the cache folder took it
             show_error(
                 f"Segment: {problem}; the trained model is kept only as the dock's last "
@@ -229,10 +245,21 @@ class UNetPanel:
         return self._grains
 
 
-def _describe(model: Any) -> str:
+def _pairs_of(arrays: tuple[np.ndarray, np.ndarray, str, float | None], task: str) -> list[Any]:
+    """The training pair of :meth:`UNetPanel._layer_arrays`' image and mask."""
+    image, mask, name, pixel_size = arrays
+    return [make_pair(image, mask, task, 3 if image.ndim == 3 else 1, name, pixel_size)]
+
+
+def _score(model: Any) -> str:
+    """The model's validation score ("validation mean IoU 0.812"; "" without one)."""
     val = model.metrics.get("validation", {})
     score = val.get("mean_iou", val.get("boundary_f1"))
-    text = f"{model.task}: {', '.join(model.classes)}"
-    if score is not None:
-        text += f"; validation {'mean IoU' if 'mean_iou' in val else 'F1'} {score:.3f}"
-    return text
+    if score is None or not np.isfinite(score):
+        return ""
+    return f"validation {'mean IoU' if 'mean_iou' in val else 'F1'} {score:.3f}"
+
+
+def _describe(model: Any) -> str:
+    score = _score(model)
+    return f"{model.task}: {', '.join(model.classes)}" + (f"; {score}" if score else "")

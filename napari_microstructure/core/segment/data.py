@@ -112,6 +112,25 @@ def n_classes_in(pairs: list[Pair]) -> int:
     return max(2, top + 1)
 
 
+def unannotated_note(pairs: list[Pair], task: str) -> str | None:
+    """A warning for a phase annotation without a pixel of a class below its highest one (a
+    pixel classes layer of scribbles, numbered from 1, has no class 0); None when it has all."""
+    if task != "phases":
+        return None
+    counts = sum(np.bincount(p.mask[p.mask != IGNORE], minlength=256) for p in pairs)
+    missing = [k for k in range(n_classes_in(pairs)) if not counts[k]]
+    if not missing or np.count_nonzero(counts) < 2:  # (one class: check_annotated refuses it)
+        return None
+    which = f"class{'es' if len(missing) > 1 else ''} {', '.join(map(str, missing))}"
+    hint = ""
+    if 0 in missing:
+        hint = " Classes are numbered from 0 (a pixel classes layer numbers them from 1)."
+    return (
+        f"the annotation holds no pixel of {which}: the model still gets an output for it, "
+        f"which nothing teaches and the validation score leaves out.{hint}"
+    )
+
+
 def check_annotated(pairs: list[Pair], task: str) -> None:
     """Refuse annotations that cannot teach anything (no line drawn, a single class)."""
     if task == "boundaries":

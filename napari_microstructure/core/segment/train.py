@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
-from collections.abc import Generator, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Generator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import torch.nn.functional as F
 
 from ..image_utils import MEMORY_SHARE, memory_budget
 from ..progress import Progress
-from .augment import IGNORE, Augment, make_batch
+from .augment import IGNORE, Augment
 from .data import (
     Pair,
     check_annotated,
@@ -25,8 +23,10 @@ from .data import (
     n_classes_in,
     pairs_pixel_size,
     split_pairs,
+    unannotated_note,
     with_channels,
 )
+from .feed import batches, one_cycle
 from .metrics import iou_per_class, pixel_f1
 from .model import TASKS, SegModel, as_model, load_matching, new_model
 from .tiling import predict_tiles
@@ -142,8 +142,13 @@ def evaluate(net, pairs: list[Pair], task: str) -> dict:
     n = net.n_classes
     pred = np.concatenate([q.ravel() for q in preds])
     truth = np.concatenate([p.mask.ravel() for p in pairs])
-    ious = iou_per_class(pred, truth, n)
-    return {"score": float(np.nanmean(ious)), "iou": ious, "mean_iou": float(np.nanmean(ious))}
+    # a class without an annotated pixel here (class 0 of a mask of 1, 2, ...) has no score:
+    # NaN, left out of the mean, not the 0 its predicted pixels would give it
+    annotated = np.bincount(truth[truth != IGNORE], minlength=n)[:n] > 0
+    ious = np.where(annotated, iou_per_class(pred, truth, n), np.nan).tolist()
+    scored = [v for v in ious if math.isfinite(v)]
+    mean = float(np.mean(scored)) if scored else math.nan
+    return {"score": mean, "iou": ious, "mean_iou": mean}
 
 
 def _drain(gen):
@@ -152,40 +157,6 @@ def _drain(gen):
             next(gen)
         except StopIteration as stop:
             return stop.value
-
-
-def batches(
-    data: list[tuple[np.ndarray, np.ndarray]], cfg: TrainConfig, aug: Augment, steps: int
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """The training batch of every step, ``cfg.workers`` threads drawing ahead.
-
-    Batch ``k`` is drawn with its own generator seeded ``(cfg.seed, k)``, so the batches are the
-    same whatever the number of workers.
-    """
-
-    def draw(k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        rng = np.random.default_rng((cfg.seed, k))
-        return make_batch(data, cfg.batch_size, cfg.crop, rng, aug)
-
-    if cfg.workers == 0:
-        yield from map(draw, range(steps))
-        return
-    with ThreadPoolExecutor(cfg.workers) as pool:
-        ahead = deque(pool.submit(draw, k) for k in range(min(2 * cfg.workers, steps)))
-        for k in range(steps):
-            batch = ahead.popleft().result()
-            if k + len(ahead) + 1 < steps:
-                ahead.append(pool.submit(draw, k + len(ahead) + 1))
-            yield batch
-
-
-def one_cycle(step: int, total: int, peak: float, warmup: float = 0.1) -> float:
-    """Learning rate: linear warm-up to ``peak``, then cosine decay to ``peak / 100``."""
-    up = max(1, int(total * warmup))
-    if step < up:
-        return peak * (0.1 + 0.9 * step / up)
-    frac = (step - up) / max(1, total - up)
-    return peak * (0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * frac)))
 
 
 def _check_memory(pairs: list[Pair], val_pairs: list[Pair], n_classes: int) -> None:
@@ -244,6 +215,9 @@ def train_model(
     if not pairs:
         raise ValueError("no annotated images to train on")
     check_annotated(pairs + (val_pairs or []), config.task)
+    note = unannotated_note(pairs + (val_pairs or []), config.task)
+    if note:
+        log.warning(note)
     cfg = config
     torch.manual_seed(cfg.seed)
     patience = cfg.patience
@@ -288,6 +262,7 @@ def train_model(
     source = batches([p.as_tuple() for p in pairs], cfg, aug, total_steps)
     best_score, best_state, best_epoch, stale = -math.inf, None, 0, 0
     history: list[dict] = []
+    last_val = ""  # the last validation score, carried in every step's message
     start = time.perf_counter()
     try:
         for epoch in range(1, cfg.epochs + 1):
@@ -304,18 +279,18 @@ def train_model(
                 loss.backward()
                 opt.step()
                 losses.append(float(loss.detach()))
-                yield Progress(
-                    done, total_steps, f"epoch {epoch}/{cfg.epochs}: loss {losses[-1]:.3f}"
-                )
+                msg = f"epoch {epoch}/{cfg.epochs}: loss {losses[-1]:.3f}{last_val}"
+                yield Progress(done, total_steps, msg)
             net.eval()
             val = evaluate(net, val_pairs, cfg.task)
             score = val.get("score", math.nan)
-            if not math.isfinite(score):  # no validation: the lowest training loss is best
+            msg = f"epoch {epoch}/{cfg.epochs}: mean loss {np.mean(losses):.3f}"
+            if math.isfinite(score):
+                msg += f", validation {score:.3f}"
+                last_val = f" (validation {score:.3f})"
+            else:  # no validation: the lowest training loss is best
                 score = -float(np.mean(losses))
             history.append({"epoch": epoch, "loss": float(np.mean(losses)), **val})
-            msg = f"epoch {epoch}/{cfg.epochs}: mean loss {np.mean(losses):.3f}"
-            if val:
-                msg += f", validation {score:.3f}"
             log.info(msg)
             yield Progress(epoch * cfg.steps_per_epoch, total_steps, msg)
             if score > best_score + 1e-4:
