@@ -60,10 +60,15 @@ def _strict(obj: Any) -> Any:
 
 
 def flat_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """One level of keys (``phase_fractions.ferrite``, ``mean_intercept_ci95.0``) for a CSV row."""
+    """One level of keys (``phase_fractions.ferrite``, ``mean_intercept_ci95.0``) for a CSV row.
+
+    An interval (``*_ci95``) always gives its two columns, empty when there is none, so the
+    rows of several images line up."""
     out: dict[str, Any] = {}
 
     def walk(prefix: str, value: Any) -> None:
+        if value is None and prefix.endswith("_ci95"):
+            value = (None, None)
         if isinstance(value, dict):
             for k, v in value.items():
                 walk(f"{prefix}.{k}" if prefix else str(k), v)

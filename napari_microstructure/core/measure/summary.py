@@ -10,7 +10,7 @@ import numpy as np
 
 from ..progress import Progress, rescaled
 from ._checks import as_label_image, check_pixel_size, not_grain_ids
-from .astm import lineal_intercept, planimetric
+from .astm import DIRECTIONS, lineal_intercept, planimetric
 from .grains import grain_table_steps
 from .lines import prepare_labels
 from .phases import area_fractions, point_count
@@ -117,7 +117,8 @@ def summarize(
         "astm_g_planimetric_ci95": _pair(pl.astm_g_ci95),
         "relative_accuracy_intercept": _num(li.relative_accuracy),
         "n_intercepts": _num(li.n_intercepts),
-        "mean_intercept_by_direction": {d: _num(v) for d, v in li.by_direction.items()},
+        # every direction, None where no line crossed a boundary: the same CSV columns always
+        "mean_intercept_by_direction": {d: _num(li.by_direction.get(d)) for d in DIRECTIONS},
         "n_test_lines": li.n_lines,
         "jeffries_equivalent_grains": _num(pl.n_equivalent),
         "grains_per_mm2": _num(pl.grains_per_area) if ps else None,
