@@ -25,8 +25,11 @@ def _scribble(layer, w: int = 64) -> None:
 
 
 def _same_place(layer, image, pixel=(7.0, 11.0)) -> bool:
-    """A 2-D layer's pixel lies where the image's pixel lies (rows and columns)."""
+    """A layer's pixel lies where the image's pixel lies (rows and columns; a layer with the
+    stack's planes on the stack's planes too)."""
     world = np.asarray(image.data_to_world((0,) * (image.ndim - 2) + pixel))
+    if layer.ndim == image.ndim:
+        return np.allclose(layer.data_to_world((0,) * (layer.ndim - 2) + pixel), world)
     return np.allclose(layer.data_to_world(pixel), world[-2:])
 
 

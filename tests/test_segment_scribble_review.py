@@ -23,11 +23,12 @@ from napari_microstructure.widgets.segment import SegmentWidget
 
 
 def _strokes(layer, mask: np.ndarray, label: int, n: int = 15) -> None:
-    """About ``n`` brush dabs of ``label`` inside ``mask``."""
+    """About ``n`` brush dabs of ``label`` inside ``mask`` (of a stack's layer, on plane 0)."""
     layer.brush_size = 3
     rows, cols = np.nonzero(ndimage.binary_erosion(mask, iterations=3))
+    lead = (0,) * (layer.ndim - 2)
     for k in range(0, len(rows), max(1, len(rows) // n)):
-        layer.paint((rows[k], cols[k]), label)
+        layer.paint((*lead, rows[k], cols[k]), label)
 
 
 def _settle(qtbot, widget) -> None:

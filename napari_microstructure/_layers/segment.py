@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from . import output
-from .image import image_array, layer_kwargs_like
+from .image import image_array, layer_kwargs_like, layer_role, units_like
 from .output import follow_name, mark_written, own_layer, show_output
-from .plane import displayed_plane, plane_suffix
+from .plane import displayed_plane, level0, plane_suffix
 
 
 def image_shape2d(layer: Any) -> tuple[int, int]:
@@ -27,11 +27,47 @@ def image_shape2d(layer: Any) -> tuple[int, int]:
     return int(arr.shape[0]), int(arr.shape[1])
 
 
+#: a scribbles layer's metadata: the unique id of the image layer it was made over
+SCRIBBLES_OF_KEY = "microstructure_scribbles_of"
+
+
 def new_scribbles_kwargs(image_layer: Any, name: str = "scribbles") -> dict[str, Any]:
-    """Empty Labels data (uint8) and keyword arguments to paint over ``image_layer``."""
+    """Empty Labels data (uint8) and keyword arguments to paint over ``image_layer``.
+
+    Over a stack the layer has the stack's planes (and its placement on every axis): the
+    strokes painted on a plane stay on that plane, and teach the classifier there only.
+    """
     kwargs = layer_kwargs_like(image_layer, name, "scribbles")
-    kwargs["data"] = np.zeros(image_shape2d(image_layer), dtype=np.uint8)
+    kwargs["metadata"][SCRIBBLES_OF_KEY] = str(image_layer.unique_id)
+    lead = tuple(int(n) for n in level0(image_layer).shape[: image_layer.ndim - 2])
+    if lead:
+        kwargs.update(
+            scale=tuple(image_layer.scale),
+            translate=tuple(image_layer.translate),
+            rotate=np.asarray(image_layer.rotate),
+            shear=np.asarray(image_layer.shear),
+            affine=np.asarray(image_layer.affine.affine_matrix),
+            **units_like(image_layer, image_layer.ndim),
+        )
+    kwargs["data"] = np.zeros(lead + image_shape2d(image_layer), dtype=np.uint8)
     return kwargs
+
+
+def scribbles_of(layers: Any, image: Any) -> Any | None:
+    """The scribbles layer made over ``image`` (:func:`new_scribbles_kwargs`; the top one of
+    several) among ``layers``; None if there is none."""
+    if image is None:
+        return None
+    uid = str(image.unique_id)
+    return next(
+        (
+            layer
+            for layer in reversed(list(layers))
+            if layer_role(layer) == "scribbles"
+            and (layer.metadata or {}).get(SCRIBBLES_OF_KEY) == uid
+        ),
+        None,
+    )
 
 
 def scribbles_array(layer: Any, shape: tuple[int, int], what: str = "scribbles") -> np.ndarray:

@@ -6,7 +6,9 @@ A mixin of :class:`widgets.segment.SegmentWidget`, which builds the controls it 
 The classifier is kept with the image and plane its strokes were painted on
 (:class:`Taught`): on another image or plane the same strokes would mark other pixels, so
 the kept classifier is applied there instead of being taught on misplaced strokes. A new
-scribbles layer teaches it anew.
+scribbles layer teaches it anew; so do strokes of two classes on another plane of a
+scribbles layer with the stack's planes (the dock's own over a stack), which holds the strokes
+of each plane apart.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from .._layers import (
     plane_index,
     scribbles_array,
 )
-from .._layers.output import edited_since_written
+from .._layers.output import edited_since_written, own_layer
 from .._layers.plane import plane_suffix
+from .._layers.segment import result_output
 from ..core.segment import ScribbleClassifier, apply_classifier, classify_with_scribbles
 
 SCRIBBLE_JOB = "pixel classifier"
@@ -79,14 +82,20 @@ class ScribblePanel:
         self._unwatch_scribbles()
         layer = self.scribbles_layer
         if layer is not None:
+            self._strokes_plane = plane_index(layer)
             # napari's undo and redo (and a refresh) emit set_data, not paint
             self._painted.connect(layer.events, ("paint", "set_data"), self._on_paint)
 
     def _unwatch_scribbles(self) -> None:
         self._painted.clear()
 
-    def _on_paint(self, _event: Any = None) -> None:
-        if self.live:
+    def _on_paint(self, event: Any = None) -> None:
+        layer = self.scribbles_layer
+        plane = plane_index(layer) if layer is not None else ()
+        # napari re-slices a scribbles stack when the slider moves (set_data): no stroke
+        moved = getattr(event, "type", "") == "set_data" and plane != self._strokes_plane
+        self._strokes_plane = plane
+        if self.live and not moved:
             self._timer.start()
 
     def _on_debounced(self) -> None:
@@ -128,15 +137,23 @@ class ScribblePanel:
             return None  # e.g. the scribbles were shown again: nothing to re-predict
         taught = self._taught
         self._pending = False
-        if taught is not None and taught.strokes_of(scribbles) and not taught.on(image):
+        classes = np.unique(strokes[strokes > 0]).size
+        # the strokes it was taught with, or (scribbles with a stack's planes) none of two
+        # classes yet on this plane: the kept classifier is applied
+        if (
+            taught is not None
+            and taught.scribbles is scribbles
+            and not taught.on(image)
+            and (taught.strokes_of(scribbles) or classes < 2)
+        ):
             return self._apply(image, arr, taught, run, quiet)
         try:
             marks = scribbles_array(scribbles, arr.shape[:2])
         except ValueError as exc:
             show_error(str(exc))
             return None
-        if len(set(marks[marks > 0].ravel().tolist())) < 2:
-            self._out_of_date(quiet)
+        if classes < 2:
+            self._out_of_date(image, plane, quiet)
             return None
         if self._clf_layer is not image:
             self._clf, self._clf_layer, self._taught = ScribbleClassifier(), image, None
@@ -162,9 +179,13 @@ class ScribblePanel:
             self._told = refused
             return None
         if self._told != note:
+            there = (
+                "paint strokes of two classes on that plane"
+                if image is taught.image and taught.scribbles.ndim > 2
+                else "paint in a new scribbles layer"
+            )
             show_info(
-                f"Segment: the pixel classifier {note}. To teach it on {target} instead, paint "
-                "in a new scribbles layer."
+                f"Segment: the pixel classifier {note}. To teach it on {target} instead, {there}."
             )
             self._told = note
         fitted, cache = self._clf, self._other_clf
@@ -174,12 +195,13 @@ class ScribblePanel:
             SCRIBBLE_JOB,
         )
 
-    def _out_of_date(self, quiet: bool) -> None:
-        """Fewer than two classes painted (e.g. the strokes of one were erased): the prediction
-        shown no longer follows the strokes. It is hidden, not deleted."""
+    def _out_of_date(self, image: Image, plane: tuple[int, ...], quiet: bool) -> None:
+        """Fewer than two classes painted (e.g. the strokes of one were erased): the pixel
+        classes of ``image`` (of a stack, of ``plane``) no longer follow the strokes. They are
+        hidden, not deleted; a result of another kind (a U-Net's) or plane is left as it is."""
         if not quiet:
             show_error(TWO_CLASSES)
-        shown = self._prediction
+        shown = self._pixel_classes(image, plane)
         hide = (
             shown is not None
             and shown.visible
@@ -187,8 +209,8 @@ class ScribblePanel:
             and not edited_since_written(shown)  # the user's fixes stay in view
         )
         if hide:
-            shown.visible = False
-            self._hid_out_of_date = True
+            shown.visible = False  # (the slider's plane view leaves a layer so hidden hidden)
+            self._hid_out_of_date.add(shown)
         self._last_run = None
         self._status.value = f"{SCRIBBLE_JOB}: {TWO_CLASSES[:-1].lower()} to predict" + (
             f"; '{shown.name}' is out of date and hidden" if hide else ""
@@ -205,11 +227,12 @@ class ScribblePanel:
     ) -> None:
         if self._input_closed(image, "Segment"):
             return
-        # a live re-prediction (as the user paints) leaves a prediction the user hid hidden
-        shown = self._prediction
-        hidden = shown is not None and not shown.visible and not self._hid_out_of_date
-        self._hid_out_of_date = False
         plane = run[1] if run is not None else None  # the plane it classified
+        # a live re-prediction (as the user paints) leaves pixel classes the user hid hidden
+        shown = self._pixel_classes(image, plane)
+        hidden = shown is not None and not shown.visible and shown not in self._hid_out_of_date
+        if shown is not None:
+            self._hid_out_of_date.discard(shown)
         self._show(image, result.labels, result.confidence, "pixel classes", plane)
         if hidden and not reveal and self._prediction is shown:
             self._prediction.visible = False
@@ -218,3 +241,7 @@ class ScribblePanel:
             self._taught, self._told = taught, None
         if note:
             self._status.value = f"{SCRIBBLE_JOB}: {note}"
+
+    def _pixel_classes(self, image: Image, plane: tuple[int, ...] | None) -> Labels | None:
+        """The dock's pixel classes layer of ``image`` (of a stack, of ``plane``)."""
+        return own_layer(self._viewer, result_output(image, "pixel classes", plane), Labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, PushButton, SpinBox
@@ -9,7 +10,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_info
 from qtpy.QtCore import QTimer
 
-from .._layers.segment import release_result, show_result
+from .._layers.segment import release_result, scribbles_of, show_result
 from ..core.segment import ScribbleClassifier
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
@@ -41,7 +42,8 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         self._scribbles = self._layer_combo(
             Labels, "scribbles", nullable=True, rank=prefer_role("scribbles")
         )
-        self._scribbles.value = None
+        # the image's own scribbles (a dock closed and opened again), never another Labels layer
+        self._scribbles.value = scribbles_of(self._viewer.layers, self._image.value)
         self._new_scribbles = PushButton(text="New scribbles layer")
         self._live = CheckBox(text="re-predict as I paint", value=True)
         self._classify = PushButton(text="Predict from scribbles")
@@ -73,7 +75,9 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         self._taught: Taught | None = None
         self._told: str | None = None  # the last note about applying it, not repeated
         self._last_run: tuple | None = None
-        self._hid_out_of_date = False
+        # pixel classes hidden as out of date (not by the user): shown by their next result
+        self._hid_out_of_date: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._strokes_plane: tuple[int, ...] = ()  # the scribbles' plane on screen
         self._pending = False
         self._painted = EventHooks()  # the scribbles layer watched for strokes
         self._timer = QTimer()
@@ -93,6 +97,7 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         self._predict.changed.connect(self.predict)
         self._source.changed.connect(self._on_source)
         self._on_source()
+        self._watch_scribbles()
         self.extend(
             [
                 self._image,
