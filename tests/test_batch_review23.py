@@ -89,11 +89,11 @@ def test_the_same_file_under_another_key_is_skipped_not_counted_twice(tmp_path, 
 
 
 def _flagged_folder(src: Path) -> None:
-    rng = np.random.default_rng(0)
     for s in (1, 2):
         _etched(src / f"etched{s}.png", s, 256)
-    blank = (128 + rng.normal(0, 3, (256, 256))).clip(0, 255).astype(np.uint8)
-    iio.imwrite(src / "blank.png", blank)
+    # grains the engine finds, but too dark to trust: flagged, with a G of its own
+    dark = generate("etched", shape=(256, 256), seed=3).image.astype(float) * 0.07
+    iio.imwrite(src / "dark.png", dark.astype(np.uint8))
 
 
 def test_report_statistics_leave_flagged_images_out(tmp_path):
@@ -101,8 +101,8 @@ def test_report_statistics_leave_flagged_images_out(tmp_path):
     _flagged_folder(src)
     run_batch(src, out, PipelineConfig(grains=dict(GRAINS), pixel_size=0.5), workers=0)
     table = pd.read_csv(out / "results.csv").set_index("image")
-    assert "no_structure" in table.loc["blank.png", "flags"]
-    assert np.isfinite(table.loc["blank.png", "astm_g_planimetric"])  # it has a G of its own
+    assert "too_dark" in table.loc["dark.png", "flags"]
+    assert np.isfinite(table.loc["dark.png", "astm_g_planimetric"])  # it has a G of its own
     good = table.loc[["etched1.png", "etched2.png"], "astm_g_planimetric"]
     value = _g_row(_key_numbers(out), "planimetric")
     assert value.startswith(f"{good.mean():.2f} ± {good.std():.2f} ")
@@ -111,7 +111,7 @@ def test_report_statistics_leave_flagged_images_out(tmp_path):
     assert "leave out the 1 image(s) flagged" in report
     from napari_microstructure.core.batch.aggregate import pooled_sizes
 
-    assert pooled_sizes(out, skip={"blank.png"}).skipped == 1
+    assert pooled_sizes(out, skip={"dark.png"}).skipped == 1
 
 
 def test_key_numbers_give_n_no_sd_of_one_and_time_over_ok_rows(tmp_path):

@@ -76,7 +76,7 @@ def test_rows_errors_and_resume(folder, tmp_path):
 
 def test_aggregated_numbers_equal_single_image_runs(tmp_path):
     from napari_microstructure.core.detect import detect, load_detector
-    from napari_microstructure.core.grains import segment_all_grains
+    from napari_microstructure.core.grains import segment_all_grains, without_one_region_size
     from napari_microstructure.core.imageio import read_micrograph
     from napari_microstructure.core.measure import summarize
 
@@ -91,6 +91,7 @@ def test_aggregated_numbers_equal_single_image_runs(tmp_path):
         boxes = run_to_end(detect(mf.image, det, pixel_size=mf.pixel_size, conf=0.05, iou=0.5))
         labels = run_to_end(segment_all_grains(mf.image, mf.pixel_size, **GRAINS))
         alone = summarize(labels, mf.pixel_size)
+        without_one_region_size(alone, labels)  # as `grains` reports a field of one region
         row = table.loc[path.name]
         assert row["n_detections"] == len(boxes)
         for name, count in boxes["class_name"].value_counts().items():

@@ -118,7 +118,7 @@ def _write_outputs(labels: np.ndarray, args: argparse.Namespace, pixel_size: Any
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..core.grains import no_grains_warning
+    from ..core.grains import no_grains_warning, without_one_region_size
     from ..core.imageio import ImageReadError, read_micrograph
     from ..core.measure.summary import summarize
 
@@ -134,9 +134,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("%s: %s", args.image, warning)
     _write_outputs(labels, args, mf.pixel_size)
     summary: dict[str, Any] = summarize(labels, mf.pixel_size)
-    if warning:  # one region: no grain size at all, and the reason in the output
-        summary["astm_g_planimetric"] = summary["astm_g_planimetric_ci95"] = None
-        summary["warning"] = warning
+    without_one_region_size(summary, labels)  # one region: no grain size, the reason told
     summary["image"] = str(args.image)
     if args.json:
         print_json(summary)

@@ -47,6 +47,7 @@ def measure_files(
     labels_path: str, pixel_size: float | None, phases_path: str | None, names: list[str] | None
 ) -> tuple[dict[str, Any], Any, Any]:
     """Read the files and return (summary, labels, pixel size); bad input -> CLIError."""
+    from ..core.grains import without_one_region_size
     from ..core.measure import summarize
     from ..core.measure.io import read_labels
 
@@ -58,6 +59,9 @@ def measure_files(
         summary = summarize(labels, ps, phases, names)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
+    warning = without_one_region_size(summary, labels)  # a field without boundaries
+    if warning:
+        log.warning("%s: %s", labels_path, warning)
     return summary, labels, ps
 
 

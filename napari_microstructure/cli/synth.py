@@ -18,8 +18,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "synth",
         help="write synthetic micrographs with exact ground truth (YOLO layout + masks)",
         description="Draw synthetic micrographs and write images/, labels/ (YOLO), data.yaml, "
-        "masks/ (uint32 TIFF), boundaries/ (8-bit PNG) and truth/ (JSON per image) into a new "
-        "or empty OUTDIR (or, with --overwrite, over a set synth wrote there).",
+        "masks/ (label TIFFs: uint32 grain and defect ids, uint8 phase ids), boundaries/ "
+        "(8-bit PNG) and truth/ (JSON per image) into a new or empty OUTDIR (or, with "
+        "--overwrite, over a set synth wrote there).",
     )
     p.add_argument("outdir", metavar="OUTDIR")
     p.add_argument("--n", type=int, default=20, help="number of images (default 20)")

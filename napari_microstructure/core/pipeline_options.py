@@ -140,6 +140,38 @@ def grain_defaults(engine: str) -> dict[str, Any] | None:
     }
 
 
+def _optional_number(name: str, value: Any) -> None:
+    if value is not None:
+        check_number(name, value)
+
+
+def _optional_bool(name: str, value: Any) -> None:
+    if value is not None:
+        check_bool(name, value)
+
+
+#: the seed methods of ``segment_from_boundaries`` (which takes any other value as "distance")
+SEED_METHODS = ("distance", "minima")
+
+
+def _seeds(name: str, value: Any) -> None:
+    if value not in SEED_METHODS:
+        raise PipelineError(f"{name} must be one of {', '.join(SEED_METHODS)}, got {value!r}")
+
+
+#: grain options whose default (None, or a string of a few choices) does not tell their type
+GRAIN_CHECKS: dict[str, Callable[[str, Any], Any]] = {
+    "h": _optional_number,
+    "merge_ratio": _optional_number,
+    "faint": _optional_number,
+    "crests": _optional_bool,
+    "twins": _optional_bool,
+    "seeds": _seeds,
+    "model_path": _optional_path,
+    "checkpoint": _optional_path,
+}
+
+
 def check_grains(options: dict[str, Any]) -> None:
     """Refuse an unknown engine, options it does not take, and values of the wrong type."""
     from .grains.segment_all import GRAIN_ENGINES
@@ -160,10 +192,15 @@ def check_grains(options: dict[str, Any]) -> None:
         )
     for key, value in rest.items():
         default, name = defaults[key], f"grains.{key}"
-        # the type of a default says what the option is; None defaults say nothing
-        if isinstance(default, bool):
+        # the type of a default says what the option is; None defaults say nothing, so
+        # those options have checks of their own
+        if key in GRAIN_CHECKS:
+            GRAIN_CHECKS[key](name, value)
+        elif isinstance(default, bool):
             check_bool(name, value)
         elif isinstance(default, int):
             check_number(name, value, integer=True)
         elif isinstance(default, float):
             check_number(name, value)
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise PipelineError(f"{name} must be a name such as {default!r}, got {value!r}")

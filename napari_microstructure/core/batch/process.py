@@ -64,7 +64,13 @@ def check_models(config: PipelineConfig) -> None:
     ValueError, FileNotFoundError : with a message naming the step and the file.
     """
     if config.detect is not None:
-        cached_detector(config.detect.get("model"))
+        from ..detect import searched_names
+
+        names = cached_detector(config.detect.get("model")).names
+        try:  # as detection resolves them: a class the model lacks would fail every image
+            searched_names(config.detect.get("classes") or None, names)
+        except ValueError as exc:
+            raise ValueError(f"detect.classes: {exc}") from None
     grains = config.grains or {}
     engine = grains.get("engine", "classical") if config.grains is not None else None
     if engine == "model":
@@ -81,6 +87,26 @@ def check_models(config: PipelineConfig) -> None:
         model = cached_seg_model(str(config.phases["model_path"]))
         if model.task != "phases":
             raise ValueError(f"phases.model_path: a {model.task} model, not a phases model")
+
+
+#: (section, option) of every model file a pipeline can name
+MODEL_PATHS = (
+    ("detect", "model"),
+    ("grains", "model_path"),
+    ("grains", "checkpoint"),
+    ("phases", "model_path"),
+)
+
+
+def with_absolute_paths(config: PipelineConfig) -> PipelineConfig:
+    """``config`` with its model files named by absolute paths, relative ones taken from this
+    process's folder: a Dask worker may run in another folder."""
+    data = config.to_dict()
+    for section, key in MODEL_PATHS:
+        value = (data.get(section) or {}).get(key)
+        if isinstance(value, str) and value.strip():
+            data[section][key] = str(Path(value).expanduser().absolute())
+    return PipelineConfig.from_dict(data)
 
 
 @lru_cache(maxsize=1)
@@ -144,6 +170,10 @@ def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig)
         summary, per_grain = run_to_end(
             measure(out["labels"], pixel_size, out["phases"], names, table=table)
         )
+        if out["labels"] is not None:
+            from ..grains import without_one_region_size
+
+            without_one_region_size(summary, out["labels"])  # as ``grains`` reports it
         out["summary"], out["table"] = summary, per_grain
     return out
 
@@ -159,6 +189,8 @@ def _row_from(result: dict[str, Any], row: dict[str, Any]) -> None:
     if summary is not None:
         for key in SUMMARY_KEYS:
             row[key] = summary[key]
+        if summary.get("warning"):
+            row["warning"] = summary["warning"]
         for name, frac in (summary.get("phase_fractions") or {}).items():
             row[f"phase_fraction.{name}"] = frac
 

@@ -12,12 +12,14 @@ import signal
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import remove_stale_temps
 from ..pipeline import PipelineConfig, PipelineError
 from .aggregate import write_table
 from .inputs import (
@@ -35,11 +37,12 @@ from .inputs import (
     result_dir,
     source_id,
 )
-from .process import check_models, process_image, write_row
+from .process import check_models, process_image, with_absolute_paths, write_row
 from .report import REPORT_NAME, write_report
 
 log = logging.getLogger(__name__)
 ProgressCallback = Callable[[str, dict[str, Any]], None]
+STALE_TEMP_S = 600.0  # a temp file this old is from a killed run, not a write going on now
 
 
 class BatchError(ValueError):
@@ -57,8 +60,8 @@ def _check_output_folder(source: str | Path, out: Path, config: PipelineConfig) 
     saved = out / "pipeline.yaml"
     if not saved.is_file() or not any((out / IMAGES_DIR).glob(f"*/{RESULT_NAME}")):
         return
-    try:
-        same = PipelineConfig.load(saved).to_dict() == config.to_dict()
+    try:  # the saved file's relative model paths (an older run's) are from this folder too
+        same = with_absolute_paths(PipelineConfig.load(saved)).to_dict() == config.to_dict()
     except PipelineError:
         same = False
     if not same:
@@ -116,19 +119,19 @@ class _Dask:
                 msg = f"--scheduler {scheduler}: not a scheduler address ({exc})"
                 raise BatchError(msg) from None
         else:
-            # workers that ignore Ctrl+C: the run stops them itself, without their tracebacks
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if _main_thread() else None
             try:
-                self.cluster = LocalCluster(
-                    n_workers=workers,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    env={"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)},
-                )
-            finally:
-                if previous is not None:
-                    signal.signal(signal.SIGINT, previous)
+                with held_interrupt():
+                    self.cluster = LocalCluster(
+                        n_workers=workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                        env={"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)},
+                    )
+            except KeyboardInterrupt:  # Ctrl+C during the start: stop the started workers
+                if self.cluster is not None:
+                    self.cluster.close()
+                raise
             self.client = Client(self.cluster)
         self.n_workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
 
@@ -152,8 +155,37 @@ class _Dask:
             self.cluster.close()
 
 
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
+@contextmanager
+def held_interrupt() -> Iterator[None]:
+    """Hold Ctrl+C back while the block runs (in the main thread), then raise it.
+
+    A handler notes a Ctrl+C pressed meanwhile, and KeyboardInterrupt is raised once the block
+    is done (also when it failed). SIGINT is blocked in this thread too, where signal masks
+    exist: the threads and worker processes started in the block inherit the mask, so the
+    workers never see Ctrl+C (the run stops them itself, without their tracebacks).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    hit: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: hit.append(signum))
+    mask = hasattr(signal, "pthread_sigmask")  # not on Windows
+    if mask:
+        from multiprocessing import resource_tracker
+
+        # started now: starting it with the first worker would unmask SIGINT in the thread
+        # that starts the workers
+        with suppress(OSError, ValueError):
+            resource_tracker.ensure_running()
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        if mask:  # a Ctrl+C held pending by the mask reaches the handler here
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+        if hit:
+            raise KeyboardInterrupt
 
 
 def _row_of(executor: Any, fut: Any, item: BatchInput, out: Path) -> dict[str, Any]:
@@ -205,9 +237,12 @@ def run_batch(
         ``("done", row)``.
     """
     out = Path(out_dir)
+    # model files named from this folder, for workers that run in another one
+    config = with_absolute_paths(config)
     _check_output_folder(source, out, config)
     check_models(config)  # a wrong model path stops here, before any image is marked done
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out, older_than=STALE_TEMP_S)  # left by a killed run
     config.save(out / "pipeline.yaml")
     cfg = config.to_dict()
     notify = progress or (lambda kind, info: None)
@@ -274,7 +309,9 @@ def run_batch(
         while True:
             while pending and len(futures) < limit:
                 item = pending.popleft()
-                futures[executor.submit(str(item.path), item.key, str(out), cfg, threads)] = item
+                # absolute paths: a worker may run in another folder (--scheduler)
+                path, where = str(item.path.absolute()), str(out.absolute())
+                futures[executor.submit(path, item.key, where, cfg, threads)] = item
             if futures:
                 for fut in executor.wait_any(set(futures), poll_s):
                     row = _row_of(executor, fut, futures.pop(fut), out)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..image_utils import boundaries_from_labels
 from .classical import GrainSegmentation, segment_from_boundaries
-from .segment_all import no_grains_warning, segment_all_grains
+from .segment_all import no_grains_warning, segment_all_grains, without_one_region_size
 
 __all__ = [
     "GrainSegmentation",
@@ -12,4 +12,5 @@ __all__ = [
     "no_grains_warning",
     "segment_all_grains",
     "segment_from_boundaries",
+    "without_one_region_size",
 ]

@@ -16,13 +16,29 @@ GRAIN_ENGINES = ("classical", "learned", "sam", "model")
 
 
 def no_grains_warning(labels: np.ndarray) -> str | None:
-    """A warning when ``labels`` hold at most one grain (no boundary found), else None."""
-    if int(np.max(labels, initial=0)) > 1:
+    """A warning when ``labels`` are one region: no grain id, or a single id covering at least
+    half the frame (no boundary found); None when they hold two grains or more, or a single
+    particle in a background of 0."""
+    lab = np.asarray(labels)
+    ids = lab[lab != 0]
+    if ids.size and (np.any(ids != ids[0]) or ids.size < lab.size / 2):
         return None
     return (
         "no grain boundaries found: the whole image is one region. Is it blank, out of focus "
         "or not etched? Its grain count and grain size mean nothing."
     )
+
+
+def without_one_region_size(summary: dict[str, Any], labels: np.ndarray) -> str | None:
+    """Null the planimetric G (and its interval) in ``summary`` (:func:`..measure.summarize`)
+    of ``labels`` that are one region (:func:`no_grains_warning`), with the reason in
+    ``summary["warning"]``: the frame itself is no grain size. Returns the warning, or None
+    (``summary`` untouched) when the labels hold grains or none at all."""
+    warning = no_grains_warning(labels) if summary.get("grain_count") else None
+    if warning:
+        summary["astm_g_planimetric"] = summary["astm_g_planimetric_ci95"] = None
+        summary["warning"] = warning
+    return warning
 
 
 def labels_from_masks(

@@ -12,6 +12,9 @@ Layout under ``outdir``::
     data.yaml                         path, train, val, names (for ultralytics)
     index.json                        one entry per image: stem, split, kind, seed
 
+The masks are TIFFs marked as labels (:data:`..atomic.LABELS_MARK`), so napari opens the
+uint8 phase map as labels too.
+
 A folder that holds files already is refused, so two sets never mix (an old image left in
 ``train`` could also sit in ``val``); ``overwrite=True`` first removes the files a previous
 run wrote there, as listed by its ``index.json``, and nothing else.
@@ -26,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from ..atomic import atomic_write_tiff, remove_stale_temps
 from ..progress import Progress
 from .micrograph import DEFECT_CLASSES, SyntheticMicrograph
 from .registry import KINDS, check_arguments, generate, kind_parameters
@@ -102,7 +106,6 @@ def write_dataset(
     a non-empty folder is refused with FileExistsError before anything is written or removed.
     Each of ``params`` goes to the kinds that take it; one that no kind takes is refused.
     """
-    import tifffile
     from skimage.io import imsave
 
     if n < 1:
@@ -153,9 +156,9 @@ def write_dataset(
         (out / "labels" / split / f"{stem}.txt").write_text(
             "".join(f"{x}\n" for x in yolo_lines(m))
         )
-        tifffile.imwrite(out / "masks" / f"{stem}_grains.tif", m.grains, compression="zlib")
-        tifffile.imwrite(out / "masks" / f"{stem}_defects.tif", m.defects, compression="zlib")
-        tifffile.imwrite(out / "masks" / f"{stem}_phases.tif", m.phases, compression="zlib")
+        for layer in ("grains", "defects", "phases"):  # marked: napari opens them as labels
+            mask = out / "masks" / f"{stem}_{layer}.tif"
+            atomic_write_tiff(mask, getattr(m, layer), labels=True)
         imsave(
             out / "boundaries" / f"{stem}.png",
             (m.boundaries * 255).astype(np.uint8),
@@ -215,9 +218,10 @@ def _require_empty(out: Path) -> int:
 def clear_previous(out: Path) -> int:
     """Remove the set a previous :func:`write_dataset` wrote in ``out``; return the file count.
 
-    The files are those its ``index.json`` lists, plus ``index.json`` and ``data.yaml``. Refused
-    (FileExistsError, nothing removed) when there is no such index, or when a layout folder
-    holds a file the index does not list: it would join the new set.
+    The files are those its ``index.json`` lists, plus ``index.json``, ``data.yaml`` and the
+    temp files of a mask write that a killed run left. Refused (FileExistsError, nothing
+    removed) when there is no such index, or when a layout folder holds a file the index does
+    not list: it would join the new set.
     """
     if not out.exists() or not _files(out):
         return _require_empty(out)
@@ -230,7 +234,7 @@ def clear_previous(out: Path) -> int:
         for sub in LAYOUT
         if (out / sub).is_dir()
         for p in _files(out / sub)
-        if p.relative_to(out).as_posix() not in owned
+        if p.relative_to(out).as_posix() not in owned and not _mask_temp(out, p)
     ]
     if foreign:
         raise FileExistsError(
@@ -238,6 +242,8 @@ def clear_previous(out: Path) -> int:
             f"in its index.json (e.g. {foreign[0]}); they would join the new set. Move them "
             "away or choose another folder; nothing was removed"
         )
+    if (out / "masks").is_dir():
+        remove_stale_temps(out / "masks")
     removed = 0
     for rel in sorted(owned):
         path = out / rel
@@ -245,6 +251,11 @@ def clear_previous(out: Path) -> int:
             path.unlink()
             removed += 1
     return removed
+
+
+def _mask_temp(out: Path, path: Path) -> bool:
+    """Whether ``path`` is the temp file of a mask write that a killed run left."""
+    return path.parent == out / "masks" and path.name.startswith(".") and path.suffix == ".tmp"
 
 
 def _read_index(path: Path) -> list[dict[str, Any]]:
