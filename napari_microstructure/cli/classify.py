@@ -31,7 +31,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.classify import classify_image, load_classifier
-    from ..core.classify.table import plane_note
     from ..core.imageio import ImageReadError, read_micrograph
 
     if args.crops < 1:
@@ -45,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             mf = read_micrograph(path, pixel_size=args.pixel_size)
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=args.crops)
-            if note := plane_note(mf):  # a stack: only its plane 0 is classified
+            if note := mf.plane_note("classified"):  # a stack: only its plane 0
                 pred.warnings.append(note)
         except (ImageReadError, ValueError) as exc:
             if len(args.images) == 1:

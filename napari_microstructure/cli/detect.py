@@ -63,6 +63,9 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
     except ImageReadError as exc:
         raise CLIError(str(exc)) from exc
     image = mf.image
+    stack = mf.plane_note("searched")  # a stack: its plane 0 only
+    if stack:
+        log.warning("%s: %s", path, stack)
     try:
         df = run_to_end(
             detect(
@@ -95,7 +98,7 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
         "pixel_size_um": mf.pixel_size,
         "model": str(det.path),
         "model_pixel_size_um": det.pixel_size,
-        "note": df.attrs.get("note", ""),
+        "note": "; ".join(filter(None, [df.attrs.get("note", ""), stack])),
         "n_detections": len(df),
         "detections": [
             {

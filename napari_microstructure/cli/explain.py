@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
             "map is empty (lower --conf, or use eigencam)"
         )
         log.warning("%s", summary["warning"])
+    if stack := mf.plane_note("explained"):  # a stack: its plane 0 only
+        summary["warning"] = "; ".join(filter(None, [summary.get("warning"), stack]))
+        log.warning("%s: %s", args.image, stack)
     if args.json:
         print_json(summary)
     else:

@@ -128,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
     except ImageReadError as exc:
         raise CLIError(str(exc)) from exc
     image = np.asarray(mf.image)
+    stack = mf.plane_note("segmented")  # a stack: its plane 0 only
+    if stack:
+        log.warning("%s: %s", args.image, stack)
     labels = _segment(image, mf.pixel_size, args)
     warning = no_grains_warning(labels)
     if warning:
@@ -135,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     _write_outputs(labels, args, mf.pixel_size)
     summary: dict[str, Any] = summarize(labels, mf.pixel_size)
     without_one_region_size(summary, labels)  # one region: no grain size, the reason told
+    if stack:
+        summary["note"] = "; ".join(filter(None, [summary.get("note"), stack]))
     summary["image"] = str(args.image)
     if args.json:
         print_json(summary)

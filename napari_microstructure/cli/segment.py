@@ -85,9 +85,10 @@ def run(args: argparse.Namespace) -> int:
         info["mean_confidence"] = float(seg.confidence.mean())
         if model.task == "phases":
             info["phase_fractions"] = phase_fractions(seg.labels, model.classes)
-        if seg.warning:
-            info["warning"] = seg.warning
-            log.warning("%s: %s", path, seg.warning)
+        warning = "; ".join(filter(None, [seg.warning, mf.plane_note("segmented")]))
+        if warning:
+            info["warning"] = warning
+            log.warning("%s: %s", path, warning)
         results.append(info)
     print_json({"model": str(args.model), "task": model.task, "results": results})
     return 1 if failed else 0

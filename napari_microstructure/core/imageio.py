@@ -74,6 +74,12 @@ class MicrographFile:
     def rgb(self) -> bool:
         return self.data.ndim >= 3 and self.data.shape[-1] in (3, 4)
 
+    def plane_note(self, done: str = "used") -> str | None:
+        """Of a file of several planes (pages, slices) only plane 0 (:attr:`image`) is
+        ``done``: the note saying so; None for a single plane."""
+        n = int(np.prod(self.data.shape[: self.data.ndim - (3 if self.rgb else 2)]))
+        return f"file has {n} planes; plane 0 was {done}" if n > 1 else None
+
     @property
     def image(self) -> np.ndarray:
         """The first plane as a single 2-D (or RGB) micrograph."""

@@ -190,7 +190,7 @@ def _row_from(result: dict[str, Any], row: dict[str, Any]) -> None:
         for key in SUMMARY_KEYS:
             row[key] = summary[key]
         if summary.get("warning"):
-            row["warning"] = summary["warning"]
+            row["warning"] = "; ".join(filter(None, [row.get("warning"), summary["warning"]]))
         for name, frac in (summary.get("phase_fractions") or {}).items():
             row[f"phase_fraction.{name}"] = frac
 
@@ -229,6 +229,8 @@ def process_image(
         )
         quality = image_quality(image, cfg.quality)
         result = analyse(image, ps, cfg)
+        if stack := mf.plane_note("processed"):  # a stack: its plane 0 only
+            row["warning"] = stack
         count = result["summary"]["grain_count"] if result["summary"] is not None else None
         if count is None and result["labels"] is not None:
             count = int(np.unique(result["labels"]).size - (result["labels"] == 0).any())

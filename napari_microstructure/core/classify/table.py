@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Generator, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from ..imageio import ImageReadError, MicrographFile, read_micrograph
+from ..imageio import ImageReadError, read_micrograph
 from ..progress import Progress
 from .dataset import FolderPixelSizes, image_files
 from .model import NONE_OF_THESE, Classifier
@@ -30,13 +29,6 @@ def folder_pixel_sizes(folder: str | Path) -> FolderPixelSizes:
     return FolderPixelSizes(folder)
 
 
-def plane_note(mf: MicrographFile) -> str | None:
-    """The note for a file of several planes (pages, slices), of which only plane 0
-    (:attr:`~..imageio.MicrographFile.image`) is classified; None for a single plane."""
-    n = int(np.prod(mf.data.shape[: mf.data.ndim - (3 if mf.rgb else 2)]))
-    return f"file has {n} planes; plane 0 was classified" if n > 1 else None
-
-
 def classify_files(
     model: Classifier,
     paths: Sequence[str | Path],
@@ -51,7 +43,7 @@ def classify_files(
 
     Returns a DataFrame with columns ``file, predicted, pixel_size_um, <class>...,
     none_of_these, note``; a file that cannot be read gets a row with its error in ``note``, a
-    file of several planes a note that plane 0 was classified (:func:`plane_note`).
+    file of several planes a note that plane 0 was classified.
     """
     rows = []
     for i, path in enumerate(paths):
@@ -62,7 +54,7 @@ def classify_files(
             else:
                 mf = pixel_sizes.read(path)
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=n_crops)
-            if note := plane_note(mf):
+            if note := mf.plane_note("classified"):
                 pred.warnings.append(note)
         except (ImageReadError, ValueError) as exc:
             row.update(predicted="", pixel_size_um=float("nan"), note=str(exc))
