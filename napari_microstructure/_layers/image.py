@@ -205,3 +205,18 @@ def layer_kwargs_like(
     kwargs = {"name": name, "metadata": metadata, **placement_like(layer), **units_like(layer)}
     kwargs.update(extra)
     return kwargs
+
+
+def stack_placement_like(layer: Any) -> dict[str, Any]:
+    """Placement keyword arguments on every axis of ``layer`` (scale, translate, rotate, shear,
+    affine, units), for a new layer with a stack's planes; empty for a 2-D ``layer``."""
+    if layer.ndim <= 2:
+        return {}
+    return {
+        "scale": tuple(layer.scale),
+        "translate": tuple(layer.translate),
+        "rotate": np.asarray(layer.rotate),
+        "shear": np.asarray(layer.shear),
+        "affine": np.asarray(layer.affine.affine_matrix),
+        **units_like(layer, layer.ndim),
+    }

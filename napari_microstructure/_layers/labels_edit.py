@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .image import layer_kwargs_like
+from .image import layer_kwargs_like, stack_placement_like
 from .plane import level0, yx_shape
 
 COLUMNS = ["index", "class_name", "score", "engine"]
@@ -44,15 +44,7 @@ def objects_labels_kwargs(image: Any, name: str) -> dict[str, Any]:
     """Keyword arguments for an empty uint32 Labels layer of objects laid on ``image`` (with
     the planes of a stack)."""
     kwargs = layer_kwargs_like(image, name, "instances")
-    if image.ndim > 2:  # the stack's own placement, every axis
-        kwargs.update(
-            scale=tuple(image.scale),
-            translate=tuple(image.translate),
-            rotate=np.asarray(image.rotate),
-            shear=np.asarray(image.shear),
-            affine=np.asarray(image.affine.affine_matrix),
-            units=tuple(str(u) for u in image.units),
-        )
+    kwargs.update(stack_placement_like(image))  # a stack: its own placement, every axis
     return {
         "data": np.zeros(objects_shape(image), np.uint32),
         "features": pd.DataFrame(

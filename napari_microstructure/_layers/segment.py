@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import output
-from .image import image_array, layer_kwargs_like, layer_role, units_like
+from .image import image_array, layer_kwargs_like, layer_role, stack_placement_like
 from .output import follow_name, mark_written, own_layer, show_output
 from .plane import displayed_plane, level0, plane_suffix
 
@@ -40,15 +40,7 @@ def new_scribbles_kwargs(image_layer: Any, name: str = "scribbles") -> dict[str,
     kwargs = layer_kwargs_like(image_layer, name, "scribbles")
     kwargs["metadata"][SCRIBBLES_OF_KEY] = str(image_layer.unique_id)
     lead = tuple(int(n) for n in level0(image_layer).shape[: image_layer.ndim - 2])
-    if lead:
-        kwargs.update(
-            scale=tuple(image_layer.scale),
-            translate=tuple(image_layer.translate),
-            rotate=np.asarray(image_layer.rotate),
-            shear=np.asarray(image_layer.shear),
-            affine=np.asarray(image_layer.affine.affine_matrix),
-            **units_like(image_layer, image_layer.ndim),
-        )
+    kwargs.update(stack_placement_like(image_layer))  # a stack's planes: its own placement
     kwargs["data"] = np.zeros(lead + image_shape2d(image_layer), dtype=np.uint8)
     return kwargs
 
