@@ -282,13 +282,17 @@ def test_a_run_removes_the_temp_files_of_a_killed_run(tmp_path):
     folder = out / "images" / "a.png"
     folder.mkdir(parents=True)
     stale, fresh = folder / ".grains.tif.k1l2.tmp", out / ".results.csv.n0w.tmp"
-    for tmp in (stale, fresh):
+    mine = out / "my_notes" / ".draft.tmp"  # the user's, where a run never writes
+    mine.parent.mkdir()
+    for tmp in (stale, fresh, mine):
         tmp.write_bytes(b"half written")
     old = time.time() - 3600
     os.utime(stale, (old, old))
+    os.utime(mine, (old, old))
     run_batch(src, out, PipelineConfig(grains={"engine": "classical"}), workers=0)
     assert not stale.exists()
     assert fresh.exists()  # may be a write going on right now
+    assert mine.exists()
     assert (folder / "result.json").is_file()
 
 

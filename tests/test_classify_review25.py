@@ -112,7 +112,9 @@ def _write_stack(path, image: np.ndarray) -> None:
     tifffile.imwrite(path, np.stack([image, 255 - image]))
 
 
-def test_folder_and_cli_say_that_only_plane_0_of_a_stack_was_classified(models, tmp_path, capsys):
+def test_folder_and_cli_say_that_only_plane_0_of_a_stack_was_classified(
+    models, tmp_path, capsys, caplog
+):
     model, path = models[0]
     _write_stack(tmp_path / "stack.tif", _stripes())
     tifffile.imwrite(tmp_path / "single.tif", _stripes())
@@ -128,6 +130,7 @@ def test_folder_and_cli_say_that_only_plane_0_of_a_stack_was_classified(models, 
         assert all("plane" not in w for r in out[:-1] for w in r["warnings"])
     assert main(["classify", str(files[1]), "--model", str(path), "--pixel-size", "0.5"]) == 0
     assert f"note: {PLANES_NOTE}" in capsys.readouterr().out
+    assert PLANES_NOTE in caplog.text  # on standard error too, as the other commands
 
 
 def _dock(viewer):

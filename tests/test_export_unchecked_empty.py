@@ -66,7 +66,8 @@ def test_yolo_leaves_out_unchecked_images_with_no_object(tmp_path, fmt):
     assert {Path(f).stem for f in result[fmt] if f.endswith(".png")} == EXPORTED
     for f in root.glob("labels/*/*.txt"):
         assert bool(f.read_text().strip()) == (f.stem != "checked_empty"), f.name
-    assert "left out 3 images with no objects not marked done" in messages[-1]
+    assert "left out 3 images with no object not marked done" in messages[-1]
+    assert sorted(result.left_out) == ["opened_next", "phases_only", "seg_found_nothing"]
 
 
 def test_coco_leaves_out_unchecked_images_with_no_object(tmp_path):
@@ -96,3 +97,32 @@ def test_nothing_to_export_as_images_stops_with_a_message(tmp_path):
     with pytest.raises(ValueError, match="none has an object or is marked done"):
         _run(export_project(p, tmp_path / "exp", ["yolo", "tiff"]))
     assert not (tmp_path / "exp").exists()  # refused before anything was written
+
+
+def test_the_command_line_and_the_dock_say_how_many_were_left_out(
+    tmp_path, capsys, caplog, monkeypatch, make_napari_viewer, qtbot, settings_home
+):
+    import logging
+
+    from _notices import captured_messages
+
+    from napari_microstructure.cli import main
+    from napari_microstructure.widgets import _curate_export
+
+    p = _project(tmp_path / "proj")
+    args = ["export", str(p.root), "--out", str(tmp_path / "cli"), "--format", "yolo"]
+    with caplog.at_level(logging.WARNING):
+        assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(doc["left_out"]) == ["opened_next", "phases_only", "seg_found_nothing"]
+    assert "left out 3 images with no object not marked done" in caplog.text
+
+    told = captured_messages(monkeypatch, _curate_export)
+    viewer = make_napari_viewer()
+    _, dock = viewer.window.add_plugin_dock_widget("napari-microstructure", "Curate")
+    dock._folder.value = str(p.root)
+    dock._open.native.click()
+    worker = dock.export(tmp_path / "dock", ["yolo"])
+    qtbot.waitUntil(lambda: not dock.busy, timeout=60_000)
+    assert worker is not None
+    assert any("Exported" in m and "left out 3 images" in m for m in told), (told, dock.status)

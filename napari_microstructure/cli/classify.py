@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from . import CLIError
 from ._common import pixel_size_arg, print_json
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=args.crops)
             if note := mf.plane_note("classified"):  # a stack: only its plane 0
                 pred.warnings.append(note)
+                log.warning("%s: %s", path, note)
         except (ImageReadError, ValueError) as exc:
             if len(args.images) == 1:
                 raise CLIError(str(exc)) from exc

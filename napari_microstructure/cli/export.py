@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from ..core.curate.export import EXPORTERS, export_project
 from ..core.curate.project import Project, ProjectError
 from ..core.progress import run_to_end
 from . import CLIError
 from ._common import print_json
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,8 +55,11 @@ def run(args: argparse.Namespace) -> int:
         )
     except (ProjectError, ValueError, OSError) as exc:
         raise CLIError(str(exc)) from exc
+    if result.left_out:
+        log.warning("%s: %s", args.project, result.left_out_text())
     if args.json:
-        print_json({"project": args.project, "out": args.out, "files": result})
+        doc = {"project": args.project, "out": args.out, "files": dict(result)}
+        print_json({**doc, "left_out": result.left_out})
     else:
         for fmt, files in result.items():
             print(f"{fmt}: {len(files)} files in {args.out}/{fmt}")

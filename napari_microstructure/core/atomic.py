@@ -139,13 +139,15 @@ def is_older(path: Path, seconds: float) -> bool:
         return False
 
 
-def remove_stale_temps(folder: str | Path, older_than: float = 0.0) -> int:
-    """Delete temp files left by an interrupted write (kill, full disk).
+def remove_stale_temps(folder: str | Path, older_than: float = 0.0, recursive: bool = True) -> int:
+    """Delete temp files left by an interrupted write (kill, full disk), in ``folder`` and,
+    ``recursive``, its sub-folders.
 
     ``older_than`` (seconds) spares the temps of a write that may still be running elsewhere.
     """
     n = 0
-    for tmp in Path(folder).rglob(".*.tmp"):
+    found = Path(folder).rglob(".*.tmp") if recursive else Path(folder).glob(".*.tmp")
+    for tmp in found:
         if not is_older(tmp, older_than):
             continue
         try:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from magicgui.widgets import ComboBox, Container, FileEdit, PushButton
 from napari.utils.notifications import show_error, show_info
 
-from ..core.curate.export import EXPORTERS, export_project
+from ..core.curate.export import EXPORTERS, ExportResult, export_project
 from ..core.curate.project import ProjectError
 from ..core.progress import Progress
 
@@ -50,7 +50,8 @@ class ExportPanel(Container):
 
         return owner._start(make, self._exported, "Export")
 
-    def _exported(self, result: dict[str, list[str]]) -> None:
+    def _exported(self, result: ExportResult) -> None:
         n = sum(len(v) for v in result.values())
         self.last_export = result
-        show_info(f"Exported {n} files ({', '.join(result)})")
+        left = result.left_out_text()
+        show_info(f"Exported {n} files ({', '.join(result)})" + (f"; {left}" if left else ""))

@@ -83,6 +83,8 @@ def summary_lines(s: dict[str, Any]) -> str:
     for name, frac in (s.get("phase_fractions") or {}).items():
         pc = s["point_count"][name]["fraction"]
         lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")
+    if s.get("warning"):
+        lines.append(s["warning"])
     if s.get("note") and s["grain_count"] is not None:
         lines.append(s["note"].replace(NO_PIXEL_SIZE_NOTE, "no pixel size: pixels only, no G"))
     return "\n".join(lines)

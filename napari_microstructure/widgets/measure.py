@@ -182,6 +182,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
 
     def run(self) -> Any:
         """Measure the chosen grains layer in a worker; returns the worker (or None)."""
+        from ..core.grains import without_one_region_size
         from ..core.measure import measure, phases_from_instances
 
         self._show_layer_pixel_size()  # its scale may have changed since it was chosen
@@ -225,7 +226,13 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         def on_done(result: tuple[dict[str, Any], pd.DataFrame]) -> None:
             self._on_result(result, layer, plane, ps, fixed, measured)
 
-        return self._start(lambda: measure(labels, ps, phases, names), on_done, "Measure")
+        def job() -> Any:  # a field of one region has no grain size, as in the CLI
+            summary, table = yield from measure(labels, ps, phases, names)
+            if labels is not None:
+                without_one_region_size(summary, labels)
+            return summary, table
+
+        return self._start(job, on_done, "Measure")
 
     def select_row(self, row: int) -> int:
         """Select table row ``row``: its grain is selected (and shown alone) in the viewer."""

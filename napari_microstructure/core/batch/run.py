@@ -242,7 +242,8 @@ def run_batch(
     _check_output_folder(source, out, config)
     check_models(config)  # a wrong model path stops here, before any image is marked done
     out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(out, older_than=STALE_TEMP_S)  # left by a killed run
+    for folder in (out, *(out / IMAGES_DIR).glob("*/")):  # where a run writes, nothing else
+        remove_stale_temps(folder, older_than=STALE_TEMP_S, recursive=False)
     config.save(out / "pipeline.yaml")
     cfg = config.to_dict()
     notify = progress or (lambda kind, info: None)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPORTERS",
     "ExportItem",
+    "ExportResult",
     "coco_dict",
     "export_coco",
     "export_label_tiffs",
@@ -111,6 +112,23 @@ EXPORTERS: dict[str, Callable[[str | Path, Sequence[ExportItem], dict | None], l
 }
 
 
+class ExportResult(dict):
+    """``{format: files written}`` of :func:`export_project`, and in ``left_out`` the images
+    left out (no object, not marked done: :func:`exported_as_image`)."""
+
+    left_out: list[str]
+
+    def left_out_text(self) -> str:
+        """What the user is told about the images left out ("" when none)."""
+        n = len(self.left_out)
+        if not n:
+            return ""
+        return (
+            f"left out {n} image{'' if n == 1 else 's'} with no object not marked done "
+            "(mark an image done once checked to export it as an image with no object)"
+        )
+
+
 def export_project(
     project: Project,
     out: str | Path,
@@ -119,11 +137,11 @@ def export_project(
     seed: int = 0,
     only_done: bool = False,
     segmentation: str = "rle",
-) -> Generator[Progress, None, dict[str, list[str]]]:
+) -> Generator[Progress, None, ExportResult]:
     """Export a project in each format to ``out/<format>``; returns ``{format: files}``.
 
     Images with no object that are not marked done are left out (:func:`exported_as_image`;
-    TIFF still writes their phases); the last progress message counts them.
+    TIFF still writes their phases): the result's ``left_out`` names them.
     """
     bad = [f for f in formats if f not in EXPORTERS]
     if bad:
@@ -133,8 +151,8 @@ def export_project(
     if not items:
         raise ValueError("the project has no labelled images to export")
     image_formats = [f for f in formats if f != "tiff"]  # TIFF also exports bare phases
-    left_out = sum(not exported_as_image(it) for it in items) if image_formats else 0
-    if left_out == len(items):
+    left_out = [it.name for it in items if image_formats and not exported_as_image(it)]
+    if len(left_out) == len(items):
         raise ValueError(
             f"no image to export as {', '.join(image_formats)}: none has an object or is "
             "marked done (mark an image done once checked, even when it holds no object)"
@@ -146,13 +164,11 @@ def export_project(
         "seed": seed,
         "segmentation": segmentation,
     }
-    result = {}
+    result = ExportResult()
+    result.left_out = left_out
     for i, fmt in enumerate(formats):
         yield Progress(i + 1, len(formats) + 1, f"exporting {fmt}")
         result[fmt] = EXPORTERS[fmt](Path(out) / fmt, items, meta)
-    done = "exported"
-    if left_out:
-        images = "image" if left_out == 1 else "images"
-        done += f"; left out {left_out} {images} with no objects not marked done"
+    done = "; ".join(filter(None, ["exported", result.left_out_text()]))
     yield Progress(len(formats) + 1, len(formats) + 1, done)
     return result

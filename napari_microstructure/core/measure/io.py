@@ -62,8 +62,8 @@ def _strict(obj: Any) -> Any:
 def flat_summary(summary: dict[str, Any]) -> dict[str, Any]:
     """One level of keys (``phase_fractions.ferrite``, ``mean_intercept_ci95.0``) for a CSV row.
 
-    An interval (``*_ci95``) always gives its two columns, empty when there is none, so the
-    rows of several images line up."""
+    An interval (``*_ci95``) always gives its two columns, empty when there is none, and
+    ``note`` and ``warning`` are always columns, so the rows of several images line up."""
     out: dict[str, Any] = {}
 
     def walk(prefix: str, value: Any) -> None:
@@ -78,7 +78,9 @@ def flat_summary(summary: dict[str, Any]) -> dict[str, Any]:
         else:
             out[prefix] = value
 
-    walk("", _strict(summary))
+    last = ("note", "warning")  # always, and last: the columns of every image in one order
+    full = {k: v for k, v in summary.items() if k not in last}
+    walk("", _strict({**full, **{k: summary.get(k) for k in last}}))
     return out
 
 
