@@ -110,6 +110,13 @@ def _build_model(task: str, base: str | Path | None, model_yaml: str | None) -> 
     return YOLO(cfg, task=task).load(str(base))
 
 
+#: ultralytics settings for fine-tuning on a project's few corrected images: AdamW at a small
+#: rate without warm-up (3 of a short run's epochs otherwise), and a weight update after every
+#: batch (ultralytics adds up the gradients of 64 images before one by default: a project of 8
+#: images would get 2 or 3 updates in 20 epochs)
+FINE_TUNE: dict[str, Any] = {"optimizer": "AdamW", "lr0": 0.002, "warmup_epochs": 0}
+
+
 class TrainJob:
     """One training run; iterate :meth:`run` to drive it, call :meth:`cancel` to stop it.
 
@@ -122,7 +129,7 @@ class TrainJob:
     device : passed to ultralytics ("cpu", "0", "0,1", ...; None = its default).
     pixel_size : µm/px of the training images, recorded next to the weights for scale-aware
         detection; None takes the ``pixel_size_um`` of ``data`` (:func:`data_pixel_size`).
-    train_kwargs : more ultralytics training arguments.
+    train_kwargs : more ultralytics training arguments; they override :data:`FINE_TUNE`.
     """
 
     def __init__(
@@ -214,6 +221,8 @@ class TrainJob:
                 "seed": self.seed,
                 "deterministic": True,
                 "verbose": False,
+                **FINE_TUNE,
+                "nbs": self.batch,  # no gradient accumulation (FINE_TUNE)
             }
             if self.device is not None:
                 args["device"] = self.device
