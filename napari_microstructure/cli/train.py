@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..core.progress import Progress, run_to_end
 from . import CLIError
@@ -18,7 +19,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", metavar="DATA_YAML", help="dataset (e.g. from `export`)")
     p.add_argument("--task", choices=["detect", "segment"], default="detect")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--from", dest="base", metavar="PT", help="model to fine-tune (.pt or .yaml)")
+    p.add_argument(
+        "--from",
+        dest="base",
+        metavar="PT",
+        help="model to fine-tune (.pt or .yaml); default with --project: the project's active "
+        "model of the task (detect: else the demo detector), else a new YOLOv8n(-seg)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the run")
     p.add_argument("--device", help="'cpu', '0', or '0,1,...' for multi-GPU (ultralytics DDP)")
     p.add_argument("--imgsz", type=int, default=640)
@@ -43,15 +50,20 @@ def run(args: argparse.Namespace) -> int:
     from ..core.curate.project import Project, ProjectError
     from ..core.curate.train import TrainJob
 
+    if args.accept and not args.project:
+        raise CLIError("--accept needs --project (the project whose active model it becomes)")
     try:
-        project = Project.open(args.project) if args.project else None
+        base = args.base
+        if args.project:  # read before training: a wrong folder is refused at once
+            project = Project.open(args.project)
+            base = base or project.start_model(args.task)  # as the dock's Retrain
         job = TrainJob(
             args.data,
             args.out,
             task=args.task,
             epochs=args.epochs,
             imgsz=args.imgsz,
-            base=args.base,
+            base=base,
             device=args.device,
             batch=args.batch,
             seed=args.seed,
@@ -60,31 +72,32 @@ def run(args: argparse.Namespace) -> int:
         result = run_to_end(job.run(), _echo)
     except (ProjectError, ValueError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
+    except RuntimeError as exc:
+        why = _dataset_error(exc)
+        if why is None:
+            raise
+        raise CLIError(why) from exc
     if result.weights is None:
         raise CLIError("training was stopped before any weights were saved")
-    out = {
+    held = _held_out(args.data)
+    metrics = dict(result.metrics)
+    if held is not None:  # as the dock records them: on what the metrics were measured
+        metrics.update(held_out_images=held[0], held_out_objects=held[1])
+    note = _note(held)
+    out: dict[str, Any] = {
         "weights": str(result.weights),
         "task": result.task,
         "epochs": result.epochs_done,
-        "metrics_val": result.metrics,
+        "metrics_val": metrics,
+        "held_out_note": note or None,
         "history": result.history,
     }
-    if project is not None:
-        version = project.add_model(
-            result.weights,
-            args.task,
-            result.metrics,
-            parent=args.base,
-            data=str(args.data),
-            history=result.history,
-        )
-        if args.accept:
-            project.accept_model(version)
-        out["version"] = version
+    if args.project:
+        out["version"] = _store(args, result, metrics, base)
     if args.json:
         print_json(out)
     else:
-        m, note = result.metrics, _held_out_note(args.data)
+        m = result.metrics
         print(f"weights: {result.weights}")
         print(
             f"{'' if note else 'held-out '}mAP50 {m.get('map50', float('nan')):.3f}  "
@@ -95,13 +108,62 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _held_out_note(data: str) -> str:
-    """What the validation metrics were measured on when not on held-out objects (a dataset
-    written by ``export``: images/train and images/val); "" otherwise."""
-    from ..core.curate.yolo import held_out, held_out_note
+def _store(args: argparse.Namespace, result: Any, metrics: dict, base: Any) -> str:
+    """Store the trained model in ``args.project`` (read again: another window or program,
+    Curate's autosave, may have saved it during the training); its version."""
+    from ..core.curate.project import Project
+
+    where = f"its weights are in {result.weights}"
+    try:
+        project = Project.open(args.project)
+        version = project.add_model(
+            result.weights,
+            args.task,
+            metrics,
+            parent=str(base) if base else None,
+            data=str(args.data),
+            history=result.history,
+        )
+    except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
+        raise CLIError(
+            f"the model was trained but not stored in {args.project}: {exc}; {where}"
+        ) from exc
+    if args.accept:
+        try:
+            project.accept_model(version)
+        except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
+            why = f"stored as {version} in {args.project} but not accepted: {exc}"
+            raise CLIError(why) from exc
+    return version
+
+
+def _dataset_error(exc: RuntimeError) -> str | None:
+    """ultralytics' "Dataset ... error" (images not found: an export folder moved) in a line;
+    None for another error."""
+    text = str(exc.__cause__ or exc)
+    if not str(exc).startswith("Dataset "):
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else str(exc)
+    return f"cannot train on this dataset: {first.replace('❌', '').strip()}"
+
+
+def _held_out(data: str) -> tuple[int, int] | None:
+    """``(images, objects)`` held out for validation in a dataset written by ``export``
+    (images/train and images/val); None for another layout (nothing to say about it)."""
+    from ..core.curate.yolo import held_out
 
     root = Path(data)
     root = root.parent if root.suffix in (".yaml", ".yml") else root
-    if not (root / "images" / "val").is_dir():
-        return ""  # another layout: nothing to say about it
-    return held_out_note(*held_out(root))
+    return held_out(root) if (root / "images" / "val").is_dir() else None
+
+
+def _note(held: tuple[int, int] | None) -> str:
+    from ..core.curate.yolo import held_out_note
+
+    return held_out_note(*held) if held is not None else ""
+
+
+def _held_out_note(data: str) -> str:
+    """What the validation metrics were measured on when not on held-out objects (a dataset
+    written by ``export``: images/train and images/val); "" otherwise."""
+    return _note(_held_out(data))

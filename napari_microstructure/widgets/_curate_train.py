@@ -51,6 +51,7 @@ class TrainPanel(Container):
         )
         self._job: Any = None
         self._held_out = (0, 0)  # the training's held-out images and objects
+        self._shown = False  # the run's end is on the line (else it shows the open project)
         self.candidate: str | None = None
         self.history: list[dict[str, float]] = []
         self._train.changed.connect(lambda: self.train())
@@ -73,8 +74,9 @@ class TrainPanel(Container):
         waiting = [m for m in (project.models if project else []) if m["status"] == "candidate"]
         self.candidate = waiting[-1]["version"] if waiting else None
         text = f"active model: {active['version']}" if active else "no model yet"
-        if self.candidate:
-            text += f"; {self.candidate} waits: accept?"
+        if self.candidate:  # with its metrics, as the line showed them when it was trained
+            scores = scores_text(waiting[-1].get("metrics") or {})
+            text += f"; {self.candidate} waits" + (f" ({scores})" if scores else "") + ": accept?"
         self._metrics.value = text
         self._accept.enabled = self._reject.enabled = bool(self.candidate) and not self.training
 
@@ -90,7 +92,6 @@ class TrainPanel(Container):
         from ..core.curate.export import export_project
         from ..core.curate.train import TrainJob, preload_torch
         from ..core.curate.yolo import held_out
-        from ..core.detect import DEMO_MODEL
 
         project = self._owner.project
         if project is None:
@@ -102,13 +103,7 @@ class TrainPanel(Container):
         task = task or self._task.value
         if not self._owner._flushed():  # told the user; the export would miss the edits
             return None
-        preload_torch()
-        active = project.active_for(task)
-        base: Path | None = None
-        if active:  # fine-tune the model in use for this task
-            base = project.model_path(active["version"])
-        elif task == "detect" and DEMO_MODEL.is_file():
-            base = DEMO_MODEL  # a first segmentation model starts from YOLOv8n-seg's layout
+        base = project.start_model(task)  # the model in use for this task, else a start
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = project.root / "runs" / stamp
         fmt = "yolo" if task == "detect" else "yolo-seg"
@@ -120,6 +115,9 @@ class TrainPanel(Container):
         }
 
         def make() -> Generator[Progress, None, Any]:
+            # torch's compiler stack (imported by the training) takes seconds to import: here,
+            # in the worker, not on the GUI thread
+            preload_torch()
             # only images marked done: proposals not yet checked must not teach the model
             files = yield from export_project(project, out / "data", [fmt], only_done=True)
             data = Path(next(f for f in files[fmt] if f.endswith("data.yaml")))
@@ -132,14 +130,19 @@ class TrainPanel(Container):
         # they are
         if not self._owner.busy:
             self._accept.enabled = self._reject.enabled = False
+            self._shown = False
         return self._owner._start(
             make, lambda r: self._trained(r, base, project), "Retraining", after=self._ended
         )
 
     def _ended(self) -> None:
         """The training's worker finished, whatever the outcome: no job runs any more (a
-        failed one would otherwise take every later Cancel of the dock)."""
+        failed one would otherwise take every later Cancel of the dock). A run that put no
+        result on the line (it failed, or its model went to another project) leaves the open
+        project's state there, not its last epoch."""
         self._job = None
+        if not self._shown:
+            self.refresh()
         self._accept.enabled = self._reject.enabled = bool(self.candidate)
 
     def on_progress(self, item: Any) -> None:
@@ -161,45 +164,46 @@ class TrainPanel(Container):
         self._job = None
         self.history = list(result.history)
         if result.cancelled or result.weights is None:
-            self._metrics.value = f"training cancelled after {result.epochs_done} epoch(s)"
+            text = f"training cancelled after {result.epochs_done} epoch(s)"
+            waits = f"; {self.candidate} waits: accept?" if self.candidate else ""
+            self._metrics.value, self._shown = text + waits, True
             if result.cancelled:  # the dock's status line said "Retraining: done"
                 self._owner._status.value = "Retraining: cancelled"
             return
+        images, objects = self._held_out
+        metrics = {**result.metrics, "held_out_images": images, "held_out_objects": objects}
         project = self._owner.project
         same = project is not None and project.root.resolve() == trained_on.root.resolve()
-        if not same:  # read again: it may have been changed since the training started
-            from ..core.curate import Project
-
-            project = Project.open(trained_on.root)
-        images, objects = self._held_out
-        version = project.add_model(
-            result.weights,
-            result.task,
-            {**result.metrics, "held_out_images": images, "held_out_objects": objects},
-            parent=str(base) if base else None,
-            data=str(result.data),
-            history=result.history,
-        )
+        mine = project if same else None
+        try:
+            stored, version = _store(mine, trained_on.root, result, metrics, base)
+        except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
+            why = f"the folder cannot be written ({exc})" if isinstance(exc, OSError) else exc
+            show_error(
+                f"The retrained model could not be stored in {trained_on.root.name}: {why}. "
+                f"Its weights are in {result.weights}"
+            )
+            self._owner._status.value = "Retraining: model not stored"
+            return
         if not same:  # the model belongs to the project its data came from
             show_info(
-                f"The retrained model was stored in {project.root.name} as {version}: "
+                f"The retrained model was stored in {stored.root.name} as {version}: "
                 "open that project to accept or reject it."
             )
             return
+        if stored is not project:  # another window or program saved the project meanwhile
+            self._metrics.value = f"{version} stored: reopen the project to accept or reject it"
+            self._shown = True
+            show_info(
+                f"The retrained model was stored as {version}, but the project was changed by "
+                "another window or program during the training: reopen it to accept or reject "
+                f"{version} (its weights are in {stored.model_path(version)})."
+            )
+            return
         self.candidate = version
-        m, note = result.metrics, self._note()
-        scores = (
-            f"mAP50 {m.get('map50', float('nan')):.3f}, "
-            f"mAP50-95 {m.get('map50_95', float('nan')):.3f}"
-        )
-        if not note:
-            text = f"held-out {scores}"
-        elif images:  # an mAP without objects to find means nothing
-            text = f"{note}: no mAP measured"
-        else:
-            text = f"{scores} ({note})"
-        self._metrics.value = f"{self.candidate}: {text} — accept?"
-        self._accept.enabled = self._reject.enabled = True
+        scores = scores_text(metrics) or "no metrics"
+        self._metrics.value = f"{self.candidate}: {scores} — accept?"
+        self._accept.enabled = self._reject.enabled = self._shown = True
 
     def cancel(self) -> bool:
         """Stop a running training at its next batch; False when none runs."""
@@ -246,6 +250,59 @@ class TrainPanel(Container):
         self.candidate = None
         self._accept.enabled = self._reject.enabled = False
         self.refresh()
+
+
+def scores_text(metrics: dict[str, Any]) -> str:
+    """A model's validation metrics in words: held-out mAPs, or on what they were measured
+    when not on held-out objects (``held_out_images`` / ``held_out_objects``); "" when it
+    has none (a registered model)."""
+    from ..core.curate.yolo import held_out_note
+
+    if "map50" not in metrics and "map50_95" not in metrics:
+        return ""
+    scores = (
+        f"mAP50 {metrics.get('map50', float('nan')):.3f}, "
+        f"mAP50-95 {metrics.get('map50_95', float('nan')):.3f}"
+    )
+    if "held_out_images" not in metrics:  # trained on another dataset layout: unknown
+        return scores
+    images = int(metrics["held_out_images"])
+    note = held_out_note(images, int(metrics.get("held_out_objects", 0)))
+    if not note:
+        return f"held-out {scores}"
+    if images:  # an mAP without objects to find means nothing
+        return f"{note}: no mAP measured"
+    return f"{scores} ({note})"
+
+
+def _store(
+    project: Any, root: Path, result: Any, metrics: dict[str, Any], base: Path | None
+) -> tuple[Any, str]:
+    """Store a trained model as a candidate: through ``project`` (the dock's object), or a
+    fresh object of ``root`` when there is none or it is out of date (another window or
+    program saved since); the object that stored it and the version."""
+    from ..core.curate import Project
+    from ..core.curate.project import StaleProjectError
+
+    def add(p: Any) -> str:
+        return str(
+            p.add_model(
+                result.weights,
+                result.task,
+                metrics,
+                parent=str(base) if base else None,
+                data=str(result.data),
+                history=result.history,
+            )
+        )
+
+    if project is not None:
+        try:
+            return project, add(project)
+        except StaleProjectError:
+            pass  # read the project again: the model must not be lost
+    fresh = Project.open(root)
+    return fresh, add(fresh)
 
 
 def _refused(what: str, exc: Exception) -> None:

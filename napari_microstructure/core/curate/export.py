@@ -149,6 +149,12 @@ def export_project(
     yield Progress(0, len(formats) + 1, "reading labels")
     items = list(items_from_project(project, only_done=only_done))
     if not items:
+        done = [i for i in project.image_ids if project.image_record(i).get("done")]
+        if only_done and project.image_ids and not done:
+            raise ValueError(
+                "no image is marked done: only images marked done are exported (mark an "
+                "image done once its labels are checked)"
+            )
         raise ValueError("the project has no labelled images to export")
     image_formats = [f for f in formats if f != "tiff"]  # TIFF also exports bare phases
     left_out = [it.name for it in items if image_formats and not exported_as_image(it)]

@@ -35,6 +35,16 @@ class ModelVersions:
         """The accepted model in use for ``task`` ("detect" or "segment"), or None."""
         return self._find((self._m.get("active") or {}).get(task))
 
+    def start_model(self, task: str) -> Path | None:
+        """The model a retraining of ``task`` fine-tunes: the active one, else (detection) the
+        demo detector; None: a new model (a first segmentation model: YOLOv8n-seg's layout)."""
+        from ..detect import DEMO_MODEL
+
+        active = self.active_for(task)
+        if active:
+            return self.model_path(active["version"])
+        return DEMO_MODEL if task == "detect" and DEMO_MODEL.is_file() else None
+
     def _find(self, version: str | None) -> dict[str, Any] | None:
         for m in self._m["models"]:
             if m["version"] == version:
