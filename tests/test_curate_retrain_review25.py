@@ -178,7 +178,7 @@ def test_cli_dataset_without_its_images_is_an_error_not_a_traceback(
 
 # -- 4. the line under Retrain after a run that gave the open project no candidate ----------
 def test_a_failed_training_leaves_the_waiting_candidate_on_the_line(
-    widget, told, tmp_path, monkeypatch, wait_idle
+    widget, told, tmp_path, monkeypatch, wait_idle, qtbot
 ):
     for name in ("a", "b"):
         _labelled(widget.project, name)
@@ -189,13 +189,15 @@ def test_a_failed_training_leaves_the_waiting_candidate_on_the_line(
     assert panel.train("detect", epochs=1) is not None
     wait_idle(widget, 60_000)
     assert widget.status == "Retraining: failed"
+    # (the line is redone once the worker has finished: just after the failure is handled)
+    qtbot.waitUntil(lambda: panel._job is None, timeout=10_000)
     assert "epoch" not in panel.metrics_text
     assert "v001-detect waits" in panel.metrics_text
     assert panel.candidate == "v001-detect" and panel._accept.enabled
 
 
 def test_a_training_stored_in_another_project_leaves_the_open_projects_line(
-    widget, told, tmp_path, monkeypatch, wait_idle
+    widget, told, tmp_path, monkeypatch, wait_idle, qtbot
 ):
     for name in ("a", "b"):
         _labelled(widget.project, name)
@@ -207,7 +209,8 @@ def test_a_training_stored_in_another_project_leaves_the_open_projects_line(
     gate.set()
     wait_idle(widget, 60_000)
     assert [m["version"] for m in Project.open(tmp_path / "proj").models] == ["v001-detect"]
-    assert widget.train_panel.metrics_text == "no model yet"  # the open project's state
+    # the open project's state (set once the worker has finished, just after the result)
+    qtbot.waitUntil(lambda: widget.train_panel.metrics_text == "no model yet", timeout=10_000)
     assert not widget.train_panel._accept.enabled
 
 

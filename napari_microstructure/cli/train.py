@@ -116,14 +116,7 @@ def _store(args: argparse.Namespace, result: Any, metrics: dict, base: Any) -> s
     where = f"its weights are in {result.weights}"
     try:
         project = Project.open(args.project)
-        version = project.add_model(
-            result.weights,
-            args.task,
-            metrics,
-            parent=str(base) if base else None,
-            data=str(args.data),
-            history=result.history,
-        )
+        version = project.add_trained(result, metrics, base)
     except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
         raise CLIError(
             f"the model was trained but not stored in {args.project}: {exc}; {where}"

@@ -285,16 +285,7 @@ def _store(
     from ..core.curate.project import StaleProjectError
 
     def add(p: Any) -> str:
-        return str(
-            p.add_model(
-                result.weights,
-                result.task,
-                metrics,
-                parent=str(base) if base else None,
-                data=str(result.data),
-                history=result.history,
-            )
-        )
+        return str(p.add_trained(result, metrics, base))
 
     if project is not None:
         try:

@@ -45,6 +45,18 @@ class ModelVersions:
             return self.model_path(active["version"])
         return DEMO_MODEL if task == "detect" and DEMO_MODEL.is_file() else None
 
+    def add_trained(self, result: Any, metrics: dict[str, Any], base: str | Path | None) -> str:
+        """Store a training's result (:class:`.train.TrainResult`) fine-tuned from ``base`` as
+        a candidate with ``metrics``; its version."""
+        return self.add_model(
+            result.weights,
+            result.task,
+            metrics,
+            parent=str(base) if base else None,
+            data=str(result.data),
+            history=result.history,
+        )
+
     def _find(self, version: str | None) -> dict[str, Any] | None:
         for m in self._m["models"]:
             if m["version"] == version:
