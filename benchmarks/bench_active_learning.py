@@ -113,6 +113,9 @@ def fit(data: Path, out: Path, args, base: Path | None, epochs: int, model: str)
         warmup_epochs=args.warmup,
         optimizer="AdamW",
         lr0=args.lr0,
+        # the gradients of 64 images per update, as every figure in docs/curate.md was
+        # measured (Retrain now updates after every batch: FINE_TUNE in core/curate/train.py)
+        nbs=64,
     )
     return run_to_end(job.run()).weights
 
