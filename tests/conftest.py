@@ -100,3 +100,32 @@ def wait_idle(qtbot):
         qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
 
     return wait
+
+
+@pytest.fixture
+def curate_dock(make_napari_viewer, settings_home):
+    """``curate_dock(root, classes)``: a Curate dock on the project at ``root`` (created with
+    ``classes``, a comma-separated list), autosave far off: an edit stays pending until
+    something flushes it. Closed at the end of the test."""
+    from napari_microstructure.widgets.curate import CurateWidget
+
+    docks = []
+
+    def make(root, classes: str = "inclusion, pore"):
+        w = CurateWidget(make_napari_viewer(), autosave_ms=600_000)
+        w._classes.value = classes
+        assert w.open_project(root) is not None
+        docks.append(w)
+        return w
+
+    yield make
+    for w in docks:
+        w.close()
+
+
+@pytest.fixture
+def curate_told(monkeypatch) -> list[str]:
+    """What the Curate dock and its parts show, in order."""
+    from _notices import curate_messages
+
+    return curate_messages(monkeypatch)

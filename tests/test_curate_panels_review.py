@@ -18,7 +18,6 @@ from napari_microstructure.core.settings import get_setting
 from napari_microstructure.core.synthetic import generate
 from napari_microstructure.widgets import _curate_panels, _curate_train, curate, detect
 from napari_microstructure.widgets._curate_panels import SEGMENTER, _model_source
-from napari_microstructure.widgets.curate import CurateWidget
 from napari_microstructure.widgets.detect import DetectWidget
 
 
@@ -33,13 +32,8 @@ def told(monkeypatch):
 
 
 @pytest.fixture
-def widget(make_napari_viewer, tmp_path, settings_home):
-    # autosave far off: an edit stays pending until a button flushes it
-    w = CurateWidget(make_napari_viewer(), autosave_ms=600_000)
-    w._classes.value = "inclusion, pore, crack, precipitate"
-    assert w.open_project(tmp_path / "proj") is not None
-    yield w
-    w.close()
+def widget(curate_dock, tmp_path):
+    return curate_dock(tmp_path / "proj", "inclusion, pore, crack, precipitate")
 
 
 def _add(widget, name="img"):

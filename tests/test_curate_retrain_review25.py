@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _notices import curate_messages
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.cli import main
@@ -20,24 +19,13 @@ from napari_microstructure.core.curate import Project
 from napari_microstructure.core.curate.export import export_project
 from napari_microstructure.core.curate.train import TrainResult
 from napari_microstructure.core.progress import Progress, run_to_end
-from napari_microstructure.widgets.curate import CurateWidget
 
 METRICS = {"map50": 0.9, "map50_95": 0.6}
 
 
 @pytest.fixture
-def widget(make_napari_viewer, tmp_path, settings_home):
-    w = CurateWidget(make_napari_viewer(), autosave_ms=600_000)
-    w._classes.value = "inclusion, pore"
-    assert w.open_project(tmp_path / "proj") is not None
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def told(monkeypatch):
-    """What the Curate dock and its parts show, in order."""
-    return curate_messages(monkeypatch)
+def widget(curate_dock, tmp_path):
+    return curate_dock(tmp_path / "proj")
 
 
 def _labelled(project: Project, name: str, done: bool = True) -> str:
@@ -128,7 +116,7 @@ def test_cli_tells_where_the_weights_are_when_the_project_cannot_be_written(
 
 
 def test_dock_stores_a_training_when_another_program_saved_the_project(
-    widget, told, tmp_path, monkeypatch, wait_idle
+    widget, curate_told, tmp_path, monkeypatch, wait_idle
 ):
     root = widget.project.root
     for name in ("a", "b"):
@@ -136,17 +124,19 @@ def test_dock_stores_a_training_when_another_program_saved_the_project(
     _fake_job(monkeypatch, tmp_path, during=lambda: Project.open(root).set_pixel_size("a", 0.4))
     assert widget.train_panel.train("detect", epochs=1) is not None
     wait_idle(widget, 60_000)
-    assert not any("failed" in m for m in told), told
+    assert not any("failed" in m for m in curate_told), curate_told
     on_disk = Project.open(root)
     assert [m["version"] for m in on_disk.models] == ["v001-detect"]
     assert on_disk.image_record("a")["pixel_size"] == 0.4
     weights = str(on_disk.model_path("v001-detect"))
-    assert any("v001-detect" in m and "reopen" in m and weights in m for m in told), told
+    assert any("v001-detect" in m and "reopen" in m and weights in m for m in curate_told), (
+        curate_told
+    )
     assert "v001-detect stored" in widget.train_panel.metrics_text
 
 
 def test_dock_names_the_weights_when_the_model_cannot_be_stored(
-    widget, told, tmp_path, monkeypatch, wait_idle
+    widget, curate_told, tmp_path, monkeypatch, wait_idle
 ):
     for name in ("a", "b"):
         _labelled(widget.project, name)
@@ -158,7 +148,7 @@ def test_dock_names_the_weights_when_the_model_cannot_be_stored(
     monkeypatch.setattr(Project, "add_model", read_only)
     assert widget.train_panel.train("detect", epochs=1) is not None
     wait_idle(widget, 60_000)
-    assert any(str(weights) in m and "not be stored" in m for m in told), told
+    assert any(str(weights) in m and "not be stored" in m for m in curate_told), curate_told
     assert widget.train_panel.metrics_text == "no model yet"  # not the last epoch
 
 
@@ -178,7 +168,7 @@ def test_cli_dataset_without_its_images_is_an_error_not_a_traceback(
 
 # -- 4. the line under Retrain after a run that gave the open project no candidate ----------
 def test_a_failed_training_leaves_the_waiting_candidate_on_the_line(
-    widget, told, tmp_path, monkeypatch, wait_idle, qtbot
+    widget, curate_told, tmp_path, monkeypatch, wait_idle, qtbot
 ):
     for name in ("a", "b"):
         _labelled(widget.project, name)
@@ -197,7 +187,7 @@ def test_a_failed_training_leaves_the_waiting_candidate_on_the_line(
 
 
 def test_a_training_stored_in_another_project_leaves_the_open_projects_line(
-    widget, told, tmp_path, monkeypatch, wait_idle, qtbot
+    widget, curate_told, tmp_path, monkeypatch, wait_idle, qtbot
 ):
     for name in ("a", "b"):
         _labelled(widget.project, name)

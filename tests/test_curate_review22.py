@@ -10,7 +10,6 @@ import threading
 import numpy as np
 import pandas as pd
 import pytest
-from _notices import curate_messages
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.core import atomic
@@ -18,23 +17,11 @@ from napari_microstructure.core.curate import Project
 from napari_microstructure.core.curate.project import ProjectError, StaleProjectError
 from napari_microstructure.core.progress import Progress
 from napari_microstructure.widgets._curate_train import TrainPanel
-from napari_microstructure.widgets.curate import CurateWidget
 
 
 @pytest.fixture
-def widget(make_napari_viewer, tmp_path, settings_home):
-    # autosave far off: an edit stays pending until something flushes it
-    w = CurateWidget(make_napari_viewer(), autosave_ms=600_000)
-    w._classes.value = "inclusion, pore"
-    assert w.open_project(tmp_path / "proj") is not None
-    yield w
-    w.close()
-
-
-@pytest.fixture
-def told(monkeypatch):
-    """What the Curate dock and its parts show, in order."""
-    return curate_messages(monkeypatch)
+def widget(curate_dock, tmp_path):
+    return curate_dock(tmp_path / "proj")
 
 
 def _add(widget, name="img"):
@@ -70,14 +57,16 @@ def test_folder_lock_never_creates_the_folder(tmp_path):
         assert held and (tmp_path / ".project.lock").is_file()
 
 
-def test_opening_the_moved_project_saves_the_open_images_edits_there(widget, tmp_path, told):
+def test_opening_the_moved_project_saves_the_open_images_edits_there(
+    widget, tmp_path, curate_told
+):
     image_id = _add(widget)
     layer = _paint(widget, image_id)
     old, moved = tmp_path / "proj", tmp_path / "renamed"
     shutil.move(str(old), str(moved))
     # its old place holds no project: not made again there, the edits kept for its new place
     assert widget.open_project(old) is None
-    assert "no longer exists (moved or renamed?)" in told[-1]
+    assert "no longer exists (moved or renamed?)" in curate_told[-1]
     assert not old.exists() and widget.unsaved
     assert widget.open_project(moved) is not None
     assert widget.project.root == moved and widget.current_image_id == image_id
@@ -89,7 +78,7 @@ def test_opening_the_moved_project_saves_the_open_images_edits_there(widget, tmp
     assert 3 in Project.open(moved).load_labels(image_id).instances
 
 
-def test_another_project_opens_leaving_the_unsaved_images_layers(widget, tmp_path, told):
+def test_another_project_opens_leaving_the_unsaved_images_layers(widget, tmp_path, curate_told):
     image_id = _add(widget)
     layer = _paint(widget, image_id)
     shutil.move(str(tmp_path / "proj"), str(tmp_path / "renamed"))
@@ -98,7 +87,7 @@ def test_another_project_opens_leaving_the_unsaved_images_layers(widget, tmp_pat
     assert widget.project.root == tmp_path / "other" and widget.current_image_id is None
     assert all(lay in widget.viewer.layers for lay in kept)  # nothing dropped
     assert layer.data[16, 16] == 2  # untouched
-    assert any("no longer exists" in m and "NOT saved" in m for m in told)
+    assert any("no longer exists" in m and "NOT saved" in m for m in curate_told)
     # no longer the dock's: a project made later in the old folder does not take them over
     assert widget.open_project(tmp_path / "proj") is not None
     assert widget.layers_of(image_id) == {}

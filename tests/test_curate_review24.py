@@ -4,18 +4,10 @@ dock, an erased object brought back by undo."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from _notices import curate_messages
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.core.curate import Project
 from napari_microstructure.core.curate.provenance import update_objects
-
-
-@pytest.fixture
-def told(monkeypatch):
-    """What the Curate dock and its parts show, in order."""
-    return curate_messages(monkeypatch)
 
 
 def _dock(viewer):
@@ -43,7 +35,7 @@ def _on_disk(root, value):
 
 
 def test_reopening_after_a_pixel_size_and_a_drawn_box_keeps_autosaving(
-    make_napari_viewer, tmp_path, settings_home, qtbot, told
+    make_napari_viewer, tmp_path, settings_home, qtbot, curate_told
 ):
     viewer = make_napari_viewer()
     root = tmp_path / "proj"
@@ -69,11 +61,11 @@ def test_reopening_after_a_pixel_size_and_a_drawn_box_keeps_autosaving(
     assert w.current_image_id == "img"  # still open and autosaved
     w.layers_of("img")["instances"].paint((30, 30), 7)
     qtbot.waitUntil(lambda: _on_disk(root, 7) > 0, timeout=10_000)
-    assert not [m for m in told if "Cannot" in m or "failed" in m], told
+    assert not [m for m in curate_told if "Cannot" in m or "failed" in m], curate_told
 
 
 def test_a_reopened_dock_takes_up_the_image_left_on_screen(
-    make_napari_viewer, tmp_path, settings_home, qtbot, told
+    make_napari_viewer, tmp_path, settings_home, qtbot, curate_told
 ):
     viewer = make_napari_viewer()
     root = tmp_path / "proj"
@@ -85,7 +77,7 @@ def test_a_reopened_dock_takes_up_the_image_left_on_screen(
     again._open.native.click()  # the folder is remembered
     assert again.current_image_id == "img"
     assert 5 in labels.data and _on_disk(root, 5) > 0  # kept, and saved
-    assert any("autosaved again" in m for m in told), told
+    assert any("autosaved again" in m for m in curate_told), curate_told
     labels.paint((40, 40), 9)
     qtbot.waitUntil(lambda: _on_disk(root, 9) > 0, timeout=10_000)
     again._images.value = "img"
@@ -125,7 +117,7 @@ def test_a_box_without_confidence_is_not_saved_again_and_again(
 
 
 def test_labels_that_cannot_be_read_on_reopen_are_told_not_raised(
-    make_napari_viewer, tmp_path, settings_home, qtbot, told, monkeypatch
+    make_napari_viewer, tmp_path, settings_home, qtbot, curate_told, monkeypatch
 ):
     viewer = make_napari_viewer()
     _, w, _ = _start(viewer, qtbot, tmp_path / "proj")
@@ -135,5 +127,5 @@ def test_labels_that_cannot_be_read_on_reopen_are_told_not_raised(
 
     monkeypatch.setattr(Project, "load_labels", gone)
     w._open.native.click()  # reopen the open project
-    assert any("Cannot read the saved labels of img" in m for m in told), told
-    assert "NOT autosaved" in told[-1]
+    assert any("Cannot read the saved labels of img" in m for m in curate_told), curate_told
+    assert "NOT autosaved" in curate_told[-1]

@@ -15,23 +15,6 @@ from napari_microstructure.core.detect import DEMO_MODEL, detect, load_detector
 from napari_microstructure.core.imageio import read_micrograph
 from napari_microstructure.core.progress import run_to_end
 from napari_microstructure.core.synthetic import generate
-from napari_microstructure.widgets.curate import CurateWidget
-
-
-@pytest.fixture
-def dock(make_napari_viewer, settings_home):
-    widgets = []
-
-    def make(root, classes):
-        w = CurateWidget(make_napari_viewer(), autosave_ms=600_000)
-        w._classes.value = classes
-        assert w.open_project(root) is not None
-        widgets.append(w)
-        return w
-
-    yield make
-    for w in widgets:
-        w.close()
 
 
 def _open_next_boxes(widget, tmp_path, wait_idle) -> tuple[list[str], list[str]]:
@@ -48,17 +31,22 @@ def _open_next_boxes(widget, tmp_path, wait_idle) -> tuple[list[str], list[str]]
 
 
 def test_open_next_saves_the_detectors_boxes_under_the_projects_class_names(
-    dock, tmp_path, wait_idle
+    curate_dock, tmp_path, wait_idle
 ):
     # the demo detector's classes in another order: ids differ, names match
-    widget = dock(tmp_path / "proj", "pore, precipitate, crack, inclusion")
+    widget = curate_dock(tmp_path / "proj", "pore, precipitate, crack, inclusion")
     saved, found = _open_next_boxes(widget, tmp_path, wait_idle)
     assert len(saved) == len(found) > 0
     assert saved == sorted(found)
 
 
-def test_open_next_refuses_classes_the_project_does_not_have(dock, told, tmp_path, wait_idle):  # noqa: F811
-    widget = dock(tmp_path / "proj", "object")
+def test_open_next_refuses_classes_the_project_does_not_have(
+    curate_dock,
+    told,  # noqa: F811
+    tmp_path,
+    wait_idle,
+):
+    widget = curate_dock(tmp_path / "proj", "object")
     (path, *_) = _folder_of_images(tmp_path, n=1)
     _queue(widget.queue_panel, [path])
     assert widget.queue_panel.open_next() is not None
@@ -83,8 +71,8 @@ def _done_images(project: Project) -> None:
     project.set_done(iid, True)
 
 
-def test_a_failed_retrain_keeps_the_waiting_candidate(dock, told, tmp_path, wait_idle):  # noqa: F811
-    widget = dock(tmp_path / "proj", "inclusion, pore, crack, precipitate")
+def test_a_failed_retrain_keeps_the_waiting_candidate(curate_dock, told, tmp_path, wait_idle):  # noqa: F811
+    widget = curate_dock(tmp_path / "proj", "inclusion, pore, crack, precipitate")
     _done_images(widget.project)
     panel = widget.train_panel
     panel._trained(_trained_result(), None, widget.project)
@@ -96,17 +84,17 @@ def test_a_failed_retrain_keeps_the_waiting_candidate(dock, told, tmp_path, wait
     assert [m["version"] for m in widget.project.models] == [waiting]  # the run failed
     assert panel.candidate == waiting and panel._accept.enabled and panel._reject.enabled
     # after a restart the candidate still waits in the dock
-    reopened = dock(tmp_path / "proj", "inclusion, pore, crack, precipitate").train_panel
+    reopened = curate_dock(tmp_path / "proj", "inclusion, pore, crack, precipitate").train_panel
     assert reopened.candidate == waiting and reopened._accept.enabled
     assert f"{waiting} waits" in reopened.metrics_text
 
 
 def test_a_retrain_ending_after_another_project_was_opened_stores_its_model_there(
-    dock,
+    curate_dock,
     told,  # noqa: F811
     tmp_path,
 ):
-    widget = dock(tmp_path / "A", "inclusion, pore, crack, precipitate")
+    widget = curate_dock(tmp_path / "A", "inclusion, pore, crack, precipitate")
     trained_on = widget.project
     widget._classes.value = "grain"
     assert widget.open_project(tmp_path / "B") is not None
@@ -117,7 +105,7 @@ def test_a_retrain_ending_after_another_project_was_opened_stores_its_model_ther
     assert "stored in A" in told[-1]
 
 
-def test_open_next_with_a_phases_model_names_the_projects_phases(dock, tmp_path, wait_idle):
+def test_open_next_with_a_phases_model_names_the_projects_phases(curate_dock, tmp_path, wait_idle):
     """The model's phase names were dropped: training from the project named its classes
     'matrix', 'class 1', ..."""
     import torch
@@ -129,7 +117,7 @@ def test_open_next_with_a_phases_model_names_the_projects_phases(dock, tmp_path,
     torch.manual_seed(0)
     names = ["ferrite", "pearlite", "cementite"]
     model = new_model("phases", names, base=4, depth=2, pixel_size=0.5)
-    widget = dock(tmp_path / "proj", "object")
+    widget = curate_dock(tmp_path / "proj", "object")
     panel = widget.queue_panel
     panel.rank_with, panel.seg_model = SEGMENTER, model.save(tmp_path / "fp.pt")
     assert panel.rank(write_folder(tmp_path / "pool")) is not None
@@ -144,10 +132,10 @@ def test_open_next_with_a_phases_model_names_the_projects_phases(dock, tmp_path,
 
 
 def test_open_next_keeps_the_projects_own_model_after_a_class_renamed_in_place(
-    dock, tmp_path, wait_idle
+    curate_dock, tmp_path, wait_idle
 ):
     """The project's model knows the class by its old name; renaming in place keeps the id."""
-    widget = dock(tmp_path / "proj", "inclusion, pore, crack, precipitate")
+    widget = curate_dock(tmp_path / "proj", "inclusion, pore, crack, precipitate")
     widget.project.register_model(DEMO_MODEL, "detect")  # stands for a model trained here
     widget._classes.value = "inclusion, void, crack, precipitate"  # 'pore' renamed in place
     assert widget.open_project(tmp_path / "proj") is not None
@@ -156,13 +144,13 @@ def test_open_next_keeps_the_projects_own_model_after_a_class_renamed_in_place(
 
 
 def test_a_retrain_ending_in_another_project_stores_its_model_after_its_project_changed(
-    dock,
+    curate_dock,
     told,  # noqa: F811
     tmp_path,
 ):
     """The Project object of the training's start was stale once the project had been
     reopened with a class added (as Open next's refusal advises): the model was lost."""
-    widget = dock(tmp_path / "A", "inclusion, pore, crack, precipitate")
+    widget = curate_dock(tmp_path / "A", "inclusion, pore, crack, precipitate")
     trained_on = widget.project
     widget._classes.value = "inclusion, pore, crack, precipitate, scratch"
     assert widget.open_project(tmp_path / "A") is not None  # A written by a newer object

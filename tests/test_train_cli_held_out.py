@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from napari_microstructure.cli.train import _held_out_note
+from napari_microstructure.cli.train import _held_out, _note
+
+
+def _held_out_note(data: str) -> str:
+    return _note(_held_out(data))
 
 
 def _dataset(root, train, val, val_objects=1):

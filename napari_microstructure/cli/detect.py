@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ..core.notes import join_notes
 from . import CLIError
 from ._common import output_stems, pixel_size_arg, print_json
 
@@ -98,7 +99,7 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
         "pixel_size_um": mf.pixel_size,
         "model": str(det.path),
         "model_pixel_size_um": det.pixel_size,
-        "note": "; ".join(filter(None, [df.attrs.get("note", ""), stack])),
+        "note": join_notes(df.attrs.get("note", ""), stack),
         "n_detections": len(df),
         "detections": [
             {

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from ..core.imageio import ImageReadError, read_micrograph
+from ..core.notes import join_notes
 from ..core.progress import run_to_end
 from . import CLIError
 from ._common import pixel_size_arg, print_json
@@ -103,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         )
         log.warning("%s", summary["warning"])
     if stack := mf.plane_note("explained"):  # a stack: its plane 0 only
-        summary["warning"] = "; ".join(filter(None, [summary.get("warning"), stack]))
+        summary["warning"] = join_notes(summary.get("warning"), stack)
         log.warning("%s: %s", args.image, stack)
     if args.json:
         print_json(summary)

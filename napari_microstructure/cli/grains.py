@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..core.notes import join_notes
 from . import CLIError
 from ._common import pixel_size_arg, print_json
 
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     summary: dict[str, Any] = summarize(labels, mf.pixel_size)
     without_one_region_size(summary, labels)  # one region: no grain size, the reason told
     if stack:
-        summary["note"] = "; ".join(filter(None, [summary.get("note"), stack]))
+        summary["note"] = join_notes(summary.get("note"), stack)
     summary["image"] = str(args.image)
     if args.json:
         print_json(summary)

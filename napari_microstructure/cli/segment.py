@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.notes import join_notes
 from . import CLIError
 from ._common import output_stems, pixel_size_arg, print_json
 
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         info["mean_confidence"] = float(seg.confidence.mean())
         if model.task == "phases":
             info["phase_fractions"] = phase_fractions(seg.labels, model.classes)
-        warning = "; ".join(filter(None, [seg.warning, mf.plane_note("segmented")]))
+        warning = join_notes(seg.warning, mf.plane_note("segmented"))
         if warning:
             info["warning"] = warning
             log.warning("%s: %s", path, warning)

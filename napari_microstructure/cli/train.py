@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
 from ..core.progress import Progress, run_to_end
@@ -143,20 +142,12 @@ def _dataset_error(exc: RuntimeError) -> str | None:
 def _held_out(data: str) -> tuple[int, int] | None:
     """``(images, objects)`` held out for validation in a dataset written by ``export``
     (images/train and images/val); None for another layout (nothing to say about it)."""
-    from ..core.curate.yolo import held_out
+    from ..core.curate.yolo import dataset_folder, held_out
 
-    root = Path(data)
-    root = root.parent if root.suffix in (".yaml", ".yml") else root
-    return held_out(root) if (root / "images" / "val").is_dir() else None
+    return held_out(data) if (dataset_folder(data) / "images" / "val").is_dir() else None
 
 
 def _note(held: tuple[int, int] | None) -> str:
     from ..core.curate.yolo import held_out_note
 
     return held_out_note(*held) if held is not None else ""
-
-
-def _held_out_note(data: str) -> str:
-    """What the validation metrics were measured on when not on held-out objects (a dataset
-    written by ``export``: images/train and images/val); "" otherwise."""
-    return _note(_held_out(data))

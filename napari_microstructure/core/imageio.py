@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .notes import join_notes
 from .pixel_size_tags import density_pixel_size, tiff_pixel_size, unit_to_um
 
 __all__ = [
@@ -230,7 +231,7 @@ def _read_tiff(path: Path) -> MicrographFile:
         same = f"{unstacked} more page(s) of the same size"
         more.append(f"{same} are not shown (too large to stack)")
     if more:
-        note = "; ".join([note, *more] if note else more)
+        note = join_notes(note, *more)
     data = _squeeze_samples(data, axes, samples)
     return MicrographFile(path, data, pixel_size, source, meta, note)
 

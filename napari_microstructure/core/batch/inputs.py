@@ -180,12 +180,15 @@ class CompletionTracker:
 
     A file counts as complete once its size and modification time have not changed for
     ``settle_s`` seconds (and it is not empty): acquisition software writes a file in pieces,
-    and reading it too early gives a truncated image.
+    and reading it too early gives a truncated image. A file still empty after ``empty_s``
+    seconds is told once by :meth:`long_empty` (it is never read while empty).
     """
 
-    def __init__(self, settle_s: float = 2.0) -> None:
+    def __init__(self, settle_s: float = 2.0, empty_s: float = 60.0) -> None:
         self.settle_s = settle_s
+        self.empty_s = empty_s
         self._seen: dict[Path, tuple[int, float, float]] = {}
+        self._told_empty: set[Path] = set()
 
     def complete(self, path: Path, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
@@ -198,5 +201,16 @@ class CompletionTracker:
         prev = self._seen.get(path)
         if prev is None or prev[:2] != sig:
             self._seen[path] = (*sig, now)
+            self._told_empty.discard(path)
             return False
         return st.st_size > 0 and now - prev[2] >= self.settle_s
+
+    def long_empty(self, path: Path, now: float | None = None) -> bool:
+        """True once for a file seen empty, unchanged, for ``empty_s`` seconds (by
+        :meth:`complete`); again only after it changed."""
+        now = time.monotonic() if now is None else now
+        seen = self._seen.get(path)
+        if seen is None or seen[0] or path in self._told_empty or now - seen[2] < self.empty_s:
+            return False
+        self._told_empty.add(path)
+        return True

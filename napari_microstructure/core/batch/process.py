@@ -22,6 +22,7 @@ import numpy as np
 
 from ..atomic import atomic_write_text, atomic_write_tiff
 from ..measure.io import write_grain_table, write_summary
+from ..notes import join_notes
 from ..pipeline import PipelineConfig
 from ..progress import run_to_end
 from .inputs import RESULT_NAME, readable, result_dir, source_id
@@ -190,7 +191,7 @@ def _row_from(result: dict[str, Any], row: dict[str, Any]) -> None:
         for key in SUMMARY_KEYS:
             row[key] = summary[key]
         if summary.get("warning"):
-            row["warning"] = "; ".join(filter(None, [row.get("warning"), summary["warning"]]))
+            row["warning"] = join_notes(row.get("warning"), summary["warning"])
         for name, frac in (summary.get("phase_fractions") or {}).items():
             row[f"phase_fraction.{name}"] = frac
 

@@ -195,7 +195,7 @@ def _row_of(executor: Any, fut: Any, item: BatchInput, out: Path) -> dict[str, A
     except Exception as exc:  # noqa: BLE001 - a lost worker must not end the run
         row = {
             "image": item.key,
-            "path": str(item.path),
+            "path": str(item.path.absolute()),  # as a worker's own rows
             "status": "error",
             "error": f"worker failed: {type(exc).__name__}: {exc}",
         }
@@ -291,6 +291,12 @@ def run_batch(
                 result.skipped += 1
                 continue
             if watch and not tracker.complete(item.path):
+                if tracker.long_empty(item.path):
+                    log.warning(
+                        "%s: still empty after %.0f s; processed once it has been written",
+                        readable(item.key),
+                        tracker.empty_s,
+                    )
                 continue
             seen.add(item.key)
             sources[file_id] = item.key

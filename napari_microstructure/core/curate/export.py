@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..atomic import atomic_write_json, atomic_write_tiff, read_tiff
+from ..notes import join_notes
 from ..progress import Progress
 from .coco import coco_dict, export_coco, rle_decode, rle_encode
 from .export_record import record_export, replace_previous_export
@@ -175,6 +176,6 @@ def export_project(
     for i, fmt in enumerate(formats):
         yield Progress(i + 1, len(formats) + 1, f"exporting {fmt}")
         result[fmt] = EXPORTERS[fmt](Path(out) / fmt, items, meta)
-    done = "; ".join(filter(None, ["exported", result.left_out_text()]))
+    done = join_notes("exported", result.left_out_text())
     yield Progress(len(formats) + 1, len(formats) + 1, done)
     return result

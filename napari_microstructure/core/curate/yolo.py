@@ -70,12 +70,17 @@ def split_names(
     return [n for n in ordered if n not in val], [n for n in ordered if n in val]
 
 
+def dataset_folder(data: str | Path) -> Path:
+    """The folder of the YOLO dataset ``data`` (its ``data.yaml`` or its folder)."""
+    root = Path(data)
+    return root.parent if root.suffix in (".yaml", ".yml") else root
+
+
 def held_out(data: str | Path) -> tuple[int, int]:
     """``(images, objects)`` held out for validation in the YOLO dataset ``data`` (its
     ``data.yaml`` or its folder): the val images that are not also training images (a single
     image is both), and their objects."""
-    root = Path(data)
-    root = root.parent if root.suffix in (".yaml", ".yml") else root
+    root = dataset_folder(data)
     train = {p.stem for p in (root / "images" / "train").glob("*.png")}
     val = sorted(p.stem for p in (root / "images" / "val").glob("*.png") if p.stem not in train)
     objects = 0
