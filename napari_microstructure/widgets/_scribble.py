@@ -81,6 +81,7 @@ class ScribblePanel:
     def _watch_scribbles(self, _value: Any = None) -> None:
         self._unwatch_scribbles()
         layer = self.scribbles_layer
+        self._untaught_plane = None
         if layer is not None:
             self._strokes_plane = plane_index(layer)
             # napari's undo and redo (and a refresh) emit set_data, not paint
@@ -94,8 +95,16 @@ class ScribblePanel:
         plane = plane_index(layer) if layer is not None else ()
         # napari re-slices a scribbles stack when the slider moves (set_data): no stroke
         moved = getattr(event, "type", "") == "set_data" and plane != self._strokes_plane
-        self._strokes_plane = plane
-        if self.live and not moved:
+        left, self._strokes_plane = self._strokes_plane, plane
+        if moved and self._timer.isActive():
+            # strokes of the plane just left, not yet taught: taught when it is shown again
+            self._timer.stop()
+            self._untaught_plane = left
+        elif moved and plane == self._untaught_plane:
+            self._untaught_plane = None
+            if self.live:
+                self._timer.start()
+        elif self.live and not moved:
             self._timer.start()
 
     def _on_debounced(self) -> None:
