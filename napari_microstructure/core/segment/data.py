@@ -112,22 +112,31 @@ def n_classes_in(pairs: list[Pair]) -> int:
     return max(2, top + 1)
 
 
-def unannotated_note(pairs: list[Pair], task: str) -> str | None:
-    """A warning for a phase annotation without a pixel of a class below its highest one (a
-    pixel classes layer of scribbles, numbered from 1, has no class 0); None when it has all."""
+def untaught_classes(pairs: list[Pair], task: str) -> list[int]:
+    """The classes below the highest one of a phase annotation without an annotated pixel (a
+    pixel classes layer of scribbles, numbered from 1, has no class 0); [] for boundaries, or
+    a single class (:func:`check_annotated` refuses it)."""
     if task != "phases":
-        return None
+        return []
     counts = sum(np.bincount(p.mask[p.mask != IGNORE], minlength=256) for p in pairs)
-    missing = [k for k in range(n_classes_in(pairs)) if not counts[k]]
-    if not missing or np.count_nonzero(counts) < 2:  # (one class: check_annotated refuses it)
+    if np.count_nonzero(counts) < 2:
+        return []
+    return [k for k in range(n_classes_in(pairs)) if not counts[k]]
+
+
+def unannotated_note(pairs: list[Pair], task: str) -> str | None:
+    """A warning for a phase annotation without a pixel of a class below its highest one
+    (:func:`untaught_classes`); None when it has all."""
+    missing = untaught_classes(pairs, task)
+    if not missing:
         return None
     which = f"class{'es' if len(missing) > 1 else ''} {', '.join(map(str, missing))}"
     hint = ""
     if 0 in missing:
         hint = " Classes are numbered from 0 (a pixel classes layer numbers them from 1)."
     return (
-        f"the annotation holds no pixel of {which}: the model still gets an output for it, "
-        f"which nothing teaches and the validation score leaves out.{hint}"
+        f"the annotation holds no pixel of {which}: the model gets an output for it, which "
+        f"nothing teaches, so it is never predicted and the validation score leaves it out.{hint}"
     )
 
 

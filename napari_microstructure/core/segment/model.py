@@ -36,6 +36,8 @@ class SegModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    #: phase classes no training pixel taught (:func:`.data.untaught_classes`): never predicted
+    untaught: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -67,6 +69,7 @@ class SegModel:
             "training_data": [str(p) for p in self.training_data],
             "metrics": _plain(self.metrics),
             "config": _plain(self.config),
+            "untaught": [int(k) for k in self.untaught],
         }
         with atomic_file(path) as fh:  # no half-written file is ever left behind
             torch.save(payload, fh)
@@ -164,6 +167,7 @@ def load_model(path: str | Path) -> SegModel:
         metrics=dict(payload.get("metrics", {})),
         config=dict(payload.get("config", {})),
         path=path,
+        untaught=[int(k) for k in payload.get("untaught", [])],
     )
 
 

@@ -103,7 +103,12 @@ def _probabilities(
         arr = resize_chw(arr, _model_grid(image.shape, factor))
     probs = yield from predict_tiles(model.net, arr, tile=tile, overlap=overlap, tta=tta)
     probs = resize_chw(probs, (h, w))
-    return probs / np.clip(probs.sum(axis=0, keepdims=True), 1e-6, None)
+    untaught = [k for k in model.untaught if 0 <= k < model.n_classes]
+    if model.task == "phases" and 0 < len(untaught) < model.n_classes:
+        taught = [k for k in range(model.n_classes) if k not in untaught]
+        probs[untaught] = 0.0  # outputs nothing taught: never predicted
+        probs[taught] = np.maximum(probs[taught], 1e-12)  # (where one took all of it)
+    return probs / np.clip(probs.sum(axis=0, keepdims=True), 1e-30, None)
 
 
 def segment_image(

@@ -24,6 +24,7 @@ from .data import (
     pairs_pixel_size,
     split_pairs,
     unannotated_note,
+    untaught_classes,
     with_channels,
 )
 from .feed import batches, one_cycle
@@ -244,9 +245,12 @@ def train_model(
         names = class_names(None, n_cls)
     pixel_size = cfg.pixel_size or pairs_pixel_size(pairs)
     model = new_model(cfg.task, names, in_ch, cfg.base, cfg.depth, pixel_size)
+    model.untaught = untaught_classes(pairs + val_pairs, cfg.task)
     if init is not None:
         n = load_matching(model.net, init.net.state_dict())
         log.info("started from %s (%d tensors)", init.path or "model", n)
+        if init.n_classes == model.n_classes:  # its outputs kept: what it was taught, too
+            model.untaught = [k for k in model.untaught if k in init.untaught]
     fast = prefer_channels_last(torch.device(cfg.device))
     layout = torch.channels_last if fast else torch.contiguous_format
     net = model.net.to(cfg.device, memory_format=layout)
