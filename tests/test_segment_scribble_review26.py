@@ -40,3 +40,31 @@ def test_strokes_left_within_the_debounce_are_taught_back_on_their_plane(
     viewer.dims.set_current_step(0, 1)
     viewer.dims.set_current_step(0, 0)
     assert not widget._timer.isActive()
+
+
+def test_strokes_of_two_planes_left_within_the_debounce_are_both_taught(
+    make_napari_viewer, settings_home, qtbot
+):
+    viewer = make_napari_viewer()
+    a, b = _fields()
+    viewer.add_image(np.stack([a.image, b.image]), name="series")
+    widget = _dock(viewer)
+    viewer.dims.set_current_step(0, 0)
+    scribbles = widget.add_scribbles_layer()
+    _dabs(scribbles, a.phases == 0, 1, plane=0)
+    _dabs(scribbles, a.phases == 1, 2, plane=0)
+    viewer.dims.set_current_step(0, 1)  # plane 0 left untaught
+    _dabs(scribbles, b.phases == 0, 1, plane=1, n=40)
+    _dabs(scribbles, b.phases == 1, 2, plane=1, n=40)
+    viewer.dims.set_current_step(0, 0)  # plane 1 left untaught; plane 0 taught now
+    for plane, truth in ((0, a), (1, b)):
+        viewer.dims.set_current_step(0, plane)
+        name = f"series pixel classes (plane {plane})"
+        qtbot.waitUntil(
+            lambda name=name: (
+                widget.prediction_layer is not None and widget.prediction_layer.name == name
+            ),
+            timeout=20_000,
+        )
+        _settle(qtbot, widget)
+        assert (np.asarray(widget.prediction_layer.data) == truth.phases + 1).mean() > 0.85

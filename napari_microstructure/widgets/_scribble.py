@@ -81,7 +81,7 @@ class ScribblePanel:
     def _watch_scribbles(self, _value: Any = None) -> None:
         self._unwatch_scribbles()
         layer = self.scribbles_layer
-        self._untaught_plane = None
+        self._untaught_planes.clear()
         if layer is not None:
             self._strokes_plane = plane_index(layer)
             # napari's undo and redo (and a refresh) emit set_data, not paint
@@ -96,16 +96,18 @@ class ScribblePanel:
         # napari re-slices a scribbles stack when the slider moves (set_data): no stroke
         moved = getattr(event, "type", "") == "set_data" and plane != self._strokes_plane
         left, self._strokes_plane = self._strokes_plane, plane
-        if moved and self._timer.isActive():
-            # strokes of the plane just left, not yet taught: taught when it is shown again
-            self._timer.stop()
-            self._untaught_plane = left
-        elif moved and plane == self._untaught_plane:
-            self._untaught_plane = None
+        if not moved:
             if self.live:
                 self._timer.start()
-        elif self.live and not moved:
-            self._timer.start()
+            return
+        if self._timer.isActive():
+            # strokes of the plane just left, not yet taught: taught when it is shown again
+            self._timer.stop()
+            self._untaught_planes.add(left)
+        if plane in self._untaught_planes:
+            self._untaught_planes.discard(plane)
+            if self.live:
+                self._timer.start()
 
     def _on_debounced(self) -> None:
         if self.busy:  # re-run when the dock is idle again (:meth:`_on_idle`)

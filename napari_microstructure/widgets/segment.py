@@ -78,8 +78,8 @@ class SegmentWidget(ScribblePanel, UNetPanel, WorkerWidget):
         # pixel classes hidden as out of date (not by the user): shown by their next result
         self._hid_out_of_date: weakref.WeakSet[Any] = weakref.WeakSet()
         self._strokes_plane: tuple[int, ...] = ()  # the scribbles' plane on screen
-        # a plane left before its strokes were taught (within the debounce)
-        self._untaught_plane: tuple[int, ...] | None = None
+        # planes left before their strokes were taught (within the debounce)
+        self._untaught_planes: set[tuple[int, ...]] = set()
         self._pending = False
         self._painted = EventHooks()  # the scribbles layer watched for strokes
         self._timer = QTimer()
