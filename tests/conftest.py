@@ -4,6 +4,7 @@ removed when the run ends."""
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import tempfile
@@ -49,6 +50,22 @@ def pytest_unconfigure(config) -> None:
     sys.stderr.flush()
     shutil.rmtree(_HOME, ignore_errors=True)
     os._exit(_EXIT_STATUS[-1])
+
+
+@pytest.fixture(autouse=True)
+def _frozen_survivors():
+    """After each test (and its viewers' teardown): collect its garbage, then move what
+    survives out of the collector's reach (``gc.freeze``).
+
+    napari's viewer fixture runs a full collection at every teardown, which scans every object
+    alive; the heap grew to millions of objects over the suite (modules, session fixtures and
+    caches), so that teardowns took most of the suite's time (measured on 370 tests: 117 s
+    of teardown, 105 s of it in full collections). Frozen, the survivors are not scanned again;
+    objects that become garbage later are still freed by reference counting.
+    """
+    yield
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
