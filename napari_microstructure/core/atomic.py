@@ -99,10 +99,18 @@ def atomic_write_tiff(
 ) -> Path:
     """Write an array as a zlib-compressed TIFF atomically, streamed (dtype and values kept
     exactly); with ``pixel_size`` (µm) its resolution tags say it, so the file opens (and is
-    measured) in µm again; ``labels`` marks it as labels (:data:`LABELS_MARK`)."""
+    measured) in µm again; ``labels`` marks it as labels (:data:`LABELS_MARK`).
+
+    The fastest zlib level, strips compressed on every core: a micrograph with camera noise
+    hardly compresses at any level (a noisy 10000 x 10000 px image: 81 of 100 MB at levels 1
+    and 6), and the default level took 1.4 s per 100 Mpx to write, level 1 0.9 s."""
     import tifffile
 
-    kw: dict[str, Any] = {"compression": "zlib"}
+    kw: dict[str, Any] = {
+        "compression": "zlib",
+        "compressionargs": {"level": 1},
+        "maxworkers": os.cpu_count() or 1,
+    }
     if pixel_size:
         kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
     if labels:
