@@ -2,6 +2,7 @@
 
 Every layer edit (napari's paint, erase and fill on Labels; adding, moving or deleting Shapes)
 restarts a short timer; when it fires, the layers' data are copied on the GUI thread (cheap) and
+what changed since the last save (labels compared by their fingerprint, not a kept copy) is
 written by a worker thread. One save runs at a time; an edit made during a save schedules
 another one right after it. napari's Features table changes a box's class in place, with no
 event: the boxes' classes are compared every :data:`POLL_MS` and a change counts as an edit.
@@ -19,8 +20,9 @@ from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
-from .._layers import layer_pixel_size
+from .._layers import displayed_plane, layer_pixel_size
 from .._layers.curate import boxes_from_layer, labels_data
+from ..core.curate.fingerprint import fingerprint
 from ..core.curate.manifest import check_label_ids
 from ..core.curate.project import Project
 from ._events import EventHooks
@@ -71,7 +73,8 @@ class Autosave:
         self._worker: Any = None  # the write in flight, or waiting for a thread
         self._generation = 0  # raised by flush: a write queued before it is stale
         try:
-            self._last: dict[str, Any] = self._snapshot() if saved is None else dict(saved)
+            # what was saved, as remembered (:func:`_remember`)
+            self._last: dict[str, Any] = self._shown() if saved is None else _remember(saved)
         except ValueError:  # e.g. a box of an unknown class: the first save tells the user
             self._last = {}
         self.saved_rev = int(project.image_record(image_id).get("rev", 0))
@@ -113,7 +116,9 @@ class Autosave:
             self._classes_seen = now
             self._on_edit()
 
-    def _snapshot(self) -> dict[str, Any]:
+    def _snapshot(self, copy: bool = True) -> dict[str, Any]:
+        """The layers' values to save (labels copied); without ``copy`` as remembered
+        (:func:`_remember`: labels by their fingerprint, read where they are)."""
         snap: dict[str, Any] = {}
         for role, layer in self.layers.items():
             if role == "boxes":
@@ -122,15 +127,18 @@ class Autosave:
                 snap[role] = layer_pixel_size(layer)
             else:
                 check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
-                snap[role] = labels_data(layer)
-        return snap
+                snap[role] = labels_data(layer) if copy else displayed_plane(layer)
+        return snap if copy else _remember(snap)
 
-    def _changes(self, snap: dict[str, Any]) -> dict[str, Any]:
-        out = {}
-        for role, value in snap.items():
-            if not _same(self._last.get(role), value):
-                out[role] = value
-        return out
+    def _shown(self) -> dict[str, Any]:
+        """The layers as remembered, nothing copied."""
+        return self._snapshot(copy=False)
+
+    def _changes(self, snap: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The roles of ``snap`` that differ from the last save, and ``snap`` as remembered."""
+        now = _remember(snap)
+        out = {role: snap[role] for role in snap if not _same(self._last.get(role), now[role])}
+        return out, now
 
     # -- saving --------------------------------------------------------------------------------
     def save_soon(self) -> None:
@@ -144,7 +152,7 @@ class Autosave:
             self._failed(exc)
             return
         self._classes_seen = self._box_classes()  # what this save holds
-        changes = self._changes(snap)
+        changes, now = self._changes(snap)
         if not changes:
             if self.error is not None:  # an edit taken back: what is shown is what was saved
                 self._saved(self.saved_rev)
@@ -160,7 +168,7 @@ class Autosave:
             return self._write(changes)
 
         worker = _write()
-        worker.returned.connect(lambda rev: self._done(rev, snap))
+        worker.returned.connect(lambda rev: self._done(rev, now))
         worker.errored.connect(self._failed)
         self._worker = worker
         start_worker(worker)
@@ -173,11 +181,11 @@ class Autosave:
             return int(self.project.image_record(self.image_id).get("rev", self.saved_rev))
         return self.project.save_labels(self.image_id, **changes)
 
-    def _done(self, rev: int | None, snap: dict[str, Any]) -> None:
+    def _done(self, rev: int | None, saved: dict[str, Any]) -> None:
         self._saving = False
         if rev is None:  # stale (see flush): nothing was written
             return
-        self._last = snap
+        self._last = saved
         self._saved(rev)
         if self._pending:
             self._pending = False
@@ -213,10 +221,10 @@ class Autosave:
             time.sleep(0.01)
         snap = self._snapshot()
         self._classes_seen = self._box_classes()
-        changes = self._changes(snap)
+        changes, now = self._changes(snap)
         if changes:
             rev = self._write(changes)
-            self._last = snap
+            self._last = now
             self._saved(rev)
         self.error, self._pending = None, False  # everything shown is on disk
         return self.saved_rev
@@ -238,11 +246,14 @@ class Autosave:
             self._hooks.clear()
 
 
+def _remember(snap: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot as kept until the next save: label arrays by their fingerprint."""
+    return {k: fingerprint(v) if isinstance(v, np.ndarray) else v for k, v in snap.items()}
+
+
 def _same(old: Any, new: Any) -> bool:
-    """Whether a snapshot's value is unchanged; a NaN (a box drawn by hand has no confidence)
+    """Whether a remembered value is unchanged; a NaN (a box drawn by hand has no confidence)
     equals NaN, else every save would write the same boxes again."""
-    if isinstance(new, np.ndarray) or isinstance(old, np.ndarray):
-        return isinstance(old, np.ndarray) and np.array_equal(old, new)
     if isinstance(new, dict):
         return (
             isinstance(old, dict)
