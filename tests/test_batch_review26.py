@@ -1,15 +1,10 @@
-"""Batch: a file that stays empty under --watch is told once; a failed worker's row names its
-file by absolute path, as every other row does."""
+"""Batch: a file that stays empty under --watch is told once."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import os
-
-import numpy as np
-import pandas as pd
-import tifffile
 
 from napari_microstructure.core.batch import CompletionTracker, run_batch
 from napari_microstructure.core.pipeline import PipelineConfig
@@ -60,26 +55,3 @@ def test_watch_tells_a_file_that_stays_empty(tmp_path, monkeypatch, caplog):
     assert res.processed == 0
     told = [r.getMessage() for r in caplog.records if "still empty" in r.getMessage()]
     assert len(told) == 1 and told[0].startswith("stuck.tif"), told
-
-
-def test_a_failed_workers_row_names_its_file_by_absolute_path(tmp_path, monkeypatch):
-    import napari_microstructure.core.batch.run as run_module
-
-    src = tmp_path / "in"
-    src.mkdir()
-    for i in range(2):
-        tifffile.imwrite(src / f"img{i}.tif", np.full((64, 64), 100 + 50 * i, np.uint8))
-    real = run_module.process_image
-
-    def flaky(path, key, *args):
-        if key == "img1.tif":
-            raise MemoryError("worker killed")
-        return real(path, key, *args)
-
-    monkeypatch.setattr(run_module, "process_image", flaky)
-    monkeypatch.chdir(tmp_path)
-    run_batch("in", tmp_path / "out", PipelineConfig(), workers=0)
-    table = pd.read_csv(tmp_path / "out" / "results.csv").set_index("image")
-    assert "worker failed" in table.loc["img1.tif", "error"]
-    assert table.loc["img1.tif", "path"] == str(src / "img1.tif")
-    assert table.loc["img0.tif", "path"] == str(src / "img0.tif")

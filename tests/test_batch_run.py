@@ -193,10 +193,14 @@ def test_a_failing_task_becomes_an_error_row(tmp_path, monkeypatch):
         return real(path, key, *args)
 
     monkeypatch.setattr(run_module, "process_image", flaky)
-    res = run_batch(src, tmp_path / "out", PipelineConfig(), workers=0)
+    monkeypatch.chdir(tmp_path)  # the folder named relatively
+    res = run_batch("in", tmp_path / "out", PipelineConfig(), workers=0)
     assert (res.processed, res.failed) == (2, 1)
     table = pd.read_csv(tmp_path / "out" / "results.csv").set_index("image")
     assert "worker failed" in table.loc["img1.tif", "error"]
+    # the failed worker's row names its file by absolute path, as a worker's own row does
+    assert table.loc["img1.tif", "path"] == str(src / "img1.tif")
+    assert table.loc["img0.tif", "path"] == str(src / "img0.tif")
     assert table.loc["img0.tif", "status"] == "ok"
 
 

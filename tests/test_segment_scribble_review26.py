@@ -9,9 +9,8 @@ from test_segment_scribble_review import _settle
 from test_segment_scribble_review25 import _dabs, _dock, _fields
 
 
-def test_strokes_left_within_the_debounce_are_taught_back_on_their_plane(
-    make_napari_viewer, settings_home, qtbot
-):
+def _series_painted_on_plane_0(make_napari_viewer):
+    """A two-plane series in the Segment dock, strokes of two classes just painted on plane 0."""
     viewer = make_napari_viewer()
     a, b = _fields()
     viewer.add_image(np.stack([a.image, b.image]), name="series")
@@ -20,6 +19,13 @@ def test_strokes_left_within_the_debounce_are_taught_back_on_their_plane(
     scribbles = widget.add_scribbles_layer()
     _dabs(scribbles, a.phases == 0, 1, plane=0)
     _dabs(scribbles, a.phases == 1, 2, plane=0)
+    return viewer, widget, scribbles, a, b
+
+
+def test_strokes_left_within_the_debounce_are_taught_back_on_their_plane(
+    make_napari_viewer, settings_home, qtbot
+):
+    viewer, widget, scribbles, a, b = _series_painted_on_plane_0(make_napari_viewer)
     assert widget._timer.isActive()
     viewer.dims.set_current_step(0, 1)  # within the 0.4 s debounce
     qtbot.wait(700)
@@ -45,14 +51,7 @@ def test_strokes_left_within_the_debounce_are_taught_back_on_their_plane(
 def test_strokes_of_two_planes_left_within_the_debounce_are_both_taught(
     make_napari_viewer, settings_home, qtbot
 ):
-    viewer = make_napari_viewer()
-    a, b = _fields()
-    viewer.add_image(np.stack([a.image, b.image]), name="series")
-    widget = _dock(viewer)
-    viewer.dims.set_current_step(0, 0)
-    scribbles = widget.add_scribbles_layer()
-    _dabs(scribbles, a.phases == 0, 1, plane=0)
-    _dabs(scribbles, a.phases == 1, 2, plane=0)
+    viewer, widget, scribbles, a, b = _series_painted_on_plane_0(make_napari_viewer)
     viewer.dims.set_current_step(0, 1)  # plane 0 left untaught
     _dabs(scribbles, b.phases == 0, 1, plane=1, n=40)
     _dabs(scribbles, b.phases == 1, 2, plane=1, n=40)
