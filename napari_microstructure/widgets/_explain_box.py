@@ -3,7 +3,8 @@
 A box from Detect has its class: its own score is explained. A box drawn by hand has none
 (empty ``class_name``; napari gives it ``class_id`` 0): explaining class 0 would explain
 "inclusion" for a pore, so every class is explained and the one that scores highest at the
-prediction matching the box is kept.
+prediction matching the box is kept. A box of a class the model lacks (another model's
+"carbide") is refused by name, and boxes found on another image are never explained on this one.
 """
 
 from __future__ import annotations
@@ -11,7 +12,27 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any
 
+from .._layers.overlay import OVER_KEY
 from ..core.progress import Progress, rescaled
+
+
+def found_on(viewer: Any, boxes: Any) -> Any:
+    """The image layer of ``viewer`` that the ``boxes`` were found on (Detect records it in
+    their metadata, :data:`OVER_KEY`), or None: a Shapes layer of the user's own, or that
+    image is no longer open."""
+    uid = boxes.metadata.get(OVER_KEY)
+    if uid is None:
+        return None
+    return next((lay for lay in viewer.layers if str(lay.unique_id) == str(uid)), None)
+
+
+def unknown_class(names: dict[int, str], class_name: str) -> str | None:
+    """Why a box of ``class_name`` cannot be explained with a model of class ``names``, or None
+    (a box without a class, a model without class names, or one of the model's classes)."""
+    if not class_name or not names or class_name in names.values():
+        return None
+    known = ", ".join(str(names[k]) for k in sorted(names))
+    return f"the box's class '{class_name}' is not one of the model's classes ({known})"
 
 
 def classes_to_explain(names: dict[int, str], class_id: int, class_name: str) -> list[int]:
@@ -39,6 +60,9 @@ def explain_box(
     from ..core.explain import object_saliency
 
     names = dict(getattr(detector, "names", None) or {})
+    why = unknown_class(names, class_name)
+    if why is not None:
+        raise ValueError(why)
     classes = classes_to_explain(names, class_id, class_name)
     found = []
     for i, k in enumerate(classes):

@@ -33,7 +33,7 @@ from .._layers.explain import (
 from .._layers.plane import made_on_other_plane, plane_index, plane_text
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
-from ._explain_box import explain_box
+from ._explain_box import explain_box, found_on
 from ._explain_views import THRESHOLD_KEY, ConfidenceViews
 from ._histogram import HistogramBox
 from ._values import PathValue, Value, within
@@ -212,6 +212,13 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         if boxes is None or len(boxes.data) == 0:
             show_error("Explain: run Detect first and pick its detections layer.")
             return None
+        source = found_on(self._viewer, boxes)
+        if source is not None and source is not img:
+            show_error(
+                f"Explain: these boxes were found on '{source.name}': choose that image to "
+                "explain them."
+            )
+            return None
         made = made_on_other_plane(boxes, img)
         if made is not None:
             show_error(
@@ -247,7 +254,10 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
                 f"{result.score:.2f} (prediction IoU {result.iou:.2f})"
             )
 
-        return self._start(make_gen, done, f"Explain box ({method})")
+        worker = self._start(make_gen, done, f"Explain box ({method})")
+        if worker is not None:
+            self._info.value = ""  # not the last box's result beside this run's status
+        return worker
 
     def show_low_confidence(self) -> Any:
         """Map of where the detector is unsure (near the threshold or between classes)."""
