@@ -28,18 +28,18 @@ from napari.utils.notifications import show_error, show_info
 
 from .._layers import (
     detections_layer_kwargs,
-    image_array,
     layer_pixel_size,
     own_layer,
     set_detections,
 )
 from .._layers.image import PIXEL_SIZE_KEY
 from .._layers.output import claim, claimed, disown, follow_name
-from .._layers.plane import plane_index, plane_metadata, plane_suffix
+from .._layers.plane import plane_metadata, plane_suffix
 from .._layers.plane_view import show_on_its_plane
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
+from ._detect_input import PlaneSource
 from ._detect_watch import DetectionsWatch, table_rows
 from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path, within
@@ -201,14 +201,14 @@ class DetectWidget(WorkerWidget):
         if layer is None:
             show_error("Detect: open an image first.")
             return None
-        image = image_array(layer)
+        source = PlaneSource.of(layer)  # read by the worker: a lazy image may take seconds
         pixel_size = layer_pixel_size(layer)
         self._follow_remembered_model()
         path = self.model_path
         if path is not None and not path.is_file():  # never remembered
             show_error(f"Detect: model file not found: {path}")
             return None
-        plane = plane_index(layer)
+        plane = source.plane
         params = {
             "conf": self.conf,
             "iou": self.iou,
@@ -222,7 +222,7 @@ class DetectWidget(WorkerWidget):
         self._synced_model = path
 
         def make_gen():
-            return self._work(image, pixel_size, path, params)
+            return self._work(source, pixel_size, path, params)
 
         def on_done(df: pd.DataFrame | str) -> None:
             if isinstance(df, str):
@@ -230,7 +230,7 @@ class DetectWidget(WorkerWidget):
                 show_error(f"Detect failed: {df}")
                 return
             if not self._input_closed(layer, "Detect"):
-                self._on_result(df, layer, image.shape[:2], pixel_size, params["conf"], plane)
+                self._on_result(df, layer, source.shape[:2], pixel_size, params["conf"], plane)
 
         return self._start(make_gen, on_done, "Detect")
 
@@ -247,21 +247,21 @@ class DetectWidget(WorkerWidget):
         what = str(remembered) if remembered else "the demo model"
         show_info(f"Detect: using {what}, the model accepted (Curate) or chosen in another dock")
 
-    def _work(
-        self, image: np.ndarray, pixel_size: float | None, path: Path | None, params: dict
-    ) -> Any:
+    def _work(self, image: Any, pixel_size: float | None, path: Path | None, params: dict) -> Any:
         from ..core.detect import detect, file_identity, load_detector, searched_names
         from ..core.progress import Progress
 
         # bad models and settings come back as a message, not as an exception in the worker
         key = (file_identity(path) or str(path)) if path else None  # a file written again
-        det = self._detector
+        det, source = self._detector, PlaneSource.wrap(image)  # or an array, in memory
         try:
             if det is None or self._detector_key != key:
                 yield Progress(0, 1, "loading the model…")
                 det = load_detector(path)
                 self._detector, self._detector_key = det, key
-            df = yield from detect(image, det, pixel_size=pixel_size, **params)
+            if not source.in_memory:
+                yield Progress(0, 1, "reading the image…")
+            df = yield from detect(source.read(), det, pixel_size=pixel_size, **params)
             # the table lists the classes searched, as the CLI and batch do
             df.attrs["searched"] = searched_names(params.get("classes"), det.names)
             return df

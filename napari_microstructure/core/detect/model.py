@@ -198,6 +198,43 @@ def _pixel_size_of(name: str, info: dict[str, Any]) -> float | None:
     return value
 
 
+#: the model input sizes (pixels, square) a recorded ``imgsz`` may give
+IMGSZ_MAX = 8192
+
+
+def _whole(value: Any) -> int | None:
+    """``value`` as a whole number (an int, an integral float or an integer string), else
+    None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _imgsz_of(name: str, imgsz: Any, stride: int) -> int:
+    """The model's input size, checked: a whole number of pixels (the largest of a list)
+    between the model's stride and :data:`IMGSZ_MAX`, rounded up to a multiple of the stride as
+    ultralytics does when it trains (``--imgsz 100`` trains at 128)."""
+    values = imgsz if isinstance(imgsz, list | tuple) else [imgsz]
+    sizes = [s for s in map(_whole, values) if s is not None]
+    size = max(sizes) if values and len(sizes) == len(values) else None
+    if size is None or not stride <= size <= IMGSZ_MAX:
+        raise ValueError(
+            f"{name}: the model's input size (imgsz in the checkpoint or in "
+            f"{sidecar_path(name).name}) must be a whole number of pixels between {stride} "
+            f"and {IMGSZ_MAX}, got {imgsz!r}"
+        )
+    return -(-size // stride) * stride
+
+
 def file_identity(path: str | Path | None) -> str:
     """The file at ``path`` as it is now (resolved path, size, modification time); a file
     written again gives another identity. Empty when there is no such file."""
@@ -246,15 +283,16 @@ def load_detector(path: str | Path | None = None) -> Detector:
         raise ValueError(f"{p.name}: ultralytics could not load this model: {exc}") from exc
     yolo.model.eval()
     names = {int(k): str(v) for k, v in dict(yolo.names).items()}
-    imgsz = info.get("imgsz") or (yolo.overrides or {}).get("imgsz") or 640
-    if isinstance(imgsz, list | tuple):
-        imgsz = max(imgsz)
+    trained = info.get("imgsz")
+    if trained is None or trained == "":
+        trained = (yolo.overrides or {}).get("imgsz") or 640
+    stride = int(max(getattr(yolo.model, "stride", [32])))  # as Detector.stride
     return Detector(
         yolo=yolo,
         path=p,
         names=names,
         pixel_size=pixel_size,
-        imgsz=int(imgsz),
+        imgsz=_imgsz_of(p.name, trained, stride),
         info=info,
         file_id=file_id,
     )
