@@ -10,6 +10,8 @@ its pixels (:func:`detections_from_layer` with ``image``).
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -98,9 +100,12 @@ def relay_overlay(layer: Any, image: Any, unit: float, pixel_size: float | None)
 def _feature_sizes(layer: Any, pixel_size: float | None) -> None:
     """The µm sizes of a detections layer's features at a new pixel size."""
     feats = layer.features
-    if not {"width_px", "height_px"} <= set(feats.columns):
-        return
-    feats = feats.copy()
+    if {"width_px", "height_px"} <= set(feats.columns):
+        _set_sizes(layer, feats.copy(), pixel_size)
+
+
+def _set_sizes(layer: Any, feats: pd.DataFrame, pixel_size: float | None) -> None:
+    """Give ``layer`` the features ``feats`` with µm sizes from their px sizes."""
     s = float(pixel_size) if pixel_size else np.nan
     w, h = feats["width_px"].to_numpy(float), feats["height_px"].to_numpy(float)
     feats["width_um"], feats["height_um"], feats["area_um2"] = w * s, h * s, w * h * s * s
@@ -108,6 +113,59 @@ def _feature_sizes(layer: Any, pixel_size: float | None) -> None:
     defaults = layer.feature_defaults.iloc[0].to_dict() if len(layer.feature_defaults) else {}
     layer.features = feats
     layer.feature_defaults = {c: defaults.get(c, np.nan) for c in feats.columns}
+
+
+def box_labels(feats: pd.DataFrame) -> list[str]:
+    """The boxes' text as :data:`TEXT` writes it, without ``nan`` for a missing class or
+    confidence (a box drawn by hand)."""
+    names = feats["class_name"] if "class_name" in feats else [""] * len(feats)
+    conf = feats["confidence"] if "confidence" in feats else [np.nan] * len(feats)
+    return [
+        (str(n) if pd.notna(n) else "") + (f" {c:.2f}" if np.isfinite(c) else "")
+        for n, c in zip(names, np.asarray(conf, dtype=float), strict=True)
+    ]
+
+
+def sync_box_features(layer: Any) -> None:
+    """Bring a detections layer's sizes and labels up to date with its boxes, once the user
+    has resized, drawn or re-classed some (only what changed is written)."""
+    feats = layer.features
+    ours = getattr(layer.text.string, "format", None) == TEXT["string"]
+    ours = ours or getattr(layer.text.string, "encoding_type", "") == "ManualStringEncoding"
+    sized = {"width_px", "height_px"} <= set(feats.columns) and len(feats) == layer.nshapes
+    pixel_size = layer.metadata.get(PIXEL_SIZE_KEY)
+    resized = np.zeros(len(feats), bool)
+    if sized and len(feats):
+        b = rectangles_to_boxes(list(layer.data), pixel_size)
+        wh = np.c_[b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]]
+        # napari keeps vertices in float32: a box it did not resize may differ by its rounding
+        tol = 1e-3 + 8 * np.finfo(np.float32).eps * float(np.abs(b).max())
+        diff = np.abs(feats[["width_px", "height_px"]].to_numpy(float) - wh)
+        resized = ~(diff <= tol).all(axis=1)  # NaN (a box drawn by hand) counts as resized
+    labels = box_labels(feats) if ours else []
+    relabel = ours and list(layer.text.values) != labels
+    if not (resized.any() or relabel):
+        return
+    with _text_paused(layer):
+        if resized.any():
+            feats = feats.copy()
+            feats.loc[resized, ["width_px", "height_px"]] = wh[resized]
+            _set_sizes(layer, feats, pixel_size)
+        if relabel:  # napari's format strings print nan: the labels as they are, new ones ""
+            layer.text = {**TEXT, "string": {"array": labels, "default": ""}, "visible": False}
+
+
+@contextmanager
+def _text_paused(layer: Any) -> Iterator[None]:
+    """Hide a Shapes layer's labels while it changes: napari 0.9 places every label again after
+    each change, in a time that grows with the square of the number of shapes (seconds for a
+    few thousand), so they are placed once, at the end."""
+    shown = layer.text.visible
+    layer.text.visible = False
+    try:
+        yield
+    finally:
+        layer.text.visible = shown
 
 
 def boxes_to_rectangles(df: pd.DataFrame, pixel_size: float | None) -> list[np.ndarray]:
@@ -198,11 +256,12 @@ def set_detections(
 ) -> None:
     """Replace a Shapes layer's rectangles and features by the detections ``df`` (and lay it on
     the ``image`` layer when given)."""
-    if image is not None:
-        lay_on(layer, image, pixel_size)
     kw = detections_layer_kwargs(df, pixel_size, layer.name)
-    replace_rectangles(layer, {**kw, "metadata": {PIXEL_SIZE_KEY: pixel_size}})
-    layer.text = dict(TEXT)
+    with _text_paused(layer):
+        if image is not None:
+            lay_on(layer, image, pixel_size)
+        replace_rectangles(layer, {**kw, "metadata": {PIXEL_SIZE_KEY: pixel_size}})
+        layer.text = {**TEXT, "visible": False}  # the user's choice comes back with the labels
     mark_drawn(layer)
 
 
@@ -210,19 +269,20 @@ def replace_rectangles(layer: Any, kw: dict[str, Any]) -> None:
     """Replace a Shapes layer's rectangles, features and feature defaults by those of the
     layer keyword arguments ``kw`` (:func:`detections_layer_kwargs` or built on it); its
     metadata are updated with ``kw``'s, its placement and name are kept."""
-    layer.selected_data = set()
-    layer.data = []
-    if len(kw["data"]):
-        layer.add(
-            kw["data"],
-            shape_type="rectangle",
-            edge_color=kw["edge_color"],
-            face_color=kw["face_color"],
-            edge_width=kw["edge_width"],
-        )
-    layer.features = kw["features"]
-    layer.feature_defaults = kw["feature_defaults"]
-    layer.metadata = {**layer.metadata, **kw["metadata"]}
+    with _text_paused(layer):
+        layer.selected_data = set()
+        layer.data = []
+        if len(kw["data"]):
+            layer.add(
+                kw["data"],
+                shape_type="rectangle",
+                edge_color=kw["edge_color"],
+                face_color=kw["face_color"],
+                edge_width=kw["edge_width"],
+            )
+        layer.features = kw["features"]
+        layer.feature_defaults = kw["feature_defaults"]
+        layer.metadata = {**layer.metadata, **kw["metadata"]}
 
 
 def boxes_fingerprint(layer: Any) -> int:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .._layers.plane import plane_index, plane_text
-from .._layers.shapes import detections_from_layer, edited_since_drawn
+from .._layers.shapes import detections_from_layer, edited_since_drawn, sync_box_features
 from ._events import EventHooks
 
 #: class of a box drawn by hand without one, in the table
@@ -45,7 +45,10 @@ class DetectionsWatch:
         # size)
         self._timer = QTimer(owner)
         self._timer.setSingleShot(True)
-        self._timer.timeout.connect(redraw)
+        self._timer.timeout.connect(self._on_timeout)
+        self._redraw = redraw
+        # the boxes or their features changed: their sizes and labels are brought up to date
+        self._boxes_changed = False
         self.layer: Any = None
         self.image: Any = None
         self.plane: tuple[int, ...] = ()
@@ -54,13 +57,30 @@ class DetectionsWatch:
         """Watch ``layer``, drawn from ``image`` on ``plane`` (``()`` for a 2-D image)."""
         self._hooks.clear()
         self.layer, self.image, self.plane = layer, image, tuple(plane)
-        self._hooks.connect(layer.events, ("data", "features", "metadata"), self.schedule)
+        self._boxes_changed = False
+        self._hooks.connect(layer.events, ("data", "features"), self._on_boxes)
+        self._hooks.connect(layer.events, ("metadata",), self.schedule)
         if self.plane:
             self._hooks.connect(self._viewer.dims.events, ("current_step",), self.schedule)
 
     def schedule(self, _event: Any = None) -> None:
         """Redraw once the current change is complete."""
         self._timer.start(0)
+
+    def _on_boxes(self, event: Any = None) -> None:
+        # not while napari is still adding, moving or removing (e.g. the user drags a handle)
+        action = str(getattr(getattr(event, "action", None), "value", ""))
+        if not action.endswith("ing"):
+            self._boxes_changed = True
+        self.schedule()
+
+    def _on_timeout(self) -> None:
+        layer = self.layer
+        if self._boxes_changed and layer is not None and layer in self._viewer.layers:
+            self._boxes_changed = False
+            # what the docs tell users to read in the Features table: width_um, area_um2, ...
+            sync_box_features(layer)
+        self._redraw()
 
     def clear(self) -> None:
         """Stop watching (the dock closes)."""
