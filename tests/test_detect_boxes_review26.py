@@ -139,3 +139,33 @@ def test_drawn_box_gets_sizes_and_no_nan_label(detected, qtbot):
     qtbot.wait(30)
     assert layer.text.values[-1] == "pore"
     assert layer.features.iloc[-1]["width_um"] == pytest.approx(40.0)
+
+
+def test_the_first_draw_places_the_labels_once(make_napari_viewer, settings_home, monkeypatch):
+    from _detect_data import defects_image
+    from napari.layers import Shapes
+
+    from napari_microstructure.core.detect import detect, load_detector
+    from napari_microstructure.core.progress import run_to_end
+    from napari_microstructure.widgets.detect import DetectWidget
+
+    img, _ = defects_image(
+        320, 4242, n_inclusions=5, n_pores=3, n_cracks=0, n_precipitates=6, n_scratches=0
+    )
+    df = run_to_end(detect(img, load_detector(None), pixel_size=PS, conf=0.1))
+    viewer = make_napari_viewer()
+    image = viewer.add_image(img, **image_layer_kwargs(PS, "defects"))
+    widget = DetectWidget(viewer)
+    placed = []
+    original = Shapes._view_text_coords
+    monkeypatch.setattr(
+        Shapes, "_view_text_coords", property(lambda s: placed.append(1) or original.fget(s))
+    )
+    widget._on_result(df, image, img.shape[:2], PS, 0.1)
+    layer = widget.layer
+    assert layer.nshapes == len(df) > 0 and layer.text.visible
+    assert len(placed) <= 1, len(placed)  # once per change with the labels shown
+    assert list(layer.text.values) == [
+        f"{n} {c:.2f}" for n, c in zip(df["class_name"], df["confidence"], strict=True)
+    ]
+    widget.close()

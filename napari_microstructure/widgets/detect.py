@@ -294,9 +294,11 @@ class DetectWidget(WorkerWidget):
                 "detections go to a new layer."
             )
             layer = None
-        shown = self.shown_detections
-        if layer is None:
+        shown, new = self.shown_detections, layer is None
+        if new:
             kwargs = detections_layer_kwargs(shown, pixel_size, name, image_layer, output)
+            # labels placed once, when shown below (napari places them after every change)
+            kwargs["text"] = {**kwargs["text"], "visible": False}
             layer = claim(self._viewer.add_shapes(**kwargs))
             mark_drawn(layer)
         else:
@@ -305,6 +307,8 @@ class DetectWidget(WorkerWidget):
         # of a stack: the other docks use these boxes on this plane only, shown on it only
         layer.metadata = {**layer.metadata, **plane_metadata(image_layer, plane)}
         show_on_its_plane(self._viewer, layer)
+        if new:
+            layer.text.visible = True
         self._layer, self._drawn_on = layer, image_layer
         self._watch.follow(layer, image_layer, plane)
         note = df.attrs.get("note") or ""
