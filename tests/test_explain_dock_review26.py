@@ -1,5 +1,6 @@
 """Explain dock, review 26: boxes found on one image are not explained on another, the line of
-the last box goes when a run starts, and a box of a class the model lacks is refused by name."""
+the last box goes when a run starts, a box of a class the model lacks is refused by name, and
+a detected box's confidence is passed on (it picks the detection tile that made the box)."""
 
 from __future__ import annotations
 
@@ -35,12 +36,13 @@ def explained(monkeypatch, settings_home):
     import napari_microstructure.core.explain as explain_core
 
     calls: list[tuple] = []
-    state = SimpleNamespace(calls=calls, fail=False)
+    state = SimpleNamespace(calls=calls, fail=False, confidences=[])
 
-    def object_saliency(image, det, box, cls, ps, method):
+    def object_saliency(image, det, box, cls, ps, method, confidence=None):
         if state.fail:
             raise RuntimeError("out of memory")
         calls.append((tuple(float(v) for v in box), int(cls)))
+        state.confidences.append(confidence)
         yield from ()
         return SimpleNamespace(saliency=np.zeros(image.shape[:2], np.float32), score=0.7, iou=0.9)
 
@@ -83,6 +85,7 @@ def test_boxes_of_another_image_are_not_explained_on_this_one(dock, explained, w
     assert w.explain_selected(0) is not None
     wait_idle(w)
     assert explained.calls == [((8.0, 8.0, 20.0, 20.0), 1)]
+    assert explained.confidences == [pytest.approx(0.6)]  # the box's, from its features
     assert w._info.value.startswith("box 0: pore score"), w._info.value
 
 
@@ -95,6 +98,7 @@ def test_boxes_of_the_user_s_own_are_explained_on_any_image(dock, explained, wai
     assert w.explain_selected(0) is not None
     wait_idle(w)
     assert len(explained.calls) == 2  # a box without a class: each class of the model
+    assert explained.confidences == [None, None]  # drawn: no detection tile to find
     assert "no class of its own" in w._info.value, w._info.value
 
 

@@ -98,7 +98,7 @@ def test_a_hand_drawn_box_is_explained_where_it_was_drawn(
 
     explained: list[tuple] = []
 
-    def object_saliency(image, det, box, cls, ps, method):
+    def object_saliency(image, det, box, cls, ps, method, confidence=None):
         explained.append(tuple(float(v) for v in box))
         yield from ()
         return SimpleNamespace(saliency=np.zeros(image.shape[:2], np.float32), score=0.5, iou=1.0)

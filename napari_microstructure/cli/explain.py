@@ -63,12 +63,13 @@ def run(args: argparse.Namespace) -> int:
         detector = load_detector(args.model)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
+    note = ""  # where ``detect --json`` puts its note on the scale the image was used at
     if mf.pixel_size is None and detector.pixel_size:
-        log.warning(
-            "the image has no pixel size: used as is (the model was trained at %g µm/px); "
-            "pass --pixel-size for scale-aware saliency",
-            detector.pixel_size,
+        note = (
+            f"the image has no pixel size: used as is (the model was trained at "
+            f"{detector.pixel_size:g} µm/px); pass --pixel-size for scale-aware saliency"
         )
+        log.warning("%s", note)
     t0 = time.perf_counter()
     try:
         saliency = run_to_end(
@@ -95,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         "method": args.method,
         "shape": list(saliency.shape),
         "pixel_size_um": mf.pixel_size,
+        "note": note,
         "seconds": round(seconds, 3),
     }
     if args.method != "eigencam" and not saliency.any():

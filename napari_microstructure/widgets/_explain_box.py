@@ -53,10 +53,12 @@ def explain_box(
     class_name: str,
     pixel_size: float | None,
     method: str,
+    confidence: float | None = None,
 ) -> Generator[Progress, None, tuple[Any, str, bool]]:
     """Per-object map of ``box`` (``core.explain.object_saliency``) for its class, or for the
     class that scores highest in it when it has none; returns (result, the model's name of the
-    class explained, whether that class was chosen by its score)."""
+    class explained, whether that class was chosen by its score). ``confidence``, a detected
+    box's, picks the detection tile whose prediction made the box."""
     from ..core.explain import object_saliency
 
     names = dict(getattr(detector, "names", None) or {})
@@ -66,7 +68,7 @@ def explain_box(
     classes = classes_to_explain(names, class_id, class_name)
     found = []
     for i, k in enumerate(classes):
-        run = object_saliency(image, detector, box, k, pixel_size, method)
+        run = object_saliency(image, detector, box, k, pixel_size, method, confidence=confidence)
         note = f"class {names.get(k, k)} ({i + 1}/{len(classes)})" if len(classes) > 1 else None
         found.append(((yield from rescaled(run, i, i + 1, len(classes), note)), k))
     result, k = max(found, key=lambda item: item[0].score)  # the first of equal scores

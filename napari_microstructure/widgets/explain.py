@@ -236,12 +236,14 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         row = detections_from_layer(boxes, image=img, default_class="").iloc[int(index)]
         box = (row.x1, row.y1, row.x2, row.y2)
         cls, name = int(row.class_id), str(row.class_name)
+        # a detected box's confidence picks the detection tile that made it (none: drawn)
+        conf = float(row.get("confidence", np.nan)) if name else None
         image, ps, method = image_array(img), layer_pixel_size(img), str(self._obj_method.value)
         plane = plane_index(img)
 
         def make_gen():
             det = yield from self._load_detector()
-            return (yield from explain_box(image, det, box, cls, name, ps, method))
+            return (yield from explain_box(image, det, box, cls, name, ps, method, conf))
 
         def done(found: Any) -> None:
             result, explained, by_score = found

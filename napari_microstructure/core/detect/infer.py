@@ -90,6 +90,14 @@ def _to_u8(crop: np.ndarray, rng: tuple[float, float] | None) -> np.ndarray:
     return out.astype(np.uint8)
 
 
+def detection_uint8(image: Any) -> np.ndarray:
+    """A whole image as detection feeds its tiles: uint8 grey or RGB (alpha dropped), scaled by
+    :func:`_intensity_range` with NaN as mid grey (:func:`_to_u8`). Explain uses it too, so its
+    maps are of the pixels detection saw."""
+    arr = np.asarray(image)
+    return _to_u8(arr, _intensity_range(arr))
+
+
 def _read_tile(
     image: Any, tile: Tile, factor: float, rng: tuple[float, float] | None, limit: int
 ) -> np.ndarray:

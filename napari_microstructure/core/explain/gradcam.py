@@ -23,8 +23,8 @@ from pytorch_grad_cam import GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM
 
 from ..progress import Progress
 from .geometry import Canvas, normalize01, pad_to_stride, resample, resize_map, scale_factor
-from .model import ExplainModel, box_iou, to_input, xywh_to_xyxy
-from .tiles import Tile, image_tiles, object_tile
+from .model import ExplainModel, box_iou, to_fast_input, to_input, xywh_to_xyxy
+from .tiles import Tile, detection_tiles, image_tiles, object_tile
 
 
 class _RawLayers:
@@ -157,6 +157,44 @@ class ObjectSaliency:
     window: tuple[int, int, int, int]
 
 
+def _tile_of_detection(
+    image: np.ndarray,
+    model: ExplainModel,
+    box_xyxy: tuple[float, float, float, float],
+    class_id: int,
+    factor: float,
+    confidence: float | None,
+) -> Tile:
+    """The tile whose prediction made the box: of the detection tiles that hold it whole, the
+    one whose matching prediction (as :class:`DetectionTarget` picks it, IoU >= its minimum)
+    scores closest to ``confidence``; :func:`.tiles.object_tile` without a confidence or
+    without such a prediction.
+
+    Detection keeps one tile's box where tiles overlap, not always the one that holds the box
+    farthest from its edges, and another tile can see another class there.
+    """
+    fallback = object_tile(box_xyxy, image.shape[:2], model.imgsz, factor)
+    if confidence is None or not np.isfinite(confidence):
+        return fallback
+    tiles = detection_tiles(box_xyxy, image.shape[:2], model.imgsz, factor)
+    if len(tiles) < 2:
+        return fallback
+    net = model.forward_only()[0]
+    best, gap = fallback, float("inf")
+    for tile in tiles:  # forward passes without gradients: cheap next to the one backward
+        crop = resample(image[tile.y0 : tile.y1, tile.x0 : tile.x1], tile.factor)
+        with torch.no_grad():
+            out = net(to_fast_input(pad_to_stride(crop)))[0]
+        target = DetectionTarget(tile.to_model(box_xyxy), class_id)
+        anchor = target.choose(out)
+        if not target.iou >= target.min_iou:
+            continue
+        off = abs(float(out[4 + target.class_id, anchor]) - float(confidence))
+        if off < gap:
+            best, gap = tile, off
+    return best
+
+
 def object_cam(
     image: np.ndarray,
     model: ExplainModel,
@@ -164,15 +202,19 @@ def object_cam(
     class_id: int,
     pixel_size: float | None = None,
     method: str = "layercam",
+    confidence: float | None = None,
 ) -> Generator[Progress, None, ObjectSaliency]:
     """Gradient map (LayerCAM by default) of one detection's class score, at image size.
 
-    The network sees the model-input-sized tile centred on the object (resampled as detection
-    does); outside that tile the map is 0. ``box_xyxy`` is in original pixel coordinates.
+    The network sees one model-input-sized tile (resampled as detection does): the detection
+    tile whose prediction matches the box with the score closest to ``confidence`` (the box's
+    detection confidence) when it is given, else the one holding the box farthest from its
+    edges (see :func:`_tile_of_detection`); outside that tile the map is 0. ``box_xyxy`` is in
+    original pixel coordinates.
     """
     yield Progress(0, 2, "Grad-CAM: forward and backward pass")
     factor = scale_factor(pixel_size, model.pixel_size)
-    tile = object_tile(box_xyxy, image.shape[:2], model.imgsz, factor)
+    tile = _tile_of_detection(image, model, box_xyxy, class_id, factor, confidence)
     target = DetectionTarget(tile.to_model(box_xyxy), class_id)
     crop = image[tile.y0 : tile.y1, tile.x0 : tile.x1]
     maps = _layer_maps(model, tile, crop, target, method)

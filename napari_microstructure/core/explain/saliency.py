@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..image_utils import to_uint8
+from ..detect.infer import detection_uint8
 from ..progress import Progress
 from .cache import CACHE, result_key
 from .confidence import ScoreMaps, score_maps
@@ -34,8 +34,13 @@ def _check_image(image: Any) -> np.ndarray:
         raise ValueError(f"expected a 2-D grey or RGB image, got shape {arr.shape}")
     if min(arr.shape[:2]) < 8:
         raise ValueError(f"image too small to explain: {arr.shape[:2]}")
-    # one global intensity scaling for all tiles, as detection does
-    return to_uint8(arr)
+    # the uint8 image detection feeds its tiles: the same global range, NaN as mid grey
+    return detection_uint8(arr)
+
+
+def _plain(box: tuple[float, ...]) -> str:
+    """A box as plain numbers, ``(300, 300, 330.5, 330)``, whatever their numpy type."""
+    return "(" + ", ".join(f"{float(v):g}" for v in box) + ")"
 
 
 def saliency_map(
@@ -90,19 +95,26 @@ def object_saliency(
     pixel_size: float | None = None,
     method: str = "layercam",
     use_cache: bool = True,
+    confidence: float | None = None,
 ) -> Generator[Progress, None, ObjectSaliency]:
-    """Class-specific gradient map of one detection (box in original pixel coordinates)."""
+    """Class-specific gradient map of one detection (box in original pixel coordinates).
+
+    ``confidence``, the box's detection confidence when known, picks the detection tile whose
+    prediction made the box (see :func:`.gradcam.object_cam`), so the score explained is the
+    box's confidence; without it, the tile that holds the box farthest from its edges.
+    """
     img = _check_image(image)
     model = as_explain_model(detector)
     if int(class_id) not in model.names:
         raise ValueError(f"class id {class_id} is not one of the model's classes {model.names}")
     x1, y1, x2, y2 = (float(v) for v in box_xyxy)
     if not (x2 > x1 and y2 > y1):
-        raise ValueError(f"empty box {box_xyxy}")
+        raise ValueError(f"empty box {_plain(box_xyxy)}")
     h, w = img.shape[:2]
     if x2 <= 0 or y2 <= 0 or x1 >= w or y1 >= h:
-        raise ValueError(f"the box {box_xyxy} lies outside the image ({h} x {w} px)")
+        raise ValueError(f"the box {_plain(box_xyxy)} lies outside the image ({h} x {w} px)")
     box = (x1, y1, x2, y2)
+    conf = None if confidence is None or not np.isfinite(confidence) else float(confidence)
     key = result_key(
         img,
         model.key,
@@ -111,11 +123,12 @@ def object_saliency(
         method=method,
         pixel_size=pixel_size,
         imgsz=model.imgsz,
+        confidence=None if conf is None else round(conf, 4),
     )
     if use_cache and key in _OBJECTS:
         yield Progress(1, 1, "object map from cache")
         return _OBJECTS[key]
-    result = yield from object_cam(img, model, box, int(class_id), pixel_size, method)
+    result = yield from object_cam(img, model, box, int(class_id), pixel_size, method, conf)
     if use_cache:
         if len(_OBJECTS) >= 32:
             _OBJECTS.pop(next(iter(_OBJECTS)))

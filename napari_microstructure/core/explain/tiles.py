@@ -68,22 +68,30 @@ def image_tiles(
     return [Tile(w, factor) for w in tile_windows(shape, size, int(size * overlap))]
 
 
-def object_tile(
+def detection_tiles(
     box_xyxy: tuple[float, float, float, float], shape: tuple[int, int], imgsz: int, factor: float
-) -> Tile:
-    """The tile one object is explained in (original coordinates): the tile of detection's
-    default grid (:func:`..detect.tiling.tile_grid`) that holds the box whole and farthest from
-    its edges, so the map explains the pass that made the box (a tile centred on the object
-    gave another prediction, up to 0.15 off the box's confidence); a tile centred on the
-    object where no detection tile holds the box."""
+) -> list[Tile]:
+    """The tiles of detection's default grid (:func:`..detect.tiling.tile_grid`) that hold the
+    box whole (original coordinates), farthest from its edges first; empty when none does."""
     from ..detect.tiling import tile_grid
 
     x1, y1, x2, y2 = box_xyxy
-    best, room = None, -1.0
+    found = []
     for t in tile_grid(shape, round(imgsz / factor), round((imgsz // 4) / factor)):
         margin = min(x1 - t.x0, y1 - t.y0, t.x1 - x2, t.y1 - y2)
-        if margin >= 0 and margin > room:
-            best, room = t, margin
-    if best is None:
-        return Tile(object_window(box_xyxy, shape, _tile_size(imgsz, factor)), factor)
-    return Tile(Window(best.y0, best.x0, best.y1, best.x1), factor)
+        if margin >= 0:
+            found.append((margin, Tile(Window(t.y0, t.x0, t.y1, t.x1), factor)))
+    # stable sort: of equal margins the first in grid order, as before
+    return [t for _, t in sorted(found, key=lambda item: -item[0])]
+
+
+def object_tile(
+    box_xyxy: tuple[float, float, float, float], shape: tuple[int, int], imgsz: int, factor: float
+) -> Tile:
+    """The tile one object is explained in when its confidence is unknown (original
+    coordinates): of the :func:`detection_tiles` the one that holds the box farthest from its
+    edges; a tile centred on the object where no detection tile holds the box whole."""
+    tiles = detection_tiles(box_xyxy, shape, imgsz, factor)
+    if tiles:
+        return tiles[0]
+    return Tile(object_window(box_xyxy, shape, _tile_size(imgsz, factor)), factor)
