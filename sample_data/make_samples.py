@@ -6,8 +6,9 @@ Run from the repository root::
 
 For each sample in ``napari_microstructure.core.synthetic.samples.SAMPLES`` it writes
 ``<name>.tif`` (the micrograph; pixel size in the TIFF resolution tags and ImageJ metadata,
-unit micron), ``<name>_truth.tif`` (uint16 labels: grains, or object instances for "defects",
-or phases for "two_phase") and ``<name>_truth.json`` (pixel size, grain count, mean lineal
+unit micron), ``<name>_truth.tif`` (uint16 labels, marked as labels so that the plugin opens
+them as a Labels layer: grains, or object instances for "defects", or phases for "two_phase")
+and ``<name>_truth.json`` (pixel size, grain count, mean lineal
 intercept, ASTM E112 G, phase fractions, object boxes). The same command gives the same files.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
+from napari_microstructure.core.atomic import atomic_write_tiff
 from napari_microstructure.core.synthetic.dataset import truth_record
 from napari_microstructure.core.synthetic.samples import SAMPLES, sample
 
@@ -45,7 +47,8 @@ def write_sample(name: str, outdir: Path) -> list[Path]:
     if int(labels.max()) >= 2**16:
         raise ValueError(f"{name}: too many labels for uint16")
     truth_path = outdir / f"{name}_truth.tif"
-    tifffile.imwrite(truth_path, labels.astype(np.uint16), **calib)
+    # marked as labels: napari-microstructure opens it as a Labels layer (Measure takes it)
+    atomic_write_tiff(truth_path, labels.astype(np.uint16), pixel_size=ps, labels=True)
     rec = truth_record(m, image_path.name)
     rec["truth_labels"] = {"file": truth_path.name, "layer": layer}
     json_path = outdir / f"{name}_truth.json"

@@ -206,6 +206,7 @@ def test_sample_layers_carry_pixel_size_and_truth():
 def test_sample_files_are_what_the_generator_draws():
     import tifffile
 
+    from napari_microstructure.core.atomic import written_as_labels
     from napari_microstructure.core.imageio import read_micrograph
     from napari_microstructure.core.synthetic.samples import SAMPLES, sample
 
@@ -213,10 +214,14 @@ def test_sample_files_are_what_the_generator_draws():
     for name in SAMPLES:
         mf = read_micrograph(folder / f"{name}.tif")
         m = sample(name)
-        assert mf.pixel_size == pytest.approx(m.pixel_size)
+        ps = m.pixel_size
+        assert mf.pixel_size == pytest.approx(ps)
         np.testing.assert_array_equal(mf.data, m.image)
         truth = tifffile.imread(folder / f"{name}_truth.tif")
         assert truth.max() > 0 and truth.shape == m.image.shape[:2]
+        # opened by the plugin as a Labels layer at the image's pixel size (Measure takes it)
+        assert written_as_labels(folder / f"{name}_truth.tif")
+        assert read_micrograph(folder / f"{name}_truth.tif").pixel_size == pytest.approx(ps)
 
 
 def test_boundary_warp_never_folds_the_grid():
