@@ -45,18 +45,9 @@ def read_layers(path: str | list[str]) -> list[tuple]:
             show_error(str(exc))
             continue
         labels = is_label_image(mf.data, mf.rgb, p)
-        if mf.pixel_size is None:
-            where = (
-                "Set its micrograph's in the 'Pixel size' widget (labels of that size still in "
-                "pixels take it too), or type it in the Measure widget's µm / pixel box."
-                if labels
-                else "Set it in the 'Pixel size' widget to measure in µm."
-            )
-            show_warning(
-                f"{Path(p).name}: {mf.note}; it is shown in pixels."
-                if mf.note
-                else f"{Path(p).name}: no pixel size in the file; it is shown in pixels. {where}"
-            )
+        told = _file_notes(mf.note, mf.pixel_size is None, labels)
+        if told:
+            show_warning(f"{Path(p).name}: {told}")
         kwargs = image_layer_kwargs(
             mf.pixel_size,
             Path(p).stem,
@@ -77,6 +68,22 @@ def read_layers(path: str | list[str]) -> list[tuple]:
         else:
             layers.append((mf.data, kwargs, "image"))
     return layers
+
+
+def _file_notes(note: str, uncalibrated: bool, labels: bool) -> str:
+    """What napari tells about a file: its notes (pages or images not shown, a calibration
+    not used), whatever its pixel size, and for a file without one where to set it."""
+    parts = [f"{note}." if note else ""]
+    if uncalibrated:
+        where = (
+            "Set its micrograph's in the 'Pixel size' widget (labels of that size still in "
+            "pixels take it too), or type it in the Measure widget's µm / pixel box."
+            if labels
+            else "Set it in the 'Pixel size' widget to measure in µm."
+        )
+        what = "No usable pixel size in the file" if note else "No pixel size in the file"
+        parts.append(f"{what}: it is shown in pixels. {where}")
+    return " ".join(part for part in parts if part)
 
 
 def is_label_image(data: Any, rgb: bool, path: str | Path) -> bool:

@@ -5,7 +5,8 @@ header, Zeiss SEM header, OME-XML, ImageJ metadata, TIFF resolution tags, and PN
 Densities that are print or screen settings (72, 96, 300 dpi, ...) are not a calibration and are
 ignored. Pixels whose width and height differ by more than 1 % get no pixel size and a note:
 every measurement here assumes square pixels. The size of an image is checked against the
-memory available from its header, before it is decoded.
+memory available from its header, before it is decoded. TIFF pixels are read by
+:mod:`.tiff_read` (the main image, not a thumbnail; palette colours; white-is-zero inverted).
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from .notes import join_notes
-from .pixel_size_tags import density_pixel_size, tiff_pixel_size, unit_to_um
+from .pixel_size_tags import density_pixel_size, unit_to_um
+from .tiff_read import read_tiff
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -129,7 +130,7 @@ def read_micrograph(
         µm per pixel that overrides whatever the file says.
     labels
         The file holds label ids (a mask): a palette image gives its indices, not its
-        colours, and a 1-bit image 0 and 1.
+        colours, a 1-bit image 0 and 1, and a white-is-zero TIFF its values as stored.
 
     Raises
     ------
@@ -151,7 +152,7 @@ def read_micrograph(
         )
     try:
         if suffix in (".tif", ".tiff"):
-            result = _read_tiff(path)
+            result = _read_tiff(path, labels)
         else:
             result = _read_pillow(path, labels)
     except ImageReadError:
@@ -195,75 +196,12 @@ def _check_pixels(mf: MicrographFile) -> None:
 # -- TIFF ---------------------------------------------------------------------------------------
 
 
-def _read_tiff(path: Path) -> MicrographFile:
-    import tifffile
-
-    with tifffile.TiffFile(path) as tif:
-        series = tif.series[0]
-        axes = series.axes
-        page = tif.pages.first
-        samples = _samples_to_keep(page)
-        nbytes = int(np.prod(series.shape)) * np.dtype(series.dtype).itemsize
-        pixel_size, source, meta, note = tiff_pixel_size(tif)
-        data = None
-        if nbytes > MEMMAP_BYTES:
-            try:  # large uncompressed files stay on disk and are read in tiles
-                data = tifffile.memmap(path, series=0, mode="r")
-            except (ValueError, OSError):
-                data = None
-        # pages written one by one make a series each: same-sized ones are the file's stack
-        alike = [s for s in tif.series[1:] if (s.shape, s.dtype) == (series.shape, series.dtype)]
-        others, unstacked = len(tif.series) - 1 - len(alike), 0
-        if data is None:
-            _check_size(nbytes * (1 + len(alike)), path)
-            data = series.asarray()
-            if alike and series.ndim == 2 + (samples is not None or axes.endswith("S")):
-                data = np.stack([data, *(s.asarray() for s in alike)])
-                axes = "Q" + axes
-            else:
-                others += len(alike)
-        else:  # the first page alone, kept on disk
-            unstacked = len(alike)
-    more = []
-    if others:
-        more.append(f"{others} more image(s) of another size or kind in the file are not shown")
-    if unstacked:
-        same = f"{unstacked} more page(s) of the same size"
-        more.append(f"{same} are not shown (too large to stack)")
-    if more:
-        note = join_notes(note, *more)
-    data = _squeeze_samples(data, axes, samples)
+def _read_tiff(path: Path, labels: bool = False) -> MicrographFile:
+    # the module's MEMMAP_BYTES and _check_size are looked up now, so tests can patch them
+    data, pixel_size, source, meta, note = read_tiff(
+        path, lambda nbytes: _check_size(nbytes, path), MEMMAP_BYTES, labels
+    )
     return MicrographFile(path, data, pixel_size, source, meta, note)
-
-
-def _samples_to_keep(page: Any) -> int | None:
-    """How many of a page's samples are the image (1 grey, 3 RGB, 4 RGBA); None: all of them.
-
-    Alpha is not a grey level: grey with alpha (or with one extra sample of any kind) keeps its
-    grey, RGB with extra samples its RGB and, when the first extra one is alpha, the alpha.
-    """
-    count = int(getattr(page, "samplesperpixel", 1) or 1)
-    extras = tuple(int(e) for e in (getattr(page, "extrasamples", None) or ()))
-    alpha = bool(extras) and extras[0] in (1, 2)  # EXTRASAMPLE.ASSOCALPHA, UNASSALPHA
-    photometric = int(getattr(page, "photometric", -1))
-    if photometric in (0, 1) and count > 1 and (count == 2 or alpha):  # MINISWHITE/BLACK
-        return 1
-    if photometric == 2 and count > 3:  # RGB
-        return 4 if alpha else 3
-    return None
-
-
-def _squeeze_samples(data: np.ndarray, axes: str, keep: int | None = None) -> np.ndarray:
-    """Samples last, only the ``keep`` first of them (see :func:`_samples_to_keep`); planar
-    RGB (axes ending 'SYX') becomes (H, W, 3); single pages lose their axis."""
-    planar = axes.endswith("SYX") and data.ndim >= 3
-    if planar and (keep is not None or data.shape[-3] in (3, 4)):
-        data = np.moveaxis(data, -3, -1)
-    if keep is not None and (planar or axes.endswith("S")):
-        data = data[..., 0] if keep == 1 else data[..., :keep]
-    while data.ndim > 2 and data.shape[0] == 1:
-        data = data[0]
-    return data
 
 
 # -- PNG / JPEG / BMP ---------------------------------------------------------------------------

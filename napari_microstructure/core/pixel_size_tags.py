@@ -121,12 +121,14 @@ def density_pixel_size(dpi: Any, source: str) -> tuple[float | None, str, str]:
     return square(UM_PER_INCH / xdpi, UM_PER_INCH / ydpi if ydpi else None, source)
 
 
-def tiff_pixel_size(tif: Any) -> tuple[float | None, str, dict[str, Any], str]:
-    """(pixel size, source, metadata, note) from the most trusted metadata the file has."""
+def tiff_pixel_size(tif: Any, page: Any = None) -> tuple[float | None, str, dict[str, Any], str]:
+    """(pixel size, source, metadata, note) from the most trusted metadata the file has; the
+    tags are those of ``page`` (the main image's first page), by default the file's first."""
     note = ""
+    page = tif.pages.first if page is None else page
     for reader in (_fei, _zeiss, _ome, _imagej, _resolution_tags):
         try:
-            found = reader(tif)
+            found = reader(tif, page)
         except (KeyError, ValueError, TypeError, IndexError, ET.ParseError):
             found = None
         if isinstance(found, str):
@@ -138,8 +140,12 @@ def tiff_pixel_size(tif: Any) -> tuple[float | None, str, dict[str, Any], str]:
     return None, "none", {}, note
 
 
-def _fei(tif: Any) -> _Found | None:
-    meta = tif.fei_metadata
+def _fei(tif: Any, page: Any) -> _Found | None:
+    meta: dict[str, Any] = {}
+    for code in (34680, 34682):  # FEI_SFEG, FEI_HELIOS
+        value = page.tags.valueof(code)
+        if isinstance(value, dict):
+            meta.update(value)
     if not meta:
         return None
     scan = meta.get("Scan") or meta.get("EScan") or {}
@@ -149,9 +155,9 @@ def _fei(tif: Any) -> _Found | None:
     return width_m * 1e6, height_m * 1e6, "fei", {"instrument": instrument}
 
 
-def _zeiss(tif: Any) -> _Found | None:
-    meta = tif.sem_metadata
-    if not meta:
+def _zeiss(tif: Any, page: Any) -> _Found | None:
+    meta = page.tags.valueof(34118)  # CZ_SEM
+    if not isinstance(meta, dict) or not meta:
         return None
     for key in ("ap_image_pixel_size", "ap_pixel_size"):
         if key in meta:
@@ -163,7 +169,7 @@ def _zeiss(tif: Any) -> _Found | None:
     return None
 
 
-def _ome(tif: Any) -> _Found | None:
+def _ome(tif: Any, page: Any) -> _Found | None:
     xml = tif.ome_metadata
     if not xml:
         return None
@@ -183,21 +189,21 @@ def _ome(tif: Any) -> _Found | None:
     return (sizes[0], sizes[1], "ome", {}) if sizes[0] else None
 
 
-def _resolution(tif: Any, axis: str) -> float | None:
+def _resolution(page: Any, axis: str) -> float | None:
     """Pixels per resolution unit along ``axis`` ("X" or "Y"), None when not given."""
-    tag = tif.pages.first.tags.get(f"{axis}Resolution")
+    tag = page.tags.get(f"{axis}Resolution")
     if tag is None:
         return None
     num, den = tag.value
     return num / den if den and num else None
 
 
-def _imagej(tif: Any) -> _Found | str | None:
+def _imagej(tif: Any, page: Any) -> _Found | str | None:
     meta = tif.imagej_metadata
     if not meta or "unit" not in meta:
         return None
     factor = unit_to_um(str(meta["unit"]))
-    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
+    xres, yres = _resolution(page, "X"), _resolution(page, "Y")
     if not factor or not xres:
         return None
     problem = _unit_density_problem(factor / xres, factor)  # a screenshot's 96 dpi, say
@@ -206,11 +212,11 @@ def _imagej(tif: Any) -> _Found | str | None:
     return factor / xres, factor / yres if yres else None, "imagej", {}
 
 
-def _resolution_tags(tif: Any) -> _Found | str | None:
+def _resolution_tags(tif: Any, page: Any) -> _Found | str | None:
     if (tif.imagej_metadata or {}).get("unit"):  # ImageJ's unit: :func:`_imagej` read them
         return None
-    xres, yres = _resolution(tif, "X"), _resolution(tif, "Y")
-    unit_tag = tif.pages.first.tags.get("ResolutionUnit")
+    xres, yres = _resolution(page, "X"), _resolution(page, "Y")
+    unit_tag = page.tags.get("ResolutionUnit")
     unit = int(unit_tag.value) if unit_tag is not None else 2  # TIFF's default is inch
     if not xres or (xres == 1.0 and unit in (1, 2)):  # 1 per inch or per nothing: no density
         return None
