@@ -115,24 +115,37 @@ def paint_object(
     score: float,
     engine: str,
     plane: tuple[int, ...] = (),
+    own: np.ndarray | None = None,
 ) -> PaintRecord | None:
     """Make ``mask`` the pixels of object ``label`` on ``plane`` (replacing its old ones there);
-    None if nothing changes."""
+    None if nothing changes. ``own``: the pixels of the plane the object's old ones may be
+    (default all holding ``label``); others holding ``label`` (painted by hand) stay."""
     data = layer.data[plane]  # a view: painted in place
     old = data == label
+    if own is not None:
+        old &= own
     win = _window(mask, old)
     if win is None:
         return None
     before = np.array(data[win], copy=True)
     crop = before.copy()
-    crop[crop == label] = 0
+    crop[old[win]] = 0
     crop[mask[win] & (crop == 0)] = label
     record = PaintRecord(label, win, before, layer.features.copy(), crop.copy(), plane)
     _write(layer, data, win, before, crop, plane)
-    painted = bool((crop == label).any())
+    painted = bool((crop == label).any()) or (own is not None and bool((data == label).any()))
     row = {"index": label, "class_name": class_name, "score": float(score), "engine": engine}
     layer.features = _features_with(layer.features, [label], [row] if painted else [])
     return record
+
+
+def written_by(records: list[PaintRecord], label: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The pixels of a plane of ``shape`` that ``records`` painted ``label`` on."""
+    out = np.zeros(shape, bool)
+    for rec in records:
+        if rec.after is not None and rec.label == label:
+            out[rec.window] |= rec.after == label
+    return out
 
 
 def paint_new_objects(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -9,8 +10,10 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
 from ..core.grains import no_grains_warning, segment_all_grains
+from ..core.progress import Progress
 from ..core.refine.batch import BoxMasks, masks_from_boxes
 from ._refine_checks import box_planes, boxes_cut
+from ._refine_predict import plane_source, reading
 
 
 class BatchMixin:
@@ -67,8 +70,9 @@ class BatchMixin:
         s = self._ensure_layers()
         if s is None:
             return None
-        image, ps = L.image_array(s.image), L.layer_pixel_size(s.image)
-        plane = L.plane_index(s.image)
+        # the plane on screen, read by the worker: a lazy (dask, zarr) image may take seconds
+        source, ps = plane_source(s.image), L.layer_pixel_size(s.image)
+        plane = source.plane
         try:
             kw = self._engines.segment_all_kw()
         except ValueError as exc:
@@ -87,11 +91,11 @@ class BatchMixin:
             else:
                 show_info(f"Refine: {int(labels.max())} grains segmented.")
 
-        return self._start(
-            lambda: segment_all_grains(image, ps, engine_name, **kw),
-            done,
-            "segmenting all grains",
-        )
+        def work() -> Generator[Progress, None, np.ndarray]:
+            image = yield from reading(source)
+            return (yield from segment_all_grains(image, ps, engine_name, **kw))
+
+        return self._start(work, done, "segmenting all grains")
 
     def _layers_gone(self, s: Any, what: str) -> bool:
         """True (the user told) if the image was closed during the run; its objects layer, if

@@ -5,6 +5,11 @@ paint records that changed the layer), so "undo object" can put back exactly wha
 before, including the earlier mask of an object that a new prompt edited. On a stack an
 object lies on the plane it was begun on (the third item of its entry).
 
+An object begun at a click on the background gets an id no object has, before its mask is
+computed (seconds, while the image is prepared). Pixels painted by hand meanwhile with that id
+(napari's brush) are never taken into the object nor erased: its mask then goes under a new id,
+and a later mask replaces only the pixels its own earlier masks painted.
+
 A prompt that edits an existing object keeps that object's class unless the dock's class field
 was changed since the object was made (or since the dock first opened it).
 """
@@ -17,7 +22,7 @@ import numpy as np
 
 from .._layers import labels_edit as LE
 
-Entry = tuple[int, list[LE.PaintRecord], tuple[int, ...]]  # label id, paints, plane
+Entry = Any  # [label id, paints (list of LE.PaintRecord), plane]; identity tells it apart
 
 
 class ObjectEditor:
@@ -33,6 +38,7 @@ class ObjectEditor:
         self.history: list[Entry] = []
         self.field_at: dict[int, str] = {}  # the class field when each object was made
         self._field_before: dict[int, dict[int, str | None]] = {}  # per entry, for its undo
+        self._reserved: set[int] = set()  # ids of entries begun under a new id (not a hit)
 
     @property
     def plane(self) -> tuple[int, ...] | None:
@@ -61,10 +67,44 @@ class ObjectEditor:
         if self.current is None:
             hit = LE.label_at(self.labels, row, col, plane)
             self.current = hit or self.free_id()
-            self.history.append((self.current, [], tuple(plane)))
+            self.history.append([self.current, [], tuple(plane)])
+            if not hit:
+                self._reserved.add(id(self.history[-1]))
+                self._brush_past(self.current)
             if not hit or hit not in self.field_at:
                 self._set_field(self.history[-1], self.current, field)
         return self.current
+
+    def _brush_past(self, label: int) -> None:
+        """Move napari's brush off ``label``, just handed out (its mask is yet to come)."""
+        if getattr(self.labels, "selected_label", None) == label:
+            self.labels.selected_label = label + 1
+
+    def own_id(self, entry: Entry) -> int:
+        """The id of the object of ``entry``: a new one if the id it was given is held by
+        pixels painted by hand before its first mask (those stay as they are)."""
+        label = entry[0]
+        if id(entry) in self._reserved and not entry[1]:
+            if bool((np.asarray(self.labels.data) == label).any()):
+                new = self.free_id()
+                entry[0] = new
+                if self.current == label and self.entry is entry:
+                    self.current = new
+                self._move_field(entry, label, new)
+                self._brush_past(new)
+        return entry[0]
+
+    def _move_field(self, entry: Entry, old: int, new: int) -> None:
+        """The class field recorded for ``entry``'s object moves from id ``old`` to ``new``."""
+        before = self._field_before.get(id(entry), {})
+        if old not in before:
+            return
+        value = self.field_at.pop(old, None)
+        previous = before.pop(old)
+        if previous is not None:
+            self.field_at[old] = previous
+        if value is not None:
+            self._set_field(entry, new, value)
 
     def _set_field(self, entry: Entry, label: int, field: str) -> None:
         """Record the class field for ``label``, remembering the old value for ``entry``'s undo."""
@@ -93,6 +133,7 @@ class ObjectEditor:
             self.close()
         self.history = [e for e in self.history if e is not entry]
         self._restore_fields(entry)
+        self._reserved.discard(id(entry))
 
     def is_alive(self, entry: Any) -> bool:
         """True if the object of this undo entry has not been undone."""
@@ -107,7 +148,10 @@ class ObjectEditor:
         self, entry: Any, mask: np.ndarray, class_name: str, score: float, engine: str
     ) -> None:
         """Paint ``mask`` as the object of ``entry`` (recorded for its undo)."""
-        rec = LE.paint_object(self.labels, mask, entry[0], class_name, score, engine, entry[2])
+        label, own = self.own_id(entry), None
+        if id(entry) in self._reserved:  # only what its own masks painted is replaced
+            own = LE.written_by(entry[1], label, mask.shape)
+        rec = LE.paint_object(self.labels, mask, label, class_name, score, engine, entry[2], own)
         if rec is not None:
             entry[1].append(rec)
 
@@ -116,7 +160,7 @@ class ObjectEditor:
         if self.masks is None or self.entry is None or not len(self.masks):
             return
         score = float(self.scores[self.choice])
-        cls = self.class_for(self.entry[0], class_name)
+        cls = self.class_for(self.own_id(self.entry), class_name)
         self.paint(self.entry, self.masks[self.choice], cls, score, engine)
 
     def cycle(self, class_name: str) -> bool:
@@ -152,7 +196,7 @@ class ObjectEditor:
         records = LE.paint_new_objects(self.labels, pieces, self.free_id(), values, tuple(plane))
         for name, rec in zip(names, records, strict=True):
             if rec is not None:
-                entry: Entry = (rec.label, [rec], tuple(plane))
+                entry: Entry = [rec.label, [rec], tuple(plane)]
                 self.history.append(entry)
                 self._set_field(entry, rec.label, name if field is None else field)
         return sum(rec is not None for rec in records)
@@ -169,6 +213,7 @@ class ObjectEditor:
         for rec in reversed(entry[1]):
             LE.undo_paint(self.labels, rec)
         self._restore_fields(entry)
+        self._reserved.discard(id(entry))
         self.close()
         return True
 
@@ -186,9 +231,10 @@ class ObjectEditor:
         self.close()
         record = LE.set_all_labels(self.labels, labels, class_name, engine, plane)
         made = np.unique(record.after)
-        entry: Entry = (0, [record], tuple(plane))
+        entry: Entry = [0, [record], tuple(plane)]
         # the earlier objects' records no longer match the layer: only this step can be undone
         self.history, self._field_before = [entry], {}
+        self._reserved.clear()
         for i in made[made > 0]:
             self._set_field(entry, int(i), class_name)
 
@@ -198,3 +244,4 @@ class ObjectEditor:
         self.history.clear()
         self.field_at.clear()
         self._field_before.clear()
+        self._reserved.clear()

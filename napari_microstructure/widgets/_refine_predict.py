@@ -11,6 +11,7 @@ a click on another plane of the stack is refused until the preparation is done.
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from functools import partial
 from typing import Any
 
@@ -19,14 +20,29 @@ from napari.utils.notifications import show_warning
 
 from .._layers import points as P
 from .._layers.plane import level0
+from ..core.progress import Progress
 from ..core.refine import PromptError
+from ._detect_input import PlaneSource
 from ._refine_clicks import ClickRequest
 from ._refine_session import ImageSession, image_fingerprint
 
 
-def plane_pixels(image: Any, plane: tuple[int, ...]) -> np.ndarray:
-    """The pixels of one plane of an image layer (the whole image for a 2-D one)."""
-    return np.asarray(level0(image)[tuple(plane)])
+def plane_source(image: Any, plane: tuple[int, ...] | None = None) -> PlaneSource:
+    """One plane of an image layer (default: the one on screen; the whole image for a 2-D
+    one), not read yet: a lazy (dask, zarr) image is read by the worker, see :func:`read`."""
+    return PlaneSource.of(image) if plane is None else PlaneSource(level0(image), tuple(plane))
+
+
+def read(source: PlaneSource) -> np.ndarray:
+    """The pixels of ``source``; call it in the worker (a lazy plane may take seconds)."""
+    return np.asarray(source.read())
+
+
+def reading(source: PlaneSource) -> Generator[Progress, None, np.ndarray]:
+    """:func:`read` in a worker, telling the user while a lazy plane is read."""
+    if not source.in_memory:
+        yield Progress(0, 1, "reading the image…")
+    return read(source)
 
 
 def plane_text(plane: tuple[int, ...]) -> str:
@@ -77,7 +93,8 @@ class PredictMixin:
         engine fields as they are now."""
         if self._engine is None or self._engine_for != self._key(s.image):
             return False
-        return image_fingerprint(plane_pixels(s.image, plane)) == self._engine_print
+        # (a lazy image is not read here, on the GUI thread: see ``image_fingerprint``)
+        return image_fingerprint(plane_source(s.image, plane)) == self._engine_print
 
     def _prepared(self, s: ImageSession) -> None:
         if not self._holds(s, self._wait_plane):  # changed while preparing: again, for now

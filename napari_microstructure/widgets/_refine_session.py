@@ -22,13 +22,27 @@ from napari.utils.notifications import show_info
 from .._layers import labels_edit as LE
 from .._layers import points as P
 from .._layers.output import claim, claimed
+from ._detect_input import PlaneSource
 from ._refine_objects import ObjectEditor
 
 IMAGE_KEY = "refine_image"  # metadata of the objects and prompts layers: the image's unique id
 
 
-def image_fingerprint(image: np.ndarray) -> tuple[Any, ...]:
-    """Shape, type and a CRC of the pixels (2 ms for a 2048 x 2048 RGB image)."""
+def image_fingerprint(image: np.ndarray | PlaneSource) -> tuple[Any, ...]:
+    """What tells whether an image's pixels changed since it was prepared.
+
+    Pixels in memory (an array, or a :class:`PlaneSource` of one): their shape, type and a CRC
+    (2 ms for a 2048 x 2048 RGB image), which sees an edit in place. A lazy plane (dask, zarr,
+    an OME-Zarr level): the data's identity and name and the plane, read from no store, so it
+    costs nothing on the GUI thread (a lazy array is not edited in place by napari).
+    """
+    if isinstance(image, PlaneSource):
+        if not image.in_memory:
+            data = image.data
+            name = str(getattr(data, "name", ""))  # dask: a token of its graph; zarr: its path
+            dtype = np.dtype(data.dtype).str
+            return "lazy", id(data), name, image.plane, tuple(data.shape), dtype
+        image = image.data[image.plane] if image.plane else image.data
     a = np.ascontiguousarray(image)
     return a.shape, a.dtype.str, zlib.crc32(memoryview(a).cast("B"))
 

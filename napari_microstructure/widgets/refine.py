@@ -28,7 +28,7 @@ from ._refine_batch import BatchMixin
 from ._refine_checks import CLICK_CUT, click_refused, cut_at_tile_edge
 from ._refine_clicks import ClickQueue, ClickRequest
 from ._refine_engine import EngineFields
-from ._refine_predict import PredictMixin, plane_pixels
+from ._refine_predict import PredictMixin, plane_source, reading
 from ._refine_prompts import PromptsMixin
 from ._refine_session import ImageSession, Sessions, image_fingerprint
 from ._values import Value, as_path
@@ -167,7 +167,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
             return False
         s = self._sessions.of_image(layer)
         if s is not None and s.changed:  # napari redrew the image: were its pixels edited?
-            if image_fingerprint(L.image_array(layer)) != self._engine_print:
+            if image_fingerprint(plane_source(layer)) != self._engine_print:  # reads no lazy
                 return False
             s.changed = False
         return True
@@ -200,7 +200,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
     ) -> Any:
         key = self._key(s.image)
         self._save_settings()  # what it runs with is the pipeline's grain step (docs/batch.md)
-        image = L.image_array(s.image) if plane is None else plane_pixels(s.image, plane)
+        source = plane_source(s.image, plane)  # read by the worker: a lazy image takes seconds
         ps, settings = L.layer_pixel_size(s.image), self._engines.settings()
         try:  # a missing file is told at once; the model itself loads in the worker
             build = self._engines.maker(self._engine, self._engine_settings)
@@ -213,7 +213,8 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
 
         def work() -> Any:
             engine = yield from build()
-            fingerprint = image_fingerprint(image)
+            fingerprint = image_fingerprint(source)
+            image = yield from reading(source)
             yield from engine.set_image(image, ps)
             return engine, fingerprint
 
@@ -289,6 +290,17 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         objects = req.session.objects
         if not objects.is_alive(req.entry):
             return  # the object was undone while its mask was computed
+        if req.session.labels not in self._viewer.layers:  # deleted while it was computed
+            show_warning(
+                f"Refine: '{req.session.labels.name}' was deleted while the mask of a click "
+                "was computed; the click is dropped (click again for a new objects layer)."
+            )
+            current = objects.entry is req.entry
+            objects.drop(req.entry)
+            if current:
+                objects.close()
+                self._write(lambda: P.clear_prompts(req.session.points))
+            return
         self._tile_cut = cut_at_tile_edge(req.engine, masks[0], req.points, req.labels)
         if self._tile_cut:
             show_warning(CLICK_CUT)
@@ -297,7 +309,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
             objects.propose(masks, scores, req.class_name, engine)
             return
         # the user moved on to the next object meanwhile: the mask still belongs to this one
-        cls = objects.class_for(req.entry[0], req.class_name)
+        cls = objects.class_for(objects.own_id(req.entry), req.class_name)
         objects.paint(req.entry, masks[0], cls, float(scores[0]), engine)
 
     def _on_prediction_error(self, req: ClickRequest, exc: BaseException) -> None:
