@@ -60,9 +60,9 @@ def test_a_lazy_image_is_read_by_the_worker_not_on_the_gui_thread(
         img = np.repeat(img[..., None], 3, axis=-1)
     planes = [np.full_like(img, 128), img] if kind == "stack" else [img]
     if kind == "tile by tile":  # too large to read whole: detection reads its tiles
-        from napari_microstructure.widgets import _detect_input
+        from napari_microstructure._layers import plane_source
 
-        monkeypatch.setattr(_detect_input, "READ_WHOLE_BYTES", 0)
+        monkeypatch.setattr(plane_source, "READ_WHOLE_BYTES", 0)
     reads: list[tuple[int, bool]] = []
     viewer = make_napari_viewer()
     # chunks are read in the thread that asks for them, as a slow store would block it

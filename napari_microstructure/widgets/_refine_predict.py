@@ -20,9 +20,9 @@ from napari.utils.notifications import show_warning
 
 from .._layers import points as P
 from .._layers.plane import level0
+from .._layers.plane_source import PlaneSource
 from ..core.progress import Progress
 from ..core.refine import PromptError
-from ._detect_input import PlaneSource
 from ._refine_clicks import ClickRequest
 from ._refine_session import ImageSession, image_fingerprint
 

@@ -22,7 +22,7 @@ from napari.utils.notifications import show_info
 from .._layers import labels_edit as LE
 from .._layers import points as P
 from .._layers.output import claim, claimed
-from ._detect_input import PlaneSource
+from .._layers.plane_source import PlaneSource
 from ._refine_objects import ObjectEditor
 
 IMAGE_KEY = "refine_image"  # metadata of the objects and prompts layers: the image's unique id

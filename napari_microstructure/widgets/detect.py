@@ -35,11 +35,11 @@ from .._layers import (
 from .._layers.image import PIXEL_SIZE_KEY
 from .._layers.output import claim, claimed, disown, follow_name
 from .._layers.plane import plane_metadata, plane_suffix
+from .._layers.plane_source import PlaneSource
 from .._layers.plane_view import show_on_its_plane
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
-from ._detect_input import PlaneSource
 from ._detect_watch import DetectionsWatch, table_rows
 from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path, within

@@ -1,8 +1,8 @@
-"""The image Detect reads: the plane on screen, taken from the layer unread, read by the worker.
+"""The image a dock reads: the plane on screen, taken from the layer unread, read by the worker.
 
 A lazily loaded layer (dask or zarr backed, an OME-Zarr pyramid) may take seconds to read from
-its disk or network store; reading it on the GUI thread would freeze napari. The dock keeps the
-layer's data and the plane's index and the worker reads the pixels.
+its disk or network store; reading it on the GUI thread would freeze napari. Detect and Refine
+keep the layer's data and the plane's index and their workers read the pixels.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._layers.plane import level0, plane_index
+from .plane import level0, plane_index
 
 #: a lazy plane up to this size is read whole, once (each chunk read once); a larger one is
 #: left to detection, which reads it tile by tile
