@@ -42,7 +42,7 @@ def image_fingerprint(image: np.ndarray | PlaneSource) -> tuple[Any, ...]:
             name = str(getattr(data, "name", ""))  # dask: a token of its graph; zarr: its path
             dtype = np.dtype(data.dtype).str
             return "lazy", id(data), name, image.plane, tuple(data.shape), dtype
-        image = image.data[image.plane] if image.plane else image.data
+        image = image.read()  # in memory: the plane itself, no copy
     a = np.ascontiguousarray(image)
     return a.shape, a.dtype.str, zlib.crc32(memoryview(a).cast("B"))
 
