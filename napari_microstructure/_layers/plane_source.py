@@ -8,11 +8,13 @@ keep the layer's data and the plane's index and their workers read the pixels.
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..core.progress import Progress
 from .plane import level0, plane_index
 
 #: a lazy plane up to this size is read whole, once (each chunk read once); a larger one is
@@ -55,3 +57,9 @@ class PlaneSource:
             return part
         nbytes = math.prod(self.shape) * np.dtype(self.data.dtype).itemsize
         return np.asarray(part) if nbytes <= READ_WHOLE_BYTES else part
+
+    def reading(self) -> Generator[Progress, None, Any]:
+        """:meth:`read` in a worker, telling the user while a lazy plane is read."""
+        if not self.in_memory:
+            yield Progress(0, 1, "reading the image…")
+        return self.read()

@@ -40,9 +40,7 @@ def read(source: PlaneSource) -> np.ndarray:
 
 def reading(source: PlaneSource) -> Generator[Progress, None, np.ndarray]:
     """:func:`read` in a worker, telling the user while a lazy plane is read."""
-    if not source.in_memory:
-        yield Progress(0, 1, "reading the image…")
-    return read(source)
+    return np.asarray((yield from source.reading()))
 
 
 def plane_text(plane: tuple[int, ...]) -> str:

@@ -259,9 +259,8 @@ class DetectWidget(WorkerWidget):
                 yield Progress(0, 1, "loading the model…")
                 det = load_detector(path)
                 self._detector, self._detector_key = det, key
-            if not source.in_memory:
-                yield Progress(0, 1, "reading the image…")
-            df = yield from detect(source.read(), det, pixel_size=pixel_size, **params)
+            pixels = yield from source.reading()
+            df = yield from detect(pixels, det, pixel_size=pixel_size, **params)
             # the table lists the classes searched, as the CLI and batch do
             df.attrs["searched"] = searched_names(params.get("classes"), det.names)
             return df
