@@ -1,10 +1,10 @@
-"""The Measure dock's watch on what it measured: the labels edited since, their pixel size, the
-plane on screen.
+"""The Measure dock's watch on what it measured: the labels and the phases edited since, the
+labels' pixel size, the plane on screen.
 
-The table, the plot, the layer's features and the exports hold the labels as they were when
-measured, in the pixel size they had. Once the user paints, fills or erases in that layer, gives
-it another pixel size (the Pixel size dock), or moves a stack's slider off the measured plane,
-the dock says so (and the exports warn) until it measures again.
+The table, the plot, the layer's features and the exports hold the labels (and the phase map)
+as they were when measured, in the pixel size they had. Once the user paints, fills or erases in
+either layer, gives the labels another pixel size (the Pixel size dock), or moves a stack's
+slider off a measured plane, the dock says so (and the exports warn) until it measures again.
 """
 
 from __future__ import annotations
@@ -24,18 +24,53 @@ CHECK_EVENTS = ("set_data",)  # undo and redo, but also every new slice: the dat
 SIZE_EVENTS = ("scale", "metadata", "units")  # what :func:`layer_pixel_size` reads
 
 
+class _Measured:
+    """One layer measured on ``plane``: ``edited`` once its labels there differ from
+    ``measured`` (:func:`plane_print` when the run started), ``on_edit()`` then called once."""
+
+    def __init__(
+        self, layer: Any, plane: tuple[int, ...], measured: int | None, on_edit: Callable
+    ) -> None:
+        self.layer, self.plane = layer, tuple(plane)
+        now = plane_print(layer, self.plane)
+        self._print = now if measured is None else measured
+        self.edited = self._print != now
+        self._on_edit = on_edit
+        self._hooks = EventHooks()
+        self._hooks.connect(layer.events, EDIT_EVENTS, self._edit)
+        self._hooks.connect(layer.events, CHECK_EVENTS, self._check)
+
+    def _edit(self, _event: Any = None) -> None:
+        if not self.edited:
+            self.edited = True
+            self._on_edit()
+
+    def _check(self, _event: Any = None) -> None:
+        if not self.edited and plane_print(self.layer, self.plane) != self._print:
+            self._edit()
+
+    def off_plane(self, viewer: Any) -> bool:
+        """Whether the plane on screen is another plane than the one measured."""
+        return self.layer in viewer.layers and plane_index(self.layer) != self.plane
+
+    def close(self) -> None:
+        self._hooks.clear()
+
+
 class MeasuredWatch:
-    """Follow the last measured Labels layer; ``on_change(text)`` gets a note (or "")."""
+    """Follow the last measured Labels layer (and its phases layer); ``on_change(text)`` gets
+    a note (or "")."""
 
     def __init__(self, viewer: Any, on_change: Callable[[str], None]) -> None:
         self._viewer = viewer
         self._on_change = on_change
         self._layer: Any = None
+        self._grains: _Measured | None = None
+        self._phases: _Measured | None = None
         self.plane: tuple[int, ...] = ()
-        self.edited = False
         self.pixel_size: float | None = None  # µm per pixel measured in
         self._fixed = True  # measured in a pixel size typed in the dock, not the layer's
-        self._hooks = EventHooks()  # the measured layer's
+        self._hooks = EventHooks()  # the measured layer's pixel size
         self._sliders = EventHooks()
         self._sliders.connect(viewer.dims.events, ("current_step",), self._on_dims)
 
@@ -46,20 +81,31 @@ class MeasuredWatch:
         pixel_size: float | None = None,
         fixed: bool = True,
         measured: int | None = None,
+        phases: tuple[Any, tuple[int, ...], int | None] | None = None,
     ) -> None:
         """Measured ``layer`` on ``plane`` (its plane on screen when it was measured) in
         ``pixel_size``: the layer's own unless ``fixed`` (a value typed in the dock).
         ``measured`` is :func:`plane_print` of the labels when the run started: labels edited
-        while it ran are edited since measured."""
-        self._hooks.clear()
+        while it ran are edited since measured. ``phases`` is ``(layer, plane, print)`` of a
+        phases layer measured with them."""
+        self._unfollow()
         self._layer, self.plane = layer, tuple(plane)
         self.pixel_size, self._fixed = pixel_size, bool(fixed)
-        self._print = self._plane_print() if measured is None else measured
-        self.edited = self._print != self._plane_print()
-        self._hooks.connect(layer.events, EDIT_EVENTS, self._on_edit)
-        self._hooks.connect(layer.events, CHECK_EVENTS, self._on_check)
+        self._grains = _Measured(layer, plane, measured, self._on_edit)
+        if phases is not None:
+            self._phases = _Measured(*phases, self._on_edit)
         self._hooks.connect(layer.events, SIZE_EVENTS, self._on_size)
         self._on_change(self.note)
+
+    @property
+    def edited(self) -> bool:
+        """Whether the measured labels were edited since (their phases layer aside)."""
+        return self._grains is not None and self._grains.edited
+
+    @property
+    def phases_edited(self) -> bool:
+        """Whether the phases layer measured with them was edited since."""
+        return self._phases is not None and self._phases.edited
 
     @property
     def note(self) -> str:
@@ -68,20 +114,23 @@ class MeasuredWatch:
             return ""
         if self.edited:
             return "labels changed since measured: press Measure for their numbers"
+        if self.phases_edited:
+            return "phases changed since measured: press Measure for their fractions"
         size = self._size_change()
         if size:
             return (
                 f"pixel size changed since measured ({size}): press Measure for numbers in "
                 "the new size"
             )
-        if self._layer in self._viewer.layers and plane_index(self._layer) != self.plane:
+        if self._grains is not None and self._grains.off_plane(self._viewer):
             return f"measured on plane {plane_text(self.plane)}, not the plane on screen"
+        if self._phases is not None and self._phases.off_plane(self._viewer):
+            plane = plane_text(self._phases.plane)
+            return f"phases measured on plane {plane}, not the plane on screen"
         return ""
 
-    def _on_edit(self, _event: Any = None) -> None:
-        if not self.edited:
-            self.edited = True
-            self._on_change(self.note)
+    def _on_edit(self) -> None:
+        self._on_change(self.note)
 
     def _size_change(self) -> str:
         """``"old → new µm/px"`` when the layer's pixel size is no longer the one measured in."""
@@ -95,20 +144,21 @@ class MeasuredWatch:
     def _on_size(self, _event: Any = None) -> None:
         self._on_change(self.note)
 
-    def _on_check(self, _event: Any = None) -> None:
-        if not self.edited and self._plane_print() != self._print:
-            self._on_edit()
-
-    def _plane_print(self) -> int:
-        return plane_print(self._layer, self.plane)
-
     def _on_dims(self, _event: Any = None) -> None:
-        if self._layer is not None and self.plane:
+        planes = [m.plane for m in (self._grains, self._phases) if m is not None]
+        if any(planes):
             self._on_change(self.note)
 
-    def close(self) -> None:
-        """Stop listening to the layer and the viewer's sliders."""
+    def _unfollow(self) -> None:
         self._hooks.clear()
+        for measured in (self._grains, self._phases):
+            if measured is not None:
+                measured.close()
+        self._grains = self._phases = None
+
+    def close(self) -> None:
+        """Stop listening to the layers and the viewer's sliders."""
+        self._unfollow()
         self._sliders.clear()
 
 

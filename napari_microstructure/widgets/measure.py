@@ -183,7 +183,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
     def run(self) -> Any:
         """Measure the chosen grains layer in a worker; returns the worker (or None)."""
         from ..core.grains import without_one_region_size
-        from ..core.measure import measure, phases_from_instances
+        from ..core.measure import measure
 
         self._show_layer_pixel_size()  # its scale may have changed since it was chosen
         layer = self.labels_layer
@@ -204,10 +204,9 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         ps, names = self.pixel_size, self.phase_names or None
         if names is None and phase_layer is not None:  # e.g. a phases model's classes
             names = phase_names_of(phase_layer)
+        # phases from a class per grain in the layer's features (e.g. painted, classified),
+        # mapped by the worker on the grains as measured (boundary lines closed)
         classes = instance_classes(layer) if phases is None else None
-        if classes:
-            # phases from a class per grain in the layer's features (e.g. painted, classified)
-            phases, names = phases_from_instances(labels, classes, names)
         set_setting(
             SETTING,
             {
@@ -222,12 +221,16 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         plane = plane_index(layer)  # labels_array measures the plane on screen
         fixed = self._pixel.value > 0  # typed in the box: the layer's pixel size not used
         measured = plane_print(layer, plane)  # edits while it runs are edits since measured
+        phase_plane = None  # the phases layer's plane measured, and its checksum then
+        if phase_layer is not None and phase_layer is not layer:
+            on_screen = plane_index(phase_layer)
+            phase_plane = (phase_layer, on_screen, plane_print(phase_layer, on_screen))
 
         def on_done(result: tuple[dict[str, Any], pd.DataFrame]) -> None:
-            self._on_result(result, layer, plane, ps, fixed, measured)
+            self._on_result(result, layer, plane, ps, fixed, measured, phase_plane)
 
         def job() -> Any:  # a field of one region has no grain size, as in the CLI
-            summary, table = yield from measure(labels, ps, phases, names)
+            summary, table = yield from measure(labels, ps, phases, names, classes=classes)
             if labels is not None:
                 without_one_region_size(summary, labels)
             return summary, table
@@ -266,6 +269,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         pixel_size: float | None = None,
         fixed: bool = True,
         measured: int | None = None,
+        phases: tuple[Labels, tuple, int] | None = None,
     ) -> None:
         from ..core.measure.io import with_unit
 
@@ -275,7 +279,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._result = result
         self._measured = layer
         self._summary_base = summary_lines(summary)
-        self._watch.follow(layer, plane, pixel_size, fixed, measured)
+        self._watch.follow(layer, plane, pixel_size, fixed, measured, phases)
         headers = [with_unit(c, summary["unit"]) for c in SHOWN]
         if table is None:  # a phase map: no grains to list or plot
             self._table.show_rows([], headers)

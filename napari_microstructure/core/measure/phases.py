@@ -134,34 +134,58 @@ def point_count(
     return out
 
 
+#: names for the pixels of no classed grain, the first that no phase has
+UNCLASSED_NAMES = ("background", "unclassified")
+
+
 def phases_from_instances(
     labels: np.ndarray, classes: Mapping[int, Any], names: Sequence[str] | None = None
 ) -> tuple[np.ndarray, list[str]]:
     """Semantic phase image from instance labels and a class per label.
 
-    ``classes`` maps label id -> class (a name or an integer id), e.g. from a Labels layer's
-    ``features``. Unlisted labels and background go to phase 0, named ``names[0]`` or
-    "background". Returns ``(phases uint8/uint16, phase names)``.
+    ``classes`` maps label id -> class (a name, or an integer id into ``names``), e.g. from a
+    Labels layer's ``features``. Give the grains closed (:func:`.lines.prepare_labels`, as
+    :func:`.summary.measure` does): a zero boundary line left open is a pixel of no grain.
+    Pixels of no classed grain (0, or a label without a class) take a phase of their own,
+    "background" (or a name no phase has), and only when there are any: first without
+    ``names``, after them with ``names``, never one of the named phases.
+    Returns ``(phases uint8/uint16, phase names)``.
     """
     lab = as_label_image(labels)
-    class_values = list(dict.fromkeys(classes.values()))
-    if names is None:
-        names = ["background"] + [str(v) for v in class_values if str(v) != "background"]
-    names = list(names)
+    given = names is not None
+    names = list(names) if given else list(dict.fromkeys(str(v) for v in classes.values()))
     index = {n: i for i, n in enumerate(names)}
     # map through the ids present, not a table as long as the largest id (ids can be huge)
     ids, inverse = np.unique(lab, return_inverse=True)
-    lut = np.zeros(ids.size, dtype=np.uint16)
+    lut = np.full(ids.size, -1, dtype=np.int64)  # -1: no classed grain
     position = {int(v): i for i, v in enumerate(ids.tolist())}
     for label, cls in classes.items():
         if int(label) > 0 and int(label) in position:
             key = str(cls)
             if key not in index:
-                if isinstance(cls, int | np.integer) and 0 <= int(cls) < len(names):
+                if given and isinstance(cls, int | np.integer) and 0 <= int(cls) < len(names):
                     lut[position[int(label)]] = int(cls)
                     continue
                 index[key] = len(names)
                 names.append(key)
             lut[position[int(label)]] = index[key]
-    out = lut[inverse.reshape(lab.shape)]
-    return (out.astype(np.uint8) if len(names) < 256 else out), names
+    unclassed = lut < 0
+    if unclassed.any():
+        free = [n for n in UNCLASSED_NAMES if n not in index]
+        name = free[0] if free else _free_name(UNCLASSED_NAMES[-1], index)
+        if given:
+            lut[unclassed] = len(names)
+            names.append(name)
+        else:  # the phases are the classes: the pixels of none first, as id 0
+            lut += 1
+            lut[unclassed] = 0
+            names.insert(0, name)
+    dtype = np.uint8 if len(names) < 256 else np.uint16 if len(names) < 65536 else np.uint32
+    return lut.astype(dtype)[inverse.reshape(lab.shape)], names
+
+
+def _free_name(base: str, taken: Mapping[str, Any]) -> str:
+    n = 2
+    while f"{base}_{n}" in taken:
+        n += 1
+    return f"{base}_{n}"

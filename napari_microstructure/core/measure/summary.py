@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -13,7 +13,7 @@ from ._checks import as_label_image, check_pixel_size, not_grain_ids
 from .astm import DIRECTIONS, lineal_intercept, planimetric
 from .grains import grain_table_steps
 from .lines import prepare_labels
-from .phases import area_fractions, point_count
+from .phases import area_fractions, phases_from_instances, point_count
 
 NO_PIXEL_SIZE_NOTE = (
     "no pixel size: lengths and areas are in pixels and the ASTM E112 grain size number G is "
@@ -99,7 +99,20 @@ def summarize(
         out.update(unit="µm" if ps else "px", pixel_size=ps)
         out.update(_phase_summary(phases, None, phase_names))
         return out
-    lab = prepare_labels(labels, fill_gaps)  # once, for both methods
+    # closed once, for both methods
+    return _grain_summary(prepare_labels(labels, fill_gaps), labels, ps, phases, phase_names)
+
+
+def _grain_summary(
+    lab: np.ndarray,
+    given: np.ndarray,
+    ps: float | None,
+    phases: np.ndarray | None,
+    phase_names: Sequence[str] | None,
+) -> dict[str, Any]:
+    """:func:`summarize` of the closed labels ``lab``; ``given`` are the labels before closing
+    (the gaps between the pieces of a class map not yet filled: what
+    :func:`._checks.not_grain_ids` judges)."""
     ids = np.unique(lab)
     grain_count = int(np.count_nonzero(ids))
     li = lineal_intercept(lab, ps, fill_gaps=0)
@@ -128,7 +141,7 @@ def summarize(
     notes = [NO_PIXEL_SIZE_NOTE] if ps is None else []
     if grain_count == 0 and ps is not None:
         notes.append("no grains in the label image")
-    wrong = not_grain_ids(as_label_image(labels))  # as given: the gaps not yet filled
+    wrong = not_grain_ids(as_label_image(given))
     if wrong:
         notes.append(wrong)
     if notes:
@@ -162,17 +175,27 @@ def measure(
     phases: np.ndarray | None = None,
     phase_names: Sequence[str] | None = None,
     table: bool = True,
+    classes: Mapping[int, Any] | None = None,
 ) -> Generator[Progress, None, tuple[dict[str, Any], Any]]:
     """Summary and (optionally) per-grain table of one label image, as a progress generator.
 
-    Returns ``(summarize(...), grain_table(...) or None)``, no table without ``labels``;
-    drive it with ``core.progress.run_to_end`` or a widget worker.
+    ``classes`` (label id -> class, used without ``phases``): the phase map is the grains'
+    classes (:func:`.phases.phases_from_instances`), on the grains as measured, their boundary
+    lines closed. Returns ``(summarize(...), grain_table(...) or None)``, no table without
+    ``labels``; drive it with ``core.progress.run_to_end`` or a widget worker.
     """
     table = table and labels is not None
     total = 100
     yield Progress(0, total, "grain size (ASTM E112)…" if labels is not None else "phases…")
-    closed = None if labels is None else prepare_labels(labels)  # once, for both
-    summary = summarize(closed, pixel_size, phases, phase_names, fill_gaps=0)
+    if labels is None:
+        summary = summarize(None, pixel_size, phases, phase_names)
+        yield Progress(total, total, "measured")
+        return summary, None
+    ps = check_pixel_size(pixel_size)
+    closed = prepare_labels(labels)  # once, for the summary, the table and the phases
+    if classes and phases is None:
+        phases, phase_names = phases_from_instances(closed, classes, phase_names)
+    summary = _grain_summary(closed, labels, ps, phases, phase_names)
     per_grain = None
     if table:
         yield Progress(50, total, f"measuring {summary['grain_count']} grains…")
