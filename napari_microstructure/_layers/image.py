@@ -37,27 +37,42 @@ def image_array(layer: Any) -> np.ndarray:
 def layer_pixel_size(layer: Any) -> float | None:
     """µm per pixel of any layer, or None when unknown: the one rule of every dock.
 
-    The plugin's ``metadata`` (its reader, the Pixel size dock) comes first. Else a square
-    ``scale`` on rows and columns is the pixel size: converted to µm when the layer's unit is a
-    length, else taken as µm, except napari's default scale of 1 pixel, which says nothing.
+    A square ``scale`` on rows and columns is the pixel size: converted to µm when the layer's
+    unit is a length, else taken as µm, except napari's default scale of 1 pixel, which says
+    nothing. The plugin's ``metadata`` (its reader, the Pixel size dock) gives it when the scale
+    says nothing, and always for points and shapes (their data are µm, their scale lays them on
+    the image). An image or labels layer whose scale was changed since (the console, another
+    plugin) is measured in the scale napari's scale bar shows: in pixels when it is not square.
     """
     value = (getattr(layer, "metadata", None) or {}).get(PIXEL_SIZE_KEY)
     try:
         ps = float(value) if value else None
     except (TypeError, ValueError):
         ps = None
-    if ps is not None and np.isfinite(ps) and ps > 0:
-        return ps
+    if ps is not None and not (np.isfinite(ps) and ps > 0):
+        ps = None
     scale = np.asarray(layer.scale[-2:], dtype=float)
     factors = _um_per_unit(layer)
+    if ps is not None and (_is_overlay(layer) or (factors is None and np.allclose(scale, 1.0))):
+        return ps  # an overlay's scale, or napari's default: the metadata's size stands
     physical = scale if factors is None else scale * factors
     if not (np.all(np.isfinite(physical)) and physical.min() > 0):
-        return None
+        return ps
     if not np.isclose(physical[0], physical[1], rtol=1e-6):
         return None  # not square: no single pixel size
+    if ps is not None and np.isclose(physical[1], ps, rtol=1e-6, atol=0.0):
+        return ps  # the two agree: the file's exact value
     if factors is None and np.isclose(scale[1], 1.0):
         return None  # napari's default: unknown, not 1 µm
     return float(physical[1])
+
+
+def _is_overlay(layer: Any) -> bool:
+    """Whether ``layer`` holds coordinates (points, shapes), not pixels: its ``scale`` places
+    µm data on an image (:mod:`.overlay`), it is not a pixel size."""
+    from napari.layers import Points, Shapes
+
+    return isinstance(layer, (Points, Shapes))
 
 
 def _um_per_unit(layer: Any) -> np.ndarray | None:
@@ -74,15 +89,17 @@ def _um_per_unit(layer: Any) -> np.ndarray | None:
 def set_pixel_size(layer: Any, pixel_size_um: float | None) -> None:
     """Set (or clear, with None) a layer's pixel size; its rows and columns ``scale`` follows in
     µm (the scale and units of the leading axes of a stack stay)."""
+    # in this order, the layer's pixel size is the new one at every scale and metadata event
+    # (a scale in nm read as µm for a moment would otherwise win, :func:`layer_pixel_size`)
     lead_units = _leading_units(layer)
     if pixel_size_um is None or pixel_size_um <= 0:
         layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: None}
-        layer.scale = tuple(layer.scale[:-2]) + (1.0, 1.0)
         _set_units(layer, lead_units + ("pixel", "pixel"))
+        layer.scale = tuple(layer.scale[:-2]) + (1.0, 1.0)
         return
-    layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: float(pixel_size_um)}
-    layer.scale = tuple(layer.scale[:-2]) + (float(pixel_size_um),) * 2
     _set_units(layer, lead_units + (UNIT, UNIT))
+    layer.scale = tuple(layer.scale[:-2]) + (float(pixel_size_um),) * 2
+    layer.metadata = {**layer.metadata, PIXEL_SIZE_KEY: float(pixel_size_um)}
 
 
 def _leading_units(layer: Any) -> tuple[str, ...]:

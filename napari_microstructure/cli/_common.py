@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from . import CLIError
 
 
 def _default(obj: Any) -> Any:
@@ -70,3 +75,18 @@ def pixel_size_arg(text: str) -> float:
             f"must be a positive, finite number of µm per pixel, got {text!r}"
         )
     return value
+
+
+@contextmanager
+def writing(target: str | Path) -> Iterator[None]:
+    """Turn an ``OSError`` while writing ``target`` (a folder there, a file where its folder
+    should be, no room) into a :class:`CLIError` that names ``target``, not a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        # os.replace(temp, target) names the target second; mkdir names the parent in the way
+        culprit = exc.filename2 if exc.filename2 is not None else exc.filename
+        if culprit is not None and os.path.abspath(culprit) != os.path.abspath(target):
+            why = f"{why}: {culprit}"
+        raise CLIError(f"cannot write output {target}: {why}") from exc

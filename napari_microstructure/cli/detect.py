@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core.notes import join_notes
 from . import CLIError
-from ._common import output_stems, pixel_size_arg, print_json
+from ._common import output_stems, pixel_size_arg, print_json, writing
 
 log = logging.getLogger(__name__)
 
@@ -87,12 +87,16 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
     summary = class_summary(df, image.shape, mf.pixel_size, names)
     files = []
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        csv = args.out / f"{stem}_detections.csv"
-        df.to_csv(csv, index=False)
-        summary.to_csv(args.out / f"{stem}_summary.csv", index=False)
-        txt = write_yolo_txt(df, image.shape, args.out / f"{stem}.txt")
-        files = [str(csv), str(args.out / f"{stem}_summary.csv"), str(txt)]
+        csv, table = args.out / f"{stem}_detections.csv", args.out / f"{stem}_summary.csv"
+        with writing(args.out):
+            args.out.mkdir(parents=True, exist_ok=True)
+        with writing(csv):
+            df.to_csv(csv, index=False)
+        with writing(table):
+            summary.to_csv(table, index=False)
+        with writing(args.out / f"{stem}.txt"):
+            txt = write_yolo_txt(df, image.shape, args.out / f"{stem}.txt")
+        files = [str(csv), str(table), str(txt)]
     return {
         "path": str(path),
         "shape": list(image.shape[:2]),
@@ -118,6 +122,8 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
 def run(args: argparse.Namespace) -> int:
     if not 0 <= args.conf <= 1 or not 0 <= args.iou <= 1:
         raise CLIError("--conf and --iou must lie between 0 and 1")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise CLIError(f"--out {args.out} is a file: give a folder for the detection files")
     det = _load(args.model)
     results, failed = [], 0
     for path, stem in zip(args.images, output_stems(args.images), strict=True):

@@ -15,7 +15,7 @@ from ..core.imageio import ImageReadError, read_micrograph
 from ..core.notes import join_notes
 from ..core.progress import run_to_end
 from . import CLIError
-from ._common import pixel_size_arg, print_json
+from ._common import pixel_size_arg, print_json, writing
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--out must end in .tif or .tiff, got {out.name}")
     if not out.parent.exists():
         raise CLIError(f"output folder does not exist: {out.parent}")
+    if not out.parent.is_dir():
+        raise CLIError(f"--out {out}: {out.parent} is a file, not a folder")
+    if out.is_dir():
+        raise CLIError(f"--out {out} is a folder: give a file name ending in .tif")
     if not 0.0 <= args.conf <= 1.0:
         raise CLIError("--conf must lie between 0 and 1")
     try:
@@ -83,13 +87,14 @@ def run(args: argparse.Namespace) -> int:
     resolution = None
     if mf.pixel_size:  # pixels per cm, so the map opens at the image's scale
         resolution = (1e4 / mf.pixel_size, 1e4 / mf.pixel_size)
-    tifffile.imwrite(
-        out,
-        saliency,
-        metadata=meta,
-        resolution=resolution,
-        resolutionunit="CENTIMETER" if resolution else None,
-    )
+    with writing(out):
+        tifffile.imwrite(
+            out,
+            saliency,
+            metadata=meta,
+            resolution=resolution,
+            resolutionunit="CENTIMETER" if resolution else None,
+        )
     summary = {
         "image": str(args.image),
         "out": str(out),

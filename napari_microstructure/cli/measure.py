@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import CLIError
-from ._common import pixel_size_arg, print_json
+from ._common import pixel_size_arg, print_json, writing
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,12 @@ def run(args: argparse.Namespace) -> int:
     summary = {"labels": str(args.labels), **summary}
     if args.csv:
         table = grain_table(labels, ps)
-        write_grain_table(args.csv, table)
+        with writing(args.csv):
+            write_grain_table(args.csv, table)
         log.info("wrote %d grains to %s", len(table), args.csv)
     if args.summary:
-        write_summary(args.summary, summary)
+        with writing(args.summary):
+            write_summary(args.summary, summary)
     if args.json:
         print_json(summary)
     else:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..core.notes import join_notes
 from . import CLIError
-from ._common import output_stems, pixel_size_arg, print_json
+from ._common import output_stems, pixel_size_arg, print_json, writing
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +74,24 @@ def run(args: argparse.Namespace) -> int:
         if model.task == "boundaries":
             labels = np.where(labels > 0, 255, 0).astype(np.uint8)
         target = out / f"{stem}_{model.task}.{args.format}"
-        if args.format == "tif":
-            atomic_write_tiff(target, labels, mf.pixel_size, labels=True)  # labels in µm again
-        else:
-            imsave(target, labels, check_contrast=False)
         info = {"image": path, "labels": str(target), "pixel_size": mf.pixel_size}
-        if args.confidence:
-            conf = out / f"{stem}_confidence.tif"
-            atomic_write_tiff(conf, seg.confidence, mf.pixel_size)
-            info["confidence"] = str(conf)
+        conf = out / f"{stem}_confidence.tif"
+        try:  # e.g. a folder of that name in --out: told as the unreadable images are
+            with writing(target):
+                if args.format == "tif":  # labels in µm again
+                    atomic_write_tiff(target, labels, mf.pixel_size, labels=True)
+                else:
+                    imsave(target, labels, check_contrast=False)
+            if args.confidence:
+                with writing(conf):
+                    atomic_write_tiff(conf, seg.confidence, mf.pixel_size)
+                info["confidence"] = str(conf)
+        except CLIError as exc:
+            if len(args.images) == 1:
+                raise
+            results.append({"image": path, "error": str(exc)})
+            failed += 1
+            continue
         info["mean_confidence"] = float(seg.confidence.mean())
         if model.task == "phases":
             info["phase_fractions"] = phase_fractions(seg.labels, model.classes)

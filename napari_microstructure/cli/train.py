@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..core.progress import Progress, run_to_end
@@ -51,6 +52,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.accept and not args.project:
         raise CLIError("--accept needs --project (the project whose active model it becomes)")
+    out = Path(args.out)
+    there = next(p for p in (out, *out.parents) if p.exists())  # before the training, not after
+    if not there.is_dir():
+        raise CLIError(f"--out {out}: {there} is a file, not a folder for the run")
     try:
         base = args.base
         if args.project:  # read before training: a wrong folder is refused at once
@@ -71,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
         result = run_to_end(job.run(), _echo)
     except (ProjectError, ValueError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
+    except OSError as exc:  # e.g. a file where the run's folders go, a full disk
+        raise CLIError(f"cannot read the data or write the run in {out}: {exc}") from exc
     except RuntimeError as exc:
         why = _dataset_error(exc)
         if why is None:

@@ -15,6 +15,7 @@ from .._layers.overlay import OVER_KEY, image_pixels, overlay_unit
 from .._layers.shapes import relay_overlay
 from ..core.imageio import parse_length
 from ._base import WorkerWidget, info_label
+from ._events import EventHooks
 from ._refine_session import IMAGE_KEY as REFINE_IMAGE_KEY
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class ScaleWidget(WorkerWidget):
     def __init__(self, viewer: napari.viewer.Viewer) -> None:
         super().__init__(viewer)
         self._exact: float | None = None  # the pixel size shown, before the box rounds it
+        self._hooks = EventHooks()  # the chosen image's scale and units, followed
+        self._disconnects.append(self._hooks.clear)
         self._image = self._layer_combo(Image, "image")
         self._found = info_label()
         self._value = FloatSpinBox(label="µm / pixel", min=0.0, max=1e6, step=0.01, value=0.0)
@@ -211,6 +214,13 @@ class ScaleWidget(WorkerWidget):
         return found
 
     def _on_image(self, _value: Any = None) -> None:
+        self._hooks.clear()
+        layer = self._image.value
+        if layer is not None:  # a scale set later (napari's console, a plugin) is shown too
+            self._hooks.connect(layer.events, ("scale", "units"), self._show_pixel_size)
+        self._show_pixel_size()
+
+    def _show_pixel_size(self, _event: Any = None) -> None:
         layer = self._image.value
         if layer is None:
             self._found.value = "no image layer"
@@ -218,8 +228,9 @@ class ScaleWidget(WorkerWidget):
             return
         ps = layer_pixel_size(layer)
         source = layer.metadata.get("pixel_size_source", "")
-        if ps and not layer.metadata.get(PIXEL_SIZE_KEY):
-            source = "the layer's scale"
+        stored = layer.metadata.get(PIXEL_SIZE_KEY)
+        if ps and not (stored and np.isclose(float(stored), ps, rtol=1e-6, atol=0)):
+            source = "the layer's scale"  # none stored, or the scale changed since
         self._exact = ps
         if ps:
             self._found.value = f"{ps:.6g} µm/px" + (f" (from {source})" if source else "")
