@@ -1,8 +1,10 @@
-"""Classify dock parts: the examples added from the viewer (listed, removable) and the folder
-table's rows."""
+"""Classify dock parts: the examples added from the viewer (listed, removable), the reading
+of their pixels and of the classified image in the worker, and the folder table's rows."""
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,8 +12,25 @@ import numpy as np
 import pandas as pd
 from magicgui.widgets import ComboBox, Container, PushButton
 
+from .._layers.plane_source import PlaneSource
+
 if TYPE_CHECKING:
     from ..core.classify import Sample
+    from ..core.progress import Progress
+
+
+def read_plane(source: PlaneSource | np.ndarray) -> Generator[Progress, None, np.ndarray]:
+    """The pixels of ``source`` (a layer's plane, or an array); call it in the worker: a lazy
+    (dask, zarr) image may take seconds to read."""
+    return np.asarray((yield from PlaneSource.wrap(source).reading()))
+
+
+def read_examples(samples: list[Sample]) -> Generator[Progress, None, list[Sample]]:
+    """``samples`` with the pixels of the examples added from the viewer read (in the worker)."""
+    out = []
+    for sample in samples:
+        out.append(replace(sample, image=(yield from read_plane(sample.image))))
+    return out
 
 
 class AddedExamples:
@@ -70,9 +89,10 @@ class AddedExamples:
     def add_layer(
         self, layer: Any, label: str, folder: Path | None, default_ps: float | None
     ) -> str | None:
-        """Add image ``layer`` as an example of ``label``; returns why it was not added (None
+        """Add the plane on screen of image ``layer`` as an example of ``label``, unread (the
+        training worker reads it: :func:`read_examples`); returns why it was not added (None
         when it was)."""
-        from .._layers import image_array, layer_pixel_size
+        from .._layers import layer_pixel_size
         from ..core.classify import Sample
 
         if layer is None or not label:
@@ -83,7 +103,7 @@ class AddedExamples:
         ps = layer_pixel_size(layer) or default_ps
         if ps is None:
             return "the image has no pixel size; set it (Pixel size dock) or give a default µm/px."
-        self.add(Sample(image_array(layer), label, float(ps), layer.name))
+        self.add(Sample(PlaneSource.of(layer), label, float(ps), layer.name))
         return None
 
     def _update(self) -> None:
@@ -111,6 +131,18 @@ class AddedExamples:
         self._samples.clear()
         self._update()
         return n
+
+
+def folder_work(folder: Path) -> tuple[list[Path], Any] | str:
+    """The images of ``folder`` and their pixel sizes (``pixel_sizes.json``) for "Classify
+    folder", or why it cannot be classified."""
+    from ..core.classify import folder_pixel_sizes, images_in
+
+    try:
+        paths, sizes = images_in(folder), folder_pixel_sizes(folder)
+    except ValueError as exc:
+        return str(exc)
+    return (paths, sizes) if paths else f"no images in {folder}."
 
 
 def folder_rows(df: pd.DataFrame, folder: Path | None) -> tuple[list[list], list[str]]:

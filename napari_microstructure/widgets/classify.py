@@ -18,12 +18,14 @@ from magicgui.widgets import (
 from napari.layers import Image
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import image_array, layer_pixel_size, show_class_map
-from .._layers.plane import plane_index, plane_suffix
+from .._layers import layer_pixel_size, show_class_map
+from .._layers.plane import plane_suffix
+from .._layers.plane_source import PlaneSource
 from ..core.settings import get_section, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
-from ._classify_examples import AddedExamples, folder_rows
+from ._classify_examples import AddedExamples, folder_rows, folder_work, read_examples, read_plane
+from ._classify_model import UnsavedGuard, save_failure
 from ._classify_result import result_line, show_gradcam
 from ._tables import ResultsTable
 from ._values import PathValue, Value
@@ -76,13 +78,14 @@ class ClassifyWidget(WorkerWidget):
         # the model field's value when ``_model`` was loaded or trained: another file chosen
         # there since is loaded before classifying
         self._model_field: Path | None = None
+        self._unsaved = UnsavedGuard()  # a model trained here, not saved: replaced on a 2nd try
         self._prediction: ImagePrediction | None = None
         self._folder_result: pd.DataFrame | None = None
         self._rows: list[list] = []
         self._map_layer: Any = None
         self._cam_layer: Any = None
 
-        self._add.changed.connect(self._on_add)
+        self._add.changed.connect(lambda: self.add_image())
         self._train.changed.connect(self.train)
         self._save.changed.connect(lambda: self.save_model())
         self._load.changed.connect(self.load_model)
@@ -200,9 +203,6 @@ class ClassifyWidget(WorkerWidget):
         self._info.value = f"{len(self._examples.samples)} image(s) added from the viewer"
         return True
 
-    def _on_add(self, _value: Any = None) -> None:
-        self.add_image()
-
     def train(self) -> Any:
         """Train from the folder (and added images) in a worker; returns the worker."""
         from ..core.classify import TrainConfig, train_classifier
@@ -223,7 +223,8 @@ class ClassifyWidget(WorkerWidget):
 
         def make_gen():
             samples = (yield from load_folder_steps(folder, default_ps)) if folder else []
-            return (yield from train_classifier([*samples, *extra], cfg))
+            added = yield from read_examples(extra)  # a lazy layer is read here, not in napari
+            return (yield from train_classifier([*samples, *added], cfg))
 
         return self._start(make_gen, lambda model: self._on_trained(model, save), "Training")
 
@@ -254,8 +255,7 @@ class ClassifyWidget(WorkerWidget):
                 raise OSError(problem)
             self._model.save(path)
         except (OSError, RuntimeError) as exc:  # torch reports some write errors as Runtime
-            text = f"could not be saved to {path}: {exc}; the model is in use, unsaved"
-            text = f"trained, but {text}" if self._model.path is None else text
+            text = save_failure(self._model, path, exc)
             show_error(f"Classify: {text}. Choose another file and press Save model.")
             self._info.value += f"\n{text}"
             return False
@@ -272,6 +272,9 @@ class ClassifyWidget(WorkerWidget):
         path = self.model_path
         if path is None:
             show_error("Classify: choose a model file (.pt) first.")
+            return False
+        if refusal := self._unsaved.refusal(self._model, path):
+            show_warning(f"Classify: {refusal}.")
             return False
         try:
             self._model = load_classifier(path)
@@ -303,12 +306,13 @@ class ClassifyWidget(WorkerWidget):
             return None
         if not self._ready():
             return None
-        model, image, ps = self._model, image_array(layer), layer_pixel_size(layer)
+        model, source, ps = self._model, PlaneSource.of(layer), layer_pixel_size(layer)
         n, want_map, want_cam = self.n_crops, self._want_map.value, self._want_cam.value
-        plane = plane_index(layer)  # a stack: the plane classified, named in the results
+        plane = source.plane  # a stack: the plane classified, named in the results
 
         def make_gen():
-            return classify_with_maps(model, image, ps, n, want_map, want_cam)
+            image = yield from read_plane(source)  # a lazy layer: read here, not in napari
+            return (yield from classify_with_maps(model, image, ps, n, want_map, want_cam))
 
         return self._start(
             make_gen, lambda r: self._on_classified(r, layer, model, plane, want_cam), "Classify"
@@ -333,7 +337,7 @@ class ClassifyWidget(WorkerWidget):
 
     def classify_folder(self) -> Any:
         """Classify every image in the chosen folder into the table (worker)."""
-        from ..core.classify import classify_files, folder_pixel_sizes, images_in
+        from ..core.classify import classify_files
 
         folder = self.folder
         if folder is None:
@@ -341,15 +345,10 @@ class ClassifyWidget(WorkerWidget):
             return None
         if not self._ready():
             return None
-        try:
-            paths = images_in(folder)
-            sizes = folder_pixel_sizes(folder)
-        except ValueError as exc:
-            show_error(f"Classify: {exc}")
+        if isinstance(found := folder_work(folder), str):
+            show_error(f"Classify: {found}")
             return None
-        if not paths:
-            show_error(f"Classify: no images in {folder}.")
-            return None
+        paths, sizes = found
         model, n = self._model, self.n_crops
         return self._start(
             lambda: classify_files(model, paths, n_crops=n, pixel_sizes=sizes),

@@ -17,9 +17,11 @@ these is an error that names it.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,9 +33,13 @@ PIXEL_SIZES_FILE = "pixel_sizes.json"
 
 @dataclass
 class Sample:
-    """One labelled training image."""
+    """One labelled training image.
 
-    image: np.ndarray
+    ``image`` is an array; the Classify dock's examples added from the viewer hold their
+    layer's plane unread (a lazy image takes time) until its training worker reads it.
+    """
+
+    image: np.ndarray | Any
     label: str
     pixel_size: float
     name: str = ""
@@ -52,8 +58,10 @@ def _read_json(path: Path) -> dict[str, float]:
             out[str(key)] = float(value)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{path}: pixel size of {key!r} is not a number: {value!r}") from exc
-        if not out[str(key)] > 0:
-            raise ValueError(f"{path}: pixel size of {key!r} must be > 0")
+        if not (math.isfinite(out[str(key)]) and out[str(key)] > 0):  # json takes Infinity, NaN
+            raise ValueError(
+                f"{path}: pixel size of {key!r} must be a finite number > 0: {value!r}"
+            )
     return out
 
 

@@ -61,12 +61,16 @@ class ClassMap:
 
 
 def resolve_pixel_size(model: Classifier, pixel_size: float | None) -> tuple[float, list[str]]:
-    """The pixel size to use, and warnings when it is missing or outside the trained range."""
+    """The pixel size to use, and warnings when it is missing or outside the trained range.
+
+    A size that is not a finite number > 0 is treated as missing, with a note naming it.
+    """
     notes: list[str] = []
-    if pixel_size is None or not pixel_size > 0:
-        ps = model.default_pixel_size
+    if pixel_size is None or not (math.isfinite(pixel_size) and pixel_size > 0):
+        ps = model.default_pixel_size  # a size of 0, < 0, inf or NaN says nothing either
+        given = "no pixel size given" if not pixel_size else f"pixel size {pixel_size} unusable"
         notes.append(
-            f"no pixel size given; assumed {ps:.4g} µm/px (typical of the training "
+            f"{given}; assumed {ps:.4g} µm/px (typical of the training "
             "images); the result depends on it"
         )
         return ps, notes
