@@ -128,6 +128,7 @@ def test_cli_export_rank_train(detector_path, tmp_path, capsys):
     ranking = json.loads(capsys.readouterr().out)["ranking"]
     assert [r["rank"] for r in ranking] == [1, 2]
     assert all(isinstance(r["score"], float) for r in ranking)
+    assert not any("digest" in r for r in ranking)  # the dock's matching key, not the JSON's
     args = ["rank", str(folder), "--model", str(detector_path), "--json"]
     assert main([*args, "--weight", "low_max=0"]) == 0  # weight 1 by default
     weighted = {r["path"]: r for r in json.loads(capsys.readouterr().out)["ranking"]}

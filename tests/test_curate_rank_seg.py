@@ -176,7 +176,7 @@ def test_cli_rank_with_a_segmentation_model(tmp_path, capsys, caplog, phases_mod
     assert [r["rank"] for r in ranking] == [1, 2, 3, 4]
     for r in ranking:
         assert r["uncertainty"] == pytest.approx(want[r["name"]], rel=1e-5, abs=1e-7)
-        assert r["score"] == r["uncertainty"] and "index" not in r
+        assert r["score"] == r["uncertainty"] and "index" not in r and "digest" not in r
     assert [s["name"] for s in out["skipped"]] == ["broken.png"]
     # detector options are ignored with a warning; --top keeps the first
     with caplog.at_level(logging.WARNING):

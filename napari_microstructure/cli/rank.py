@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     if args.top:
         df = df.head(args.top)
-    df = df.drop(columns=["index"])
+    df = df.drop(columns=["index", "digest"], errors="ignore")  # digest: for the dock only
     if args.json:
         ranking = df.to_dict(orient="records")
         print_json({"model": str(model.path), **extra, "ranking": ranking})

@@ -15,6 +15,7 @@ from .._layers.output import claim
 from ..core.curate.sources import source_key
 from ..core.progress import Progress
 from ..core.settings import get_setting
+from ._curate_queue_open import Opened, _model_source, open_queued  # noqa: F401 - (tests)
 from ._tables import ResultsTable
 from ._values import PathValue, Value, as_path
 
@@ -114,15 +115,14 @@ class QueuePanel(Container):
             known = {str(v) for v in detector.names.values()}
             counts = {k: v for k, v in labelled_class_counts(project).items() if k in known}
             use = rarity > 0 and any(counts.values())
-            return (
-                yield from rank_folder(
-                    folder,
-                    detector,
-                    reference=reference,
-                    class_counts=counts if use else None,
-                    rarity=rarity,
-                )
+            ranking = rank_folder(
+                folder,
+                detector,
+                reference=reference,
+                class_counts=counts if use else None,
+                rarity=rarity,
             )
+            return (yield from _matched(project, ranking))
 
         return self._owner._start(make, lambda df: self._ranked(df, None), "Ranking")
 
@@ -134,44 +134,60 @@ class QueuePanel(Container):
         if model is None or model.is_dir():  # a blank file field reads as the working folder
             show_error("Choose the segmentation model file (.pt) to rank with.")
             return None
+        project = self._owner.project  # its images are matched to the ranked ones
 
         def make() -> Generator[Progress, None, pd.DataFrame]:
             from ..core.segment import load_model  # torch: imported off the GUI thread
 
             yield Progress(0, 1, "loading the segmentation model")
-            return (yield from rank_folder_seg(folder, load_model(model)))
+            return (yield from _matched(project, rank_folder_seg(folder, load_model(model))))
 
         return self._owner._start(make, lambda df: self._ranked(df, model), "Ranking")
 
     def _ranked(self, df: pd.DataFrame, seg_model: Path | None) -> None:
-        done = self._done_sources()
         # queue order = uncertainty + novelty (``priority``), so ``score`` alone is not sorted
         keep = ("rank", "name", "score", "uncertainty", "density", "priority", "gain", "path")
-        q = df[[c for c in keep if c in df]].copy()
-        q["done"] = [source_key(p) in done for p in q["path"]]
+        q = df[[c for c in (*keep, "digest") if c in df]].copy()
+        q["done"], q["gone"], q["image_id"] = False, False, None
         self.queue = q.reset_index(drop=True)
         self.ranked_with = seg_model
-        self._show()
+        self._marks()
         skipped = df.attrs.get("skipped") or []
         if skipped:
             names = ", ".join(s["name"] for s in skipped[:5]) + (", …" if len(skipped) > 5 else "")
             show_warning(f"Skipped {len(skipped)} image(s) that could not be read: {names}")
 
-    def _done_sources(self) -> set[str]:
-        project = self._owner.project
-        if project is None:
-            return set()
-        recs = [project.image_record(i) for i in project.image_ids]
-        return {source_key(r["source"]) for r in recs if r.get("done") and r.get("source")}
+    def _marks(self) -> None:
+        """Mark the rows in the project (added from their file, or with their pixels: moved or
+        renamed since) and those done there; then show the queue."""
+        q, project = self.queue, self._owner.project
+        if project is not None and not q.empty:
+            digests = q["digest"] if "digest" in q else [None] * len(q)
+            before = q["image_id"] if "image_id" in q else [None] * len(q)
+            done = {r["id"] for r in project.manifest["images"] if r.get("done")}
+            ids, marked = [], []
+            matches = project.match_images(q["path"], digests)
+            for found, was, old in zip(matches, _flag(q, "done"), before, strict=True):
+                # (an image Open next found by its pixels, where the queue has no digests)
+                found = found or ([old] if old in project.image_ids else [])
+                finished = [i for i in found if i in done]
+                ids.append((finished or found or [None])[0])
+                marked.append(bool(was or finished))
+            q["image_id"], q["done"] = ids, marked
+        self._show()
 
     def _show(self) -> None:
         q = self.queue
         # a segmentation ranking has no density: its order is the score alone
         typical = [f"{float(t):.2f}" for t in q["density"]] if "density" in q else ["–"] * len(q)
-        cols = (q["rank"], q["name"], q["score"], typical, q["done"])
+        ids = q["image_id"] if "image_id" in q else [None] * len(q)
+        state = [
+            "gone" if g else "yes" if d else "in project" if isinstance(i, str) else ""
+            for d, g, i in zip(_flag(q, "done"), _flag(q, "gone"), ids, strict=True)
+        ]
+        cols = (q["rank"], q["name"], q["score"], typical, state)
         rows = [
-            [int(r), str(n), f"{float(s):.3f}", t, "yes" if d else ""]
-            for r, n, s, t, d in zip(*cols, strict=True)
+            [int(r), str(n), f"{float(s):.3f}", t, d] for r, n, s, t, d in zip(*cols, strict=True)
         ]
         self._table.show_rows(rows, QUEUE_COLUMNS)
 
@@ -182,14 +198,39 @@ class QueuePanel(Container):
 
     @property
     def next_path(self) -> str | None:
-        """The highest-ranked image not done yet."""
-        todo = self.queue[~self.queue["done"].astype(bool)]
+        """The highest-ranked image not done yet (and not gone from its folder)."""
+        todo = self.queue[~(_flag(self.queue, "done") | _flag(self.queue, "gone"))]
         return None if todo.empty else str(todo.iloc[0]["path"])
 
+    def _next_there(self) -> str | None:
+        """:attr:`next_path`, after marking gone (and telling, once) the files no longer
+        there: moved, renamed or deleted since the ranking."""
+        gone = []
+        while (path := self.next_path) is not None and not Path(path).is_file():
+            gone.append(path)
+            self._mark_gone([path])
+        if gone:
+            self._mark_gone(gone, tell=True)
+        return path
+
+    def _mark_gone(self, paths: list[str], tell: bool = False) -> None:
+        q = self.queue
+        if "gone" not in q:
+            q["gone"] = False
+        q.loc[q["path"].astype(str).isin([str(p) for p in paths]), "gone"] = True
+        self._show()
+        if tell:
+            show_warning(
+                f"Skipped {', '.join(Path(p).name for p in paths)}: no longer there (moved, "
+                "renamed or deleted since the ranking); rank its folder again to queue it."
+            )
+
     def open_next(self) -> Any:
-        """Open the next image of the queue with the proposals of the model it was ranked with:
-        the detector's boxes, or the segmentation model's phases or grains."""
-        path = self.next_path
+        """Open the next image of the queue: the project's copy with its saved labels when the
+        project has it (from that file, or the same pixels moved or renamed), else the image
+        with the proposals of the model it was ranked with (the detector's boxes, or the
+        segmentation model's phases or grains)."""
+        path = self._next_there()
         if path is None:
             show_info("The queue is empty: rank a folder first, or everything is done.")
             return None
@@ -197,152 +238,80 @@ class QueuePanel(Container):
         if project is None:
             show_error("Open a project first: the image is added to it.")
             return None
-        from ..core.imageio import read_micrograph
-
         model = self.ranked_with or _active_detector_path(self._owner)
-        propose = _seg_proposals if self.ranked_with else _box_proposals
-        project_models = project.root / "models"
+        seg = self.ranked_with is not None
 
-        def make() -> Generator[Progress, None, tuple]:
-            yield Progress(0, 2, f"opening {Path(path).name}")
-            mf = read_micrograph(path)
-            labels, used = yield from propose(mf, model)
-            own = Path(used).parent.parent.resolve() == project_models.resolve()
-            return project, path, mf, labels, _model_source(Path(used), project_models), own
+        def make() -> Generator[Progress, None, Opened]:
+            return (yield from open_queued(self._owner, project, path, model, seg))
 
         return self._owner._start(make, self._opened, "Open next")
 
-    def _opened(self, result: tuple) -> None:
-        asked, path, mf, labels, source, own = result
-        owner = self._owner
-        project = owner.project
-        if project is None or project.root.resolve() != asked.root.resolve():
-            # the proposals belong to the project they were made for
-            show_info(f"{Path(path).name} was not added: another project was opened meanwhile.")
+    def _opened(self, res: Opened) -> None:
+        """Show what Open next's worker found or added (its layer made here, on the GUI
+        thread), and tell what it could not do."""
+        for message in res.errors:
+            show_error(message)
+        for message in res.infos:
+            show_info(message)
+        if res.gone:  # (deleted after Open next was pressed)
+            self._mark_gone([res.path], tell=True)
             return
-        if not owner._flushed():  # the open image stays open, as it was
-            return
-        image_id, layer = project.find_image(path), None
+        owner, image_id, name = self._owner, res.image_id, Path(res.path).name
         if image_id is None:
-            name = Path(path).name
-            try:
-                labels = _in_project_classes(labels, project.classes, renamed_ok=own)
-                labels = _named_phases(project, labels)
-            except ValueError as exc:  # nothing added: the user adds the classes, then again
-                show_error(f"{name} was not added: {exc}")
+            return
+        project = owner.project
+        if project is None or project.root.resolve() != res.project.root.resolve():
+            where = f"added to {res.project.root.name} as {image_id}" if res.added else "opened"
+            show_info(f"{name} was {where}, not opened: another project was opened meanwhile.")
+            return
+        if image_id not in project.image_ids:  # the dock's object read it before the addition
+            project = owner.open_project(project.root)
+            if project is None or image_id not in project.image_ids:
                 return
-            try:
-                image_id = project.add_image(mf.data, name, pixel_size=mf.pixel_size, source=path)
-            except (ValueError, OSError) as exc:  # ProjectError is a ValueError
-                show_error(f"Cannot add {name} to the project: {exc}")
-                return
-            try:
-                project.save_labels(image_id, source=source, **labels)
-            except (ValueError, OSError) as exc:
-                show_error(f"{image_id} was added, but not the model's proposals: {exc}")
-            # the dock's layer (claimed): taken out of the viewer when the dock switches images
-            layer = claim(
-                owner.viewer.add_image(mf.data, **image_layer_kwargs(mf.pixel_size, name))
-            )
+        self._mark_in_project(res.path, image_id)
+        if not owner._flushed():  # the open image stays open, as it was
+            if res.added:
+                show_info(f"{name} was added to the project as {image_id}; open it from there.")
+            return
+        layer = None
+        if res.added:  # the dock's layer (claimed): taken out of the viewer on a switch
+            kwargs = image_layer_kwargs(res.mf.pixel_size, name)
+            layer = claim(owner.viewer.add_image(res.mf.data, **kwargs))
         owner._refresh_images(image_id)
         owner.open_image(image_id, image_layer=layer)
         if layer is not None and owner.current_image_id != image_id:  # refused: told why
             owner.viewer.layers.remove(layer)
 
+    def _mark_in_project(self, path: str, image_id: str) -> None:
+        q = self.queue
+        if not q.empty:
+            if "image_id" not in q:
+                q["image_id"] = None
+            q.loc[[source_key(p) == source_key(path) for p in q["path"]], "image_id"] = image_id
+            self._marks()
+
     def mark_done(self, source: str | None) -> None:
+        """Mark the rows of ``source`` done, and those of images the project has done (the
+        same pixels under another path)."""
         if source and not self.queue.empty:
             same = [source_key(p) == source_key(source) for p in self.queue["path"]]
             self.queue.loc[same, "done"] = True
-            self._show()
+            self._marks()
 
 
-def _model_source(weights: Path, project_models: Path) -> str:
-    """An object's provenance: ``model:<version>`` for a project's model, else the file name."""
-    if weights.parent.parent.resolve() == project_models.resolve():
-        return f"model:{weights.parent.name}"
-    return f"model:{weights.name}"
+def _flag(q: pd.DataFrame, column: str) -> pd.Series:
+    """A yes/no column of the queue (all no when it has none)."""
+    values = q[column] if column in q else [False] * len(q)
+    return pd.Series([bool(v) and v == v for v in values], index=q.index, dtype=bool)  # NaN: no
 
 
-def _box_proposals(mf: Any, model: Path | None) -> Generator[Progress, None, tuple]:
-    """The detector's boxes on the micrograph, and the detector's file."""
-    from ..core.detect import detect, load_detector
-
-    detector = load_detector(model)
-    df = yield from detect(mf.data, detector, pixel_size=mf.pixel_size)
-    boxes = [
-        {
-            "x1": r.x1,
-            "y1": r.y1,
-            "x2": r.x2,
-            "y2": r.y2,
-            "class_id": int(r.class_id),
-            "class_name": str(r.class_name),
-            "confidence": float(r.confidence),
-        }
-        for r in df.itertuples()
-    ]
-    return {"boxes": boxes}, detector.path
-
-
-def _in_project_classes(
-    labels: dict[str, Any], classes: list[str], renamed_ok: bool = False
-) -> dict[str, Any]:
-    """The detector's boxes with the project's class ids, matched by class name.
-
-    ``renamed_ok``: the detector is one of the project's own versions, trained when its classes
-    may have had other names; a name the project no longer has keeps its id (a class renamed
-    in place keeps its position).
-
-    Raises
-    ------
-    ValueError : a class the detector found is not one of the project's classes.
-    """
-    if "boxes" not in labels:
-        return labels
-    ids = {n: i for i, n in enumerate(classes)}
-
-    def known(box: dict[str, Any]) -> int | None:
-        if box["class_name"] in ids:
-            return ids[box["class_name"]]
-        return box["class_id"] if renamed_ok and 0 <= box["class_id"] < len(classes) else None
-
-    missing = sorted({b["class_name"] for b in labels["boxes"] if known(b) is None})
-    if missing:
-        raise ValueError(
-            f"the detector found {', '.join(map(repr, missing))}, which "
-            f"{'is' if len(missing) == 1 else 'are'} not among the project's classes "
-            f"({', '.join(classes)}): add {'it' if len(missing) == 1 else 'them'} to the "
-            "classes, then open it again"
-        )
-    boxes = [
-        {**{k: v for k, v in b.items() if k != "class_name"}, "class_id": known(b)}
-        for b in labels["boxes"]
-    ]
-    return {**labels, "boxes": boxes}
-
-
-def _seg_proposals(mf: Any, model: Path) -> Generator[Progress, None, tuple]:
-    """The segmentation model's phases (or grains) on the micrograph, and the model's file."""
-    from ..core.curate.active_seg import seg_proposals
-    from ..core.segment import load_model
-
-    seg = load_model(model)
-    labels = yield from seg_proposals(mf.data, seg, mf.pixel_size)
-    if "phases" in labels:  # the model's names of the phase ids (:func:`_named_phases`)
-        labels[PHASE_NAMES] = list(seg.classes)
-    return labels, model
-
-
-#: the phase names of a phases model's proposals (taken out before the labels are saved)
-PHASE_NAMES = "phase_names"
-
-
-def _named_phases(project: Any, labels: dict[str, Any]) -> dict[str, Any]:
-    """The labels to save, without the model's phase names; those name the project's phases
-    while it has only the default names (:data:`..core.curate.manifest` "matrix")."""
-    names = labels.get(PHASE_NAMES)
-    labels = {k: v for k, v in labels.items() if k != PHASE_NAMES}
-    if names and project.phase_names == ["matrix"] and names != ["matrix"]:
-        project.set_phase_names(names)
-        show_info(f"The project's phases 0, 1, ... are named as the model's: {', '.join(names)}.")
-    return labels
+def _matched(
+    project: Any, ranking: Generator[Progress, None, pd.DataFrame]
+) -> Generator[Progress, None, pd.DataFrame]:
+    """The ranking, with the digests of the project's images that may be ranked ones learnt
+    (the images of an older project file have none recorded): see ``_marks``."""
+    df = yield from ranking
+    if project is not None and "digest" in df:
+        yield Progress(1, 1, "finding the ranked images in the project")
+        project.learn_digests(df["digest"], skip=df["path"])
+    return df

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..progress import Progress
+from .digest import pixel_digest
 from .select import DENSITY
 from .sources import (  # noqa: F401 - IMAGE_SUFFIXES, list_images: part of this module's API
     IMAGE_SUFFIXES,
@@ -236,9 +237,10 @@ def rank_images(
     ``density`` > 0 weights the score by how representative each image is of the pool (column
     ``density``; see :mod:`.select`).
     ``pixel_size`` overrides what the files record. Columns: rank, path, name, score, the
-    signals (``path`` is empty for arrays) and, in queue order (``diversity`` or ``density``
-    > 0), ``novelty``, ``priority`` and ``density``. Images that cannot be read or scored are
-    left out and listed in ``attrs["skipped"]`` (see :func:`.sources.record_skip`).
+    signals (``path`` is empty for arrays), ``digest`` (:func:`.digest.pixel_digest`) and, in
+    queue order (``diversity`` or ``density`` > 0), ``novelty``, ``priority`` and ``density``.
+    Images that cannot be read or scored are left out and listed in ``attrs["skipped"]`` (see
+    :func:`.sources.record_skip`).
 
     Raises
     ------
@@ -284,7 +286,7 @@ def rank_images(
             if has_ref:
                 sig["ood"] = embed.distance(vector=vector)
         sig["score"] = combine(sig, weights)
-        rows.append({"path": path, "name": name, "index": i, **sig})
+        rows.append({"path": path, "name": name, "index": i, "digest": pixel_digest(data), **sig})
     yield Progress(n, n, "ranked")
     if not rows:
         raise ValueError(f"none of the {n} images could be scored: {skipped[0]['error']}")

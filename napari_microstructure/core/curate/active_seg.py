@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..image_utils import first_plane
 from ..progress import Progress, rescaled
+from .digest import pixel_digest
 from .sources import folder_images, read_source, record_skip, source_name
 
 
@@ -85,8 +86,9 @@ def rank_images_seg(
 
     ``model`` is a :class:`..segment.SegModel` or its file. ``pixel_size`` (µm/px) overrides
     what the files record (and is that of the arrays). Columns: rank, path, name, index, score,
-    uncertainty (the same number) and pixel_size (NaN where unknown: the image is then
-    predicted at its own scale). Equal scores keep the given order.
+    uncertainty (the same number), pixel_size (NaN where unknown: the image is then
+    predicted at its own scale) and digest (:func:`.digest.pixel_digest`). Equal scores keep
+    the given order.
 
     Raises
     ------
@@ -116,6 +118,7 @@ def rank_images_seg(
                 "path": path,
                 "name": name,
                 "index": i,
+                "digest": pixel_digest(data),
                 "score": score,
                 "uncertainty": score,
                 "pixel_size": float(ps) if ps else np.nan,

@@ -41,6 +41,7 @@ from ..atomic import (
     remove_stale_temps,
 )
 from . import provenance as prov
+from .digest import ImageDigests, pixel_digest
 from .labels import ImageLabels, LabelStore
 from .manifest import (
     FORMAT,
@@ -79,7 +80,7 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:40] or "image"
 
 
-class Project(LabelStore, ModelVersions):
+class Project(LabelStore, ModelVersions, ImageDigests):
     """An open annotation project; every mutating method saves to disk before returning."""
 
     def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
@@ -88,6 +89,7 @@ class Project(LabelStore, ModelVersions):
         self._lock = threading.RLock()
         self._disk = disk_stamp(self.root / MANIFEST)  # the version this object knows
         self._changing = False  # a _mutate block runs (they must not nest)
+        self._digests: dict[str, str] = {}  # digests of older records, computed (ImageDigests)
 
     # -- open / create ------------------------------------------------------------------------
     @classmethod
@@ -269,14 +271,6 @@ class Project(LabelStore, ModelVersions):
                 return rec
         raise KeyError(f"no image {image_id!r} in the project")
 
-    def find_image(self, name: str) -> str | None:
-        """Id of the image added under ``name`` (or with that source file), if any."""
-        key = source_key(name)
-        for rec in self._m["images"]:
-            if rec["name"] == name or (rec.get("source") and source_key(rec["source"]) == key):
-                return rec["id"]
-        return None
-
     def add_image(
         self,
         image: np.ndarray,
@@ -293,6 +287,7 @@ class Project(LabelStore, ModelVersions):
         image = np.asarray(image)
         if image.ndim not in (2, 3):
             raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
+        digest = pixel_digest(image)  # found again when its file is moved or renamed
         with self._mutate() as m:
             base = _slug(name)
             taken = set(self.image_ids)
@@ -310,6 +305,7 @@ class Project(LabelStore, ModelVersions):
                 "rev": 0,
                 "files": {},
                 "done": False,
+                "digest": digest,
             }
             if copy or not source:
                 rel = f"images/{image_id}.tif"
