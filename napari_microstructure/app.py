@@ -116,9 +116,14 @@ def open_viewer(
     for name in widget_names():
         try:
             dock, _widget = viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=True)
-            docks.append(dock)
         except Exception:  # noqa: BLE001 - one broken widget must not stop the others
             log.exception("could not dock %s", name)
+            continue
+        # the tab shows the window title: without napari's " (napari-microstructure)" eight
+        # tabs share a third of the window unelided; the dock's name (its key in napari's
+        # Plugins menu) and its title bar keep the full name
+        dock.setWindowTitle(name)
+        docks.append(dock)
     if docks:
         from qtpy.QtCore import QTimer
 
@@ -139,6 +144,9 @@ def open_viewer(
             fit_window(viewer, docks[0] if docks else None, screen.availableGeometry())
         from qtpy.QtCore import QTimer
 
+        if docks:
+            QTimer.singleShot(0, lambda: fit_tabs(viewer, docks))
+
         # the camera was fitted to the canvas before the docks took their room: fit it again
         # once the window is laid out, so the image fills the canvas
         QTimer.singleShot(0, viewer.reset_view)
@@ -152,13 +160,32 @@ USABLE_SIZE = (1100, 650)
 
 def needs_fitting(remembered: tuple[int, int] | None, area: QRect) -> bool:
     """Whether to size the window to the screen ``area``: on a first start (no size napari
-    remembers), or when the remembered size is too small for the docked layout and the screen
-    has more room."""
+    remembers), when the remembered size is too small for the docked layout and the screen
+    has more room, or when it is larger than the screen (a size remembered on a bigger one,
+    which would put the docks and their tabs off the screen's edge)."""
     if not remembered:
         return True
     w, h = (int(v) for v in remembered)
+    if w > area.width() or h > area.height():
+        return True
     too_small = w < USABLE_SIZE[0] or h < USABLE_SIZE[1]
     return too_small and (area.width() > w or area.height() > h)
+
+
+def fit_tabs(viewer: napari.Viewer, docks: list[QDockWidget]) -> None:
+    """Widen the dock area, to half the window at most, until the tab bar of ``docks`` shows
+    every title whole (Qt elides them when the bar is a pixel short)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QTabBar
+
+    window = viewer.window._qt_window  # size only; napari has no public API for it
+    titles = {dock.windowTitle() for dock in docks}
+    for bar in window.findChildren(QTabBar):
+        if titles.isdisjoint(bar.tabText(i) for i in range(bar.count())):
+            continue
+        if bar.sizeHint().width() > bar.width():
+            wanted = min(bar.sizeHint().width(), window.width() // 2)
+            window.resizeDocks([docks[0]], [wanted], Qt.Orientation.Horizontal)
 
 
 def fit_window(viewer: napari.Viewer, dock: QDockWidget | None, area: QRect) -> None:

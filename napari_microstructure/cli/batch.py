@@ -63,13 +63,23 @@ def load_config(path: Path | None, pixel_size: float | None) -> Any:
     from ..core.pipeline import PipelineConfig, PipelineError
 
     try:
-        config = PipelineConfig.load(path) if path else PipelineConfig.from_settings()
+        config = PipelineConfig.load(path) if path else _stored_pipeline()
         if pixel_size is not None:
             config.pixel_size = pixel_size
             config.validate()
     except PipelineError as exc:
         raise CLIError(str(exc)) from exc
     return config
+
+
+def _stored_pipeline() -> Any:
+    """The pipeline of the stored settings; a bad stored value says how to get past it."""
+    from ..core.pipeline import PipelineConfig, PipelineError
+
+    try:
+        return PipelineConfig.from_settings()
+    except PipelineError as exc:
+        raise PipelineError(f"{exc}; correct it or give --config") from exc
 
 
 class _Bar:

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .paths import config_dir
 from .pipeline_options import (
     DETECT_CHECKS,
     MEASURE_CHECKS,
@@ -145,16 +146,24 @@ class PipelineConfig:
 
     @classmethod
     def from_settings(cls) -> PipelineConfig:
-        """The pipeline the widgets have stored (unset steps are skipped); a stored value of a
-        wrong type (a hand edit) is refused with a message naming it, as in a pipeline file."""
+        """The pipeline the widgets have stored (unset steps are skipped).
 
+        A stored value of a wrong type (a hand edit) is refused, as in a pipeline file, with a
+        message naming it and the settings file: a batch over thousands of images must not run
+        on defaults nobody chose. (The docks themselves read such a value as its default.)
+        """
+        try:
+            return cls._from_stored()
+        except PipelineError as exc:
+            path = config_dir() / "settings.json"
+            raise PipelineError(f"{path}: {exc}") from exc
+
+    @classmethod
+    def _from_stored(cls) -> PipelineConfig:
         def section(name: str) -> dict[str, Any] | None:
             value = get_setting(f"pipeline.{name}")
             if value is not None and not isinstance(value, dict):
-                raise PipelineError(
-                    f"the stored setting 'pipeline.{name}' (settings.json) must be a mapping "
-                    "of options; correct or remove it, or give --config"
-                )
+                raise PipelineError(f"the setting 'pipeline.{name}' must be a mapping of options")
             return value
 
         detect = section("detect")
