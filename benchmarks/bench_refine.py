@@ -33,6 +33,21 @@ def _points(rng: np.random.Generator, shape: tuple[int, int], n: int) -> np.ndar
 
 
 def bench_sam(model: str, clicks: int, rng: np.random.Generator) -> dict[str, float]:
+    """SAM timings in a temporary folder (checkpoint and embedding cache, ~360 MB for vit_b)
+    that is removed afterwards, as is the cache location the run set."""
+    before = os.environ.get("NAPARI_MICROSTRUCTURE_CACHE")
+    with tempfile.TemporaryDirectory(prefix="bench-refine-") as tmp:
+        os.environ["NAPARI_MICROSTRUCTURE_CACHE"] = str(Path(tmp) / "cache")
+        try:
+            return _bench_sam(Path(tmp), model, clicks, rng)
+        finally:
+            if before is None:
+                os.environ.pop("NAPARI_MICROSTRUCTURE_CACHE", None)
+            else:
+                os.environ["NAPARI_MICROSTRUCTURE_CACHE"] = before
+
+
+def _bench_sam(tmp: Path, model: str, clicks: int, rng: np.random.Generator) -> dict[str, float]:
     import torch
     from segment_anything import SamPredictor, sam_model_registry
 
@@ -40,8 +55,6 @@ def bench_sam(model: str, clicks: int, rng: np.random.Generator) -> dict[str, fl
     from napari_microstructure.core.refine.sam_engine import SamEngine
     from napari_microstructure.core.synthetic import generate
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-refine-"))
-    os.environ["NAPARI_MICROSTRUCTURE_CACHE"] = str(tmp / "cache")
     torch.manual_seed(0)
     ckpt = tmp / f"sam_{model}_random.pth"
     torch.save(sam_model_registry[model](checkpoint=None).state_dict(), ckpt)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from pathlib import Path
 
+from .settings import _tell as tell_once  # logged once, shown by the docks
 from .settings import get_setting
 
 log = logging.getLogger(__name__)
@@ -21,12 +23,19 @@ def touch(path: Path) -> None:
 
 def limit_bytes(setting: str, default_gib: float) -> int:
     """Bytes a cache may hold: the setting ``setting`` in GiB (``default_gib`` when unset or not
-    a number; 0 keeps only the file just written)."""
+    a usable number, e.g. NaN or Infinity from a hand edit; 0 keeps only the file just
+    written)."""
     try:
         gib = float(get_setting(setting, default_gib))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         gib = default_gib
-    return int(max(gib, 0.0) * 2**30)
+    limit = gib * 2**30
+    if not math.isfinite(limit):  # NaN, Infinity or 1e400: int() would fail every write
+        tell_once(
+            f"setting {setting!r} is not a finite number; its default {default_gib} GiB is used"
+        )
+        limit = default_gib * 2**30
+    return int(max(limit, 0.0))
 
 
 def prune(folder: Path, pattern: str, limit: int, keep: Path | None = None) -> list[Path]:

@@ -1,9 +1,10 @@
 """Segment Anything engine: cached tiled embeddings and a fast click-to-mask path.
 
 An image larger than the model's input is embedded as overlapping tiles. Clicks are answered
-from the one tile where they sit most centrally. A box that does not fit in one tile (with a
-margin of a quarter of the overlap around it) is decoded in every tile it reaches, each tile
-filling its share of the image (the overlaps are split in their middle), and the three masks
+from the one tile that holds the positive clicks most centrally; clicks outside it are left out
+there (positive clicks that no one tile holds are refused). A box that does not fit in one tile
+(with a margin of a quarter of the overlap around it) is decoded in every tile it reaches, each
+tile filling its share of the image (the overlaps are split in their middle), and the three masks
 are merged. A click whose mask reaches its tile's edge is continued in the neighbouring tiles
 (:mod:`.sam_continue`). :meth:`SamEngine.cut_at_tile_edge` tells when a mask still reaches the
 edge of the tiles it was decoded in inside the image: it is likely cut there.
@@ -21,7 +22,7 @@ import torch
 
 from ..image_utils import check_segment_size, to_rgb_uint8
 from ..progress import Progress
-from .prompts import Prompts, check_prompts
+from .prompts import PromptError, Prompts, check_prompts
 from .sam_cache import embedding_key, load_embeddings, save_embeddings
 from .sam_continue import Window, continue_click, reaches_open_side, share_bounds
 from .sam_decode import FastDecoder, Prepared
@@ -182,18 +183,41 @@ class SamEngine:
         yield Progress(1, 1, "embedding ready")
 
     def _pick_tile(self, pr: Prompts) -> int:
-        pts = pr.points[:, ::-1] if len(pr.points) else np.zeros((0, 2))  # x, y
+        """The tile to decode these prompts in: where the box (and the clicks) sit most
+        centrally, or without a box the one holding the positive clicks most centrally.
+
+        Raises
+        ------
+        PromptError
+            Positive clicks (without a box) that no single tile holds.
+        """
         if pr.box is not None:
-            pts = np.vstack([pts, pr.box.reshape(2, 2)])
+            pts = pr.points[:, ::-1] if len(pr.points) else np.zeros((0, 2))  # x, y
+            return self._most_central(np.vstack([pts, pr.box.reshape(2, 2)]))
+        pos = pr.positive
+        holding = [i for i, t in enumerate(self.tiles) if _inside(t, pos).all()]
+        if not holding:
+            t = self.tiles[0]
+            raise PromptError(
+                f"the positive clicks of this object lie too far apart for one SAM tile ({t.h} x "
+                f"{t.w} px of the image): delete the far click from the prompts layer, or draw "
+                "a box around the object in a Shapes layer and use 'refine all detections'"
+            )
+        return self._most_central(pos[:, ::-1], holding)
+
+    def _most_central(self, xy: np.ndarray, among: list[int] | None = None) -> int:
+        """Of the tiles ``among`` (all by default), the one whose inner edges lie farthest from
+        the nearest of the points ``xy`` (x, y)."""
         h, w = self._shape
-        best, best_score = 0, -np.inf
-        for i, t in enumerate(self.tiles):
+        best, best_score = 0 if among is None else among[0], -np.inf
+        for i in range(len(self.tiles)) if among is None else among:
+            t = self.tiles[i]
             # a tile edge on the image's border cuts nothing: only inner edges count
             far = np.inf
-            left = pts[:, 0] - t.x0 if t.x0 > 0 else far
-            right = t.x0 + t.w - pts[:, 0] if t.x0 + t.w < w else far
-            top = pts[:, 1] - t.y0 if t.y0 > 0 else far
-            bottom = t.y0 + t.h - pts[:, 1] if t.y0 + t.h < h else far
+            left = xy[:, 0] - t.x0 if t.x0 > 0 else far
+            right = t.x0 + t.w - xy[:, 0] if t.x0 + t.w < w else far
+            top = xy[:, 1] - t.y0 if t.y0 > 0 else far
+            bottom = t.y0 + t.h - xy[:, 1] if t.y0 + t.h < h else far
             near = np.minimum(np.minimum(left, right), np.minimum(top, bottom))
             score = float(np.min(near))
             if score > best_score:
@@ -219,14 +243,12 @@ class SamEngine:
         return [Part(iy * len(xs) + ix, r, c) for iy, r in rows for ix, c in cols]
 
     def _decode(self, i: int, pr: Prompts) -> tuple[torch.Tensor, torch.Tensor, tuple, float]:
-        """Decode in tile ``i`` the clicks inside it and the box clipped to it."""
+        """Decode in tile ``i`` the clicks inside it and the box clipped to it: a click outside
+        the tile would reach the decoder at coordinates the model never saw."""
         t = self.tiles[i]
         s = t.scale(self.img_size)
-        pts, lab = pr.points, pr.labels
-        if len(pts) and pr.box is not None:  # a box decoded in several tiles
-            inside = (pts[:, 0] >= t.y0 - 0.5) & (pts[:, 0] <= t.y0 + t.h - 0.5)
-            inside &= (pts[:, 1] >= t.x0 - 0.5) & (pts[:, 1] <= t.x0 + t.w - 0.5)
-            pts, lab = pts[inside], lab[inside]
+        inside = _inside(t, pr.points)
+        pts, lab = pr.points[inside], pr.labels[inside]
         coords = (pts[:, ::-1] - [t.x0, t.y0]) * s if len(pts) else None
         box = None
         if pr.box is not None:
@@ -303,6 +325,13 @@ class SamEngine:
         inner = {"top": y0 > 0, "bottom": y1 < h, "left": x0 > 0, "right": x1 < w}
         window = Window((y0, y1), (x0, x1), tuple(s for s, on in inner.items() if on))
         return reaches_open_side(mask, [window], origin)
+
+
+def _inside(t: Tile, pts: np.ndarray) -> np.ndarray:
+    """Which of the points ``pts`` (N, 2) rows/cols lie on the tile's pixels (up to their outer
+    edges, as :func:`.prompts.check_prompts` takes a click on the image's edge pixels)."""
+    inside = (pts[:, 0] >= t.y0 - 0.5) & (pts[:, 0] <= t.y0 + t.h - 0.5)
+    return inside & (pts[:, 1] >= t.x0 - 0.5) & (pts[:, 1] <= t.x0 + t.w - 0.5)
 
 
 def _key(pr: Prompts) -> bytes:
