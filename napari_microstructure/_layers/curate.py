@@ -207,7 +207,7 @@ def labels_to_import(
     placement to its pixels; each object's class from the instances layer's features, as
     Refine writes them); raises ValueError for a layer of another size, bad ids or a class
     that is not one of ``classes``."""
-    from ..core.curate.manifest import check_label_ids
+    from ..core.curate.manifest import refuse_bad_ids
 
     kwargs: dict[str, Any] = {}
     for role, layer in (("instances", instances), ("phases", phases)):
@@ -215,7 +215,7 @@ def labels_to_import(
             continue
         if tuple(layer.data.shape[-2:]) != tuple(shape[:2]):
             raise ValueError(f"{layer.name} is not the size of the image")
-        check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
+        refuse_bad_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
         kwargs[role] = labels_data(layer)
         if role == "instances":
             named = object_classes(layer, kwargs[role], classes)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .image import layer_kwargs_like, stack_placement_like
+from .label_dtype import NARROW, fit_label, labels_dtype, wide_enough
 from .plane import level0, yx_shape
 
 COLUMNS = ["index", "class_name", "score", "engine"]
@@ -41,12 +42,14 @@ def objects_shape(image: Any) -> tuple[int, ...]:
 
 
 def objects_labels_kwargs(image: Any, name: str) -> dict[str, Any]:
-    """Keyword arguments for an empty uint32 Labels layer of objects laid on ``image`` (with
-    the planes of a stack)."""
+    """Keyword arguments for an empty Labels layer of objects laid on ``image`` (with the
+    planes of a stack): uint32, or uint16 for a large plane (:func:`.label_dtype.labels_dtype`;
+    painting an id above 65535 widens it)."""
     kwargs = layer_kwargs_like(image, name, "instances")
     kwargs.update(stack_placement_like(image))  # a stack: its own placement, every axis
+    shape = objects_shape(image)
     return {
-        "data": np.zeros(objects_shape(image), np.uint32),
+        "data": np.zeros(shape, labels_dtype(shape)),
         "features": pd.DataFrame(
             {
                 c: pd.Series(dtype=t)
@@ -119,7 +122,9 @@ def paint_object(
 ) -> PaintRecord | None:
     """Make ``mask`` the pixels of object ``label`` on ``plane`` (replacing its old ones there);
     None if nothing changes. ``own``: the pixels of the plane the object's old ones may be
-    (default all holding ``label``); others holding ``label`` (painted by hand) stay."""
+    (default all holding ``label``); others holding ``label`` (painted by hand) stay. A layer
+    whose dtype cannot hold ``label`` is widened first."""
+    fit_label(layer, label)  # a uint16 layer would wrap the id around (70000 -> 4464)
     data = layer.data[plane]  # a view: painted in place
     old = data == label
     if own is not None:
@@ -160,9 +165,11 @@ def paint_new_objects(
 
     ``pieces`` are (window, mask of that window); the objects that paint anything get the ids
     ``first``, ``first + 1``, ... (not in the layer). Returns one record per piece for
-    :func:`undo_paint` (its ``label`` is the id), None where a mask painted nothing."""
+    :func:`undo_paint` (its ``label`` is the id), None where a mask painted nothing. A layer
+    whose dtype cannot hold the last id the pieces may get is widened first."""
     if not pieces:
         return []
+    fit_label(layer, first + len(pieces) - 1)  # a uint16 layer would wrap the ids around
     data = layer.data[plane]  # a view: painted in place
     r0 = min(w[0].start for w, _ in pieces)
     r1 = max(w[0].stop for w, _ in pieces)
@@ -228,6 +235,8 @@ def undo_paint(layer: Any, record: PaintRecord) -> None:
     if record.after is None or current.shape != record.after.shape:
         return  # ... or by planes of another size
     untouched = current == record.after
+    if record.before.size and fit_label(layer, int(record.before.max())):
+        current = layer.data[record.plane][record.window]  # ids put back are not wrapped
     current[untouched] = record.before[untouched]
     if record.label:  # only this object's row: others may have been painted since
         old = record.features
@@ -262,8 +271,10 @@ def set_all_labels(
     returns the record that :func:`undo_paint` puts the old plane back with.
 
     On a stack the new ids follow those of the other planes, whose objects and features stay.
+    The layer keeps its dtype where it holds the new ids, else it is widened (uint32); a large
+    plane's layer becomes uint16 where they all fit (:mod:`.label_dtype`: shown quickly).
     """
-    data = np.array(layer.data, copy=True)
+    data = np.asarray(layer.data)
     new = np.asarray(labels).astype(np.uint32)
     rest = np.ones(data.shape[: len(plane)], bool)
     rest[plane] = False
@@ -271,6 +282,12 @@ def set_all_labels(
     others = others[others > 0]
     if others.size:
         new = np.where(new > 0, new + np.uint32(others.max()), 0).astype(np.uint32)
+    # every id the layer holds after (and, for the undo, before): narrowed only if all fit
+    top = max(int(new.max()) if new.size else 0, int(data.max()) if data.size else 0)
+    dtype = wide_enough(data.dtype, top)
+    if data.dtype.kind == "u" and labels_dtype(data.shape, top) == NARROW:
+        dtype = NARROW
+    data = np.array(data, dtype=dtype, copy=True)
     before = data[plane].copy()
     record = PaintRecord(
         0, (slice(None), slice(None)), before, layer.features.copy(), new.copy(), plane

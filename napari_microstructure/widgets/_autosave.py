@@ -23,7 +23,7 @@ from qtpy.QtCore import QTimer
 from .._layers import displayed_plane, layer_pixel_size
 from .._layers.curate import boxes_from_layer, labels_data
 from ..core.curate.fingerprint import fingerprint
-from ..core.curate.manifest import check_label_ids
+from ..core.curate.manifest import refuse_bad_ids
 from ..core.curate.project import Project
 from ._events import EventHooks
 from ._worker import start_worker, take_back
@@ -126,7 +126,7 @@ class Autosave:
             elif role == "image":
                 snap[role] = layer_pixel_size(layer)
             else:
-                check_label_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
+                refuse_bad_ids(layer.data, role)  # labels_data would wrap ids beyond the dtype
                 snap[role] = labels_data(layer) if copy else displayed_plane(layer)
         return snap if copy else _remember(snap)
 

@@ -16,6 +16,7 @@ from .._layers.curate import (
     project_layers,
     tag_for_project,
 )
+from .._layers.label_dtype import labels_dtype, shown_labels
 from .._layers.output import claim, made_here
 from .._layers.shapes import replace_rectangles
 
@@ -64,7 +65,12 @@ class ImageLayers:
             data = project.read_image(image_id)
             image_layer = self._add("image", root, image_id, data=data, **kw)
         shape = tuple(rec["shape"])
-        inst = labels.instances if labels.instances is not None else np.zeros(shape, np.uint32)
+        # a montage's ids as uint16 while they fit: napari shows uint32 ids of a large plane
+        # slowly, on the GUI thread (:mod:`.._layers.label_dtype`)
+        if labels.instances is None:
+            inst = np.zeros(shape, labels_dtype(shape))
+        else:
+            inst = shown_labels(labels.instances)
         named = {"instances": f"{image_id} labels", "phases": f"{image_id} phases"}
         for role, data in (("instances", inst), ("phases", labels.phases)):
             if data is None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from .._layers import labels_edit as LE
+from .._layers.label_dtype import fits
 
 Entry = Any  # [label id, paints (list of LE.PaintRecord), plane]; identity tells it apart
 
@@ -76,9 +77,12 @@ class ObjectEditor:
         return self.current
 
     def _brush_past(self, label: int) -> None:
-        """Move napari's brush off ``label``, just handed out (its mask is yet to come)."""
+        """Move napari's brush off ``label``, just handed out (its mask is yet to come), where
+        the layer's dtype holds the next id (napari refuses others; a layer is widened only to
+        write an id: 12 s for a 20000 x 20000 px montage)."""
         if getattr(self.labels, "selected_label", None) == label:
-            self.labels.selected_label = label + 1
+            if fits(self.labels.data.dtype, label + 1):
+                self.labels.selected_label = label + 1
 
     def own_id(self, entry: Entry) -> int:
         """The id of the object of ``entry``: a new one if the id it was given is held by

@@ -88,11 +88,21 @@ def check_label_ids(labels: Any, role: str = "instances") -> np.ndarray:
     ValueError : an id is negative, above the role's top (4294967295 for instances, 255 for
         phases) or not a whole number.
     """
+    refuse_bad_ids(labels, role)
+    dtype = np.uint8 if role == "phases" else np.uint32
+    return np.ascontiguousarray(np.asarray(labels), dtype=dtype)
+
+
+def refuse_bad_ids(labels: Any, role: str = "instances") -> None:
+    """:func:`check_label_ids` without the conversion (no copy): nothing to look at when the
+    labels' type holds only ids the stored type holds (a montage's uint16 instances)."""
     dtype = np.uint8 if role == "phases" else np.uint32
     top = int(np.iinfo(dtype).max)
     what = "phase ids" if role == "phases" else "label ids"
     arr = np.asarray(labels)
-    if arr.size and arr.dtype != dtype and arr.dtype.kind in "iuf":
+    if np.can_cast(arr.dtype, dtype, "safe"):
+        return
+    if arr.size and arr.dtype.kind in "iuf":
         lo, hi = arr.min(), arr.max()
         if lo < 0 or hi > top or (arr.dtype.kind == "f" and not np.all(arr == np.rint(arr))):
             raise ValueError(
@@ -101,4 +111,3 @@ def check_label_ids(labels: Any, role: str = "instances") -> np.ndarray:
             )
     elif arr.dtype.kind not in "iufb":
         raise ValueError(f"{what} must be whole numbers, got {arr.dtype} data")
-    return np.ascontiguousarray(arr, dtype=dtype)
