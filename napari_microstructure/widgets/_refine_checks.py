@@ -1,4 +1,5 @@
-"""Checks of the Refine dock: a click before its prompt is added, a mask cut at a tile edge."""
+"""Checks of the Refine dock: an image too large for the engine before its layers are made, a
+click before its prompt is added, a mask cut at a tile edge."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import numpy as np
 
 from .._layers import points as P
 from .._layers.overlay import affine_map
-from .._layers.plane import made_plane, plane_index
+from .._layers.plane import made_plane, plane_index, yx_shape
+from ..core.image_utils import check_segment_size
 from ..core.refine import PromptError, check_prompts
 
 CLICK_CUT = (
@@ -16,6 +18,27 @@ CLICK_CUT = (
     "image is larger than the model's input) and is likely cut there. Draw a box around the "
     "whole object and use 'refine all detections': a box is decoded in every tile it reaches."
 )
+
+
+def too_large(
+    image: Any, settings: dict[str, str], engine: Any, made_with: dict[str, str] | None
+) -> str | None:
+    """Why the engine chosen in ``settings`` cannot prepare ``image`` (None if it can): an image
+    whose whole-image segmentation, or (SAM) tiles' embeddings, would not fit in memory. Read
+    from the shape alone. SAM's rule takes the numbers of the loaded model ``engine`` if it was
+    made with these settings (``made_with``), else those of the published checkpoints."""
+    shape = yx_shape(image)
+    try:
+        if settings["engine"] == "sam":
+            from ..core.refine.sam_engine import check_embedding_size
+
+            same = getattr(engine, "name", "") == "sam" and made_with == settings
+            check_embedding_size(shape, engine if same else None)
+        else:
+            check_segment_size(shape)
+    except ValueError as exc:
+        return f"Refine: {exc}"
+    return None
 
 
 def click_refused(

@@ -27,11 +27,13 @@ from .._layers import (
     new_scribbles_kwargs,
     plane_index,
     scribbles_array,
+    yx_shape,
 )
 from .._layers.output import edited_since_written, own_layer
 from .._layers.plane import plane_suffix
 from .._layers.segment import result_output
 from ..core.segment import ScribbleClassifier, apply_classifier, classify_with_scribbles
+from ..core.segment.scribble import check_feature_size
 
 SCRIBBLE_JOB = "pixel classifier"
 TWO_CLASSES = "Paint strokes of at least two classes (labels 1 and 2)."
@@ -136,6 +138,8 @@ class ScribblePanel:
             if not quiet:
                 show_error("Choose an image and a scribbles layer (New scribbles layer).")
             return None
+        if self._refused_size(image, quiet):
+            return None
         try:
             arr = image_array(image)
             plane = plane_index(image)
@@ -175,6 +179,22 @@ class ScribblePanel:
             lambda res: self._show_scribble_result(image, res, not quiet, run, done),
             SCRIBBLE_JOB,
         )
+
+    def _refused_size(self, image: Image, quiet: bool) -> bool:
+        """True (the user told: once while painting) if ``image``'s plane is too large for the
+        pixel classifier's features; from its shape, before the strokes are read or copied."""
+        rgb = bool(getattr(image, "rgb", False))
+        try:
+            check_feature_size(yx_shape(image), rgb)  # before the strokes are read
+            return False
+        except ValueError as exc:
+            refused = str(exc)
+        if not self.busy:  # (the status of a run going on stays)
+            self._status.value = f"{SCRIBBLE_JOB}: not run, the image is too large"
+        if not quiet or self._told != refused:
+            show_error(f"Segment: the {SCRIBBLE_JOB} cannot run on {image.name}: {refused}.")
+        self._told = refused
+        return True
 
     def _apply(self, image: Image, arr: Any, taught: Taught, run: tuple, quiet: bool) -> Any:
         """Classify ``image`` (its plane on screen) with the classifier kept in ``taught``."""

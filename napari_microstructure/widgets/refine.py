@@ -25,7 +25,7 @@ from .._layers import points as P
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget
 from ._refine_batch import BatchMixin
-from ._refine_checks import CLICK_CUT, click_refused, cut_at_tile_edge
+from ._refine_checks import CLICK_CUT, click_refused, cut_at_tile_edge, too_large
 from ._refine_clicks import ClickQueue, ClickRequest
 from ._refine_engine import EngineFields
 from ._refine_predict import PredictMixin, plane_source, reading
@@ -177,14 +177,11 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         if layer is None:
             show_error("Refine: open or choose an image first.")
             return None
-        if self.engine_name != "sam":  # SAM works in tiles; the others see the whole image
-            from ..core.image_utils import check_segment_size
-
-            try:  # told before a montage-sized objects layer is made
-                check_segment_size(L.yx_shape(layer))
-            except ValueError as exc:
-                show_error(f"Refine: {exc}")
-                return None
+        # told at once, before a montage-sized objects layer is made
+        refused = too_large(layer, self._engines.settings(), self._engine, self._engine_settings)
+        if refused:
+            show_error(refused)
+            return None
         s = self._sessions.ensure(layer)
         self.viewer.layers.selection.active = s.points
         return s

@@ -58,6 +58,25 @@ def plan_tiles(shape: tuple[int, int], size: int, overlap: int) -> list[Tile]:
     return [Tile(y, x, min(size, h), min(size, w)) for y in starts(h) for x in starts(w)]
 
 
+#: the input size and ``FastDecoder.tile_bytes()`` (one embedded tile's memory) of every
+#: published checkpoint (vit_b, vit_l, vit_h share one decoder; a test checks them)
+PUBLISHED_INPUT, PUBLISHED_TILE_BYTES = 1024, 18_874_368
+
+
+def check_embedding_size(shape: tuple[int, ...], engine: SamEngine | None = None) -> None:
+    """Refuse (ValueError, with the reason) an image of ``shape`` whose tiles' embeddings would
+    not fit in memory: :meth:`SamEngine.set_image`'s rule, with ``engine``'s model or (none
+    loaded yet) the published checkpoints'. It reads only the shape: a dock checks it first.
+    """
+    if engine is None:  # (and the engine's default overlap)
+        size, overlap, tile = PUBLISHED_INPUT, PUBLISHED_INPUT // 4, PUBLISHED_TILE_BYTES
+    else:
+        size, overlap, tile = engine.img_size, engine.overlap, engine.decoder.tile_bytes()
+    h, w = int(shape[0]), int(shape[1])
+    tiles = len(plan_tiles((h, w), size, overlap))  # the RGB copy, then each tile's embedding
+    check_segment_size((h, w), 3 + tiles * tile / max(h * w, 1))
+
+
 @dataclass(frozen=True)
 class Part:
     """A tile a prediction is decoded in and the window of the image (rows, cols) it fills."""
@@ -148,9 +167,8 @@ class SamEngine:
         self._shape, self.tiles, self.embeddings, self._prepared = None, [], None, []
         self._click_windows = None
         self.cache_problem = None
+        check_embedding_size(rgb.shape, self)  # a montage whose embeddings would not fit
         tiles = plan_tiles(rgb.shape[:2], self.img_size, self.overlap)
-        h, w = rgb.shape[:2]  # refuse a montage whose embeddings would not fit in memory
-        check_segment_size((h, w), 3 + len(tiles) * self.decoder.tile_bytes() / (h * w))
         key = embedding_key(
             rgb, self.fingerprint, self.model_type, f"{self.img_size}:{self.overlap}"
         )

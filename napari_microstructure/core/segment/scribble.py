@@ -88,8 +88,7 @@ class ScribbleClassifier:
         key = (image.shape, image.dtype.str, zlib.crc32(np.ascontiguousarray(image).data))
         if self._features is not None and key == self._image_key:
             return
-        # the features in float64 and float32: 250 bytes a pixel measured (grey), 555 (RGB)
-        check_segment_size(image.shape, 560.0 if image.ndim == 3 else 250.0)
+        check_feature_size(image.shape[:2], image.ndim == 3)
         self._features = pixel_features(image, self.sigma_max)
         self._image_key = key
         self._forest = None
@@ -222,3 +221,19 @@ def apply_classifier(
     clf.adopt(fitted)
     yield Progress(1, 2, "classifying every pixel")
     return (yield from clf.predict_steps())
+
+
+#: the features' peak memory a pixel (grey, colour), in float64 and float32: 250 bytes
+#: measured (grey), 555 (RGB)
+FEATURE_BYTES = (250.0, 560.0)
+
+
+def check_feature_size(shape: tuple[int, int], rgb: bool) -> None:
+    """Refuse a plane of ``shape`` (rows, cols) whose features would not fit in memory (from
+    its shape alone: a dock checks a montage before reading its strokes).
+
+    Raises
+    ------
+    ValueError : too large, with the largest crop that fits.
+    """
+    check_segment_size(tuple(shape), FEATURE_BYTES[bool(rgb)])
