@@ -208,3 +208,21 @@ def test_a_montage_sized_result_is_shown_as_uint16(make_napari_viewer):
     small = np.full((64, 64), 3, np.uint32)
     kw["metadata"] = {OUTPUT_KEY: "small"}
     assert show_output(viewer, Labels, small, dict(kw)).data.dtype == np.uint32
+
+
+def test_a_layer_narrowed_keeps_the_brush_on_an_id_it_holds(make_napari_viewer):
+    """A result with over 65535 ids, the brush on a new id, then a run with fewer ids."""
+    from napari_microstructure._layers.output import OUTPUT_KEY, show_output
+
+    viewer = make_napari_viewer()
+    many = np.zeros((4096, 4096), np.uint32)
+    many.flat[: 70000 * 16 : 16] = np.arange(1, 70001)
+    kw = {"metadata": {OUTPUT_KEY: "grains"}, "scale": (1.0, 1.0), "name": "grains"}
+    layer = show_output(viewer, Labels, many, dict(kw))
+    layer.selected_label = 70001  # napari's "new label"
+    few = np.zeros_like(many)
+    few.flat[: 300 * 16 : 16] = np.arange(1, 301)
+    assert show_output(viewer, Labels, few, dict(kw)) is layer
+    assert layer.data.dtype == np.uint16 and layer.selected_label == 301
+    layer.paint((5, 5), layer.selected_label)  # a stroke, not WrongSelectedLabelError
+    assert int(layer.data[5, 5]) == 301

@@ -88,3 +88,15 @@ def fit_label(layer: Any, label: int) -> bool:
         return False
     layer.data = data.astype(wide)
     return True
+
+
+def replace_ids(layer: Any, data: Any) -> None:
+    """Give the Labels ``layer`` new ``data``, keeping napari's brush on an id the new dtype
+    holds (a layer narrowed to uint16 with the brush on 70001 would refuse every stroke, and
+    napari's display fails on it): the brush moves first, to the next free id of ``data``."""
+    arr = np.asarray(data)
+    selected = getattr(layer, "selected_label", None)
+    if selected is not None and not fits(arr.dtype, selected):
+        top = int(np.iinfo(arr.dtype).max)
+        layer.selected_label = min(int(arr.max()) + 1, top) if arr.size else 1
+    layer.data = data

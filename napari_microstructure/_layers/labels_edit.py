@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .image import layer_kwargs_like, stack_placement_like
-from .label_dtype import NARROW, fit_label, labels_dtype, wide_enough
+from .label_dtype import NARROW, fit_label, labels_dtype, replace_ids, wide_enough
 from .plane import level0, yx_shape
 
 COLUMNS = ["index", "class_name", "score", "engine"]
@@ -293,7 +293,7 @@ def set_all_labels(
         0, (slice(None), slice(None)), before, layer.features.copy(), new.copy(), plane
     )
     data[plane] = new
-    layer.data = data
+    replace_ids(layer, data)
     ids = np.unique(new)
     ids = ids[ids > 0]
     table = pd.DataFrame(

@@ -135,13 +135,16 @@ def show_output(
     """
     from napari.layers import Labels
 
-    from .label_dtype import shown_labels
+    from .label_dtype import replace_ids, shown_labels
 
     if issubclass(kind, Labels):
         data = shown_labels(data)  # a montage's ids as uint16 where they fit: napari is fast
     layer = own_layer(viewer, kwargs["metadata"][OUTPUT_KEY], kind)
     if layer is not None and layer.data.shape == data.shape and layer.ndim == len(kwargs["scale"]):
-        layer.data = data
+        if isinstance(layer, Labels):
+            replace_ids(layer, data)
+        else:
+            layer.data = data
         place(layer, kwargs)
         layer.metadata = {**layer.metadata, **kwargs["metadata"]}
         for key in ("units", *update):

@@ -16,7 +16,7 @@ from .._layers.curate import (
     project_layers,
     tag_for_project,
 )
-from .._layers.label_dtype import labels_dtype, shown_labels
+from .._layers.label_dtype import labels_dtype, replace_ids, shown_labels
 from .._layers.output import claim, made_here
 from .._layers.shapes import replace_rectangles
 
@@ -76,7 +76,7 @@ class ImageLayers:
             if data is None:
                 continue
             if role in layers:
-                layers[role].data = data
+                replace_ids(layers[role], data)
             else:
                 kw = labels_layer_kwargs(data, ps, named[role], image_id, role, like=image_layer)
                 layers[role] = self._add("labels", root, image_id, **kw)
