@@ -66,7 +66,8 @@ class BatchMixin:
         return self._start(lambda: masks_from_boxes(engine, boxes), done, "refining boxes")
 
     def segment_all(self) -> Any:
-        """Segment every grain of the image into its objects layer (replacing it)."""
+        """Segment every grain of the plane on screen into its objects layer, replacing the
+        objects there (one undo step: **u** brings them back)."""
         s = self._ensure_layers()
         if s is None:
             return None
@@ -85,11 +86,13 @@ class BatchMixin:
             if self._layers_gone(s, "segment all grains"):
                 return
             self._new_object(s)
-            s.objects.replace_all(labels, class_name, engine_name, plane)
+            held = s.objects.replace_all(labels, class_name, engine_name, plane)
             if warning := no_grains_warning(labels):
-                show_warning(f"Refine: {warning}")
+                note = f" It replaced {_replaced(held, plane)}." if held else ""
+                show_warning(f"Refine: {warning}{note}")
             else:
-                show_info(f"Refine: {int(labels.max())} grains segmented.")
+                note = f", replacing {_replaced(held, plane)}" if held else ""
+                show_info(f"Refine: {int(labels.max())} grains segmented{note}.")
 
         def work() -> Generator[Progress, None, np.ndarray]:
             image = yield from reading(source)
@@ -105,6 +108,13 @@ class BatchMixin:
         if s.labels not in self._viewer.layers:
             self._sessions.ensure(s.image)  # (``s`` is the image's session: it gets the layer)
         return False
+
+
+def _replaced(held: int, plane: tuple[int, ...]) -> str:
+    """What a segment-all replaced: ``held`` objects of the plane (all of a 2-D image)."""
+    what = "one object" if held == 1 else f"{held} objects"
+    them = "it" if held == 1 else "them"
+    return f"the {what} of this {'plane' if plane else 'image'} (u brings {them} back)"
 
 
 def _box_notes(found: BoxMasks, made: int, off: int, cut: int) -> list[str]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .._layers import labels_edit as LE
 from .._layers.label_dtype import fits
@@ -40,6 +41,7 @@ class ObjectEditor:
         self.field_at: dict[int, str] = {}  # the class field when each object was made
         self._field_before: dict[int, dict[int, str | None]] = {}  # per entry, for its undo
         self._reserved: set[int] = set()  # ids of entries begun under a new id (not a hit)
+        self._sealed: set[int] = set()  # ids of entries a segment-all replaced: undo only
 
     @property
     def plane(self) -> tuple[int, ...] | None:
@@ -140,8 +142,9 @@ class ObjectEditor:
         self._reserved.discard(id(entry))
 
     def is_alive(self, entry: Any) -> bool:
-        """True if the object of this undo entry has not been undone."""
-        return any(e is entry for e in self.history)
+        """True if the object of this undo entry takes masks: not undone, nor replaced by a
+        segment-all since (its entry is then kept for the undo only)."""
+        return id(entry) not in self._sealed and any(e is entry for e in self.history)
 
     def propose(self, masks: np.ndarray, scores: np.ndarray, class_name: str, engine: str) -> None:
         """Masks proposed for the current object: paint the best one."""
@@ -218,6 +221,7 @@ class ObjectEditor:
             LE.undo_paint(self.labels, rec)
         self._restore_fields(entry)
         self._reserved.discard(id(entry))
+        self._sealed.discard(id(entry))
         self.close()
         return True
 
@@ -230,17 +234,25 @@ class ObjectEditor:
 
     def replace_all(
         self, labels: np.ndarray, class_name: str, engine: str, plane: tuple[int, ...] = ()
-    ) -> None:
-        """Replace the layer's ``plane`` (segment-all); one undo puts it back as it was."""
+    ) -> int:
+        """Replace the layer's ``plane`` (segment-all) as one more undo step: **u** puts the
+        plane back as it was, and the steps before it stay (LIFO, so each finds its pixels as
+        it left them). Returns how many objects the plane held before."""
         self.close()
+        here = [e for e in self.history if e[2] == tuple(plane)]  # (other planes: untouched)
+        for waiting in [e for e in here if not e[1]]:  # no mask yet: it would land on grains
+            self.history = [e for e in self.history if e is not waiting]
+            self._restore_fields(waiting)
+            self._reserved.discard(id(waiting))
+        self._sealed.update(id(e) for e in here if e[1])  # later masks would land on grains
         record = LE.set_all_labels(self.labels, labels, class_name, engine, plane)
         made = np.unique(record.after)
         entry: Entry = [0, [record], tuple(plane)]
-        # the earlier objects' records no longer match the layer: only this step can be undone
-        self.history, self._field_before = [entry], {}
-        self._reserved.clear()
+        self.history.append(entry)
         for i in made[made > 0]:
             self._set_field(entry, int(i), class_name)
+        held = pd.unique(record.before.ravel())  # (hashed: 0.25 s for 8000 x 8000 px)
+        return int(np.count_nonzero(held))
 
     def reset(self) -> None:
         """Forget all objects (the layer was replaced as a whole)."""
@@ -249,3 +261,4 @@ class ObjectEditor:
         self.field_at.clear()
         self._field_before.clear()
         self._reserved.clear()
+        self._sealed.clear()

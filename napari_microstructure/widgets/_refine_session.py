@@ -118,7 +118,10 @@ class Sessions:
                 if s.objects.entry is not None:
                     s.objects.drop(s.objects.entry)  # (given no mask yet: nothing left of it)
                 s.objects.close()  # the next click starts a new object
-            s.points = self._find(image, Points) or self._add_points(image)
+            found = self._find(image, Points)
+            if found is not None and len(found.data):
+                P.clear_prompts(found)  # an earlier dock's clicks: of no object open here
+            s.points = found or self._add_points(image)
             self._hook(s.points, s)
         elif fresh and len(s.points.data):
             P.clear_prompts(s.points)  # they were the prompts of an object of the old layer
