@@ -299,11 +299,12 @@ def to_pixel_size(
 
 
 def split_pairs(
-    pairs: list[Pair], val_fraction: float, seed: int
+    pairs: list[Pair], val_fraction: float, seed: int, task: str = "phases"
 ) -> tuple[list[Pair], list[Pair]]:
     """Random train/validation split by image; one image alone is split into two parts (the
-    training part at least 8 px across where the image allows). Only images with annotated
-    pixels are drawn for validation: one without any cannot score a model."""
+    training part at least 8 px across where the image allows). Only images that can score a
+    model are drawn for validation: for phases those with an annotated pixel, for boundaries
+    those with a line pixel. Fewer than two such images: no validation (all train)."""
     if val_fraction <= 0:
         return pairs, []
     if len(pairs) == 1:
@@ -319,7 +320,8 @@ def split_pairs(
             [Pair(p.image[(slice(None), *a)], p.mask[a], p.name, p.pixel_size)],
             [Pair(p.image[(slice(None), *b)], p.mask[b], p.name, p.pixel_size)],
         )
-    scorable = [i for i, p in enumerate(pairs) if bool((p.mask != IGNORE).any())]
+    scores = (lambda m: m == 1) if task == "boundaries" else (lambda m: m != IGNORE)
+    scorable = [i for i, p in enumerate(pairs) if bool(scores(p.mask).any())]
     if len(scorable) < 2:
         return pairs, []
     order = [scorable[i] for i in np.random.default_rng(seed).permutation(len(scorable))]

@@ -78,6 +78,8 @@ class TrainConfig:
                 f"a boundaries model has two classes (interior, boundary), not "
                 f"{len(self.classes)}: {', '.join(self.classes)}"
             )
+        if self.seed < 0:
+            raise ValueError(f"the seed must be 0 or more, got {self.seed}")
         if self.workers < 0:
             raise ValueError("workers must be 0 or more")
         if self.crop < 16:
@@ -125,7 +127,9 @@ def _loss(logits: torch.Tensor, target: torch.Tensor, cfg: TrainConfig) -> torch
 
 
 def evaluate(net, pairs: list[Pair], task: str) -> dict:
-    """Validation score of a network on whole images (mean IoU, or boundary pixel F1)."""
+    """Validation score of a network on whole images: mean IoU of the classes annotated in
+    them, or pixel F1 of the boundary class over their annotated pixels; NaN when they hold
+    nothing to score."""
     if not pairs:
         return {}
     preds = []
@@ -133,12 +137,13 @@ def evaluate(net, pairs: list[Pair], task: str) -> dict:
         probs = _drain(predict_tiles(net, standardise(p.image), tile=256, overlap=32))
         preds.append(probs.argmax(0))
     if task == "boundaries":
-        known = [p.mask != IGNORE for p in pairs]  # not annotated: neither class
-        scores = [
-            pixel_f1(q[k] == 1, p.mask[k] == 1)
-            for q, p, k in zip(preds, pairs, known, strict=True)
-        ]
-        f1 = float(np.mean(scores))
+        # pooled over the images, as the phases' IoU; pixels not annotated count for neither
+        # class. Without an annotated line pixel there is nothing to score: NaN, not the 1.0
+        # of "no line predicted, none drawn", so training keeps the lowest loss instead
+        known = [p.mask != IGNORE for p in pairs]
+        pred = np.concatenate([q[k] == 1 for q, k in zip(preds, known, strict=True)])
+        truth = np.concatenate([p.mask[k] == 1 for p, k in zip(pairs, known, strict=True)])
+        f1 = pixel_f1(pred, truth) if truth.any() else math.nan
         return {"score": f1, "boundary_f1": f1}
     n = net.n_classes
     pred = np.concatenate([q.ravel() for q in preds])
@@ -228,7 +233,7 @@ def train_model(
             # IoU mean 0.816, worst 0.752 with patience 8; 0.821, 0.795 without); best epoch kept
             patience = cfg.epochs
             log.info("one training image: no early stopping")
-        pairs, val_pairs = split_pairs(pairs, cfg.val_fraction, cfg.seed)
+        pairs, val_pairs = split_pairs(pairs, cfg.val_fraction, cfg.seed, cfg.task)
     if init is not None:  # its first layer takes its channels: grey repeated, or colour grey
         init = as_model(init)
         pairs, val_pairs = (with_channels(p, init.in_channels) for p in (pairs, val_pairs))
