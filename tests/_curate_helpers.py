@@ -82,3 +82,20 @@ def write_yolo_set(root: Path, train: list, val: list) -> Path:
             lab.parent.mkdir(parents=True, exist_ok=True)
             lab.write_text("\n".join(yolo_box_lines(it)) + "\n")
     return Path(write_data_yaml(root, DETECT_CLASSES))
+
+
+def queue_of(panel, paths: list[Path]) -> None:
+    """A ranked queue on the Curate dock's queue ``panel`` (as a detector ranking leaves it,
+    without digests), without running the ranking."""
+    import pandas as pd
+
+    panel.queue = pd.DataFrame(
+        {
+            "rank": range(1, len(paths) + 1),
+            "name": [p.name for p in paths],
+            "score": [1.0] * len(paths),
+            "path": [str(p) for p in paths],
+            "done": [False] * len(paths),
+        }
+    )
+    panel.ranked_with = None

@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
-import pandas as pd
 import pytest
-from _curate_helpers import COUNTS
+from _curate_helpers import COUNTS, queue_of
 from napari.layers import Image
 
 import napari_microstructure  # noqa: F401
@@ -133,24 +132,10 @@ def _folder_of_images(tmp_path, n=2):
     return sorted(folder.glob("*.png"))
 
 
-def _queue(panel, paths):
-    """A ranked queue (as a detector ranking leaves it) without running the ranking."""
-    panel.queue = pd.DataFrame(
-        {
-            "rank": range(1, len(paths) + 1),
-            "name": [p.name for p in paths],
-            "score": [1.0] * len(paths),
-            "path": [str(p) for p in paths],
-            "done": [False] * len(paths),
-        }
-    )
-    panel.ranked_with = None
-
-
 def test_open_next_closes_the_image_it_opened_on_a_switch(widget, tmp_path, wait_idle):
     paths = _folder_of_images(tmp_path)
     panel = widget.queue_panel
-    _queue(panel, paths)
+    queue_of(panel, paths)
     assert panel.open_next() is not None
     wait_idle(widget, 120_000)
     first = widget.current_image_id
@@ -168,7 +153,7 @@ def test_open_next_closes_the_image_it_opened_on_a_switch(widget, tmp_path, wait
 def test_open_next_records_the_model_version(widget, tmp_path, wait_idle):
     version = widget.project.register_model(DEMO_MODEL, "detect")
     (path, *_) = _folder_of_images(tmp_path, n=1)
-    _queue(widget.queue_panel, [path])
+    queue_of(widget.queue_panel, [path])
     assert widget.queue_panel.open_next() is not None
     wait_idle(widget, 120_000)
     boxes = widget.project.load_labels(widget.current_image_id).boxes

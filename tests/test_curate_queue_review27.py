@@ -9,9 +9,8 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
-from _curate_helpers import COUNTS
+from _curate_helpers import COUNTS, queue_of
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.core.curate import Project
@@ -36,20 +35,6 @@ def _folder(tmp_path: Path, n: int = 3, name: str = "unlabelled") -> Path:
         m = generate("defects", shape=(128, 128), pixel_size=0.5, seed=100 + s, **COUNTS)
         imsave(folder / f"u{s}.png", m.image, check_contrast=False)
     return folder
-
-
-def _queue(panel, paths: list[Path]) -> None:
-    """A ranked queue (as a ranking leaves it, without digests) without running the ranking."""
-    panel.queue = pd.DataFrame(
-        {
-            "rank": range(1, len(paths) + 1),
-            "name": [p.name for p in paths],
-            "score": [1.0] * len(paths),
-            "path": [str(p) for p in paths],
-            "done": [False] * len(paths),
-        }
-    )
-    panel.ranked_with = None
 
 
 def _state(panel, name: str) -> str:
@@ -155,7 +140,7 @@ def test_the_project_finds_an_image_by_its_pixels(tmp_path):
 def test_open_next_skips_a_file_gone_since_the_ranking(widget, curate_told, tmp_path, wait_idle):
     paths = sorted(_folder(tmp_path).glob("*.png"))
     panel = widget.queue_panel
-    _queue(panel, paths)
+    queue_of(panel, paths)
     paths[0].unlink()
     assert panel.open_next() is not None
     wait_idle(widget, 120_000)
@@ -176,7 +161,7 @@ def test_a_file_deleted_while_open_next_runs_is_marked_gone(widget, curate_told,
 
     paths = sorted(_folder(tmp_path, n=2).glob("*.png"))
     panel = widget.queue_panel
-    _queue(panel, paths)
+    queue_of(panel, paths)
     panel._opened(Opened(str(paths[0]), gone=True))
     assert panel.table_rows[0][-1] == "gone" and panel.next_path == str(paths[1])
     assert "u0.png" in curate_told[-1] and widget.project.image_ids == []
@@ -196,7 +181,7 @@ def test_open_next_writes_the_project_off_the_gui_thread(widget, tmp_path, wait_
 
         monkeypatch.setattr(Project, name, spy)
     paths = sorted(_folder(tmp_path, n=1).glob("*.png"))
-    _queue(widget.queue_panel, paths)
+    queue_of(widget.queue_panel, paths)
     assert widget.queue_panel.open_next() is not None
     wait_idle(widget, 120_000)
     image_id = widget.current_image_id
@@ -215,7 +200,7 @@ def test_an_image_added_through_another_object_of_the_project_is_opened(widget, 
     other = Project.open(widget.project.root)
     mf = read_micrograph(path)
     image_id = other.add_image(mf.data, path.name, pixel_size=mf.pixel_size, source=path)
-    _queue(widget.queue_panel, [path])
+    queue_of(widget.queue_panel, [path])
     widget.queue_panel._opened(Opened(str(path), other, image_id, mf, added=True))
     assert widget.current_image_id == image_id and widget.project.image_ids == [image_id]
     assert widget.queue_panel.table_rows[0][-1] == "in project"
