@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _curate_helpers import COUNTS
-from test_curate_panels_review import _folder_of_images, _queue, told  # noqa: F401
+from _curate_helpers import COUNTS, queue_of
+from test_curate_panels_review import _folder_of_images, told  # noqa: F401
 
 import napari_microstructure  # noqa: F401
 from napari_microstructure.core.curate import Project
@@ -21,7 +21,7 @@ def _open_next_boxes(widget, tmp_path, wait_idle) -> tuple[list[str], list[str]]
     """Open next on one new image: the project's class names of the boxes saved (sorted),
     and the demo detector's class names of its boxes on that image."""
     (path, *_) = _folder_of_images(tmp_path, n=1)
-    _queue(widget.queue_panel, [path])
+    queue_of(widget.queue_panel, [path])
     assert widget.queue_panel.open_next() is not None
     wait_idle(widget, 120_000)
     boxes = widget.project.load_labels(widget.current_image_id).boxes
@@ -48,7 +48,7 @@ def test_open_next_refuses_classes_the_project_does_not_have(
 ):
     widget = curate_dock(tmp_path / "proj", "object")
     (path, *_) = _folder_of_images(tmp_path, n=1)
-    _queue(widget.queue_panel, [path])
+    queue_of(widget.queue_panel, [path])
     assert widget.queue_panel.open_next() is not None
     wait_idle(widget, 120_000)
     assert widget.project.image_ids == []  # nothing added that could not be marked done
