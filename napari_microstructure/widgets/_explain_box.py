@@ -5,6 +5,8 @@ A box from Detect has its class: its own score is explained. A box drawn by hand
 "inclusion" for a pore, so every class is explained and the one that scores highest at the
 prediction matching the box is kept. A box of a class the model lacks (another model's
 "carbide") is refused by name, and boxes found on another image are never explained on this one.
+A map of a prediction the model did not make (score under the threshold, or no prediction
+covering the box) is shown with a warning that says so.
 """
 
 from __future__ import annotations
@@ -73,3 +75,32 @@ def explain_box(
         found.append(((yield from rescaled(run, i, i + 1, len(classes), note)), k))
     result, k = max(found, key=lambda item: item[0].score)  # the first of equal scores
     return result, str(names.get(k) or class_name or f"class {k}"), len(classes) > 1
+
+
+#: below this IoU the prediction explained is not the box (``DetectionTarget``'s minimum)
+MIN_IOU = 0.5
+#: a detected box's score is its confidence only to within this (fused vs unfused network)
+SCORE_SLACK = 0.005
+
+
+def unmade_prediction(score: float, iou: float, threshold: float) -> str | None:
+    """Why a box's map explains a prediction the model did not make (its score under the
+    confidence ``threshold``, or its box overlapping the box by IoU under :data:`MIN_IOU`), or
+    None. Such a map is still scaled to its own maximum, so it looks as bright as any other:
+    its hot spots are not evidence for the box."""
+    low, off = not score >= threshold - SCORE_SLACK, not iou >= MIN_IOU
+    if not (low or off):
+        return None
+    why = " and ".join(
+        w
+        for w, bad in (
+            (f"scores {score:.3g}, under the confidence threshold {threshold:.2f}", low),
+            (f"covers the box by IoU {iou:.2f}, under {MIN_IOU}", off),
+        )
+        if bad
+    )
+    return (
+        f"the model did not predict this box: the closest prediction {why}. The map explains "
+        "that prediction, scaled to its own maximum like every map, so its hot spots are not "
+        "evidence of an object in the box."
+    )

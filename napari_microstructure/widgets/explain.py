@@ -16,7 +16,7 @@ from magicgui.widgets import (
     PushButton,
 )
 from napari.layers import Image, Labels, Shapes
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import (
     detections_from_layer,
@@ -33,7 +33,7 @@ from .._layers.explain import (
 from .._layers.plane import made_on_other_plane, plane_index, plane_text
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
-from ._explain_box import explain_box, found_on
+from ._explain_box import explain_box, found_on, unmade_prediction
 from ._explain_views import THRESHOLD_KEY, ConfidenceViews
 from ._histogram import HistogramBox
 from ._values import PathValue, Value, within
@@ -239,7 +239,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         # a detected box's confidence picks the detection tile that made it (none: drawn)
         conf = float(row.get("confidence", np.nan)) if name else None
         image, ps, method = image_array(img), layer_pixel_size(img), str(self._obj_method.value)
-        plane = plane_index(img)
+        plane, thr = plane_index(img), self.threshold
 
         def make_gen():
             det = yield from self._load_detector()
@@ -255,6 +255,9 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
                 f"box {index}: {explained}{how} score "
                 f"{result.score:.2f} (prediction IoU {result.iou:.2f})"
             )
+            unmade = unmade_prediction(result.score, result.iou, thr)
+            if unmade is not None:  # the map is kept: the user sees what it explains
+                show_warning(f"Explain box {index} ({explained}): {unmade}")
 
         worker = self._start(make_gen, done, f"Explain box ({method})")
         if worker is not None:

@@ -114,14 +114,17 @@ def low_confidence_map(
 
     Candidates are the connected regions where the best class score reaches half the
     ``threshold``; each region is painted with the larger of (a) the closeness of its peak
-    score to the threshold (1 at the threshold, 0 beyond ``margin`` either side; default
-    margin = threshold) -- objects the model half sees -- and (b) class confusion at the peak:
-    runner-up / best score -- something is there but no class is clearly it. Working per region
+    score to the threshold -- objects the model half sees -- and (b) class confusion at the
+    peak: runner-up / best score -- something is there but no class is clearly it. Closeness is
+    1 at the threshold and falls to 0 ``margin`` away; by default the margin is the threshold
+    below it and, above it, the threshold or half the way to 1, whichever is smaller, so a
+    confident object (score near 1) stays dark whatever the threshold. Working per region
     keeps the fringe of a confident object (where scores fall through the threshold) dark.
     """
     from scipy import ndimage
 
-    margin = threshold if margin is None else margin
+    below = threshold if margin is None else margin
+    above = min(threshold, (1.0 - threshold) / 2) if margin is None else margin
     best, second = scores.best, scores.second
     regions, n = ndimage.label(best >= threshold / 2)
     out = np.zeros(best.shape, np.float32)
@@ -131,7 +134,8 @@ def low_confidence_map(
     peaks = np.asarray(ndimage.maximum(best, regions, ids), dtype=np.float64)
     where = ndimage.maximum_position(best, regions, ids)
     runner_up = np.array([second[pos] for pos in where], dtype=np.float64)
-    band = np.clip(1.0 - np.abs(peaks - threshold) / max(margin, 1e-6), 0.0, 1.0)
+    side = np.where(peaks < threshold, below, above)
+    band = np.clip(1.0 - np.abs(peaks - threshold) / np.maximum(side, 1e-6), 0.0, 1.0)
     confusion = runner_up / np.maximum(peaks, 1e-6)
     value = np.concatenate([[0.0], np.clip(np.maximum(band, confusion), 0.0, 1.0)])
     return value[regions].astype(np.float32)

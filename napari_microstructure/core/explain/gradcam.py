@@ -1,4 +1,4 @@
-"""Class-specific gradient maps of a detector: per object, or for all confident detections.
+"""Class-specific gradient maps of a detector: per object, or for all confident predictions.
 
 The ``grad-cam`` package does the hooks and the channel weighting; here it is given (a) the
 wrapped network that returns the head output tensor, (b) a target that picks, in that output,
@@ -91,8 +91,9 @@ class DetectionTarget:
 
 
 class ConfidentTarget:
-    """Sum of the best class score of every prediction above ``conf``; zero where there is
-    none (a tile without detections explains nothing, rather than its weakest guesses)."""
+    """Sum of the best class score of every raw prediction above ``conf``, before non-maximum
+    suppression (an object many anchors fire on weighs more); zero where there is none (a tile
+    without detections explains nothing, rather than its weakest guesses)."""
 
     def __init__(self, conf: float = 0.25, max_det: int = 300) -> None:
         self.conf = conf
@@ -149,7 +150,8 @@ def _combine(maps: list[np.ndarray]) -> np.ndarray:
 
 @dataclass
 class ObjectSaliency:
-    """Per-object map (image size, [0, 1]) and the prediction it explains."""
+    """Per-object map (image size, scaled to [0, 1] on its own: brightness is not comparable
+    between objects) and the prediction it explains."""
 
     saliency: np.ndarray
     score: float
@@ -233,7 +235,8 @@ def image_gradcam(
     overlap: float = 0.2,
     batch: int = 4,
 ) -> Generator[Progress, None, np.ndarray]:
-    """Gradient map of all confident detections of the whole image, tiles blended."""
+    """Gradient map of all confident raw predictions (before NMS) of the whole image, tiles
+    blended."""
     factor = scale_factor(pixel_size, model.pixel_size)
     tiles = image_tiles(image.shape[:2], model.imgsz, factor, overlap)
     canvases = [Canvas(image.shape[:2], tiles[0].ramp) for _ in model.layers]
