@@ -20,7 +20,8 @@ def widget(make_napari_viewer, tmp_path, settings_home):
 
 
 def _add(widget, labels=None):
-    image = widget.viewer.add_image(np.zeros((32, 32), np.uint8), name="img")
+    pixels = np.full((32, 32), len(widget.viewer.layers), np.uint8)  # another image each time
+    image = widget.viewer.add_image(pixels, name="img")
     widget._instances_from.value = labels
     return widget.add_image(image)
 

@@ -21,7 +21,8 @@ def errors(monkeypatch):
 
 
 def _add(widget, name, **kwargs):
-    image = widget.viewer.add_image(np.zeros((32, 32), np.uint8), name=name, **kwargs)
+    pixels = np.full((32, 32), len(widget.viewer.layers), np.uint8)  # another image each time
+    image = widget.viewer.add_image(pixels, name=name, **kwargs)
     return widget.add_image(image)
 
 

@@ -156,7 +156,7 @@ def _done_image(project, name, objects=True):
     inst = np.zeros((32, 32), np.uint32)
     if objects:
         inst[4:12, 4:12] = 1
-    image_id = project.add_image(np.full((32, 32), 50, np.uint8), name)
+    image_id = project.add_image(np.full((32, 32), 50 + len(project.image_ids), np.uint8), name)
     project.save_labels(image_id, instances=inst, classes={1: 0} if objects else {})
     project.set_done(image_id)
     return image_id

@@ -37,6 +37,6 @@ def test_switching_images_keeps_a_copy_of_a_curation_layer(
     backup = widget.viewer.add_labels(
         labels.data.copy(), name="my backup of a labels", metadata=dict(labels.metadata)
     )
-    widget.add_image(widget.viewer.add_image(np.zeros((32, 32), np.uint8), name="b"))
+    widget.add_image(widget.viewer.add_image(np.ones((32, 32), np.uint8), name="b"))
     assert backup in widget.viewer.layers and labels not in widget.viewer.layers
     widget.close()

@@ -31,7 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--val-fraction", type=float, default=0.2, help="share of images for val")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
-    p.add_argument("--only-done", action="store_true", help="only images marked done")
+    p.add_argument(
+        "--only-done",
+        action="store_true",
+        help="only images marked done (what Retrain exports, and what `train --project` "
+        "needs: images not marked done hold unchecked proposals)",
+    )
     p.add_argument(
         "--segmentation", choices=["rle", "polygon"], default="rle", help="COCO mask encoding"
     )

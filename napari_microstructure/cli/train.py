@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from ..core.progress import Progress, run_to_end
 from . import CLIError
 from ._common import pixel_size_arg, print_json
+
+log = logging.getLogger(__name__)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--pixel-size", type=pixel_size_arg, help="µm/px of the training images (recorded)"
     )
     p.add_argument(
-        "--project", metavar="PROJECT", help="store the result as a candidate model version here"
+        "--project",
+        metavar="PROJECT",
+        help="store the result as a candidate model version here (as Retrain: a dataset "
+        "exported with `export --only-done`; one exported without it is refused)",
     )
     p.add_argument("--accept", action="store_true", help="with --project: make it active")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -60,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         base = args.base
         if args.project:  # read before training: a wrong folder is refused at once
             project = Project.open(args.project)
+            _require_only_done(args.data, args.project)
             base = base or project.start_model(args.task)  # as the dock's Retrain
         job = TrainJob(
             args.data,
@@ -134,6 +141,30 @@ def _store(args: argparse.Namespace, result: Any, metrics: dict, base: Any) -> s
             why = f"stored as {version} in {args.project} but not accepted: {exc}"
             raise CLIError(why) from exc
     return version
+
+
+def _require_only_done(data: str, project: str) -> None:
+    """Refuse a dataset that `export` wrote without ``--only-done``: its images not marked
+    done (the detector's unchecked proposals) would teach the project's model."""
+    from ..core.curate.export_record import export_info
+    from ..core.curate.yolo import dataset_folder
+
+    info = export_info(dataset_folder(data))
+    if info is None:  # not written by `export`: the user's own dataset
+        return
+    if "only_done" not in info:  # an older version's export
+        log.warning(
+            "%s: exported by an older version, which did not record whether only the images "
+            "marked done were exported; export again with --only-done to be sure",
+            data,
+        )
+    elif not info["only_done"]:
+        raise CLIError(
+            f"{data} was exported without --only-done: images not marked done (unchecked "
+            "proposals) would be training labels of a model stored in "
+            f"{project}; export again with `napari-microstructure export {project} --out DIR "
+            "--only-done`, or train without --project"
+        )
 
 
 def _dataset_error(exc: RuntimeError) -> str | None:

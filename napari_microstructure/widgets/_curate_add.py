@@ -9,21 +9,36 @@ from typing import TYPE_CHECKING, Any
 from .._layers import image_array, layer_pixel_size
 from .._layers.curate import labels_to_import
 from .._layers.plane import plane_index, plane_text
+from ..core.curate.digest import pixel_digest
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
 
 
-def add_layer(dock: CurateWidget, layer: Any, show_error: Callable[[str], Any]) -> str | None:
+def add_layer(
+    dock: CurateWidget,
+    layer: Any,
+    show_error: Callable[[str], Any],
+    show_info: Callable[[str], Any],
+) -> str | None:
     """Add the image ``layer`` (and the dock's chosen instances / phases / boxes layers) to the
     dock's project and open it; its id, or None when refused (told with ``show_error``, the
-    dock's: every message of the dock goes through its module)."""
+    dock's: every message of the dock goes through its module).
+
+    An image whose pixels are already in the project is not added again (a copy could land
+    in the val split while the other is trained on): the project's image is opened instead,
+    and the user told with ``show_info``; ``layer`` and the chosen layers are left as they are.
+    """
     sources = (dock._instances_from.value, dock._phases_from.value, dock._boxes_from.value)
     try:
         project = dock._require()
         if layer is None:
             raise ValueError("choose an image layer")
         image = image_array(layer)
+        same = _same_pixels(project, image)
+        if same is not None:
+            _open_instead(dock, layer, same, any(lay is not None for lay in sources), show_info)
+            return None
         # checked before anything is added
         labels = labels_to_import(*sources, project.classes, layer, image.shape)
         ps = layer_pixel_size(layer)
@@ -47,3 +62,24 @@ def add_layer(dock: CurateWidget, layer: Any, show_error: Callable[[str], Any]) 
     dock._refresh_images(image_id)
     dock.open_image(image_id, image_layer=None if plane else layer)
     return image_id
+
+
+def _same_pixels(project: Any, image: Any) -> str | None:
+    """The id of the project's image with the pixels of ``image`` (the first added), if any."""
+    digest = pixel_digest(image)
+    project.learn_digests([digest])  # an older project records no digest: its images read
+    found = project.match_images([None], [digest])[0]
+    return found[0] if found else None
+
+
+def _open_instead(
+    dock: CurateWidget, layer: Any, image_id: str, labels: bool, show_info: Callable[[str], Any]
+) -> None:
+    """Tell the user ``layer`` is the project's ``image_id`` already, and open that."""
+    chosen = " (the chosen label layers were not imported: they stay in the viewer)"
+    show_info(
+        f"{layer.name} is already in the project as {image_id} (the same pixels): not added "
+        f"again; {image_id} is opened{chosen if labels else ''}"
+    )
+    dock._refresh_images(image_id)
+    dock.open_image(image_id)

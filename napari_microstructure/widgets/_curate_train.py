@@ -66,10 +66,16 @@ class TrainPanel(Container):
     def metrics_text(self) -> str:
         return str(self._metrics.value)
 
-    def refresh(self) -> None:
+    def refresh(self, opened: bool = False) -> None:
         """Show the open project's active model, and its latest candidate waiting to be
-        accepted or rejected (kept in the project from an earlier session or retrain)."""
+        accepted or rejected (kept in the project from an earlier session or retrain).
+
+        ``opened``: the project was just opened; when its folder was moved since its model was
+        accepted, the Detect dock's model follows it (:func:`follow_moved_model`).
+        """
         project = self._owner.project
+        if opened and project is not None:
+            follow_moved_model(project)
         active = project.active_model if project else None
         waiting = [m for m in (project.models if project else []) if m["status"] == "candidate"]
         self.candidate = waiting[-1]["version"] if waiting else None
@@ -250,6 +256,34 @@ class TrainPanel(Container):
         self.candidate = None
         self._accept.enabled = self._reject.enabled = False
         self.refresh()
+
+
+def follow_moved_model(project: Any) -> Path | None:
+    """Point the Detect dock's remembered model at ``project``'s active detector when the
+    remembered file is gone and was a version of this project in a folder that holds the
+    project no more (moved or renamed); the new path, else None (nothing changed)."""
+    from ..core.curate.project import MANIFEST
+
+    saved = get_setting(DETECT_SETTING, {})  # a mapping (a hand edit may not be)
+    active = project.active_for("detect")
+    if not saved.get("model") or active is None:
+        return None
+    old = Path(str(saved["model"]))
+    versions = {m["version"] for m in project.models}
+    parts = old.parts[-3:]
+    if len(parts) < 3 or parts[0] != "models" or parts[1] not in versions:
+        return None
+    if parts[2] != "weights.pt" or old.is_file() or (old.parents[2] / MANIFEST).is_file():
+        return None
+    new = project.model_path(active["version"])
+    if not new.is_file():
+        return None
+    set_setting(DETECT_SETTING, {**saved, "model": str(new)})
+    show_info(
+        f"The project was moved: the Detect dock now uses its active model {active['version']} "
+        f"({new}; it remembered {old}, now gone)"
+    )
+    return new
 
 
 def scores_text(metrics: dict[str, Any]) -> str:

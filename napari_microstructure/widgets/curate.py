@@ -149,7 +149,7 @@ class CurateWidget(WorkerWidget):
         self._classes.value = ", ".join(self._project.classes)
         self._refresh_images()
         self._saved.value = f"project: {len(self._project.image_ids)} images"
-        self.train_panel.refresh()
+        self.train_panel.refresh(opened=True)
         if reopened in project.image_ids:
             self.open_image(reopened)  # keep autosaving the image on screen
         elif self._autosave is None:
@@ -216,7 +216,8 @@ class CurateWidget(WorkerWidget):
     # -- images --------------------------------------------------------------------------------
     def add_image(self, layer: Image | None = None) -> str | None:
         """Add an image layer (and the chosen instances / boxes layers) to the project."""
-        return add_layer(self, layer if layer is not None else self._image.value, show_error)
+        chosen = layer if layer is not None else self._image.value
+        return add_layer(self, chosen, show_error, show_info)
 
     def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:
         """Show a project image with its label and box layers, and autosave their edits."""

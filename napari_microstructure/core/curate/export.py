@@ -16,6 +16,7 @@ from ..atomic import atomic_write_json, atomic_write_tiff, read_tiff
 from ..notes import join_notes
 from ..progress import Progress
 from .coco import coco_dict, export_coco, rle_decode, rle_encode
+from .digest import pixel_digest
 from .export_record import record_export, replace_previous_export
 from .items import ExportItem, item_objects, items_from_project
 from .yolo import (
@@ -130,6 +131,24 @@ class ExportResult(dict):
         )
 
 
+def _copies(project: Project, items: Sequence[ExportItem]) -> dict[str, str]:
+    """``{image id: id of the first image added with the same pixels}`` of the exported images
+    that are copies (the same micrograph added twice): the split keeps them together."""
+    exported = {it.name: it for it in items}
+    first: dict[str, str] = {}
+    copies = {}
+    for image_id in project.image_ids:  # in the order they were added
+        digest = project.known_digest(image_id)
+        if digest is None and image_id in exported:  # an older record: from the pixels read
+            digest = pixel_digest(exported[image_id].image)
+        if digest is None:
+            continue
+        name = first.setdefault(digest, image_id)
+        if name != image_id and image_id in exported:
+            copies[image_id] = name
+    return copies
+
+
 def export_project(
     project: Project,
     out: str | Path,
@@ -165,6 +184,8 @@ def export_project(
             "marked done (mark an image done once checked, even when it holds no object)"
         )
     meta: dict[str, Any] = {
+        "same_as": _copies(project, items),
+        "only_done": bool(only_done),
         "names": project.classes,
         "phase_names": project.phase_names,
         "val_fraction": val_fraction,

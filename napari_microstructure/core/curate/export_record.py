@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from ..atomic import atomic_write_json
 
@@ -33,9 +34,22 @@ def replace_previous_export(root: str | Path) -> list[str]:
     return removed
 
 
-def record_export(root: str | Path, written: list[str]) -> list[str]:
-    """Note the files of this export in ``root`` (for the next export); returns ``written``."""
+def record_export(
+    root: str | Path, written: list[str], info: dict[str, Any] | None = None
+) -> list[str]:
+    """Note the files of this export in ``root`` (for the next export), and ``info`` about it
+    (``only_done``: only images marked done); returns ``written``."""
     root = Path(root).resolve()
     rel = [str(Path(p).resolve().relative_to(root)) for p in written]
-    atomic_write_json(root / RECORD, {"files": rel})
+    atomic_write_json(root / RECORD, {**(info or {}), "files": rel})
     return written
+
+
+def export_info(root: str | Path) -> dict[str, Any] | None:
+    """What the export into the folder ``root`` recorded about itself (``only_done``, absent
+    from the records of older versions), None when no export of this project wrote it."""
+    try:
+        doc = json.loads((Path(root) / RECORD).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return {k: v for k, v in doc.items() if k != "files"} if isinstance(doc, dict) else None

@@ -47,15 +47,34 @@ class ModelVersions:
 
     def add_trained(self, result: Any, metrics: dict[str, Any], base: str | Path | None) -> str:
         """Store a training's result (:class:`.train.TrainResult`) fine-tuned from ``base`` as
-        a candidate with ``metrics``; its version."""
+        a candidate with ``metrics``; its version.
+
+        Its ``parent`` is the version name when ``base`` is a version of this project (it
+        stays true when the project folder moves), else ``base``'s path (older records hold
+        a path in every case).
+        """
         return self.add_model(
             result.weights,
             result.task,
             metrics,
-            parent=str(base) if base else None,
+            parent=self.version_of(base) or (str(base) if base else None),
             data=str(result.data),
             history=result.history,
         )
+
+    def version_of(self, path: str | Path | None) -> str | None:
+        """The version whose weights are the file ``path``, None when none of this project's
+        is."""
+        if not path:
+            return None
+        try:
+            target = Path(path).resolve()
+        except (OSError, RuntimeError):
+            return None
+        for m in self._m["models"]:
+            if (self.root / m["weights"]).resolve() == target:
+                return str(m["version"])
+        return None
 
     def _find(self, version: str | None) -> dict[str, Any] | None:
         for m in self._m["models"]:

@@ -10,7 +10,7 @@ Layout (what ultralytics reads directly)::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes
 from ..image_utils import to_uint8
+from .digest import pixel_digest
 from .export_record import record_export, replace_previous_export
 from .items import ExportItem, item_objects
 from .polygons import box_polygon, mask_polygons
@@ -43,7 +44,10 @@ def _split_draw(name: str, seed: int) -> float:
 
 
 def split_names(
-    names: Sequence[str], val_fraction: float = 0.2, seed: int = 0
+    names: Sequence[str],
+    val_fraction: float = 0.2,
+    seed: int = 0,
+    same_as: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Reproducible train/val split that keeps each image on its side as images are added.
 
@@ -53,21 +57,38 @@ def split_names(
     the next export. With two or more images both parts are non-empty (the image with the
     lowest draw goes to val, or the highest to train); a single image is used for both (so
     that ultralytics can still validate).
+
+    ``same_as`` maps a name to the name of the image it is a copy of (the same pixels added
+    twice): the copies go where that image goes (drawn from its name), so a model is never
+    validated on an image it trained on. Names it does not map are drawn as before.
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
     ordered = sorted(set(names))
     if not ordered:
         return [], []
-    if len(ordered) == 1:
+    key = {n: str((same_as or {}).get(n, n)) for n in ordered}
+    groups = sorted(set(key.values()))
+    if len(groups) == 1:
         return ordered, list(ordered)
-    draw = {n: _split_draw(n, seed) for n in ordered}
-    val = {n for n in ordered if draw[n] < val_fraction}
+    draw = {g: _split_draw(g, seed) for g in groups}
+    val = {g for g in groups if draw[g] < val_fraction}
     if not val:
-        val = {min(ordered, key=draw.__getitem__)}
-    elif len(val) == len(ordered):
-        val.remove(max(ordered, key=draw.__getitem__))
-    return [n for n in ordered if n not in val], [n for n in ordered if n in val]
+        val = {min(groups, key=draw.__getitem__)}
+    elif len(val) == len(groups):
+        val.remove(max(groups, key=draw.__getitem__))
+    return [n for n in ordered if key[n] not in val], [n for n in ordered if key[n] in val]
+
+
+def copies_of(data: Sequence[ExportItem]) -> dict[str, str]:
+    """``{name: first name}`` of the items whose pixels equal an earlier item's (in order)."""
+    first: dict[str, str] = {}
+    out = {}
+    for item in data:
+        name = first.setdefault(pixel_digest(item.image), item.name)
+        if name != item.name:
+            out[item.name] = name
+    return out
 
 
 def dataset_folder(data: str | Path) -> Path:
@@ -166,8 +187,12 @@ def _export_yolo(path: str | Path, data: Sequence[ExportItem], meta: dict | None
     names = list(meta.get("names") or ["object"])
     root = Path(path)
     data = [it for it in data if exported_as_image(it)]
+    same_as = meta.get("same_as")  # export_project's, from the project's image digests
     train, val = split_names(
-        [it.name for it in data], float(meta.get("val_fraction", 0.2)), int(meta.get("seed", 0))
+        [it.name for it in data],
+        float(meta.get("val_fraction", 0.2)),
+        int(meta.get("seed", 0)),
+        copies_of(data) if same_as is None else same_as,
     )
     by_name = {it.name: it for it in data}
     if len(by_name) != len(data):
@@ -190,7 +215,8 @@ def _export_yolo(path: str | Path, data: Sequence[ExportItem], meta: dict | None
     if sizes:  # what `train` records next to the weights, for scale-aware detection
         extra["pixel_size_um"] = float(np.median(sizes))
     written.append(write_data_yaml(root, names, extra))
-    return record_export(root, written)
+    info = {"only_done": bool(meta["only_done"])} if "only_done" in meta else None
+    return record_export(root, written, info)
 
 
 def export_yolo_detect(
