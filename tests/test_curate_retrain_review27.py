@@ -133,6 +133,25 @@ def test_train_project_refuses_a_dataset_exported_without_only_done(tmp_path, mo
         cli.main([*args, "--project", str(tmp_path / "p")])
 
 
+def test_train_project_takes_a_whole_export_whose_images_are_all_done(tmp_path, monkeypatch):
+    """The dock's Export button exports every labelled image: all done, nothing unchecked."""
+    from napari_microstructure import cli
+    from napari_microstructure.core.curate import train
+
+    def no_training(*args, **kwargs):
+        raise _Trained
+
+    monkeypatch.setattr(train, "TrainJob", no_training)
+    project = Project.create(tmp_path / "p", classes=["inclusion", "pore"])
+    for s in range(3):
+        _add(project, f"img{s}.png", s)
+    out = tmp_path / "exported"
+    run_to_end(export_project(project, out, ["yolo"]))  # as the dock's Export
+    data, run = str(out / "yolo" / "data.yaml"), str(tmp_path / "run")
+    with pytest.raises(_Trained):  # reached the training: not refused
+        cli.main(["train", data, "--epochs", "1", "--out", run, "--project", str(project.root)])
+
+
 def test_docs_export_for_train_project_with_only_done():
     docs = (Path(__file__).parents[1] / "docs" / "curate.md").read_text("utf-8")
     blocks = [b for b in docs.split("```") if "train exported/yolo/data.yaml" in b]

@@ -144,3 +144,14 @@ def test_a_prediction_the_model_made_gets_no_warning(dock, explained, wait_idle)
     assert _explain(dock, wait_idle) == []
     dock.widget.threshold = 0.5  # the dock's threshold, not detection's, decides
     assert len(_explain(dock, wait_idle)) == 1
+
+
+def test_a_detected_box_under_the_docks_raised_threshold_is_not_called_unmade(
+    dock, explained, wait_idle
+):
+    """The box was detected at 0.6 (ROWS); the dock's threshold raised to 0.8 since."""
+    explained.score, explained.iou = 0.6, 0.95
+    dock.widget.threshold = 0.8
+    assert _explain(dock, wait_idle) == []
+    explained.score = 0.3  # the box's own prediction scores lower now: not that prediction
+    assert len(_explain(dock, wait_idle)) == 1

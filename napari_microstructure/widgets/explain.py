@@ -255,7 +255,10 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
                 f"box {index}: {explained}{how} score "
                 f"{result.score:.2f} (prediction IoU {result.iou:.2f})"
             )
-            unmade = unmade_prediction(result.score, result.iou, thr)
+            # a detected box was predicted at its own confidence, even under this dock's
+            # threshold (raised since, or Detect's lower)
+            bar = thr if conf is None or not np.isfinite(conf) else min(thr, conf)
+            unmade = unmade_prediction(result.score, result.iou, bar)
             if unmade is not None:  # the map is kept: the user sees what it explains
                 show_warning(f"Explain box {index} ({explained}): {unmade}")
 

@@ -185,7 +185,9 @@ def export_project(
         )
     meta: dict[str, Any] = {
         "same_as": _copies(project, items),
-        "only_done": bool(only_done),
+        # what `train --project` checks: no image exported that is not marked done (also a
+        # project exported whole whose images are all done)
+        "only_done": bool(only_done) or all(it.done for it in items if exported_as_image(it)),
         "names": project.classes,
         "phase_names": project.phase_names,
         "val_fraction": val_fraction,
