@@ -12,7 +12,10 @@ from napari_microstructure._layers.explain import show_quality_labels
 
 
 def test_detections_of_a_renamed_image_are_not_overwritten(
-    make_napari_viewer, settings_home, wait_idle, fake_detector  # noqa: F811
+    make_napari_viewer,
+    settings_home,
+    wait_idle,
+    fake_detector,  # noqa: F811
 ):
     viewer = make_napari_viewer()
     first = viewer.add_image(np.zeros((128, 160), np.uint8), name="defects")
