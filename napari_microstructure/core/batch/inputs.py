@@ -141,8 +141,14 @@ def result_dir(out_dir: Path, key: str) -> Path:
 
 
 def is_done(out_dir: Path, key: str) -> bool:
-    """True when the image's result was written (the last, atomic step of its processing)."""
-    return (result_dir(out_dir, key) / RESULT_NAME).is_file()
+    """True when the image's result was written (the last, atomic step of its processing) and
+    can be read: a damaged one (a disk error, a hand edit) is done again, not skipped with no
+    row in ``results.csv``."""
+    try:
+        row = json.loads((result_dir(out_dir, key) / RESULT_NAME).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(row, dict)
 
 
 def finished_source(out_dir: Path, key: str) -> str | None:
