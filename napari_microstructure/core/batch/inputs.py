@@ -9,6 +9,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 RESULT_NAME = "result.json"
 IMAGES_DIR = "images"
@@ -140,30 +141,26 @@ def result_dir(out_dir: Path, key: str) -> Path:
     return Path(out_dir) / IMAGES_DIR / key
 
 
-def is_done(out_dir: Path, key: str) -> bool:
-    """True when the image's result was written (the last, atomic step of its processing) and
-    can be read: a damaged one (a disk error, a hand edit) is done again, not skipped with no
-    row in ``results.csv``."""
-    try:
-        row = json.loads((result_dir(out_dir, key) / RESULT_NAME).read_text("utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(row, dict)
+def finished(out_dir: Path, key: str) -> dict[str, Any] | None:
+    """The image's result when it was written (the last, atomic step of its processing) and
+    can be read, else None: a damaged one (a disk error, a hand edit) is done again, not
+    skipped with no row in ``results.csv``."""
+    return _read_result(result_dir(out_dir, key) / RESULT_NAME)
 
 
-def finished_source(out_dir: Path, key: str) -> str | None:
+def result_source(row: dict[str, Any]) -> str | None:
     """The file (resolved path, :func:`readable`) a finished result was made from; None when
     not recorded."""
-    return _source_of(result_dir(out_dir, key) / RESULT_NAME)
+    source = row.get("source")
+    return source if isinstance(source, str) else None
 
 
-def _source_of(path: Path) -> str | None:
+def _read_result(path: Path) -> dict[str, Any] | None:
     try:
         row = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    source = row.get("source") if isinstance(row, dict) else None
-    return source if isinstance(source, str) else None
+    return row if isinstance(row, dict) else None
 
 
 def source_id(path: Path) -> str:
@@ -175,7 +172,8 @@ def finished_sources(out_dir: Path) -> dict[str, str]:
     """The file each finished result of ``out_dir`` was made from -> its key (read once)."""
     found = {}
     for path in sorted((Path(out_dir) / IMAGES_DIR).glob(f"*/{RESULT_NAME}")):
-        source = _source_of(path)
+        row = _read_result(path)
+        source = result_source(row) if row is not None else None
         if source:
             found.setdefault(source, path.parent.name)
     return found

@@ -27,14 +27,14 @@ from .inputs import (
     RESULT_NAME,
     BatchInput,
     CompletionTracker,
-    finished_source,
+    finished,
     finished_sources,
     input_root,
-    is_done,
     list_inputs,
     pattern_root,
     readable,
     result_dir,
+    result_source,
     source_id,
 )
 from .process import check_models, process_image, with_absolute_paths, write_row
@@ -268,8 +268,9 @@ def run_batch(
             if item.key in seen:
                 continue
             file_id = source_id(item.path)
-            if is_done(out, item.key):
-                made_from = finished_source(out, item.key)
+            done = finished(out, item.key)
+            if done is not None:
+                made_from = result_source(done)
                 if made_from and made_from != file_id:
                     raise BatchError(
                         f"{out} already holds the result of another file named like "
