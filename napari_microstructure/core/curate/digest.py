@@ -30,6 +30,20 @@ def pixel_digest(image: Any) -> str:
     return f"{size}:{h.hexdigest()}"
 
 
+def copies_by_digest(digests: Iterable[tuple[str, str | None]]) -> dict[str, str]:
+    """``{name: first name}`` of the names whose digest an earlier name has, from ``(name,
+    digest)`` pairs in order (a digest of None matches nothing)."""
+    first: dict[str, str] = {}
+    out = {}
+    for name, digest in digests:
+        if digest is None:
+            continue
+        earlier = first.setdefault(digest, name)
+        if earlier != name:
+            out[name] = earlier
+    return out
+
+
 def _digest_size(digest: str) -> str:
     return str(digest).split(":", 1)[0]
 

@@ -16,7 +16,7 @@ from ..atomic import atomic_write_json, atomic_write_tiff, read_tiff
 from ..notes import join_notes
 from ..progress import Progress
 from .coco import coco_dict, export_coco, rle_decode, rle_encode
-from .digest import pixel_digest
+from .digest import copies_by_digest, pixel_digest
 from .export_record import record_export, replace_previous_export
 from .items import ExportItem, item_objects, items_from_project
 from .yolo import (
@@ -135,18 +135,16 @@ def _copies(project: Project, items: Sequence[ExportItem]) -> dict[str, str]:
     """``{image id: id of the first image added with the same pixels}`` of the exported images
     that are copies (the same micrograph added twice): the split keeps them together."""
     exported = {it.name: it for it in items}
-    first: dict[str, str] = {}
-    copies = {}
-    for image_id in project.image_ids:  # in the order they were added
-        digest = project.known_digest(image_id)
-        if digest is None and image_id in exported:  # an older record: from the pixels read
-            digest = pixel_digest(exported[image_id].image)
-        if digest is None:
-            continue
-        name = first.setdefault(digest, image_id)
-        if name != image_id and image_id in exported:
-            copies[image_id] = name
-    return copies
+
+    def digest(image_id: str) -> str | None:
+        known = project.known_digest(image_id)
+        if known is None and image_id in exported:  # an older record: from the pixels read
+            return pixel_digest(exported[image_id].image)
+        return known
+
+    # in the order they were added: a copy's first may be an image not exported
+    every = copies_by_digest((i, digest(i)) for i in project.image_ids)
+    return {name: first for name, first in every.items() if name in exported}
 
 
 def export_project(

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes
 from ..image_utils import to_uint8
-from .digest import pixel_digest
+from .digest import copies_by_digest, pixel_digest
 from .export_record import record_export, replace_previous_export
 from .items import ExportItem, item_objects
 from .polygons import box_polygon, mask_polygons
@@ -82,13 +82,7 @@ def split_names(
 
 def copies_of(data: Sequence[ExportItem]) -> dict[str, str]:
     """``{name: first name}`` of the items whose pixels equal an earlier item's (in order)."""
-    first: dict[str, str] = {}
-    out = {}
-    for item in data:
-        name = first.setdefault(pixel_digest(item.image), item.name)
-        if name != item.name:
-            out[item.name] = name
-    return out
+    return copies_by_digest((item.name, pixel_digest(item.image)) for item in data)
 
 
 def dataset_folder(data: str | Path) -> Path:
