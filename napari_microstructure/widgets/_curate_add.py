@@ -35,7 +35,8 @@ def add_layer(
         if layer is None:
             raise ValueError("choose an image layer")
         image = image_array(layer)
-        same = _same_pixels(project, image)
+        digest = pixel_digest(image)  # once, for the project's record too
+        same = _same_pixels(project, digest)
         if same is not None:
             _open_instead(dock, layer, same, any(lay is not None for lay in sources), show_info)
             return None
@@ -48,7 +49,7 @@ def add_layer(
         # its own (over the stack its labels would follow the slider onto other planes)
         plane = plane_index(layer)
         name = f"{layer.name} (plane {plane_text(plane)})" if plane else layer.name
-        image_id = project.add_image(image, name, pixel_size=ps, source=source)
+        image_id = project.add_image(image, name, pixel_size=ps, source=source, digest=digest)
     except (ValueError, OSError) as exc:  # ProjectError is a ValueError
         show_error(f"Cannot add the image: {exc}")
         return None
@@ -64,9 +65,8 @@ def add_layer(
     return image_id
 
 
-def _same_pixels(project: Any, image: Any) -> str | None:
-    """The id of the project's image with the pixels of ``image`` (the first added), if any."""
-    digest = pixel_digest(image)
+def _same_pixels(project: Any, digest: str) -> str | None:
+    """The id of the project's image with the pixels of ``digest`` (the first added), if any."""
     project.learn_digests([digest])  # an older project records no digest: its images read
     found = project.match_images([None], [digest])[0]
     return found[0] if found else None

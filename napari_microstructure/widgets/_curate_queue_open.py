@@ -82,7 +82,9 @@ def open_queued(
         out.errors.append(f"{name} was not added: {exc}")
         return out
     try:
-        out.image_id = project.add_image(mf.data, name, pixel_size=mf.pixel_size, source=path)
+        out.image_id = project.add_image(
+            mf.data, name, pixel_size=mf.pixel_size, source=path, digest=digest
+        )
     except (ValueError, OSError) as exc:  # ProjectError is a ValueError
         out.errors.append(f"Cannot add {name} to the project: {exc}")
         return out

@@ -278,16 +278,20 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         pixel_size: float | None = None,
         source: str | Path | None = None,
         copy: bool = True,
+        digest: str | None = None,
     ) -> str:
         """Add an image and return its id.
 
         With ``copy`` the pixels are stored in the project; otherwise only ``source`` (the
-        original file, which must exist) is referenced.
+        original file, which must exist) is referenced. ``digest``: the image's
+        :func:`.digest.pixel_digest` when the caller has it already (a montage's takes a
+        second), else computed here.
         """
         image = np.asarray(image)
         if image.ndim not in (2, 3):
             raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
-        digest = pixel_digest(image)  # found again when its file is moved or renamed
+        # found again when its file is moved or renamed
+        digest = pixel_digest(image) if digest is None else digest
         with self._mutate() as m:
             base = _slug(name)
             taken = set(self.image_ids)
