@@ -63,3 +63,9 @@ class PlaneSource:
         if not self.in_memory:
             yield Progress(0, 1, "reading the image…")
         return self.read()
+
+
+def read_pixels(source: PlaneSource | np.ndarray) -> Generator[Progress, None, np.ndarray]:
+    """The pixels of ``source`` (a layer's plane, or an array) as an array, in a worker,
+    telling the user while a lazy plane is read (:meth:`PlaneSource.reading`)."""
+    return np.asarray((yield from PlaneSource.wrap(source).reading()))

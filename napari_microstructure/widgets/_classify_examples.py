@@ -12,24 +12,18 @@ import numpy as np
 import pandas as pd
 from magicgui.widgets import ComboBox, Container, PushButton
 
-from .._layers.plane_source import PlaneSource
+from .._layers.plane_source import PlaneSource, read_pixels
 
 if TYPE_CHECKING:
     from ..core.classify import Sample
     from ..core.progress import Progress
 
 
-def read_plane(source: PlaneSource | np.ndarray) -> Generator[Progress, None, np.ndarray]:
-    """The pixels of ``source`` (a layer's plane, or an array); call it in the worker: a lazy
-    (dask, zarr) image may take seconds to read."""
-    return np.asarray((yield from PlaneSource.wrap(source).reading()))
-
-
 def read_examples(samples: list[Sample]) -> Generator[Progress, None, list[Sample]]:
     """``samples`` with the pixels of the examples added from the viewer read (in the worker)."""
     out = []
     for sample in samples:
-        out.append(replace(sample, image=(yield from read_plane(sample.image))))
+        out.append(replace(sample, image=(yield from read_pixels(sample.image))))
     return out
 
 

@@ -9,11 +9,12 @@ import numpy as np
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
+from .._layers.plane_source import read_pixels
 from ..core.grains import no_grains_warning, segment_all_grains
 from ..core.progress import Progress
 from ..core.refine.batch import BoxMasks, masks_from_boxes
 from ._refine_checks import box_planes, boxes_cut
-from ._refine_predict import plane_source, reading
+from ._refine_predict import plane_source
 
 
 class BatchMixin:
@@ -95,7 +96,7 @@ class BatchMixin:
                 show_info(f"Refine: {int(labels.max())} grains segmented{note}.")
 
         def work() -> Generator[Progress, None, np.ndarray]:
-            image = yield from reading(source)
+            image = yield from read_pixels(source)
             return (yield from segment_all_grains(image, ps, engine_name, **kw))
 
         return self._start(work, done, "segmenting all grains")

@@ -11,7 +11,6 @@ a click on another plane of the stack is refused until the preparation is done.
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from functools import partial
 from typing import Any
 
@@ -21,7 +20,6 @@ from napari.utils.notifications import show_warning
 from .._layers import points as P
 from .._layers.plane import level0
 from .._layers.plane_source import PlaneSource
-from ..core.progress import Progress
 from ..core.refine import PromptError
 from ._refine_clicks import ClickRequest
 from ._refine_session import ImageSession, image_fingerprint
@@ -29,18 +27,9 @@ from ._refine_session import ImageSession, image_fingerprint
 
 def plane_source(image: Any, plane: tuple[int, ...] | None = None) -> PlaneSource:
     """One plane of an image layer (default: the one on screen; the whole image for a 2-D
-    one), not read yet: a lazy (dask, zarr) image is read by the worker, see :func:`read`."""
+    one), not read yet: a lazy (dask, zarr) image is read by the worker
+    (:func:`.._layers.plane_source.read_pixels`)."""
     return PlaneSource.of(image) if plane is None else PlaneSource(level0(image), tuple(plane))
-
-
-def read(source: PlaneSource) -> np.ndarray:
-    """The pixels of ``source``; call it in the worker (a lazy plane may take seconds)."""
-    return np.asarray(source.read())
-
-
-def reading(source: PlaneSource) -> Generator[Progress, None, np.ndarray]:
-    """:func:`read` in a worker, telling the user while a lazy plane is read."""
-    return np.asarray((yield from source.reading()))
 
 
 def plane_text(plane: tuple[int, ...]) -> str:

@@ -20,11 +20,11 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import layer_pixel_size, show_class_map
 from .._layers.plane import plane_suffix
-from .._layers.plane_source import PlaneSource
+from .._layers.plane_source import PlaneSource, read_pixels
 from ..core.settings import get_section, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
-from ._classify_examples import AddedExamples, folder_rows, folder_work, read_examples, read_plane
+from ._classify_examples import AddedExamples, folder_rows, folder_work, read_examples
 from ._classify_model import UnsavedGuard, save_failure
 from ._classify_result import result_line, show_gradcam
 from ._tables import ResultsTable
@@ -311,7 +311,7 @@ class ClassifyWidget(WorkerWidget):
         plane = source.plane  # a stack: the plane classified, named in the results
 
         def make_gen():
-            image = yield from read_plane(source)  # a lazy layer: read here, not in napari
+            image = yield from read_pixels(source)  # a lazy layer: read here, not in napari
             return (yield from classify_with_maps(model, image, ps, n, want_map, want_cam))
 
         return self._start(

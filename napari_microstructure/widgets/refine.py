@@ -22,13 +22,14 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .. import _layers as L
 from .._layers import points as P
+from .._layers.plane_source import read_pixels
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget
 from ._refine_batch import BatchMixin
 from ._refine_checks import CLICK_CUT, click_refused, cut_at_tile_edge, too_large
 from ._refine_clicks import ClickQueue, ClickRequest
 from ._refine_engine import EngineFields
-from ._refine_predict import PredictMixin, plane_source, reading
+from ._refine_predict import PredictMixin, plane_source
 from ._refine_prompts import PromptsMixin
 from ._refine_session import ImageSession, Sessions, image_fingerprint
 from ._values import Value, as_path
@@ -211,7 +212,7 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         def work() -> Any:
             engine = yield from build()
             fingerprint = image_fingerprint(source)
-            image = yield from reading(source)
+            image = yield from read_pixels(source)
             yield from engine.set_image(image, ps)
             return engine, fingerprint
 
