@@ -241,9 +241,7 @@ class ObjectEditor:
         self.close()
         here = [e for e in self.history if e[2] == tuple(plane)]  # (other planes: untouched)
         for waiting in [e for e in here if not e[1]]:  # no mask yet: it would land on grains
-            self.history = [e for e in self.history if e is not waiting]
-            self._restore_fields(waiting)
-            self._reserved.discard(id(waiting))
+            self.drop(waiting)
         self._sealed.update(id(e) for e in here if e[1])  # later masks would land on grains
         record = LE.set_all_labels(self.labels, labels, class_name, engine, plane)
         made = np.unique(record.after)
