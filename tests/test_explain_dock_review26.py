@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from _explain_stub import stub_object_saliency
 from _notices import captured_messages
 
 from napari_microstructure._layers import detections_layer_kwargs, image_layer_kwargs
@@ -32,26 +33,7 @@ ROWS = pd.DataFrame(
 def explained(monkeypatch, settings_home):
     """The boxes ``object_saliency`` was asked to explain (a stand-in: no model is loaded);
     ``explained.fail`` makes its next runs fail."""
-    import napari_microstructure.core.detect as detect_core
-    import napari_microstructure.core.explain as explain_core
-
-    calls: list[tuple] = []
-    state = SimpleNamespace(calls=calls, fail=False, confidences=[])
-
-    def object_saliency(image, det, box, cls, ps, method, confidence=None):
-        if state.fail:
-            raise RuntimeError("out of memory")
-        calls.append((tuple(float(v) for v in box), int(cls)))
-        state.confidences.append(confidence)
-        yield from ()
-        return SimpleNamespace(saliency=np.zeros(image.shape[:2], np.float32), score=0.7, iou=0.9)
-
-    names = {0: "inclusion", 1: "pore"}
-    monkeypatch.setattr(
-        detect_core, "load_detector", lambda path=None: SimpleNamespace(names=names)
-    )
-    monkeypatch.setattr(explain_core, "object_saliency", object_saliency)
-    return state
+    return stub_object_saliency(monkeypatch)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from _explain_stub import stub_object_saliency
 from _notices import captured_messages
 
 from napari_microstructure._layers import detections_layer_kwargs, image_layer_kwargs
@@ -76,23 +77,7 @@ ROWS = pd.DataFrame(
 def explained(monkeypatch, settings_home):
     """``object_saliency`` stand-in whose result has ``explained.score`` / ``explained.iou``
     and a map scaled to 1 (as every map is)."""
-    import napari_microstructure.core.detect as detect_core
-    import napari_microstructure.core.explain as explain_core
-
-    state = SimpleNamespace(score=0.7, iou=0.9)
-
-    def object_saliency(image, det, box, cls, ps, method, confidence=None):
-        yield from ()
-        sal = np.zeros(image.shape[:2], np.float32)
-        sal[30, 30] = 1.0
-        return SimpleNamespace(saliency=sal, score=state.score, iou=state.iou)
-
-    names = {0: "inclusion", 1: "pore"}
-    monkeypatch.setattr(
-        detect_core, "load_detector", lambda path=None: SimpleNamespace(names=names)
-    )
-    monkeypatch.setattr(explain_core, "object_saliency", object_saliency)
-    return state
+    return stub_object_saliency(monkeypatch)
 
 
 @pytest.fixture
