@@ -19,9 +19,12 @@ __all__ = ["main_series", "read_tiff"]
 
 _MINISWHITE, _PALETTE = 0, 3  # TIFF PhotometricInterpretation
 INVERTED_NOTE = "stored white-is-zero: shown inverted, as other viewers show it"
+_ALPHA = (1, 2)  # TIFF ExtraSamples: associated, unassociated alpha
 
 # (data, pixel size µm, source, metadata, note)
 TiffResult = tuple[np.ndarray, float | None, str, dict[str, Any], str]
+# (indices of the samples shown, several grey samples shown as planes rather than colours)
+SamplePlan = tuple[tuple[int, ...], bool]
 
 
 def _reduced(series: Any) -> bool:
@@ -53,7 +56,7 @@ def read_tiff(
         series = tif.series[index]
         axes = series.axes
         page = series.pages[0]
-        samples = _samples_to_keep(page)
+        samples, samples_note = _sample_plan(page)
         nbytes = int(np.prod(series.shape)) * np.dtype(series.dtype).itemsize
         pixel_size, source, meta, note = tiff_pixel_size(tif, page)
         labels = labels or LABELS_MARK in (page.description, page.description1)
@@ -83,7 +86,7 @@ def read_tiff(
                 others += len(alike)
         else:  # the first page alone, kept on disk
             unstacked = len(alike)
-    more = []
+    more = [samples_note] if samples_note else []
     if reduced:
         more.append(f"{reduced} reduced-resolution preview(s) (thumbnails) are not shown")
     if others:
@@ -91,10 +94,10 @@ def read_tiff(
     if unstacked:
         same = f"{unstacked} more page(s) of the same size"
         more.append(f"{same} are not shown (too large to stack)")
-    data = _squeeze_samples(data, axes, samples)
+    data = _squeeze_samples(data, axes, samples, check_size)
     if colormap is not None and data.dtype.kind in "ub":
         data = _apply_colormap(data, colormap, check_size)
-    elif photometric == _MINISWHITE and not labels and samples in (None, 1):
+    elif photometric == _MINISWHITE and not labels:
         data, inverted = _invert(data, check_size)
         if inverted:
             more.append(inverted)
@@ -128,31 +131,73 @@ def _invert(data: np.ndarray, check_size: Callable[[int], None]) -> tuple[np.nda
     return data, ""
 
 
-def _samples_to_keep(page: Any) -> int | None:
-    """How many of a page's samples are the image (1 grey, 3 RGB, 4 RGBA); None: all of them.
+def _sample_plan(page: Any) -> tuple[SamplePlan | None, str]:
+    """Which of a page's samples are shown: (plan, note), the plan None for all of them as
+    stored (a single sample, CMYK, ...), the note naming the samples not shown, or ``""``.
 
-    Alpha is not a grey level: grey with alpha (or with one extra sample of any kind) keeps its
-    grey, RGB with extra samples its RGB and, when the first extra one is alpha, the alpha.
+    Alpha is not a grey level: grey drops its alpha samples and keeps every other one, as planes
+    (the way the same channels stored one page each open); RGB keeps its colours and its first
+    alpha, and the note names its other extra samples (a second detector, say), which are not
+    shown. TIFF ExtraSamples 1 and 2 are alpha; 0, or no tag, is a sample of unspecified kind.
     """
     count = int(getattr(page, "samplesperpixel", 1) or 1)
-    extras = tuple(int(e) for e in (getattr(page, "extrasamples", None) or ()))
-    alpha = bool(extras) and extras[0] in (1, 2)  # EXTRASAMPLE.ASSOCALPHA, UNASSALPHA
     photometric = int(getattr(page, "photometric", -1))
-    if photometric in (0, 1) and count > 1 and (count == 2 or alpha):  # MINISWHITE/BLACK
-        return 1
-    if photometric == 2 and count > 3:  # RGB
-        return 4 if alpha else 3
-    return None
+    if count < 2 or photometric not in (0, 1, 2):  # MINISWHITE, MINISBLACK, RGB
+        return None, ""
+    first = 1 if photometric in (0, 1) else 3
+    if count <= first:
+        return None, ""
+    extras = tuple(int(e) for e in (getattr(page, "extrasamples", None) or ()))
+    alpha = [i < len(extras) and extras[i] in _ALPHA for i in range(count - first)]
+    if first == 1:
+        return (tuple([0] + [1 + i for i, a in enumerate(alpha) if not a]), True), ""
+    keep = [0, 1, 2] + [3 + i for i, a in enumerate(alpha) if a][:1]
+    dropped = [3 + i for i, a in enumerate(alpha) if not a]
+    note = ""
+    if dropped:
+        which = ", ".join(str(i + 1) for i in dropped)
+        word = "sample" if len(dropped) == 1 else "samples"
+        note = (
+            f"{word} {which} of {count} (extra, not alpha) not shown: "
+            "an RGB image opens in its colours"
+        )
+    return (tuple(keep), False), note
 
 
-def _squeeze_samples(data: np.ndarray, axes: str, keep: int | None = None) -> np.ndarray:
-    """Samples last, only the ``keep`` first of them (see :func:`_samples_to_keep`); planar
-    RGB (axes ending 'SYX') becomes (H, W, 3); single pages lose their axis."""
+def _take(
+    data: np.ndarray, keep: tuple[int, ...], check_size: Callable[[int], None]
+) -> np.ndarray:
+    """The ``keep`` samples of the last axis: a view (memory-mapped data stays on disk) where
+    they follow one another, else a copy."""
+    if keep == tuple(range(keep[0], keep[0] + len(keep))):
+        return data[..., keep[0] : keep[0] + len(keep)]
+    if isinstance(data, np.memmap):
+        check_size(data.nbytes // data.shape[-1] * len(keep))
+    return np.asarray(data)[..., list(keep)]
+
+
+def _squeeze_samples(
+    data: np.ndarray,
+    axes: str,
+    plan: SamplePlan | None,
+    check_size: Callable[[int], None],
+) -> np.ndarray:
+    """Only the samples of ``plan`` (see :func:`_sample_plan`): colour samples last, several
+    grey ones as planes before (H, W); planar RGB (axes ending 'SYX') becomes (H, W, 3); single
+    pages lose their axis."""
     planar = axes.endswith("SYX") and data.ndim >= 3
-    if planar and (keep is not None or data.shape[-3] in (3, 4)):
-        data = np.moveaxis(data, -3, -1)
-    if keep is not None and (planar or axes.endswith("S")):
-        data = data[..., 0] if keep == 1 else data[..., :keep]
+    if plan is None:
+        if planar and data.shape[-3] in (3, 4):
+            data = np.moveaxis(data, -3, -1)
+    elif planar or axes.endswith("S"):
+        keep, planes = plan
+        if planar:
+            data = np.moveaxis(data, -3, -1)
+        data = _take(data, keep, check_size)
+        if len(keep) == 1:
+            data = data[..., 0]
+        elif planes:
+            data = np.moveaxis(data, -1, -3)
     while data.ndim > 2 and data.shape[0] == 1:
         data = data[0]
     return data
