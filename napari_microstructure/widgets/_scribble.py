@@ -8,18 +8,21 @@ The classifier is kept with the image and plane its strokes were painted on
 the kept classifier is applied there instead of being taught on misplaced strokes. A new
 scribbles layer teaches it anew; so do strokes of two classes on another plane of a
 scribbles layer with the stack's planes (the dock's own over a stack), which holds the strokes
-of each plane apart.
+of each plane apart. New strokes on the scribbles it was taught with, while another image or
+plane is chosen, teach it again where they were painted (whose pixel classes follow them) before
+it is applied to the one chosen.
 """
 
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from collections.abc import Generator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from napari.layers import Image, Labels
-from napari.utils.notifications import show_error, show_info
+from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import (
     displayed_plane,
@@ -30,8 +33,10 @@ from .._layers import (
     yx_shape,
 )
 from .._layers.output import edited_since_written, own_layer
-from .._layers.plane import plane_suffix
+from .._layers.plane import level0, plane_suffix
+from .._layers.plane_source import PlaneSource
 from .._layers.segment import result_output
+from ..core.progress import rescaled
 from ..core.segment import ScribbleClassifier, apply_classifier, classify_with_scribbles
 from ..core.segment.scribble import check_feature_size
 
@@ -42,12 +47,13 @@ TWO_CLASSES = "Paint strokes of at least two classes (labels 1 and 2)."
 @dataclass(frozen=True)
 class Taught:
     """Where the kept classifier's strokes were painted: the scribbles layer (and its plane)
-    over the image layer at plane ``plane``."""
+    over the image layer at plane ``plane``, and the checksum of those strokes."""
 
     scribbles: Any
     scribbles_plane: tuple[int, ...]
     image: Any
     plane: tuple[int, ...]
+    strokes: int
 
     def strokes_of(self, scribbles: Any) -> bool:
         return self.scribbles is scribbles and self.scribbles_plane == plane_index(scribbles)
@@ -133,6 +139,12 @@ class ScribblePanel:
         ``quiet`` (live re-prediction): no error pop-ups, nothing done when neither the
         strokes nor the image changed since the last run.
         """
+        if self.busy:  # before anything changes: the run going on keeps its classifier
+            if quiet:
+                self._pending = True  # re-predicted once the dock is idle (:meth:`_on_idle`)
+            else:
+                show_warning(f"{SCRIBBLE_JOB}: still busy with the previous run; cancel it first.")
+            return None
         image, scribbles = self.image_layer, self.scribbles_layer
         if image is None or scribbles is None:
             if not quiet:
@@ -154,14 +166,14 @@ class ScribblePanel:
         self._pending = False
         classes = np.unique(strokes[strokes > 0]).size
         # the strokes it was taught with, or (scribbles with a stack's planes) none of two
-        # classes yet on this plane: the kept classifier is applied
-        if (
-            taught is not None
-            and taught.scribbles is scribbles
-            and not taught.on(image)
-            and (taught.strokes_of(scribbles) or classes < 2)
-        ):
-            return self._apply(image, arr, taught, run, quiet)
+        # classes yet on this plane: the kept classifier is applied; those strokes changed (or
+        # its pixel classes hidden as out of date): taught again where they were painted first
+        if taught is not None and taught.scribbles is scribbles and not taught.on(image):
+            stale = self._pixel_classes(taught.image, taught.plane) in self._hid_out_of_date
+            if taught.strokes_of(scribbles) and (taught.strokes != run[4] or stale):
+                return self._reteach(image, arr, taught, run, classes, quiet)
+            if taught.strokes_of(scribbles) or classes < 2:
+                return self._apply(image, arr, taught, run, quiet)
         try:
             marks = scribbles_array(scribbles, arr.shape[:2])
         except ValueError as exc:
@@ -173,7 +185,7 @@ class ScribblePanel:
         if self._clf_layer is not image:
             self._clf, self._clf_layer, self._taught = ScribbleClassifier(), image, None
         clf = self._clf
-        done = Taught(scribbles, plane_index(scribbles), image, plane)
+        done = Taught(scribbles, plane_index(scribbles), image, plane, run[4])
         return self._start(
             lambda: classify_with_scribbles(arr, marks, clf),
             lambda res: self._show_scribble_result(image, res, not quiet, run, done),
@@ -189,15 +201,42 @@ class ScribblePanel:
             return False
         except ValueError as exc:
             refused = str(exc)
-        if not self.busy:  # (the status of a run going on stays)
-            self._status.value = f"{SCRIBBLE_JOB}: not run, the image is too large"
+        self._status.value = f"{SCRIBBLE_JOB}: not run, the image is too large"
         if not quiet or self._told != refused:
             show_error(f"Segment: the {SCRIBBLE_JOB} cannot run on {image.name}: {refused}.")
         self._told = refused
         return True
 
-    def _apply(self, image: Image, arr: Any, taught: Taught, run: tuple, quiet: bool) -> Any:
-        """Classify ``image`` (its plane on screen) with the classifier kept in ``taught``."""
+    def _reteach(
+        self, image: Image, arr: Any, taught: Taught, run: tuple, classes: int, quiet: bool
+    ) -> Any:
+        """The strokes ``taught`` was made with changed while ``image`` (another image, or
+        plane) is chosen: they teach the classifier again on ``taught``'s image and plane,
+        whose pixel classes follow (out of date and hidden with fewer than two classes), and
+        it is then applied to ``image``."""
+        if classes < 2:
+            self._out_of_date(taught.image, taught.plane, quiet)
+            return None
+        try:
+            pixels = np.asarray(PlaneSource(level0(taught.image), taught.plane).read())
+            marks = scribbles_array(taught.scribbles, pixels.shape[:2])
+        except (IndexError, ValueError) as exc:  # its image no longer has that plane
+            show_error(str(exc))
+            return None
+        done = replace(taught, strokes=run[4])
+        return self._apply(image, arr, taught, run, quiet, (pixels, marks, done))
+
+    def _apply(
+        self,
+        image: Image,
+        arr: Any,
+        taught: Taught,
+        run: tuple,
+        quiet: bool,
+        teach: tuple[Any, Any, Taught] | None = None,
+    ) -> Any:
+        """Classify ``image`` (its plane on screen) with the classifier kept in ``taught``;
+        ``teach`` (its image's plane, the strokes, where they are): taught again first."""
         source, target = describe(taught.image, taught.plane), describe(image, run[1])
         note = f"taught on {source}, applied to {target}"
         try:
@@ -220,11 +259,29 @@ class ScribblePanel:
             )
             self._told = note
         fitted, cache = self._clf, self._other_clf
-        return self._start(
-            lambda: apply_classifier(arr, fitted, cache),
-            lambda res: self._show_scribble_result(image, res, not quiet, run, note=note),
-            SCRIBBLE_JOB,
-        )
+        if teach is None:
+            return self._start(
+                lambda: apply_classifier(arr, fitted, cache),
+                lambda res: self._show_scribble_result(image, res, not quiet, run, note=note),
+                SCRIBBLE_JOB,
+            )
+        pixels, marks, done = teach
+
+        def steps() -> Generator[Any, None, tuple[Any, Any]]:
+            first = yield from rescaled(classify_with_scribbles(pixels, marks, fitted), 0, 50, 100)
+            return first, (yield from rescaled(apply_classifier(arr, fitted, cache), 50, 100, 100))
+
+        # off its plane the slider hides (and shows) its pixel classes, not the user
+        reveal = not quiet or plane_index(done.image) != done.plane
+        first_run = (done.image, done.plane, done.scribbles, done.scribbles_plane, done.strokes)
+
+        def show(results: tuple[Any, Any]) -> None:
+            if any(lay is done.image for lay in self._viewer.layers):
+                self._show_scribble_result(done.image, results[0], reveal, first_run)
+            self._taught = done  # (the note on applying it stays told)
+            self._show_scribble_result(image, results[1], not quiet, run, note=note)
+
+        return self._start(steps, show, SCRIBBLE_JOB)
 
     def _out_of_date(self, image: Image, plane: tuple[int, ...], quiet: bool) -> None:
         """Fewer than two classes painted (e.g. the strokes of one were erased): the pixel
@@ -233,9 +290,11 @@ class ScribblePanel:
         if not quiet:
             show_error(TWO_CLASSES)
         shown = self._pixel_classes(image, plane)
+        # off its plane the slider hid it and would show it again there: hidden for good
+        off = plane_index(image) != plane
         hide = (
             shown is not None
-            and shown.visible
+            and (shown.visible or off)
             and shown in self._viewer.layers
             and not edited_since_written(shown)  # the user's fixes stay in view
         )

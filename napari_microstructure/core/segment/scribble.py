@@ -3,6 +3,10 @@
 Features are scikit-image's multi-scale intensity, edge and texture filters (per colour channel
 for tint-etched images). Features are computed once per image and cached, so re-training after
 each new stroke takes about a second and predicting the whole image a few seconds.
+
+A classifier keeps the grey levels of the image it was taught on (its ``intensity``) and reads
+every image it classifies on that scale: a 12-bit field whose own range differs (one hot pixel)
+is classified as it is, not stretched to its own minimum and maximum.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import numpy as np
 from skimage.feature import multiscale_basic_features
 from sklearn.ensemble import RandomForestClassifier
 
-from ..image_utils import check_segment_size, is_rgb, to_float01
+from ..image_utils import check_segment_size, intensity_range, is_rgb, to_float01
 from ..progress import Progress
 
 
@@ -28,9 +32,28 @@ class PixelPrediction:
     classes: np.ndarray  # the scribble values the forest knows, in probability order
 
 
-def pixel_features(image: np.ndarray, sigma_max: float = 16.0) -> np.ndarray:
-    """``(H, W, F)`` float32 multi-scale features of a grey or RGB image."""
-    img = to_float01(np.asarray(image))
+def scaled01(image: np.ndarray, intensity: tuple[float, float] | None = None) -> np.ndarray:
+    """``image`` as float32 in [0, 1] (alpha left out, NaN 0): grey level ``lo`` of
+    ``intensity`` ``(lo, hi)`` is 0 and ``hi`` is 1, levels beyond them clipped; without
+    ``intensity``, by the image's own range (:func:`to_float01`)."""
+    img = np.asarray(image)
+    if intensity is None:
+        return to_float01(img)
+    if is_rgb(img) and img.shape[-1] == 4:
+        img = img[..., :3]
+    lo, hi = intensity
+    if hi <= lo:
+        return np.zeros(img.shape, np.float32)
+    out = (img.astype(np.float32) - lo) / (hi - lo)
+    return np.clip(np.nan_to_num(out, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
+
+
+def pixel_features(
+    image: np.ndarray, sigma_max: float = 16.0, intensity: tuple[float, float] | None = None
+) -> np.ndarray:
+    """``(H, W, F)`` float32 multi-scale features of a grey or RGB image, read on the grey
+    levels ``intensity`` (:func:`scaled01`; default the image's own)."""
+    img = scaled01(image, intensity)
     rgb = is_rgb(img)
     feats = multiscale_basic_features(
         img[..., :3] if rgb else img,
@@ -69,6 +92,7 @@ class ScribbleClassifier:
         self._image_key: tuple | None = None
         self._forest: RandomForestClassifier | None = None
         self._colour: bool | None = None  # whether the image (of the forest) is a colour one
+        self._intensity: tuple[float, float] | None = None  # its grey levels read as 0 and 1
 
     @property
     def has_image(self) -> bool:
@@ -78,21 +102,35 @@ class ScribbleClassifier:
     def is_fitted(self) -> bool:
         return self._forest is not None
 
-    def set_image(self, image: np.ndarray) -> None:
-        """Compute (and cache) the features of ``image``; a new image forgets the old forest."""
+    @property
+    def intensity(self) -> tuple[float, float] | None:
+        """The grey levels ``(lo, hi)`` its image's features read as 0 and 1 (None before
+        :meth:`set_image`): of the image it was taught on, the scale of every image it
+        classifies (:func:`apply_classifier`)."""
+        return self._intensity
+
+    def set_image(self, image: np.ndarray, intensity: tuple[float, float] | None = None) -> None:
+        """Compute (and cache) the features of ``image`` read on the grey levels ``intensity``
+        ``(lo, hi)`` (default its own :func:`intensity_range`); a new image (or scale) forgets
+        the old forest."""
         image = np.asarray(image)
         if image.ndim not in (2, 3) or (image.ndim == 3 and not is_rgb(image)):
             raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
+        own = intensity is None
+        scale = intensity_range(image) if own else (float(intensity[0]), float(intensity[1]))
         # by content, not id(): an array edited in place, or a new one at a freed array's
         # address, is another image (the checksum: 1 ms for 2048 x 2048 uint8, the features 5 s)
-        key = (image.shape, image.dtype.str, zlib.crc32(np.ascontiguousarray(image).data))
+        crc = zlib.crc32(np.ascontiguousarray(image).data)
+        key = (image.shape, image.dtype.str, crc, scale)
         if self._features is not None and key == self._image_key:
             return
         check_feature_size(image.shape[:2], image.ndim == 3)
-        self._features = pixel_features(image, self.sigma_max)
+        # (an image on its own scale: exactly the features it always had)
+        self._features = pixel_features(image, self.sigma_max, None if own else scale)
         self._image_key = key
         self._forest = None
         self._colour = is_rgb(image)
+        self._intensity = scale
 
     def check_applicable(self, image: np.ndarray) -> None:
         """Raise ValueError unless this fitted classifier can classify ``image`` (not trained,
@@ -109,11 +147,13 @@ class ScribbleClassifier:
 
     def adopt(self, fitted: ScribbleClassifier) -> ScribbleClassifier:
         """Classify this classifier's image with the forest ``fitted`` learned on another image's
-        strokes (no retraining; a later :meth:`fit` of ``fitted`` does not change it).
+        strokes (no retraining; a later :meth:`fit` of ``fitted`` does not change it). The image
+        must have been set on ``fitted``'s grey levels: ``set_image(image, fitted.intensity)``.
 
         Raises
         ------
-        ValueError : no image set, ``fitted`` not trained, or features that do not match.
+        ValueError : no image set, ``fitted`` not trained, features that do not match, or an
+        image read on other grey levels than ``fitted``'s.
         """
         if self._features is None:
             raise ValueError("set an image before applying a pixel classifier")
@@ -124,6 +164,12 @@ class ScribbleClassifier:
             raise ValueError(
                 f"the pixel classifier knows {forest.n_features_in_} features a pixel and this "
                 f"image has {self._features.shape[-1]}"
+            )
+        if fitted._intensity != self._intensity:  # its features would mean other grey levels
+            raise ValueError(
+                f"the image was read on grey levels {self._intensity} and the pixel classifier "
+                f"was taught on {fitted._intensity}: set it with set_image(image, "
+                "fitted.intensity)"
             )
         self._forest = forest
         return self
@@ -213,11 +259,15 @@ def apply_classifier(
     image: np.ndarray, fitted: ScribbleClassifier, classifier: ScribbleClassifier | None = None
 ) -> Generator[Progress, None, PixelPrediction]:
     """Classify every pixel of ``image`` with a classifier ``fitted`` on the strokes of another
-    image, without retraining; the features of ``image`` are cached in ``classifier``."""
+    image, without retraining; the features of ``image`` are cached in ``classifier``.
+
+    ``image`` is read on the grey levels of the image ``fitted`` was taught on (clipped), not
+    stretched to its own range: one hot pixel of a 16-bit field changes no class.
+    """
     fitted.check_applicable(image)
     clf = classifier or ScribbleClassifier(sigma_max=fitted.sigma_max)
     yield Progress(0, 2, "computing image features")
-    clf.set_image(image)
+    clf.set_image(image, fitted.intensity)
     clf.adopt(fitted)
     yield Progress(1, 2, "classifying every pixel")
     return (yield from clf.predict_steps())
