@@ -8,16 +8,16 @@ from collections.abc import Callable, Generator
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from magicgui.widgets import ComboBox, Container, Label, ProgressBar, PushButton
+from magicgui.widgets import Container, Label, ProgressBar, PushButton
 from napari.qt.threading import GeneratorWorker, thread_worker
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QSizePolicy
 
 from .._layers import layer_role
-from .._layers.explain import is_result_map
 from ..core.progress import Progress
 from ._dock_frame import FitWidth, Lifetime
+from ._layer_box import LayerBox
 from ._worker import close_all, reported, start_worker, take_back
 
 if TYPE_CHECKING:
@@ -105,55 +105,12 @@ class WorkerWidget(Container):
         label: str,
         nullable: bool = False,
         rank: Callable[[Any], int] | None = None,
-    ) -> ComboBox:
-        """A combo box of the viewer's layers of ``layer_type`` that follows layer changes.
-
-        ``rank`` orders the layers (0: the kind this box is for, 1: acceptable, 2 or more: the
-        wrong kind, e.g. scribbles for grains). A new layer of rank 0 is chosen when the box
-        shows nothing, and a new layer of a better rank when it shows one of the wrong kind; a
-        choice of rank 0 or 1 is never changed. A box of images offers micrographs only, never
-        the maps the docks laid over them (saliency, confidence).
-        """
-        from napari.layers import Image
-
-        def choices(_widget: Any = None) -> list[Any]:
-            layers = [layer for layer in self._viewer.layers if isinstance(layer, layer_type)]
-            if layer_type is Image:
-                layers = [layer for layer in layers if not is_result_map(layer)]
-            return sorted(layers, key=rank) if rank else layers
-
-        combo = ComboBox(label=label, choices=choices, nullable=nullable)
-        events = self._viewer.layers.events
-
-        def refresh(event: Any = None) -> None:
-            before = combo.value
-            # the box matches its items by name: a renamed layer's item is replaced, and the
-            # box would move to another layer; it keeps a choice that is still offered
-            with combo.changed.blocked():
-                combo.reset_choices()
-                if combo.value is not before and before in combo.choices:
-                    combo.value = before
-            if combo.value is not before:
-                combo.changed.emit(combo.value)
-            inserted = getattr(event, "type", "") == "inserted"
-            new = getattr(event, "value", None) if inserted else None
-            if rank and isinstance(new, layer_type):
-                if before is None or before not in self._viewer.layers:
-                    better = rank(new) == 0
-                else:
-                    better = rank(before) > 1 and rank(new) < rank(before)
-                if better:
-                    combo.value = new
-
-        for name in ("inserted", "removed", "reordered", "renamed"):
-            getattr(events, name).connect(refresh)
-        self._disconnects.append(
-            lambda: [
-                getattr(events, n).disconnect(refresh)
-                for n in ("inserted", "removed", "reordered", "renamed")
-            ]
-        )
-        return combo
+    ) -> LayerBox:
+        """A box of the viewer's layers of ``layer_type`` that follows layer changes; ``rank``
+        orders them (see :class:`.LayerBox` for which new layer replaces the one shown)."""
+        box = LayerBox(self._viewer, layer_type, label, nullable=nullable, rank=rank)
+        self._disconnects.append(box.stop_following)
+        return box
 
     def close(self) -> None:  # noqa: D102 - also drops the viewer event connections
         self._disconnect_viewer()
