@@ -78,8 +78,11 @@ def test_every_kind_keeps_the_documented_truth_rules(kind, seed):
 def test_objects_avoid_the_scale_bar(kind):
     # the reported case: precipitates at 0.05 µm/px left 7 objects under the bar, 2 wholly
     ps = 0.05 if kind == "precipitates" else 0.5
+    # default particles are 12.5-27.5 µm, a field of 19 µm at 0.05 µm/px: 2 µm (40 px) keeps
+    # the reported case's particles in pixels
+    params = {"particle_size_um": 2.0} if kind == "precipitates" else {}
     for seed in range(4):
-        m = generate(kind, shape=(384, 384), pixel_size=ps, seed=seed, scale_bar=True)
+        m = generate(kind, shape=(384, 384), pixel_size=ps, seed=seed, scale_bar=True, **params)
         y1, x1, y2, x2 = m.truth["artefacts"]["scale_bar_box_yxyx"]
         assert not m.defects[y1:y2, x1:x2].any(), seed
         assert not m.phases[y1:y2, x1:x2].any(), seed  # no particle phase under it either

@@ -24,7 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("outdir", metavar="OUTDIR")
     p.add_argument("--n", type=int, default=20, help="number of images (default 20)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument(
+        "--seed", type=_seed, default=0, help="random seed, a whole number >= 0 (default 0)"
+    )
     p.add_argument(
         "--kind",
         nargs="+",
@@ -71,6 +73,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _seed(text: str) -> int:
+    """argparse type of ``--seed``: a whole number of at least 0 (argparse names the option)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text!r}")
+    return value
+
+
 def _params(items: list[str]) -> dict:
     params = {}
     for item in items:
@@ -112,5 +125,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     except OSError as exc:
         raise CLIError(f"cannot write to {args.outdir}: {exc}") from exc
+    if summary.get("note"):
+        log.warning("%s", summary["note"])
     print_json(summary)
     return 0

@@ -18,8 +18,8 @@ from .dataset import PIXEL_SIZES_FILE, Sample
 
 #: class name -> (synthetic kind, fixed parameters, sizes in µm jittered ±15 % per image)
 CLASS_RECIPES: dict[str, tuple[str, dict[str, Any], dict[str, float]]] = {
-    "ferrite_fine": ("etched", {"twins": False}, {"grain_size_um": 7.0}),
-    "ferrite_coarse": ("etched", {"twins": False}, {"grain_size_um": 28.0}),
+    "ferrite_fine": ("etched", {"twins": 0.0}, {"grain_size_um": 7.0}),
+    "ferrite_coarse": ("etched", {"twins": 0.0}, {"grain_size_um": 28.0}),
     "ferrite_pearlite": (
         "ferrite_pearlite",
         {},

@@ -14,6 +14,8 @@ import numpy as np
 from .noise import gaussian_blur, smooth_field
 
 ARTEFACTS = ("illumination", "noise", "blur", "dust", "scale_bar")
+#: A scale bar is drawn only on images at least this many pixels a side.
+MIN_SCALE_BAR_SIDE = 96
 _NICE_LENGTHS_UM = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000)
 
 
@@ -63,7 +65,7 @@ def plan_artefacts(
     )
     h, w = shape
     corner = rng.random()
-    if on["scale_bar"] and min(h, w) >= 96:
+    if on["scale_bar"] and min(h, w) >= MIN_SCALE_BAR_SIDE:
         target = 0.2 * w * pixel_size
         bar_um = float(min(_NICE_LENGTHS_UM, key=lambda v: abs(np.log(v / target))))
         bar_px = max(int(round(bar_um / pixel_size)), 8)

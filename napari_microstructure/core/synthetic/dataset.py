@@ -9,11 +9,14 @@ Layout under ``outdir``::
     masks/<stem>_phases.tif           uint8 phase ids
     boundaries/<stem>.png             8-bit, 255 on grain-boundary lines
     truth/<stem>.json                 pixel size, grain count, mean intercept, ASTM G, boxes ...
-    data.yaml                         path, train, val, names (for ultralytics)
+    data.yaml                         path, train, val, names, pixel_size_um (ultralytics)
     index.json                        one entry per image: stem, split, kind, seed
 
 The masks are TIFFs marked as labels (:data:`..atomic.LABELS_MARK`), so napari opens the
-uint8 phase map as labels too.
+uint8 phase map as labels too. Every image, mask and boundary file carries the pixel size
+(TIFF resolution tags; a PNG's density, pHYs in pixels per metre), so it opens in µm.
+A set with no validation image (n=1, or val_fraction 0) points data.yaml's ``val`` at
+``images/train`` and says so in the summary's ``note``.
 
 A folder that holds files already is refused, so two sets never mix (an old image left in
 ``train`` could also sit in ``val``); ``overwrite=True`` first removes the files a previous
@@ -29,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write_tiff, remove_stale_temps
+from ..atomic import atomic_write_bytes, atomic_write_tiff, remove_stale_temps
 from ..progress import Progress
 from .micrograph import DEFECT_CLASSES, SyntheticMicrograph
-from .registry import KINDS, check_arguments, generate, kind_parameters
+from .registry import KINDS, check_arguments, check_seed, generate, kind_parameters
 
 #: The folders of the layout; a file synth did not write in one of them would join the set.
 LAYOUT = (
@@ -60,6 +63,31 @@ def split_indices(n: int, seed: int, val_fraction: float) -> set[int]:
         n_val = max(n_val, 1)
     order = np.random.default_rng([int(seed), 7919]).permutation(n)
     return {int(i) for i in order[:n_val]}
+
+
+def write_png(path: Path, image: np.ndarray, pixel_size: float) -> None:
+    """Save an 8-bit grey or RGB PNG whose density (pHYs, pixels per metre) is ``pixel_size``
+    µm, which :func:`..imageio.read_micrograph` reads back as the pixel size (up to 10 µm/px:
+    a coarser density reads as a print setting)."""
+    from PIL import Image
+
+    dpi = 25_400.0 / pixel_size  # Pillow writes dots per inch as pixels per metre
+    Image.fromarray(np.ascontiguousarray(image)).save(path, format="PNG", dpi=(dpi, dpi))
+
+
+def write_data_yaml(out: Path, val_dir: str, pixel_size: float) -> None:
+    """``data.yaml`` for ultralytics: safely quoted, so any folder name loads as its path."""
+    import yaml
+
+    doc = {
+        "path": str(out.resolve()),
+        "train": "images/train",
+        "val": val_dir,
+        "names": dict(enumerate(DEFECT_CLASSES)),
+        "pixel_size_um": float(pixel_size),  # what `train` records next to the weights
+    }
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+    atomic_write_bytes(out / "data.yaml", text.encode("utf-8"))
 
 
 def yolo_lines(m: SyntheticMicrograph) -> list[str]:
@@ -106,8 +134,6 @@ def write_dataset(
     a non-empty folder is refused with FileExistsError before anything is written or removed.
     Each of ``params`` goes to the kinds that take it; one that no kind takes is refused.
     """
-    from skimage.io import imsave
-
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     unknown = [k for k in kinds if k not in KINDS]
@@ -124,6 +150,9 @@ def write_dataset(
             f"they take {sorted(taken)}"
         )
     own = {k: {n: v for n, v in params.items() if n in kind_parameters(k)} for k in kinds}
+    seed = check_seed(seed)
+    if seed is None:
+        raise ValueError("seed must be a whole number of at least 0, got None")
     for kind in own:  # every argument checked before the folder is touched
         check_arguments(kind, shape, pixel_size, own[kind])
     val = split_indices(n, seed, val_fraction)
@@ -152,28 +181,26 @@ def write_dataset(
             seed=entry["seed"],
             **own[entry["kind"]],
         )
-        imsave(out / "images" / split / f"{stem}.png", m.image, check_contrast=False)
+        write_png(out / "images" / split / f"{stem}.png", m.image, pixel_size)
         (out / "labels" / split / f"{stem}.txt").write_text(
             "".join(f"{x}\n" for x in yolo_lines(m))
         )
         for layer in ("grains", "defects", "phases"):  # marked: napari opens them as labels
             mask = out / "masks" / f"{stem}_{layer}.tif"
-            atomic_write_tiff(mask, getattr(m, layer), labels=True)
-        imsave(
-            out / "boundaries" / f"{stem}.png",
-            (m.boundaries * 255).astype(np.uint8),
-            check_contrast=False,
+            atomic_write_tiff(mask, getattr(m, layer), pixel_size=pixel_size, labels=True)
+        write_png(
+            out / "boundaries" / f"{stem}.png", (m.boundaries * 255).astype(np.uint8), pixel_size
         )
         rec = truth_record(m, f"images/{split}/{stem}.png")
         (out / "truth" / f"{stem}.json").write_text(json.dumps(rec, indent=1))
         for o in m.objects:
             counts[o["cls"]] = counts.get(o["cls"], 0) + 1
         yield Progress(i + 1, n, f"{stem} ({split})")
-    names = "\n".join(f"  {i}: {c}" for i, c in enumerate(DEFECT_CLASSES))
-    (out / "data.yaml").write_text(
-        f"path: {out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n"
-    )
-    return {
+    # no validation image: ultralytics needs a val folder with images, so it validates on
+    # the training images (refusing would rule out --val-fraction 0 and a one-image try-out)
+    val_dir = "images/val" if val else "images/train"
+    write_data_yaml(out, val_dir, pixel_size)
+    summary: dict[str, Any] = {
         "outdir": str(out.resolve()),
         "n_images": n,
         "n_train": n - len(val),
@@ -186,6 +213,13 @@ def write_dataset(
         "data_yaml": str((out / "data.yaml").resolve()),
         "removed_previous": removed,
     }
+    if not val:
+        summary["note"] = (
+            "no validation image (--n 1 or --val-fraction 0): data.yaml's val is images/train, "
+            "so training scores the training images; for a held-out score use --n 2 or more "
+            "and a --val-fraction above 0"
+        )
+    return summary
 
 
 def dataset_files(entry: dict[str, Any]) -> list[str]:

@@ -10,8 +10,12 @@ from .compose import artefact_plan, finish
 from .looks import etched_look
 from .micrograph import SyntheticMicrograph
 from .noise import fractal_field, gaussian_blur, smooth_field
-from .registry import register_kind
+from .registry import register_kind, size_px
 from .tessellation import clean_labels, tessellate
+
+# default sizes drawn in µm: ferrite grains (target mean intercept) and precipitate cells,
+# 16-40 and 25-55 px at the reference 0.5 µm/px, where the looks were matched to real images
+_FERRITE_UM, _PARTICLE_UM = (8.0, 20.0), (12.5, 27.5)
 
 
 def _pick_grains(rng: np.random.Generator, grains: np.ndarray, fraction: float) -> np.ndarray:
@@ -68,7 +72,7 @@ def ferrite_pearlite_kind(
         dust=dust,
         scale_bar=scale_bar,
     )
-    gpx = rng.uniform(16.0, 40.0) if grain_size_um is None else grain_size_um / pixel_size
+    gpx = size_px(rng, pixel_size, shape, grain_size_um, _FERRITE_UM)
     frac = rng.uniform(0.15, 0.6) if pearlite_fraction is None else float(pearlite_fraction)
     spacing = (
         rng.uniform(1.0, 2.8) if lamella_spacing_um is None else float(lamella_spacing_um)
@@ -155,11 +159,11 @@ def precipitates_kind(
         scale_bar=scale_bar,
     )
     plan.noise *= 0.65  # measured on real SEM images: finer grain than the optical default
-    size_px = rng.uniform(25, 55) if particle_size_um is None else particle_size_um / pixel_size
+    part_px = size_px(rng, pixel_size, shape, particle_size_um, _PARTICLE_UM)
     frac = rng.uniform(0.35, 0.55) if area_fraction is None else float(area_fraction)
     # particles are tessellation cells shrunk by half the matrix channel width; some
     # neighbouring cells merge into irregular particles, a few stay matrix
-    cells = tessellate(rng, shape, size_px * 0.75, waviness=0.1).astype(np.int64)
+    cells = tessellate(rng, shape, part_px * 0.75, waviness=0.1).astype(np.int64)
     n_cells = int(cells.max())
     keep = rng.random(n_cells + 1) < min(1.0, frac / 0.52)
     target = np.arange(n_cells + 1)
@@ -174,7 +178,7 @@ def precipitates_kind(
 
     channel = rng.uniform(2.0, 4.5)
     coarse = (distance_to_boundary(cells) > channel) & keep[cells]
-    k = max(5, int(size_px * 0.3)) | 1  # rounded corners, as the particles coarsen
+    k = max(5, int(part_px * 0.3)) | 1  # rounded corners, as the particles coarsen
     coarse = cv2.morphologyEx(
         coarse.astype(np.uint8),
         cv2.MORPH_OPEN,
@@ -195,7 +199,7 @@ def precipitates_kind(
     phases = coarse.astype(np.uint8)
     n = int(rng.integers(250, 600) * shape[0] * shape[1] / 512**2) if n_fine is None else n_fine
     fine = np.zeros(shape, np.uint8)
-    r_fine = max(size_px * 0.07, 2.5)
+    r_fine = max(part_px * 0.07, 2.5)
     # fine particles come in clusters (they precipitate where the channels are wide)
     pools = np.flatnonzero(dist.ravel() > 3 * r_fine)
     if pools.size == 0:

@@ -8,20 +8,13 @@ import numpy as np
 from .compose import artefact_plan, finish
 from .looks import _pits, draw_scratches, draw_twins, etched_look, tint_look
 from .micrograph import SyntheticMicrograph
-from .registry import register_kind
+from .registry import register_kind, size_px
 from .tessellation import bimodal_seeds, tessellate
 
 _CHANCES = {"illumination": 0.6, "noise": 0.8, "blur": 0.4, "dust": 0.2, "scale_bar": 0.25}
-
-
-def _grain_px(
-    rng: np.random.Generator, pixel_size: float, grain_size_um: float | None, lo: float, hi: float
-) -> float:
-    """Target mean intercept in pixels: from ``grain_size_um`` (checked by the registry: at
-    least 4 px) or drawn in [lo, hi] px."""
-    if grain_size_um is None:
-        return float(rng.uniform(lo, hi))
-    return float(grain_size_um) / pixel_size
+# default grain sizes (target mean intercepts) drawn in µm: 14-40, 18-44 and 14-26 px at
+# the reference 0.5 µm/px, where the looks were matched to real micrographs
+_ETCHED_UM, _TINT_UM, _BIMODAL_FINE_UM = (7.0, 20.0), (9.0, 22.0), (7.0, 13.0)
 
 
 def _render(
@@ -93,7 +86,7 @@ def etched_kind(
         dust=dust,
         scale_bar=scale_bar,
     )
-    gpx = _grain_px(rng, pixel_size, grain_size_um, 14.0, 40.0)
+    gpx = size_px(rng, pixel_size, shape, grain_size_um, _ETCHED_UM)
     grains = tessellate(rng, shape, gpx, waviness=waviness)
     img, bnd, info = _render(
         rng, grains, gpx, "etched", twins, scratches, line_width, line_contrast, gap_fraction
@@ -137,7 +130,7 @@ def tint_kind(
         dust=dust,
         scale_bar=scale_bar,
     )
-    gpx = _grain_px(rng, pixel_size, grain_size_um, 18.0, 44.0)
+    gpx = size_px(rng, pixel_size, shape, grain_size_um, _TINT_UM)
     grains = tessellate(rng, shape, gpx, waviness=waviness)
     img, bnd, info = _render(rng, grains, gpx, "tint", None, scratches, None, None, None)
     return finish(
@@ -187,7 +180,7 @@ def bimodal_kind(
         dust=dust,
         scale_bar=scale_bar,
     )
-    gpx = _grain_px(rng, pixel_size, grain_size_um, 14.0, 26.0)
+    gpx = size_px(rng, pixel_size, shape, grain_size_um, _BIMODAL_FINE_UM)
     frac = rng.uniform(0.25, 0.5) if large_fraction is None else float(large_fraction)
     ratio = rng.uniform(2.5, 4.0) if size_ratio is None else float(size_ratio)
     pad = 2.0 * gpx * ratio

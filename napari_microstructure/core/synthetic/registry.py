@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .artefacts import MIN_SCALE_BAR_SIDE
 from .micrograph import SyntheticMicrograph
 from .truth import compute_truth
 
@@ -27,6 +28,9 @@ MIN_SIDE = 32
 MAX_PIXELS = 8192 * 8192
 #: Grains, sheaves and particles must be at least this many pixels across.
 MIN_GRAIN_PX = 4.0
+#: µm per pixel (the default pixel size) at which the base kinds' default size ranges were
+#: matched to real images; at it a size drawn in µm is the same number of pixels as ever.
+REFERENCE_PIXEL_SIZE = 0.5
 
 
 @dataclass(frozen=True)
@@ -127,14 +131,25 @@ def _lookup(kind: str) -> KindFn:
     return KINDS[kind]
 
 
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """``seed`` as an int (None kept: a fresh random draw); ValueError naming ``name`` unless
+    it is a whole number of at least 0 (True/False are not seeds)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"{name} must be a whole number of at least 0 (or None), got {seed!r}")
+    return int(seed)
+
+
 def check_arguments(
-    kind: str, shape: Any, pixel_size: Any, params: dict[str, Any]
+    kind: str, shape: Any, pixel_size: Any, params: dict[str, Any], seed: Any = None
 ) -> tuple[tuple[int, int], float]:
     """Check everything :func:`generate` takes; return (shape, pixel size) as (ints, float).
 
     Raises ValueError naming the argument, its value and what is allowed.
     """
     _lookup(kind)
+    check_seed(seed)
     try:
         h, w = (int(v) for v in shape)
     except (TypeError, ValueError):
@@ -162,7 +177,36 @@ def check_arguments(
             continue  # None: drawn at random per seed
         if rule is not None:
             _check_value(kind, name, value, rule, (h, w), ps)
+    bar = params.get("scale_bar")
+    if bar is not None and bool(bar) and min(h, w) < MIN_SCALE_BAR_SIDE:
+        raise ValueError(
+            f"{kind}: scale_bar={bar!r} needs an image at least {MIN_SCALE_BAR_SIDE} px a side "
+            f"(none is drawn on a smaller one), got {h} x {w}"
+        )
     return (h, w), ps
+
+
+def size_px(
+    rng: np.random.Generator,
+    pixel_size: float,
+    shape: tuple[int, int],
+    size_um: float | None,
+    range_um: tuple[float, float],
+) -> float:
+    """A grain or particle size in pixels: ``size_um`` (already checked) or, when None, drawn
+    uniformly in ``range_um`` µm, as a microscope would see it at ``pixel_size``.
+
+    A drawn size is kept within what :data:`PARAMETERS` allows for one given in µm: at least
+    :data:`MIN_GRAIN_PX` px and at most the image's longer side (or the range's top at
+    :data:`REFERENCE_PIXEL_SIZE`, where that is larger: images at the default pixel size are
+    drawn as they always were).
+    """
+    if size_um is not None:
+        return float(size_um) / pixel_size
+    lo, hi = range_um
+    px = float(rng.uniform(lo, hi)) / pixel_size
+    top = max(float(max(shape)), hi / REFERENCE_PIXEL_SIZE)
+    return min(max(px, MIN_GRAIN_PX), top)
 
 
 def _check_value(
@@ -178,6 +222,9 @@ def _check_value(
         if value not in rule.choices:
             raise ValueError(f"{head} must be one of {list(rule.choices)} (or None)")
         return
+    # True/False are not numbers (n_pores=True would be 1 pore)
+    if isinstance(value, bool | np.bool_):
+        raise ValueError(f"{head} is not a number: {_range_text(rule, shape, ps)}")
     if isinstance(value, str) or not isinstance(value, int | float | np.integer | np.floating):
         raise ValueError(f"{head} must be a number, {_range_text(rule, shape, ps)}")
     v = float(value)
@@ -225,14 +272,17 @@ def generate(
         "precipitates", "defects").
     shape : (rows, cols) in pixels.
     pixel_size : µm per pixel; sizes of grains and objects are drawn in µm.
-    seed : the same seed gives the same image and truth.
+    seed : a whole number of at least 0; the same seed gives the same image and truth (None:
+        a fresh random draw).
     **params : kind parameters (see :func:`kind_parameters`), e.g. ``grain_size_um``,
         artefact switches ``illumination``, ``noise``, ``blur``, ``dust``, ``scale_bar``
-        (True/False, None = drawn at random per seed). Values outside :data:`PARAMETERS`
-        raise ValueError.
+        (True/False, None = drawn at random per seed; ``scale_bar=True`` needs an image at
+        least :data:`~.artefacts.MIN_SCALE_BAR_SIDE` px a side). Values outside
+        :data:`PARAMETERS` raise ValueError.
     """
     fn = _lookup(kind)
-    (h, w), ps = check_arguments(kind, shape, pixel_size, params)
+    (h, w), ps = check_arguments(kind, shape, pixel_size, params, seed)
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     result = fn(rng=rng, shape=(h, w), pixel_size=ps, **params)
     result.kind = kind
