@@ -199,14 +199,20 @@ def object_classes(layer: Any, data: np.ndarray, class_names: list[str]) -> dict
     return out
 
 
+def layer_source(layer: Any) -> str:
+    """Who made a layer's labels, as a project records it: its engine, else ``layer:<name>``."""
+    return layer.metadata.get("engine") or f"layer:{layer.name}"
+
+
 def labels_to_import(
     instances: Any, phases: Any, boxes: Any, classes: list[str], image: Any, shape: tuple
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], int]:
     """The chosen ``instances``, ``phases`` (Labels) and ``boxes`` (Shapes) layers, any of them
     None, as project labels for the ``image`` layer of ``shape`` (boxes read through their
-    placement to its pixels; each object's class from the instances layer's features, as
-    Refine writes them); raises ValueError for a layer of another size, bad ids or a class
-    that is not one of ``classes``."""
+    placement to its pixels, each with the ``source`` of its layer; each object's class from the
+    instances layer's features, as Refine writes them), and how many boxes were taken as the
+    objects Refine made from them (:func:`refined_boxes`: not stored as boxes too); raises
+    ValueError for a layer of another size, bad ids or a class that is not one of ``classes``."""
     from ..core.curate.manifest import refuse_bad_ids
 
     kwargs: dict[str, Any] = {}
@@ -221,6 +227,7 @@ def labels_to_import(
             named = object_classes(layer, kwargs[role], classes)
             if named:
                 kwargs["classes"] = named
+    taken = 0
     if boxes is not None:
         made = made_on_other_plane(boxes, image)
         if made is not None:
@@ -228,5 +235,37 @@ def labels_to_import(
                 f"the boxes of {boxes.name} were found on plane {plane_text(made)} of the "
                 "stack, not the plane on screen: show that plane"
             )
-        kwargs["boxes"] = boxes_from_layer(boxes, classes, image=image)
-    return kwargs
+        found = boxes_from_layer(boxes, classes, image=image)
+        if instances is not None:
+            linked = refined_boxes(instances, kwargs["instances"], found)
+            found = [b for i, b in enumerate(found) if i not in linked]
+            taken = len(linked)
+        kwargs["boxes"] = [{**b, "source": layer_source(boxes)} for b in found]
+    return kwargs, taken
+
+
+def refined_boxes(layer: Any, data: np.ndarray, boxes: list[dict[str, Any]]) -> set[int]:
+    """Indices of the ``boxes`` (pixels) that objects of ``data`` were refined from: each
+    object of the Labels ``layer`` records its prompt box in its features (Refine's
+    ``BOX_COLUMNS``); a box with the coordinates (within 0.5 px) of an object present in
+    ``data`` is that object's (at most one box an object)."""
+    from .labels_edit import BOX_COLUMNS
+
+    table = layer.features
+    if not boxes or "index" not in table.columns or not set(BOX_COLUMNS) <= set(table.columns):
+        return set()
+    rows = table.dropna(subset=BOX_COLUMNS)
+    if len(rows):  # (erased since: its box is a box again)
+        rows = rows[rows["index"].isin(np.unique(data))]
+    recorded = rows[BOX_COLUMNS].to_numpy(float)
+    if not len(recorded):
+        return set()
+    free = np.ones(len(recorded), bool)
+    out = set()
+    for i, b in enumerate(boxes):
+        xyxy = np.array([b["x1"], b["y1"], b["x2"], b["y2"]], float)
+        hit = np.flatnonzero(free & (np.abs(recorded - xyxy) <= 0.5).all(axis=1))
+        if hit.size:
+            free[hit[0]] = False
+            out.add(i)
+    return out

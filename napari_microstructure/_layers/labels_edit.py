@@ -1,8 +1,9 @@
 """Labels layers of refined objects: paint a mask as one object, with undo, and its features.
 
 Every object is one label id; ``layer.features`` holds one row per id (``index``, ``class_name``,
-``score``, ``engine``). Painting only overwrites background and the object's own old pixels, so
-other objects are never lost, and each paint returns a record that :func:`undo_paint` reverts.
+``score``, ``engine``; an object refined from a box also records that box, :data:`BOX_COLUMNS`).
+Painting only overwrites background and the object's own old pixels, so other objects are never
+lost, and each paint returns a record that :func:`undo_paint` reverts.
 The layer of a stack has the stack's planes; an object lies on one plane (``plane``: the index
 along the leading axes, ``()`` for a 2-D layer) and ids are unique across planes.
 """
@@ -20,6 +21,8 @@ from .label_dtype import NARROW, fit_label, labels_dtype, replace_ids, wide_enou
 from .plane import level0, yx_shape
 
 COLUMNS = ["index", "class_name", "score", "engine"]
+#: the prompt box (image pixels) an object was refined from: Curate takes that box as the object
+BOX_COLUMNS = ["box_x1", "box_y1", "box_x2", "box_y2"]
 
 
 @dataclass
@@ -99,12 +102,14 @@ def _window(*masks: np.ndarray) -> tuple[slice, slice] | None:
 def _features_with(table: pd.DataFrame, labels: list[int], rows: Any) -> pd.DataFrame:
     """The feature ``table`` with the rows of ``labels`` replaced by ``rows`` (records or a
     table, each with its ``index``; a label without a row loses its row). Columns other than
-    :data:`COLUMNS` (e.g. Measure's) stay; new rows leave them empty (NaN)."""
+    :data:`COLUMNS` (e.g. Measure's) stay; new rows leave them empty (NaN). Columns the new rows
+    bring (an object's box, :data:`BOX_COLUMNS`) are added, empty for the other rows."""
     if "index" not in table.columns:  # rows that name no object: nothing to keep
         table = pd.DataFrame(columns=COLUMNS)
-    columns = list(table.columns) + [c for c in COLUMNS if c not in table.columns]
-    base = table[~table["index"].isin(labels)]
     new = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    columns = list(table.columns) + [c for c in COLUMNS if c not in table.columns]
+    columns += [c for c in new.columns if c not in columns]
+    base = table[~table["index"].isin(labels)]
     if len(new):
         base = new if base.empty else pd.concat([base, new], ignore_index=True)
     return base.reindex(columns=columns).sort_values("index").reset_index(drop=True)
@@ -140,8 +145,21 @@ def paint_object(
     _write(layer, data, win, before, crop, plane)
     painted = bool((crop == label).any()) or (own is not None and bool((data == label).any()))
     row = {"index": label, "class_name": class_name, "score": float(score), "engine": engine}
+    if own is None:  # an object refined from a box, edited, stays its box's (not a new id's)
+        row.update(_box_of(record.features, label))
     layer.features = _features_with(layer.features, [label], [row] if painted else [])
     return record
+
+
+def _box_of(table: pd.DataFrame, label: int) -> dict[str, float]:
+    """The box (:data:`BOX_COLUMNS`) object ``label`` was refined from, as ``table`` records it;
+    empty when it records none."""
+    if "index" not in table.columns or not set(BOX_COLUMNS) <= set(table.columns):
+        return {}
+    rows = table.loc[table["index"] == label, BOX_COLUMNS]
+    if rows.empty or rows.iloc[0].isna().any():
+        return {}
+    return {c: float(v) for c, v in rows.iloc[0].items()}
 
 
 def written_by(records: list[PaintRecord], label: int, shape: tuple[int, ...]) -> np.ndarray:

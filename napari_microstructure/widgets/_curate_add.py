@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .._layers import image_array, layer_pixel_size
-from .._layers.curate import labels_to_import
+from .._layers.curate import labels_to_import, layer_source
 from .._layers.plane import plane_index, plane_text
 from ..core.curate.digest import pixel_digest
 
@@ -41,7 +41,7 @@ def add_layer(
             _open_instead(dock, layer, same, any(lay is not None for lay in sources), show_info)
             return None
         # checked before anything is added
-        labels = labels_to_import(*sources, project.classes, layer, image.shape)
+        labels, taken = labels_to_import(*sources, project.classes, layer, image.shape)
         ps = layer_pixel_size(layer)
         # the project stores the file's absolute path: napari keeps a relative one as given
         source = layer.source.path if layer.source and layer.source.path else None
@@ -54,15 +54,31 @@ def add_layer(
         show_error(f"Cannot add the image: {exc}")
         return None
     if labels:
-        made = next(lay for lay in sources if lay is not None)
+        # the objects' source: the instances layer's (each box carries its own layer's)
+        made = next(lay for lay in sources if lay is not None)  # (instances first)
         try:
-            source = made.metadata.get("engine") or f"layer:{made.name}"
-            project.save_labels(image_id, source=source, **labels)
+            project.save_labels(image_id, source=layer_source(made), **labels)
         except (ValueError, OSError) as exc:
             show_error(f"{image_id} was added, but not its labels: {exc}")
+        else:
+            if taken:
+                show_info(_taken_text(taken, sources[2].name, sources[0].name))
     dock._refresh_images(image_id)
     dock.open_image(image_id, image_layer=None if plane else layer)
     return image_id
+
+
+def _taken_text(taken: int, boxes: str, instances: str) -> str:
+    """What Add image did with the boxes that Refine turned into masks."""
+    if taken == 1:
+        return (
+            f"1 box of {boxes} is the mask Refine made from it in {instances}: stored as that "
+            "object, not as a box too"
+        )
+    return (
+        f"{taken} boxes of {boxes} are the masks Refine made from them in {instances}: stored "
+        "as those objects, not as boxes too"
+    )
 
 
 def _same_pixels(project: Any, digest: str) -> str | None:

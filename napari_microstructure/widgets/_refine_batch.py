@@ -54,7 +54,7 @@ class BatchMixin:
                 return
             self._new_object(s)
             classes = list(table["class_name"])
-            made = s.objects.add_box_masks(found.masks, classes, engine_name, plane, field)
+            made = s.objects.add_box_masks(found.masks, classes, engine_name, plane, field, boxes)
             cut = boxes_cut(engine, found.masks, boxes)
             self._tile_cut = cut > 0
             notes = _box_notes(found, made, off, cut)

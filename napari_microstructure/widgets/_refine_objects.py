@@ -186,12 +186,16 @@ class ObjectEditor:
         engine: str,
         plane: tuple[int, ...] = (),
         field: str | None = None,
+        boxes: Any = None,
     ) -> int:
         """Paint the masks refined from boxes (``core.refine.batch.BoxMask``) as new objects,
         in one write to the layer, each under a new id (not one handed out to an object whose
         mask is still being computed), with one undo step per object; ``field`` is the class
-        field when they were made (default each box's class). Returns how many objects were
-        painted (a mask lying on existing objects paints nothing: they are never overwritten)."""
+        field when they were made (default each box's class). Each object records the box it
+        was refined from (row ``bm.index`` of ``boxes``: pixel x1, y1, x2, y2) in the layer's
+        features (``LE.BOX_COLUMNS``): Curate takes that box as the object, not a second one.
+        Returns how many objects were painted (a mask lying on existing objects paints
+        nothing: they are never overwritten)."""
         if not found:
             return 0
         names = [str(classes[bm.index]) for bm in found]
@@ -199,6 +203,10 @@ class ObjectEditor:
             {"class_name": name, "score": float(bm.score), "engine": engine}
             for name, bm in zip(names, found, strict=True)
         ]
+        if boxes is not None:
+            xyxy = np.asarray(boxes, dtype=float).reshape(-1, 4)
+            for vals, bm in zip(values, found, strict=True):
+                vals.update(zip(LE.BOX_COLUMNS, map(float, xyxy[bm.index]), strict=True))
         pieces = [(bm.window, bm.mask) for bm in found]
         records = LE.paint_new_objects(self.labels, pieces, self.free_id(), values, tuple(plane))
         for name, rec in zip(names, records, strict=True):
