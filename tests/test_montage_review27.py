@@ -116,7 +116,7 @@ def test_live_strokes_on_a_montage_are_refused_before_reading_them_and_told_once
     assert w.live  # the default
     scribbles = w.add_scribbles_layer()
     steps: list[str] = []  # the checksum, unique and copy of the strokes come after these
-    for name in ("image_array", "displayed_plane", "scribbles_array"):
+    for name in ("read_pixels", "displayed_plane", "scribbles_array"):
         _spy(monkeypatch, _scribble, name, steps)
     _spy(monkeypatch, type(w), "_start", steps)  # no worker started
     for k, label in enumerate((1, 2, 1, 2, 1)):

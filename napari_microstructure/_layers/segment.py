@@ -16,15 +16,35 @@ from typing import Any
 import numpy as np
 
 from . import output
-from .image import image_array, layer_kwargs_like, layer_role, stack_placement_like
+from .image import layer_kwargs_like, layer_role, stack_placement_like
 from .output import follow_name, mark_written, own_layer, show_output
-from .plane import displayed_plane, level0, plane_suffix
+from .plane import displayed_plane, level0, plane_suffix, yx_shape
+from .plane_source import PlaneSource
 
 
 def image_shape2d(layer: Any) -> tuple[int, int]:
-    """Rows and columns of the plane an image layer shows."""
-    arr = image_array(layer)
-    return int(arr.shape[0]), int(arr.shape[1])
+    """Rows and columns of the plane an image layer shows, from its shape: no pixel is read
+    (a lazily loaded plane may take seconds to read)."""
+    return yx_shape(layer)
+
+
+def kept_plane(layer: Any, plane: tuple[int, ...]) -> PlaneSource:
+    """Plane ``plane`` of image ``layer``'s data as they are now, unread (a worker reads it).
+
+    Raises
+    ------
+    IndexError : the layer no longer has that plane (its data were replaced since).
+    """
+    data = level0(layer)
+    lead = tuple(int(n) for n in data.shape[: len(plane)])
+    if len(plane) != max(layer.ndim - 2, 0) or not all(
+        0 <= p < n for p, n in zip(plane, lead, strict=True)
+    ):
+        raise IndexError(
+            f"'{layer.name}' no longer has the plane the pixel classifier was taught on "
+            f"(its shape is now {tuple(data.shape)}): paint in a new scribbles layer"
+        )
+    return PlaneSource(data, plane)
 
 
 #: a scribbles layer's metadata: the unique id of the image layer it was made over

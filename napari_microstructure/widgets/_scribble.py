@@ -26,16 +26,15 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import (
     displayed_plane,
-    image_array,
     new_scribbles_kwargs,
     plane_index,
     scribbles_array,
     yx_shape,
 )
 from .._layers.output import edited_since_written, own_layer
-from .._layers.plane import level0, plane_suffix
-from .._layers.plane_source import PlaneSource
-from .._layers.segment import result_output
+from .._layers.plane import plane_suffix
+from .._layers.plane_source import PlaneSource, read_pixels
+from .._layers.segment import kept_plane, result_output
 from ..core.progress import rescaled
 from ..core.segment import ScribbleClassifier, apply_classifier, classify_with_scribbles
 from ..core.segment.scribble import check_feature_size
@@ -153,8 +152,10 @@ class ScribblePanel:
         if self._refused_size(image, quiet):
             return None
         try:
-            arr = image_array(image)
-            plane = plane_index(image)
+            # the image's plane is read by the worker (a lazy one may take seconds): the run
+            # is told by the image layer and plane and the strokes' checksum, not its pixels
+            source = PlaneSource.of(image)
+            plane = source.plane
             strokes = np.ascontiguousarray(displayed_plane(scribbles))
         except ValueError as exc:
             show_error(str(exc))
@@ -171,11 +172,11 @@ class ScribblePanel:
         if taught is not None and taught.scribbles is scribbles and not taught.on(image):
             stale = self._pixel_classes(taught.image, taught.plane) in self._hid_out_of_date
             if taught.strokes_of(scribbles) and (taught.strokes != run[4] or stale):
-                return self._reteach(image, arr, taught, run, classes, quiet)
+                return self._reteach(image, source, taught, run, classes, quiet)
             if taught.strokes_of(scribbles) or classes < 2:
-                return self._apply(image, arr, taught, run, quiet)
+                return self._apply(image, source, taught, run, quiet)
         try:
-            marks = scribbles_array(scribbles, arr.shape[:2])
+            marks = scribbles_array(scribbles, source.shape[:2])
         except ValueError as exc:
             show_error(str(exc))
             return None
@@ -186,8 +187,13 @@ class ScribblePanel:
             self._clf, self._clf_layer, self._taught = ScribbleClassifier(), image, None
         clf = self._clf
         done = Taught(scribbles, plane_index(scribbles), image, plane, run[4])
+
+        def teach() -> Generator[Any, None, Any]:
+            pixels = yield from read_pixels(source)
+            return (yield from classify_with_scribbles(pixels, marks, clf))
+
         return self._start(
-            lambda: classify_with_scribbles(arr, marks, clf),
+            teach,
             lambda res: self._show_scribble_result(image, res, not quiet, run, done),
             SCRIBBLE_JOB,
         )
@@ -208,7 +214,13 @@ class ScribblePanel:
         return True
 
     def _reteach(
-        self, image: Image, arr: Any, taught: Taught, run: tuple, classes: int, quiet: bool
+        self,
+        image: Image,
+        source: PlaneSource,
+        taught: Taught,
+        run: tuple,
+        classes: int,
+        quiet: bool,
     ) -> Any:
         """The strokes ``taught`` was made with changed while ``image`` (another image, or
         plane) is chosen: they teach the classifier again on ``taught``'s image and plane,
@@ -217,32 +229,33 @@ class ScribblePanel:
         if classes < 2:
             self._out_of_date(taught.image, taught.plane, quiet)
             return None
-        try:
-            pixels = np.asarray(PlaneSource(level0(taught.image), taught.plane).read())
-            marks = scribbles_array(taught.scribbles, pixels.shape[:2])
+        try:  # read by the worker, as the image it is applied to
+            there = kept_plane(taught.image, taught.plane)
+            marks = scribbles_array(taught.scribbles, there.shape[:2])
         except (IndexError, ValueError) as exc:  # its image no longer has that plane
             show_error(str(exc))
             return None
         done = replace(taught, strokes=run[4])
-        return self._apply(image, arr, taught, run, quiet, (pixels, marks, done))
+        return self._apply(image, source, taught, run, quiet, (there, marks, done))
 
     def _apply(
         self,
         image: Image,
-        arr: Any,
+        source: PlaneSource,
         taught: Taught,
         run: tuple,
         quiet: bool,
-        teach: tuple[Any, Any, Taught] | None = None,
+        teach: tuple[PlaneSource, Any, Taught] | None = None,
     ) -> Any:
-        """Classify ``image`` (its plane on screen) with the classifier kept in ``taught``;
-        ``teach`` (its image's plane, the strokes, where they are): taught again first."""
-        source, target = describe(taught.image, taught.plane), describe(image, run[1])
-        note = f"taught on {source}, applied to {target}"
-        try:
-            self._clf.check_applicable(arr)
+        """Classify ``image`` (its plane on screen, ``source``, read by the worker) with the
+        classifier kept in ``taught``; ``teach`` (its image's plane, the strokes, where they
+        are): taught again first."""
+        origin, target = describe(taught.image, taught.plane), describe(image, run[1])
+        note = f"taught on {origin}, applied to {target}"
+        try:  # grey or colour: told by the plane's shape, before its pixels are read
+            self._clf.check_applicable(np.broadcast_to(np.uint8(0), source.shape))
         except ValueError as exc:
-            refused = f"not applied to {target} (taught on {source}): {exc}"
+            refused = f"not applied to {target} (taught on {origin}): {exc}"
             self._status.value = f"{SCRIBBLE_JOB}: {refused}"
             if not quiet or self._told != refused:  # once while painting
                 show_error(f"Segment: the pixel classifier was {refused}.")
@@ -260,15 +273,22 @@ class ScribblePanel:
             self._told = note
         fitted, cache = self._clf, self._other_clf
         if teach is None:
+
+            def apply() -> Generator[Any, None, Any]:
+                pixels = yield from read_pixels(source)
+                return (yield from apply_classifier(pixels, fitted, cache))
+
             return self._start(
-                lambda: apply_classifier(arr, fitted, cache),
+                apply,
                 lambda res: self._show_scribble_result(image, res, not quiet, run, note=note),
                 SCRIBBLE_JOB,
             )
-        pixels, marks, done = teach
+        taught_source, marks, done = teach
 
         def steps() -> Generator[Any, None, tuple[Any, Any]]:
+            pixels = yield from read_pixels(taught_source)
             first = yield from rescaled(classify_with_scribbles(pixels, marks, fitted), 0, 50, 100)
+            arr = yield from read_pixels(source)
             return first, (yield from rescaled(apply_classifier(arr, fitted, cache), 50, 100, 100))
 
         # off its plane the slider hides (and shows) its pixel classes, not the user

@@ -14,8 +14,8 @@ import pandas as pd
 from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import image_array, layer_pixel_size, scribbles_array
-from .._layers.plane import plane_index
+from .._layers import layer_pixel_size, scribbles_array
+from .._layers.plane_source import PlaneSource, read_pixels
 from ..core.progress import Progress
 from ..core.segment import (
     WATERSHED_DEFAULTS,
@@ -94,21 +94,26 @@ class UNetPanel:
         if source == FROM_PROJECT and self.project_folder is None:
             self.project_folder = get_setting(CURATE_SETTING, "") or None  # the Curate dock's
 
-    def _layer_arrays(self) -> tuple[np.ndarray, np.ndarray, str, float | None]:
-        """Copies of the image plane and the annotation's classes to train on, checked (a worker
-        must not read the layers' live data): image, mask, name, pixel size."""
+    def _layer_inputs(self) -> tuple[PlaneSource, np.ndarray, str, float | None]:
+        """The image plane and copies of the annotation's classes to train on, checked (a
+        worker must not read the layers' live data): image, mask, name, pixel size. A plane in
+        memory is copied now (milliseconds); a lazy one is left to the worker to read (seconds
+        from its store)."""
         image, mask = self.image_layer, self.annotation_layer
         if image is None or mask is None:
             raise ValueError("choose an image and its annotation (a Labels layer) to train on")
-        arr = np.array(image_array(image))
-        marks = scribbles_array(mask, arr.shape[:2], "annotation")
+        source = PlaneSource.of(image)
+        if source.in_memory:
+            source = PlaneSource(np.array(source.read()), ())
+        marks = scribbles_array(mask, source.shape[:2], "annotation")
         if self.task == "boundaries":  # painted lines: any label (the >127 rule is for files)
             marks = (marks != 0).astype(np.uint8)
-        return arr, mask_to_classes(marks, self.task), image.name, layer_pixel_size(image)
+        return source, mask_to_classes(marks, self.task), image.name, layer_pixel_size(image)
 
     def _layer_pair(self) -> list[Any]:
         """The training pair of the chosen layers (the dock's worker converts them instead)."""
-        return _pairs_of(self._layer_arrays(), self.task)
+        source, *rest = self._layer_inputs()
+        return _pairs_of(np.asarray(source.read()), *rest, self.task)
 
     def _file_source(self) -> Any:
         """A function reading the training data of the chosen folders or project (in the
@@ -132,8 +137,8 @@ class UNetPanel:
     def train(self) -> Any:
         """Train a U-Net in a worker (progress per step, Cancel stops it); saves the model."""
         try:
-            arrays = self._layer_arrays() if self.source == FROM_LAYERS else None
-            read = self._file_source() if arrays is None else None
+            inputs = self._layer_inputs() if self.source == FROM_LAYERS else None
+            read = self._file_source() if inputs is None else None
             options = {"base": 16, "depth": 4, "patience": 6, **self._options}
             cfg = TrainConfig(task=self.task, epochs=self.epochs, **options)
         except (ValueError, OSError, TypeError) as exc:
@@ -152,9 +157,11 @@ class UNetPanel:
 
         def run():
             nonlocal cfg
-            if arrays is not None:  # converted here: seconds for a large colour image
+            if inputs is not None:  # read and converted here: seconds for a large image
+                source, *rest = inputs
+                pixels = yield from read_pixels(source)
                 yield Progress(0, 1, "preparing the training image")
-                pairs = _pairs_of(arrays, cfg.task)
+                pairs = _pairs_of(pixels, *rest, cfg.task)
             else:
                 yield Progress(0, 1, "reading the training images")
                 with logged_warnings() as notes:  # e.g. images without a mask, left out
@@ -211,10 +218,12 @@ class UNetPanel:
             show_error(str(exc))
             return None
         self._model_info.value = _describe(model)
-        arr, ps, tta = image_array(image), layer_pixel_size(image), bool(self._tta.value)
-        plane = plane_index(image)  # a stack: the plane segmented, named in the results
+        # read by the worker: a lazily loaded plane may take seconds
+        source, ps, tta = PlaneSource.of(image), layer_pixel_size(image), bool(self._tta.value)
+        plane = source.plane  # a stack: the plane segmented, named in the results
 
         def run():
+            arr = yield from read_pixels(source)
             seg = yield from segment_image(arr, model, ps, tta=tta)
             grains = None
             if model.task == "boundaries":  # grains: watershed of the boundary probability
@@ -245,9 +254,10 @@ class UNetPanel:
         return self._grains
 
 
-def _pairs_of(arrays: tuple[np.ndarray, np.ndarray, str, float | None], task: str) -> list[Any]:
-    """The training pair of :meth:`UNetPanel._layer_arrays`' image and mask."""
-    image, mask, name, pixel_size = arrays
+def _pairs_of(
+    image: np.ndarray, mask: np.ndarray, name: str, pixel_size: float | None, task: str
+) -> list[Any]:
+    """The training pair of an image plane and :meth:`UNetPanel._layer_inputs`' mask."""
     return [make_pair(image, mask, task, 3 if image.ndim == 3 else 1, name, pixel_size)]
 
 

@@ -18,11 +18,7 @@ from magicgui.widgets import (
 from napari.layers import Image, Labels, Shapes
 from napari.utils.notifications import show_error, show_info, show_warning
 
-from .._layers import (
-    detections_from_layer,
-    image_array,
-    layer_pixel_size,
-)
+from .._layers import detections_from_layer, layer_pixel_size
 from .._layers.explain import (
     BLENDINGS,
     SALIENCY_COLORMAPS,
@@ -30,7 +26,8 @@ from .._layers.explain import (
     overlay_layer,
     show_image_overlay,
 )
-from .._layers.plane import made_on_other_plane, plane_index, plane_text
+from .._layers.plane import made_on_other_plane, plane_text
+from .._layers.plane_source import PlaneSource, read_pixels
 from ..core.settings import get_section
 from ._base import WorkerWidget, info_label, prefer_role
 from ._explain_box import explain_box, found_on, unmade_prediction
@@ -183,13 +180,15 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         img = self._need_image()
         if img is None:
             return None
-        image, ps, method = image_array(img), layer_pixel_size(img), self.method
-        conf, plane = self.threshold, plane_index(img)  # a stack: the plane explained
+        # read by the worker: a lazily loaded plane may take seconds
+        source, ps, method = PlaneSource.of(img), layer_pixel_size(img), self.method
+        conf, plane = self.threshold, source.plane  # a stack: the plane explained
 
         def make_gen():
             from ..core.explain import saliency_map
 
             det = yield from self._load_detector()
+            image = yield from read_pixels(source)
             return (yield from saliency_map(image, det, method, ps, conf=conf))
 
         def done(result: np.ndarray) -> None:
@@ -238,11 +237,12 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         cls, name = int(row.class_id), str(row.class_name)
         # a detected box's confidence picks the detection tile that made it (none: drawn)
         conf = float(row.get("confidence", np.nan)) if name else None
-        image, ps, method = image_array(img), layer_pixel_size(img), str(self._obj_method.value)
-        plane, thr = plane_index(img), self.threshold
+        source, ps = PlaneSource.of(img), layer_pixel_size(img)
+        method, plane, thr = str(self._obj_method.value), source.plane, self.threshold
 
         def make_gen():
             det = yield from self._load_detector()
+            image = yield from read_pixels(source)  # a lazy layer: read here, not in napari
             return (yield from explain_box(image, det, box, cls, name, ps, method, conf))
 
         def done(found: Any) -> None:
@@ -272,13 +272,14 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
         img = self._need_image()
         if img is None:
             return None
-        image, ps, thr = image_array(img), layer_pixel_size(img), self.threshold
-        plane = plane_index(img)
+        source, ps, thr = PlaneSource.of(img), layer_pixel_size(img), self.threshold
+        plane = source.plane
 
         def make_gen():
             from ..core.explain import class_score_maps, low_confidence_map
 
             det = yield from self._load_detector()
+            image = yield from read_pixels(source)  # a lazy layer: read here, not in napari
             maps = yield from class_score_maps(image, det, ps)
             return low_confidence_map(maps, thr)
 
