@@ -212,9 +212,19 @@ def labels_to_import(
     placement to its pixels, each with the ``source`` of its layer; each object's class from the
     instances layer's features, as Refine writes them), and how many boxes were taken as the
     objects Refine made from them (:func:`refined_boxes`: not stored as boxes too); raises
-    ValueError for a layer of another size, bad ids or a class that is not one of ``classes``."""
+    ValueError for a layer of another size, bad ids, a class that is not one of ``classes``,
+    or a result of another plane of the stack than the one on screen (:data:`.plane.PLANE_KEY`:
+    a 2-D layer lies over every plane)."""
     from ..core.curate.manifest import refuse_bad_ids
 
+    chosen = (("objects", "made", instances), ("phases", "made", phases))
+    for what, verb, layer in (*chosen, ("boxes", "found", boxes)):
+        made = None if layer is None else made_on_other_plane(layer, image)
+        if made is not None:
+            raise ValueError(
+                f"the {what} of {layer.name} were {verb} on plane {plane_text(made)} of the "
+                "stack, not the plane on screen: show that plane"
+            )
     kwargs: dict[str, Any] = {}
     for role, layer in (("instances", instances), ("phases", phases)):
         if layer is None:
@@ -229,12 +239,6 @@ def labels_to_import(
                 kwargs["classes"] = named
     taken = 0
     if boxes is not None:
-        made = made_on_other_plane(boxes, image)
-        if made is not None:
-            raise ValueError(
-                f"the boxes of {boxes.name} were found on plane {plane_text(made)} of the "
-                "stack, not the plane on screen: show that plane"
-            )
         found = boxes_from_layer(boxes, classes, image=image)
         if instances is not None:
             linked = refined_boxes(instances, kwargs["instances"], found)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .._layers.image import layer_pixel_size
 from .._layers.output import array_fingerprint
-from .._layers.plane import level0, plane_index, plane_text
+from .._layers.plane import level0, made_plane, plane_index, plane_text
 from ._events import EventHooks
 
 EDIT_EVENTS = ("paint", "data", "labels_update")  # brush, fill, eraser; new data
@@ -164,6 +164,29 @@ class MeasuredWatch:
 
 def _size_text(pixel_size: float | None) -> str:
     return f"{pixel_size:.6g}" if pixel_size else "none"
+
+
+def planes_apart(grains: Any, phases: Any) -> str:
+    """Why the ``phases`` layer cannot be measured with the ``grains`` (both Labels): one is a
+    2-D result of one plane of a stack (:data:`~.._layers.plane.PLANE_KEY`) and the other is of
+    another plane (a stack's on screen, or another result's); "" when they can (no phases, a
+    phase map alone, plain 2-D layers, stacks, or one plane)."""
+    if phases is None or phases is grains:
+        return ""
+    where, results = [], False
+    for layer in (grains, phases):
+        plane = plane_index(layer)  # a stack: the plane on screen, measured
+        made = None if plane else made_plane(layer)
+        results = results or made is not None
+        where.append((plane or made, "were made on" if made else "are measured on"))
+    (g, g_verb), (p, p_verb) = where
+    if not results or not g or not p or len(g) != len(p) or g == p:
+        return ""
+    return (
+        f"the grains ({grains.name}) {g_verb} plane {plane_text(g)} of the stack, the phases "
+        f"({phases.name}) {p_verb} plane {plane_text(p)}: the phase fractions would be another "
+        "plane's. Choose grains and phases of one plane (or move the slider to the result's)."
+    )
 
 
 def plane_print(layer: Any, plane: tuple[int, ...]) -> int:

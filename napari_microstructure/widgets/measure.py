@@ -35,7 +35,7 @@ from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
 from ._measure_report import MeasureReports, summary_lines
-from ._measure_watch import MeasuredWatch, plane_print
+from ._measure_watch import MeasuredWatch, plane_print, planes_apart
 from ._tables import ResultsTable
 from ._values import NamesValue, Value, within
 
@@ -200,6 +200,10 @@ class MeasureWidget(MeasureReports, WorkerWidget):
                 f"Measure: the phases layer ({phases.shape}) and the grains ({labels.shape}) "
                 "differ in size."
             )
+            return None
+        apart = planes_apart(layer, phase_layer)  # phases of one plane, grains of another
+        if apart:
+            show_error(f"Measure: {apart}")
             return None
         ps, names = self.pixel_size, self.phase_names or None
         if names is None and phase_layer is not None:  # e.g. a phases model's classes
