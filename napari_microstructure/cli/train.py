@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +30,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="model to fine-tune (.pt or .yaml); default with --project: the project's active "
         "model of the task (detect: else the demo detector), else a new YOLOv8n(-seg)",
     )
-    p.add_argument("--out", required=True, metavar="DIR", help="folder for the run")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for the run (weights in DIR/train)"
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="train over an earlier run in DIR/train (without it such a run is refused, so its "
+        "weights are not replaced by mistake)",
+    )
     p.add_argument("--device", help="'cpu', '0', or '0,1,...' for multi-GPU (ultralytics DDP)")
-    p.add_argument("--imgsz", type=int, default=640)
-    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--imgsz", type=int, default=640, help="training image size, 32 to 8192")
+    p.add_argument("--batch", type=int, default=8, help="images per batch, at least 1")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--pixel-size", type=pixel_size_arg, help="µm/px of the training images (recorded)"
@@ -54,7 +63,7 @@ def _echo(p: Progress) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..core.curate.project import Project, ProjectError
-    from ..core.curate.train import TrainJob
+    from ..core.curate.train import TrainJob, data_pixel_size
 
     if args.accept and not args.project:
         raise CLIError("--accept needs --project (the project whose active model it becomes)")
@@ -79,7 +88,15 @@ def run(args: argparse.Namespace) -> int:
             batch=args.batch,
             seed=args.seed,
             pixel_size=args.pixel_size,
+            overwrite=args.overwrite,
         )
+        _require_8bit(args.data)
+        if not (args.pixel_size or data_pixel_size(args.data)):
+            log.warning(
+                "%s: no pixel size: pass --pixel-size UM (µm/px of the training images) so "
+                "that detect can resample images of other pixel sizes to the model's",
+                args.data,
+            )
         result = run_to_end(job.run(), _echo)
     except (ProjectError, ValueError, FileNotFoundError) as exc:
         raise CLIError(str(exc)) from exc
@@ -165,6 +182,77 @@ def _require_only_done(data: str, project: str) -> None:
             f"{project}; export again with `napari-microstructure export {project} --out DIR "
             "--only-done`, or train without --project"
         )
+
+
+def _require_8bit(data: str, per_split: int = 20) -> None:
+    """Refuse a dataset of images wider than 8 bits (up to ``per_split`` of its train and val
+    images are read, their headers only): ultralytics keeps their high byte, 12-bit data as
+    grey levels 0..15, while ``detect`` stretches such images to 0..255."""
+    for path in _dataset_images(data, per_split):
+        kind = _wide_kind(path)
+        if kind:
+            raise CLIError(
+                f"{path.name} is a {kind} image: ultralytics would read it as 8 bits (12-bit "
+                "data as grey levels 0..15), while detect stretches such images to 0..255; "
+                "convert the dataset to 8 bits first (`napari-microstructure export` of a "
+                "project holding the images writes them scaled as detect scales them)"
+            )
+
+
+def _dataset_images(data: str, per_split: int) -> list[Path]:
+    """Up to ``per_split`` train and val images of a data.yaml, found as ultralytics does
+    (folders, image lists in .txt files); [] when they cannot be found (ultralytics says why)."""
+    import itertools
+
+    import yaml
+
+    try:
+        doc = yaml.safe_load(Path(data).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    if not isinstance(doc, dict):
+        return []
+    root = Path(str(doc.get("path") or Path(data).parent))
+    found: list[Path] = []
+    for split in ("train", "val"):
+        entries = doc.get(split) or []
+        entries = [entries] if isinstance(entries, str) else list(entries)
+        names = itertools.chain.from_iterable(_listed(root / str(e)) for e in entries)
+        found += itertools.islice((p for p in names if p.suffix.lower() in _DEEP), per_split)
+    return found
+
+
+def _listed(entry: Path) -> Iterator[Path]:
+    """The images of one train/val entry of a data.yaml: a folder, a .txt list or an image."""
+    if entry.is_dir():
+        yield from entry.rglob("*")
+    elif entry.suffix.lower() == ".txt" and entry.is_file():
+        for line in entry.read_text(encoding="utf-8", errors="replace").splitlines():
+            line = line.strip()  # "./x.png" is beside the list, as ultralytics reads it
+            if line:
+                yield entry.parent / line[2:] if line.startswith("./") else Path(line)
+    else:
+        yield entry
+
+
+#: the image formats that can hold more than 8 bits a sample
+_DEEP = (".png", ".tif", ".tiff")
+
+
+def _wide_kind(path: Path) -> str | None:
+    """ "uint16" (the sample type) for an image wider than 8 bits, else (or unreadable) None."""
+    try:
+        if path.suffix.lower() == ".png":
+            with open(path, "rb") as fh:
+                head = fh.read(25)  # signature, IHDR length and tag, width, height, bit depth
+            return "16-bit" if len(head) == 25 and head[24] == 16 else None
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            dtype = tif.pages.first.dtype
+        return str(dtype) if dtype is not None and dtype.itemsize > 1 else None
+    except Exception:  # noqa: BLE001 - a broken file is ultralytics' to report
+        return None
 
 
 def _dataset_error(exc: RuntimeError) -> str | None:

@@ -58,7 +58,7 @@ class ModelVersions:
             result.task,
             metrics,
             parent=self.version_of(base) or (str(base) if base else None),
-            data=str(result.data),
+            data=str(Path(result.data).resolve()),  # not the working folder's relative path
             history=result.history,
         )
 

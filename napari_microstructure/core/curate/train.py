@@ -91,23 +91,39 @@ def _build_model(task: str, base: str | Path | None, model_yaml: str | None) -> 
 
     cfg = model_yaml or DEFAULT_YAML[task]
     if base is None:
-        return YOLO(cfg, task=task)
+        return _check_head(YOLO(cfg, task=task), task, Path(cfg).name)
     base = Path(base)
     if not base.is_file():
         raise ValueError(f"starting model not found: {base}")
-    if base.suffix.lower() == ".yaml":
-        return YOLO(str(base), task=task)
-    try:
-        model = YOLO(str(base))
+    try:  # a yaml too: a data.yaml given by mistake fails with a KeyError
+        model = YOLO(str(base), task=task) if base.suffix.lower() == ".yaml" else YOLO(str(base))
     except Exception as exc:  # noqa: BLE001 - ultralytics raises many types for a foreign file
         raise ValueError(
             f"{base.name}: not an ultralytics detection or segmentation model to start from "
             f"({type(exc).__name__}); give a YOLO .pt or a model .yaml"
         ) from None
-    if model.task == task:
-        return model
-    # e.g. a segmentation model started from a detector: transfer the matching weights
-    return YOLO(cfg, task=task).load(str(base))
+    if model.task != task:  # e.g. a segmenter from a detector: the matching weights
+        model = YOLO(cfg, task=task).load(str(base))
+    return _check_head(model, task, base.name)
+
+
+def _check_head(model: Any, task: str, name: str) -> Any:
+    """``model``, refused unless its network ends in the YOLO head of ``task`` (a
+    classification or pose .yaml builds, then fails inside the training)."""
+    from ultralytics.nn.modules.head import OBB, Detect, Pose, Segment
+
+    layers = getattr(getattr(model, "model", None), "model", None)
+    head = layers[-1] if layers is not None and len(layers) else None
+    want = "Segment" if task == "segment" else "Detect"
+    ok = isinstance(head, Segment) if task == "segment" else isinstance(head, Detect)
+    ok = ok and (task == "segment" or not isinstance(head, Segment | Pose | OBB))
+    if not ok:
+        found = type(head).__name__ if head is not None else "no YOLO layer list"
+        raise ValueError(
+            f"{name}: not a YOLO {task} model to start from (its network ends in {found}, not a "
+            f"{want} head); give a YOLO {task} .pt or model .yaml"
+        )
+    return model
 
 
 #: ultralytics settings for fine-tuning on a project's few corrected images: AdamW at a small
@@ -115,6 +131,8 @@ def _build_model(task: str, base: str | Path | None, model_yaml: str | None) -> 
 #: batch (ultralytics adds up the gradients of 64 images before one by default: a project of 8
 #: images would get 2 or 3 updates in 20 epochs)
 FINE_TUNE: dict[str, Any] = {"optimizer": "AdamW", "lr0": 0.002, "warmup_epochs": 0}
+#: the smallest training image size: YOLO's largest stride
+IMGSZ_MIN = 32
 
 
 class TrainJob:
@@ -129,6 +147,8 @@ class TrainJob:
     device : passed to ultralytics ("cpu", "0", "0,1", ...; None = its default).
     pixel_size : µm/px of the training images, recorded next to the weights for scale-aware
         detection; None takes the ``pixel_size_um`` of ``data`` (:func:`data_pixel_size`).
+    overwrite : train over an earlier run in ``out_dir/train`` (False: such a folder that is
+        not empty is refused, so its weights are not replaced by mistake).
     train_kwargs : more ultralytics training arguments; they override :data:`FINE_TUNE`.
     """
 
@@ -145,16 +165,32 @@ class TrainJob:
         seed: int = 0,
         model_yaml: str | None = None,
         pixel_size: float | None = None,
+        overwrite: bool = False,
         **train_kwargs: Any,
     ) -> None:
+        from ..detect.model import IMGSZ_MAX
+
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, not {task!r}")
         if int(epochs) < 1:
             raise ValueError("epochs must be at least 1")
+        if not IMGSZ_MIN <= int(imgsz) <= IMGSZ_MAX:  # detect refuses a model recording another
+            raise ValueError(
+                f"imgsz (--imgsz) must be a whole number of pixels between {IMGSZ_MIN} and "
+                f"{IMGSZ_MAX}, got {imgsz}"
+            )
+        if int(batch) < 1:
+            raise ValueError(f"batch (--batch) must be at least 1 image, got {batch}")
         self.data = Path(data)
         if not self.data.is_file():
             raise ValueError(f"dataset file not found: {self.data}")
         self.out_dir = Path(out_dir)
+        run_dir = self.out_dir / "train"
+        if not overwrite and run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+            raise ValueError(
+                f"{run_dir} holds an earlier run; choose a new or empty folder, or pass "
+                "--overwrite (overwrite=True) to train over it (its weights are replaced)"
+            )
         self.task = task
         self.epochs = int(epochs)
         self.imgsz = int(imgsz)
@@ -240,6 +276,11 @@ class TrainJob:
     # -- driver -------------------------------------------------------------------------------
     def run(self) -> Generator[Progress, None, TrainResult]:
         """Train; yields one Progress per epoch (message with the metrics), returns the result."""
+        # an earlier run's sidecars would describe (and, read first, override) new weights
+        # should this run stop before writing its own; its appended metrics table too
+        old = self.out_dir / "train"
+        for stale in [*(old / "weights").glob("*.json"), old / "results.csv"]:
+            stale.unlink(missing_ok=True)
         thread = threading.Thread(target=self._train, name="curate-train", daemon=True)
         history: list[dict[str, float]] = []
         total = self.epochs
@@ -281,8 +322,8 @@ class TrainJob:
             "pixel_size_um": self.pixel_size,
             "classes": {int(k): str(v) for k, v in dict(names or {}).items()},
             "metrics_val": metrics,
-            "data": str(self.data),
-            "base": str(self.base) if self.base else None,
+            "data": str(self.data.resolve()),  # as the manifest: not the working folder's
+            "base": str(Path(self.base).resolve()) if self.base else None,
         }
         write_model_info(weights, info)
 

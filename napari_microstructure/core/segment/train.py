@@ -165,16 +165,28 @@ def _drain(gen):
             return stop.value
 
 
-def _check_memory(pairs: list[Pair], val_pairs: list[Pair], n_classes: int) -> None:
+#: peak bytes of a CPU training step per crop pixel and base channel (96 measured at depth 4)
+STEP_BYTES = 100
+
+
+def _check_memory(pairs: list[Pair], val_pairs: list[Pair], n: int, cfg: TrainConfig) -> None:
     """Refuse training images too large to hold with the validation's whole-image prediction
-    (about 16 bytes a pixel per class, as :func:`predict.predict_probabilities`)."""
+    (about 16 bytes a pixel per class, as :func:`predict.predict_probabilities`), or with a
+    CPU training step on ``cfg``'s batch of crops (:data:`STEP_BYTES`)."""
     held = sum(p.image.nbytes + p.mask.nbytes for p in pairs)
-    peak = held + max((p.mask.size for p in val_pairs), default=0) * 16 * (n_classes + 1)
+    peak = held + max((p.mask.size for p in val_pairs), default=0) * 16 * (n + 1)
     if peak > memory_budget():
         raise ValueError(
             f"the training images hold {sum(p.mask.size for p in pairs) / 1e6:.0f} Mpx and "
             f"would need about {peak / 2**30:.1f} GiB of memory with their validation, more "
             f"than {MEMORY_SHARE:.0%} of this machine's memory; train on crops of them instead"
+        )
+    step = held + cfg.batch_size * cfg.crop**2 * cfg.base * STEP_BYTES
+    if torch.device(cfg.device).type == "cpu" and step > memory_budget():  # a GPU's: on it
+        raise ValueError(
+            f"training steps on {cfg.batch_size} crops of {cfg.crop} px (base {cfg.base}) would "
+            f"need about {step / 2**30:.1f} GiB of memory, more than {MEMORY_SHARE:.0%} of this "
+            "machine's memory; use a smaller crop or batch"
         )
 
 
@@ -225,6 +237,11 @@ def train_model(
     if note:
         log.warning(note)
     cfg = config
+    side = max(min(p.mask.shape) for p in pairs)
+    if cfg.crop > side:  # every crop is then a whole image enlarged: memory and time for nothing
+        log.warning(
+            "crop of %d px larger than every training image: use %d or less", cfg.crop, side
+        )
     torch.manual_seed(cfg.seed)
     patience = cfg.patience
     if val_pairs is None:
@@ -239,7 +256,7 @@ def train_model(
         pairs, val_pairs = (with_channels(p, init.in_channels) for p in (pairs, val_pairs))
     in_ch = pairs[0].image.shape[0]
     n_cls = 2 if cfg.task == "boundaries" else n_classes_in(pairs + val_pairs)
-    _check_memory(pairs + val_pairs, val_pairs, n_cls)
+    _check_memory(pairs + val_pairs, val_pairs, n_cls, cfg)
     if cfg.classes:
         if len(cfg.classes) < n_cls:
             raise ValueError(f"{len(cfg.classes)} class names for masks with {n_cls} classes")
