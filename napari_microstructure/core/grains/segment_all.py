@@ -29,14 +29,35 @@ def no_grains_warning(labels: np.ndarray) -> str | None:
     )
 
 
+#: Summary keys that tell a grain size, nulled for a field of one region: G follows from
+#: ``grains_per_mm2`` (and ``mean_area``, ``jeffries_equivalent_grains``) as directly as from
+#: the mean intercept; the counts behind them (``n_intercepts``, ``n_test_lines``) stay
+_ONE_REGION_NULLED = (
+    "mean_intercept",
+    "astm_g_intercept",
+    "astm_g_planimetric",
+    "mean_area",
+    "mean_intercept_ci95",
+    "astm_g_intercept_ci95",
+    "astm_g_planimetric_ci95",
+    "relative_accuracy_intercept",
+    "jeffries_equivalent_grains",
+    "grains_per_mm2",
+)
+
+
 def without_one_region_size(summary: dict[str, Any], labels: np.ndarray) -> str | None:
-    """Null the planimetric G (and its interval) in ``summary`` (:func:`..measure.summarize`)
-    of ``labels`` that are one region (:func:`no_grains_warning`), with the reason in
+    """Null every grain size of ``summary`` (:func:`..measure.summarize`) of ``labels`` that
+    are one region (:func:`no_grains_warning`): both G with their intervals, the mean intercept
+    (and by direction), the mean area, grains per mm² and the Jeffries count, with the reason in
     ``summary["warning"]``: the frame itself is no grain size. Returns the warning, or None
     (``summary`` untouched) when the labels hold grains or none at all."""
     warning = no_grains_warning(labels) if summary.get("grain_count") else None
     if warning:
-        summary["astm_g_planimetric"] = summary["astm_g_planimetric_ci95"] = None
+        summary.update(dict.fromkeys(_ONE_REGION_NULLED))
+        by_direction = summary.get("mean_intercept_by_direction")
+        if by_direction:  # every direction stays a key: the same CSV columns always
+            summary["mean_intercept_by_direction"] = dict.fromkeys(by_direction)
         summary["warning"] = warning
     return warning
 
