@@ -45,7 +45,8 @@ def plane_index(layer: Any) -> tuple[int, ...]:
 
     napari's own rounding of the slider position; a position beyond the stack (another layer
     has more planes) takes the nearest plane. When the view shows other axes (3-D view,
-    transposed axes) it is the rows x columns plane at the sliders' position.
+    transposed axes) it is the rows x columns plane at the sliders' position, which is not on
+    screen: the docks refuse such a view (:func:`plane_hidden`).
     """
     n = layer.ndim - 2
     if n <= 0:
@@ -55,6 +56,26 @@ def plane_index(layer: Any) -> tuple[int, ...]:
     point = np.where(np.isfinite(point), point, 0.0)
     return tuple(
         int(np.clip(np.round(p), 0, size - 1)) for p, size in zip(point, shape, strict=True)
+    )
+
+
+def plane_hidden(layer: Any) -> str:
+    """Why the rows x columns plane of a stack is not what napari shows (the 3-D view, or
+    transposed axes with a leading axis on screen); "" when it is, and for a 2-D layer.
+
+    Rows and columns swapped on screen are still that plane.
+    """
+    n = int(getattr(layer, "ndim", 2))  # (an RGB image's colour axis is no layer axis)
+    try:
+        view = layer._slice_input
+        ndisplay, displayed = int(view.ndisplay), {int(axis) for axis in view.displayed}
+    except AttributeError:  # not a napari layer
+        return ""
+    if n <= 2 or (ndisplay == 2 and displayed == {n - 2, n - 1}):
+        return ""
+    return (
+        f"{layer.name} shows other axes than its rows and columns (3-D view or transposed "
+        "axes): show a rows x columns plane (napari's 2-D view, axes in order) to work on it"
     )
 
 

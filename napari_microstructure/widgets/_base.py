@@ -15,6 +15,7 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QSizePolicy
 
 from .._layers import layer_role
+from .._layers.plane import plane_hidden
 from ..core.progress import Progress
 from ._dock_frame import FitWidth, Lifetime
 from ._layer_box import LayerBox
@@ -75,6 +76,7 @@ class WorkerWidget(Container):
         self._running = False
         self._gone = False  # Qt deleted the controls (the viewer's window was closed)
         self._closed = False  # the dock was closed (:meth:`close`)
+        self._hidden_told = ""  # the last "plane not on screen" warning (:meth:`_plane_on_screen`)
         ref = weakref.ref(self)
         self.root_native_widget.destroyed.connect(lambda *_: _on_destroyed(ref))
         self._disconnects: list[Callable[[], Any]] = []
@@ -232,6 +234,18 @@ class WorkerWidget(Container):
         show_info(f"{what}: {layer.name} was closed during the run; its result is not shown.")
         self._status.value = f"{what}: its image was closed"
         return True
+
+    def _plane_on_screen(self, layer: Any, what: str, quiet: bool = False) -> bool:
+        """False (the user warned) when stack ``layer`` shows other axes than its rows and
+        columns (:func:`.plane_hidden`): the plane worked on is not the one seen. ``quiet``
+        (live work): warned once, until a plane is on screen again."""
+        hidden = plane_hidden(layer) if layer is not None else ""
+        if hidden and not (quiet and hidden == self._hidden_told):
+            show_warning(f"{what}: {hidden}")
+        if hidden and not self.busy:
+            self._status.value = f"{what}: not done, no rows x columns plane on screen"
+        self._hidden_told = hidden
+        return not hidden
 
     def _on_yielded(self, item: Any) -> None:
         if isinstance(item, Progress):

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from magicgui.widgets import ComboBox, Container, PushButton
 
+from .._layers.plane import plane_hidden
 from .._layers.plane_source import PlaneSource, read_pixels
 
 if TYPE_CHECKING:
@@ -91,6 +92,8 @@ class AddedExamples:
 
         if layer is None or not label:
             return "choose an image and type its class first."
+        if hidden := plane_hidden(layer):
+            return hidden
         problem = self.name_problem(label, folder)
         if problem:
             return f"not added: {problem}."

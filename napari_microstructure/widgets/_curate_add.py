@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._layers import image_array, layer_pixel_size
 from .._layers.curate import labels_to_import, layer_source
-from .._layers.plane import plane_index, plane_text
+from .._layers.plane import plane_hidden, plane_index, plane_text
 from ..core.curate.digest import pixel_digest
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ def add_layer(
         project = dock._require()
         if layer is None:
             raise ValueError("choose an image layer")
+        if hidden := plane_hidden(layer):  # its plane on screen is stored: one must be shown
+            raise ValueError(hidden)
         image = image_array(layer)
         digest = pixel_digest(image)  # once, for the project's record too
         same = _same_pixels(project, digest)

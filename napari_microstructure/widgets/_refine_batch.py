@@ -26,6 +26,8 @@ class BatchMixin:
         if shapes is None or not len(shapes.data):
             show_error("Refine: choose a Shapes layer with boxes (e.g. the detections).")
             return None
+        if not self._plane_on_screen(self.image_layer, "Refine"):
+            return None
         s = self._ensure_layers()
         return None if s is None else self._refine_boxes(s, shapes)
 
@@ -70,7 +72,7 @@ class BatchMixin:
         """Segment every grain of the plane on screen into its objects layer, replacing the
         objects there (one undo step: **u** brings them back)."""
         s = self._ensure_layers()
-        if s is None:
+        if s is None or not self._plane_on_screen(s.image, "Refine"):
             return None
         # the plane on screen, read by the worker: a lazy (dask, zarr) image may take seconds
         source, ps = plane_source(s.image), L.layer_pixel_size(s.image)

@@ -63,10 +63,12 @@ class PromptsMixin:
             return  # its prompts layer takes the clicks (when it is the active layer)
         position, modifiers, button = event.position, tuple(event.modifiers), event.button
         moved = yield from _to_release(event)
+        if moved or not self._plane_on_screen(layer, "Refine"):
+            return  # a pan, or a click in a view of other axes than the plane worked on
         row, col = P.world_to_pixel(position, layer)
         h, w = yx_shape(layer)
-        if moved or not (-0.5 <= row <= h - 0.5 and -0.5 <= col <= w - 0.5):
-            return  # a pan, or a click beside the image
+        if not (-0.5 <= row <= h - 0.5 and -0.5 <= col <= w - 0.5):
+            return  # a click beside the image
         negative = self._negative.value != ("Shift" in modifiers or button == 2)
         self.add_click(row, col, positive=not negative)
 
@@ -95,6 +97,8 @@ class PromptsMixin:
         moved = yield from _to_release(event)
         s = self._sessions.of_points(layer)
         if moved or s is None or s.image not in self.viewer.layers:
+            return
+        if not self._plane_on_screen(s.image, "Refine"):
             return
         if s.image is not self.image_layer:
             self.image_layer = s.image  # a click on an image's prompts works on that image

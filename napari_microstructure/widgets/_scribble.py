@@ -149,7 +149,7 @@ class ScribblePanel:
             if not quiet:
                 show_error("Choose an image and a scribbles layer (New scribbles layer).")
             return None
-        if self._refused_size(image, quiet):
+        if self._refused_size(image, quiet) or not self._plane_on_screen(image, "Segment", quiet):
             return None
         try:
             # the image's plane is read by the worker (a lazy one may take seconds): the run

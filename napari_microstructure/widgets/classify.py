@@ -304,7 +304,7 @@ class ClassifyWidget(WorkerWidget):
         if layer is None:
             show_error("Classify: open an image first.")
             return None
-        if not self._ready():
+        if not self._ready() or not self._plane_on_screen(layer, "Classify"):
             return None
         model, source, ps = self._model, PlaneSource.of(layer), layer_pixel_size(layer)
         n, want_map, want_cam = self.n_crops, self._want_map.value, self._want_cam.value

@@ -201,6 +201,8 @@ class DetectWidget(WorkerWidget):
         if layer is None:
             show_error("Detect: open an image first.")
             return None
+        if not self._plane_on_screen(layer, "Detect"):
+            return None
         source = PlaneSource.of(layer)  # read by the worker: a lazy image may take seconds
         pixel_size = layer_pixel_size(layer)
         self._follow_remembered_model()

@@ -310,7 +310,7 @@ class ExplainWidget(ConfidenceViews, WorkerWidget):
     def _need_image(self) -> Image | None:
         if self.image_layer is None:
             show_error("Explain: open a micrograph first.")
-        return self.image_layer
+        return self.image_layer if self._plane_on_screen(self.image_layer, "Explain") else None
 
     def _show(
         self,

@@ -193,6 +193,8 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         phase_layer = self.phases_layer
         if layer_role(layer) == "phases":  # a phase map chosen: its phase fractions only
             phase_layer = layer
+        if not all(self._plane_on_screen(lay, "Measure") for lay in (layer, phase_layer)):
+            return None
         labels = None if phase_layer is layer else labels_array(layer)
         phases = labels_array(phase_layer) if phase_layer is not None else None
         if labels is not None and phases is not None and phases.shape != labels.shape:
