@@ -30,9 +30,7 @@ def test_grain_table_steps_match_regionprops_and_can_stop(monkeypatch):
     n = len(np.unique(labels))
     assert len(seen) == -(-n // 7) and all(isinstance(p, Progress) for p in seen)
     assert [p.step for p in seen] == list(range(0, n, 7))
-    ref = regionprops_table(
-        labels, properties=("label", "area", "centroid", "orientation")
-    )
+    ref = regionprops_table(labels, properties=("label", "area", "centroid", "orientation"))
     assert np.array_equal(table["label"], ref["label"])
     assert np.allclose(table["area"], ref["area"] * 0.25)
     ferets = np.array([G._ferets(labels == k) for k in ref["label"]])

@@ -103,7 +103,7 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
         "pixel_size_um": mf.pixel_size,
         "model": str(det.path),
         "model_pixel_size_um": det.pixel_size,
-        "note": join_notes(df.attrs.get("note", ""), stack),
+        "note": join_notes(df.attrs.get("note", ""), mf.note, stack),  # + why no pixel size
         "n_detections": len(df),
         "detections": [
             {

@@ -95,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
         info["mean_confidence"] = float(seg.confidence.mean())
         if model.task == "phases":
             info["phase_fractions"] = phase_fractions(seg.labels, model.classes)
-        warning = join_notes(seg.warning, mf.plane_note("segmented"))
+        plane = mf.plane_note("segmented")
+        warning = join_notes(seg.warning, mf.note, seg.scale_note, plane)
         if warning:
             info["warning"] = warning
             log.warning("%s: %s", path, warning)

@@ -212,6 +212,8 @@ class UNetPanel:
         if image is None or path is None:
             show_error("Choose an image and a model file.")
             return None
+        if not self._plane_on_screen(image, "Segment"):
+            return None
         try:
             model = load_model(path)
         except (OSError, ValueError) as exc:
@@ -242,6 +244,8 @@ class UNetPanel:
         self._show(image, seg.labels, seg.confidence, seg.task, plane)
         if seg.warning:
             show_warning(seg.warning)
+        if note := getattr(seg, "scale_note", None):  # no pixel size: at the image's own scale
+            show_warning(f"Segment: {note}")
         if seg.task == "phases":  # the class names, for Measure's phase fractions
             ids = np.arange(len(seg.classes))
             self._prediction.features = pd.DataFrame({"index": ids, "class": seg.classes})

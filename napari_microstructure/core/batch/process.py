@@ -133,6 +133,16 @@ def _pixel_size(file_ps: float | None, config: PipelineConfig) -> tuple[float | 
     return None, "none"
 
 
+def file_warning(note: str, pixel_size: float | None, source: str, forced: bool) -> str:
+    """The row's warning for a file's ``note`` (a calibration refused: non-square pixels, a
+    print density; pages not shown), saying which pixel size was used instead of the file's:
+    a refused calibration is never replaced by the pipeline's one silently."""
+    if not note or source != "pipeline" or pixel_size is None:
+        return note
+    why = "with force_pixel_size" if forced else "for files without a usable calibration"
+    return f"{note}; the pipeline's pixel size {why} ({pixel_size:g} µm/px) was used"
+
+
 def analyse(image: np.ndarray, pixel_size: float | None, config: PipelineConfig) -> dict[str, Any]:
     """Run the configured steps on one image; returns detections, labels, summary, table."""
     from ..measure import measure
@@ -228,10 +238,14 @@ def process_image(
             pixel_size=ps,
             pixel_size_source=source,
         )
+        forced = bool(cfg.force_pixel_size and cfg.pixel_size)
+        # the file's note (not only on stderr), and for a stack that its plane 0 only was
+        if note := join_notes(
+            file_warning(mf.note, ps, source, forced), mf.plane_note("processed")
+        ):
+            row["warning"] = note
         quality = image_quality(image, cfg.quality)
         result = analyse(image, ps, cfg)
-        if stack := mf.plane_note("processed"):  # a stack: its plane 0 only
-            row["warning"] = stack
         count = result["summary"]["grain_count"] if result["summary"] is not None else None
         if count is None and result["labels"] is not None:
             count = int(np.unique(result["labels"]).size - (result["labels"] == 0).any())

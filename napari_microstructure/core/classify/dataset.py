@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class Sample:
     label: str
     pixel_size: float
     name: str = ""
+    note: str = ""  # the file's note: a calibration refused (non-square pixels), pages unused
 
 
 def _read_json(path: Path) -> dict[str, float]:
@@ -113,7 +114,20 @@ class FolderPixelSizes:
             default = self.default(path)
             mf.pixel_size = default if default is not None else fallback
             mf.source = "none" if mf.pixel_size is None else "override"
+            if mf.note and mf.pixel_size is not None:  # a refused calibration: not silently
+                where = (
+                    f'the "default" of {PIXEL_SIZES_FILE}'
+                    if default is not None
+                    else "the pixel size given for images without one"
+                )
+                mf.note += f"; {where} ({mf.pixel_size:g} µm/px) was used instead"
         return mf
+
+
+def sample_notes(samples: Sequence[Sample]) -> list[str]:
+    """The file notes of ``samples`` (a calibration refused, ...), each with its image's name,
+    for the training record's warnings."""
+    return [f"{s.name or s.label}: {s.note}" for s in samples if s.note]
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -169,7 +183,7 @@ def load_folder_steps(
             if mf.pixel_size is None:
                 missing.append(rel)
                 continue
-            samples.append(Sample(np.asarray(mf.image), label, float(mf.pixel_size), rel))
+            samples.append(Sample(np.asarray(mf.image), label, float(mf.pixel_size), rel, mf.note))
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise ValueError(

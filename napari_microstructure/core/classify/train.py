@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from ..progress import Progress, rescaled
 from .augment import augment, jitter_pixel_size
 from .crops import ZOOM_RANGE, cut, effective_pixel_size, prepare_image, sample_windows
-from .dataset import Sample
+from .dataset import Sample, sample_notes
 from .density import ClassDensity
 from .model import NONE_OF_THESE, Classifier, name_key
 from .network import CropNet, supcon_loss
@@ -284,6 +284,7 @@ def train_classifier(
         cfg.steps + cal,
         cfg.steps + cal,
     )
+    calib["warnings"] = sample_notes(samples) + calib["warnings"]  # e.g. a calibration refused
     info = {
         "config": _config_record(cfg),
         "images_per_class": {c: int(np.sum(labels == k)) for k, c in enumerate(classes)},
@@ -322,5 +323,6 @@ def recalibrate(
     density, calib = yield from _calibrate(
         model.net, classes, images, labels, pixel_sizes, calib_idx, config
     )
+    calib["warnings"] = sample_notes(samples) + calib["warnings"]
     info = {**model.info, **calib, "config": _config_record(config)}
     return replace(model, density=density, info=info, path=None)

@@ -260,6 +260,15 @@ def load_pairs(
             raise ValueError(f"{mask_path}: {exc}") from exc
         raw.append((img, mask, str(img_path), read.pixel_size))
     target = common_pixel_size([r[3] for r in raw])
+    if target and (bare := [Path(r[2]).name for r in raw if not r[3]]):
+        log.warning(  # trained at their own scale beside the others, which were resampled
+            "%d image(s) have no pixel size and are trained as they are, not brought to "
+            "%g µm/px as the others: %s%s",
+            len(bare),
+            target,
+            ", ".join(bare[:5]),
+            ", ..." if len(bare) > 5 else "",
+        )
     raw = [(*to_pixel_size(img, mask, ps, target), name, ps) for img, mask, name, ps in raw]
     if in_channels is None:
         in_channels = 3 if any(is_rgb(r[0]) for r in raw) else 1

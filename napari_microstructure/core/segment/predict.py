@@ -25,6 +25,7 @@ class Segmentation:
     classes: list[str]
     task: str
     warning: str | None = None  # the image shows nothing above its noise
+    scale_note: str | None = None  # no pixel size: predicted at the image's own scale
 
     @property
     def boundary_probability(self) -> np.ndarray:
@@ -37,6 +38,18 @@ def scale_factor(model: SegModel, pixel_size: float | None) -> float:
     if not pixel_size or not model.pixel_size or pixel_size <= 0:
         return 1.0
     return float(pixel_size) / float(model.pixel_size)
+
+
+def scale_note(model: SegModel, pixel_size: float | None) -> str | None:
+    """The note for an image without a pixel size given to a model trained at a known one: it
+    is predicted as it is (as detection tells, :func:`..detect.infer.scale_factor`)."""
+    if model.pixel_size and not (pixel_size and pixel_size > 0):
+        return (
+            f"the image has no pixel size: used as is (the model was trained at "
+            f"{float(model.pixel_size):g} µm/px); set the pixel size for scale-aware "
+            "segmentation"
+        )
+    return None
 
 
 def predict_probabilities(
@@ -123,7 +136,8 @@ def segment_image(
 
     An image without structure above its noise (:func:`..image_noise.featureless_warning`)
     gets a warning with its result: a boundaries model draws no boundary on it
-    (:func:`predict_probabilities`); a phases model has no class to give it.
+    (:func:`predict_probabilities`); a phases model has no class to give it. An image without
+    a pixel size given to a model trained at a known one gets a ``scale_note``.
     """
     model = as_model(model)
     image = _checked(image, model, pixel_size)
@@ -134,9 +148,9 @@ def segment_image(
         warning += " No boundaries were drawn."
     labels = probs.argmax(axis=0).astype(np.uint8)
     confidence = probs.max(axis=0).astype(np.float32)
-    return Segmentation(
-        labels, confidence, probs.astype(np.float32), model.classes, model.task, warning
-    )
+    probs = probs.astype(np.float32)
+    note = scale_note(model, pixel_size)
+    return Segmentation(labels, confidence, probs, model.classes, model.task, warning, note)
 
 
 def segment(
