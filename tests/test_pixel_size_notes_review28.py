@@ -71,6 +71,19 @@ def test_train_cls_warns_of_a_default_used_for_a_refused_calibration(tmp_path, c
     mine = [w for w in warnings if w.startswith("bainite/nonsq.tif: ")]
     assert len(mine) == 1 and NOT_SQUARE in mine[0]
     assert 'the "default" of pixel_sizes.json (3 µm/px) was used instead' in mine[0]
+    # classifying the file names the refused calibration in its row's note
+    assert (
+        main(["classify", str(root / "bainite" / "nonsq.tif"), "--model", str(out), "--json"]) == 0
+    )
+    rows = json.loads(capsys.readouterr().out)
+    assert NOT_SQUARE in json.dumps(rows, ensure_ascii=False)
+    from napari_microstructure.core.classify import classify_files, load_classifier
+    from napari_microstructure.core.progress import run_to_end
+
+    table = run_to_end(
+        classify_files(load_classifier(out), [root / "bainite" / "nonsq.tif"], n_crops=2)
+    )
+    assert NOT_SQUARE in table["note"][0]  # the Classify dock's folder table
 
 
 def test_grains_measure_detect_json_notes_give_the_files_reason(etched, tmp_path, capsys):

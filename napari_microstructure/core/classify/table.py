@@ -43,7 +43,8 @@ def classify_files(
 
     Returns a DataFrame with columns ``file, predicted, pixel_size_um, <class>...,
     none_of_these, note``; a file that cannot be read gets a row with its error in ``note``, a
-    file of several planes a note that plane 0 was classified.
+    file of several planes a note that plane 0 was classified, a file whose calibration was
+    refused (non-square pixels, ...) the reason.
     """
     rows = []
     for i, path in enumerate(paths):
@@ -54,8 +55,9 @@ def classify_files(
             else:
                 mf = pixel_sizes.read(path)
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=n_crops)
-            if note := mf.plane_note("classified"):
-                pred.warnings.append(note)
+            # the file's note (a calibration refused: non-square pixels, ...) and, for a
+            # stack, that its plane 0 was classified
+            pred.warnings += [n for n in (mf.note, mf.plane_note("classified")) if n]
         except (ImageReadError, ValueError) as exc:
             row.update(predicted="", pixel_size_um=float("nan"), note=str(exc))
         else:
