@@ -76,11 +76,24 @@ def test_8_bit_images_keep_their_features_and_other_levels_are_refused():
     target = ScribbleClassifier()
     run_to_end(apply_classifier(b.image, fitted, target))
     np.testing.assert_array_equal(target._features, pixel_features(b.image))
-    # a 16-bit image set on its own levels cannot take a forest taught on other ones
+    # an 8-bit image set on other levels cannot take a forest taught on 0..255
     other = ScribbleClassifier()
-    other.set_image(_twelve_bit(b.image))
+    other.set_image(b.image, (10.0, 100.0))
     with pytest.raises(ValueError, match="other|grey levels"):
         other.adopt(fitted)
+
+
+def test_an_image_of_another_data_type_is_read_on_its_own_levels():
+    # (review of this session: 8-bit levels read literally on a 16-bit or float image made
+    # nearly every pixel one class, with no word)
+    a = generate("ferrite_pearlite", shape=(96, 96), seed=3)
+    fitted = ScribbleClassifier(n_estimators=20)
+    run_to_end(classify_with_scribbles(a.image, _marks(a.phases, 200), fitted))
+    same = run_to_end(apply_classifier(a.image, fitted)).labels
+    for other in (a.image.astype(np.uint16) * 257, a.image / 255.0):
+        assert fitted.scale_for(other) is None
+        out = run_to_end(apply_classifier(other, fitted)).labels
+        assert (out == same).mean() > 0.97
 
 
 def test_a_12_bit_stack_is_classified_as_its_8_bit_twin(make_napari_viewer, settings_home, qtbot):

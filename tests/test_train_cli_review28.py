@@ -44,12 +44,18 @@ def _dataset(root: Path, dtype=np.uint8, suffix: str = ".png", pixel_size: bool 
 
 
 class _Cancelling:
-    """Stands for a YOLO model: records the training arguments, then stops as Cancel does."""
+    """Stands for a YOLO model: starts training as ultralytics does (its set-up callbacks),
+    then stops as Cancel does."""
 
-    def add_callback(self, *_args) -> None:
-        pass
+    def __init__(self) -> None:
+        self.callbacks: dict[str, list] = {}
+
+    def add_callback(self, event, fn) -> None:
+        self.callbacks.setdefault(event, []).append(fn)
 
     def train(self, **args) -> None:
+        for fn in self.callbacks.get("on_pretrain_routine_end", []):
+            fn(None)
         raise train_mod.TrainingCancelled
 
 
@@ -129,6 +135,22 @@ def test_overwrite_deletes_the_stale_sidecars_before_training(tmp_path, monkeypa
     job = train_mod.TrainJob(data, tmp_path / "r", overwrite=True)
     assert run_to_end(job.run()).cancelled  # stopped before new weights: no sidecar left
     assert not (weights / "best.json").exists() and not (weights.parent / "results.csv").exists()
+
+
+def test_a_refused_overwrite_keeps_the_earlier_runs_sidecar(tmp_path):
+    import ultralytics
+
+    data = _dataset(tmp_path / "set")
+    weights = tmp_path / "r" / "train" / "weights"
+    weights.mkdir(parents=True)
+    (weights / "best.pt").write_bytes(b"old")
+    (weights / "best.json").write_text(json.dumps({"imgsz": 64, "pixel_size_um": 0.5}))
+    cls = tmp_path / "yolov8-cls.yaml"
+    shutil.copy(Path(ultralytics.__file__).parent / "cfg/models/v8/yolov8-cls.yaml", cls)
+    job = train_mod.TrainJob(data, tmp_path / "r", overwrite=True, base=cls)
+    with pytest.raises(ValueError, match="Classify"):
+        run_to_end(job.run())
+    assert json.loads((weights / "best.json").read_text())["pixel_size_um"] == 0.5
 
 
 # -- 4. images wider than 8 bits ---------------------------------------------------------------

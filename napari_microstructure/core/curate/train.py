@@ -238,12 +238,22 @@ class TrainJob:
         if self._cancel.is_set():
             raise TrainingCancelled
 
+    def _forget_earlier_run(self, _trainer: Any = None) -> None:
+        """Delete an earlier run's sidecars (they would describe, and read first override, new
+        weights should this run stop before writing its own) and its appended metrics table,
+        once the data set and model are checked and training starts: a refused run keeps
+        them."""
+        old = self.out_dir / "train"
+        for stale in [*(old / "weights").glob("*.json"), old / "results.csv"]:
+            stale.unlink(missing_ok=True)
+
     def _train(self) -> None:
         try:
             model = _build_model(self.task, self.base, self.model_yaml)
             model.add_callback("on_train_batch_end", self._on_batch_end)
             model.add_callback("on_train_epoch_end", self._on_train_epoch_end)
             model.add_callback("on_fit_epoch_end", self._on_fit_epoch_end)
+            model.add_callback("on_pretrain_routine_end", self._forget_earlier_run)
             args: dict[str, Any] = {
                 "data": str(self.data),
                 "epochs": self.epochs,
@@ -276,11 +286,6 @@ class TrainJob:
     # -- driver -------------------------------------------------------------------------------
     def run(self) -> Generator[Progress, None, TrainResult]:
         """Train; yields one Progress per epoch (message with the metrics), returns the result."""
-        # an earlier run's sidecars would describe (and, read first, override) new weights
-        # should this run stop before writing its own; its appended metrics table too
-        old = self.out_dir / "train"
-        for stale in [*(old / "weights").glob("*.json"), old / "results.csv"]:
-            stale.unlink(missing_ok=True)
         thread = threading.Thread(target=self._train, name="curate-train", daemon=True)
         history: list[dict[str, float]] = []
         total = self.epochs

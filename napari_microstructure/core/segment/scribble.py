@@ -5,8 +5,10 @@ for tint-etched images). Features are computed once per image and cached, so re-
 each new stroke takes about a second and predicting the whole image a few seconds.
 
 A classifier keeps the grey levels of the image it was taught on (its ``intensity``) and reads
-every image it classifies on that scale: a 12-bit field whose own range differs (one hot pixel)
-is classified as it is, not stretched to its own minimum and maximum.
+every image stored as that one was (the same data type) on that scale: a 12-bit field whose own
+range differs (one hot pixel) is classified as it is, not stretched to its own minimum and
+maximum. An image of another data type (8-bit taught, 16-bit or float applied) is read on its
+own range, as the taught levels would mean other grey levels there.
 """
 
 from __future__ import annotations
@@ -93,6 +95,7 @@ class ScribbleClassifier:
         self._forest: RandomForestClassifier | None = None
         self._colour: bool | None = None  # whether the image (of the forest) is a colour one
         self._intensity: tuple[float, float] | None = None  # its grey levels read as 0 and 1
+        self._dtype: str | None = None  # the data type of its image (its grey levels' meaning)
 
     @property
     def has_image(self) -> bool:
@@ -108,6 +111,12 @@ class ScribbleClassifier:
         :meth:`set_image`): of the image it was taught on, the scale of every image it
         classifies (:func:`apply_classifier`)."""
         return self._intensity
+
+    def scale_for(self, image: np.ndarray) -> tuple[float, float] | None:
+        """The grey levels to read ``image`` on when this classifier classifies it: its own
+        image's (:attr:`intensity`) for an image of the same data type, None (the image's own
+        range) for another (8-bit levels mean nothing on a 16-bit or float scale)."""
+        return self._intensity if np.asarray(image).dtype.str == self._dtype else None
 
     def set_image(self, image: np.ndarray, intensity: tuple[float, float] | None = None) -> None:
         """Compute (and cache) the features of ``image`` read on the grey levels ``intensity``
@@ -131,6 +140,7 @@ class ScribbleClassifier:
         self._forest = None
         self._colour = is_rgb(image)
         self._intensity = scale
+        self._dtype = image.dtype.str
 
     def check_applicable(self, image: np.ndarray) -> None:
         """Raise ValueError unless this fitted classifier can classify ``image`` (not trained,
@@ -148,12 +158,13 @@ class ScribbleClassifier:
     def adopt(self, fitted: ScribbleClassifier) -> ScribbleClassifier:
         """Classify this classifier's image with the forest ``fitted`` learned on another image's
         strokes (no retraining; a later :meth:`fit` of ``fitted`` does not change it). The image
-        must have been set on ``fitted``'s grey levels: ``set_image(image, fitted.intensity)``.
+        must have been set on the grey levels ``fitted`` reads it on:
+        ``set_image(image, fitted.scale_for(image))``.
 
         Raises
         ------
         ValueError : no image set, ``fitted`` not trained, features that do not match, or an
-        image read on other grey levels than ``fitted``'s.
+        image of ``fitted``'s data type read on other grey levels than ``fitted``'s.
         """
         if self._features is None:
             raise ValueError("set an image before applying a pixel classifier")
@@ -165,11 +176,12 @@ class ScribbleClassifier:
                 f"the pixel classifier knows {forest.n_features_in_} features a pixel and this "
                 f"image has {self._features.shape[-1]}"
             )
-        if fitted._intensity != self._intensity:  # its features would mean other grey levels
+        # its features would mean other grey levels
+        if fitted._dtype == self._dtype and fitted._intensity != self._intensity:
             raise ValueError(
                 f"the image was read on grey levels {self._intensity} and the pixel classifier "
                 f"was taught on {fitted._intensity}: set it with set_image(image, "
-                "fitted.intensity)"
+                "fitted.scale_for(image))"
             )
         self._forest = forest
         return self
@@ -262,12 +274,13 @@ def apply_classifier(
     image, without retraining; the features of ``image`` are cached in ``classifier``.
 
     ``image`` is read on the grey levels of the image ``fitted`` was taught on (clipped), not
-    stretched to its own range: one hot pixel of a 16-bit field changes no class.
+    stretched to its own range: one hot pixel of a 16-bit field changes no class. An image of
+    another data type is read on its own range (:meth:`ScribbleClassifier.scale_for`).
     """
     fitted.check_applicable(image)
     clf = classifier or ScribbleClassifier(sigma_max=fitted.sigma_max)
     yield Progress(0, 2, "computing image features")
-    clf.set_image(image, fitted.intensity)
+    clf.set_image(image, fitted.scale_for(image))
     clf.adopt(fitted)
     yield Progress(1, 2, "classifying every pixel")
     return (yield from clf.predict_steps())
