@@ -182,3 +182,27 @@ def test_curate_does_not_add_a_stack_shown_in_the_3d_view(curate_dock, tmp_path,
     assert len(_hidden(shown)) == 1 and shown[0].startswith("Cannot add the image: S ")
     viewer.dims.ndisplay = 2  # its plane on screen: added
     assert widget.add_image(stack) is not None
+
+
+def test_refused_segment_all_and_unet_training_change_nothing(
+    make_napari_viewer, settings_home, monkeypatch
+):
+    # (review of this session: segment all made the objects and prompts layers before it was
+    # refused, and Measure's box moved to the empty objects; U-Net Train took the hidden plane)
+    from napari_microstructure.widgets import _segment_unet
+    from napari_microstructure.widgets.refine import RefineWidget
+    from napari_microstructure.widgets.segment import SegmentWidget
+
+    viewer = make_napari_viewer()
+    stack = viewer.add_image(np.zeros((3, 32, 32), np.uint8), name="S")
+    marks = viewer.add_labels(np.ones((3, 32, 32), np.uint8), name="marks")
+    refine, segment = RefineWidget(viewer), SegmentWidget(viewer)
+    refine.engine_name, refine.image_layer = "classical", stack
+    segment.image_layer, segment.annotation_layer = stack, marks
+    shown = captured_messages(monkeypatch, _base, _segment_unet)
+    viewer.dims.ndisplay = 3
+    before = [layer.name for layer in viewer.layers]
+    assert refine.segment_all() is None
+    assert [layer.name for layer in viewer.layers] == before
+    assert segment.train() is None and not segment.busy
+    assert len(_hidden(shown)) == 2 and shown[0].startswith("Refine: S ")

@@ -71,8 +71,10 @@ class BatchMixin:
     def segment_all(self) -> Any:
         """Segment every grain of the plane on screen into its objects layer, replacing the
         objects there (one undo step: **u** brings them back)."""
+        if not self._plane_on_screen(self.image_layer, "Refine"):  # (before layers are made)
+            return None
         s = self._ensure_layers()
-        if s is None or not self._plane_on_screen(s.image, "Refine"):
+        if s is None:
             return None
         # the plane on screen, read by the worker: a lazy (dask, zarr) image may take seconds
         source, ps = plane_source(s.image), L.layer_pixel_size(s.image)

@@ -15,6 +15,7 @@ from napari.layers import Image, Labels
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers import layer_pixel_size, scribbles_array
+from .._layers.plane import plane_hidden
 from .._layers.plane_source import PlaneSource, read_pixels
 from ..core.progress import Progress
 from ..core.segment import (
@@ -102,6 +103,8 @@ class UNetPanel:
         image, mask = self.image_layer, self.annotation_layer
         if image is None or mask is None:
             raise ValueError("choose an image and its annotation (a Labels layer) to train on")
+        if hidden := plane_hidden(image):  # the plane trained on would not be the one seen
+            raise ValueError(hidden)
         source = PlaneSource.of(image)
         if source.in_memory:
             source = PlaneSource(np.array(source.read()), ())
