@@ -214,3 +214,16 @@ def test_synth_refuses_a_forced_scale_bar_before_writing(tmp_path, capsys):
     args = ["synth", str(out), "--size", "64", "512", "--set", "scale_bar=true"]
     assert main(args) == 2
     assert "96 px" in capsys.readouterr().err and not out.exists()
+
+
+def test_pixels_too_fine_for_a_png_density_are_written_without_one(tmp_path):
+    # (review of this session: 0.0002 µm/px overflowed PNG's 32-bit pHYs field, a traceback)
+    from napari_microstructure.core.synthetic.dataset import write_png
+
+    image = np.zeros((8, 8), np.uint8)
+    write_png(tmp_path / "fine.png", image, 0.0002)
+    write_png(tmp_path / "ok.png", image, 0.25)
+    from PIL import Image
+
+    with Image.open(tmp_path / "fine.png") as fine, Image.open(tmp_path / "ok.png") as ok:
+        assert "dpi" not in fine.info and round(ok.info["dpi"][0]) == 101600

@@ -68,11 +68,14 @@ def split_indices(n: int, seed: int, val_fraction: float) -> set[int]:
 def write_png(path: Path, image: np.ndarray, pixel_size: float) -> None:
     """Save an 8-bit grey or RGB PNG whose density (pHYs, pixels per metre) is ``pixel_size``
     µm, which :func:`..imageio.read_micrograph` reads back as the pixel size (up to 10 µm/px:
-    a coarser density reads as a print setting)."""
+    a coarser density reads as a print setting). Pixels finer than PNG's 32-bit field holds
+    (about 0.00024 µm) get no density: their TIFF masks and truth carry the pixel size."""
     from PIL import Image
 
     dpi = 25_400.0 / pixel_size  # Pillow writes dots per inch as pixels per metre
-    Image.fromarray(np.ascontiguousarray(image)).save(path, format="PNG", dpi=(dpi, dpi))
+    fits = round(1e6 / pixel_size) < 2**32
+    extra = {"dpi": (dpi, dpi)} if fits else {}
+    Image.fromarray(np.ascontiguousarray(image)).save(path, format="PNG", **extra)
 
 
 def write_data_yaml(out: Path, val_dir: str, pixel_size: float) -> None:
