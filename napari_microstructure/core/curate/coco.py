@@ -22,16 +22,27 @@ from .yolo import exported_as_image, save_image
 def rle_encode(mask: np.ndarray) -> dict[str, Any]:
     """Uncompressed COCO RLE of a boolean mask (column-major runs, starting with zeros)."""
     mask = np.asarray(mask, dtype=bool)
-    h, w = mask.shape
-    flat = mask.ravel(order="F")
-    if flat.size == 0:
-        return {"size": [h, w], "counts": []}
-    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    bounds = np.concatenate([[0], change, [flat.size]])
-    counts = np.diff(bounds).tolist()
-    if flat[0]:
-        counts = [0, *counts]
-    return {"size": [int(h), int(w)], "counts": [int(c) for c in counts]}
+    return rle_encode_at(mask, 0, 0, mask.shape)
+
+
+def rle_encode_at(mask: np.ndarray, top: int, left: int, shape: tuple[int, int]) -> dict[str, Any]:
+    """The RLE of an image of ``shape`` that is ``mask`` at row ``top``, column ``left`` and
+    empty elsewhere, from the mask's pixels alone (no image-sized array: an object of a
+    montage costs its own size)."""
+    h, w = int(shape[0]), int(shape[1])
+    cols, rows = np.nonzero(np.asarray(mask, dtype=bool).T)  # column-major order
+    idx = (left + cols).astype(np.int64) * h + top + rows
+    if idx.size == 0:
+        return {"size": [h, w], "counts": [h * w] if h * w else []}
+    brk = np.flatnonzero(np.diff(idx) != 1) + 1
+    starts = idx[np.concatenate([[0], brk])]
+    ends = idx[np.concatenate([brk - 1, [idx.size - 1]])] + 1
+    counts = np.empty(2 * starts.size + 1, np.int64)
+    counts[0] = starts[0]
+    counts[1::2] = ends - starts
+    counts[2:-1:2] = starts[1:] - ends[:-1]
+    counts[-1] = h * w - ends[-1]
+    return {"size": [h, w], "counts": [int(c) for c in counts[: -1 if counts[-1] == 0 else None]]}
 
 
 def rle_decode(rle: dict[str, Any]) -> np.ndarray:
@@ -57,9 +68,7 @@ def _annotations(
         if o.mask is None:  # a drawn box without a mask: its rectangle
             seg: Any = [box_polygon(*o.box).ravel().tolist()]
         elif segmentation == "rle":
-            full = np.zeros((item.height, item.width), dtype=bool)
-            full[int(y1) : int(y2), int(x1) : int(x2)] = o.mask
-            seg = rle_encode(full)
+            seg = rle_encode_at(o.mask, int(y1), int(x1), (item.height, item.width))
         else:  # a polygon has no holes: the area is what it covers
             seg = [p.ravel().tolist() for p in mask_polygons(o.mask, int(y1), int(x1))]
             area = filled_area(o.mask)

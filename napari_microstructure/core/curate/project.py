@@ -288,7 +288,7 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         second), else computed here.
         """
         image = np.asarray(image)
-        if image.ndim not in (2, 3):
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (3, 4)):
             raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
         # found again when its file is moved or renamed
         digest = pixel_digest(image) if digest is None else digest
