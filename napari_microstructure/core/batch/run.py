@@ -150,9 +150,17 @@ class _Dask:
         return fut.result()
 
     def close(self) -> None:
+        """Close the client and this run's cluster; every result is written by then, so a
+        nanny's "still alive ..., killing" of a worker slow to exit is not shown as a failure."""
         self.client.close()
         if self.cluster is not None:
-            self.cluster.close()
+            nanny = logging.getLogger("distributed.nanny")
+            level = nanny.level
+            nanny.setLevel(logging.ERROR)
+            try:
+                self.cluster.close()
+            finally:
+                nanny.setLevel(level)
 
 
 @contextmanager
