@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"--{name} must be a finite number, got {getattr(args, name)}")
     if args.top is not None and args.top < 1:
         raise CLIError(f"--top must be at least 1, got {args.top}")
+    if dict(args.weight or ()).get("ood", 0) > 0 and not args.reference:
+        raise CLIError("--weight ood=W needs --reference DIR (the images novelty is judged by)")
 
     try:
         paths = list_images(args.folder)

@@ -190,6 +190,8 @@ class PipelineConfig:
             raise PipelineError(f"{path}: cannot read the pipeline file: {exc}") from exc
         except yaml.YAMLError as exc:
             raise PipelineError(f"{path.name}: not valid YAML: {exc}") from exc
+        except UnicodeDecodeError as exc:  # saved as Latin-1 by an editor, or not text at all
+            raise PipelineError(f"{path.name}: not a UTF-8 text pipeline file ({exc})") from exc
         try:
             return cls.from_dict(data or {})
         except TypeError as exc:
