@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from .._layers.curate import IMAGE_KEY, PROJECT_KEY, tag_for_project
-from ..core.curate.project import MANIFEST, Project
+from ..core.curate.project import MANIFEST, Project, StaleProjectError
 
 if TYPE_CHECKING:
     from .curate import CurateWidget
@@ -93,3 +93,22 @@ def _same_image(project: Project, old: Project, image_id: str) -> bool:
     except KeyError:
         return False
     return all(new_rec.get(k) == old_rec.get(k) for k in ("added", "shape"))
+
+
+def saved_on_close(dock: CurateWidget) -> bool:
+    """The window is closing: save the open image's last edits; when another window saved the
+    project since, through its newer object, as reopening the project does (the window and
+    its layers are going: a refusal would lose the edits). False when they cannot be saved
+    (the user is told)."""
+    autosave = dock._autosave
+    if autosave is None:
+        return True
+    try:
+        try:
+            autosave.flush()
+        except StaleProjectError:
+            autosave.rebase(Project.open(autosave.project.root))
+    except (ValueError, OSError) as exc:  # ProjectError is a ValueError
+        show_error(f"{NOT_SAVED}: {exc}")
+        return False
+    return True

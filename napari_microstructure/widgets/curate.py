@@ -18,7 +18,7 @@ from ._curate_add import add_layer
 from ._curate_export import ExportPanel
 from ._curate_layers import ImageLayers
 from ._curate_panels import QueuePanel
-from ._curate_reopen import followed_move, leave_unsaved, moved_away
+from ._curate_reopen import followed_move, leave_unsaved, moved_away, saved_on_close
 from ._curate_resume import resume, resume_left
 from ._curate_train import TrainPanel
 
@@ -345,8 +345,7 @@ class CurateWidget(WorkerWidget):
         super()._on_cancel()
 
     def _on_window_close(self) -> None:
-        if self._autosave is not None:
-            self._flushed()
+        saved_on_close(self)
 
     def close(self) -> None:  # noqa: D102 - saves pending edits first
         self._stop_autosave()
