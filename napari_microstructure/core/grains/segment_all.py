@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..image_utils import check_segment_size
+from ..measure.summary import GRAIN_KEYS
 from ..progress import Progress
 
 GRAIN_ENGINES = ("classical", "learned", "sam", "model")
@@ -31,18 +32,12 @@ def no_grains_warning(labels: np.ndarray) -> str | None:
 
 #: Summary keys that tell a grain size, nulled for a field of one region: G follows from
 #: ``grains_per_mm2`` (and ``mean_area``, ``jeffries_equivalent_grains``) as directly as from
-#: the mean intercept; the counts behind them (``n_intercepts``, ``n_test_lines``) stay
-_ONE_REGION_NULLED = (
-    "mean_intercept",
-    "astm_g_intercept",
-    "astm_g_planimetric",
-    "mean_area",
-    "mean_intercept_ci95",
-    "astm_g_intercept_ci95",
-    "astm_g_planimetric_ci95",
-    "relative_accuracy_intercept",
-    "jeffries_equivalent_grains",
-    "grains_per_mm2",
+#: the mean intercept; the counts behind them stay, and the intercept by direction keeps its
+#: directions (each nulled)
+_ONE_REGION_NULLED = tuple(
+    k
+    for k in GRAIN_KEYS
+    if k not in ("grain_count", "n_intercepts", "n_test_lines", "mean_intercept_by_direction")
 )
 
 
