@@ -176,3 +176,42 @@ def test_pixel_size_dock_names_a_scale_that_is_not_square(make_napari_viewer):
     layer.units = ("nm", "nm")
     layer.scale = (300, 600)
     assert widget._found.value.startswith("not square (0.6 µm wide, 0.3 µm high)")
+
+
+def test_a_calibrated_file_carries_only_what_concerns_its_calibration(tmp_path, capsys):
+    # (review of this session: every reader note was carried, so a calibrated white-is-zero
+    # TIFF got a batch warning and JSON notes that read as a problem with its pixel size)
+    from napari_microstructure.core.batch.process import process_image
+
+    m = generate("etched", shape=(128, 128), seed=4)
+    white = tmp_path / "white.tif"
+    tifffile.imwrite(
+        white,
+        255 - m.image,
+        photometric="miniswhite",
+        resolution=(2e4, 2e4),
+        resolutionunit="CENTIMETER",
+    )
+    row = process_image(white, "white.tif", tmp_path / "out", {"grains": {"engine": "classical"}})
+    assert row["pixel_size"] == pytest.approx(0.5) and not row.get("warning")
+    assert main(["grains", str(white), "--json"]) == 0
+    assert not json.loads(capsys.readouterr().out).get("note")
+    assert main(["detect", str(white), "--json"]) == 0
+    assert not json.loads(capsys.readouterr().out).get("note")
+
+
+def test_rank_with_a_segmentation_model_ignores_an_ood_weight_as_its_other_options(
+    tmp_path, capsys
+):
+    from test_curate_rank_seg import tiny_model
+
+    pool = tmp_path / "pool"
+    pool.mkdir()
+    image = generate("ferrite_pearlite", shape=(64, 64), seed=1).image
+    tifffile.imwrite(pool / "a.tif", image)
+    model = tmp_path / "seg.pt"
+    tiny_model().save(model)
+    assert main(["rank", str(pool), "--model", str(model), "--weight", "ood=1", "--json"]) == 0
+    assert main(["rank", str(pool), "--model", str(model), "--weight", "ood=1"]) == 0
+    detector = main(["rank", str(pool), "--weight", "ood=1"])  # the demo detector: refused
+    assert detector == 2 and "needs --reference" in capsys.readouterr().err

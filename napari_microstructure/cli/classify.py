@@ -47,8 +47,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             mf = read_micrograph(path, pixel_size=args.pixel_size)
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=args.crops)
-            if mf.note:  # a calibration refused (non-square pixels, ...): the reader logged it
-                pred.warnings.append(mf.note)
+            if mf.calibration_note:  # a calibration refused (non-square pixels, ...)
+                pred.warnings.append(mf.calibration_note)
             if note := mf.plane_note("classified"):  # a stack: only its plane 0
                 pred.warnings.append(note)
                 log.warning("%s: %s", path, note)

@@ -103,7 +103,8 @@ def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, 
         "pixel_size_um": mf.pixel_size,
         "model": str(det.path),
         "model_pixel_size_um": det.pixel_size,
-        "note": join_notes(df.attrs.get("note", ""), mf.note, stack),  # + why no pixel size
+        # the detector's note, why the file's calibration was not used, the plane detected
+        "note": join_notes(df.attrs.get("note", ""), mf.calibration_note, stack),
         "n_detections": len(df),
         "detections": [
             {

@@ -139,8 +139,8 @@ def run(args: argparse.Namespace) -> int:
     _write_outputs(labels, args, mf.pixel_size)
     summary: dict[str, Any] = summarize(labels, mf.pixel_size)
     without_one_region_size(summary, labels)  # one region: no grain size, the reason told
-    if stack or mf.note:  # the file's note: why it has no pixel size (non-square pixels), ...
-        summary["note"] = join_notes(summary.get("note"), mf.note, stack)
+    if stack or mf.calibration_note:  # why it has no pixel size (non-square pixels, ...)
+        summary["note"] = join_notes(summary.get("note"), mf.calibration_note, stack)
     summary["image"] = str(args.image)
     if args.json:
         print_json(summary)

@@ -126,8 +126,6 @@ def run(args: argparse.Namespace) -> int:
             raise CLIError(f"--{name} must be a finite number, got {getattr(args, name)}")
     if args.top is not None and args.top < 1:
         raise CLIError(f"--top must be at least 1, got {args.top}")
-    if dict(args.weight or ()).get("ood", 0) > 0 and not args.reference:
-        raise CLIError("--weight ood=W needs --reference DIR (the images novelty is judged by)")
 
     try:
         paths = list_images(args.folder)
@@ -158,6 +156,8 @@ def _rank_detector(args: argparse.Namespace, paths: list, detector: Any) -> pd.D
     from ..core.curate.yolo import yolo_class_counts
     from ..core.imageio import read_micrograph
 
+    if dict(args.weight or ()).get("ood", 0) > 0 and not args.reference:
+        raise ValueError("--weight ood=W needs --reference DIR (the images novelty is judged by)")
     reference = None
     if args.reference:
         reference = [read_micrograph(p).data for p in list_images(args.reference)]

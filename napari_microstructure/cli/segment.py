@@ -96,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if model.task == "phases":
             info["phase_fractions"] = phase_fractions(seg.labels, model.classes)
         plane = mf.plane_note("segmented")
-        warning = join_notes(seg.warning, mf.note, seg.scale_note, plane)
+        warning = join_notes(seg.warning, mf.calibration_note, seg.scale_note, plane)
         if warning:
             info["warning"] = warning
             log.warning("%s: %s", path, warning)

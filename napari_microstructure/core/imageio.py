@@ -61,8 +61,12 @@ class MicrographFile:
         ``"tiff-resolution"``, ``"png-density"`` (``"jpeg-density"``, ...), ``"override"``) or
         ``"none"``.
     note
-        Why a calibration in the file was not used (non-square pixels, a print density, no
-        unit), or ``""``.
+        What the reader tells of the file: why a calibration in it was not used, pages,
+        images or samples not shown, an image inverted; or ``""``.
+    calibration_note
+        The part of :attr:`note` saying why a calibration in the file was not used
+        (non-square pixels, a print density, no unit), or ``""``: what results computed
+        without the file's pixel size carry.
     """
 
     path: Path
@@ -71,6 +75,7 @@ class MicrographFile:
     source: str
     metadata: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    calibration_note: str = ""
 
     @property
     def rgb(self) -> bool:
@@ -168,6 +173,7 @@ def read_micrograph(
         if not pixel_size > 0:
             raise ImageReadError(f"pixel size must be positive, got {pixel_size}")
         result.pixel_size, result.source, result.note = float(pixel_size), "override", ""
+        result.calibration_note = ""
     elif result.note:
         log.warning("%s: %s", path.name, result.note)
     return result
@@ -198,10 +204,10 @@ def _check_pixels(mf: MicrographFile) -> None:
 
 def _read_tiff(path: Path, labels: bool = False) -> MicrographFile:
     # the module's MEMMAP_BYTES and _check_size are looked up now, so tests can patch them
-    data, pixel_size, source, meta, note = read_tiff(
+    data, pixel_size, source, meta, note, calibration = read_tiff(
         path, lambda nbytes: _check_size(nbytes, path), MEMMAP_BYTES, labels
     )
-    return MicrographFile(path, data, pixel_size, source, meta, note)
+    return MicrographFile(path, data, pixel_size, source, meta, note, calibration)
 
 
 # -- PNG / JPEG / BMP ---------------------------------------------------------------------------
@@ -255,7 +261,7 @@ def _read_pillow(path: Path, labels: bool = False) -> MicrographFile:
         else:
             data = np.asarray(img.convert(target) if target else img)
     pixel_size, source, note = density_pixel_size(dpi, kind) if dpi else (None, "none", "")
-    return MicrographFile(path, data, pixel_size, source, {"mode": mode}, note)
+    return MicrographFile(path, data, pixel_size, source, {"mode": mode}, note, note)
 
 
 def describe(mf: MicrographFile) -> dict[str, Any]:

@@ -21,8 +21,9 @@ _MINISWHITE, _PALETTE = 0, 3  # TIFF PhotometricInterpretation
 INVERTED_NOTE = "stored white-is-zero: shown inverted, as other viewers show it"
 _ALPHA = (1, 2)  # TIFF ExtraSamples: associated, unassociated alpha
 
-# (data, pixel size µm, source, metadata, note)
-TiffResult = tuple[np.ndarray, float | None, str, dict[str, Any], str]
+# (data, pixel size µm, source, metadata, note, calibration note: the part of the note
+# saying why a calibration in the file was not used)
+TiffResult = tuple[np.ndarray, float | None, str, dict[str, Any], str, str]
 # (indices of the samples shown, several grey samples shown as planes rather than colours)
 SamplePlan = tuple[tuple[int, ...], bool]
 
@@ -101,9 +102,10 @@ def read_tiff(
         data, inverted = _invert(data, check_size)
         if inverted:
             more.append(inverted)
+    calibration = note
     if more:
         note = join_notes(note, *more)
-    return data, pixel_size, source, meta, note
+    return data, pixel_size, source, meta, note, calibration
 
 
 def _apply_colormap(

@@ -134,8 +134,8 @@ def _pixel_size(file_ps: float | None, config: PipelineConfig) -> tuple[float | 
 
 
 def file_warning(note: str, pixel_size: float | None, source: str, forced: bool) -> str:
-    """The row's warning for a file's ``note`` (a calibration refused: non-square pixels, a
-    print density; pages not shown), saying which pixel size was used instead of the file's:
+    """The row's warning for a file's calibration ``note`` (a calibration refused: non-square
+    pixels, a print density), saying which pixel size was used instead of the file's:
     a refused calibration is never replaced by the pipeline's one silently."""
     if not note or source != "pipeline" or pixel_size is None:
         return note
@@ -239,9 +239,10 @@ def process_image(
             pixel_size_source=source,
         )
         forced = bool(cfg.force_pixel_size and cfg.pixel_size)
-        # the file's note (not only on stderr), and for a stack that its plane 0 only was
+        # why the file's calibration was not used (not only on stderr), and for a stack that
+        # its plane 0 only was
         if note := join_notes(
-            file_warning(mf.note, ps, source, forced), mf.plane_note("processed")
+            file_warning(mf.calibration_note, ps, source, forced), mf.plane_note("processed")
         ):
             row["warning"] = note
         quality = image_quality(image, cfg.quality)

@@ -114,13 +114,13 @@ class FolderPixelSizes:
             default = self.default(path)
             mf.pixel_size = default if default is not None else fallback
             mf.source = "none" if mf.pixel_size is None else "override"
-            if mf.note and mf.pixel_size is not None:  # a refused calibration: not silently
+            if mf.calibration_note and mf.pixel_size is not None:  # refused: not silently
                 where = (
                     f'the "default" of {PIXEL_SIZES_FILE}'
                     if default is not None
                     else "the pixel size given for images without one"
                 )
-                mf.note += f"; {where} ({mf.pixel_size:g} µm/px) was used instead"
+                mf.calibration_note += f"; {where} ({mf.pixel_size:g} µm/px) was used instead"
         return mf
 
 
@@ -183,7 +183,9 @@ def load_folder_steps(
             if mf.pixel_size is None:
                 missing.append(rel)
                 continue
-            samples.append(Sample(np.asarray(mf.image), label, float(mf.pixel_size), rel, mf.note))
+            samples.append(
+                Sample(np.asarray(mf.image), label, float(mf.pixel_size), rel, mf.calibration_note)
+            )
     if missing:
         shown = ", ".join(missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise ValueError(

@@ -57,7 +57,7 @@ def classify_files(
             pred = classify_image(model, mf.image, mf.pixel_size, n_crops=n_crops)
             # the file's note (a calibration refused: non-square pixels, ...) and, for a
             # stack, that its plane 0 was classified
-            pred.warnings += [n for n in (mf.note, mf.plane_note("classified")) if n]
+            pred.warnings += [n for n in (mf.calibration_note, mf.plane_note("classified")) if n]
         except (ImageReadError, ValueError) as exc:
             row.update(predicted="", pixel_size_um=float("nan"), note=str(exc))
         else:
