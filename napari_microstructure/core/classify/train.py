@@ -106,7 +106,8 @@ def _prepare(
     """Checked class names, class index, pixel size and grey tensor of every sample."""
     classes = sorted({s.label for s in samples})
     if len(classes) < 2:
-        raise ValueError(f"need images of at least two classes to train, got {classes}")
+        got = ", ".join(classes) if classes else "none"
+        raise ValueError(f"need images of at least two classes to train, got only: {got}")
     reserved = [c for c in classes if name_key(c) == NONE_OF_THESE]
     if reserved:
         raise ValueError(

@@ -66,7 +66,11 @@ def mask_to_classes(mask: np.ndarray, task: str) -> np.ndarray:
     if m.dtype.kind == "f" and not np.all(np.mod(m, 1) == 0):
         raise ValueError("a phase mask must hold integer class indices")
     if m.max(initial=0) > 255 or m.min(initial=0) < 0:
-        raise ValueError("phase class indices must be between 0 and 254")
+        raise ValueError(
+            f"phase class indices must be between 0 and 254, got {m.min(initial=0):g} to "
+            f"{m.max(initial=0):g}: a label image of one id per grain is not a phase map (to "
+            "learn grains, train the 'boundaries' task on it)"
+        )
     return m.astype(np.uint8)
 
 
