@@ -17,7 +17,7 @@ from .pixel_size_tags import tiff_pixel_size
 
 __all__ = ["main_series", "read_tiff"]
 
-_MINISWHITE, _PALETTE = 0, 3  # TIFF PhotometricInterpretation
+_MINISWHITE, _RGB, _PALETTE = 0, 2, 3  # TIFF PhotometricInterpretation
 INVERTED_NOTE = "stored white-is-zero: shown inverted, as other viewers show it"
 _ALPHA = (1, 2)  # TIFF ExtraSamples: associated, unassociated alpha
 
@@ -141,11 +141,16 @@ def _sample_plan(page: Any) -> tuple[SamplePlan | None, str]:
     (the way the same channels stored one page each open); RGB keeps its colours and its first
     alpha, and the note names its other extra samples (a second detector, say), which are not
     shown. TIFF ExtraSamples 1 and 2 are alpha; 0, or no tag, is a sample of unspecified kind.
+    "RGB" of 32- or 64-bit integers keeps every sample, as planes: they are label ids.
     """
     count = int(getattr(page, "samplesperpixel", 1) or 1)
     photometric = int(getattr(page, "photometric", -1))
     if count < 2 or photometric not in (0, 1, 2):  # MINISWHITE, MINISBLACK, RGB
         return None, ""
+    if photometric == _RGB and _label_samples(page):
+        # no camera writes 32- or 64-bit integer colours: these are label planes, as tifffile
+        # stores a (3|4, H, W) array (napari's save of a 3- or 4-plane Labels stack)
+        return (tuple(range(count)), True), ""
     first = 1 if photometric in (0, 1) else 3
     if count <= first:
         return None, ""
@@ -164,6 +169,15 @@ def _sample_plan(page: Any) -> tuple[SamplePlan | None, str]:
             "an RGB image opens in its colours"
         )
     return (tuple(keep), False), note
+
+
+def _label_samples(page: Any) -> bool:
+    """Whether a page's samples are integers of 32 bits or more (label ids, not grey levels)."""
+    dtype = getattr(page, "dtype", None)
+    if dtype is None:  # a sample format numpy has no type for
+        return False
+    dtype = np.dtype(dtype)
+    return dtype.kind in "iu" and dtype.itemsize >= 4
 
 
 def _take(
