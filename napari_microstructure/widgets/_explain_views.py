@@ -29,6 +29,33 @@ THRESHOLD_KEY = "microstructure_threshold"
 STALE_MAP = "The low-confidence map shows threshold"
 
 
+def no_quality_reason(labels: Any) -> str:
+    """Why the masks layer ``labels`` (or None) cannot be coloured by quality, in plain words."""
+    from ..core.explain import quality_column
+
+    refine = "click a grain or refine boxes in Refine to get scored masks"
+    if labels is None:
+        return f"no masks to colour by quality: {refine}, then choose them under 'refined masks'."
+    feats = labels.features
+    column = quality_column(feats)
+    if column is None:
+        return (
+            f"'{labels.name}' has no quality scores: choose the objects layer Refine made "
+            "from clicks or boxes."
+        )
+    if len(feats) == 0:
+        return f"'{labels.name}' has no objects yet: {refine}."
+    if feats[column].isna().all():
+        return (
+            f"the objects of '{labels.name}' have no quality score (grains from 'segment all "
+            f"grains' are not scored); {refine}."
+        )
+    return (
+        f"'{labels.name}' has no numeric 'quality' or 'score' values with whole-number label "
+        "ids; choose the objects layer Refine made from clicks or boxes."
+    )
+
+
 class ConfidenceViews:
     """Box styling by confidence, confidence histogram, quality overlay, selection tracking."""
 
@@ -83,10 +110,9 @@ class ConfidenceViews:
         labels = self.labels_layer
         found = labels_quality(labels) if labels is not None else None
         if found is None:
-            show_error(
-                "Explain: pick a Labels layer whose features have a numeric 'quality' or "
-                "'score' column (made by Refine) and whole-number label ids."
-            )
+            why = no_quality_reason(labels)
+            self._info.value = f"No quality overlay: {why}"
+            show_error(f"Explain: {why}")
             return
         ids, values, column = found
         colors = quality_colors(ids, values)
@@ -123,18 +149,29 @@ class ConfidenceViews:
             self._histogram.plot(None, None, self.threshold)
 
     def _pick_defaults(self, _event: Any = None) -> None:
-        """Pre-select the detections (boxes with confidences) and the masks with a quality."""
+        """Pre-select the detections (boxes with confidences) and the masks with a quality:
+        masks with at least one score before masks whose quality column is empty (the grains
+        of 'segment all grains' are not scored), which are still shown if none has scores."""
         from ..core.explain import quality_column
 
-        for combo, wanted in (
-            (self._boxes, lambda lay: "confidence" in lay.features),
-            (self._masks, lambda lay: quality_column(lay.features) is not None),
+        for combo, tiers in (
+            (self._boxes, (lambda lay: "confidence" in lay.features,)),
+            (
+                self._masks,
+                (
+                    lambda lay: labels_quality(lay) is not None,
+                    lambda lay: quality_column(lay.features) is not None,
+                ),
+            ),
         ):
             current = combo.value
-            if current is None or not wanted(current):
+            for wanted in tiers:
+                if current is not None and wanted(current):
+                    break
                 found = [c for c in combo.choices if c is not None and wanted(c)]
                 if found:
                     combo.value = found[-1]
+                    break
 
     def _on_boxes_layer(self, _value: Any = None) -> None:
         self._unwatch()
