@@ -95,11 +95,17 @@ LABELS_MARK = "napari-microstructure labels"
 
 
 def atomic_write_tiff(
-    path: str | Path, array: np.ndarray, pixel_size: float | None = None, labels: bool = False
+    path: str | Path,
+    array: np.ndarray,
+    pixel_size: float | None = None,
+    labels: bool = False,
+    photometric: str | None = None,
 ) -> Path:
     """Write an array as a zlib-compressed TIFF atomically, streamed (dtype and values kept
     exactly); with ``pixel_size`` (µm) its resolution tags say it, so the file opens (and is
-    measured) in µm again; ``labels`` marks it as labels (:data:`LABELS_MARK`).
+    measured) in µm again; ``labels`` marks it as labels (:data:`LABELS_MARK`);
+    ``photometric="minisblack"`` says a stack's planes are grey (left to guess, tifffile
+    stores 3 or 4 planes as one RGB image).
 
     The fastest zlib level, strips compressed on every core: a micrograph with camera noise
     hardly compresses at any level (a noisy 10000 x 10000 px image: 81 of 100 MB at levels 1
@@ -115,6 +121,8 @@ def atomic_write_tiff(
         kw.update(resolution=(1e4 / pixel_size, 1e4 / pixel_size), resolutionunit="CENTIMETER")
     if labels:
         kw["description"] = LABELS_MARK
+    if photometric:
+        kw["photometric"] = photometric
     with atomic_file(path) as fh:
         tifffile.imwrite(fh, np.asarray(array), **kw)
     return Path(path)
