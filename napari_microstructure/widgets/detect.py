@@ -40,7 +40,7 @@ from .._layers.plane_view import show_on_its_plane
 from .._layers.shapes import edited_since_drawn, mark_drawn
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
-from ._detect_watch import DetectionsWatch, table_rows
+from ._detect_watch import DetectionsWatch, model_note, table_rows
 from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path, within
 
@@ -265,6 +265,7 @@ class DetectWidget(WorkerWidget):
             df = yield from detect(pixels, det, pixel_size=pixel_size, **params)
             # the table lists the classes searched, as the CLI and batch do
             df.attrs["searched"] = searched_names(params.get("classes"), det.names)
+            df.attrs["model_note"] = model_note(det)  # the demo model: say what it is not
             return df
         except ValueError as exc:
             return str(exc)
@@ -351,7 +352,8 @@ class DetectWidget(WorkerWidget):
             self._pixel_size = layer.metadata.get(PIXEL_SIZE_KEY, self._pixel_size)
         self._table.show_rows(table_rows(self.summary), TABLE_COLUMNS)
         found = (len(self.shown_detections), len(self._result), self.show_conf)
-        self._info.value = self._watch.describe(found, len(self.counted), self._pixel_size)
+        note = self._result.attrs.get("model_note", "")
+        self._info.value = self._watch.describe(found, len(self.counted), self._pixel_size, note)
 
     def _on_demo(self, _value: Any = None) -> None:
         self.model_path = None  # the field shows nothing (a FileEdit given "" shows the cwd)
