@@ -59,8 +59,8 @@ def _units(units: Any) -> tuple | None:
 
 
 def _write(path: str, data: Any, meta: dict, labels: bool) -> str:
-    if meta.get("multiscale") and isinstance(data, (list, tuple)):
-        data = data[0]  # the full-resolution level
+    if meta.get("multiscale"):  # (napari's MultiScaleData is no list: read as its smallest)
+        data = data[0]  # the full-resolution level, which the pixel size is of
     array = np.asarray(data)
     if array.dtype.kind == "b":
         array = array.astype(np.uint8)

@@ -117,3 +117,15 @@ def test_other_napari_saved_label_stacks_still_round_trip(tmp_path, monkeypatch)
         ((layer, _, kind),) = _open(path, monkeypatch)
         assert kind == "labels"
         np.testing.assert_array_equal(layer, data)
+
+
+@pytest.mark.parametrize("extra", [None, "unassalpha"])
+def test_interleaved_or_alpha_32_bit_colour_stays_colour(tmp_path, extra):
+    # (diff review: the planes rule caught any 32-bit RGB(A) TIFF; napari's save is planar)
+    shape = (32, 40, 4 if extra else 3)
+    data = np.arange(np.prod(shape), dtype=np.uint32).reshape(shape)
+    path = tmp_path / "rgb32.tif"
+    kw = {"extrasamples": [extra]} if extra else {}
+    tifffile.imwrite(path, data, photometric="rgb", planarconfig="contig", **kw)
+    layers = get_reader(str(path))(str(path))
+    assert layers[0][2] == "image" and np.asarray(layers[0][0]).shape == shape

@@ -120,3 +120,15 @@ def test_manifest_offers_the_writers_for_labels_and_images():
         ours = [w for w in pm.iter_compatible_writers([kind]) if w.plugin_name == PLUGIN]
         assert len(ours) == 1
         assert ours[0].filename_extensions == [".tif", ".tiff"]
+
+
+def test_a_multiscale_layer_is_saved_at_full_resolution(make_napari_viewer, tmp_path):
+    # (diff review: napari's MultiScaleData is no list, so its smallest level was written,
+    # tagged with the full-resolution pixel size)
+    viewer = make_napari_viewer()
+    full = np.random.default_rng(0).integers(0, 255, (128, 160), np.uint8)
+    viewer.add_image([full, full[::2, ::2]], multiscale=True, scale=(0.5, 0.5), name="ms")
+    path = tmp_path / "ms.tif"
+    viewer.layers.save(str(path), selected=True, plugin="napari-microstructure")
+    data, meta, kind = read_layers(str(path))[0]
+    assert np.array_equal(np.asarray(data), full) and tuple(meta["scale"]) == (0.5, 0.5)

@@ -172,7 +172,11 @@ def _sample_plan(page: Any) -> tuple[SamplePlan | None, str]:
 
 
 def _label_samples(page: Any) -> bool:
-    """Whether a page's samples are integers of 32 bits or more (label ids, not grey levels)."""
+    """Whether a page's samples are label planes as tifffile stores a (3|4, H, W) array of
+    integers of 32 bits or more: planar (separate; the 4th plane tagged alpha). Interleaved, it
+    stays a colour image."""
+    if int(getattr(page, "planarconfig", 1)) != 2:
+        return False
     dtype = getattr(page, "dtype", None)
     if dtype is None:  # a sample format numpy has no type for
         return False
