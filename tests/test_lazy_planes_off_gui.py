@@ -225,3 +225,21 @@ def test_unet_reads_the_plane_in_its_worker(unet_dock, reads, wait_idle, action)
     wait_idle(unet_dock)
     assert reads.on_gui() == [], reads.log
     assert reads.in_worker() == {"A1"}
+
+
+def test_unet_predict_loads_its_model_in_the_worker(unet_dock, wait_idle, monkeypatch):
+    # (the model file was loaded on the GUI thread before the worker started)
+    import threading
+
+    loaded_on = []
+    model = unet_mod.load_model(None)  # the fixture's stand-in
+
+    def load_model(path):
+        loaded_on.append(threading.current_thread() is threading.main_thread())
+        return model
+
+    monkeypatch.setattr(unet_mod, "load_model", load_model)
+    assert unet_dock.predict() is not None
+    assert loaded_on == []  # not before the worker runs
+    wait_idle(unet_dock)
+    assert loaded_on == [False] and "ferrite" in unet_dock._model_info.value

@@ -217,17 +217,13 @@ class UNetPanel:
             return None
         if not self._plane_on_screen(image, "Segment"):
             return None
-        try:
-            model = load_model(path)
-        except (OSError, ValueError) as exc:
-            show_error(str(exc))
-            return None
-        self._model_info.value = _describe(model)
-        # read by the worker: a lazily loaded plane may take seconds
+        # the model is loaded and the plane read by the worker (a lazy plane may take seconds)
         source, ps, tta = PlaneSource.of(image), layer_pixel_size(image), bool(self._tta.value)
         plane = source.plane  # a stack: the plane segmented, named in the results
 
         def run():
+            yield Progress(0, 1, "loading the model")
+            model = load_model(path)
             arr = yield from read_pixels(source)
             seg = yield from segment_image(arr, model, ps, tta=tta)
             grains = None
@@ -235,11 +231,14 @@ class UNetPanel:
                 grains = grains_from_boundary_probability(
                     seg.boundary_probability, **WATERSHED_DEFAULTS
                 )
-            return seg, grains
+            return model, seg, grains
 
-        return self._start(
-            run, lambda res: self._show_model_result(image, *res, plane), PREDICT_JOB
-        )
+        def done(result: tuple) -> None:
+            model, seg, grains = result
+            self._model_info.value = _describe(model)
+            self._show_model_result(image, seg, grains, plane)
+
+        return self._start(run, done, PREDICT_JOB)
 
     def _show_model_result(self, image: Image, seg: Any, grains: Any, plane: Any = None) -> None:
         if self._input_closed(image, "Segment"):
