@@ -53,41 +53,19 @@ def measure_files(
     from ..core.measure.io import read_labels
 
     try:
-        labels, ps = read_labels(labels_path, pixel_size)
+        labels, ps, note = read_labels(labels_path, pixel_size)
         phases = None
         if phases_path:
-            phases, _ = read_labels(phases_path)
+            phases, _, _ = read_labels(phases_path)
         summary = summarize(labels, ps, phases, names)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
     warning = without_one_region_size(summary, labels)  # a field without boundaries
     if warning:
         log.warning("%s: %s", labels_path, warning)
-    if ps is None and (note := calibration_note(labels_path)):  # why: non-square pixels, ...
+    if note:  # why the file's calibration was not used: non-square pixels, ...
         summary["note"] = join_notes(summary.get("note"), note)
     return summary, labels, ps
-
-
-def calibration_note(path: str | Path) -> str:
-    """Why a file gives no pixel size (non-square pixels, a print density, no unit), as the
-    reader finds it, from the file's tags alone ("" when it says nothing)."""
-    from ..core.pixel_size_tags import density_pixel_size, tiff_pixel_size
-
-    try:
-        if Path(path).suffix.lower() in (".tif", ".tiff"):
-            import tifffile
-
-            from ..core.tiff_read import main_series
-
-            with tifffile.TiffFile(path) as tif:
-                return tiff_pixel_size(tif, tif.series[main_series(tif)].pages[0])[3]
-        from PIL import Image
-
-        with Image.open(path) as img:
-            dpi, kind = img.info.get("dpi"), f"{(img.format or 'image').lower()}-density"
-        return density_pixel_size(dpi, kind)[2] if dpi else ""
-    except (OSError, ValueError, IndexError, KeyError, TypeError):  # read before: not expected
-        return ""
 
 
 def run(args: argparse.Namespace) -> int:

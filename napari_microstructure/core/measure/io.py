@@ -17,9 +17,10 @@ from ._checks import as_label_image
 
 def read_labels(
     path: str | Path, pixel_size: float | None = None
-) -> tuple[np.ndarray, float | None]:
-    """Read a label image (TIFF/PNG; a palette PNG gives its indices) and its pixel size
-    (``pixel_size`` overrides the file's).
+) -> tuple[np.ndarray, float | None, str]:
+    """Read a label image (TIFF/PNG; a palette PNG gives its indices), its pixel size
+    (``pixel_size`` overrides the file's) and why a calibration in the file was not used
+    (non-square pixels, a print density; ``""`` when none was refused).
 
     Raises ``ValueError`` (``ImageReadError``) with a message for the user when the file is not
     one single-channel integer label image (RGB, or a stack of planes).
@@ -41,7 +42,7 @@ def read_labels(
         labels = as_label_image(mf.image, Path(path).name)
     except ValueError as exc:
         raise ImageReadError(str(exc)) from exc
-    return labels, mf.pixel_size
+    return labels, mf.pixel_size, mf.calibration_note
 
 
 def _strict(obj: Any) -> Any:
