@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ..core.imageio import ImageReadError, read_micrograph
-from ..core.notes import join_notes
+from ..core.notes import join_notes, unscaled_note
 from ..core.progress import run_to_end
 from . import CLIError
 from ._common import pixel_size_arg, print_json, writing
@@ -69,10 +69,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(str(exc)) from exc
     note = ""  # where ``detect --json`` puts its note on the scale the image was used at
     if mf.pixel_size is None and detector.pixel_size:
-        note = (
-            f"the image has no pixel size: used as is (the model was trained at "
-            f"{detector.pixel_size:g} µm/px); pass --pixel-size for scale-aware saliency"
-        )
+        note = unscaled_note(detector.pixel_size, "pass --pixel-size for scale-aware saliency")
         log.warning("%s", note)
     t0 = time.perf_counter()
     try:

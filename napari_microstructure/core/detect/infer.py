@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..image_utils import intensity_range
+from ..notes import unscaled_note
 from ..progress import Progress
 from .model import Detector
 from .tiling import Tile, merge_tile_boxes, seen_whole_elsewhere, tile_grid, touches_inner_edge
@@ -119,10 +120,7 @@ def scale_factor(pixel_size: float | None, model_pixel_size: float | None) -> tu
     if model_pixel_size is None:
         return 1.0, "the model does not record its training pixel size: image used as is"
     if pixel_size is None or pixel_size <= 0:
-        return 1.0, (
-            f"the image has no pixel size: used as is (the model was trained at "
-            f"{model_pixel_size:g} µm/px); set the pixel size for scale-aware detection"
-        )
+        return 1.0, unscaled_note(model_pixel_size, "set the pixel size for scale-aware detection")
     factor = float(pixel_size) / float(model_pixel_size)
     if abs(factor - 1.0) < SCALE_TOLERANCE:
         return 1.0, ""

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..image_noise import featureless, featureless_warning
 from ..image_utils import check_segment_size
+from ..notes import unscaled_note
 from ..progress import Progress, run_to_end
 from .model import SegModel, as_model
 from .tiling import Views, predict_tiles, prepare_input, resize_chw
@@ -44,11 +45,7 @@ def scale_note(model: SegModel, pixel_size: float | None) -> str | None:
     """The note for an image without a pixel size given to a model trained at a known one: it
     is predicted as it is (as detection tells, :func:`..detect.infer.scale_factor`)."""
     if model.pixel_size and not (pixel_size and pixel_size > 0):
-        return (
-            f"the image has no pixel size: used as is (the model was trained at "
-            f"{float(model.pixel_size):g} µm/px); set the pixel size for scale-aware "
-            "segmentation"
-        )
+        return unscaled_note(model.pixel_size, "set the pixel size for scale-aware segmentation")
     return None
 
 
