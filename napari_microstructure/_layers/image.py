@@ -55,7 +55,7 @@ def layer_pixel_size(layer: Any) -> float | None:
     factors = _um_per_unit(layer)
     if ps is not None and (_is_overlay(layer) or (factors is None and np.allclose(scale, 1.0))):
         return ps  # an overlay's scale, or napari's default: the metadata's size stands
-    physical = scale if factors is None else scale * factors
+    physical = scale_um(layer)
     if not (np.all(np.isfinite(physical)) and physical.min() > 0):
         return ps
     if not np.isclose(physical[0], physical[1], rtol=1e-6):
@@ -65,6 +65,13 @@ def layer_pixel_size(layer: Any) -> float | None:
     if factors is None and np.isclose(scale[1], 1.0):
         return None  # napari's default: unknown, not 1 µm
     return float(physical[1])
+
+
+def scale_um(layer: Any) -> np.ndarray:
+    """A layer's row and column scale in µm when its unit is a length, else as it is."""
+    scale = np.asarray(layer.scale[-2:], dtype=float)
+    factors = _um_per_unit(layer)
+    return scale if factors is None else scale * factors
 
 
 def _is_overlay(layer: Any) -> bool:

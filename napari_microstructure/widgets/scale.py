@@ -10,7 +10,7 @@ from napari.layers import Image, Labels, Points, Shapes
 from napari.utils.notifications import show_error, show_info
 
 from .._layers import layer_pixel_size, own_layer, set_pixel_size, units_like, yx_shape
-from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY, _um_per_unit
+from .._layers.image import OUTPUT_KEY, PIXEL_SIZE_KEY, scale_um
 from .._layers.overlay import OVER_KEY, image_pixels, overlay_unit
 from .._layers.shapes import relay_overlay
 from ..core.imageio import parse_length
@@ -42,9 +42,7 @@ def show_scale_bar(viewer: napari.viewer.Viewer, visible: bool = True) -> None:
 def _unknown_why(layer: Any) -> str:
     """Why a layer has no pixel size: "not square (0.6 µm wide, 0.3 µm high)" when its rows
     and columns scale differ (the pixel size rule, :func:`layer_pixel_size`), else "unknown"."""
-    scale = np.asarray(layer.scale[-2:], dtype=float)
-    factors = _um_per_unit(layer)
-    size = scale if factors is None else scale * factors
+    size = scale_um(layer)
     if not (np.all(np.isfinite(size)) and size.min() > 0) or np.isclose(*size, rtol=1e-6):
         return "unknown"
     return f"not square ({size[1]:.6g} µm wide, {size[0]:.6g} µm high)"

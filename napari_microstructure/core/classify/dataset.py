@@ -43,7 +43,7 @@ class Sample:
     label: str
     pixel_size: float
     name: str = ""
-    note: str = ""  # the file's note: a calibration refused (non-square pixels), pages unused
+    note: str = ""  # the file's calibration note (a pixel size refused, e.g. non-square)
 
 
 def _read_json(path: Path) -> dict[str, float]:
