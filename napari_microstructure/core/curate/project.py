@@ -294,9 +294,10 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         digest = pixel_digest(image) if digest is None else digest
         with self._mutate() as m:
             base = _slug(name)
-            taken = set(self.image_ids)
+            # ids name files: "Grain" and "grain" are one file on macOS and Windows disks
+            taken = {i.casefold() for i in self.image_ids}
             image_id, n = base, 1
-            while image_id in taken:
+            while image_id.casefold() in taken:
                 n += 1
                 image_id = f"{base}_{n}"
             rec: dict[str, Any] = {
