@@ -35,7 +35,8 @@ def napari_read(path: str | list[str]) -> list[tuple]:
 
 def read_layers(path: str | list[str]) -> list[tuple]:
     """One layer per file, scaled in µm (a label image as a Labels layer, see
-    :func:`is_label_image`); unreadable files are reported, not raised."""
+    :func:`is_label_image`, with the ``features`` the plugin's writer saved); unreadable files
+    are reported, not raised."""
     paths = [path] if isinstance(path, str) else list(path)
     layers: list[tuple] = []
     for p in paths:
@@ -45,7 +46,9 @@ def read_layers(path: str | list[str]) -> list[tuple]:
             show_error(str(exc))
             continue
         labels = is_label_image(mf.data, mf.rgb, p)
-        told = _file_notes(mf.note, mf.pixel_size is None, labels)
+        features, damaged = _saved_features(p) if labels else (None, "")
+        notes = _file_notes(mf.note, mf.pixel_size is None, labels)
+        told = " ".join(note for note in (notes, damaged) if note)
         if told:
             show_warning(f"{Path(p).name}: {told}")
         kwargs = image_layer_kwargs(
@@ -64,10 +67,23 @@ def read_layers(path: str | list[str]) -> list[tuple]:
             kwargs["units"] = ("pixel",) * lead + ("µm", "µm")
         if labels:
             del kwargs["rgb"]
+            if features is not None:
+                kwargs["features"] = features
             layers.append((mf.data, kwargs, "labels"))
         else:
             layers.append((mf.data, kwargs, "image"))
     return layers
+
+
+def _saved_features(path: str | Path) -> tuple[Any, str]:
+    """(the features table the plugin's writer saved with a label image, or None; the note
+    telling that a damaged one was left out, or ``""``)."""
+    from .core.atomic import written_features
+
+    try:
+        return written_features(path), ""
+    except ValueError as exc:
+        return None, f"{str(exc).capitalize()}: the labels open without their features."
 
 
 def _file_notes(note: str, uncalibrated: bool, labels: bool) -> str:

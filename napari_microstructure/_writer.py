@@ -4,7 +4,8 @@ napari's own TIFF writers drop the layer's scale, so a result saved with *File >
 Layers* reopened in pixels, off its micrograph. These write the pixel size into the TIFF's
 resolution tags (:func:`~.core.atomic.atomic_write_tiff`), which the plugin's reader reads
 back; labels carry :data:`~.core.atomic.LABELS_MARK`, so they reopen as labels whatever their
-integer type. Per-object features (class names) have no place in a TIFF and are not kept.
+integer type, and their per-object ``features`` (class names, scores, ...), which the reader
+restores (:data:`~.core.atomic.FEATURES_TAG`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from .core.atomic import atomic_write_tiff
 
 
 def write_labels(path: str, data: Any, meta: dict) -> list[str]:
-    """Write a Labels layer's ids as a TIFF marked as labels, with its pixel size."""
+    """Write a Labels layer's ids as a TIFF marked as labels, with its pixel size and its
+    ``features`` table."""
     return [_write(path, data, meta, labels=True)]
 
 
@@ -67,4 +69,9 @@ def _write(path: str, data: Any, meta: dict, labels: bool) -> str:
     pixel_size = meta_pixel_size(meta)
     # a stack's planes are grey: left to guess, tifffile stores 3 or 4 planes as one RGB image
     grey = None if array.ndim <= 2 or meta.get("rgb") else "minisblack"
-    return str(atomic_write_tiff(path, array, pixel_size, labels=labels, photometric=grey))
+    features = meta.get("features") if labels else None
+    return str(
+        atomic_write_tiff(
+            path, array, pixel_size, labels=labels, photometric=grey, features=features
+        )
+    )

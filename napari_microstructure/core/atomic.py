@@ -17,6 +17,8 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from .features_table import FEATURES_FORMAT, features_from_json, features_json
+
 
 def _read_umask() -> int:
     mask = os.umask(0)  # the only portable way to read it; done once, at import
@@ -93,6 +95,12 @@ def atomic_write_json(path: str | Path, obj: Any) -> Path:
 #: it as labels whatever its integer type (a uint8 class map too)
 LABELS_MARK = "napari-microstructure labels"
 
+#: the private TIFF tag (in the range TIFF leaves to any writer) holding a labels layer's
+#: features table as JSON (:func:`.features_table.features_json`). The ImageDescription
+#: stays exactly :data:`LABELS_MARK`, so such a file still opens as labels where features
+#: are unknown.
+FEATURES_TAG = 65123
+
 
 def atomic_write_tiff(
     path: str | Path,
@@ -100,12 +108,14 @@ def atomic_write_tiff(
     pixel_size: float | None = None,
     labels: bool = False,
     photometric: str | None = None,
+    features: Any = None,
 ) -> Path:
     """Write an array as a zlib-compressed TIFF atomically, streamed (dtype and values kept
     exactly); with ``pixel_size`` (µm) its resolution tags say it, so the file opens (and is
     measured) in µm again; ``labels`` marks it as labels (:data:`LABELS_MARK`);
     ``photometric="minisblack"`` says a stack's planes are grey (left to guess, tifffile
-    stores 3 or 4 planes as one RGB image).
+    stores 3 or 4 planes as one RGB image); ``features`` (a table of columns, a labels layer's
+    ``features``) goes into :data:`FEATURES_TAG`, read back by :func:`written_features`.
 
     The fastest zlib level, strips compressed on every core: a micrograph with camera noise
     hardly compresses at any level (a noisy 10000 x 10000 px image: 81 of 100 MB at levels 1
@@ -123,6 +133,9 @@ def atomic_write_tiff(
         kw["description"] = LABELS_MARK
     if photometric:
         kw["photometric"] = photometric
+    text = None if features is None else features_json(features)
+    if text is not None:
+        kw["extratags"] = [(FEATURES_TAG, "s", 0, text, True)]  # first page only
     with atomic_file(path) as fh:
         tifffile.imwrite(fh, np.asarray(array), **kw)
     return Path(path)
@@ -138,6 +151,28 @@ def written_as_labels(path: str | Path) -> bool:
             return LABELS_MARK in (page.description, page.description1)
     except (OSError, ValueError, IndexError, tifffile.TiffFileError):
         return False
+
+
+def written_features(path: str | Path) -> Any:
+    """The features table (a DataFrame) a TIFF carries in :data:`FEATURES_TAG`; None when it
+    carries none (or is no TIFF). Raises ValueError when the table is there but unreadable."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(str(path)) as tif:
+            tag = tif.pages.first.tags.get(FEATURES_TAG)
+            text = None if tag is None else tag.value
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError):
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    # the tag is free for any writer to use: only ours is read
+    if not isinstance(text, str) or FEATURES_FORMAT not in text[:100]:
+        return None
+    try:
+        return features_from_json(text)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"its features table is damaged ({exc})") from exc
 
 
 def read_tiff(path: str | Path) -> np.ndarray:
