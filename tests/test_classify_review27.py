@@ -202,7 +202,9 @@ def test_an_unsaved_trained_model_is_replaced_only_on_a_second_try(
     shown.clear()
     assert not widget.load_model() and widget.model is mine
     assert len(shown) == 1 and "not saved" in shown[0] and "Save model" in shown[0], shown
-    assert widget.load_model() and widget.model.classes == ["noise", "stripes"]
+    assert widget.load_model()
+    wait_idle(widget, 60_000)
+    assert widget.model.classes == ["noise", "stripes"]
 
     # another model file chosen, then Classify: the same rule
     mine = trained_here()
@@ -222,7 +224,9 @@ def test_an_unsaved_trained_model_is_replaced_only_on_a_second_try(
     assert widget.save_model(tmp_path / "mine.pt") and mine.path == tmp_path / "mine.pt"
     widget.model_path = path
     shown.clear()
-    assert widget.load_model() and widget.model.path == path and shown == []
+    assert widget.load_model()
+    wait_idle(widget, 60_000)
+    assert widget.model.path == path and shown == []
     # the field unchanged since training: the model trained here classifies, no warning
     trained_here()
     shown.clear()

@@ -76,6 +76,7 @@ def test_classify_uses_the_model_file_chosen_after_another(
     # a model trained in the dock and not saved is used until the field changes
     widget.model_path = path
     assert widget.load_model()
+    wait_idle(widget, 60_000)
     widget._on_trained(dataclasses.replace(model, classes=["w", "x", "y", "z"], path=None), None)
     assert widget.classify() is not None
     wait_idle(widget, 120_000)

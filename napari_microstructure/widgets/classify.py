@@ -25,7 +25,7 @@ from ..core.settings import get_section, set_setting
 from ._bars import BarChart
 from ._base import WorkerWidget, info_label
 from ._classify_examples import AddedExamples, folder_rows, folder_work, read_examples
-from ._classify_model import UnsavedGuard, save_failure
+from ._classify_model import ModelSlot, load_steps, save_failure, using
 from ._classify_result import result_line, show_gradcam
 from ._tables import ResultsTable
 from ._values import PathValue, Value
@@ -74,11 +74,7 @@ class ClassifyWidget(WorkerWidget):
         self._classify_folder = PushButton(text="Classify folder")
         self._table = ResultsTable(["file", "predicted", "note"], row_numbers=True)
 
-        self._model: Classifier | None = None
-        # the model field's value when ``_model`` was loaded or trained: another file chosen
-        # there since is loaded before classifying
-        self._model_field: Path | None = None
-        self._unsaved = UnsavedGuard()  # a model trained here, not saved: replaced on a 2nd try
+        self._slot = ModelSlot()  # the model in use
         self._prediction: ImagePrediction | None = None
         self._folder_result: pd.DataFrame | None = None
         self._rows: list[list] = []
@@ -122,7 +118,7 @@ class ClassifyWidget(WorkerWidget):
     @property
     def model(self) -> Classifier | None:
         """The trained or loaded classifier."""
-        return self._model
+        return self._slot.model
 
     @property
     def prediction(self) -> ImagePrediction | None:
@@ -229,13 +225,13 @@ class ClassifyWidget(WorkerWidget):
         return self._start(make_gen, lambda model: self._on_trained(model, save), "Training")
 
     def _on_trained(self, model: Classifier, save: Path | None) -> None:
-        self._model, self._model_field = model, self.model_path
+        replaced = self._slot.trained(model, self.model_path)  # told with the notes
         show_info(
             f"Classify: trained on {sum(model.info['images_per_class'].values())} images "
             f"of {len(model.classes)} classes"
         )
         self._info.value = "classes: " + ", ".join(model.classes)
-        for warning in model.info.get("warnings", []):
+        for warning in [*model.info.get("warnings", []), *([replaced] if replaced else [])]:
             show_warning(f"Classify: {warning}")
             self._info.value += f"\nnote: {warning}"
         if save is not None:
@@ -246,55 +242,56 @@ class ClassifyWidget(WorkerWidget):
         from ..core.classify.model import save_path_problem
 
         path = Path(path) if path is not None else self.save_path
-        if self._model is None or path is None:
+        if (model := self._slot.model) is None or path is None:
             show_error("Classify: train a model and choose where to save it first.")
             return False
         try:
             problem = save_path_problem(path)
             if problem:
                 raise OSError(problem)
-            self._model.save(path)
+            model.save(path)
         except (OSError, RuntimeError) as exc:  # torch reports some write errors as Runtime
-            text = save_failure(self._model, path, exc)
+            text = save_failure(model, path, exc)
             show_error(f"Classify: {text}. Choose another file and press Save model.")
             self._info.value += f"\n{text}"
             return False
         self.model_path = path
-        self._model_field = self.model_path  # as the field writes it (absolute)
+        self._slot.field = self.model_path  # as the field writes it (absolute)
         set_setting(SETTING, {"model": str(path)})
         self._info.value += f"\nsaved to {path}"
         return True
 
-    def load_model(self) -> bool:
-        """Load the model file chosen in the dock."""
-        from ..core.classify import load_classifier
-
-        path = self.model_path
-        if path is None:
+    def load_model(self) -> Any:
+        """Load the model file chosen in the dock in a worker; returns it (None: refused)."""
+        if (path := self.model_path) is None:
             show_error("Classify: choose a model file (.pt) first.")
-            return False
-        if refusal := self._unsaved.refusal(self._model, path):
-            show_warning(f"Classify: {refusal}.")
-            return False
-        try:
-            self._model = load_classifier(path)
-        except ValueError as exc:
-            show_error(f"Classify: {exc}")
-            return False
-        self._model_field = path
+            return None
+        if not self._slot.may_load(path, show_error, show_warning):
+            return None
+        return self._start(lambda: load_steps(path), lambda m: self._loaded(m, path), "Load model")
+
+    def _loaded(self, model: Classifier, path: Path) -> None:
+        self._slot.loaded(model, path)
         set_setting(SETTING, {"model": str(path)})
-        self._info.value = "classes: " + ", ".join(self._model.classes)
-        return True
+        self._info.value = "classes: " + ", ".join(model.classes)
 
     # -- classification ---------------------------------------------------------------------
-    def _ready(self) -> bool:
-        path = self.model_path
-        if path is not None and (self._model is None or path != self._model_field):
-            return self.load_model()  # a file chosen since the model in use was made
-        if self._model is None:
+    def _with_model(self, work: Any, on_done: Any, what: str) -> Any:
+        """Run ``work(model)`` in a worker, then ``on_done(model, result)``: the model in use,
+        or the file chosen since it was made, loaded by the same run (None: refused)."""
+        path, model = self._slot.file_to_load(self.model_path), self._slot.model
+        if path is None and model is None:
             show_error("Classify: train or load a model first.")
-            return False
-        return True
+            return None
+        if path is not None and not self._slot.may_load(path, show_error, show_warning):
+            return None
+
+        def done(result: tuple[Classifier, Any]) -> None:
+            if path is not None:  # (a failed load or run leaves the model in use)
+                self._loaded(result[0], path)
+            on_done(*result)
+
+        return self._start(lambda: using(model, path, work), done, what)
 
     def classify(self) -> Any:
         """Classify the chosen image in a worker (probabilities, class map, Grad-CAM)."""
@@ -304,18 +301,18 @@ class ClassifyWidget(WorkerWidget):
         if layer is None:
             show_error("Classify: open an image first.")
             return None
-        if not self._ready() or not self._plane_on_screen(layer, "Classify"):
+        if not self._plane_on_screen(layer, "Classify"):
             return None
-        model, source, ps = self._model, PlaneSource.of(layer), layer_pixel_size(layer)
+        source, ps = PlaneSource.of(layer), layer_pixel_size(layer)
         n, want_map, want_cam = self.n_crops, self._want_map.value, self._want_cam.value
         plane = source.plane  # a stack: the plane classified, named in the results
 
-        def make_gen():
+        def work(model: Classifier):
             image = yield from read_pixels(source)  # a lazy layer: read here, not in napari
             return (yield from classify_with_maps(model, image, ps, n, want_map, want_cam))
 
-        return self._start(
-            make_gen, lambda r: self._on_classified(r, layer, model, plane, want_cam), "Classify"
+        return self._with_model(
+            work, lambda m, r: self._on_classified(r, layer, m, plane, want_cam), "Classify"
         )
 
     def _on_classified(
@@ -343,16 +340,13 @@ class ClassifyWidget(WorkerWidget):
         if folder is None:
             show_error("Classify: choose a folder of images.")
             return None
-        if not self._ready():
-            return None
         if isinstance(found := folder_work(folder), str):
             show_error(f"Classify: {found}")
             return None
-        paths, sizes = found
-        model, n = self._model, self.n_crops
-        return self._start(
-            lambda: classify_files(model, paths, n_crops=n, pixel_sizes=sizes),
-            lambda df: self._on_folder(df, folder),
+        paths, sizes, n = *found, self.n_crops
+        return self._with_model(
+            lambda m: classify_files(m, paths, n_crops=n, pixel_sizes=sizes),
+            lambda _m, df: self._on_folder(df, folder),
             "Classify folder",
         )
 
