@@ -151,7 +151,11 @@ class ConfidenceViews:
     def _pick_defaults(self, _event: Any = None) -> None:
         """Pre-select the detections (boxes with confidences) and the masks with a quality:
         masks with at least one score before masks whose quality column is empty (the grains
-        of 'segment all grains' are not scored), which are still shown if none has scores."""
+        of 'segment all grains' are not scored), which are still shown if none has scores.
+
+        Only a box's own choice is replaced: a layer the user picked (boxes drawn by hand,
+        unscored masks) stays chosen until the user picks another, and the dock's pick is the
+        box's own (:class:`.LayerBox`), so a better layer added later still replaces it."""
         from ..core.explain import quality_column
 
         for combo, tiers in (
@@ -164,13 +168,15 @@ class ConfidenceViews:
                 ),
             ),
         ):
+            if not combo.own_choice:
+                continue
             current = combo.value
             for wanted in tiers:
                 if current is not None and wanted(current):
                     break
                 found = [c for c in combo.choices if c is not None and wanted(c)]
                 if found:
-                    combo.value = found[-1]
+                    combo.pick(found[-1])  # the dock's pick, not the user's
                     break
 
     def _on_boxes_layer(self, _value: Any = None) -> None:

@@ -53,6 +53,11 @@ class LayerBox(ComboBox):
         """True while the value shown was chosen by the box, not by the user."""
         return self._own
 
+    def pick(self, value: Any) -> None:
+        """Show ``value`` as the box's own choice (a dock's default), which the user's replaces."""
+        with self._by_box():
+            self.value = value
+
     def stop_following(self) -> None:
         """Disconnect from the viewer's layer events (the dock closes)."""
         for name in _EVENTS:

@@ -2,7 +2,10 @@
 
 Every image gets its own "<image> objects" Labels layer, "<image> prompts" Points layer and
 undo history, so work on one image never touches another's layers. Both layers carry the
-image's ``unique_id`` in their metadata: a dock opened later finds them again. Both lie on the
+image's ``unique_id`` in their metadata: a dock opened later finds them again. A prompts layer
+belongs to one dock (:data:`DOCK_KEY`): a second dock on the same image makes its own, so a
+click on one dock's prompts is never taken by the other; a dock that closes lets go of its
+prompts layers, and the next dock on that image takes them again. Both layers lie on the
 image (its scale, translate, rotation); the objects layer of a stack has the stack's planes, so
 the objects of each plane stay on it. When the image's pixels are replaced by another size, its
 objects go to a new layer; the old one is kept as it is.
@@ -10,6 +13,7 @@ objects go to a new layer; the old one is kept as it is.
 
 from __future__ import annotations
 
+import uuid
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +30,7 @@ from .._layers.plane_source import PlaneSource
 from ._refine_objects import ObjectEditor
 
 IMAGE_KEY = "refine_image"  # metadata of the objects and prompts layers: the image's unique id
+DOCK_KEY = "refine_dock"  # metadata of a prompts layer: the token of the open dock it belongs to
 
 
 def image_fingerprint(image: np.ndarray | PlaneSource) -> tuple[Any, ...]:
@@ -74,6 +79,7 @@ class Sessions:
         self._viewer = viewer
         self._hook, self._unhook = hook, unhook
         self._all: list[ImageSession] = []
+        self.token = uuid.uuid4().hex  # this dock's mark on the prompts layers it owns
 
     def of_image(self, image: Any) -> ImageSession | None:
         """The session of ``image``, whether or not its layers are still in the viewer."""
@@ -122,6 +128,7 @@ class Sessions:
             if found is not None and len(found.data):
                 P.clear_prompts(found)  # an earlier dock's clicks: of no object open here
             s.points = found or self._add_points(image)
+            s.points.metadata = {**s.points.metadata, DOCK_KEY: self.token}
             self._hook(s.points, s)
         elif fresh and len(s.points.data):
             P.clear_prompts(s.points)  # they were the prompts of an object of the old layer
@@ -135,6 +142,8 @@ class Sessions:
                     continue  # a copy the user made (Duplicate Layer): theirs, never written
                 if kind is Labels and layer.data.shape != LE.objects_shape(image):
                     continue  # the objects of the image's pixels before they were replaced
+                if kind is Points and layer.metadata.get(DOCK_KEY, self.token) != self.token:
+                    continue  # the prompts of another open dock on this image
                 return layer
         return None
 
@@ -149,9 +158,13 @@ class Sessions:
         return claim(self._viewer.add_points(kw.pop("data"), **kw))
 
     def close(self) -> None:
-        """Stop listening to the images and the prompts layers."""
+        """Stop listening to the images and the prompts layers, and let go of those layers
+        (a dock opened later takes them again)."""
         for s in self._all:
             s.image.events.set_data.disconnect(s.on_image_refreshed)
             if s.points is not None:
                 self._unhook(s.points)
+                meta = s.points.metadata
+                if meta.get(DOCK_KEY) == self.token:
+                    s.points.metadata = {k: v for k, v in meta.items() if k != DOCK_KEY}
         self._all.clear()
