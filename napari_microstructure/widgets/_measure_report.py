@@ -1,4 +1,11 @@
-"""What the Measure dock reports: its summary text and its exports (CSV, JSON, YAML)."""
+"""What the Measure dock reports: its summary text and its exports (CSV, JSON, YAML).
+
+ASTM E112 grain size is for grains that fill the field. Objects that sit apart in a background
+(particles, precipitates, inclusions, pores: Detect then Refine) have no grain size: the dock
+tells them by how little of their outlines touch one another
+(:func:`~..core.measure.lines.touching_share`) and shows their count and sizes without G.
+The summary itself keeps the keys of the CLI's JSON.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from napari.utils.notifications import show_error, show_info, show_warning
+
+from ..core.measure.lines import PARTICLES_BELOW
 
 
 class MeasureReports:
@@ -64,7 +73,10 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-def summary_lines(s: dict[str, Any]) -> str:
+def summary_lines(s: dict[str, Any], touching: float | None = None) -> str:
+    """The dock's summary text of :func:`core.measure.summarize` result ``s``; ``touching``
+    (:func:`~..core.measure.lines.touching_share`) below :data:`PARTICLES_BELOW`: particles,
+    no grain size."""
     from ..core.measure.summary import NO_PIXEL_SIZE_NOTE, by_direction_text
 
     u = s["unit"]
@@ -80,6 +92,13 @@ def summary_lines(s: dict[str, Any]) -> str:
         lines.insert(1, f"intercept by direction: {by_direction_text(s)}")
     if s["grain_count"] is None:
         lines = ["phase map: phase fractions only (choose a grains layer for grain size)"]
+    elif s["grain_count"] and touching is not None and touching < PARTICLES_BELOW:
+        lines = [
+            f"particles: {s['grain_count']}, apart in a background: not grains "
+            f"({100 * touching:.0f} % of their outlines touch another object)",
+            "no ASTM E112 grain size: G is for grains that fill the field (zero lines up to "
+            "4 px wide are closed as boundaries); their sizes are in the table",
+        ]
     for name, frac in (s.get("phase_fractions") or {}).items():
         pc = s["point_count"][name]["fraction"]
         lines.append(f"{name}: {100 * frac:.1f} % area, {100 * pc:.1f} % points (E562)")

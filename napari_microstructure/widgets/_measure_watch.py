@@ -1,20 +1,23 @@
 """The Measure dock's watch on what it measured: the labels and the phases edited since, the
-labels' pixel size, the plane on screen.
+objects' classes, the labels' pixel size, the plane on screen, the layers still in the viewer.
 
 The table, the plot, the layer's features and the exports hold the labels (and the phase map)
 as they were when measured, in the pixel size they had. Once the user paints, fills or erases in
-either layer, gives the labels another pixel size (the Pixel size dock), or moves a stack's
-slider off a measured plane, the dock says so (and the exports warn) until it measures again.
+either layer, changes the classes the phase fractions came from (Refine, Curate), gives the
+labels another pixel size (the Pixel size dock), moves a stack's slider off a measured plane or
+deletes a measured layer, the dock says so (and the exports warn) until it measures again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
 
 from .._layers.image import layer_pixel_size
+from .._layers.labels import instance_classes
 from .._layers.output import array_fingerprint
 from .._layers.plane import level0, made_plane, plane_index, plane_text
 from ._events import EventHooks
@@ -22,23 +25,54 @@ from ._events import EventHooks
 EDIT_EVENTS = ("paint", "data", "labels_update")  # brush, fill, eraser; new data
 CHECK_EVENTS = ("set_data",)  # undo and redo, but also every new slice: the data compared
 SIZE_EVENTS = ("scale", "metadata", "units")  # what :func:`layer_pixel_size` reads
+CLASS_EVENTS = ("features",)  # Refine, Curate and the Classify dock assign a whole new table
+NOT_WATCHED = "not watched"  # the numbers do not depend on the layer's classes
+
+
+def class_print(layer: Any) -> dict[int, str] | None:
+    """The class of each object in a Labels layer's features, as the phase fractions read it
+    (:func:`core.measure.phases_from_instances` names a class by its text); None for none."""
+    try:
+        classes = instance_classes(layer)
+    except (TypeError, ValueError):  # a table napari takes but whose ids are no integers
+        return None
+    return None if classes is None else {int(k): str(v) for k, v in classes.items()}
+
+
+def classes_measured(layer: Any, phase_layer: Any, names_typed: bool) -> Any:
+    """:func:`class_print` of ``layer`` when the numbers depend on its classes (its objects'
+    classes are the phases, or a phase map's classes name its phases), else NOT_WATCHED."""
+    if phase_layer is None or (phase_layer is layer and not names_typed):
+        return class_print(layer)
+    return NOT_WATCHED
 
 
 class _Measured:
     """One layer measured on ``plane``: ``edited`` once its labels there differ from
-    ``measured`` (:func:`plane_print` when the run started), ``on_edit()`` then called once."""
+    ``measured`` (:func:`plane_print` when the run started), ``classes_edited`` once its
+    :func:`class_print` differs from ``classes`` (unless NOT_WATCHED); ``on_edit()`` then
+    called."""
 
     def __init__(
-        self, layer: Any, plane: tuple[int, ...], measured: int | None, on_edit: Callable
+        self,
+        layer: Any,
+        plane: tuple[int, ...],
+        measured: int | None,
+        on_edit: Callable,
+        classes: Any = NOT_WATCHED,
     ) -> None:
         self.layer, self.plane = layer, tuple(plane)
         now = plane_print(layer, self.plane)
         self._print = now if measured is None else measured
         self.edited = self._print != now
+        self._classes, self._own = classes, False
+        self.classes_edited = classes is not NOT_WATCHED and class_print(layer) != classes
         self._on_edit = on_edit
         self._hooks = EventHooks()
         self._hooks.connect(layer.events, EDIT_EVENTS, self._edit)
         self._hooks.connect(layer.events, CHECK_EVENTS, self._check)
+        if classes is not NOT_WATCHED:
+            self._hooks.connect(layer.events, CLASS_EVENTS, self._check_classes)
 
     def _edit(self, _event: Any = None) -> None:
         if not self.edited:
@@ -48,6 +82,23 @@ class _Measured:
     def _check(self, _event: Any = None) -> None:
         if not self.edited and plane_print(self.layer, self.plane) != self._print:
             self._edit()
+
+    def _check_classes(self, _event: Any = None) -> None:
+        if not (self._own or self.classes_edited) and class_print(self.layer) != self._classes:
+            self.classes_edited = True
+            self._on_edit()
+
+    @contextmanager
+    def own_features(self) -> Iterator[None]:
+        """The dock writes the layer's features (its measurements, the classes kept): no class
+        edit; the classes as they are after it are the ones measured, unless edited before."""
+        self._own = True
+        try:
+            yield
+        finally:
+            self._own = False
+            if self._classes is not NOT_WATCHED and not self.classes_edited:
+                self._classes = class_print(self.layer)
 
     def off_plane(self, viewer: Any) -> bool:
         """Whether the plane on screen is another plane than the one measured."""
@@ -71,8 +122,9 @@ class MeasuredWatch:
         self.pixel_size: float | None = None  # µm per pixel measured in
         self._fixed = True  # measured in a pixel size typed in the dock, not the layer's
         self._hooks = EventHooks()  # the measured layer's pixel size
-        self._sliders = EventHooks()
+        self._sliders = EventHooks()  # the viewer's sliders and layer list
         self._sliders.connect(viewer.dims.events, ("current_step",), self._on_dims)
+        self._sliders.connect(viewer.layers.events, ("inserted", "removed"), self._refresh)
 
     def follow(
         self,
@@ -82,25 +134,36 @@ class MeasuredWatch:
         fixed: bool = True,
         measured: int | None = None,
         phases: tuple[Any, tuple[int, ...], int | None] | None = None,
+        classes: Any = NOT_WATCHED,
     ) -> None:
         """Measured ``layer`` on ``plane`` (its plane on screen when it was measured) in
         ``pixel_size``: the layer's own unless ``fixed`` (a value typed in the dock).
         ``measured`` is :func:`plane_print` of the labels when the run started: labels edited
-        while it ran are edited since measured. ``phases`` is ``(layer, plane, print)`` of a
-        phases layer measured with them."""
+        while it ran are edited since measured; ``classes`` (:func:`classes_measured`) the same
+        for their classes. ``phases`` is ``(layer, plane, print)`` of a phases layer measured
+        with them."""
         self._unfollow()
         self._layer, self.plane = layer, tuple(plane)
         self.pixel_size, self._fixed = pixel_size, bool(fixed)
-        self._grains = _Measured(layer, plane, measured, self._on_edit)
+        self._grains = _Measured(layer, plane, measured, self._on_edit, classes)
         if phases is not None:
             self._phases = _Measured(*phases, self._on_edit)
-        self._hooks.connect(layer.events, SIZE_EVENTS, self._on_size)
+        self._hooks.connect(layer.events, SIZE_EVENTS, self._refresh)
         self._on_change(self.note)
 
     @property
     def edited(self) -> bool:
         """Whether the measured labels were edited since (their phases layer aside)."""
         return self._grains is not None and self._grains.edited
+
+    @property
+    def classes_edited(self) -> bool:
+        """Whether the classes the phase fractions came from were changed since."""
+        return self._grains is not None and self._grains.classes_edited
+
+    def own_features(self) -> Any:
+        """Context in which the dock writes the measured layer's features (no class edit)."""
+        return self._grains.own_features() if self._grains is not None else nullcontext()
 
     @property
     def phases_edited(self) -> bool:
@@ -112,8 +175,16 @@ class MeasuredWatch:
         """Why the results no longer show what is on screen ("" when they do)."""
         if self._layer is None:
             return ""
+        for measured in (self._grains, self._phases):
+            if measured is not None and measured.layer not in self._viewer.layers:
+                return (
+                    f"{measured.layer.name} is no longer in the viewer: these are the numbers "
+                    "it had when measured"
+                )
         if self.edited:
             return "labels changed since measured: press Measure for their numbers"
+        if self.classes_edited:
+            return "classes changed since measured: press Measure for their phase fractions"
         if self.phases_edited:
             return "phases changed since measured: press Measure for their fractions"
         size = self._size_change()
@@ -141,7 +212,7 @@ class MeasuredWatch:
             return ""
         return f"{_size_text(old)} → {_size_text(new)} µm/px"
 
-    def _on_size(self, _event: Any = None) -> None:
+    def _refresh(self, _event: Any = None) -> None:  # a pixel size, a layer deleted
         self._on_change(self.note)
 
     def _on_dims(self, _event: Any = None) -> None:
@@ -157,7 +228,7 @@ class MeasuredWatch:
         self._grains = self._phases = None
 
     def close(self) -> None:
-        """Stop listening to the layers and the viewer's sliders."""
+        """Stop listening to the layers and the viewer's sliders and layer list."""
         self._unfollow()
         self._sliders.clear()
 

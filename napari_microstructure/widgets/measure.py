@@ -31,11 +31,12 @@ from .._layers import (
 )
 from .._layers.labels import MAX_DIRECT_ID
 from .._layers.labels import has_numba as _has_numba
+from ..core.measure.lines import objects_touching
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._measure_plot import SizeHistogram
 from ._measure_report import MeasureReports, summary_lines
-from ._measure_watch import MeasuredWatch, plane_print, planes_apart
+from ._measure_watch import NOT_WATCHED, MeasuredWatch, classes_measured, plane_print, planes_apart
 from ._tables import ResultsTable
 from ._values import NamesValue, Value, within
 
@@ -208,6 +209,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
             show_error(f"Measure: {apart}")
             return None
         ps, names = self.pixel_size, self.phase_names or None
+        watched = classes_measured(layer, phase_layer, names is not None)  # edits: stale
         if names is None and phase_layer is not None:  # e.g. a phases model's classes
             names = phase_names_of(phase_layer)
         # phases from a class per grain in the layer's features (e.g. painted, classified),
@@ -232,14 +234,14 @@ class MeasureWidget(MeasureReports, WorkerWidget):
             on_screen = plane_index(phase_layer)
             phase_plane = (phase_layer, on_screen, plane_print(phase_layer, on_screen))
 
-        def on_done(result: tuple[dict[str, Any], pd.DataFrame]) -> None:
-            self._on_result(result, layer, plane, ps, fixed, measured, phase_plane)
+        def on_done(result: tuple[dict[str, Any], pd.DataFrame, float | None]) -> None:
+            self._on_result(result, layer, plane, ps, fixed, measured, phase_plane, watched)
 
         def job() -> Any:  # a field of one region has no grain size, as in the CLI
             summary, table = yield from measure(labels, ps, phases, names, classes=classes)
             if labels is not None:
                 without_one_region_size(summary, labels)
-            return summary, table
+            return summary, table, objects_touching(labels)  # grains or particles
 
         return self._start(job, on_done, "Measure")
 
@@ -269,23 +271,26 @@ class MeasureWidget(MeasureReports, WorkerWidget):
 
     def _on_result(
         self,
-        result: tuple[dict[str, Any], pd.DataFrame],
+        result: tuple[dict[str, Any], pd.DataFrame, float | None],
         layer: Labels,
         plane: tuple = (),
         pixel_size: float | None = None,
         fixed: bool = True,
         measured: int | None = None,
         phases: tuple[Labels, tuple, int] | None = None,
+        classes: Any = NOT_WATCHED,
     ) -> None:
         from ..core.measure.io import with_unit
 
-        summary, table = result
+        if self._input_closed(layer, "Measure"):  # deleted during the run: no numbers of it
+            return
+        summary, table, touching = result
         if layer is not self._measured or table is None:
             self._restore_colours()  # the dock colours one layer, the one measured last
-        self._result = result
+        self._result = summary, table
         self._measured = layer
-        self._summary_base = summary_lines(summary)
-        self._watch.follow(layer, plane, pixel_size, fixed, measured, phases)
+        self._summary_base = summary_lines(summary, touching)
+        self._watch.follow(layer, plane, pixel_size, fixed, measured, phases, classes)
         headers = [with_unit(c, summary["unit"]) for c in SHOWN]
         if table is None:  # a phase map: no grains to list or plot
             self._table.show_rows([], headers)
@@ -293,7 +298,8 @@ class MeasureWidget(MeasureReports, WorkerWidget):
             return
         if layer in self._viewer.layers and not self._watch.edited:
             # (labels edited while it ran keep their features: a new object's class)
-            set_grain_features(layer, table)
+            with self._watch.own_features():
+                set_grain_features(layer, table)
         fmt = {c: "{:.4g}" for c in SHOWN if c not in ("label", "touches_edge")}
         rows = [
             [fmt[c].format(v) if c in fmt else str(v) for c, v in zip(SHOWN, rec, strict=True)]

@@ -55,3 +55,26 @@ def prepare_labels(labels: np.ndarray, fill_gaps: int = 2) -> np.ndarray:
     dist, nearest = ndi.distance_transform_edt(zero, return_indices=True)
     close = thin & (dist <= 2 * r * math.sqrt(2.0) + 0.5)
     return np.where(close, lab[tuple(nearest)], lab)
+
+
+#: objects touching one another along less than this share of their outlines are particles:
+#: grains that fill the field touch along nearly all of it (a second phase left 0 takes some)
+PARTICLES_BELOW = 0.1
+
+
+def touching_share(closed: np.ndarray) -> float | None:
+    """Share of the objects' outlines in label image ``closed`` (boundary lines closed, as
+    :func:`prepare_labels` does) that borders another object rather than the background 0
+    (the frame aside); None when no object has an outline inside."""
+    touching = apart = 0
+    for a, b in ((closed[:, :-1], closed[:, 1:]), (closed[:-1], closed[1:])):
+        edge = a != b
+        both = (a > 0) & (b > 0)
+        touching += int(np.count_nonzero(edge & both))
+        apart += int(np.count_nonzero(edge & ~both))
+    return touching / (touching + apart) if touching + apart else None
+
+
+def objects_touching(labels: np.ndarray | None) -> float | None:
+    """:func:`touching_share` of grain ``labels`` as measured (None for no labels)."""
+    return None if labels is None else touching_share(prepare_labels(labels))
