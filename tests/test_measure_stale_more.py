@@ -198,3 +198,16 @@ def test_touching_share_tells_grains_from_particles():
     assert touching_share(prepare_labels(_grid())) == pytest.approx(1.0)
     assert touching_share(prepare_labels(_particles())) == 0.0
     assert touching_share(np.zeros((8, 8), np.int32)) is None
+
+
+def test_closed_dock_lets_go_of_the_grains_layer_pixel_size(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer()
+    lab = viewer.add_labels(_grid(), name="grains", scale=(0.5, 0.5))
+    before = {e: len(getattr(lab.events, e).callbacks) for e in ("scale", "metadata")}
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-microstructure", "Measure")
+    assert widget.labels_layer is lab
+    assert len(lab.events.scale.callbacks) > before["scale"]
+    viewer.window.remove_dock_widget(dock)
+    qtbot.wait(50)
+    after = {e: len(getattr(lab.events, e).callbacks) for e in ("scale", "metadata")}
+    assert after == before

@@ -34,6 +34,7 @@ from .._layers.labels import has_numba as _has_numba
 from ..core.measure.lines import objects_touching
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
+from ._events import EventHooks
 from ._measure_plot import SizeHistogram
 from ._measure_report import MeasureReports, summary_lines
 from ._measure_watch import NOT_WATCHED, MeasuredWatch, classes_measured, plane_print, planes_apart
@@ -88,6 +89,8 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._watch = MeasuredWatch(self._viewer, self._on_watch)
         self._disconnects.append(self._watch.close)
         self._pixel_layer: Any = None  # the grains layer whose pixel size the box shows
+        self._pixel_hooks = EventHooks()  # on its scale and metadata
+        self._disconnects.append(self._pixel_hooks.clear)
 
         self._run.changed.connect(self.run)
         for w in (self._quantity, self._log, self._bins):
@@ -171,12 +174,10 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         follow it when the Pixel size dock changes it)."""
         layer = self.labels_layer
         if layer is not self._pixel_layer:
-            for old in (self._pixel_layer,) if self._pixel_layer is not None else ():
-                for emitter in (old.events.scale, old.events.metadata):
-                    emitter.disconnect(self._show_layer_pixel_size)
+            self._pixel_hooks.clear()
             if layer is not None:
-                layer.events.scale.connect(self._show_layer_pixel_size)
-                layer.events.metadata.connect(self._show_layer_pixel_size)
+                hooks = ("scale", "metadata")
+                self._pixel_hooks.connect(layer.events, hooks, self._show_layer_pixel_size)
             self._pixel_layer = layer
         ps = layer_pixel_size(layer) if layer is not None else None
         self._pixel.native.setSpecialValueText(f"layer: {ps:g}" if ps else "layer: none (px)")
