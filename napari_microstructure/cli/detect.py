@@ -47,11 +47,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _load(model: str | None) -> Any:
     from ..core.detect import load_detector
+    from ..core.detect.model import model_note
 
     try:
-        return load_detector(model)
+        det = load_detector(model)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
+    note = model_note(det)  # the demo model: say what it is not, once, as the Detect dock does
+    if note:
+        log.warning("%s", note)  # stderr: the text and JSON on stdout stay as they were
+    return det
 
 
 def _one(path: str, stem: str, det: Any, args: argparse.Namespace) -> dict[str, Any]:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 
+from ..core.pixel_size_tags import MAX_DENSITY_PIXEL_UM
 from ..core.progress import run_to_end
 from . import CLIError
 from ._common import pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
+
+# --pixel-size, µm per pixel: a high-magnification SEM image (10 nm) to the coarsest optical
+# micrograph, whose PNG density still reads back as a calibration. Sizes are drawn in µm, so
+# finer pixels make grains thousands of pixels across, whose random fields take memory as their
+# size squared (defects on an etched matrix, 512 x 512: 1 GB at 0.02, 4 GB at 0.01; at 0.001
+# half the kinds need over 8 GB; a TIFF resolution tag cannot hold 0.000002 at all); coarser
+# pixels put more defects in the field (1000 µm: not done in 5 minutes for 128 x 128).
+MIN_PIXEL_UM = 0.01
+MAX_PIXEL_UM = MAX_DENSITY_PIXEL_UM
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,16 +56,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--pixel-size",
-        type=pixel_size_arg,
+        type=_pixel_size,
         default=0.5,
         metavar="UM",
-        help="pixel size in µm/px (default 0.5)",
+        help=f"pixel size in µm/px, {MIN_PIXEL_UM:g} to {MAX_PIXEL_UM:g} (default 0.5)",
     )
     p.add_argument(
         "--val-fraction",
-        type=float,
+        type=_fraction,
         default=0.2,
-        help="fraction of images in the validation split (default 0.2)",
+        metavar="F",
+        help="fraction of images in the validation split, 0 to below 1 (default 0.2)",
     )
     p.add_argument(
         "--overwrite",
@@ -81,6 +93,28 @@ def _seed(text: str) -> int:
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text!r}")
+    return value
+
+
+def _pixel_size(text: str) -> float:
+    """argparse type of ``--pixel-size``: µm per pixel within what the generator can draw."""
+    value = pixel_size_arg(text)  # a positive, finite number
+    if not MIN_PIXEL_UM <= value <= MAX_PIXEL_UM:
+        raise argparse.ArgumentTypeError(
+            f"must lie between {MIN_PIXEL_UM:g} and {MAX_PIXEL_UM:g} µm per pixel (a "
+            f"high-magnification SEM image to the coarsest optical micrograph), got {text!r}"
+        )
+    return value
+
+
+def _fraction(text: str) -> float:
+    """argparse type of ``--val-fraction``: a number from 0 up to (not including) 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value < 1:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to below 1, got {text!r}")
     return value
 
 

@@ -5,7 +5,6 @@ layer's pixel size, and whether the plane of a stack on screen is the one they w
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,21 +16,6 @@ from ._events import EventHooks
 
 #: class of a box drawn by hand without one, in the table
 NO_CLASS = "(no class)"
-#: the dock's line under the result when the built-in demo detector found the boxes
-DEMO_NOTE = (
-    "demo model: trained on synthetic defects only, not your micrographs; its crack boxes are "
-    "unreliable (docs/detect.md)"
-)
-
-
-def model_note(det: Any) -> str:
-    """:data:`DEMO_NOTE` for the shipped demo detector (or a copy, known by its sidecar's
-    ``trained_on``), else ""."""
-    from ..core.detect import DEMO_MODEL
-
-    path, info = getattr(det, "path", None), getattr(det, "info", None) or {}
-    demo = path is not None and Path(path).resolve() == DEMO_MODEL.resolve()
-    return DEMO_NOTE if demo or info.get("trained_on") == "synthetic defects" else ""
 
 
 def table_rows(summary: pd.DataFrame) -> list[list[Any]]:
@@ -127,7 +111,8 @@ class DetectionsWatch:
         self, found: tuple[int, int, float], counted: int, pixel_size: Any, note: str = ""
     ) -> str:
         """The dock's line under the slider: ``found`` is (shown, all, display threshold);
-        ``note`` (on the model: :func:`model_note`) goes on a line of its own below."""
+        ``note`` (on the model: :func:`~..core.detect.model.model_note`) goes on a line of its
+        own below."""
         n, total, conf = found
         if self.edited:
             text = (

@@ -38,9 +38,10 @@ from .._layers.plane import plane_metadata, plane_suffix
 from .._layers.plane_source import PlaneSource
 from .._layers.plane_view import show_on_its_plane
 from .._layers.shapes import edited_since_drawn, mark_drawn
+from ..core.detect.model import model_note
 from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label
-from ._detect_watch import DetectionsWatch, model_note, table_rows
+from ._detect_watch import DetectionsWatch, table_rows
 from ._tables import ResultsTable
 from ._values import NamesValue, PathValue, Value, as_path, within
 

@@ -25,6 +25,14 @@ log = logging.getLogger(__name__)
 
 MODEL_INFO_KEY = "napari_microstructure"
 DEMO_MODEL = Path(__file__).resolve().parents[2] / "models" / "demo_detector.pt"
+#: what the user is told (the Detect dock, the ``detect`` command) when the shipped demo detector
+#: found the boxes
+DEMO_NOTE = (
+    "demo model: trained on synthetic defects only, not your micrographs; its crack boxes are "
+    "unreliable (docs/detect.md)"
+)
+#: the ``trained_on`` of the demo model's sidecar, which a copy of it keeps
+_DEMO_TRAINED_ON = "synthetic defects"
 
 
 @dataclass
@@ -83,6 +91,14 @@ def _channels_last_helps() -> bool:
         and torch.backends.mkldnn.is_available()
         and torch.backends.mkldnn.enabled
     )
+
+
+def model_note(det: Any) -> str:
+    """:data:`DEMO_NOTE` for the shipped demo detector (or a copy, known by its sidecar's
+    ``trained_on``), else ""."""
+    path, info = getattr(det, "path", None), getattr(det, "info", None) or {}
+    demo = path is not None and Path(path).resolve() == DEMO_MODEL.resolve()
+    return DEMO_NOTE if demo or info.get("trained_on") == _DEMO_TRAINED_ON else ""
 
 
 def sidecar_path(pt_path: str | Path) -> Path:
