@@ -155,3 +155,18 @@ def test_synth_help_names_the_ranges(capsys):
     assert main(["synth", "--help"]) == 0
     text = " ".join(capsys.readouterr().out.split())
     assert "0.01 to 10" in text and "0 to below 1" in text
+
+
+def test_explain_and_batch_say_the_demo_model_is_one(defects_png, tmp_path, caplog):
+    from napari_microstructure.core.batch.process import check_models
+    from napari_microstructure.core.detect.model import DEMO_NOTE
+    from napari_microstructure.core.pipeline import PipelineConfig
+
+    caplog.set_level(logging.WARNING)
+    out = tmp_path / "saliency.tif"
+    assert main(["explain", str(defects_png), "--out", str(out)]) == 0
+    assert len(_notes(caplog)) == 1
+    caplog.clear()
+    check_models(PipelineConfig.from_dict({"detect": {}}))
+    said = [r.getMessage() for r in caplog.records if "demo model" in r.getMessage()]
+    assert said == ["detect: " + DEMO_NOTE]

@@ -61,12 +61,15 @@ def run(args: argparse.Namespace) -> int:
     import tifffile
 
     from ..core.detect import load_detector
+    from ..core.detect.model import model_note
     from ..core.explain import saliency_map
 
     try:
         detector = load_detector(args.model)
     except ValueError as exc:
         raise CLIError(str(exc)) from exc
+    if demo := model_note(detector):  # as the detect command says it, once, on stderr
+        log.warning("%s", demo)
     note = ""  # where ``detect --json`` puts its note on the scale the image was used at
     if mf.pixel_size is None and detector.pixel_size:
         note = unscaled_note(detector.pixel_size, "pass --pixel-size for scale-aware saliency")

@@ -66,8 +66,12 @@ def check_models(config: PipelineConfig) -> None:
     """
     if config.detect is not None:
         from ..detect import searched_names
+        from ..detect.model import model_note
 
-        names = cached_detector(config.detect.get("model")).names
+        detector = cached_detector(config.detect.get("model"))
+        if note := model_note(detector):  # the demo model's counts: said once, in the log
+            log.warning("detect: %s", note)
+        names = detector.names
         try:  # as detection resolves them: a class the model lacks would fail every image
             searched_names(config.detect.get("classes") or None, names)
         except ValueError as exc:
