@@ -138,15 +138,36 @@ def _grain_summary(
     }
     if phases is not None:
         out.update(_phase_summary(phases, lab.shape, phase_names))
-    notes = [NO_PIXEL_SIZE_NOTE] if ps is None else []
-    if grain_count == 0 and ps is not None:
+    notes = []
+    if grain_count == 0:  # (a pixel size would give no G either)
         notes.append("no grains in the label image")
+    elif ps is None:
+        notes.append(NO_PIXEL_SIZE_NOTE)
+    notes.extend(_g_off_scale(out))
     wrong = not_grain_ids(as_label_image(given))
     if wrong:
         notes.append(wrong)
     if notes:
         out["note"] = "; ".join(notes)
     return out
+
+
+#: the grain size numbers ASTM E112's tables cover (00 to 14): a G far outside them is most
+#: often a pixel size given in the wrong unit (nm or mm for µm)
+G_TABLE_RANGE = (-1.0, 14.0)
+
+
+def _g_off_scale(out: dict[str, Any]) -> list[str]:
+    """A note for a G outside :data:`G_TABLE_RANGE` (the number is kept)."""
+    low, high = G_TABLE_RANGE
+    gs = [out[k] for k in ("astm_g_intercept", "astm_g_planimetric") if out[k] is not None]
+    off = [g for g in gs if not low <= g <= high]
+    if not off:
+        return []
+    return [
+        f"G {off[0]:.1f} lies outside ASTM E112's tables (00 to 14): check the pixel size "
+        f"({out['pixel_size']:g} µm/px)"
+    ]
 
 
 def _phase_summary(

@@ -1,0 +1,28 @@
+"""The summary's notes say what would give a G: no grains is told as such, and a G outside
+ASTM E112's tables (a pixel size in the wrong unit, most often) is kept with a note."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_microstructure.core.measure.summary import summarize
+
+
+def _grid(n: int = 8, side: int = 32) -> np.ndarray:
+    rows, cols = np.indices((n * side, n * side)) // side
+    return (rows * n + cols + 1).astype(np.int32)
+
+
+def test_no_grains_without_pixel_size_is_told_as_no_grains():
+    s = summarize(np.zeros((64, 64), np.int32), None)
+    assert s["grain_count"] == 0
+    assert "no grains in the label image" in s["note"] and "set the pixel size" not in s["note"]
+
+
+def test_a_g_off_the_tables_is_kept_with_a_note():
+    plain = summarize(_grid(), 1.0)  # 32 µm grains: G about 7
+    assert -1 <= plain["astm_g_intercept"] <= 14 and "outside" not in (plain.get("note") or "")
+    for pixel_size in (100.0, 0.001):  # a pixel size typed in mm or nm as µm
+        s = summarize(_grid(), pixel_size)
+        assert s["astm_g_intercept"] is not None
+        assert "outside ASTM E112's tables" in s["note"] and f"{pixel_size:g} µm/px" in s["note"]
