@@ -8,7 +8,10 @@ click on one dock's prompts is never taken by the other; a dock that closes lets
 prompts layers, and the next dock on that image takes them again. Both layers lie on the
 image (its scale, translate, rotation); the objects layer of a stack has the stack's planes, so
 the objects of each plane stay on it. When the image's pixels are replaced by another size, its
-objects go to a new layer; the old one is kept as it is.
+objects go to a new layer; the old one is kept as it is. When the image leaves the viewer, its
+session goes (else the dock holds every image it ever worked on until it closes); its objects
+and prompts layers stay as they are, and the image, added again, finds them as a dock opened
+later does (with no undo history).
 """
 
 from __future__ import annotations
@@ -60,7 +63,9 @@ class ImageSession:
     labels: Any
     points: Any
     objects: ObjectEditor
-    changed: bool = False  # the image's pixels may have changed since it was prepared
+    # the image's pixels may have changed since it was prepared; True at first: the engine's
+    # image, once closed and freed, may have left its ids (the engine's key) to this one
+    changed: bool = True
 
     def on_image_refreshed(self, _event: Any = None) -> None:
         self.changed = True
@@ -80,6 +85,7 @@ class Sessions:
         self._hook, self._unhook = hook, unhook
         self._all: list[ImageSession] = []
         self.token = uuid.uuid4().hex  # this dock's mark on the prompts layers it owns
+        viewer.layers.events.removed.connect(self._on_removed)
 
     def of_image(self, image: Any) -> ImageSession | None:
         """The session of ``image``, whether or not its layers are still in the viewer."""
@@ -157,14 +163,27 @@ class Sessions:
         kw["metadata"][IMAGE_KEY] = str(image.unique_id)
         return claim(self._viewer.add_points(kw.pop("data"), **kw))
 
+    def _on_removed(self, _event: Any = None) -> None:
+        """A layer left the viewer: drop the sessions of images no longer in it."""
+        layers = self._viewer.layers
+        for s in [s for s in self._all if s.image not in layers]:
+            self._drop(s)
+
+    def _drop(self, s: ImageSession) -> None:
+        """Stop listening to the image of ``s`` and its prompts layer, and let go of that layer
+        (a dock on the image, this one too, takes it again); its objects layer is left as it
+        is. Work under way that holds ``s`` keeps it until it ends."""
+        self._all.remove(s)
+        s.image.events.set_data.disconnect(s.on_image_refreshed)
+        if s.points is not None:
+            self._unhook(s.points)
+            meta = s.points.metadata
+            if meta.get(DOCK_KEY) == self.token:
+                s.points.metadata = {k: v for k, v in meta.items() if k != DOCK_KEY}
+
     def close(self) -> None:
-        """Stop listening to the images and the prompts layers, and let go of those layers
-        (a dock opened later takes them again)."""
-        for s in self._all:
-            s.image.events.set_data.disconnect(s.on_image_refreshed)
-            if s.points is not None:
-                self._unhook(s.points)
-                meta = s.points.metadata
-                if meta.get(DOCK_KEY) == self.token:
-                    s.points.metadata = {k: v for k, v in meta.items() if k != DOCK_KEY}
-        self._all.clear()
+        """Stop listening to the viewer, the images and the prompts layers, and let go of those
+        layers (a dock opened later takes them again)."""
+        self._viewer.layers.events.removed.disconnect(self._on_removed)
+        for s in list(self._all):
+            self._drop(s)

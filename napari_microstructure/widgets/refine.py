@@ -161,7 +161,8 @@ class RefineWidget(PromptsMixin, PredictMixin, BatchMixin, WorkerWidget):
         settings = self._engines.settings()
         # a boundaries model segments at its training pixel size: a new pixel size, new grains
         ps = L.layer_pixel_size(layer) if settings["engine"] == "model" else None
-        return (id(layer), id(layer.data), ps, *settings.values())
+        # (the layer's unique id: a closed image is freed, and a new one may get its id())
+        return (layer.unique_id, id(layer.data), ps, *settings.values())
 
     def _ready_for(self, layer: Any) -> bool:
         if layer is None or self._engine is None or self._engine_for != self._key(layer):

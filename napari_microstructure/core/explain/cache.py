@@ -1,10 +1,11 @@
 """Saliency results cached per image content + model weights + parameters.
 
 A small in-memory LRU answers repeated requests in a session (switching overlays, re-opening
-the dock); whole-image maps are also written under ``cache_dir()/explain`` so a later session
-on the same image and model starts from them. That folder is kept under a size limit (setting
-``explain_cache_limit_gib``, default :data:`DEFAULT_LIMIT_GIB`) by removing the least recently
-used maps: a 4096 x 4096 map takes 64 MiB.
+the dock); it is capped by the bytes it holds (:data:`MEMORY_LIMIT`), not by a count: twelve
+4096 x 4096 maps took 768 MiB. Whole-image maps are also written under ``cache_dir()/explain``
+so a later session on the same image and model starts from them. That folder is kept under a
+size limit (setting ``explain_cache_limit_gib``, default :data:`DEFAULT_LIMIT_GIB`) by removing
+the least recently used maps: a 4096 x 4096 map takes 64 MiB.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from threading import Lock
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -26,6 +28,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT_GIB = 2.0
 LIMIT_SETTING = "explain_cache_limit_gib"
+MEMORY_LIMIT = 256 * 2**20  # bytes each in-memory cache holds (beyond it: its newest entry only)
+
+T = TypeVar("T")
 
 
 def image_key(image: np.ndarray) -> str:
@@ -42,14 +47,64 @@ def result_key(image: np.ndarray, model_key: str, **params: Any) -> str:
     return hashlib.sha1(f"{image_key(image)}|{model_key}|{text}".encode()).hexdigest()[:24]
 
 
-class ResultCache:
-    """Thread-safe LRU of arrays, optionally backed by ``.npy`` files."""
+class BoundedLRU(Generic[T]):
+    """Thread-safe LRU capped by entry count and by the bytes its values hold
+    (``size_of(value)``); the entry put last is always kept, however large."""
 
-    def __init__(self, maxsize: int = 12, disk: bool = True) -> None:
-        self.maxsize = maxsize
-        self.disk = disk
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+    def __init__(self, maxsize: int, max_bytes: int, size_of: Callable[[T], int]) -> None:
+        self.maxsize, self.max_bytes, self._size_of = maxsize, max_bytes, size_of
+        self._items: OrderedDict[str, tuple[T, int]] = OrderedDict()
+        self._bytes = 0
         self._lock = Lock()
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes the values held take."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str) -> T | None:
+        with self._lock:
+            if key not in self._items:
+                return None
+            self._items.move_to_end(key)
+            return self._items[key][0]
+
+    def put(self, key: str, value: T) -> None:
+        size = int(self._size_of(value))
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            self._items[key] = (value, size)
+            self._bytes += size
+            while len(self._items) > 1 and (
+                len(self._items) > self.maxsize or self._bytes > self.max_bytes
+            ):
+                self._bytes -= self._items.popitem(last=False)[1][1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+
+class ResultCache:
+    """Thread-safe LRU of arrays (at most ``maxsize`` of them and ``max_bytes`` in all, the
+    latest always kept), optionally backed by ``.npy`` files."""
+
+    def __init__(
+        self, maxsize: int = 12, disk: bool = True, max_bytes: int = MEMORY_LIMIT
+    ) -> None:
+        self.disk = disk
+        self._items: BoundedLRU[np.ndarray] = BoundedLRU(maxsize, max_bytes, _nbytes)
+
+    @property
+    def nbytes(self) -> int:
+        """The bytes of the arrays held in memory."""
+        return self._items.nbytes
 
     @staticmethod
     def _path(key: str) -> Path:
@@ -58,10 +113,9 @@ class ResultCache:
         return folder / f"{key}.npy"
 
     def get(self, key: str) -> np.ndarray | None:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
+        value = self._items.get(key)
+        if value is not None:
+            return value
         if self.disk:
             path = self._path(key)
             try:
@@ -69,12 +123,12 @@ class ResultCache:
                 touch(path)  # recently used: the last to be pruned
             except (OSError, ValueError):
                 return None
-            self._remember(key, value)
+            self._items.put(key, value)
             return value
         return None
 
     def put(self, key: str, value: np.ndarray) -> None:
-        self._remember(key, value)
+        self._items.put(key, value)
         if self.disk:
             path = self._path(key)
             try:
@@ -85,16 +139,12 @@ class ResultCache:
             except OSError as exc:  # a full or read-only disk only costs the disk cache
                 log.warning("could not write saliency cache %s: %s", path, exc)
 
-    def _remember(self, key: str, value: np.ndarray) -> None:
-        with self._lock:
-            self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.maxsize:
-                self._items.popitem(last=False)
-
     def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
+        self._items.clear()
+
+
+def _nbytes(value: np.ndarray) -> int:
+    return int(np.asarray(value).nbytes)
 
 
 CACHE = ResultCache()

@@ -2,19 +2,22 @@
 
 Every function takes a ``core.detect`` Detector (or an :class:`ExplainModel`), works on the
 image as detection does (resampled to the model's pixel size, tiled) and returns maps at the
-ORIGINAL image size. Results are cached per image content, model weights and parameters.
+ORIGINAL image size. Results are cached per image content, model weights and parameters, in
+memory up to :data:`.cache.MEMORY_LIMIT` bytes per cache; a per-object map is kept as its tile
+window only (it is 0 elsewhere) and made whole again when it is asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..detect.infer import detection_uint8
 from ..progress import Progress
-from .cache import CACHE, result_key
+from .cache import CACHE, MEMORY_LIMIT, BoundedLRU, result_key
 from .confidence import ScoreMaps, score_maps
 from .eigencam import eigencam
 from .gradcam import METHODS, ObjectSaliency, image_gradcam, object_cam
@@ -84,7 +87,32 @@ def saliency_map(
     return result
 
 
-_OBJECTS: dict[str, ObjectSaliency] = {}
+@dataclass(frozen=True)
+class _KeptObject:
+    """An :class:`ObjectSaliency` as the cache keeps it: the map inside its tile window only
+    (``object_cam`` leaves it 0 outside), and the image's height and width."""
+
+    crop: np.ndarray
+    shape: tuple[int, int]
+    score: float
+    iou: float
+    window: tuple[int, int, int, int]
+
+    @classmethod
+    def of(cls, res: ObjectSaliency) -> _KeptObject:
+        x0, y0, x1, y1 = res.window
+        crop = res.saliency[y0:y1, x0:x1].copy()  # a copy: the caller's map is theirs
+        return cls(crop, res.saliency.shape[:2], res.score, res.iou, res.window)
+
+    def whole(self) -> ObjectSaliency:
+        """The map at image size again, equal to the one computed (a new array each time)."""
+        x0, y0, x1, y1 = self.window
+        full = np.zeros(self.shape, self.crop.dtype)
+        full[y0:y1, x0:x1] = self.crop
+        return ObjectSaliency(full, self.score, self.iou, self.window)
+
+
+_OBJECTS: BoundedLRU[_KeptObject] = BoundedLRU(256, MEMORY_LIMIT, lambda k: k.crop.nbytes)
 
 
 def object_saliency(
@@ -125,14 +153,12 @@ def object_saliency(
         imgsz=model.imgsz,
         confidence=None if conf is None else round(conf, 4),
     )
-    if use_cache and key in _OBJECTS:
+    if use_cache and (hit := _OBJECTS.get(key)) is not None:
         yield Progress(1, 1, "object map from cache")
-        return _OBJECTS[key]
+        return hit.whole()
     result = yield from object_cam(img, model, box, int(class_id), pixel_size, method, conf)
     if use_cache:
-        if len(_OBJECTS) >= 32:
-            _OBJECTS.pop(next(iter(_OBJECTS)))
-        _OBJECTS[key] = result
+        _OBJECTS.put(key, _KeptObject.of(result))
     return result
 
 
