@@ -9,9 +9,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from magicgui.widgets import Container, Label, ProgressBar, PushButton
-from napari.qt.threading import GeneratorWorker, thread_worker
+from napari.qt.threading import GeneratorWorker
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QSizePolicy
 
 from .._layers import layer_role
@@ -19,7 +18,7 @@ from .._layers.plane import plane_hidden
 from ..core.progress import Progress
 from ._dock_frame import FitWidth, Lifetime
 from ._layer_box import LayerBox
-from ._worker import close_all, reported, start_worker, take_back
+from ._worker import Tied, reported, take_back
 
 if TYPE_CHECKING:
     import napari
@@ -169,39 +168,29 @@ class WorkerWidget(Container):
             show_warning(f"{what}: still busy with the previous run; cancel it first.")
             return None
 
-        # errors are shown to the user by _on_error; do not also re-raise them on the GUI thread
-        @thread_worker(start_thread=False, ignore_errors=True)
-        def _work() -> Generator[Any, Any, Any]:
-            gen = reported(make_gen)
-            running.append(gen)
-            result = yield from gen
-            ended.append(result)
-            return result
-
-        running: list[Generator[Any, Any, Any]] = []
         ended: list[Any] = []  # the result, once the run got to its end
-        worker = _work()
-        # a cancelled worker stops sending to its generator but leaves it open: close it now,
-        # in the worker's thread, so that its clean-up runs (a helper thread stops, a partial
-        # file goes) before the dock is used again
-        worker.aborted.connect(lambda: close_all(running), type=Qt.ConnectionType.DirectConnection)
+        # errors are shown to the user by _on_error, not also raised on the GUI thread; the
+        # worker lets go of the run and these handlers once finished (napari keeps it)
+        tied = Tied(_steps, make_gen, ended)
+        worker = tied.worker
         # nothing reaches the controls once Qt has deleted them (viewer.close() during a run)
-        worker.yielded.connect(self._alive(lambda item: self._on_yielded(item)))
-        worker.returned.connect(self._alive(lambda result: self._finish(on_done, result, what)))
-        worker.errored.connect(self._alive(lambda exc: self._failed(exc, what)))
-        worker.aborted.connect(self._alive(lambda: self._cancelled(what)))
+        tied.connect(worker.yielded, self._alive(lambda item: self._on_yielded(item)))
+        tied.connect(
+            worker.returned, self._alive(lambda result: self._finish(on_done, result, what))
+        )
+        tied.connect(worker.errored, self._alive(lambda exc: self._failed(exc, what)))
+        tied.connect(worker.aborted, self._alive(lambda: self._cancelled(what)))
         unanswered = partial(self._unanswered, worker, ended, on_done, what)
-        worker.finished.connect(self._alive(unanswered))
+        tied.connect(worker.finished, self._alive(unanswered))
         if after is not None:
-            worker.finished.connect(self._alive(after))
+            tied.connect(worker.finished, self._alive(after))
         self._worker = worker
         self._running = True
         self._progress.visible = True
         self._progress.value = 0
         self._cancel.enabled = True
         self._status.value = f"{what}…"
-        start_worker(worker)
-        return worker
+        return tied.start()
 
     def _unanswered(
         self, worker: Any, ended: list[Any], on_done: Callable[[Any], None], what: str
@@ -296,7 +285,8 @@ class WorkerWidget(Container):
                 worker.aborted.emit()
                 worker.finished.emit()
                 return
-            show_info("Cancelling…")
+            if not self._gone:
+                show_info("Cancelling…")
 
     def cancel(self) -> None:
         """Ask the running worker to stop at its next progress step."""
@@ -305,7 +295,15 @@ class WorkerWidget(Container):
     def _controls_deleted(self) -> None:
         """Qt deleted the controls (napari deletes the window on ``viewer.close()``): stop the
         run, whose progress and result have nowhere to go, and the viewer's events."""
-        self._gone, self._running = True, False
+        self._gone = True  # (before the cancel: its handlers must not touch the controls)
+        if self._running:
+            # the dock's own cancel path: a Curate training stops its training thread there,
+            # which the worker's quit alone leaves running up to the end of its epoch
+            try:
+                self._on_cancel()
+            except RuntimeError:  # a control it touches is deleted already
+                log.debug("cancel on closing the window failed", exc_info=True)
+        self._running = False
         if self._worker is not None:
             self._worker.quit()
         self._disconnect_viewer()
@@ -317,6 +315,13 @@ class WorkerWidget(Container):
             except (TypeError, ValueError, RuntimeError):
                 pass
         self._disconnects.clear()
+
+
+def _steps(make_gen: Callable[[], Generator[Any, Any, Any]], ended: list[Any]) -> Generator:
+    """The run of :meth:`WorkerWidget._start`: its result also put in ``ended``."""
+    result = yield from reported(make_gen)
+    ended.append(result)
+    return result
 
 
 def _on_destroyed(ref: weakref.ref) -> None:

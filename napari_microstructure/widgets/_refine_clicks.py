@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from napari.qt.threading import FunctionWorker, create_worker
+from napari.qt.threading import FunctionWorker
 
-from ._worker import start_worker
+from ._worker import Tied
 
 
 @dataclass
@@ -71,14 +71,14 @@ class ClickQueue:
         # later clicks on the same object carry all earlier prompts: run only the latest
         while self._waiting and _same_object(self._waiting[0][1], req):
             engine, req = self._waiting.pop(0)
-        worker = create_worker(
-            engine.predict, req.points, req.labels, _start_thread=False, _ignore_errors=True
-        )
-        worker.returned.connect(lambda result, r=req: self._on_result(r, *result))
-        worker.errored.connect(lambda exc, r=req: self._on_error(r, exc))
-        worker.finished.connect(self._next)
+        # the worker lets go of the engine and the request once finished (napari keeps it)
+        tied = Tied(engine.predict, req.points, req.labels)
+        worker = tied.worker
+        tied.connect(worker.returned, lambda result, r=req: self._on_result(r, *result))
+        tied.connect(worker.errored, lambda exc, r=req: self._on_error(r, exc))
+        tied.connect(worker.finished, self._next)
         self.worker = worker
-        start_worker(worker)
+        tied.start()
 
 
 def _same_object(a: ClickRequest, b: ClickRequest) -> bool:

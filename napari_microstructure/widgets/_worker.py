@@ -1,8 +1,9 @@
 """The generator a dock's worker thread runs, with errors the worker reports and the warnings
-it logs."""
+it logs; workers that let go of their data once finished."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections.abc import Callable, Generator, Iterator
@@ -89,3 +90,89 @@ def take_back(worker: Any) -> bool:
     if discard is not None:
         discard(worker)
     return True
+
+
+class Tied:
+    """A worker for ``func(*args, **kwargs)`` that lets go of what it uses once it has finished.
+
+    napari lists every worker that ``create_worker`` (or ``thread_worker``) makes in its window's
+    task list, with the function it runs (for the "tasks still running" prompt on closing), and
+    never takes it out; a worker keeps its function, arguments and connected handlers. What
+    those refer to (a layer, a result, the labels an autosave wrote, a Segment Anything engine)
+    would stay in memory while the window is open, also once the dock and image are closed.
+    The worker made here runs a module function on this holder instead; :meth:`release` empties
+    the holder and disconnects the handlers connected by :meth:`connect`. :meth:`start` has it
+    run on ``finished`` after those handlers (superqt emits ``returned`` or ``errored`` before
+    ``finished``, from the same thread: they are handled by then).
+
+    A generator ``func`` gives a :class:`GeneratorWorker`: on Cancel it stops sending to the
+    generator and leaves it open; it is closed at once, in the worker's thread, so that its
+    clean-up runs (a helper thread stops, a partial file goes) before the dock is used again.
+    """
+
+    def __init__(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        from napari.qt.threading import create_worker
+
+        self._call: tuple[Callable[..., Any], tuple, dict] | None = (func, args, kwargs)
+        self._gens: list[Generator[Any, Any, Any]] = []  # the generator, once it runs
+        self._links: list[tuple[Any, Callable[..., Any]]] = []
+        run = _generate if inspect.isgeneratorfunction(func) else _call
+        self.worker: Any = create_worker(run, self, _start_thread=False, _ignore_errors=True)
+        if run is _generate:
+            self.connect(self.worker.aborted, lambda: close_all(self._gens), direct=True)
+
+    def _take(self) -> Any:
+        """Call the function, letting it go here (what the run needs, it holds itself while it
+        runs); None where it was released before it ran."""
+        call, self._call = self._call, None
+        if call is None:
+            return None
+        func, args, kwargs = call
+        return func(*args, **kwargs)
+
+    def connect(self, signal: Any, handler: Callable[..., Any], direct: bool = False) -> None:
+        """Connect ``handler`` to the worker's ``signal`` until :meth:`release` (``direct``: it
+        runs in the worker's thread)."""
+        if direct:
+            from qtpy.QtCore import Qt
+
+            signal.connect(handler, type=Qt.ConnectionType.DirectConnection)
+        else:
+            signal.connect(handler)
+        self._links.append((signal, handler))
+
+    def start(self) -> Any:
+        """Start the worker (:func:`start_worker`), let go of everything once it has finished;
+        returns the worker."""
+        self.worker.finished.connect(self.release)
+        start_worker(self.worker)
+        return self.worker
+
+    def release(self) -> None:
+        """Disconnect the handlers and let go of the function, its arguments and its generator
+        (the worker has finished, or was taken back before it ran)."""
+        links, self._links = self._links, []
+        for signal, handler in links:
+            try:
+                signal.disconnect(handler)
+            except (TypeError, RuntimeError):  # not connected, or its Qt object is gone
+                pass
+        try:
+            self.worker.finished.disconnect(self.release)
+        except (TypeError, RuntimeError):
+            pass
+        self._call = None
+        gens, self._gens = self._gens, []
+        close_all(gens)  # a generator left open (the run was cancelled) holds its frame
+
+
+def _call(tied: Tied) -> Any:
+    return tied._take()
+
+
+def _generate(tied: Tied) -> Generator[Any, Any, Any]:
+    gen = tied._take()
+    if gen is None:
+        return None
+    tied._gens.append(gen)
+    return (yield from gen)

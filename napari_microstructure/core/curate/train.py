@@ -284,8 +284,9 @@ class TrainJob:
             self._events.put(("error", exc))
 
     # -- driver -------------------------------------------------------------------------------
-    def run(self) -> Generator[Progress, None, TrainResult]:
-        """Train; yields one Progress per epoch (message with the metrics), returns the result."""
+    def run(self) -> Generator[Progress | None, None, TrainResult]:
+        """Train; yields one Progress per epoch (message with the metrics), and None while
+        there is no news (every 0.2 s); returns the result."""
         thread = threading.Thread(target=self._train, name="curate-train", daemon=True)
         history: list[dict[str, float]] = []
         total = self.epochs
@@ -298,6 +299,9 @@ class TrainJob:
                 try:
                     kind, payload = self._events.get(timeout=0.2)
                 except queue.Empty:
+                    # no news: a step all the same, where a napari worker's quit (the window
+                    # closed) takes effect, not at the end of the epoch
+                    yield None
                     continue
                 if kind == "epoch":
                     if not payload["final"]:
@@ -346,6 +350,6 @@ def _describe(row: dict[str, float], total: int) -> str:
 
 def train(
     data: str | Path, out_dir: str | Path, **kwargs: Any
-) -> Generator[Progress, None, TrainResult]:
+) -> Generator[Progress | None, None, TrainResult]:
     """Generator form of :class:`TrainJob` (``kwargs`` as its parameters)."""
     return TrainJob(data, out_dir, **kwargs).run()
