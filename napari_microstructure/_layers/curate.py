@@ -183,6 +183,8 @@ def object_classes(layer: Any, data: np.ndarray, class_names: list[str]) -> dict
     from .labels import instance_classes
 
     named = instance_classes(layer) or {}
+    if not named:  # (np.unique of a 12000² montage takes 5 s: only for a layer naming classes)
+        return {}
     ids = {n: i for i, n in enumerate(class_names)}
     present = set(np.unique(data).tolist()) - {0}
     out: dict[int, int] = {}

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from napari.qt.threading import thread_worker
 from napari.utils.notifications import show_error
 from qtpy.QtCore import QTimer
 
@@ -26,7 +25,7 @@ from ..core.curate.fingerprint import fingerprint
 from ..core.curate.manifest import refuse_bad_ids
 from ..core.curate.project import Project
 from ._events import EventHooks
-from ._worker import start_worker, take_back
+from ._worker import Tied, take_back
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +49,12 @@ class Autosave:
         on_saved: Callable[[int], None] | None = None,
         on_failed: Callable[[str], None] | None = None,
         saved: dict[str, Any] | None = None,
+        known: dict[str, Any] | None = None,
     ) -> None:
         """``saved``: the snapshot on disk when the layers may differ from it (edits made while
-        no dock autosaved them): the first save writes the difference."""
+        no dock autosaved them): the first save writes the difference. ``known``: the
+        fingerprints of label roles whose layers show the saved labels, taken where they were
+        read (off the GUI thread: a large plane's takes seconds)."""
         self.project = project
         self.image_id = image_id
         #: the classes the boxes layer was drawn with: its names mean these even after another
@@ -70,11 +72,11 @@ class Autosave:
         self._timer.timeout.connect(self.save_soon)
         self._saving = False
         self._pending = False
-        self._worker: Any = None  # the write in flight, or waiting for a thread
+        self._run: Tied | None = None  # the write in flight, or waiting for a thread
         self._generation = 0  # raised by flush: a write queued before it is stale
         try:
             # what was saved, as remembered (:func:`_remember`)
-            self._last: dict[str, Any] = self._shown() if saved is None else _remember(saved)
+            self._last: dict[str, Any] = self._shown(known) if saved is None else _remember(saved)
         except ValueError:  # e.g. a box of an unknown class: the first save tells the user
             self._last = {}
         self.saved_rev = int(project.image_record(image_id).get("rev", 0))
@@ -116,12 +118,15 @@ class Autosave:
             self._classes_seen = now
             self._on_edit()
 
-    def _snapshot(self, copy: bool = True) -> dict[str, Any]:
+    def _snapshot(self, copy: bool = True, known: dict[str, Any] | None = None) -> dict[str, Any]:
         """The layers' values to save (labels copied); without ``copy`` as remembered
-        (:func:`_remember`: labels by their fingerprint, read where they are)."""
+        (:func:`_remember`: labels by their fingerprint, read where they are, or taken from
+        ``known``)."""
         snap: dict[str, Any] = {}
         for role, layer in self.layers.items():
-            if role == "boxes":
+            if not copy and known and role in known:
+                snap[role] = known[role]
+            elif role == "boxes":
                 snap[role] = boxes_from_layer(layer, self.project.classes, self.drawn_classes)
             elif role == "image":
                 snap[role] = layer_pixel_size(layer)
@@ -130,9 +135,9 @@ class Autosave:
                 snap[role] = labels_data(layer) if copy else displayed_plane(layer)
         return snap if copy else _remember(snap)
 
-    def _shown(self) -> dict[str, Any]:
-        """The layers as remembered, nothing copied."""
-        return self._snapshot(copy=False)
+    def _shown(self, known: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The layers as remembered, nothing copied (``known``: see :class:`Autosave`)."""
+        return self._snapshot(copy=False, known=known)
 
     def _changes(self, snap: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The roles of ``snap`` that differ from the last save, and ``snap`` as remembered."""
@@ -158,28 +163,30 @@ class Autosave:
                 self._saved(self.saved_rev)
             return
         self._saving = True
-        generation = self._generation
+        # a failed write is told by _failed, not also raised on the GUI thread; the worker
+        # lets go of the labels once finished (napari keeps it while the window is open)
+        tied = Tied(self._write_current, self._generation, changes)
+        tied.connect(tied.worker.returned, lambda rev: self._done(rev, now))
+        tied.connect(tied.worker.errored, self._failed)
+        self._run = tied
+        tied.start()
 
-        # a failed write is told by _failed; do not also raise it on the GUI thread
-        @thread_worker(start_thread=False, ignore_errors=True)
-        def _write() -> int | None:
-            if generation != self._generation:  # flush wrote newer edits meanwhile
-                return None
-            return self._write(changes)
-
-        worker = _write()
-        worker.returned.connect(lambda rev: self._done(rev, now))
-        worker.errored.connect(self._failed)
-        self._worker = worker
-        start_worker(worker)
+    def _write_current(self, generation: int, changes: dict[str, Any]) -> int | None:
+        """:meth:`_write` in the worker; None (nothing written) when :meth:`flush` wrote newer
+        edits since the save of ``generation`` was asked for."""
+        if generation != self._generation:
+            return None
+        return self._write(changes)
 
     def _write(self, changes: dict[str, Any]) -> int:
+        """Write ``changes``; over another window's save when it left this image alone (it
+        saved or added another image), else refused (StaleProjectError)."""
         changes = dict(changes)
         if "image" in changes:
-            self.project.set_pixel_size(self.image_id, changes.pop("image"))
+            self.project.set_pixel_size(self.image_id, changes.pop("image"), follow=True)
         if not changes:
             return int(self.project.image_record(self.image_id).get("rev", self.saved_rev))
-        return self.project.save_labels(self.image_id, **changes)
+        return self.project.save_labels(self.image_id, follow=True, **changes)
 
     def _done(self, rev: int | None, saved: dict[str, Any]) -> None:
         self._saving = False
@@ -201,9 +208,10 @@ class Autosave:
     def _failed(self, exc: BaseException) -> None:
         self._saving = False
         self._pending = False  # the next edit (or flush) writes everything not yet saved
-        self.error = str(exc) or type(exc).__name__
+        told, self.error = self.error, str(exc) or type(exc).__name__
         log.debug("autosave failed", exc_info=exc)
-        show_error(f"Autosave failed (the last saved version is intact): {exc}")
+        if self.error != told:  # each edit tries again: the same failure is shown once
+            show_error(f"Autosave failed (the last saved version is intact): {exc}")
         if self._on_failed is not None:
             self._on_failed(self.error)
 
@@ -211,8 +219,9 @@ class Autosave:
         """Write any unsaved edit now, on the calling thread; returns the saved revision."""
         self._timer.stop()
         self._generation += 1  # a write that has not begun must not write an older state
-        if self._saving and self._worker is not None and take_back(self._worker):
+        if self._saving and self._run is not None and take_back(self._run.worker):
             self._saving = False  # it was still waiting for a thread: it never runs
+            self._run.release()
         deadline = time.time() + 30
         while self._saving and time.time() < deadline:
             from qtpy.QtCore import QCoreApplication

@@ -49,10 +49,16 @@ class ImageLayers:
         return claim(tag_for_project(layer, root, image_id))
 
     def show(
-        self, project: Any, image_id: str, labels: Any, image_layer: Image | None = None
+        self,
+        project: Any,
+        image_id: str,
+        labels: Any,
+        image_layer: Image | None = None,
+        pixels: np.ndarray | None = None,
     ) -> tuple[Image, dict[str, Any]]:
         """The image layer and the label layers by role, showing the labels as saved (kept
-        layers are refreshed: another window may have saved, classes may be renamed)."""
+        layers are refreshed: another window may have saved, classes may be renamed);
+        ``pixels``: the image's, read already, for a layer made for it."""
         root, rec = project.root, project.image_record(image_id)
         ps = rec.get("pixel_size")
         layers = self.by_role(root, image_id)
@@ -62,7 +68,7 @@ class ImageLayers:
             tag_for_project(image_layer, root, image_id)
         if image_layer is None:
             kw = image_layer_kwargs(ps, rec["name"])
-            data = project.read_image(image_id)
+            data = project.read_image(image_id) if pixels is None else pixels
             image_layer = self._add("image", root, image_id, data=data, **kw)
         shape = tuple(rec["shape"])
         # a montage's ids as uint16 while they fit: napari shows uint32 ids of a large plane

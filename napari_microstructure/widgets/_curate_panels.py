@@ -15,6 +15,7 @@ from .._layers.output import claim
 from ..core.curate.sources import source_key
 from ..core.progress import Progress
 from ..core.settings import get_setting
+from ._curate_open import open_image
 from ._curate_queue_open import Opened, _model_source, open_queued  # noqa: F401 - (tests)
 from ._tables import ResultsTable
 from ._values import PathValue, Value, as_path
@@ -278,7 +279,7 @@ class QueuePanel(Container):
             kwargs = image_layer_kwargs(res.mf.pixel_size, name)
             layer = claim(owner.viewer.add_image(res.mf.data, **kwargs))
         owner._refresh_images(image_id)
-        owner.open_image(image_id, image_layer=layer)
+        open_image(owner, image_id, image_layer=layer, loaded=res.loaded)
         if layer is not None and owner.current_image_id != image_id:  # refused: told why
             owner.viewer.layers.remove(layer)
 

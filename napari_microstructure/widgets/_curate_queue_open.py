@@ -32,6 +32,7 @@ class Opened:
     gone: bool = False  #: the file is no longer there
     errors: list[str] = field(default_factory=list)  #: to tell, as errors
     infos: list[str] = field(default_factory=list)
+    loaded: Any = None  #: its saved labels, read here (:func:`._curate_open.read_saved`)
 
 
 def _still_open(owner: Any, asked: Any) -> Any:
@@ -61,7 +62,7 @@ def open_queued(
         return Opened(path, infos=[f"{name} was not added: another project was opened meanwhile."])
     found = project.find_image(path, digest)  # also when moved or renamed since it was added
     if found is not None:
-        return Opened(path, project, found)  # opened with its saved labels
+        return _with_labels(Opened(path, project, found), pixels=True)  # as saved
     propose = _seg_proposals if segmentation else _box_proposals
     labels, used = yield from propose(mf, model)
     project_models = project.root / "models"
@@ -73,7 +74,7 @@ def open_queued(
         return Opened(path, infos=[f"{name} was not added: another project was opened meanwhile."])
     found = project.find_image(path, digest)
     if found is not None:
-        return Opened(path, project, found)
+        return _with_labels(Opened(path, project, found), pixels=True)
     out = Opened(path, project, mf=mf)
     try:
         labels = _in_project_classes(labels, project.classes, renamed_ok=own)
@@ -93,6 +94,18 @@ def open_queued(
         project.save_labels(out.image_id, source=source, **labels)
     except (ValueError, OSError) as exc:
         out.errors.append(f"{out.image_id} was added, but not the model's proposals: {exc}")
+    return _with_labels(out)
+
+
+def _with_labels(out: Opened, pixels: bool = False) -> Opened:
+    """``out`` with its image's saved labels (and pixels) read here, in the worker: on the GUI
+    thread a large image's took seconds (read again there when this fails, and told)."""
+    from ._curate_open import read_saved
+
+    try:
+        out.loaded = read_saved(out.project, out.image_id, pixels=pixels)
+    except (ValueError, OSError):
+        out.loaded = None
     return out
 
 

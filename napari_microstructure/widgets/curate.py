@@ -17,6 +17,7 @@ from ._base import WorkerWidget, info_label
 from ._curate_add import add_layer
 from ._curate_export import ExportPanel
 from ._curate_layers import ImageLayers
+from ._curate_open import open_image, open_later
 from ._curate_panels import QueuePanel
 from ._curate_reopen import followed_move, leave_unsaved, moved_away, saved_on_close
 from ._curate_resume import resume, resume_left
@@ -37,6 +38,8 @@ class CurateWidget(WorkerWidget):
         self._project: Project | None = None
         self._autosave: Autosave | None = None
         self._layers = ImageLayers(self._viewer)
+        self._opening: tuple[object, str] | None = None  # (token, image id) read in a worker
+        self._adding: str | None = None  # the image Add writes in a worker
         self._folder = FileEdit(label="project folder", mode="d", value=get_setting(SETTING, ""))
         self._classes = LineEdit(label="classes", value="object")
         self._classes.tooltip = (
@@ -57,8 +60,8 @@ class CurateWidget(WorkerWidget):
         self.queue_panel = QueuePanel(self)
         self.train_panel = TrainPanel(self)
         self._open.changed.connect(lambda: self.open_project(self._folder.value))
-        self._add.changed.connect(self._on_add)
-        self._show.changed.connect(lambda: self.open_image(self._images.value))
+        self._add.changed.connect(lambda: self.add_image(wait=False))
+        self._show.changed.connect(lambda: self.open_image(self._images.value, wait=False))
         self._done.changed.connect(self._on_done)
         rows = [Container(widgets=[self._show, self._done], layout="horizontal", labels=False)]
         self.extend(
@@ -94,6 +97,11 @@ class CurateWidget(WorkerWidget):
     def saved_rev(self) -> int:
         """Revision of the current image's labels last written to disk."""
         return self._autosave.saved_rev if self._autosave else 0
+
+    @property
+    def opening(self) -> str | None:
+        """The image whose saved labels a worker reads to open it, if any."""
+        return self._opening[1] if self._opening else None
 
     @property
     def unsaved(self) -> bool:
@@ -132,6 +140,7 @@ class CurateWidget(WorkerWidget):
         # revision read (only one Project object of the dock may write)
         kept = self._autosave.project if self._autosave else None
         self._stop_autosave()
+        self._opening = None  # an image's labels read meanwhile are not shown
         try:
             project = project or Project.open_or_create(folder, classes=classes or ["object"])
             if edited and classes != project.classes:
@@ -214,41 +223,29 @@ class CurateWidget(WorkerWidget):
         return self._project
 
     # -- images --------------------------------------------------------------------------------
-    def add_image(self, layer: Image | None = None) -> str | None:
-        """Add an image layer (and the chosen instances / boxes layers) to the project."""
+    def add_image(self, layer: Image | None = None, wait: bool = True) -> str | None:
+        """Add an image layer (and the chosen instances / boxes layers) to the project; without
+        ``wait`` (the Add button) written in a worker thread (None returned)."""
         chosen = layer if layer is not None else self._image.value
-        return add_layer(self, chosen, show_error, show_info)
+        return add_layer(self, chosen, show_error, show_info, wait)
 
-    def open_image(self, image_id: str | None, image_layer: Image | None = None) -> None:
-        """Show a project image with its label and box layers, and autosave their edits."""
-        try:
-            project = self._require()
-            if not image_id:
-                raise ValueError("choose a project image")
-            project.image_record(image_id)  # KeyError for an image not in the project
-        except (ProjectError, ValueError, KeyError) as exc:
-            show_error(str(exc))
-            return
-        if not self._flushed():
-            return  # the open image keeps its layers and its autosave
-        previous = self.current_image_id
-        self._stop_autosave()
-        if previous is not None and previous != image_id:
-            self._close_layers(previous)
-        try:
-            labels = project.load_labels(image_id)
-        except (ValueError, OSError) as exc:
-            shown = ": its layers shown are NOT autosaved" if self.layers_of(image_id) else ""
-            show_error(f"Cannot read the saved labels of {image_id}{shown} ({exc})")
-            self._saved.value = f"{image_id}: not open (cannot read its saved labels)"
-            return
-        image_layer, layers = self._layers.show(project, image_id, labels, image_layer)
-        if self._viewer.layers.selection.active not in [*layers.values(), image_layer]:
-            self._viewer.layers.selection.active = layers["instances"]  # else kept (reopened)
-        self._watch(project, image_id, {**layers, "image": image_layer})
+    def open_image(
+        self, image_id: str | None, image_layer: Image | None = None, wait: bool = True
+    ) -> Any:
+        """Show a project image with its label and box layers, and autosave their edits.
 
-    def _watch(self, project: Project, image_id: str, layers: dict, saved: Any = None) -> Any:
-        """Autosave ``layers`` by role ("image": its pixel size); ``saved``: see Autosave."""
+        Without ``wait`` (the Open button) its saved labels are read in a worker thread, which
+        is returned (None when refused, told): see :mod:`._curate_open`.
+        """
+        if wait:
+            return open_image(self, image_id, image_layer)
+        return open_later(self, image_id, image_layer)
+
+    def _watch(
+        self, project: Project, image_id: str, layers: dict, saved: Any = None, known: Any = None
+    ) -> Any:
+        """Autosave ``layers`` by role ("image": its pixel size); ``saved``, ``known``: see
+        Autosave."""
         self._autosave = Autosave(
             project,
             image_id,
@@ -257,6 +254,7 @@ class CurateWidget(WorkerWidget):
             on_saved=self._show_saved,
             on_failed=self._show_not_saved,
             saved=saved,
+            known=known,
         )
         self._refresh_images(image_id)
         self._show_saved(self._autosave.saved_rev)
@@ -278,9 +276,6 @@ class CurateWidget(WorkerWidget):
             f"{self.current_image_id}: NOT saved at {stamp} ({why}); the edits stay in the "
             "viewer and are written at the next edit or when the image is closed"
         )
-
-    def _on_add(self) -> None:
-        self.add_image()
 
     def _on_done(self) -> None:
         self.mark_done(self._images.value)

@@ -43,7 +43,9 @@ class LabelStore:
     _lock: threading.RLock
     image_ids: list[str]
 
-    def _mutate(self, collect: str | None = None) -> AbstractContextManager[dict[str, Any]]:
+    def _mutate(
+        self, collect: str | None = None, follow: str | None = None
+    ) -> AbstractContextManager[dict[str, Any]]:
         raise NotImplementedError  # provided by Project
 
     def _record(self, image_id: str, m: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -86,6 +88,7 @@ class LabelStore:
         source: str = prov.MANUAL,
         classes: dict[int, int] | None = None,
         default_class: int = 0,
+        follow: bool = False,
     ) -> int:
         """Save new labels of an image (``None`` keeps what is stored) and return the revision.
 
@@ -93,12 +96,17 @@ class LabelStore:
         :func:`~.provenance.update_objects` and :func:`~.provenance.update_boxes`. ``classes``
         alone re-classes stored objects (an edit by ``source``, like a pixel edit).
 
+        ``follow``: when another object (window, program) saved the project since this one
+        read it, save over its commit if that left this image's record and the classes as they
+        are here (it saved or added other images); else, as without, refuse.
+
         Raises
         ------
         ValueError : wrong shape, label ids outside 0..4294967295, phase ids outside 0..255,
             or ``classes`` naming objects that are not stored. Nothing is written then.
+        StaleProjectError : another object saved the project since (see ``follow``).
         """
-        with self._mutate(collect=image_id) as m:
+        with self._mutate(collect=image_id, follow=image_id if follow else None) as m:
             rec = self._record(image_id, m)
             shape = tuple(rec["shape"])
             for what, arr in (("instances", instances), ("phases", phases)):

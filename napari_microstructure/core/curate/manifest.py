@@ -79,6 +79,51 @@ def disk_stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
+def image_untouched(known: dict[str, Any], newer: dict[str, Any], image_id: str) -> bool:
+    """Whether ``newer`` (a manifest another object committed) left image ``image_id``'s
+    record, the classes and the phase names as ``known`` has them: a change of that image
+    alone can then be committed over ``newer`` without undoing any of its changes."""
+
+    def same(key: str) -> bool:
+        return json.dumps(known.get(key), sort_keys=True) == json.dumps(
+            newer.get(key), sort_keys=True
+        )
+
+    def record(m: dict[str, Any]) -> str | None:
+        found = [r for r in m.get("images", []) if r.get("id") == image_id]
+        return json.dumps(found[0], sort_keys=True) if found else None
+
+    return (
+        record(known) is not None
+        and record(known) == record(newer)
+        and all(same(key) for key in ("classes", "phase_names"))
+    )
+
+
+def followed(path: Path, known: dict[str, Any], image_id: str | None) -> dict[str, Any]:
+    """The manifest at ``path`` that another object committed since ``known`` was read (the
+    folder lock is held), when a change of image ``image_id`` alone may be committed over it
+    (:func:`image_untouched`).
+
+    Raises
+    ------
+    StaleProjectError : no ``image_id``, or that commit changed the image or the classes.
+    """
+    if image_id is None:
+        raise StaleProjectError(
+            "the project was changed by another window or program; reopen it "
+            "(this change was not saved)"
+        )
+    newer = read_manifest(path)
+    if not image_untouched(known, newer, image_id):
+        raise StaleProjectError(
+            f"{image_id} (or the classes) was changed by another window or program since "
+            "it was read here; reopen the project to save this change over that version "
+            "(this change was not saved)"
+        )
+    return newer
+
+
 def check_label_ids(labels: Any, role: str = "instances") -> np.ndarray:
     """Labels as stored (instances uint32, phases uint8), refusing ids that would not survive
     the conversion.

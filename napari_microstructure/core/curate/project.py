@@ -16,7 +16,8 @@ saved.
 
 Saves hold a lock file (``.project.lock``) so that two Project objects (two windows, the CLI
 beside napari) never interleave, and a save refuses to commit over a manifest another object
-committed since this one last read or wrote it.
+committed since this one last read or wrote it (an autosave of one image goes on over a commit
+that left that image and the classes alone: ``follow``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from .manifest import (
     ProjectError,
     StaleProjectError,
     disk_stamp,
+    followed,
     read_manifest,
 )
 from .models import ModelVersions
@@ -213,10 +215,16 @@ class Project(LabelStore, ModelVersions, ImageDigests):
             m["classes"] = names
 
     @contextmanager
-    def _mutate(self, collect: str | None = None) -> Iterator[dict[str, Any]]:
+    def _mutate(
+        self, collect: str | None = None, follow: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Change a copy of the manifest; it is committed, then swapped in, if the block ends
         without error (the object then still matches the disk after any failure). Then the
         files of image ``collect`` that the manifest no longer references are deleted.
+
+        ``follow``: the block changes only that image's record; when another object committed
+        since, it goes on from that commit if it left the image's record and the classes as
+        they are here (another image was saved or added), instead of refusing.
 
         Raises
         ------
@@ -238,11 +246,8 @@ class Project(LabelStore, ModelVersions, ImageDigests):
             path = self.root / MANIFEST
             # before the block writes a file: revision, image and model file names follow the
             # manifest, so a stale object would overwrite what the other one committed
-            if disk_stamp(path) != self._disk:
-                raise StaleProjectError(
-                    "the project was changed by another window or program; reopen it "
-                    "(this change was not saved)"
-                )
+            if disk_stamp(path) != self._disk:  # (StaleProjectError unless it may follow)
+                self._m, self._disk = followed(path, self._m, follow), disk_stamp(path)
             self._changing = True
             stack.callback(setattr, self, "_changing", False)
             m = copy.deepcopy(self._m)
@@ -337,12 +342,15 @@ class Project(LabelStore, ModelVersions, ImageDigests):
 
         return np.asarray(imread(str(path)))
 
-    def set_pixel_size(self, image_id: str, pixel_size: float | None) -> None:
-        """Record an image's pixel size in µm (None: unknown), e.g. after a calibration."""
+    def set_pixel_size(
+        self, image_id: str, pixel_size: float | None, follow: bool = False
+    ) -> None:
+        """Record an image's pixel size in µm (None: unknown), e.g. after a calibration;
+        ``follow``: see :meth:`.LabelStore.save_labels`."""
         ps = float(pixel_size) if pixel_size else None
         if ps is not None and not (math.isfinite(ps) and ps > 0):
             raise ValueError(f"pixel size must be a positive number of µm, not {pixel_size}")
-        with self._mutate() as m:
+        with self._mutate(follow=image_id if follow else None) as m:
             self._record(image_id, m)["pixel_size"] = ps
 
     def set_done(self, image_id: str, done: bool = True) -> None:
