@@ -264,8 +264,10 @@ def test_model_engine_uses_your_boundaries_model_and_remembers_it(
     for module in (refine_module, batch_module, base):
         monkeypatch.setattr(module, "show_error", errors.append)
     w.engine_name = "model"
+    names = [layer.name for layer in viewer.layers]
     w.segment_all()  # no model file chosen yet: a message, nothing else
     assert any("needs a boundaries model" in e for e in errors) and not w.busy
+    assert [layer.name for layer in viewer.layers] == names  # no empty objects layer
     gid = int(np.unique(m.grains[120:136, 120:136])[0])
     w.add_click(*_centre_of(m.grains, gid))  # the click's preparation is refused the same way
     assert w.labels_layer.data.max() == 0

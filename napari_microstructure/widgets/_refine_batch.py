@@ -73,17 +73,17 @@ class BatchMixin:
         objects there (one undo step: **u** brings them back)."""
         if not self._plane_on_screen(self.image_layer, "Refine"):  # (before layers are made)
             return None
+        try:  # (before the layers are made: a refused run leaves no empty objects layer)
+            kw = self._engines.segment_all_kw()
+        except ValueError as exc:
+            show_error(f"Refine: {exc}")
+            return None
         s = self._ensure_layers()
         if s is None:
             return None
         # the plane on screen, read by the worker: a lazy (dask, zarr) image may take seconds
         source, ps = plane_source(s.image), L.layer_pixel_size(s.image)
         plane = source.plane
-        try:
-            kw = self._engines.segment_all_kw()
-        except ValueError as exc:
-            show_error(f"Refine: {exc}")
-            return None
         engine_name, class_name = self.engine_name, self.class_name
         self._save_settings()  # the pipeline's grain step is what ran last (docs/batch.md)
 
