@@ -26,3 +26,17 @@ def test_a_g_off_the_tables_is_kept_with_a_note():
         s = summarize(_grid(), pixel_size)
         assert s["astm_g_intercept"] is not None
         assert "outside ASTM E112's tables" in s["note"] and f"{pixel_size:g} µm/px" in s["note"]
+
+
+def test_a_boundary_mask_with_grey_edges_is_told_as_a_boundary_mask():
+    from scipy.ndimage import gaussian_filter
+
+    lines = np.zeros((256, 256), np.float64)
+    lines[::32, :] = lines[:, ::32] = 255.0  # a grid of 64 cells, drawn 1 px wide
+    mask = np.clip(gaussian_filter(lines, 0.8) * 2.5, 0, 255).astype(np.uint8)  # smoothed
+    assert len(np.unique(mask)) > 8  # grey levels, each drawing pieces of the lines
+    note = summarize(mask, 1.0)["note"]
+    assert "boundary mask with grey (anti-aliased) edges" in note
+    assert "grey image or a class map" not in note
+    grains = summarize(_grid(), 1.0)  # one id per grain: nothing said
+    assert "boundary mask" not in (grains.get("note") or "")

@@ -55,7 +55,6 @@ def not_grain_ids(labels: np.ndarray) -> str | None:
     """Why ``labels`` looks like something other than one id per grain (a boundary mask, a grey
     image or a class map), judged on its central :data:`CHECK_SIDE` px, or None. The numbers
     are still measured; this is said with them."""
-    from scipy.ndimage import binary_erosion
     from skimage.measure import label
 
     h, w = labels.shape
@@ -67,17 +66,21 @@ def not_grain_ids(labels: np.ndarray) -> str | None:
         return None
     if ids.size <= 2:
         for i in ids:
-            lines = labels == i
-            regions = int(label(~lines, background=0, connectivity=1).max())
-            # a boundary network is thin: hardly any of it is left 2 px in (a grain with pores
-            # divides the image too, but is thick)
-            core = np.count_nonzero(binary_erosion(lines, iterations=2))
-            if regions > MAX_HOLES and core < THIN_CORE * np.count_nonzero(lines):
+            regions = _network_regions(labels == i)
+            if regions:
                 return (
                     f"id {int(i)} divides the image into {regions} regions: this looks like a "
                     "boundary mask, not one id per grain (0 on the boundaries); label the "
                     "grains first (the `grains` command, or the interiors of the mask)"
                 )
+    elif (regions := _network_regions(bright := labels > ids[-1] // 2, min_area=16)) and (
+        int(label(bright, connectivity=2).max()) * 4 <= regions  # lines: a few pieces, not noise
+    ):  # lines drawn with grey (anti-aliased) edges, halfway up their grey levels
+        return (
+            f"its {ids.size} ids draw thin lines dividing the image into {regions} regions: "
+            "this looks like a boundary mask with grey (anti-aliased) edges, not one id per "
+            "grain; threshold it and label the grains first (the interiors of the mask)"
+        )
     # with any number of ids: a phase map of ferrite and pearlite, or a 0/1 mask, has one or
     # two ids of many pieces each
     pieces = int(label(labels, background=0, connectivity=2).max())
@@ -88,3 +91,18 @@ def not_grain_ids(labels: np.ndarray) -> str | None:
             "(a phase map, a mask), not one id per grain"
         )
     return None
+
+
+def _network_regions(lines: np.ndarray, min_area: int = 1) -> int:
+    """How many regions (of ``min_area`` px or more) the pixels ``lines`` divide the image into
+    when they are a thin network (more than :data:`MAX_HOLES` regions, hardly any of it left
+    2 px in: a grain with pores divides the image too, but is thick), else 0."""
+    from scipy.ndimage import binary_erosion
+    from skimage.measure import label
+
+    sizes = np.bincount(label(~lines, background=0, connectivity=1).ravel())[1:]
+    regions = int(np.count_nonzero(sizes >= min_area))
+    if regions <= MAX_HOLES:
+        return 0
+    core = np.count_nonzero(binary_erosion(lines, iterations=2))
+    return regions if core < THIN_CORE * np.count_nonzero(lines) else 0

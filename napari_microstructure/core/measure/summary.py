@@ -143,10 +143,9 @@ def _grain_summary(
         notes.append("no grains in the label image")
     elif ps is None:
         notes.append(NO_PIXEL_SIZE_NOTE)
-    notes.extend(_g_off_scale(out))
     wrong = not_grain_ids(as_label_image(given))
-    if wrong:
-        notes.append(wrong)
+    # (labels that are no grains explain an odd G better than the pixel size does)
+    notes.extend([wrong] if wrong else _g_off_scale(out))
     if notes:
         out["note"] = "; ".join(notes)
     return out
