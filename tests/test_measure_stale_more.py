@@ -178,6 +178,8 @@ def test_isolated_particles_get_no_grain_size_in_the_dock(
     # the summary keeps the CLI's keys and numbers; the table and plot are the particles'
     assert widget.summary["astm_g_intercept"] is not None
     assert len(widget.table) == 25 and widget.distribution["n"] == 25
+    axes = widget.histogram.figure.axes[0]
+    assert axes.get_ylabel() == "particles" and axes.get_xlabel().startswith("particle ")
 
 
 def test_grains_keep_their_grain_size(make_napari_viewer, settings_home, wait_idle):
@@ -190,6 +192,7 @@ def test_grains_keep_their_grain_size(make_napari_viewer, settings_home, wait_id
     text = widget._summary_text.value
     assert "G (intercept)" in text and "G (planimetric)" in text
     assert "not grains" not in text
+    assert widget.histogram.figure.axes[0].get_ylabel() == "grains"
 
 
 def test_touching_share_tells_grains_from_particles():

@@ -1,4 +1,4 @@
-"""Grain size histogram drawn by matplotlib inside a magicgui Container."""
+"""Grain (or particle) size histogram drawn by matplotlib inside a magicgui Container."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ class SizeHistogram(Container):
     def figure(self) -> Any:
         return self._fig
 
-    def plot(self, dist: dict[str, Any] | None) -> None:
-        """Draw a size distribution (None clears the plot)."""
+    def plot(self, dist: dict[str, Any] | None, noun: str = "grain") -> None:
+        """Draw a size distribution of ``noun``s ("grain", "particle"; None clears the plot)."""
         self.distribution = dist
         ax = self._axes
         ax.clear()
@@ -47,7 +47,7 @@ class SizeHistogram(Container):
             ax.axvline(dist["mean"], color="#56b4e9", lw=1.5, label=f"mean {dist['mean']:.3g}")
             ax.legend(fontsize=7, frameon=False)
             name = "ECD" if dist["quantity"] == "ecd" else "area"
-            ax.set_xlabel(f"grain {name} [{dist['unit']}]", fontsize=8)
-        ax.set_ylabel("grains", fontsize=8)
+            ax.set_xlabel(f"{noun} {name} [{dist['unit']}]", fontsize=8)
+        ax.set_ylabel(f"{noun}s", fontsize=8)
         ax.tick_params(labelsize=7)
         self._canvas.draw_idle()

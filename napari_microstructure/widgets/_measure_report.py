@@ -73,6 +73,12 @@ def _fmt(value: Any, spec: str = ".4g") -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def are_particles(s: dict[str, Any], touching: float | None) -> bool:
+    """Whether the objects of summary ``s`` sit apart in a background (``touching``, their
+    :func:`~..core.measure.lines.touching_share`, below :data:`PARTICLES_BELOW`)."""
+    return bool(s["grain_count"]) and touching is not None and touching < PARTICLES_BELOW
+
+
 def summary_lines(s: dict[str, Any], touching: float | None = None) -> str:
     """The dock's summary text of :func:`core.measure.summarize` result ``s``; ``touching``
     (:func:`~..core.measure.lines.touching_share`) below :data:`PARTICLES_BELOW`: particles,
@@ -92,7 +98,7 @@ def summary_lines(s: dict[str, Any], touching: float | None = None) -> str:
         lines.insert(1, f"intercept by direction: {by_direction_text(s)}")
     if s["grain_count"] is None:
         lines = ["phase map: phase fractions only (choose a grains layer for grain size)"]
-    elif s["grain_count"] and touching is not None and touching < PARTICLES_BELOW:
+    elif are_particles(s, touching):
         lines = [
             f"particles: {s['grain_count']}, apart in a background: not grains "
             f"({100 * touching:.0f} % of their outlines touch another object)",

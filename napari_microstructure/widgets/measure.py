@@ -36,7 +36,7 @@ from ..core.settings import get_section, set_setting
 from ._base import WorkerWidget, info_label, prefer_role
 from ._events import EventHooks
 from ._measure_plot import SizeHistogram
-from ._measure_report import MeasureReports, summary_lines
+from ._measure_report import MeasureReports, are_particles, summary_lines
 from ._measure_watch import NOT_WATCHED, MeasuredWatch, classes_measured, plane_print, planes_apart
 from ._tables import ResultsTable
 from ._values import NamesValue, Value, within
@@ -77,6 +77,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
             label="bins", min=2, max=200, value=int(within(saved["bins"], 2, 200))
         )
         self._hist = SizeHistogram()
+        self._noun = "grain"  # what the objects measured last are: grains or particles
         self._colour = ComboBox(label="colour by", choices=[NO_COLOUR, *COLOUR_BY])
         self._table = ResultsTable(SHOWN)  # the label column names the row
         self._save_table = PushButton(text="Save grain table (CSV)…")
@@ -291,6 +292,7 @@ class MeasureWidget(MeasureReports, WorkerWidget):
         self._result = summary, table
         self._measured = layer
         self._summary_base = summary_lines(summary, touching)
+        self._noun = "particle" if are_particles(summary, touching) else "grain"  # the plot's
         self._watch.follow(layer, plane, pixel_size, fixed, measured, phases, classes)
         headers = [with_unit(c, summary["unit"]) for c in SHOWN]
         if table is None:  # a phase map: no grains to list or plot
@@ -315,11 +317,8 @@ class MeasureWidget(MeasureReports, WorkerWidget):
 
         if self.table is None:
             return
-        self._hist.plot(
-            size_distribution(
-                self.table, str(self._quantity.value), int(self._bins.value), bool(self._log.value)
-            )
-        )
+        quantity, bins, log = str(self._quantity.value), int(self._bins.value), self._log.value
+        self._hist.plot(size_distribution(self.table, quantity, bins, bool(log)), self._noun)
 
     def _on_colour(self, _value: Any = None) -> None:
         layer, table = self._measured, self.table
