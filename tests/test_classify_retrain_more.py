@@ -203,3 +203,22 @@ def test_a_model_file_is_loaded_by_the_worker_and_a_failed_load_keeps_the_model(
     wait_idle(widget, 60_000)
     assert widget.status == "Classify: failed" and widget.model.path == other
     assert any("not a napari-microstructure classifier model" in m for m in shown), shown
+
+
+def test_a_press_while_a_load_runs_is_told_busy_and_not_counted_by_the_unsaved_guard(
+    make_napari_viewer, qtbot, tiny, tmp_path, settings_home, wait_idle, monkeypatch
+):
+    widget, shown = _dock(make_napari_viewer, monkeypatch)
+    path = tiny.save(tmp_path / "tiny.pt")
+    on_gui, gate = _counted_loads(monkeypatch)
+    widget._on_trained(_unsaved(tiny, 0.9), None)
+    widget.model_path = path
+    assert not widget.load_model()  # warned once about the unsaved model
+    assert widget.load_model()  # the second press loads
+    qtbot.waitUntil(lambda: bool(on_gui), timeout=10_000)
+    shown.clear()
+    assert widget.classify() is None and widget.load_model() is None
+    assert len(shown) == 2 and all("still busy" in s for s in shown), shown
+    gate.set()
+    wait_idle(widget, 60_000)
+    assert widget.model.path == path

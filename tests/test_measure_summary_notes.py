@@ -40,3 +40,14 @@ def test_a_boundary_mask_with_grey_edges_is_told_as_a_boundary_mask():
     assert "grey image or a class map" not in note
     grains = summarize(_grid(), 1.0)  # one id per grain: nothing said
     assert "boundary mask" not in (grains.get("note") or "")
+
+
+def test_grains_with_an_empty_class_cell_are_the_unclassed_phase():
+    import pandas as pd
+
+    from napari_microstructure.core.measure.phases import phases_from_instances
+
+    lab = np.array([[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4]], np.int32)
+    for missing in (None, float("nan"), pd.NA, " "):
+        _, names = phases_from_instances(lab, {1: "pore", 2: missing, 3: "inclusion"})
+        assert names == ["background", "pore", "inclusion"], (missing, names)

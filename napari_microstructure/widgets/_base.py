@@ -164,8 +164,7 @@ class WorkerWidget(Container):
         ``after()`` runs on the GUI thread once the worker has finished, whatever the outcome
         (connected before the worker starts, so a run that ends at once cannot miss it).
         """
-        if self.busy:
-            show_warning(f"{what}: still busy with the previous run; cancel it first.")
+        if self._busy_told(what):
             return None
 
         ended: list[Any] = []  # the result, once the run got to its end
@@ -191,6 +190,12 @@ class WorkerWidget(Container):
         self._cancel.enabled = True
         self._status.value = f"{what}…"
         return tied.start()
+
+    def _busy_told(self, what: str) -> bool:
+        """True, the user told, while a run goes on (a press that starts nothing)."""
+        if self.busy:
+            show_warning(f"{what}: still busy with the previous run; cancel it first.")
+        return self.busy
 
     def _unanswered(
         self, worker: Any, ended: list[Any], on_done: Callable[[Any], None], what: str

@@ -266,6 +266,8 @@ class ClassifyWidget(WorkerWidget):
         if (path := self.model_path) is None:
             show_error("Classify: choose a model file (.pt) first.")
             return None
+        if self._busy_told("Load model"):  # (before the unsaved-model guard counts a press)
+            return None
         if not self._slot.may_load(path, show_error, show_warning):
             return None
         return self._start(lambda: load_steps(path), lambda m: self._loaded(m, path), "Load model")
@@ -282,6 +284,8 @@ class ClassifyWidget(WorkerWidget):
         path, model = self._slot.file_to_load(self.model_path), self._slot.model
         if path is None and model is None:
             show_error("Classify: train or load a model first.")
+            return None
+        if self._busy_told(what):  # (before the unsaved-model guard counts a press)
             return None
         if path is not None and not self._slot.may_load(path, show_error, show_warning):
             return None

@@ -134,6 +134,16 @@ def point_count(
     return out
 
 
+def _missing(value: Any) -> bool:
+    """A class cell with no class: None, NaN, pandas' NA, blank text."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return True
+    try:
+        return bool(value != value) or str(value) == "<NA>"  # NaN; pd.NA compares as NA
+    except (TypeError, ValueError):
+        return str(value) == "<NA>"
+
+
 #: names for the pixels of no classed grain, the first that no phase has
 UNCLASSED_NAMES = ("background", "unclassified")
 
@@ -153,6 +163,7 @@ def phases_from_instances(
     """
     lab = as_label_image(labels)
     given = names is not None
+    classes = {k: v for k, v in classes.items() if not _missing(v)}  # (as labels of no class)
     names = list(names) if given else list(dict.fromkeys(str(v) for v in classes.values()))
     index = {n: i for i, n in enumerate(names)}
     # map through the ids present, not a table as long as the largest id (ids can be huge)
