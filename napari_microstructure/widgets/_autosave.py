@@ -23,7 +23,7 @@ from .._layers import displayed_plane, layer_pixel_size
 from .._layers.curate import boxes_from_layer, labels_data
 from ..core.curate.fingerprint import fingerprint
 from ..core.curate.manifest import refuse_bad_ids
-from ..core.curate.project import Project
+from ..core.curate.project import Project, StaleProjectError
 from ._events import EventHooks
 from ._worker import Tied, take_back
 
@@ -57,6 +57,7 @@ class Autosave:
         read (off the GUI thread: a large plane's takes seconds)."""
         self.project = project
         self.image_id = image_id
+        project.editing = image_id  # its commits follow no other that changed this image
         #: the classes the boxes layer was drawn with: its names mean these even after another
         #: window renamed a class (see :meth:`rebase`)
         self.drawn_classes = project.classes
@@ -66,6 +67,8 @@ class Autosave:
         self._on_failed = on_failed
         #: why the last save failed (None after a successful one): the edits are still unsaved
         self.error: str | None = None
+        #: the last save was refused: another window saved this image (or the classes) since
+        self.refused = False
         self._timer = QTimer()
         self._timer.setSingleShot(True)
         self._timer.setInterval(int(delay_ms))
@@ -201,17 +204,19 @@ class Autosave:
     def _saved(self, rev: int) -> None:
         self.saved_rev = int(rev)
         self.saved_at = time.time()
-        self.error = None
+        self.error, self.refused = None, False
         if self._on_saved is not None:
             self._on_saved(self.saved_rev)
 
     def _failed(self, exc: BaseException) -> None:
         self._saving = False
         self._pending = False  # the next edit (or flush) writes everything not yet saved
-        told, self.error = self.error, str(exc) or type(exc).__name__
+        self.refused = isinstance(exc, StaleProjectError)
+        why = _refused(self.image_id) if self.refused else str(exc) or type(exc).__name__
+        told, self.error = self.error, why
         log.debug("autosave failed", exc_info=exc)
         if self.error != told:  # each edit tries again: the same failure is shown once
-            show_error(f"Autosave failed (the last saved version is intact): {exc}")
+            show_error(f"Autosave failed (the last saved version is intact): {why}")
         if self._on_failed is not None:
             self._on_failed(self.error)
 
@@ -235,15 +240,20 @@ class Autosave:
             rev = self._write(changes)
             self._last = now
             self._saved(rev)
-        self.error, self._pending = None, False  # everything shown is on disk
+        self.error, self.refused, self._pending = None, False, False  # all shown is on disk
         return self.saved_rev
 
     def rebase(self, project: Project) -> int:
         """Go on with a newer object of the same project (another window saved since this one
         read it) and write the edits this window has not saved yet through it; returns the
         saved revision. The roles this window edited replace the other window's version."""
-        self.project = project
+        self._let_go()
+        self.project, project.editing = project, self.image_id
         return self.flush()
+
+    def _let_go(self) -> None:
+        if self.project.editing == self.image_id:
+            self.project.editing = None
 
     def stop(self) -> None:
         """Save what is pending and disconnect from the layers."""
@@ -253,6 +263,18 @@ class Autosave:
             self._timer.stop()
             self._poll.stop()
             self._hooks.clear()
+            self._let_go()
+
+
+def _refused(image_id: str) -> str:
+    """Why a save was refused (StaleProjectError), and what each way on does."""
+    return (
+        f"another window or program saved {image_id} (or the classes) after this window "
+        "opened it, and the layers here do not show that version, so these edits were not "
+        "saved. Open / create project (or closing this window) saves them over that version, "
+        "replacing what it changed in the layers edited here; to keep that version instead, "
+        f"undo these edits, then open {image_id} again to see it"
+    )
 
 
 def _remember(snap: dict[str, Any]) -> dict[str, Any]:

@@ -114,7 +114,8 @@ class Adding:
     errors: list[str] = field(default_factory=list)
 
     def run(self) -> Adding:
-        """Add the image and its labels to the project (on any thread), and read them back."""
+        """Add the image and its labels to the project (on any thread), and read them back;
+        over another window's saves of other images (``follow``), not refused."""
         try:
             self.image_id = self.project.add_image(
                 self.image,
@@ -122,13 +123,16 @@ class Adding:
                 pixel_size=self.pixel_size,
                 source=self.source,
                 digest=self.digest,
+                follow=True,
             )
         except (ValueError, OSError) as exc:  # ProjectError is a ValueError
             self.errors.append(f"Cannot add the image: {exc}")
             return self
         if self.labels:
             try:
-                self.project.save_labels(self.image_id, source=self.made, **self.labels)
+                self.project.save_labels(
+                    self.image_id, source=self.made, follow=True, **self.labels
+                )
             except (ValueError, OSError) as exc:
                 self.errors.append(f"{self.image_id} was added, but not its labels: {exc}")
                 self.labels = {}
@@ -164,6 +168,10 @@ def _added(
             "project was opened meanwhile."
         )
         return image_id
+    if image_id not in project.image_ids:  # the project was reopened during the worker's write
+        project = dock.open_project(project.root)
+        if project is None or image_id not in project.image_ids:
+            return image_id  # (None: open_project told why)
     if layer is not None and not any(lay is layer for lay in dock.viewer.layers):
         layer = None  # closed meanwhile: the project's copy is shown
     dock._refresh_images(image_id)

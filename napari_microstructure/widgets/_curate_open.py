@@ -7,6 +7,11 @@ viewer froze at each Open. Open (the button) reads them in a worker thread; Open
 them in its own worker. What the user annotates is never put at risk by the wait: the image
 open before is saved and closed first, and when the image opened is the one open already, its
 autosave goes on during the read and its layers stay as they are if edited meanwhile.
+
+An image is opened from the project's newest save: when another window saved the project since
+this dock read it, the dock catches up first (:meth:`.Project.refresh`), once no image of its is
+open; else it would show an older version of an image that window saved, and its edits of that
+version would be refused, or saved over that window's.
 """
 
 from __future__ import annotations
@@ -73,6 +78,8 @@ def open_image(
         return
     assert image_id is not None
     dock._stop_autosave()
+    if not _caught_up(dock, project, image_id):
+        return
     if loaded is None or not loaded.current(project):
         pixels = _needs_pixels(dock, image_id, image_layer)
         try:
@@ -85,13 +92,18 @@ def open_image(
 
 def open_later(dock: CurateWidget, image_id: str | None, image_layer: Image | None = None) -> Any:
     """Open ``image_id`` with its labels read in a worker thread; returns the worker (None when
-    refused, told)."""
+    refused, told, or opened at once: the image open already, saved by another window since)."""
     project = _prepared(dock, image_id)
     if project is None:
         return None
     assert image_id is not None
+    if dock.current_image_id == image_id and project.behind:  # saved elsewhere since: its
+        open_image(dock, image_id, image_layer)  # layers are replaced now, not after a read
+        return None  # (edits made during the read would be lost)
     if dock.current_image_id != image_id:
         dock._stop_autosave()  # (else it goes on during the read: see _read)
+        if not _caught_up(dock, project, image_id):
+            return None
     token, pixels = object(), _needs_pixels(dock, image_id, image_layer)
     dock._opening = (token, image_id)
 
@@ -124,6 +136,23 @@ def _prepared(dock: CurateWidget, image_id: str | None) -> Project | None:
         dock._stop_autosave()
         dock._close_layers(previous)
     return project
+
+
+def _caught_up(dock: CurateWidget, project: Project, image_id: str) -> bool:
+    """Catch up with what another window saved since the dock's project was read (no image
+    is open in the dock now); False when the project cannot be read (told). The classes field
+    shows the newest classes unless edited (else Open / create project would undo a rename
+    made in that window)."""
+    shown = project.classes
+    try:
+        project.refresh()
+    except (ValueError, OSError) as exc:  # ProjectError is a ValueError
+        _unreadable(dock, image_id, exc)
+        return False
+    typed = [c.strip() for c in str(dock._classes.value).split(",") if c.strip()]
+    if project.classes != shown and typed == shown:
+        dock._classes.value = ", ".join(project.classes)
+    return True
 
 
 def _needs_pixels(dock: CurateWidget, image_id: str, image_layer: Image | None) -> bool:

@@ -82,16 +82,16 @@ def open_queued(
     except ValueError as exc:  # nothing added: the user adds the classes, then again
         out.errors.append(f"{name} was not added: {exc}")
         return out
-    try:
+    try:  # over another window's saves of other images (follow), not refused
         out.image_id = project.add_image(
-            mf.data, name, pixel_size=mf.pixel_size, source=path, digest=digest
+            mf.data, name, pixel_size=mf.pixel_size, source=path, digest=digest, follow=True
         )
     except (ValueError, OSError) as exc:  # ProjectError is a ValueError
         out.errors.append(f"Cannot add {name} to the project: {exc}")
         return out
     out.added = True
     try:
-        project.save_labels(out.image_id, source=source, **labels)
+        project.save_labels(out.image_id, source=source, follow=True, **labels)
     except (ValueError, OSError) as exc:
         out.errors.append(f"{out.image_id} was added, but not the model's proposals: {exc}")
     return _with_labels(out)

@@ -271,10 +271,11 @@ class CurateWidget(WorkerWidget):
         self._saved.value = f"{self.current_image_id}: saved (revision {rev}) at {stamp}"
 
     def _show_not_saved(self, why: str) -> None:
-        stamp = time.strftime("%H:%M:%S")
-        self._saved.value = (
+        stamp, refused = time.strftime("%H:%M:%S"), self._autosave and self._autosave.refused
+        later = "" if refused else " and are written at the next edit or when the image is closed"
+        self._saved.value = (  # (a refusal says itself what would write them)
             f"{self.current_image_id}: NOT saved at {stamp} ({why}); the edits stay in the "
-            "viewer and are written at the next edit or when the image is closed"
+            f"viewer{later}"
         )
 
     def _on_done(self) -> None:
@@ -285,7 +286,7 @@ class CurateWidget(WorkerWidget):
         if self._project is None or not image_id or not self._flushed():
             return
         try:
-            self._project.set_done(image_id, True)
+            self._project.set_done(image_id, True, follow=True)  # (over other images' saves)
         except (ValueError, OSError, KeyError) as exc:  # ProjectError is a ValueError
             show_error(f"Cannot mark {image_id} done: {exc}")
             return

@@ -97,8 +97,9 @@ class LabelStore:
         alone re-classes stored objects (an edit by ``source``, like a pixel edit).
 
         ``follow``: when another object (window, program) saved the project since this one
-        read it, save over its commit if that left this image's record and the classes as they
-        are here (it saved or added other images); else, as without, refuse.
+        read it, save over its commit if that left this image's record, the ``editing`` one's
+        (see :class:`~.project.Project`) and the classes as they are here (it saved or added
+        other images); else, as without, refuse.
 
         Raises
         ------

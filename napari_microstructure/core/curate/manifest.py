@@ -8,10 +8,13 @@ from __future__ import annotations
 import json
 import os
 import re
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..atomic import folder_lock
 
 MANIFEST = "project.json"
 LOCK = ".project.lock"  # held while a save writes, by every Project object of any process
@@ -79,48 +82,129 @@ def disk_stamp(path: Path) -> tuple[int, int, int] | None:
     return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-def image_untouched(known: dict[str, Any], newer: dict[str, Any], image_id: str) -> bool:
-    """Whether ``newer`` (a manifest another object committed) left image ``image_id``'s
-    record, the classes and the phase names as ``known`` has them: a change of that image
-    alone can then be committed over ``newer`` without undoing any of its changes."""
-
-    def same(key: str) -> bool:
-        return json.dumps(known.get(key), sort_keys=True) == json.dumps(
-            newer.get(key), sort_keys=True
-        )
-
-    def record(m: dict[str, Any]) -> str | None:
-        found = [r for r in m.get("images", []) if r.get("id") == image_id]
-        return json.dumps(found[0], sort_keys=True) if found else None
-
-    return (
-        record(known) is not None
-        and record(known) == record(newer)
-        and all(same(key) for key in ("classes", "phase_names"))
-    )
+def class_names(classes: list[str]) -> list[str]:
+    """The class names as strings, refusing blank and repeated names (a box's class is read
+    back by name: two classes of one name would swap the boxes of one into the other)."""
+    names = [str(c).strip() for c in classes]
+    if any(not n for n in names):
+        raise ProjectError(f"class names cannot be blank: {', '.join(map(repr, names))}")
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ProjectError(f"class names must be distinct; repeated: {', '.join(dup)}")
+    return names
 
 
-def followed(path: Path, known: dict[str, Any], image_id: str | None) -> dict[str, Any]:
-    """The manifest at ``path`` that another object committed since ``known`` was read (the
-    folder lock is held), when a change of image ``image_id`` alone may be committed over it
-    (:func:`image_untouched`).
+def new_record(
+    m: dict[str, Any],
+    name: str,
+    shape: tuple[int, ...],
+    pixel_size: float | None,
+    digest: str,
+    added: str,
+) -> dict[str, Any]:
+    """The record of an image ``name`` added to manifest ``m``, with an id of its own (ids
+    name files: "Grain" and "grain" are one file on macOS and Windows disks); no file yet."""
+    base = re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:40] or "image"
+    taken = {str(r["id"]).casefold() for r in m["images"]}
+    image_id, n = base, 1
+    while image_id.casefold() in taken:
+        n += 1
+        image_id = f"{base}_{n}"
+    return {
+        "id": image_id,
+        "name": name,
+        "source": None,
+        "shape": [int(s) for s in shape],
+        "pixel_size": float(pixel_size) if pixel_size else None,
+        "added": added,
+        "rev": 0,
+        "files": {},
+        "done": False,
+        "digest": digest,
+    }
+
+
+def newer_manifest(path: Path, known: Any) -> tuple[dict[str, Any], Any] | None:
+    """The manifest at ``path`` and its :func:`disk_stamp` when that is not ``known`` (another
+    object committed since), read under the folder lock so that the two match; None when it
+    is that version, or gone."""
+    if disk_stamp(path) in (known, None):
+        return None
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(folder_lock(path.parent / LOCK))
+        except OSError:  # a read-only folder: nobody commits there
+            pass
+        stamp = disk_stamp(path)
+        return None if stamp in (known, None) else (read_manifest(path), stamp)
+
+
+def _image_json(m: dict[str, Any], image_id: str) -> str | None:
+    found = [r for r in m.get("images", []) if r.get("id") == image_id]
+    return json.dumps(found[0], sort_keys=True) if found else None
+
+
+def check_followable(
+    known: dict[str, Any],
+    newer: dict[str, Any],
+    ids: list[str],
+    adding: str | None = None,
+) -> None:
+    """Refuse to go on from ``newer`` (a manifest another object committed since ``known`` was
+    read) unless it left the records of images ``ids``, the classes and the phase names as
+    ``known`` has them, and (``adding``: the digest of an image to add) added no image of
+    those pixels: a change of those images alone, or an addition, can then be committed over
+    ``newer`` without undoing any of its changes.
 
     Raises
     ------
-    StaleProjectError : no ``image_id``, or that commit changed the image or the classes.
+    StaleProjectError : it did not.
     """
-    if image_id is None:
+    mine = [(i, _image_json(known, i)) for i in dict.fromkeys(ids)]
+    changed = [i for i, rec in mine if rec is None or rec != _image_json(newer, i)]
+    keys = ("classes", "phase_names")
+    if not changed and any(json.dumps(known.get(k)) != json.dumps(newer.get(k)) for k in keys):
+        changed = ["the classes (or the phase names)"]
+    if changed:
+        raise StaleProjectError(
+            f"{' and '.join(changed)} {'were' if len(changed) > 1 else 'was'} saved by another "
+            "window or program since read here, so this change was not saved (reopening the "
+            "project shows that version)"
+        )
+    old = {r["id"] for r in known.get("images", [])}
+    twin = [r["id"] for r in newer["images"] if r["id"] not in old and r.get("digest") == adding]
+    if adding is not None and twin:
+        raise StaleProjectError(
+            f"another window or program added these pixels to the project as {twin[0]} since "
+            "it was read here, so they were not added again (reopen the project to see it)"
+        )
+
+
+def followed(
+    path: Path,
+    known: dict[str, Any],
+    image_id: str | None,
+    editing: str | None = None,
+    adding: str | None = None,
+) -> dict[str, Any]:
+    """The manifest at ``path`` that another object committed since ``known`` was read (the
+    folder lock is held), when a change of image ``image_id`` alone, or the addition of an
+    image of digest ``adding``, may be committed over it: that commit left the image, the
+    image ``editing`` (a window's layers show it as ``known`` has it), the classes and the
+    phase names alone, and added no image of the ``adding`` pixels (:func:`check_followable`).
+
+    Raises
+    ------
+    StaleProjectError : no ``image_id`` nor ``adding``, or that commit changed what it must
+        leave alone.
+    """
+    if image_id is None and adding is None:
         raise StaleProjectError(
             "the project was changed by another window or program; reopen it "
             "(this change was not saved)"
         )
     newer = read_manifest(path)
-    if not image_untouched(known, newer, image_id):
-        raise StaleProjectError(
-            f"{image_id} (or the classes) was changed by another window or program since "
-            "it was read here; reopen the project to save this change over that version "
-            "(this change was not saved)"
-        )
+    check_followable(known, newer, [i for i in (image_id, editing) if i is not None], adding)
     return newer
 
 

@@ -17,7 +17,8 @@ saved.
 Saves hold a lock file (``.project.lock``) so that two Project objects (two windows, the CLI
 beside napari) never interleave, and a save refuses to commit over a manifest another object
 committed since this one last read or wrote it (an autosave of one image goes on over a commit
-that left that image and the classes alone: ``follow``).
+that left that image and the classes alone: ``follow``). Opening an image, a window first
+catches up with the newest commit (:meth:`Project.refresh`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -51,8 +51,12 @@ from .manifest import (
     STALE_S,
     ProjectError,
     StaleProjectError,
+    check_followable,
+    class_names,
     disk_stamp,
     followed,
+    new_record,
+    newer_manifest,
     read_manifest,
 )
 from .models import ModelVersions
@@ -66,22 +70,6 @@ class ProjectMovedError(ProjectError):
     """The project's folder (or its manifest) is gone since it was opened: moved, renamed."""
 
 
-def _class_names(classes: list[str]) -> list[str]:
-    """The class names as strings, refusing blank and repeated names (a box's class is read
-    back by name: two classes of one name would swap the boxes of one into the other)."""
-    names = [str(c).strip() for c in classes]
-    if any(not n for n in names):
-        raise ProjectError(f"class names cannot be blank: {', '.join(map(repr, names))}")
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise ProjectError(f"class names must be distinct; repeated: {', '.join(dup)}")
-    return names
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "_", Path(name).stem).strip("_")[:40] or "image"
-
-
 class Project(LabelStore, ModelVersions, ImageDigests):
     """An open annotation project; every mutating method saves to disk before returning."""
 
@@ -92,6 +80,9 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         self._disk = disk_stamp(self.root / MANIFEST)  # the version this object knows
         self._changing = False  # a _mutate block runs (they must not nest)
         self._digests: dict[str, str] = {}  # digests of older records, computed (ImageDigests)
+        #: the image a window shows and autosaves as this object read it (set by the window):
+        #: a commit that changed it is not followed (the window would save over it unseen)
+        self.editing: str | None = None
 
     # -- open / create ------------------------------------------------------------------------
     @classmethod
@@ -108,7 +99,7 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         ProjectError : the folder holds a project, or a class name is blank or repeated.
         """
         root = Path(root)
-        classes = _class_names(classes or ["object"])
+        classes = class_names(classes or ["object"])
         if (root / MANIFEST).exists():
             raise ProjectError(f"{root} already holds a project; open it instead")
         root.mkdir(parents=True, exist_ok=True)
@@ -151,6 +142,33 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         window or program saved since this one was opened; this object is unchanged)."""
         return type(self)(self.root, read_manifest(self.root / MANIFEST))
 
+    @property
+    def behind(self) -> bool:
+        """True when another object or program committed since this one read or wrote."""
+        return disk_stamp(self.root / MANIFEST) not in (self._disk, None)
+
+    def refresh(self) -> bool:
+        """Catch up with what another object or program committed since this one read or
+        wrote (an image is then opened from the newest save); True when there was any.
+
+        Raises
+        ------
+        StaleProjectError : that commit changed the image this object is :attr:`editing` (or
+            the classes): stop editing it first.
+        """
+        if not self.behind:  # (a save of this object holds the lock for seconds: not waited)
+            return False
+        with self._lock:
+            if self._changing:
+                raise RuntimeError("Project.refresh within a _mutate block")
+            newer = newer_manifest(self.root / MANIFEST, self._disk)
+            if newer is None:
+                return False
+            if self.editing is not None:
+                check_followable(self._m, newer[0], [self.editing])
+            self._m, self._disk = newer
+        return True
+
     # -- manifest -----------------------------------------------------------------------------
     @property
     def missing(self) -> bool:
@@ -180,7 +198,7 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         """
         if not names:
             raise ValueError("a project needs at least one phase name")
-        checked = _class_names(names)
+        checked = class_names(names)
         with self._mutate() as m:
             m["phase_names"] = checked
 
@@ -195,7 +213,7 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         """
         if not classes:
             raise ValueError("a project needs at least one class")
-        names = _class_names(classes)
+        names = class_names(classes)
         with self._mutate() as m:
             old = m["classes"]
             moved = {
@@ -216,15 +234,16 @@ class Project(LabelStore, ModelVersions, ImageDigests):
 
     @contextmanager
     def _mutate(
-        self, collect: str | None = None, follow: str | None = None
+        self, collect: str | None = None, follow: str | None = None, adding: str | None = None
     ) -> Iterator[dict[str, Any]]:
         """Change a copy of the manifest; it is committed, then swapped in, if the block ends
         without error (the object then still matches the disk after any failure). Then the
         files of image ``collect`` that the manifest no longer references are deleted.
 
-        ``follow``: the block changes only that image's record; when another object committed
-        since, it goes on from that commit if it left the image's record and the classes as
-        they are here (another image was saved or added), instead of refusing.
+        ``follow``: the block changes only that image's record; ``adding``: it adds an image of
+        that digest. When another object committed since, it goes on from that commit if it
+        left that image, the :attr:`editing` one and the classes as they are here, and added
+        no image of the ``adding`` pixels (another image was saved or added), not refusing.
 
         Raises
         ------
@@ -247,7 +266,8 @@ class Project(LabelStore, ModelVersions, ImageDigests):
             # before the block writes a file: revision, image and model file names follow the
             # manifest, so a stale object would overwrite what the other one committed
             if disk_stamp(path) != self._disk:  # (StaleProjectError unless it may follow)
-                self._m, self._disk = followed(path, self._m, follow), disk_stamp(path)
+                newer = followed(path, self._m, follow, self.editing, adding)
+                self._m, self._disk = newer, disk_stamp(path)
             self._changing = True
             stack.callback(setattr, self, "_changing", False)
             m = copy.deepcopy(self._m)
@@ -284,39 +304,24 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         source: str | Path | None = None,
         copy: bool = True,
         digest: str | None = None,
+        follow: bool = False,
     ) -> str:
         """Add an image and return its id.
 
         With ``copy`` the pixels are stored in the project; otherwise only ``source`` (the
         original file, which must exist) is referenced. ``digest``: the image's
         :func:`.digest.pixel_digest` when the caller has it already (a montage's takes a
-        second), else computed here.
+        second), else computed here. ``follow``: added over another object's commit that
+        added no image of these pixels (see :meth:`_mutate`), else, as without, refused.
         """
         image = np.asarray(image)
         if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (3, 4)):
             raise ValueError(f"expected a 2-D grey or RGB image, got shape {image.shape}")
         # found again when its file is moved or renamed
         digest = pixel_digest(image) if digest is None else digest
-        with self._mutate() as m:
-            base = _slug(name)
-            # ids name files: "Grain" and "grain" are one file on macOS and Windows disks
-            taken = {i.casefold() for i in self.image_ids}
-            image_id, n = base, 1
-            while image_id.casefold() in taken:
-                n += 1
-                image_id = f"{base}_{n}"
-            rec: dict[str, Any] = {
-                "id": image_id,
-                "name": str(name),
-                "source": source_key(source) if source else None,
-                "shape": [int(s) for s in image.shape[:2]],
-                "pixel_size": float(pixel_size) if pixel_size else None,
-                "added": prov.now(),
-                "rev": 0,
-                "files": {},
-                "done": False,
-                "digest": digest,
-            }
+        with self._mutate(adding=digest if follow else None) as m:
+            rec = new_record(m, str(name), image.shape[:2], pixel_size, digest, prov.now())
+            image_id, rec["source"] = rec["id"], source_key(source) if source else None
             if copy or not source:
                 rel = f"images/{image_id}.tif"
                 atomic_write_tiff(self.root / rel, image)
@@ -353,7 +358,7 @@ class Project(LabelStore, ModelVersions, ImageDigests):
         with self._mutate(follow=image_id if follow else None) as m:
             self._record(image_id, m)["pixel_size"] = ps
 
-    def set_done(self, image_id: str, done: bool = True) -> None:
-        """Mark an image as fully annotated (or not)."""
-        with self._mutate() as m:
+    def set_done(self, image_id: str, done: bool = True, follow: bool = False) -> None:
+        """Mark an image as fully annotated (or not); ``follow``: see :meth:`save_labels`."""
+        with self._mutate(follow=image_id if follow else None) as m:
             self._record(image_id, m)["done"] = bool(done)
