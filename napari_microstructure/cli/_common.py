@@ -62,14 +62,19 @@ def output_stems(paths: list[str]) -> list[str]:
     return out
 
 
+def number_or_nan(text: str) -> float:
+    """``text`` as a float, NaN when it is no number (for argparse types to refuse)."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
 def pixel_size_arg(text: str) -> float:
     """argparse type of ``--pixel-size``: a positive, finite number of µm per pixel."""
     import argparse
 
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = number_or_nan(text)
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(
             f"must be a positive, finite number of µm per pixel, got {text!r}"

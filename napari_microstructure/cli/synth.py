@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 
 from ..core.pixel_size_tags import MAX_DENSITY_PIXEL_UM
 from ..core.progress import run_to_end
 from . import CLIError
-from ._common import pixel_size_arg, print_json
+from ._common import number_or_nan, pixel_size_arg, print_json
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +108,7 @@ def _pixel_size(text: str) -> float:
 
 def _fraction(text: str) -> float:
     """argparse type of ``--val-fraction``: a number from 0 up to (not including) 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = number_or_nan(text)
     if not 0 <= value < 1:  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be a number from 0 to below 1, got {text!r}")
     return value
