@@ -184,3 +184,68 @@ def test_reopening_the_project_during_add_still_opens_the_image(
     assert w.project.image_ids == ["field"]  # listed and opened ("no image 'field'" before)
     assert not any("no image" in m for m in curate_told)
     w.close()
+
+
+def test_an_add_ending_after_a_refused_save_does_not_save_over_the_other_window(
+    make_napari_viewer, tmp_path, settings_home, qtbot, curate_told, monkeypatch
+):
+    import napari_microstructure.widgets._curate_add as add_mod
+
+    monkeypatch.setattr(add_mod, "IN_WORKER", 40 * 40)
+    go, real = threading.Event(), Project.add_image
+
+    def held(self, *args, **kwargs):
+        assert go.wait(30)
+        return real(self, *args, **kwargs)
+
+    root = tmp_path / "p"
+    _, (x, _y) = _project(root)
+    monkeypatch.setattr(Project, "add_image", held)
+    va, vb = make_napari_viewer(), make_napari_viewer()
+    a, b = _dock(va, root), _dock(vb, root)
+    a.open_image(x)
+    b.open_image(x)
+    a._image.value = va.add_image(np.full((40, 40), 9, np.uint8), name="field")
+    a._add.native.click()
+    assert a.open_project(root) is not None  # Open / create project pressed meanwhile
+    b.layers_of(x)["instances"].paint((10, 10), 2, refresh=True)
+    qtbot.waitUntil(lambda: not b.unsaved, timeout=10_000)
+    a.layers_of(x)["instances"].paint((30, 30), 4, refresh=True)  # refused: B saved x
+    qtbot.waitUntil(lambda: a._autosave.error is not None, timeout=10_000)
+    curate_told.clear()
+    go.set()
+    qtbot.waitUntil(lambda: a._adding is None, timeout=10_000)
+    assert 2 in Project.open(root).load_labels(x).instances  # B's object is kept
+    assert a.current_image_id == x and "not opened here" in curate_told[-1]
+    for w in (a, b):
+        w.close()
+
+
+def test_open_next_in_the_second_window_opens_what_the_first_added(
+    make_napari_viewer, tmp_path, settings_home, curate_told, wait_idle, monkeypatch
+):
+    import tifffile
+    from _curate_helpers import queue_of
+
+    import napari_microstructure.widgets._curate_queue_open as queue_open
+
+    def no_boxes(mf, model):
+        yield from ()
+        return {"boxes": []}, str(tmp_path / "m" / "v" / "weights.pt")
+
+    monkeypatch.setattr(queue_open, "_box_proposals", no_boxes)
+    root = tmp_path / "p"
+    _project(root)
+    path = tmp_path / "next.tif"
+    tifffile.imwrite(path, np.random.default_rng(0).integers(0, 255, (40, 40), dtype=np.uint8))
+    a, b = _dock(make_napari_viewer(), root), _dock(make_napari_viewer(), root)
+    for w in (a, b):
+        queue_of(w.queue_panel, [path])
+    a.queue_panel.open_next()
+    wait_idle(a)
+    b.queue_panel.open_next()
+    wait_idle(b)
+    assert a.current_image_id == b.current_image_id == "next"
+    assert Project.open(root).image_ids.count("next") == 1
+    for w in (a, b):
+        w.close()

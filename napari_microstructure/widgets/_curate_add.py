@@ -14,7 +14,7 @@ from .._layers.curate import labels_to_import, layer_source
 from .._layers.label_dtype import LARGE_PLANE
 from .._layers.plane import plane_hidden, plane_index, plane_text
 from ..core.curate.digest import pixel_digest
-from ._curate_open import open_image, read_saved
+from ._curate_open import knowing, open_image, read_saved
 from ._worker import Tied
 
 if TYPE_CHECKING:
@@ -168,10 +168,8 @@ def _added(
             "project was opened meanwhile."
         )
         return image_id
-    if image_id not in project.image_ids:  # the project was reopened during the worker's write
-        project = dock.open_project(project.root)
-        if project is None or image_id not in project.image_ids:
-            return image_id  # (None: open_project told why)
+    if knowing(dock, image_id, job.name, show_info) is None:  # (reopened during the write)
+        return image_id
     if layer is not None and not any(lay is layer for lay in dock.viewer.layers):
         layer = None  # closed meanwhile: the project's copy is shown
     dock._refresh_images(image_id)

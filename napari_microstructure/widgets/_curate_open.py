@@ -24,7 +24,7 @@ from napari.layers import Image
 
 from .._layers.label_dtype import labels_dtype, shown_labels
 from ..core.curate.fingerprint import fingerprint
-from ..core.curate.project import ImageLabels, Project, ProjectError
+from ..core.curate.project import ImageLabels, Project, ProjectError, StaleProjectError
 from ._worker import Tied
 
 if TYPE_CHECKING:
@@ -153,6 +153,26 @@ def _caught_up(dock: CurateWidget, project: Project, image_id: str) -> bool:
     if project.classes != shown and typed == shown:
         dock._classes.value = ", ".join(project.classes)
     return True
+
+
+def knowing(dock: CurateWidget, image_id: str, name: str, tell: Any) -> Project | None:
+    """The dock's project, caught up with another window's saves when ``image_id`` (``name``,
+    added by a run that ended now) is not in it yet; None, and told with ``tell``, when it
+    cannot be: never reopened for it, which would save the open image over a newer version."""
+    project = dock.project
+    if project is not None and image_id not in project.image_ids:
+        try:
+            project.refresh()
+        except (ValueError, OSError) as exc:  # the open image was saved by another window
+            why = (
+                f"{project.editing} was saved by another window since it was opened here: "
+                "save or undo its edits here first (the autosave message says how)"
+                if isinstance(exc, StaleProjectError) and project.editing
+                else str(exc)
+            )
+            tell(f"{name} is in the project as {image_id}, not opened here: {why}")
+            return None
+    return project if project is not None and image_id in project.image_ids else None
 
 
 def _needs_pixels(dock: CurateWidget, image_id: str, image_layer: Image | None) -> bool:

@@ -15,7 +15,7 @@ from .._layers.output import claim
 from ..core.curate.sources import source_key
 from ..core.progress import Progress
 from ..core.settings import get_setting
-from ._curate_open import open_image
+from ._curate_open import knowing, open_image
 from ._curate_queue_open import Opened, _model_source, open_queued  # noqa: F401 - (tests)
 from ._tables import ResultsTable
 from ._values import PathValue, Value, as_path
@@ -265,10 +265,8 @@ class QueuePanel(Container):
             where = f"added to {res.project.root.name} as {image_id}" if res.added else "opened"
             show_info(f"{name} was {where}, not opened: another project was opened meanwhile.")
             return
-        if image_id not in project.image_ids:  # the dock's object read it before the addition
-            project = owner.open_project(project.root)
-            if project is None or image_id not in project.image_ids:
-                return
+        if knowing(owner, image_id, name, show_info) is None:  # (read before the addition)
+            return
         self._mark_in_project(res.path, image_id)
         if not owner._flushed():  # the open image stays open, as it was
             if res.added:

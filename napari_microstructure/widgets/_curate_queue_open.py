@@ -60,9 +60,10 @@ def open_queued(
     project = _still_open(owner, asked)
     if project is None:
         return Opened(path, infos=[f"{name} was not added: another project was opened meanwhile."])
-    found = project.find_image(path, digest)  # also when moved or renamed since it was added
+    newest = project.reread() if project.behind else project  # another window's additions
+    found = newest.find_image(path, digest)  # also when moved or renamed since it was added
     if found is not None:
-        return _with_labels(Opened(path, project, found), pixels=True)  # as saved
+        return _with_labels(Opened(path, newest, found), pixels=True)  # as saved
     propose = _seg_proposals if segmentation else _box_proposals
     labels, used = yield from propose(mf, model)
     project_models = project.root / "models"
@@ -72,9 +73,10 @@ def open_queued(
     project = _still_open(owner, asked)
     if project is None:
         return Opened(path, infos=[f"{name} was not added: another project was opened meanwhile."])
-    found = project.find_image(path, digest)
+    newest = project.reread() if project.behind else project
+    found = newest.find_image(path, digest)
     if found is not None:
-        return _with_labels(Opened(path, project, found), pixels=True)
+        return _with_labels(Opened(path, newest, found), pixels=True)
     out = Opened(path, project, mf=mf)
     try:
         labels = _in_project_classes(labels, project.classes, renamed_ok=own)
