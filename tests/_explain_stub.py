@@ -34,3 +34,17 @@ def stub_object_saliency(monkeypatch: Any) -> SimpleNamespace:
     )
     monkeypatch.setattr(explain_core, "object_saliency", object_saliency)
     return state
+
+
+def scored_grains(viewer: Any, name: str, scores: list[float]) -> Any:
+    """A Refine objects layer of two grains with these scores (NaN: not scored)."""
+    from napari_microstructure._layers.image import ROLE_KEY
+
+    data = np.zeros((32, 32), np.uint32)
+    data[:10, :10], data[20:, 20:] = 1, 2
+    return viewer.add_labels(
+        data,
+        name=name,
+        features={"index": [1, 2], "score": scores},
+        metadata={ROLE_KEY: "instances"},
+    )

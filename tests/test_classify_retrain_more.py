@@ -7,32 +7,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-import numpy as np
 import pytest
+from _classify_data import stripes, tiny_classifier
 from _notices import captured_messages
 
 from napari_microstructure._layers import image_layer_kwargs
-from napari_microstructure.core.classify import Sample, TrainConfig, train_classifier
-from napari_microstructure.core.progress import run_to_end
 
-CFG = TrainConfig(steps=3, batch_size=8, density_crops=4, seed=5)
 TINY_CLASSES = {"noise", "stripes", "none_of_these"}
-
-
-def _stripes(period: float) -> np.ndarray:
-    row = np.sin(np.arange(96) / period) * 100 + 128
-    return (row[None, :] * np.ones((96, 1))).astype(np.uint8)
-
-
-def _noise(seed: int) -> np.ndarray:
-    return (np.random.default_rng(seed).random((96, 96)) * 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    samples = [Sample(_noise(i), "noise", 0.5, f"n{i}") for i in range(3)]
-    samples += [Sample(_stripes(2.0 + i), "stripes", 0.4 + 0.1 * i, f"s{i}") for i in range(3)]
-    return run_to_end(train_classifier(samples, CFG))
+    return tiny_classifier()
 
 
 def _dock(make_napari_viewer, monkeypatch):
@@ -43,7 +29,7 @@ def _dock(make_napari_viewer, monkeypatch):
 
     shown = captured_messages(monkeypatch, mod, base, parts)
     viewer = make_napari_viewer()
-    viewer.add_image(_stripes(3.0), **image_layer_kwargs(0.5, "lines"))
+    viewer.add_image(stripes(3.0), **image_layer_kwargs(0.5, "lines"))
     widget = mod.ClassifyWidget(viewer)
     widget.n_crops = 4
     widget.set_options(class_map=False, gradcam=False)

@@ -11,37 +11,22 @@ import threading
 
 import numpy as np
 import pytest
+from _classify_data import noise, stripes, tiny_classifier
 from _notices import captured_messages
 
 from napari_microstructure._layers import image_layer_kwargs
 from napari_microstructure.core.classify import (
-    Sample,
-    TrainConfig,
     classify_files,
     classify_image,
     load_folder,
-    train_classifier,
 )
 from napari_microstructure.core.classify.dataset import FolderPixelSizes
 from napari_microstructure.core.progress import run_to_end
 
-CFG = TrainConfig(steps=3, batch_size=8, density_crops=4, seed=5)
-
-
-def _stripes(period: float) -> np.ndarray:
-    row = np.sin(np.arange(96) / period) * 100 + 128
-    return (row[None, :] * np.ones((96, 1))).astype(np.uint8)
-
-
-def _noise(seed: int) -> np.ndarray:
-    return (np.random.default_rng(seed).random((96, 96)) * 255).astype(np.uint8)
-
 
 @pytest.fixture(scope="module")
 def tiny():
-    samples = [Sample(_noise(i), "noise", 0.5, f"n{i}") for i in range(3)]
-    samples += [Sample(_stripes(2.0 + i), "stripes", 0.4 + 0.1 * i, f"s{i}") for i in range(3)]
-    return run_to_end(train_classifier(samples, CFG))
+    return tiny_classifier()
 
 
 # -- 1. a lazy image is read by the worker, never on napari's thread -------------------------
@@ -85,7 +70,7 @@ def test_lazy_image_is_read_by_the_worker(
     widget = ClassifyWidget(viewer)
     # the synchronous scheduler reads in the calling thread: a read on napari's is seen
     with dask.config.set(scheduler="synchronous"):
-        viewer.add_image(reads.image(_stripes(3.0)), **image_layer_kwargs(0.5, "lazy"))
+        viewer.add_image(reads.image(stripes(3.0)), **image_layer_kwargs(0.5, "lazy"))
         widget.image_layer = viewer.layers["lazy"]
         widget.model_path = path
         widget.n_crops = 4
@@ -101,7 +86,7 @@ def test_lazy_image_is_read_by_the_worker(
         reads.elsewhere = 0
         assert reads.gui_reads(lambda: widget.add_image("stripes")) == (True, 0)
         for i in range(2):  # in memory, as before
-            viewer.add_image(_noise(i), **image_layer_kwargs(0.5, f"noise{i}"))
+            viewer.add_image(noise(i), **image_layer_kwargs(0.5, f"noise{i}"))
             widget.image_layer = viewer.layers[f"noise{i}"]
             assert widget.add_image("noise")
         widget.image_layer = viewer.layers["lazy"]
@@ -126,9 +111,9 @@ def test_a_lazy_example_too_small_is_refused_by_the_training(
     reads = _Reads()
     viewer = make_napari_viewer()
     widget = mod.ClassifyWidget(viewer)
-    viewer.add_image(reads.image(_noise(0)[:20, :20]), **image_layer_kwargs(0.5, "crumb"))
+    viewer.add_image(reads.image(noise(0)[:20, :20]), **image_layer_kwargs(0.5, "crumb"))
     assert widget.add_image("noise")
-    viewer.add_image(_stripes(2.0), **image_layer_kwargs(0.5, "lines"))
+    viewer.add_image(stripes(2.0), **image_layer_kwargs(0.5, "lines"))
     widget.image_layer = viewer.layers["lines"]
     assert widget.add_image("stripes")
     widget.steps = 10
@@ -144,7 +129,7 @@ def test_pixel_sizes_json_refuses_a_size_that_is_not_finite(tmp_path, text):
     from skimage.io import imsave
 
     root = tmp_path / "set"
-    for label, image in (("noise", _noise(0)), ("stripes", _stripes(2.0))):
+    for label, image in (("noise", noise(0)), ("stripes", stripes(2.0))):
         (root / label).mkdir(parents=True)
         imsave(root / label / "a.png", image, check_contrast=False)
     (root / "pixel_sizes.json").write_text(f'{{"default": {text}}}')
@@ -157,7 +142,7 @@ def test_pixel_sizes_json_refuses_a_size_that_is_not_finite(tmp_path, text):
 
 @pytest.mark.parametrize("size", [math.inf, math.nan])
 def test_a_pixel_size_that_is_not_finite_counts_as_missing(tiny, tmp_path, size):
-    pred = classify_image(tiny, _stripes(3.0), size, n_crops=4)
+    pred = classify_image(tiny, stripes(3.0), size, n_crops=4)
     assert all(math.isfinite(p) for p in pred.probabilities.values())
     assert math.isclose(sum(pred.probabilities.values()), 1.0, rel_tol=1e-5)
     assert pred.pixel_size == tiny.default_pixel_size
@@ -165,7 +150,7 @@ def test_a_pixel_size_that_is_not_finite_counts_as_missing(tiny, tmp_path, size)
     # a folder classified with such a size given for every file: the same
     from skimage.io import imsave
 
-    imsave(tmp_path / "a.png", _stripes(3.0), check_contrast=False)
+    imsave(tmp_path / "a.png", stripes(3.0), check_contrast=False)
     df = run_to_end(classify_files(tiny, [tmp_path / "a.png"], pixel_size=size, n_crops=4))
     row = df.iloc[0]
     if math.isnan(size):  # refused by the reader, in the file's row
@@ -186,7 +171,7 @@ def test_an_unsaved_trained_model_is_replaced_only_on_a_second_try(
     path = tiny.save(tmp_path / "tiny.pt")
     other = dataclasses.replace(tiny, classes=["a", "b"], path=None).save(tmp_path / "other.pt")
     viewer = make_napari_viewer()
-    viewer.add_image(_stripes(3.0), **image_layer_kwargs(0.5, "lines"))
+    viewer.add_image(stripes(3.0), **image_layer_kwargs(0.5, "lines"))
     widget = mod.ClassifyWidget(viewer)
     widget.n_crops = 4
     widget.set_options(class_map=False, gradcam=False)

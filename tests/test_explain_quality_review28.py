@@ -6,21 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _explain_stub import scored_grains
 from _notices import captured_messages
-
-from napari_microstructure._layers.image import ROLE_KEY
-
-
-def _grains(viewer, name: str, scores: list[float]):
-    """A Refine objects layer of two grains with these scores (NaN: not scored)."""
-    data = np.zeros((32, 32), np.uint32)
-    data[:10, :10], data[20:, 20:] = 1, 2
-    return viewer.add_labels(
-        data,
-        name=name,
-        features={"index": [1, 2], "score": scores},
-        metadata={ROLE_KEY: "instances"},
-    )
 
 
 @pytest.fixture
@@ -34,7 +21,7 @@ def explain_mod(monkeypatch, settings_home):
 def test_unscored_grains_are_named_as_such(make_napari_viewer, explain_mod):
     explain, told = explain_mod
     viewer = make_napari_viewer()
-    grains = _grains(viewer, "etched objects", [np.nan, np.nan])
+    grains = scored_grains(viewer, "etched objects", [np.nan, np.nan])
     widget = explain.ExplainWidget(viewer)
     assert widget.labels_layer is grains  # still offered: no layer has scores
     widget.show_quality()
@@ -67,8 +54,8 @@ def test_a_layer_without_a_score_column_is_told_in_plain_words(make_napari_viewe
 def test_the_masks_box_prefers_a_scored_layer(make_napari_viewer, explain_mod):
     explain, _told = explain_mod
     viewer = make_napari_viewer()
-    scored = _grains(viewer, "clicked objects", [0.4, 0.9])
-    _grains(viewer, "etched objects", [np.nan, np.nan])  # the last one: the box's own pick
+    scored = scored_grains(viewer, "clicked objects", [0.4, 0.9])
+    scored_grains(viewer, "etched objects", [np.nan, np.nan])  # the last one: the box's own pick
     widget = explain.ExplainWidget(viewer)
     assert widget.labels_layer is scored
     widget.show_quality()
@@ -79,9 +66,9 @@ def test_the_masks_box_prefers_a_scored_layer(make_napari_viewer, explain_mod):
 def test_a_scored_layer_added_later_replaces_an_unscored_pick(make_napari_viewer, explain_mod):
     explain, _told = explain_mod
     viewer = make_napari_viewer()
-    unscored = _grains(viewer, "etched objects", [np.nan, np.nan])
+    unscored = scored_grains(viewer, "etched objects", [np.nan, np.nan])
     widget = explain.ExplainWidget(viewer)
     assert widget.labels_layer is unscored
-    scored = _grains(viewer, "clicked objects", [0.4, 0.9])
+    scored = scored_grains(viewer, "clicked objects", [0.4, 0.9])
     assert widget.labels_layer is scored
     widget.close()

@@ -5,21 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _explain_stub import scored_grains
 from _notices import captured_messages
 
 from napari_microstructure._layers.image import ROLE_KEY
-
-
-def _grains(viewer, name: str, scores: list[float]):
-    """A Refine objects layer of two grains with these scores (NaN: not scored)."""
-    data = np.zeros((32, 32), np.uint32)
-    data[:10, :10], data[20:, 20:] = 1, 2
-    return viewer.add_labels(
-        data,
-        name=name,
-        features={"index": [1, 2], "score": scores},
-        metadata={ROLE_KEY: "instances"},
-    )
 
 
 def _boxes(viewer, name: str, confidences: list[float] | None):
@@ -38,14 +27,14 @@ def explain_mod(monkeypatch, settings_home):
 
 def test_a_users_unscored_masks_stay_chosen_when_layers_come(make_napari_viewer, explain_mod):
     viewer = make_napari_viewer()
-    scored = _grains(viewer, "clicked objects", [0.4, 0.9])
-    unscored = _grains(viewer, "etched objects", [np.nan, np.nan])
+    scored = scored_grains(viewer, "clicked objects", [0.4, 0.9])
+    unscored = scored_grains(viewer, "etched objects", [np.nan, np.nan])
     widget = explain_mod.ExplainWidget(viewer)
     assert widget.labels_layer is scored  # the dock's own pick
     widget.labels_layer = unscored  # the user's
     viewer.add_image(np.zeros((32, 32), np.float32), name="another")
     assert widget.labels_layer is unscored
-    _grains(viewer, "more objects", [0.5, 0.6])  # a run finishing: new scored masks
+    scored_grains(viewer, "more objects", [0.5, 0.6])  # a run finishing: new scored masks
     assert widget.labels_layer is unscored
     widget.close()
 
@@ -65,12 +54,12 @@ def test_a_users_boxes_without_confidence_stay_chosen(make_napari_viewer, explai
 
 def test_the_docks_own_unscored_pick_still_gives_way(make_napari_viewer, explain_mod):
     viewer = make_napari_viewer()
-    unscored = _grains(viewer, "etched objects", [np.nan, np.nan])
+    unscored = scored_grains(viewer, "etched objects", [np.nan, np.nan])
     widget = explain_mod.ExplainWidget(viewer)
     assert widget.labels_layer is unscored
     viewer.add_image(np.zeros((32, 32), np.float32), name="another")
     assert widget.labels_layer is unscored
-    scored = _grains(viewer, "clicked objects", [0.4, 0.9])
+    scored = scored_grains(viewer, "clicked objects", [0.4, 0.9])
     assert widget.labels_layer is scored
     # the dock's pick of the scored layer is still its own: a better one later replaces it
     widget.labels_layer = unscored
@@ -83,10 +72,10 @@ def test_the_docks_pick_of_unscored_masks_is_its_own(make_napari_viewer, explain
     data = np.zeros((32, 32), np.uint32)
     data[:10, :10] = 1
     viewer.add_labels(data, name="plain", metadata={ROLE_KEY: "instances"})
-    unscored = _grains(viewer, "etched objects", [np.nan, np.nan])
+    unscored = scored_grains(viewer, "etched objects", [np.nan, np.nan])
     widget = explain_mod.ExplainWidget(viewer)
     assert widget.labels_layer is unscored  # the dock chose it (it has a score column)
-    scored = _grains(viewer, "clicked objects", [0.4, 0.9])
+    scored = scored_grains(viewer, "clicked objects", [0.4, 0.9])
     assert widget.labels_layer is scored  # not taken for the user's pick
     widget.close()
 
