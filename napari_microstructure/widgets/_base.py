@@ -76,8 +76,9 @@ class WorkerWidget(Container):
         self._gone = False  # Qt deleted the controls (the viewer's window was closed)
         self._closed = False  # the dock was closed (:meth:`close`)
         self._hidden_told = ""  # the last "plane not on screen" warning (:meth:`_plane_on_screen`)
-        ref = weakref.ref(self)
-        self.root_native_widget.destroyed.connect(lambda *_: _on_destroyed(ref))
+        # (a partial, not a closure: a closure's cell is emptied when its frame is cleared,
+        # and the signal then raised NameError at teardown)
+        self.root_native_widget.destroyed.connect(partial(_on_destroyed, weakref.ref(self)))
         self._disconnects: list[Callable[[], Any]] = []
         self._progress = ProgressBar(value=0, min=0, max=100, visible=False, label="progress")
         self._status = info_label()
@@ -329,7 +330,7 @@ def _steps(make_gen: Callable[[], Generator[Any, Any, Any]], ended: list[Any]) -
     return result
 
 
-def _on_destroyed(ref: weakref.ref) -> None:
+def _on_destroyed(ref: weakref.ref, *_: Any) -> None:
     owner = ref()
     if owner is not None:
         owner._controls_deleted()
